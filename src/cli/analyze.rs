@@ -1,0 +1,27 @@
+//! `kubectl checkpoint analyze`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{OutputFormat, Outcome};
+use crate::Error;
+
+/// Arguments of `kubectl checkpoint analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Analyse archives or image directories on this machine.
+    #[arg(long)]
+    pub local: bool,
+    /// Checkpoint archives or CRIU image directories.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+/// Runs `analyze`.
+pub fn run(_args: AnalyzeArgs) -> Result<Outcome, Error> {
+    Err(Error::NotYet("analyze"))
+}

@@ -1,0 +1,65 @@
+//! The crate's top-level error: one variant per layer, and the one place that turns an error
+//! chain into text for people (`Error::render`).
+
+use std::error::Error as StdError;
+
+/// Any failure of a verb, wrapping the error of the layer where it happened.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Decoding CRIU images failed.
+    #[error(transparent)]
+    Criu(#[from] crate::criu::Error),
+    /// Reading a checkpoint archive or image directory failed.
+    #[error(transparent)]
+    Archive(#[from] crate::archive::Error),
+    /// Building a report failed.
+    #[error(transparent)]
+    Analyze(#[from] crate::analyze::Error),
+    /// Writing a core file failed.
+    #[error(transparent)]
+    Coredump(#[from] crate::coredump::Error),
+    /// Talking to the cluster failed.
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::Error),
+    /// Rendering or writing the output failed.
+    #[error(transparent)]
+    Output(#[from] crate::output::Error),
+    /// The command line asked for something impossible; the text says what to change.
+    #[error("{0}")]
+    Usage(String),
+    /// A verb that a later release fills in.
+    #[error("`kubectl checkpoint {0}` is not implemented yet")]
+    NotYet(&'static str),
+}
+
+impl Error {
+    /// True when the error is only a closed stdout (`kubectl checkpoint ... | head`).
+    pub fn is_broken_pipe(&self) -> bool {
+        let mut source: Option<&(dyn StdError + 'static)> = Some(self);
+        while let Some(err) = source {
+            if let Some(io) = err.downcast_ref::<std::io::Error>() {
+                if io.kind() == std::io::ErrorKind::BrokenPipe {
+                    return true;
+                }
+            }
+            source = err.source();
+        }
+        false
+    }
+
+    /// The message for people: this error and each of its causes, joined by `: `,
+    /// leaving out causes whose text the previous message already contains.
+    pub fn render(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = self.source();
+        while let Some(err) = source {
+            let part = err.to_string();
+            if !text.contains(&part) {
+                text.push_str(": ");
+                text.push_str(&part);
+            }
+            source = err.source();
+        }
+        text
+    }
+}

@@ -1,0 +1,23 @@
+//! kubectl-checkpoint: forensic container checkpointing for `kubectl` and `oc`.
+//!
+//! The flow of data through the modules:
+//!
+//! - [`cli`] parses the command line into a plan per verb and drives the rest;
+//! - [`cluster`] talks to Kubernetes (checkpoint POST through the nodes proxy, helper pods, exec);
+//! - [`archive`] reads checkpoint tarballs (plain, gzip, zstd) and image directories in place;
+//! - [`criu`] decodes CRIU image bytes into typed entries;
+//! - [`analyze`] turns decoded images into report structs, and [`coredump`] into ELF core files;
+//! - [`output`] renders reports as tables, trees, JSON or YAML.
+//!
+//! Only `cli` and `output` write to the terminal.
+
+pub mod analyze;
+pub mod archive;
+pub mod cli;
+pub mod cluster;
+pub mod coredump;
+pub mod criu;
+pub mod error;
+pub mod output;
+
+pub use error::Error;
