@@ -12,6 +12,9 @@ pub enum Error {
     /// Reading a checkpoint archive or image directory failed.
     #[error(transparent)]
     Archive(#[from] crate::archive::Error),
+    /// Reading process memory failed.
+    #[error(transparent)]
+    Memory(#[from] crate::memory::Error),
     /// Building a report failed.
     #[error(transparent)]
     Analyze(#[from] crate::analyze::Error),

@@ -5,7 +5,7 @@
 //! - [`cli`] parses the command line into a plan per verb and drives the rest;
 //! - [`cluster`] talks to Kubernetes (checkpoint POST through the nodes proxy, helper pods, exec);
 //! - [`archive`] reads checkpoint tarballs (plain, gzip, zstd) and image directories in place;
-//! - [`criu`] decodes CRIU image bytes into typed entries;
+//! - [`criu`] decodes CRIU image bytes into typed entries, and [`memory`] reads process memory by address;
 //! - [`analyze`] turns decoded images into report structs, and [`coredump`] into ELF core files;
 //! - [`output`] renders reports as tables, trees, JSON or YAML.
 //!
@@ -18,6 +18,7 @@ pub mod cluster;
 pub mod coredump;
 pub mod criu;
 pub mod error;
+pub mod memory;
 pub mod output;
 
 pub use error::Error;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::memory_args::MemoryArgs;
 use super::{OutputFormat, Outcome};
 use crate::Error;
 
@@ -19,6 +20,9 @@ pub struct AnalyzeArgs {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t)]
     pub output: OutputFormat,
+    /// Memory views and search.
+    #[command(flatten)]
+    pub memory: MemoryArgs,
 }
 
 /// Runs `analyze`.

@@ -13,6 +13,7 @@ mod decode;
 mod fetch;
 mod kube_args;
 mod list;
+mod memory_args;
 
 pub use kube_args::{KubeArgs, OutputFormat};
 
