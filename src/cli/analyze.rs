@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::memory_args::MemoryArgs;
-use super::{OutputFormat, Outcome};
+use super::{Outcome, OutputFormat};
 use crate::Error;
 
 /// Arguments of `kubectl checkpoint analyze`.

@@ -1,0 +1,323 @@
+//! The krew manifest (`plugin.yaml`) and the release scripts that fill it in.
+//!
+//! The manifest is decoded into typed structs that mirror krew's `index.Plugin` and checked with
+//! the rules krew's `validation.ValidatePlugin` applies (apiVersion, kind, safe name, semver with a
+//! `v`, a short description, platforms with an os/arch selector, uri, a 64-hex sha256, bin and file
+//! operations). The release test packs tarballs with `scripts/package-release.sh`, runs
+//! `scripts/release-manifest.sh` and checks every uri and sha256 against the tarballs themselves.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+/// A krew plugin manifest (`krew.googlecontainertools.github.com/v1alpha2`, kind `Plugin`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Plugin {
+    api_version: String,
+    kind: String,
+    metadata: Metadata,
+    spec: PluginSpec,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Metadata {
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PluginSpec {
+    version: String,
+    homepage: String,
+    short_description: String,
+    description: String,
+    caveats: String,
+    platforms: Vec<Platform>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Platform {
+    selector: Selector,
+    uri: String,
+    sha256: String,
+    files: Vec<FileOperation>,
+    bin: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Selector {
+    match_labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileOperation {
+    from: String,
+    to: String,
+}
+
+const PLATFORMS: [(&str, &str); 4] = [
+    ("linux", "amd64"),
+    ("linux", "arm64"),
+    ("darwin", "amd64"),
+    ("darwin", "arm64"),
+];
+
+fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+fn decode_manifest(path: &Path) -> Plugin {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn release_tag() -> String {
+    format!("v{}", env!("CARGO_PKG_VERSION"))
+}
+
+fn tarball_name(os: &str, arch: &str) -> String {
+    format!("kubectl-checkpoint-{}-{os}-{arch}.tar.gz", release_tag())
+}
+
+/// The checks of krew's `ValidatePlugin`, plus ours: name, version, platforms and files.
+fn assert_valid(plugin: &Plugin) {
+    assert_eq!(
+        plugin.api_version,
+        "krew.googlecontainertools.github.com/v1alpha2"
+    );
+    assert_eq!(plugin.kind, "Plugin");
+    assert_eq!(plugin.metadata.name, "checkpoint");
+    let safe_name = regex::Regex::new(r"^[\w-]+$").unwrap();
+    assert!(safe_name.is_match(&plugin.metadata.name));
+
+    let spec = &plugin.spec;
+    assert_eq!(
+        spec.version,
+        release_tag(),
+        "spec.version must be Cargo.toml's"
+    );
+    let semver = regex::Regex::new(r"^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$").unwrap();
+    assert!(semver.is_match(&spec.version), "{}", spec.version);
+    assert!(spec.homepage.starts_with("https://"), "{}", spec.homepage);
+    assert!(!spec.short_description.is_empty());
+    assert!(
+        spec.short_description.len() <= 60,
+        "krew wants a short description of a few words"
+    );
+    assert!(spec.description.contains("kubelet checkpoint API"));
+    assert!(spec.description.contains("oc checkpoint"));
+    for fact in [
+        "ContainerCheckpoint",
+        "enable_criu_support = true",
+        "nodes/proxy",
+        "0600",
+        "kubectl checkpoint delete",
+    ] {
+        assert!(spec.caveats.contains(fact), "caveats should mention {fact}");
+    }
+
+    let sha256 = regex::Regex::new(r"^[a-f0-9]{64}$").unwrap();
+    let mut seen = Vec::new();
+    for platform in &spec.platforms {
+        let labels = &platform.selector.match_labels;
+        assert!(
+            labels.keys().all(|k| k == "os" || k == "arch"),
+            "krew supports only os and arch selector keys: {labels:?}"
+        );
+        let os = labels.get("os").expect("selector has os").as_str();
+        let arch = labels.get("arch").expect("selector has arch").as_str();
+        seen.push((os.to_string(), arch.to_string()));
+        assert!(platform.uri.starts_with("https://"), "{}", platform.uri);
+        assert!(
+            platform
+                .uri
+                .ends_with(&format!("/{}", tarball_name(os, arch))),
+            "{} should download {}",
+            platform.uri,
+            tarball_name(os, arch)
+        );
+        assert!(
+            sha256.is_match(&platform.sha256),
+            "sha256 {:?} must match ^[a-f0-9]{{64}}$",
+            platform.sha256
+        );
+        assert_eq!(platform.bin, "kubectl-checkpoint");
+        assert!(
+            platform
+                .files
+                .iter()
+                .any(|f| f.from == "kubectl-checkpoint" && f.to == "."),
+            "the binary must be among the files krew copies"
+        );
+        assert!(platform.files.iter().any(|f| f.from == "LICENSE"));
+    }
+    let mut want: Vec<(String, String)> = PLATFORMS
+        .iter()
+        .map(|(os, arch)| (os.to_string(), arch.to_string()))
+        .collect();
+    want.sort();
+    seen.sort();
+    assert_eq!(seen, want, "one platform each for linux/darwin amd64/arm64");
+}
+
+#[test]
+fn plugin_yaml_is_a_valid_krew_manifest() {
+    let plugin = decode_manifest(&repo_path("plugin.yaml"));
+    assert_valid(&plugin);
+    for platform in &plugin.spec.platforms {
+        assert!(
+            platform.uri.starts_with(&format!(
+                "{}/releases/download/{}/",
+                plugin.spec.homepage,
+                release_tag()
+            )),
+            "{}",
+            platform.uri
+        );
+    }
+}
+
+#[test]
+fn license_is_apache_2() {
+    let license = fs::read_to_string(repo_path("LICENSE")).unwrap();
+    assert!(license.contains("Apache License"));
+    assert!(license.contains("Version 2.0, January 2004"));
+    assert!(license.contains("END OF TERMS AND CONDITIONS"));
+    assert_eq!(env!("CARGO_PKG_LICENSE"), "Apache-2.0");
+}
+
+fn run_script(script: &str, args: &[&Path], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = Command::new("bash");
+    command.arg(repo_path(script)).args(args);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().unwrap_or_else(|e| panic!("{script}: {e}"))
+}
+
+/// The members of a release tarball, with their modes.
+fn tarball_members(path: &Path) -> BTreeMap<String, u32> {
+    let file = fs::File::open(path).unwrap();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let mut members = BTreeMap::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().to_string_lossy().into_owned();
+        let mode = entry.header().mode().unwrap();
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content).unwrap();
+        members.insert(name, mode);
+    }
+    members
+}
+
+#[test]
+fn release_manifest_carries_the_tarballs_uris_and_sums() {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = dir.path().join("dist");
+    for (os, arch) in PLATFORMS {
+        // A distinct stand-in binary per platform, so that each tarball has its own sum.
+        let binary = dir.path().join(format!("kubectl-checkpoint-{os}-{arch}"));
+        fs::write(&binary, format!("#!/bin/sh\necho {os} {arch}\n")).unwrap();
+        let out = run_script(
+            "scripts/package-release.sh",
+            &[Path::new(&format!("{os}-{arch}")), &binary, &dist],
+            &[],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let tarball = dist.join(tarball_name(os, arch));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            tarball.display().to_string()
+        );
+        let members = tarball_members(&tarball);
+        assert_eq!(members.get("kubectl-checkpoint"), Some(&0o755));
+        assert_eq!(members.get("LICENSE"), Some(&0o644));
+        assert_eq!(members.len(), 2, "{members:?}");
+    }
+
+    let base = "https://releases.example.test/kubectl-checkpoint/v9";
+    let out = run_script(
+        "scripts/release-manifest.sh",
+        &[&dist],
+        &[("RELEASE_BASE_URL", base)],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let generated = dist.join("checkpoint.yaml");
+    let plugin = decode_manifest(&generated);
+    assert_valid(&plugin);
+    let template = decode_manifest(&repo_path("plugin.yaml"));
+    assert_eq!(plugin.spec.description, template.spec.description);
+    assert_eq!(plugin.spec.caveats, template.spec.caveats);
+
+    let mut sums = Vec::new();
+    for platform in &plugin.spec.platforms {
+        let labels = &platform.selector.match_labels;
+        let name = tarball_name(&labels["os"], &labels["arch"]);
+        assert_eq!(platform.uri, format!("{base}/{name}"));
+        let bytes = fs::read(dist.join(&name)).unwrap();
+        assert_eq!(
+            platform.sha256,
+            hex::encode(Sha256::digest(&bytes)),
+            "{name}"
+        );
+        sums.push(platform.sha256.clone());
+    }
+    sums.sort();
+    sums.dedup();
+    assert_eq!(sums.len(), 4, "each platform has its own tarball sum");
+}
+
+#[test]
+fn release_manifest_refuses_a_missing_tarball() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = dir.path().join("kubectl-checkpoint");
+    fs::write(&binary, "#!/bin/sh\n").unwrap();
+    let out = run_script(
+        "scripts/package-release.sh",
+        &[Path::new("linux-amd64"), &binary, dir.path()],
+        &[],
+    );
+    assert!(out.status.success());
+
+    let out = run_script("scripts/release-manifest.sh", &[dir.path()], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&tarball_name("linux", "arm64")) && stderr.contains("no such file"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("checkpoint.yaml").exists());
+}
+
+#[test]
+fn package_release_refuses_an_unknown_platform() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = dir.path().join("kubectl-checkpoint");
+    fs::write(&binary, "#!/bin/sh\n").unwrap();
+    let out = run_script(
+        "scripts/package-release.sh",
+        &[Path::new("windows-386"), &binary, dir.path()],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown platform 'windows-386'"));
+}
