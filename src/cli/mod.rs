@@ -8,6 +8,7 @@
 
 mod analyze;
 mod checkpoint;
+mod completion;
 mod coredump;
 mod decode;
 mod fetch;
@@ -63,6 +64,8 @@ pub enum Command {
     Decode(decode::DecodeArgs),
     /// Write ELF core files of the checkpointed processes for gdb.
     Coredump(coredump::CoredumpArgs),
+    /// Write a shell completion script (bash, zsh, fish) or kubectl's completion helper.
+    Completion(completion::CompletionArgs),
 }
 
 /// How a verb that ran to its end went.
@@ -94,6 +97,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Some(Command::Analyze(args)) => analyze::run(args),
         Some(Command::Decode(args)) => decode::run(args),
         Some(Command::Coredump(args)) => coredump::run(args),
+        Some(Command::Completion(args)) => completion::run(args),
     }
 }
 
