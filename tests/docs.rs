@@ -1,0 +1,474 @@
+//! The documentation stays true to the code.
+//!
+//! - docs/cli.md and the man pages under docs/man/ are generated from the clap definition: the
+//!   tests render them and fail when the files differ. `UPDATE_DOCS=1 cargo test --test docs`
+//!   rewrites them.
+//! - Every relative link between the Markdown files points at a file that exists.
+//! - The commands of docs/getting-started.md that need no cluster (fenced blocks opened with
+//!   ` ```sh no-cluster `) run through the real kubectl's plugin mechanism, each must exit 0, and
+//!   the output of each block must contain every fact of the `<!-- expect: a | b -->` line that
+//!   follows it.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap::CommandFactory;
+use kubectl_checkpoint::cli::{Cli, EXIT_ERROR, EXIT_PARTIAL};
+
+fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+fn updating() -> bool {
+    std::env::var_os("UPDATE_DOCS").is_some_and(|v| v == "1")
+}
+
+/// Compares a generated file with the checked-in one, or rewrites it under UPDATE_DOCS=1.
+fn check_generated(path: &Path, want: &str) {
+    if updating() {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, want).unwrap();
+        return;
+    }
+    let have = fs::read_to_string(path).unwrap_or_default();
+    if have != want {
+        let line = have
+            .lines()
+            .zip(want.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or_else(|| have.lines().count().min(want.lines().count()));
+        panic!(
+            "{} is out of date (first difference at line {}): run `UPDATE_DOCS=1 cargo test --test docs`",
+            path.display(),
+            line + 1
+        );
+    }
+}
+
+/// The command tree as users see it: built (globals propagated, bin names set), fixed width.
+fn cli_command() -> clap::Command {
+    let mut command = Cli::command().term_width(100).disable_help_subcommand(true);
+    command.build();
+    command
+}
+
+fn plain(text: Option<&clap::builder::StyledStr>) -> String {
+    text.map(|t| t.to_string().trim_end().to_string())
+        .unwrap_or_default()
+}
+
+/// One line of text ending with a full stop.
+fn sentence(text: &str) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.is_empty() || text.ends_with('.') {
+        text
+    } else {
+        format!("{text}.")
+    }
+}
+
+fn render_arg(arg: &clap::Arg, out: &mut String) {
+    let mut name = String::new();
+    if let Some(short) = arg.get_short() {
+        write!(name, "-{short}").unwrap();
+    }
+    if let Some(long) = arg.get_long() {
+        if !name.is_empty() {
+            name.push_str(", ");
+        }
+        write!(name, "--{long}").unwrap();
+    }
+    let takes_value = arg.get_num_args().is_some_and(|range| range.takes_values());
+    if arg.is_positional() {
+        let value = arg
+            .get_value_names()
+            .and_then(|names| names.first().map(|n| n.to_string()))
+            .unwrap_or_else(|| arg.get_id().as_str().to_uppercase());
+        let many = arg.get_num_args().is_some_and(|r| r.max_values() > 1);
+        name = format!("<{value}>{}", if many { "..." } else { "" });
+    } else if takes_value {
+        let value = arg
+            .get_value_names()
+            .and_then(|names| names.first().map(|n| n.to_string()))
+            .unwrap_or_else(|| arg.get_id().as_str().to_uppercase());
+        write!(name, " <{value}>").unwrap();
+    }
+    let help = sentence(&plain(arg.get_long_help().or(arg.get_help())));
+    write!(out, "- `{name}`").unwrap();
+    if !help.is_empty() {
+        write!(out, ": {help}").unwrap();
+    }
+    let values: Vec<String> = arg
+        .get_possible_values()
+        .iter()
+        .filter(|v| !v.is_hide_set())
+        .map(|v| match v.get_help() {
+            Some(h) => format!(
+                "`{}` ({})",
+                v.get_name(),
+                h.to_string().trim_end_matches('.')
+            ),
+            None => format!("`{}`", v.get_name()),
+        })
+        .collect();
+    if takes_value && !values.is_empty() {
+        write!(out, " Values: {}.", values.join(", ")).unwrap();
+    }
+    let defaults: Vec<String> = arg
+        .get_default_values()
+        .iter()
+        .map(|v| format!("`{}`", v.to_string_lossy()))
+        .collect();
+    if takes_value && !defaults.is_empty() {
+        write!(out, " Default: {}.", defaults.join(", ")).unwrap();
+    }
+    if arg.is_required_set() {
+        out.push_str(" Required.");
+    }
+    out.push('\n');
+}
+
+fn render_command(command: &clap::Command, out: &mut String) {
+    let name = command.get_bin_name().unwrap_or(command.get_name());
+    writeln!(out, "## `{name}`\n").unwrap();
+    let about = plain(command.get_long_about().or(command.get_about()));
+    if !about.is_empty() {
+        writeln!(out, "{about}\n").unwrap();
+    }
+    let usage = command.clone().render_usage().to_string();
+    let usage = usage.trim_start_matches("Usage: ").trim_end();
+    writeln!(out, "```text\n{usage}\n```\n").unwrap();
+
+    let positionals: Vec<&clap::Arg> = command
+        .get_positionals()
+        .filter(|a| !a.is_hide_set())
+        .collect();
+    if !positionals.is_empty() {
+        out.push_str("Arguments:\n\n");
+        for arg in positionals {
+            render_arg(arg, out);
+        }
+        out.push('\n');
+    }
+    let options: Vec<&clap::Arg> = command
+        .get_arguments()
+        .filter(|a| !a.is_positional() && !a.is_hide_set())
+        .collect();
+    if !options.is_empty() {
+        out.push_str("Options:\n\n");
+        for arg in options {
+            render_arg(arg, out);
+        }
+        out.push('\n');
+    }
+    let after = plain(command.get_after_long_help().or(command.get_after_help()));
+    if !after.is_empty() {
+        writeln!(out, "```text\n{after}\n```\n").unwrap();
+    }
+    for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+        render_command(sub, out);
+    }
+}
+
+/// docs/cli.md: every verb with its usage, arguments, options and examples.
+fn render_cli_reference() -> String {
+    let command = cli_command();
+    let mut out = String::new();
+    out.push_str(
+        "# CLI reference\n\n\
+         <!-- Generated from the clap definition by tests/docs.rs; do not edit.\n     \
+         Regenerate with: UPDATE_DOCS=1 cargo test --test docs -->\n\n",
+    );
+    out.push_str(
+        "The plugin runs as `kubectl checkpoint ...`, `oc checkpoint ...` or `kubectl-checkpoint ...`: \
+         all three run the same binary with the same arguments. Man pages with the same content are \
+         in [man/](man/).\n\n",
+    );
+    out.push_str("Verbs:\n\n");
+    out.push_str("- `kubectl checkpoint TARGET`: checkpoint a container (the default verb)\n");
+    for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+        writeln!(
+            out,
+            "- [`{}`](#{}): {}",
+            sub.get_name(),
+            anchor(sub.get_bin_name().unwrap_or(sub.get_name())),
+            plain(sub.get_about()).trim_end_matches('.')
+        )
+        .unwrap();
+    }
+    writeln!(
+        out,
+        "\nExit codes: `0` success; `{EXIT_PARTIAL}` some items failed and the others were done \
+         (each failure is reported on stderr); `{EXIT_ERROR}` an error stopped the verb, \
+         including a command line that does not parse.\n"
+    )
+    .unwrap();
+    render_command(&command, &mut out);
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+/// GitHub's heading anchor for a `## \`text\`` heading.
+fn anchor(text: &str) -> String {
+    text.chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn cli_reference_is_up_to_date() {
+    check_generated(&repo_path("docs/cli.md"), &render_cli_reference());
+}
+
+#[test]
+fn cli_reference_covers_every_verb_and_flag() {
+    let text = render_cli_reference();
+    let command = cli_command();
+    for sub in command.get_subcommands() {
+        let heading = format!("## `kubectl checkpoint {}`", sub.get_name());
+        assert!(text.contains(&heading), "{heading} missing");
+        for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+            if let Some(long) = arg.get_long() {
+                assert!(
+                    text.contains(&format!("--{long}")),
+                    "--{long} of {} missing",
+                    sub.get_name()
+                );
+            }
+        }
+    }
+    for flag in ["--kubeconfig", "--context", "-n, --namespace"] {
+        assert!(text.contains(flag), "{flag} missing");
+    }
+}
+
+/// docs/man/*.1, one page per verb, from clap_mangen.
+fn render_man_pages() -> Vec<(String, String)> {
+    fn walk(command: &clap::Command, pages: &mut Vec<(String, String)>) {
+        let man = clap_mangen::Man::new(command.clone());
+        let mut roff = Vec::new();
+        man.render(&mut roff).unwrap();
+        pages.push((man.get_filename(), String::from_utf8(roff).unwrap()));
+        for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+            walk(sub, pages);
+        }
+    }
+    let mut pages = Vec::new();
+    walk(&cli_command(), &mut pages);
+    pages
+}
+
+#[test]
+fn man_pages_are_up_to_date() {
+    let dir = repo_path("docs/man");
+    let pages = render_man_pages();
+    let want: BTreeSet<String> = pages.iter().map(|(name, _)| name.clone()).collect();
+    assert!(want.contains("kubectl-checkpoint.1"), "{want:?}");
+    assert!(want.contains("kubectl-checkpoint-analyze.1"), "{want:?}");
+    for (name, roff) in &pages {
+        check_generated(&dir.join(name), roff);
+    }
+    let have: BTreeSet<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let stale: Vec<&String> = have.difference(&want).collect();
+    if updating() {
+        for name in stale {
+            fs::remove_file(dir.join(name)).unwrap();
+        }
+    } else {
+        assert!(stale.is_empty(), "stale man pages in docs/man: {stale:?}");
+    }
+}
+
+/// Relative link targets of a Markdown text: `](target)`, without any `#fragment`.
+fn relative_links(text: &str) -> Vec<String> {
+    let mut links = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("](") {
+        rest = &rest[start + 2..];
+        let Some(end) = rest.find(')') else { break };
+        let target = &rest[..end];
+        rest = &rest[end..];
+        if target.contains("://") || target.starts_with('#') || target.starts_with("mailto:") {
+            continue;
+        }
+        let path = target.split('#').next().unwrap_or_default();
+        if !path.is_empty() {
+            links.push(path.to_string());
+        }
+    }
+    links
+}
+
+#[test]
+fn relative_links_resolve() {
+    let mut files = vec![repo_path("README.md"), repo_path("CHANGELOG.md")];
+    for entry in fs::read_dir(repo_path("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            files.push(path);
+        }
+    }
+    let mut broken = Vec::new();
+    for file in &files {
+        let text = fs::read_to_string(file).unwrap();
+        for link in relative_links(&text) {
+            let target = file.parent().unwrap().join(&link);
+            if !target.exists() {
+                broken.push(format!("{}: {link}", file.display()));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "broken links: {broken:#?}");
+}
+
+#[test]
+fn link_scanner_finds_relative_links_only() {
+    let text = "see [a](docs/a.md#x), [b](https://x.test/y), [c](#top) and [d](../d.md).";
+    assert_eq!(relative_links(text), ["docs/a.md", "../d.md"]);
+}
+
+/// A fenced block of commands that need no cluster, and the facts its output must contain.
+#[derive(Debug)]
+struct NoClusterBlock {
+    /// 1-based line of the opening fence.
+    line: usize,
+    /// The commands, `\` continuations joined.
+    commands: Vec<String>,
+    /// Strings the combined stdout of the commands must contain.
+    expect: Vec<String>,
+}
+
+fn decode_no_cluster_blocks(markdown: &str) -> Vec<NoClusterBlock> {
+    let lines: Vec<&str> = markdown.lines().collect();
+    let mut blocks = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if lines[i].trim() != "```sh no-cluster" {
+            i += 1;
+            continue;
+        }
+        let line = i + 1;
+        let mut commands = Vec::new();
+        let mut pending = String::new();
+        i += 1;
+        while i < lines.len() && lines[i].trim() != "```" {
+            let text = lines[i].trim();
+            i += 1;
+            if pending.is_empty() && (text.is_empty() || text.starts_with('#')) {
+                continue;
+            }
+            if let Some(head) = text.strip_suffix('\\') {
+                pending.push_str(head.trim_end());
+                pending.push(' ');
+            } else {
+                pending.push_str(text);
+                commands.push(std::mem::take(&mut pending));
+            }
+        }
+        i += 1;
+        let expect = lines
+            .get(i)
+            .and_then(|l| l.trim().strip_prefix("<!-- expect:"))
+            .and_then(|l| l.strip_suffix("-->"))
+            .map(|l| l.split('|').map(|f| f.trim().to_string()).collect())
+            .unwrap_or_default();
+        blocks.push(NoClusterBlock {
+            line,
+            commands,
+            expect,
+        });
+    }
+    blocks
+}
+
+#[test]
+fn no_cluster_block_decoder() {
+    let text = "x\n```sh no-cluster\n# c\nkubectl a \\\n  --b\n\nkubectl c\n```\n<!-- expect: one | two -->\n```sh\nnot run\n```\n";
+    let blocks = decode_no_cluster_blocks(text);
+    assert_eq!(blocks.len(), 1);
+    assert_eq!(blocks[0].line, 2);
+    assert_eq!(blocks[0].commands, ["kubectl a --b", "kubectl c"]);
+    assert_eq!(blocks[0].expect, ["one", "two"]);
+}
+
+/// Runs the no-cluster commands of `doc` as an operator would: `kubectl` is the real kubectl, which
+/// finds the plugin on PATH; the working directory sees the repository's `tests/` (the sample),
+/// and there is no kubeconfig.
+fn run_no_cluster_blocks(doc: &str) -> Vec<NoClusterBlock> {
+    let markdown = fs::read_to_string(repo_path(doc)).unwrap();
+    let blocks = decode_no_cluster_blocks(&markdown);
+    let home = tempfile::tempdir().unwrap();
+    let bin = home.path().join("bin");
+    let work = home.path().join("work");
+    fs::create_dir_all(&bin).unwrap();
+    fs::create_dir_all(&work).unwrap();
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_kubectl-checkpoint"),
+        bin.join("kubectl-checkpoint"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(repo_path("tests"), work.join("tests")).unwrap();
+    let path = format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display());
+
+    for block in &blocks {
+        assert!(
+            !block.expect.is_empty(),
+            "{doc}:{}: a no-cluster block needs an `<!-- expect: ... -->` line after it",
+            block.line
+        );
+        let mut stdout = String::new();
+        for command in &block.commands {
+            let out = Command::new("bash")
+                .arg("-c")
+                .arg(command)
+                .current_dir(&work)
+                .env("PATH", &path)
+                .env("HOME", home.path())
+                .env("KUBECONFIG", home.path().join("no-kubeconfig"))
+                .env("NO_COLOR", "1")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{doc}:{}: `{command}` exited with {:?}:\n{}",
+                block.line,
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            stdout.push_str(&String::from_utf8_lossy(&out.stdout));
+        }
+        for fact in &block.expect {
+            assert!(
+                stdout.contains(fact.as_str()),
+                "{doc}:{}: the output lacks {fact:?}:\n{stdout}",
+                block.line
+            );
+        }
+    }
+    blocks
+}
+
+#[test]
+fn getting_started_commands_without_a_cluster_work() {
+    let blocks = run_no_cluster_blocks("docs/getting-started.md");
+    let commands: Vec<&String> = blocks.iter().flat_map(|b| &b.commands).collect();
+    assert!(!commands.is_empty(), "no no-cluster commands found");
+    assert!(
+        commands
+            .iter()
+            .all(|c| c.starts_with("kubectl checkpoint ")),
+        "the guide shows the plugin as kubectl runs it: {commands:?}"
+    );
+}
