@@ -472,3 +472,64 @@ fn getting_started_commands_without_a_cluster_work() {
         "the guide shows the plugin as kubectl runs it: {commands:?}"
     );
 }
+
+fn run_plugin(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kubectl-checkpoint"));
+    command.args(args).env_remove("NO_COLOR");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().unwrap()
+}
+
+#[test]
+fn usage_errors_exit_2_as_documented() {
+    let out = run_plugin(&["--no-such-flag"], &[]);
+    assert_eq!(out.status.code(), Some(i32::from(EXIT_ERROR)));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--no-such-flag"));
+    let out = run_plugin(&["analyze"], &[]);
+    assert_eq!(out.status.code(), Some(i32::from(EXIT_ERROR)));
+}
+
+/// Runs the plugin under a pseudo-terminal (util-linux `script`), so that it sees a TTY.
+fn run_on_tty(args: &str, no_color: bool) -> String {
+    let mut command = Command::new("script");
+    command
+        .args([
+            "-qec",
+            &format!("{} {args}", env!("CARGO_BIN_EXE_kubectl-checkpoint")),
+            "/dev/null",
+        ])
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env("TERM", "xterm-256color");
+    if no_color {
+        command.env("NO_COLOR", "1");
+    }
+    let out = command.output().expect("util-linux script is installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn colour_only_on_a_tty_and_never_with_no_color() {
+    const ESC: char = '\u{1b}';
+    let tty = run_on_tty("--help", false);
+    assert!(tty.contains("Usage"), "{tty}");
+    assert!(tty.contains(ESC), "help on a terminal is coloured");
+    let tty_no_color = run_on_tty("--help", true);
+    assert!(tty_no_color.contains("Usage"), "{tty_no_color}");
+    assert!(
+        !tty_no_color.contains(ESC),
+        "NO_COLOR turns colour off: {tty_no_color:?}"
+    );
+    let piped = run_plugin(&["--help"], &[]);
+    assert!(
+        !String::from_utf8_lossy(&piped.stdout).contains(ESC),
+        "no colour into a pipe"
+    );
+}
