@@ -1,0 +1,371 @@
+//! Report structs of the memory views, built from [`ProcessMemory`]: per-process summaries,
+//! search hits, the map of a raw dump, hexdump lines. `output::memory` renders them.
+
+use std::io::Write;
+
+use serde::{Deserialize, Serialize};
+
+use super::process::ProcessMemory;
+use super::search::{Match, SearchSink};
+use super::Error;
+
+/// Formats an address as `0x...` (the `address` fields of reports).
+pub fn hex_address(vaddr: u64) -> String {
+    format!("{vaddr:#x}")
+}
+
+/// Bytes as text: printable ASCII kept, everything else as `.`.
+pub fn printable(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| {
+            if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '.'
+            }
+        })
+        .collect()
+}
+
+/// Memory summary of one process (`--memory`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemorySummary {
+    /// Process id.
+    pub pid: u32,
+    /// Command name (`comm`).
+    pub command: String,
+    /// Number of VMAs.
+    pub vmas: usize,
+    /// Sum of VMA sizes in bytes.
+    pub vma_bytes: u64,
+    /// Bytes the checkpoint holds (present pages).
+    pub present_bytes: u64,
+    /// Sum of the sizes of shared VMAs in bytes.
+    pub shared_bytes: u64,
+    /// Present bytes inside `[heap]`.
+    pub heap_present_bytes: u64,
+    /// Present bytes inside `[stack]`.
+    pub stack_present_bytes: u64,
+    /// The pages file.
+    pub pages_file: String,
+}
+
+/// Builds the summary of one process.
+pub fn build_summary(memory: &ProcessMemory, command: &str) -> MemorySummary {
+    let layout = memory.layout();
+    let present_in = |name: &str| -> u64 {
+        layout
+            .vmas()
+            .iter()
+            .filter(|vma| vma.name == name)
+            .map(|vma| layout.present_bytes_in(vma.start, vma.end))
+            .sum()
+    };
+    MemorySummary {
+        pid: memory.pid(),
+        command: command.to_owned(),
+        vmas: layout.vmas().len(),
+        vma_bytes: layout.vmas().iter().map(|vma| vma.size()).sum(),
+        present_bytes: layout.present_bytes(),
+        shared_bytes: layout
+            .vmas()
+            .iter()
+            .filter(|vma| vma.is_shared())
+            .map(|vma| vma.size())
+            .sum(),
+        heap_present_bytes: present_in("[heap]"),
+        stack_present_bytes: present_in("[stack]"),
+        pages_file: memory.pages_name().to_owned(),
+    }
+}
+
+/// One search hit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    /// Process id.
+    pub pid: u32,
+    /// Command name (`comm`).
+    pub command: String,
+    /// Virtual address of the first matched byte, `0x...`.
+    pub address: String,
+    /// The same address as a number.
+    pub vaddr: u64,
+    /// The VMA holding the address: `[heap]`, `[stack]`, a file path, `[anon]`, ...
+    pub vma: String,
+    /// Start of that VMA, `0x...` (empty if no VMA holds the address).
+    pub vma_start: String,
+    /// Offset of the match inside its VMA.
+    pub offset: u64,
+    /// The pages file holding the bytes.
+    pub pages_file: String,
+    /// Byte offset of the match in the pages file.
+    pub pages_offset: u64,
+    /// The matched bytes, printable.
+    pub matched: String,
+    /// Context before, the match, and context after, printable.
+    pub context: String,
+}
+
+/// Per-process totals of a search.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessSearched {
+    /// Process id.
+    pub pid: u32,
+    /// Command name.
+    pub command: String,
+    /// Present bytes searched.
+    pub bytes: u64,
+    /// Matches found.
+    pub matches: u64,
+}
+
+/// The result of a search over one or more processes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchReport {
+    /// The search string or regex.
+    pub pattern: String,
+    /// True for `--search-regex`.
+    pub regex: bool,
+    /// Context bytes on each side.
+    pub context: usize,
+    /// The processes searched, in pstree order.
+    pub processes: Vec<ProcessSearched>,
+    /// All hits, by process then address order within each contiguous segment.
+    pub matches: Vec<SearchHit>,
+}
+
+/// A [`SearchSink`] that turns matches of one process into [`SearchHit`]s.
+pub struct HitCollector<'a> {
+    memory_layout: &'a super::MemoryLayout,
+    pid: u32,
+    command: &'a str,
+    pages_file: &'a str,
+    hits: &'a mut Vec<SearchHit>,
+    progress: &'a mut dyn FnMut(u64),
+    /// Matches found so far.
+    pub count: u64,
+}
+
+impl<'a> HitCollector<'a> {
+    /// A collector appending to `hits` and reporting read bytes to `progress`.
+    pub fn new(
+        memory_layout: &'a super::MemoryLayout,
+        pid: u32,
+        command: &'a str,
+        pages_file: &'a str,
+        hits: &'a mut Vec<SearchHit>,
+        progress: &'a mut dyn FnMut(u64),
+    ) -> Self {
+        HitCollector {
+            memory_layout,
+            pid,
+            command,
+            pages_file,
+            hits,
+            progress,
+            count: 0,
+        }
+    }
+}
+
+impl SearchSink for HitCollector<'_> {
+    fn matched(&mut self, found: &Match<'_>) -> bool {
+        let vma = self.memory_layout.vma_at(found.vaddr);
+        let mut context = printable(found.before);
+        context.push_str(&printable(found.matched));
+        context.push_str(&printable(found.after));
+        self.hits.push(SearchHit {
+            pid: self.pid,
+            command: self.command.to_owned(),
+            address: hex_address(found.vaddr),
+            vaddr: found.vaddr,
+            vma: vma
+                .map(|v| v.name.clone())
+                .unwrap_or_else(|| "[none]".into()),
+            vma_start: vma.map(|v| hex_address(v.start)).unwrap_or_default(),
+            offset: vma.map(|v| found.vaddr - v.start).unwrap_or(0),
+            pages_file: self.pages_file.to_owned(),
+            pages_offset: found.pages_offset,
+            matched: printable(found.matched),
+            context,
+        });
+        self.count += 1;
+        true
+    }
+
+    fn progress(&mut self, bytes: u64) {
+        (self.progress)(bytes);
+    }
+}
+
+/// One range of a raw memory dump: `len` bytes of memory at `address` are at `file_offset` in
+/// the dump file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DumpRange {
+    /// Offset in the dump file.
+    pub file_offset: u64,
+    /// Virtual address, `0x...`.
+    pub address: String,
+    /// The same address as a number.
+    pub vaddr: u64,
+    /// Length in bytes.
+    pub len: u64,
+    /// The VMA holding the range.
+    pub vma: String,
+}
+
+/// The result of `--dump-memory`: where each present range went in the dump file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DumpReport {
+    /// Process id.
+    pub pid: u32,
+    /// Command name.
+    pub command: String,
+    /// The dump file.
+    pub file: String,
+    /// Bytes written.
+    pub bytes: u64,
+    /// The ranges, in address order, back to back in the file.
+    pub ranges: Vec<DumpRange>,
+}
+
+/// Writes all present memory of the process to `out`, run after run in address order (the
+/// checkpoint's present runs, contiguous runs merged in the map), and returns the map.
+pub fn write_dump(
+    memory: &mut ProcessMemory,
+    command: &str,
+    file: &str,
+    out: &mut dyn Write,
+) -> Result<DumpReport, Error> {
+    let runs: Vec<_> = memory.layout().runs().to_vec();
+    let mut ranges: Vec<DumpRange> = Vec::new();
+    let mut written = 0u64;
+    for run in &runs {
+        memory.copy_run(run, out)?;
+        let vma = memory
+            .layout()
+            .vma_at(run.vaddr)
+            .map(|v| v.name.clone())
+            .unwrap_or_else(|| "[none]".into());
+        match ranges.last_mut() {
+            Some(last) if last.vaddr + last.len == run.vaddr && last.vma == vma => {
+                last.len += run.len
+            }
+            _ => ranges.push(DumpRange {
+                file_offset: written,
+                address: hex_address(run.vaddr),
+                vaddr: run.vaddr,
+                len: run.len,
+                vma,
+            }),
+        }
+        written += run.len;
+    }
+    out.flush().map_err(Error::Write)?;
+    Ok(DumpReport {
+        pid: memory.pid(),
+        command: command.to_owned(),
+        file: file.to_owned(),
+        bytes: written,
+        ranges,
+    })
+}
+
+/// Bytes per hexdump line.
+pub const HEX_LINE: u64 = 16;
+
+/// One hexdump line: 16 bytes (or fewer at the end), or an absent range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HexLine {
+    /// Address of the first byte, `0x...`.
+    pub address: String,
+    /// Number of bytes the line covers.
+    pub len: u64,
+    /// Hex bytes separated by spaces; `None` when the checkpoint holds no page here.
+    pub hex: Option<String>,
+    /// The bytes as printable text; `None` when absent.
+    pub ascii: Option<String>,
+}
+
+/// The result of `--hexdump`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HexdumpReport {
+    /// Process id.
+    pub pid: u32,
+    /// Command name.
+    pub command: String,
+    /// First address, `0x...`.
+    pub address: String,
+    /// Length in bytes.
+    pub len: u64,
+    /// The VMA holding the first address.
+    pub vma: String,
+    /// The lines; an absent range is one line however long.
+    pub lines: Vec<HexLine>,
+}
+
+/// Longest `--hexdump` length.
+pub const MAX_HEXDUMP: u64 = 16 << 20;
+
+/// Builds a hexdump of `len` bytes at `vaddr`.
+pub fn build_hexdump(
+    memory: &mut ProcessMemory,
+    command: &str,
+    vaddr: u64,
+    len: u64,
+) -> Result<HexdumpReport, Error> {
+    if len > MAX_HEXDUMP {
+        return Err(Error::TooLarge {
+            what: "hexdump",
+            len,
+            limit: MAX_HEXDUMP,
+        });
+    }
+    let vma = memory
+        .layout()
+        .vma_at(vaddr)
+        .map(|v| v.name.clone())
+        .unwrap_or_else(|| "[none]".into());
+    let mut lines = Vec::new();
+    for piece in memory.read_present(vaddr, len)? {
+        match piece.bytes {
+            None => lines.push(HexLine {
+                address: hex_address(piece.vaddr),
+                len: piece.len,
+                hex: None,
+                ascii: None,
+            }),
+            Some(bytes) => {
+                for (idx, chunk) in bytes.chunks(HEX_LINE as usize).enumerate() {
+                    let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+                    lines.push(HexLine {
+                        address: hex_address(piece.vaddr + idx as u64 * HEX_LINE),
+                        len: chunk.len() as u64,
+                        hex: Some(hex.join(" ")),
+                        ascii: Some(printable(chunk)),
+                    });
+                }
+            }
+        }
+    }
+    Ok(HexdumpReport {
+        pid: memory.pid(),
+        command: command.to_owned(),
+        address: hex_address(vaddr),
+        len,
+        vma,
+        lines,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_masks_control_bytes() {
+        assert_eq!(printable(b"ab\0c\x7f\xff~ "), "ab.c..~ ");
+        assert_eq!(hex_address(0x7ffc_ea80_0f7e), "0x7ffcea800f7e");
+    }
+}
