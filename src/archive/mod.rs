@@ -1,9 +1,786 @@
-//! Reading checkpoint archives (plain tar, gzip, zstd) and image directories in place, never extracting them.
+//! Reading checkpoint archives (plain tar, gzip, zstd) and CRIU image directories in place.
+//!
+//! [`Checkpoint::open`] accepts:
+//! - a container checkpoint archive as written by CRI-O (the kubelet API), Podman or containerd:
+//!   a tar, plain or compressed with gzip or zstd, told apart by its first bytes, never its name;
+//! - a directory holding such an archive extracted (`checkpoint/pstree.img` inside);
+//! - a bare CRIU image directory (`pstree.img` inside), such as `criu dump -D DIR` leaves.
+//!
+//! Nothing is ever extracted. A plain tar is indexed once (member name → data offset and size) by
+//! reading its headers only, and members are later read at their offsets. A compressed archive
+//! is decompressed exactly once, at open: small members (CRIU images other than `pages-*.img`,
+//! metadata) are kept in memory within [`OpenParams::member_limit`] and
+//! [`OpenParams::memory_budget`], and only `checkpoint/pages-*.img` (which readers seek in) is
+//! spooled, each to its own unnamed 0600 temporary file that disappears when the last reader of it
+//! is dropped. A directory is read where it lies.
+//!
+//! Archives are untrusted: member names that are absolute or contain `..`, and links pointing out
+//! of the archive, make [`Checkpoint::open`] fail; member data are never trusted to size an
+//! allocation beyond the limits; a truncated archive (even one cut at a member boundary) is an error.
+//! Checkpoints are found by `checkpoint/pstree.img`, never by globbing `core-*.img`.
+//!
+//! What this module leaves out: decoding CRIU images (see [`crate::criu`]) and anything about
+//! Kubernetes clusters.
 
-/// Errors of this module.
+mod index;
+pub mod metadata;
+mod pages;
+mod rootfs;
+mod tar_stream;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use metadata::ContainerMetadata;
+pub use pages::PagesReader;
+pub use rootfs::{ChangedFile, RootfsDiff};
+pub use tar_stream::MemberKind;
+
+use index::{is_pages_image, normalize_name, open_regular};
+
+/// The default [`OpenParams::member_limit`]: 64 MiB.
+pub const DEFAULT_MEMBER_LIMIT: u64 = 64 << 20;
+
+/// The default [`OpenParams::memory_budget`]: 512 MiB.
+pub const DEFAULT_MEMORY_BUDGET: u64 = 512 << 20;
+
+/// Errors of this module; each names the archive (or directory) and, where known, the member and
+/// the byte offset in the (decompressed) tar stream.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Reading or writing failed.
-    #[error(transparent)]
-    Io(#[from] std::io::Error),
+    /// Opening or inspecting a file or directory failed.
+    #[error("{path}: {source}")]
+    Open {
+        /// The file or directory.
+        path: String,
+        /// The cause.
+        source: io::Error,
+    },
+    /// Reading the archive failed (including decompression errors).
+    #[error("{archive}: reading at byte {offset} of the tar stream failed: {source}")]
+    Read {
+        /// The archive.
+        archive: String,
+        /// Offset in the (decompressed) tar stream.
+        offset: u64,
+        /// The cause.
+        source: io::Error,
+    },
+    /// Reading a member failed.
+    #[error("{archive}: reading member {member} failed: {source}")]
+    ReadMember {
+        /// The archive.
+        archive: String,
+        /// The member.
+        member: String,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The file is empty.
+    #[error("{archive}: the file is empty, not a checkpoint archive")]
+    Empty {
+        /// The archive.
+        archive: String,
+    },
+    /// The first bytes are neither tar, gzip nor zstd.
+    #[error("{archive}: not a checkpoint archive: neither tar, gzip nor zstd data (starts with {magic})")]
+    UnknownFormat {
+        /// The archive.
+        archive: String,
+        /// The first bytes, in hex.
+        magic: String,
+    },
+    /// A known compression that we do not read.
+    #[error(
+        "{archive}: {compression}-compressed archives are not supported (use tar, gzip or zstd)"
+    )]
+    UnsupportedCompression {
+        /// The archive.
+        archive: String,
+        /// The compression found.
+        compression: &'static str,
+    },
+    /// A tar header block is malformed.
+    #[error("{archive}: bad tar header at byte {offset}: {reason}")]
+    BadHeader {
+        /// The archive.
+        archive: String,
+        /// Offset of the header block.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The input ended inside a member's data.
+    #[error("{archive}: member {member} (data at byte {offset}, {size} bytes) is truncated: the archive ends at byte {end}")]
+    TruncatedMember {
+        /// The archive.
+        archive: String,
+        /// The member.
+        member: String,
+        /// Offset of its data.
+        offset: u64,
+        /// Its declared size.
+        size: u64,
+        /// Where the input ended.
+        end: u64,
+    },
+    /// The input ended before the end-of-archive block.
+    #[error("{archive}: truncated: the tar stream ends at byte {offset} without its end-of-archive block")]
+    Truncated {
+        /// The archive.
+        archive: String,
+        /// Where the input ended.
+        offset: u64,
+    },
+    /// A member name is absolute or climbs out with `..`.
+    #[error("{archive}: member name {member:?} (header at byte {offset}) is absolute or contains `..`; refusing the archive")]
+    UnsafeMemberName {
+        /// The archive.
+        archive: String,
+        /// The name as stored.
+        member: String,
+        /// Offset of its header.
+        offset: u64,
+    },
+    /// A link member points outside the archive.
+    #[error("{archive}: {kind} member {member} (header at byte {offset}) points outside the archive, to {target:?}; refusing the archive")]
+    UnsafeLink {
+        /// The archive.
+        archive: String,
+        /// The link member.
+        member: String,
+        /// "symbolic link" or "hard link".
+        kind: &'static str,
+        /// Where it points.
+        target: String,
+        /// Offset of its header.
+        offset: u64,
+    },
+    /// The same file name occurs twice, so which one is meant is ambiguous.
+    #[error("{archive}: member {member} occurs twice (headers at bytes {first} and {second})")]
+    DuplicateMember {
+        /// The archive.
+        archive: String,
+        /// The member.
+        member: String,
+        /// Offset of the first header.
+        first: u64,
+        /// Offset of the second header.
+        second: u64,
+    },
+    /// Neither `checkpoint/` nor `pstree.img` is there.
+    #[error("{archive}: no checkpoint/ directory: not a container checkpoint (nor a CRIU image directory)")]
+    MissingCheckpointDir {
+        /// The archive.
+        archive: String,
+    },
+    /// `checkpoint/` has no `pstree.img`.
+    #[error("{archive}: no {member}: the checkpoint is incomplete or not a CRIU dump")]
+    MissingPstree {
+        /// The archive.
+        archive: String,
+        /// The path expected.
+        member: String,
+    },
+    /// A member asked for is not in the archive.
+    #[error("{archive}: no member {member}")]
+    MissingMember {
+        /// The archive.
+        archive: String,
+        /// The member.
+        member: String,
+    },
+    /// A member asked for is a link, directory or device.
+    #[error("{archive}: member {member} is a {kind}, not a regular file")]
+    NotRegular {
+        /// The archive.
+        archive: String,
+        /// The member.
+        member: String,
+        /// What it is.
+        kind: &'static str,
+    },
+    /// A member is larger than what we read into memory.
+    #[error("{archive}: member {member} is {size} bytes, more than the {limit}-byte limit for reading it into memory")]
+    MemberTooLarge {
+        /// The archive.
+        archive: String,
+        /// The member.
+        member: String,
+        /// Its size.
+        size: u64,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// A compressed archive's member was not kept because the memory budget was used up.
+    #[error("{archive}: member {member} ({size} bytes) was not kept: the compressed archive's members exceed the {budget}-byte memory budget")]
+    OverBudget {
+        /// The archive.
+        archive: String,
+        /// The member.
+        member: String,
+        /// Its size.
+        size: u64,
+        /// The budget.
+        budget: u64,
+    },
+    /// A name given to `read_image`/`open_pages` is not a plain file name.
+    #[error("{archive}: {name:?} is not an image name (expected a file name inside checkpoint/)")]
+    InvalidImageName {
+        /// The archive.
+        archive: String,
+        /// The name given.
+        name: String,
+    },
+    /// A member name given to `read_member` is absolute or contains `..`.
+    #[error("{archive}: {name:?} is not a member name (absolute or contains `..`)")]
+    InvalidMemberName {
+        /// The archive.
+        archive: String,
+        /// The name given.
+        name: String,
+    },
+    /// A metadata member (JSON) could not be parsed.
+    #[error("{archive}: member {member}: {reason}")]
+    ParseMember {
+        /// The archive.
+        archive: String,
+        /// The member.
+        member: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Writing a spool file failed.
+    #[error("{archive}: spooling {member} to a temporary file failed: {source}")]
+    Spool {
+        /// The archive.
+        archive: String,
+        /// The member.
+        member: String,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+/// How the checkpoint is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// A plain tar.
+    None,
+    /// A gzip-compressed tar.
+    Gzip,
+    /// A zstd-compressed tar.
+    Zstd,
+    /// A directory (an extracted archive or a CRIU image directory).
+    Directory,
+}
+
+/// Which container engine wrote the checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Engine {
+    /// CRI-O (spec.dump annotation `io.container.manager=cri-o`).
+    #[serde(rename = "CRI-O")]
+    CriO,
+    /// Podman (`io.container.manager=libpod`).
+    Podman,
+    /// containerd (a spec.dump without either annotation).
+    #[serde(rename = "containerd")]
+    Containerd,
+    /// Bare CRIU images, no container metadata (no spec.dump).
+    #[serde(rename = "images-only")]
+    ImagesOnly,
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Engine::CriO => "CRI-O",
+            Engine::Podman => "Podman",
+            Engine::Containerd => "containerd",
+            Engine::ImagesOnly => "images only",
+        })
+    }
+}
+
+/// Limits and places for [`Checkpoint::open_with`].
+#[derive(Debug, Clone)]
+pub struct OpenParams {
+    /// The largest member read into memory (by `read_image`, `read_member`, and kept from a
+    /// compressed archive).
+    pub member_limit: u64,
+    /// The most bytes of a compressed archive's members kept in memory in total.
+    pub memory_budget: u64,
+    /// Where spool files go; `None` for the system's temporary directory.
+    pub spool_dir: Option<PathBuf>,
+}
+
+impl Default for OpenParams {
+    fn default() -> Self {
+        OpenParams {
+            member_limit: DEFAULT_MEMBER_LIMIT,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            spool_dir: None,
+        }
+    }
+}
+
+impl OpenParams {
+    /// Sets [`OpenParams::member_limit`].
+    #[must_use]
+    pub fn member_limit(mut self, bytes: u64) -> Self {
+        self.member_limit = bytes;
+        self
+    }
+
+    /// Sets [`OpenParams::memory_budget`].
+    #[must_use]
+    pub fn memory_budget(mut self, bytes: u64) -> Self {
+        self.memory_budget = bytes;
+        self
+    }
+
+    /// Sets [`OpenParams::spool_dir`].
+    #[must_use]
+    pub fn spool_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.spool_dir = Some(dir.into());
+        self
+    }
+}
+
+/// One member of the archive (or file of the directory), as listed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MemberInfo {
+    /// Normalised name relative to the archive root (no leading `./`, no trailing `/`):
+    /// `checkpoint/pstree.img`, `config.dump`. In a bare image directory: `pstree.img`.
+    pub name: String,
+    /// What it is.
+    pub kind: MemberKind,
+    /// Data size in bytes (0 for non-regular members).
+    pub size: u64,
+    /// Where a link points (never followed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_target: Option<String>,
+}
+
+/// Sizes that reports show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SizeSummary {
+    /// The archive file's size (for a directory: the sum of its regular files).
+    pub archive_bytes: u64,
+    /// The sum of the CRIU images (`checkpoint/*`).
+    pub checkpoint_bytes: u64,
+    /// The sum of `checkpoint/pages-*.img`.
+    pub pages_bytes: u64,
+    /// The size of `rootfs-diff.tar`, if present.
+    pub rootfs_diff_bytes: Option<u64>,
+}
+
+/// Where a member's bytes are.
+#[derive(Debug)]
+enum Storage {
+    /// Plain tar: at this offset of the archive file.
+    Archive { offset: u64 },
+    /// Compressed archive: kept in memory.
+    Memory(Arc<Vec<u8>>),
+    /// Compressed archive: in an unnamed temporary file.
+    Spooled(Arc<File>),
+    /// Compressed archive: not kept (too large or over budget).
+    Dropped,
+    /// Directory: this file.
+    Disk(PathBuf),
+    /// Not a regular file.
+    NoData,
+}
+
+#[derive(Debug)]
+struct Member {
+    info: MemberInfo,
+    storage: Storage,
+    /// Offset of the member's header in the tar stream (0 in a directory).
+    header_offset: u64,
+}
+
+/// An opened checkpoint: its member index and the means to read members.
+///
+/// A `Checkpoint` is read-only and cheap to query; readers it hands out ([`PagesReader`]) stay
+/// valid after it is dropped (they share the file handles).
+#[derive(Debug)]
+pub struct Checkpoint {
+    path: PathBuf,
+    display: String,
+    compression: Compression,
+    engine: Engine,
+    /// `checkpoint/`, or empty for a bare image directory.
+    image_prefix: &'static str,
+    members: Vec<Member>,
+    by_name: HashMap<String, usize>,
+    archive_file: Option<Arc<File>>,
+    archive_bytes: u64,
+    params: OpenParams,
+    /// The rootfs-diff listing when it was made during the single pass over a compressed archive
+    /// (because the member itself was too large to keep).
+    rootfs_listing: Option<Result<Vec<ChangedFile>, String>>,
+}
+
+impl Checkpoint {
+    /// Opens an archive or directory with the default [`OpenParams`].
+    pub fn open(path: &Path) -> Result<Checkpoint, Error> {
+        Checkpoint::open_with(path, &OpenParams::default())
+    }
+
+    /// Opens an archive or directory: detects the format by content, indexes the members (for a
+    /// compressed archive: decompresses it once, keeping and spooling as described in the module
+    /// docs), checks `checkpoint/pstree.img` is there and detects the engine.
+    pub fn open_with(path: &Path, params: &OpenParams) -> Result<Checkpoint, Error> {
+        let display = path.display().to_string();
+        let meta = std::fs::metadata(path).map_err(|source| Error::Open {
+            path: display.clone(),
+            source,
+        })?;
+        let mut ckpt = Checkpoint {
+            path: path.to_owned(),
+            display,
+            compression: Compression::Directory,
+            engine: Engine::ImagesOnly,
+            image_prefix: "checkpoint/",
+            members: Vec::new(),
+            by_name: HashMap::new(),
+            archive_file: None,
+            archive_bytes: 0,
+            params: params.clone(),
+            rootfs_listing: None,
+        };
+        if meta.is_dir() {
+            ckpt.index_directory()?;
+        } else {
+            ckpt.index_archive(meta.len())?;
+        }
+        ckpt.check_pstree()?;
+        ckpt.engine = ckpt.detect_engine()?;
+        Ok(ckpt)
+    }
+
+    /// The path given to [`Checkpoint::open`].
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The path for messages.
+    pub fn display_name(&self) -> &str {
+        &self.display
+    }
+
+    /// How the checkpoint is stored.
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+
+    /// Which engine wrote it, from spec.dump's `io.container.manager` annotation.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Same as [`Checkpoint::engine`]: the archive layout follows the engine.
+    pub fn layout(&self) -> Engine {
+        self.engine
+    }
+
+    /// Names of the regular files inside `checkpoint/` (e.g. `pstree.img`), in archive order.
+    /// For a bare image directory, its files other than `stats-dump` and the CRIU logs.
+    pub fn image_names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.members.iter().filter_map(move |m| {
+            let rest = m.info.name.strip_prefix(self.image_prefix)?;
+            let bare_extra = self.image_prefix.is_empty()
+                && matches!(
+                    rest,
+                    "stats-dump" | "stats-restore" | "dump.log" | "restore.log"
+                );
+            (m.info.kind == MemberKind::File && !rest.contains('/') && !bare_extra).then_some(rest)
+        })
+    }
+
+    /// True if `checkpoint/<name>` is a regular file of the checkpoint.
+    pub fn has_image(&self, name: &str) -> bool {
+        self.image_names().any(|n| n == name)
+    }
+
+    /// The bytes of the CRIU image `checkpoint/<name>` (e.g. `"pstree.img"`), at most
+    /// [`OpenParams::member_limit`] bytes; larger images fail with [`Error::MemberTooLarge`].
+    /// Use [`Checkpoint::open_pages`] for page data.
+    pub fn read_image(&self, name: &str) -> Result<Vec<u8>, Error> {
+        let member = self.image_member(name)?;
+        match self.find(&member) {
+            Some(m) => self.read_bytes(m),
+            None => Err(self.missing(&member)),
+        }
+    }
+
+    /// A reader over `checkpoint/pages-<pages_id>.img` (the `pages_id` of a pagemap's head).
+    pub fn open_pages(&self, pages_id: u32) -> Result<PagesReader, Error> {
+        let member = format!("{}pages-{pages_id}.img", self.image_prefix);
+        let m = self.find(&member).ok_or_else(|| self.missing(&member))?;
+        self.member_reader(m)
+    }
+
+    /// The bytes of a top-level metadata member (`config.dump`, `spec.dump`, `stats-dump`, ...),
+    /// or `None` if the archive has no such member. Any other member (e.g. `checkpoint/core-1.img`)
+    /// can be read by its full name too. At most [`OpenParams::member_limit`] bytes.
+    pub fn read_member(&self, name: &str) -> Result<Option<Vec<u8>>, Error> {
+        let Some(normal) = normalize_name(name).ok().flatten() else {
+            return Err(Error::InvalidMemberName {
+                archive: self.display.clone(),
+                name: name.to_owned(),
+            });
+        };
+        match self.find(&normal) {
+            Some(m) => self.read_bytes(m).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The raw bytes of `stats-dump` (a CRIU image with the IMG_SERVICE magic holding a
+    /// `StatsEntry`; [`crate::criu`] decodes it), or `None` if absent.
+    pub fn stats_dump(&self) -> Result<Option<Vec<u8>>, Error> {
+        self.read_member("stats-dump")
+    }
+
+    /// Every member (directories and links too), in archive order.
+    pub fn members(&self) -> impl Iterator<Item = &MemberInfo> + '_ {
+        self.members.iter().map(|m| &m.info)
+    }
+
+    /// The size of a member, if present.
+    pub fn member_size(&self, name: &str) -> Option<u64> {
+        self.find(name).map(|m| m.info.size)
+    }
+
+    /// Sizes for reports: archive, checkpoint images, memory pages, root fs diff.
+    pub fn sizes(&self) -> SizeSummary {
+        let mut checkpoint_bytes = 0u64;
+        let mut pages_bytes = 0u64;
+        for name in self.image_names() {
+            let size = self
+                .member_size(&format!("{}{name}", self.image_prefix))
+                .unwrap_or(0);
+            checkpoint_bytes = checkpoint_bytes.saturating_add(size);
+            if is_pages_image(name) {
+                pages_bytes = pages_bytes.saturating_add(size);
+            }
+        }
+        SizeSummary {
+            archive_bytes: self.archive_bytes,
+            checkpoint_bytes,
+            pages_bytes,
+            rootfs_diff_bytes: self.member_size(rootfs::MEMBER),
+        }
+    }
+
+    /// The name of the container log member of this engine's layout, if the archive has it:
+    /// `io.kubernetes.cri-o.LogPath` (CRI-O), `ctr.log` (Podman), `container.log` (containerd).
+    pub fn log_member(&self) -> Option<&'static str> {
+        ["io.kubernetes.cri-o.LogPath", "ctr.log", "container.log"]
+            .into_iter()
+            .find(|name| self.find(name).is_some())
+    }
+
+    /// Container metadata from config.dump, spec.dump, network.status and bind.mounts.
+    pub fn metadata(&self) -> Result<ContainerMetadata, Error> {
+        let read = |name: &str| self.read_member(name);
+        let sources = metadata::Sources {
+            config_dump: read("config.dump")?,
+            spec_dump: read("spec.dump")?,
+            network_status: read("network.status")?,
+            bind_mounts: read("bind.mounts")?,
+        };
+        metadata::build_metadata(self.engine, &sources, self.log_member()).map_err(
+            |(member, reason)| Error::ParseMember {
+                archive: self.display.clone(),
+                member: member.to_owned(),
+                reason,
+            },
+        )
+    }
+
+    /// Files changed in the container's root file system (`rootfs-diff.tar`, plain or gzip or zstd
+    /// whatever its name says) and files deleted (`deleted.files`). Empty lists when absent.
+    pub fn rootfs_diff(&self) -> Result<RootfsDiff, Error> {
+        let parse_error = |member: &str, reason: String| Error::ParseMember {
+            archive: self.display.clone(),
+            member: member.to_owned(),
+            reason,
+        };
+        let changed = match (&self.rootfs_listing, self.find(rootfs::MEMBER)) {
+            (Some(Ok(list)), _) => list.clone(),
+            (Some(Err(reason)), _) => return Err(parse_error(rootfs::MEMBER, reason.clone())),
+            (None, Some(m)) => {
+                let reader = self.member_reader(m)?;
+                rootfs::list_changed(reader)
+                    .map_err(|reason| parse_error(rootfs::MEMBER, reason))?
+            }
+            (None, None) => Vec::new(),
+        };
+        let deleted = match self.read_member(rootfs::DELETED)? {
+            Some(bytes) => rootfs::parse_deleted(&bytes)
+                .map_err(|reason| parse_error(rootfs::DELETED, reason))?,
+            None => Vec::new(),
+        };
+        Ok(RootfsDiff { changed, deleted })
+    }
+
+    // ---- internals ----
+
+    fn find(&self, name: &str) -> Option<&Member> {
+        self.by_name.get(name).and_then(|&i| self.members.get(i))
+    }
+
+    fn missing(&self, member: &str) -> Error {
+        Error::MissingMember {
+            archive: self.display.clone(),
+            member: member.to_owned(),
+        }
+    }
+
+    fn image_member(&self, name: &str) -> Result<String, Error> {
+        if name.is_empty()
+            || name == "."
+            || name == ".."
+            || name.contains('/')
+            || name.contains('\0')
+        {
+            return Err(Error::InvalidImageName {
+                archive: self.display.clone(),
+                name: name.to_owned(),
+            });
+        }
+        Ok(format!("{}{name}", self.image_prefix))
+    }
+
+    fn read_bytes(&self, m: &Member) -> Result<Vec<u8>, Error> {
+        let name = &m.info.name;
+        let read_err = |source| Error::ReadMember {
+            archive: self.display.clone(),
+            member: name.clone(),
+            source,
+        };
+        if m.info.kind != MemberKind::File {
+            return Err(self.not_regular(m));
+        }
+        let limit = self.params.member_limit;
+        let too_large = |size| Error::MemberTooLarge {
+            archive: self.display.clone(),
+            member: name.clone(),
+            size,
+            limit,
+        };
+        if m.info.size > limit {
+            return Err(too_large(m.info.size));
+        }
+        let size = usize::try_from(m.info.size).map_err(|_| too_large(m.info.size))?;
+        match &m.storage {
+            Storage::Archive { offset } => {
+                let file = self
+                    .archive_file
+                    .as_ref()
+                    .ok_or_else(|| self.missing(name))?;
+                let mut buf = vec![0u8; size];
+                file.read_exact_at(&mut buf, *offset).map_err(read_err)?;
+                Ok(buf)
+            }
+            Storage::Memory(bytes) => Ok(bytes.as_ref().clone()),
+            Storage::Spooled(file) => {
+                let mut buf = vec![0u8; size];
+                file.read_exact_at(&mut buf, 0).map_err(read_err)?;
+                Ok(buf)
+            }
+            Storage::Disk(path) => {
+                let file = open_regular(path).map_err(read_err)?;
+                let mut buf = Vec::with_capacity(size.min(1 << 20));
+                file.take(limit.saturating_add(1))
+                    .read_to_end(&mut buf)
+                    .map_err(read_err)?;
+                if buf.len() as u64 > limit {
+                    return Err(too_large(buf.len() as u64));
+                }
+                Ok(buf)
+            }
+            Storage::Dropped => Err(Error::OverBudget {
+                archive: self.display.clone(),
+                member: name.clone(),
+                size: m.info.size,
+                budget: self.params.memory_budget,
+            }),
+            Storage::NoData => Err(self.not_regular(m)),
+        }
+    }
+
+    fn member_reader(&self, m: &Member) -> Result<PagesReader, Error> {
+        let name = format!("{}:{}", self.display, m.info.name);
+        match &m.storage {
+            Storage::Archive { offset } => {
+                let file = self
+                    .archive_file
+                    .clone()
+                    .ok_or_else(|| self.missing(&m.info.name))?;
+                Ok(PagesReader::new(file, *offset, m.info.size, name))
+            }
+            Storage::Spooled(file) => Ok(PagesReader::new(file.clone(), 0, m.info.size, name)),
+            Storage::Memory(bytes) => Ok(PagesReader::from_memory(bytes.clone(), name)),
+            Storage::Disk(path) => {
+                let file = open_regular(path).map_err(|source| Error::ReadMember {
+                    archive: self.display.clone(),
+                    member: m.info.name.clone(),
+                    source,
+                })?;
+                let len = file.metadata().map(|md| md.len()).unwrap_or(m.info.size);
+                Ok(PagesReader::new(Arc::new(file), 0, len, name))
+            }
+            Storage::Dropped => Err(Error::OverBudget {
+                archive: self.display.clone(),
+                member: m.info.name.clone(),
+                size: m.info.size,
+                budget: self.params.memory_budget,
+            }),
+            Storage::NoData => Err(self.not_regular(m)),
+        }
+    }
+
+    fn not_regular(&self, m: &Member) -> Error {
+        Error::NotRegular {
+            archive: self.display.clone(),
+            member: m.info.name.clone(),
+            kind: m.info.kind.describe(),
+        }
+    }
+
+    fn push(
+        &mut self,
+        info: MemberInfo,
+        storage: Storage,
+        header_offset: u64,
+    ) -> Result<(), Error> {
+        if let Some(&i) = self.by_name.get(&info.name) {
+            let earlier = self.members.get(i).map(|m| m.info.kind);
+            if earlier == Some(MemberKind::Directory) && info.kind == MemberKind::Directory {
+                return Ok(());
+            }
+            return Err(Error::DuplicateMember {
+                archive: self.display.clone(),
+                member: info.name,
+                first: self.members.get(i).map_or(0, |m| m.header_offset),
+                second: header_offset,
+            });
+        }
+        self.by_name.insert(info.name.clone(), self.members.len());
+        self.members.push(Member {
+            info,
+            storage,
+            header_offset,
+        });
+        Ok(())
+    }
 }

@@ -1,0 +1,496 @@
+//! Building a [`Checkpoint`]'s member index: format detection, the single pass over a tar
+//! (plain: headers only; compressed: keep, spool or drop each member), directory walks, the
+//! `pstree.img` check and engine detection. Member-name policy lives here too.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::tar_stream::{FileSource, MemberKind, Source, StreamSource, Walker};
+use super::{rootfs, Checkpoint, Compression, Engine, Error, MemberInfo, Storage};
+
+/// How many bytes after the end-of-archive block of a compressed archive are decompressed to
+/// reach (and check) the end of the compressed stream. Tar writers pad to 10 KiB records.
+const TRAILER_LIMIT: u64 = 1 << 20;
+
+/// How deep a directory walk goes below the checkpoint directory.
+const DIRECTORY_DEPTH_LIMIT: usize = 8;
+
+/// How many files a directory walk lists at most.
+const DIRECTORY_ENTRY_LIMIT: usize = 100_000;
+
+/// Normalises a member name: drops leading `./`, `.` components, repeated and trailing `/`.
+/// `Ok(None)` for the archive root itself (`./`); `Err` for absolute names and `..` components.
+pub(super) fn normalize_name(raw: &str) -> Result<Option<String>, ()> {
+    if raw.starts_with('/') {
+        return Err(());
+    }
+    let mut parts = Vec::new();
+    for part in raw.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return Err(()),
+            other => parts.push(other),
+        }
+    }
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(parts.join("/")))
+}
+
+/// True if a link stored at member `name` with target `target` stays inside the archive.
+/// Symlink targets are relative to the link's directory; hard-link targets to the archive root.
+fn link_stays_inside(name: &str, target: &str, kind: MemberKind) -> bool {
+    if target.starts_with('/') {
+        return false;
+    }
+    let mut depth: usize = match kind {
+        MemberKind::Symlink => name.matches('/').count(),
+        _ => 0,
+    };
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return false,
+            },
+            _ => depth += 1,
+        }
+    }
+    true
+}
+
+/// True for `pages-<digits>.img`.
+pub(super) fn is_pages_image(name: &str) -> bool {
+    name.strip_prefix("pages-")
+        .and_then(|rest| rest.strip_suffix(".img"))
+        .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Opens a file of an image directory for reading, refusing symlinks and non-regular files.
+pub(super) fn open_regular(path: &Path) -> io::Result<File> {
+    let meta = std::fs::symlink_metadata(path)?;
+    if !meta.file_type().is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file (symbolic links are not followed)",
+        ));
+    }
+    File::open(path)
+}
+
+/// What the first bytes of a file say it is.
+enum Format {
+    Tar,
+    Gzip,
+    Zstd,
+}
+
+impl Checkpoint {
+    pub(super) fn index_archive(&mut self, len: u64) -> Result<(), Error> {
+        let open_err = |source| Error::Open {
+            path: self.display.clone(),
+            source,
+        };
+        let file = File::open(&self.path).map_err(open_err)?;
+        self.archive_bytes = len;
+        let mut head = Vec::with_capacity(512);
+        (&file)
+            .take(512)
+            .read_to_end(&mut head)
+            .and_then(|_| (&file).seek(SeekFrom::Start(0)))
+            .map_err(|source| Error::Open {
+                path: self.display.clone(),
+                source,
+            })?;
+        match self.detect_format(&head)? {
+            Format::Tar => {
+                self.compression = Compression::None;
+                let file = Arc::new(file);
+                let cloned = file.try_clone().map_err(|source| Error::Open {
+                    path: self.display.clone(),
+                    source,
+                })?;
+                self.archive_file = Some(file);
+                let mut walker = Walker::new(FileSource::new(cloned, len), &self.display);
+                self.walk_plain(&mut walker)
+            }
+            Format::Gzip => {
+                self.compression = Compression::Gzip;
+                let decoder = flate2::read::MultiGzDecoder::new(BufReader::new(file));
+                let mut walker = Walker::new(StreamSource(decoder), &self.display);
+                self.walk_compressed(&mut walker)
+            }
+            Format::Zstd => {
+                self.compression = Compression::Zstd;
+                let decoder = zstd::stream::read::Decoder::with_buffer(BufReader::new(file))
+                    .map_err(|source| Error::Read {
+                        archive: self.display.clone(),
+                        offset: 0,
+                        source,
+                    })?;
+                let mut walker = Walker::new(StreamSource(decoder), &self.display);
+                self.walk_compressed(&mut walker)
+            }
+        }
+    }
+
+    fn detect_format(&self, head: &[u8]) -> Result<Format, Error> {
+        let unsupported = |compression| Error::UnsupportedCompression {
+            archive: self.display.clone(),
+            compression,
+        };
+        if head.is_empty() {
+            return Err(Error::Empty {
+                archive: self.display.clone(),
+            });
+        }
+        if head.starts_with(&[0x1f, 0x8b]) {
+            return Ok(Format::Gzip);
+        }
+        if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            return Ok(Format::Zstd);
+        }
+        if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+            return Err(unsupported("xz"));
+        }
+        if head.starts_with(b"BZh") {
+            return Err(unsupported("bzip2"));
+        }
+        if head.starts_with(&[0x04, 0x22, 0x4d, 0x18]) {
+            return Err(unsupported("lz4"));
+        }
+        if super::tar_stream::looks_like_header(head) {
+            return Ok(Format::Tar);
+        }
+        let magic: String = head.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        Err(Error::UnknownFormat {
+            archive: self.display.clone(),
+            magic,
+        })
+    }
+
+    /// Checks a member's name and links; `None` for the archive root entry.
+    fn checked_info(&self, entry: &super::tar_stream::Entry) -> Result<Option<MemberInfo>, Error> {
+        let name = match normalize_name(&entry.name) {
+            Ok(Some(name)) => name,
+            Ok(None) => return Ok(None),
+            Err(()) => {
+                return Err(Error::UnsafeMemberName {
+                    archive: self.display.clone(),
+                    member: entry.name.clone(),
+                    offset: entry.header_offset,
+                })
+            }
+        };
+        if let Some(target) = &entry.link_name {
+            if !link_stays_inside(&name, target, entry.kind) {
+                return Err(Error::UnsafeLink {
+                    archive: self.display.clone(),
+                    member: name,
+                    kind: entry.kind.describe(),
+                    target: target.clone(),
+                    offset: entry.header_offset,
+                });
+            }
+        }
+        Ok(Some(MemberInfo {
+            name,
+            kind: entry.kind,
+            size: entry.size,
+            link_target: entry.link_name.clone(),
+        }))
+    }
+
+    fn walk_plain(&mut self, walker: &mut Walker<FileSource>) -> Result<(), Error> {
+        while let Some(entry) = walker.next_entry()? {
+            let Some(info) = self.checked_info(&entry)? else {
+                continue;
+            };
+            let storage = match info.kind {
+                MemberKind::File => Storage::Archive {
+                    offset: entry.data_offset,
+                },
+                _ => Storage::NoData,
+            };
+            self.push(info, storage, entry.header_offset)?;
+        }
+        Ok(())
+    }
+
+    fn walk_compressed<S: Source>(&mut self, walker: &mut Walker<S>) -> Result<(), Error> {
+        let mut kept: u64 = 0;
+        while let Some(entry) = walker.next_entry()? {
+            let Some(info) = self.checked_info(&entry)? else {
+                continue;
+            };
+            let storage = if info.kind != MemberKind::File {
+                Storage::NoData
+            } else if info
+                .name
+                .strip_prefix("checkpoint/")
+                .is_some_and(is_pages_image)
+            {
+                Storage::Spooled(Arc::new(self.spool(walker, &info)?))
+            } else if info.size <= self.params.member_limit
+                && kept.saturating_add(info.size) <= self.params.memory_budget
+            {
+                kept += info.size;
+                let mut bytes =
+                    Vec::with_capacity(usize::try_from(info.size.min(1 << 20)).unwrap_or(0));
+                walker
+                    .data()
+                    .read_to_end(&mut bytes)
+                    .map_err(|source| walker.read_error(source))?;
+                if bytes.len() as u64 != info.size {
+                    return Err(walker.truncated_member());
+                }
+                Storage::Memory(Arc::new(bytes))
+            } else {
+                if info.name == rootfs::MEMBER {
+                    // Too large to keep: list it now, while it streams by.
+                    self.rootfs_listing = Some(rootfs::list_changed(walker.data()));
+                }
+                Storage::Dropped
+            };
+            self.push(info, storage, entry.header_offset)?;
+        }
+        // Check the compressed stream's end (gzip CRC and length, zstd frame end) as well.
+        walker.drain_trailer(TRAILER_LIMIT)
+    }
+
+    /// Copies the walker's current member into a new unnamed 0600 temporary file.
+    fn spool<S: Source>(&self, walker: &mut Walker<S>, info: &MemberInfo) -> Result<File, Error> {
+        let spool_err = |source| Error::Spool {
+            archive: self.display.clone(),
+            member: info.name.clone(),
+            source,
+        };
+        let dir = self
+            .params
+            .spool_dir
+            .clone()
+            .unwrap_or_else(std::env::temp_dir);
+        // Unnamed (O_TMPFILE where supported): gone when the last handle closes, even after a crash.
+        let file = tempfile::tempfile_in(&dir).map_err(spool_err)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(spool_err)?;
+        let mut out = BufWriter::with_capacity(256 * 1024, file);
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut copied: u64 = 0;
+        loop {
+            let n = match walker.data().read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(source) => return Err(walker.read_error(source)),
+            };
+            out.write_all(buf.get(..n).unwrap_or_default())
+                .map_err(spool_err)?;
+            copied += n as u64;
+        }
+        if copied != info.size {
+            return Err(walker.truncated_member());
+        }
+        out.into_inner().map_err(|e| spool_err(e.into_error()))
+    }
+
+    pub(super) fn index_directory(&mut self) -> Result<(), Error> {
+        self.compression = Compression::Directory;
+        let root = self.path.clone();
+        if root.join("checkpoint").join("pstree.img").exists() || root.join("checkpoint").is_dir() {
+            self.image_prefix = "checkpoint/";
+            self.walk_dir(&root, "", 0)?;
+        } else if root.join("pstree.img").exists() {
+            self.image_prefix = "";
+            self.walk_dir(&root, "", DIRECTORY_DEPTH_LIMIT)?;
+        } else {
+            return Err(Error::MissingCheckpointDir {
+                archive: self.display.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    fn walk_dir(&mut self, dir: &Path, prefix: &str, depth: usize) -> Result<(), Error> {
+        let open_err = |path: &Path, source| Error::Open {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut entries: Vec<(String, PathBuf)> = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(|e| open_err(dir, e))? {
+            let entry = entry.map_err(|e| open_err(dir, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            entries.push((name, entry.path()));
+        }
+        entries.sort();
+        for (name, path) in entries {
+            if self.members.len() >= DIRECTORY_ENTRY_LIMIT {
+                return Err(open_err(
+                    &self.path,
+                    io::Error::other(format!("more than {DIRECTORY_ENTRY_LIMIT} files")),
+                ));
+            }
+            let meta = std::fs::symlink_metadata(&path).map_err(|e| open_err(&path, e))?;
+            let member = format!("{prefix}{name}");
+            let ft = meta.file_type();
+            let (kind, storage, link_target) = if ft.is_file() {
+                (MemberKind::File, Storage::Disk(path.clone()), None)
+            } else if ft.is_dir() {
+                (MemberKind::Directory, Storage::NoData, None)
+            } else if ft.is_symlink() {
+                let target = std::fs::read_link(&path)
+                    .ok()
+                    .map(|t| t.to_string_lossy().into_owned());
+                (MemberKind::Symlink, Storage::NoData, target)
+            } else {
+                (MemberKind::Other, Storage::NoData, None)
+            };
+            let size = if kind == MemberKind::File {
+                meta.len()
+            } else {
+                0
+            };
+            if kind == MemberKind::File {
+                self.archive_bytes = self.archive_bytes.saturating_add(size);
+            }
+            self.push(
+                MemberInfo {
+                    name: member.clone(),
+                    kind,
+                    size,
+                    link_target,
+                },
+                storage,
+                0,
+            )?;
+            if kind == MemberKind::Directory && depth < DIRECTORY_DEPTH_LIMIT {
+                self.walk_dir(&path, &format!("{member}/"), depth + 1)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn check_pstree(&self) -> Result<(), Error> {
+        let pstree = format!("{}pstree.img", self.image_prefix);
+        if self
+            .find(&pstree)
+            .is_some_and(|m| m.info.kind == MemberKind::File)
+        {
+            return Ok(());
+        }
+        let has_dir = self.image_prefix.is_empty()
+            || self
+                .members
+                .iter()
+                .any(|m| m.info.name == "checkpoint" || m.info.name.starts_with("checkpoint/"));
+        if has_dir {
+            Err(Error::MissingPstree {
+                archive: self.display.clone(),
+                member: pstree,
+            })
+        } else {
+            Err(Error::MissingCheckpointDir {
+                archive: self.display.clone(),
+            })
+        }
+    }
+
+    pub(super) fn detect_engine(&self) -> Result<Engine, Error> {
+        #[derive(serde::Deserialize)]
+        struct Spec {
+            #[serde(default)]
+            annotations: Option<BTreeMap<String, String>>,
+        }
+        let Some(bytes) = self.read_member("spec.dump")? else {
+            return Ok(Engine::ImagesOnly);
+        };
+        let spec: Spec = serde_json::from_slice(&bytes).map_err(|e| Error::ParseMember {
+            archive: self.display.clone(),
+            member: "spec.dump".to_owned(),
+            reason: format!("not an OCI runtime spec: {e}"),
+        })?;
+        let manager = spec
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("io.container.manager"))
+            .map(String::as_str);
+        Ok(match manager {
+            Some("cri-o") => Engine::CriO,
+            Some("libpod") => Engine::Podman,
+            _ => Engine::Containerd,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_normalise_or_refuse() {
+        let cases: &[(&str, Result<Option<&str>, ()>)] = &[
+            ("checkpoint/pstree.img", Ok(Some("checkpoint/pstree.img"))),
+            (
+                "./checkpoint//pstree.img",
+                Ok(Some("checkpoint/pstree.img")),
+            ),
+            ("checkpoint/", Ok(Some("checkpoint"))),
+            ("./", Ok(None)),
+            ("/etc/passwd", Err(())),
+            ("../x", Err(())),
+            ("checkpoint/../../x", Err(())),
+            ("a/./b", Ok(Some("a/b"))),
+        ];
+        for (raw, want) in cases {
+            let got = normalize_name(raw);
+            assert_eq!(
+                got.as_ref().map(|o| o.as_deref()),
+                want.as_ref().map(|o| *o),
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
+    fn links_must_stay_inside() {
+        let cases = [
+            ("checkpoint/a", "b", MemberKind::Symlink, true),
+            ("checkpoint/a", "../config.dump", MemberKind::Symlink, true),
+            (
+                "checkpoint/a",
+                "../../etc/shadow",
+                MemberKind::Symlink,
+                false,
+            ),
+            ("a", "/etc/shadow", MemberKind::Symlink, false),
+            ("a", "checkpoint/pstree.img", MemberKind::Hardlink, true),
+            ("checkpoint/a", "../x", MemberKind::Hardlink, false),
+        ];
+        for (name, target, kind, want) in cases {
+            assert_eq!(
+                link_stays_inside(name, target, kind),
+                want,
+                "{name} -> {target}"
+            );
+        }
+    }
+
+    #[test]
+    fn pages_image_names() {
+        for (name, want) in [
+            ("pages-1.img", true),
+            ("pages-123.img", true),
+            ("pages-.img", false),
+            ("pages-1a.img", false),
+            ("pagemap-1.img", false),
+        ] {
+            assert_eq!(is_pages_image(name), want, "{name}");
+        }
+    }
+}
