@@ -1,0 +1,243 @@
+//! Proves the fake API server faithful: the real `/usr/bin/kubectl` talks to it.
+//!
+//! Each test gets its own cluster, temp HOME (kubectl's discovery cache) and kubeconfig, and runs
+//! kubectl under `timeout` so a missing answer fails instead of hanging.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use support::fake_apiserver::{FakeCluster, Fault, PodSpec};
+
+/// Seconds any kubectl call may take.
+const KUBECTL_TIMEOUT_SECS: &str = "60";
+
+struct Kubectl {
+    home: tempfile::TempDir,
+    kubeconfig: PathBuf,
+}
+
+impl Kubectl {
+    fn new(cluster: &FakeCluster) -> Self {
+        let home = tempfile::tempdir().unwrap();
+        let kubeconfig = cluster.write_kubeconfig(home.path());
+        Self { home, kubeconfig }
+    }
+
+    fn with_token(cluster: &FakeCluster, token: &str) -> Self {
+        let home = tempfile::tempdir().unwrap();
+        let kubeconfig = cluster.write_kubeconfig_with_token(home.path(), token);
+        Self { home, kubeconfig }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("timeout");
+        cmd.arg(KUBECTL_TIMEOUT_SECS)
+            .arg("kubectl")
+            .args(args)
+            .env("HOME", self.home.path())
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env_remove("KUBECTL_REMOTE_COMMAND_WEBSOCKETS");
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let out = self.command(args).output().unwrap();
+        assert_ne!(out.status.code(), Some(124), "kubectl {args:?} timed out");
+        out
+    }
+
+    fn ok(&self, args: &[&str]) -> Output {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}\nstderr: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    fn home(&self) -> &Path {
+        self.home.path()
+    }
+}
+
+fn demo_cluster() -> FakeCluster {
+    FakeCluster::builder()
+        .node("node-a")
+        .node("node-b")
+        .namespace("demo")
+        .pod_with(
+            PodSpec::new("demo", "counters-857d7978fd-jnkck", "node-a", &["counter"])
+                .label("app", "counters"),
+        )
+        .pod("demo", "web-0", "node-b", &["web", "sidecar"])
+        .pod("other", "db-0", "node-b", &["db"])
+        .start()
+}
+
+#[test]
+fn kubectl_lists_pods_as_json() {
+    let cluster = demo_cluster();
+    let kubectl = Kubectl::new(&cluster);
+    let out = kubectl.ok(&["get", "pods", "-n", "demo", "-o", "json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["counters-857d7978fd-jnkck", "web-0"]);
+    assert_eq!(list["items"][0]["status"]["phase"], "Running");
+
+    let out = kubectl.ok(&["get", "pods", "-A", "-l", "app=counters", "-o", "json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+
+    let out = kubectl.ok(&[
+        "get",
+        "pods",
+        "-A",
+        "--field-selector",
+        "spec.nodeName=node-b",
+        "-o",
+        "json",
+    ]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+
+    let requests = cluster.requests();
+    assert!(
+        requests.iter().all(|r| r.authorized),
+        "kubectl sent the token every time"
+    );
+    assert!(requests
+        .iter()
+        .any(|r| r.path() == "/api/v1/namespaces/demo/pods"));
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.query_values("labelSelector") == ["app=counters"]),
+        "label selector reached the server"
+    );
+    let _ = kubectl.home();
+}
+
+#[test]
+fn kubectl_get_missing_pod_reports_not_found() {
+    let cluster = demo_cluster();
+    let kubectl = Kubectl::new(&cluster);
+    let out = kubectl.run(&["get", "pod", "-n", "demo", "nope", "-o", "json"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("pods \"nope\" not found"),
+        "stderr: {stderr}"
+    );
+}
+
+#[test]
+fn kubectl_with_wrong_token_is_unauthorized() {
+    let cluster = demo_cluster();
+    let kubectl = Kubectl::with_token(&cluster, "not-the-token");
+    let out = kubectl.run(&["get", "pods", "-n", "demo", "-o", "json"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("You must be logged in to the server"),
+        "stderr: {stderr}"
+    );
+    assert!(cluster.requests().iter().all(|r| !r.authorized));
+}
+
+#[test]
+fn kubectl_raw_post_checkpoints_through_the_nodes_proxy() {
+    let cluster = demo_cluster();
+    let kubectl = Kubectl::new(&cluster);
+    let path = "/api/v1/nodes/node-a/proxy/checkpoint/demo/counters-857d7978fd-jnkck/counter";
+    let out = kubectl.ok(&["create", "--raw", path, "-f", "/dev/null"]);
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let item = answer["items"][0].as_str().unwrap();
+    let name = item.strip_prefix("/var/lib/kubelet/checkpoints/").unwrap();
+    assert!(
+        name.starts_with("checkpoint-counters-857d7978fd-jnkck_demo-counter-"),
+        "{name}"
+    );
+    assert!(name.ends_with("Z.tar"), "{name}");
+    let archive = cluster.node_dir("node-a").join(name);
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/crio/checkpoint-counters-857d7978fd-jnkck_demo-counter-2023-08-24T11:24:18Z.tar");
+    assert_eq!(
+        std::fs::read(&archive).unwrap(),
+        std::fs::read(fixture).unwrap()
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&archive).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let post = cluster
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .unwrap();
+    assert_eq!(post.path_and_query, path);
+
+    // Kubelet texts come back through kubectl.
+    let out = kubectl.run(&[
+        "create",
+        "--raw",
+        path.replace("counter", "nope").as_str(),
+        "-f",
+        "/dev/null",
+    ]);
+    assert!(!out.status.success());
+    cluster.set_fault(Fault::Runtime500(
+        "rpc error: code = Unknown desc = checkpoint/restore support not available".into(),
+    ));
+    let out = kubectl.run(&["create", "--raw", path, "-f", "/dev/null"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("checkpoint/restore support not available"),
+        "stderr: {stderr}"
+    );
+}
+
+#[test]
+fn kubectl_exec_streams_stdout_stderr_and_exit_code() {
+    let cluster = demo_cluster();
+    let kubectl = Kubectl::new(&cluster);
+    let out = kubectl.run(&[
+        "exec",
+        "-n",
+        "demo",
+        "counters-857d7978fd-jnkck",
+        "-c",
+        "counter",
+        "--",
+        "sh",
+        "-c",
+        "echo hi; echo err >&2; exit 3",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hi\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "err\ncommand terminated with exit code 3\n"
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let exec = cluster
+        .requests()
+        .into_iter()
+        .find(|r| r.path().ends_with("/exec"))
+        .unwrap();
+    assert_eq!(exec.method, "GET", "kubectl >= 1.30 execs over websockets");
+    assert_eq!(
+        exec.query_values("command"),
+        ["sh", "-c", "echo hi; echo err >&2; exit 3"]
+    );
+    assert_eq!(exec.query_values("container"), ["counter"]);
+}

@@ -1,0 +1,838 @@
+//! The HTTPS server: accept loop, auth and recording, routing, discovery, pods, nodes and workloads.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::{header, Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use k8s_openapi::api::core::v1::{Namespace, NamespaceStatus, Node, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+    APIGroup, APIGroupList, APIResource, APIResourceList, APIVersions, GroupVersionForDiscovery,
+    ListMeta, ObjectMeta, ServerAddressByClientCIDR, Status, StatusDetails, Time,
+};
+use k8s_openapi::apimachinery::pkg::version::Info;
+use k8s_openapi::jiff::Timestamp;
+use serde::Serialize;
+
+use super::objects::{fake_uid, WorkloadKind};
+use super::selector::{FieldSelector, LabelSelector};
+use super::state::{Shared, StoredPod};
+use super::{exec, kubelet, lock, Fault, RecordedRequest};
+
+/// Response body: whole or streamed.
+pub(super) type Body = BoxBody<Bytes, Infallible>;
+
+/// The running server: its address and how to stop it.
+pub(super) struct ServerHandle {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl ServerHandle {
+    /// Stops accepting, cancels connection tasks (killing exec'd processes) and joins the thread.
+    pub fn stop(self) {
+        let _ = self.shutdown.send(());
+        let _ = self.thread.join();
+    }
+}
+
+/// Binds 127.0.0.1:0 and serves on a new thread with its own runtime.
+pub(super) fn spawn(
+    shared: Arc<Shared>,
+    tls: &super::tls::TlsMaterial,
+) -> std::io::Result<ServerHandle> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(&tls.server_config));
+    let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("fake-apiserver")
+        .build()?;
+    let thread = std::thread::Builder::new()
+        .name("fake-apiserver".to_string())
+        .spawn(move || {
+            runtime.block_on(accept_loop(listener, acceptor, shared, shutdown_rx));
+            runtime.shutdown_timeout(Duration::from_secs(2));
+        })?;
+    Ok(ServerHandle {
+        addr,
+        shutdown,
+        thread,
+    })
+}
+
+async fn accept_loop(
+    listener: std::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    shared: Arc<Shared>,
+    mut shutdown: tokio::sync::oneshot::Receiver<()>,
+) {
+    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+        return;
+    };
+    loop {
+        let accepted = tokio::select! {
+            _ = &mut shutdown => return,
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((tcp, _)) = accepted else { continue };
+        let acceptor = acceptor.clone();
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let service = hyper::service::service_fn(move |req| {
+                let shared = Arc::clone(&shared);
+                async move { Ok::<_, Infallible>(handle(shared, req).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tls), service)
+                .with_upgrades()
+                .await;
+        });
+    }
+}
+
+/// Largest request body accepted (pod manifests are small).
+const MAX_BODY_BYTES: usize = 1 << 20;
+
+async fn handle(shared: Arc<Shared>, mut req: Request<Incoming>) -> Response<Body> {
+    let method = req.method().clone();
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let token_ok = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| t == shared.token);
+    let authorized = token_ok && !shared.has_fault(&Fault::Unauthorized);
+    let path = req.uri().path().to_string();
+    let query: Vec<(String, String)> =
+        form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+    let segments: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+
+    let is_exec = matches!(
+        segs.as_slice(),
+        ["api", "v1", "namespaces", _, "pods", _, "exec"]
+    );
+    let upgrade = if is_exec {
+        Some(hyper::upgrade::on(&mut req))
+    } else {
+        None
+    };
+    let headers = req.headers().clone();
+    let body = if is_exec {
+        Vec::new()
+    } else {
+        match Limited::new(req.into_body(), MAX_BODY_BYTES)
+            .collect()
+            .await
+        {
+            Ok(collected) => collected.to_bytes().to_vec(),
+            Err(_) => {
+                return status_response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "RequestEntityTooLarge",
+                    "request body too large",
+                    None,
+                )
+            }
+        }
+    };
+    lock(&shared.requests).push(RecordedRequest {
+        method: method.to_string(),
+        path_and_query,
+        authorized,
+        accept,
+        body: body.clone(),
+    });
+    if !authorized {
+        return status_response(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "Unauthorized",
+            None,
+        );
+    }
+
+    let query = Query(query);
+    match (segs.as_slice(), &method) {
+        (["version"], &Method::GET) => json_response(StatusCode::OK, &version_info()),
+        (["api"], &Method::GET) => json_response(StatusCode::OK, &api_versions()),
+        (["api", "v1"], &Method::GET) => json_response(StatusCode::OK, &core_v1_resources()),
+        (["apis"], &Method::GET) => json_response(StatusCode::OK, &api_groups()),
+        (["apis", "apps"], &Method::GET) => json_response(StatusCode::OK, &apps_group()),
+        (["apis", "apps", "v1"], &Method::GET) => {
+            json_response(StatusCode::OK, &apps_v1_resources())
+        }
+        (["api", "v1", "pods"], &Method::GET) => list_pods(&shared, None, &query),
+        (["api", "v1", "namespaces", ns, "pods"], &Method::GET) => {
+            list_pods(&shared, Some(ns), &query)
+        }
+        (["api", "v1", "namespaces", ns, "pods"], &Method::POST) => create_pod(&shared, ns, &body),
+        (["api", "v1", "namespaces", ns, "pods", name], &Method::GET) => get_pod(&shared, ns, name),
+        (["api", "v1", "namespaces", ns, "pods", name], &Method::DELETE) => {
+            delete_pod(&shared, ns, name)
+        }
+        (["api", "v1", "namespaces", ns, "pods", name, "exec"], &Method::GET | &Method::POST) => {
+            exec::handle(shared, ns, name, &query, &headers, upgrade).await
+        }
+        (["api", "v1", "namespaces"], &Method::GET) => list_namespaces(&shared),
+        (["api", "v1", "namespaces", name], &Method::GET) => get_namespace(&shared, name),
+        (["api", "v1", "nodes"], &Method::GET) => list_nodes(&shared, &query),
+        (["api", "v1", "nodes", name], &Method::GET) => get_node(&shared, name),
+        (["api", "v1", "nodes", node, "proxy", rest @ ..], _) => {
+            kubelet::handle(shared, node, rest, &method, &query).await
+        }
+        (["apis", "apps", "v1", "namespaces", ns, resource], &Method::GET) => {
+            match WorkloadKind::from_resource(resource) {
+                Some(kind) => list_workloads(&shared, Some(ns), kind, &query),
+                None => not_found_path(),
+            }
+        }
+        (["apis", "apps", "v1", resource], &Method::GET) => {
+            match WorkloadKind::from_resource(resource) {
+                Some(kind) => list_workloads(&shared, None, kind, &query),
+                None => not_found_path(),
+            }
+        }
+        (["apis", "apps", "v1", "namespaces", ns, resource, name], &Method::GET) => {
+            match WorkloadKind::from_resource(resource) {
+                Some(kind) => get_workload(&shared, ns, kind, name),
+                None => not_found_path(),
+            }
+        }
+        (["version" | "api" | "apis"] | ["api" | "apis", ..], _) if is_known_path(&segs) => {
+            status_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+                Some(StatusDetails::default()),
+            )
+        }
+        _ => not_found_path(),
+    }
+}
+
+/// Whether some method is served at this path (to tell 405 from 404).
+fn is_known_path(segs: &[&str]) -> bool {
+    matches!(
+        segs,
+        ["version"]
+            | ["api"]
+            | ["api", "v1"]
+            | ["apis"]
+            | ["apis", "apps"]
+            | ["apis", "apps", "v1"]
+            | ["api", "v1", "pods"]
+            | ["api", "v1", "namespaces", _, "pods"]
+            | ["api", "v1", "namespaces", _, "pods", _]
+            | ["api", "v1", "namespaces", _, "pods", _, "exec"]
+            | ["api", "v1", "namespaces"]
+            | ["api", "v1", "namespaces", _]
+            | ["api", "v1", "nodes"]
+            | ["api", "v1", "nodes", _]
+    )
+}
+
+/// Decoded query parameters in order.
+pub(super) struct Query(Vec<(String, String)>);
+
+impl Query {
+    /// The last value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `key`, in order.
+    pub fn all(&self, key: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// Whether boolean parameter `key` is `true` or `1`.
+    pub fn flag(&self, key: &str) -> bool {
+        matches!(self.get(key), Some("true" | "1"))
+    }
+}
+
+/// A JSON response.
+pub(super) fn json_response(code: StatusCode, value: &impl Serialize) -> Response<Body> {
+    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    response(code, "application/json", bytes)
+}
+
+/// A response with this content type and body.
+pub(super) fn response(code: StatusCode, content_type: &str, body: Vec<u8>) -> Response<Body> {
+    let mut resp = Response::new(Full::new(Bytes::from(body)).boxed());
+    *resp.status_mut() = code;
+    if let Ok(value) = header::HeaderValue::from_str(content_type) {
+        resp.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    resp
+}
+
+/// A `Status` failure, shaped as the API server shapes it.
+pub(super) fn status_response(
+    code: StatusCode,
+    reason: &str,
+    message: &str,
+    details: Option<StatusDetails>,
+) -> Response<Body> {
+    json_response(code, &failure_status(code, reason, message, details))
+}
+
+/// A `Status` failure object.
+pub(super) fn failure_status(
+    code: StatusCode,
+    reason: &str,
+    message: &str,
+    details: Option<StatusDetails>,
+) -> Status {
+    Status {
+        code: Some(i32::from(code.as_u16())),
+        details,
+        message: Some(message.to_string()),
+        metadata: ListMeta::default(),
+        reason: Some(reason.to_string()),
+        status: Some("Failure".to_string()),
+    }
+}
+
+/// 404 for an object: `pods "x" not found`.
+pub(super) fn not_found(kind_plural: &str, group: &str, name: &str) -> Response<Body> {
+    status_response(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        &format!("{kind_plural} \"{name}\" not found"),
+        Some(StatusDetails {
+            name: Some(name.to_string()),
+            group: (!group.is_empty()).then(|| group.to_string()),
+            kind: Some(kind_plural.to_string()),
+            ..StatusDetails::default()
+        }),
+    )
+}
+
+fn not_found_path() -> Response<Body> {
+    status_response(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        "the server could not find the requested resource",
+        Some(StatusDetails::default()),
+    )
+}
+
+fn bad_request(message: &str) -> Response<Body> {
+    status_response(StatusCode::BAD_REQUEST, "BadRequest", message, None)
+}
+
+fn version_info() -> Info {
+    Info {
+        build_date: "2024-12-10T11:36:15Z".to_string(),
+        compiler: "gc".to_string(),
+        git_commit: "fake0000000000000000000000000000000000000".to_string(),
+        git_tree_state: "clean".to_string(),
+        git_version: "v1.31.4".to_string(),
+        go_version: "go1.22.9".to_string(),
+        major: "1".to_string(),
+        minor: "31".to_string(),
+        platform: "linux/amd64".to_string(),
+        ..Info::default()
+    }
+}
+
+fn api_versions() -> APIVersions {
+    APIVersions {
+        server_address_by_client_cidrs: vec![ServerAddressByClientCIDR {
+            client_cidr: "0.0.0.0/0".to_string(),
+            server_address: "127.0.0.1:6443".to_string(),
+        }],
+        versions: vec!["v1".to_string()],
+    }
+}
+
+fn resource(
+    name: &str,
+    singular: &str,
+    kind: &str,
+    namespaced: bool,
+    verbs: &[&str],
+    short: &[&str],
+) -> APIResource {
+    APIResource {
+        name: name.to_string(),
+        singular_name: singular.to_string(),
+        kind: kind.to_string(),
+        namespaced,
+        verbs: verbs.iter().map(|v| v.to_string()).collect(),
+        short_names: (!short.is_empty()).then(|| short.iter().map(|s| s.to_string()).collect()),
+        ..APIResource::default()
+    }
+}
+
+const OBJECT_VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+
+fn core_v1_resources() -> APIResourceList {
+    APIResourceList {
+        group_version: "v1".to_string(),
+        resources: vec![
+            resource(
+                "namespaces",
+                "namespace",
+                "Namespace",
+                false,
+                OBJECT_VERBS,
+                &["ns"],
+            ),
+            resource("nodes", "node", "Node", false, OBJECT_VERBS, &["no"]),
+            resource(
+                "nodes/proxy",
+                "",
+                "NodeProxyOptions",
+                false,
+                &["create", "delete", "get", "patch", "update"],
+                &[],
+            ),
+            resource("pods", "pod", "Pod", true, OBJECT_VERBS, &["po"]),
+            resource(
+                "pods/exec",
+                "",
+                "PodExecOptions",
+                true,
+                &["create", "get"],
+                &[],
+            ),
+            resource("pods/log", "", "Pod", true, &["get"], &[]),
+        ],
+    }
+}
+
+fn apps_version() -> GroupVersionForDiscovery {
+    GroupVersionForDiscovery {
+        group_version: "apps/v1".to_string(),
+        version: "v1".to_string(),
+    }
+}
+
+fn apps_group() -> APIGroup {
+    APIGroup {
+        name: "apps".to_string(),
+        preferred_version: Some(apps_version()),
+        server_address_by_client_cidrs: None,
+        versions: vec![apps_version()],
+    }
+}
+
+fn api_groups() -> APIGroupList {
+    APIGroupList {
+        groups: vec![apps_group()],
+    }
+}
+
+fn apps_v1_resources() -> APIResourceList {
+    APIResourceList {
+        group_version: "apps/v1".to_string(),
+        resources: vec![
+            resource(
+                "daemonsets",
+                "daemonset",
+                "DaemonSet",
+                true,
+                OBJECT_VERBS,
+                &["ds"],
+            ),
+            resource(
+                "deployments",
+                "deployment",
+                "Deployment",
+                true,
+                OBJECT_VERBS,
+                &["deploy"],
+            ),
+            resource(
+                "replicasets",
+                "replicaset",
+                "ReplicaSet",
+                true,
+                OBJECT_VERBS,
+                &["rs"],
+            ),
+            resource(
+                "statefulsets",
+                "statefulset",
+                "StatefulSet",
+                true,
+                OBJECT_VERBS,
+                &["sts"],
+            ),
+        ],
+    }
+}
+
+/// A `*List` object: apiVersion, kind, metadata.resourceVersion, items.
+#[derive(Serialize)]
+struct ListObject<T> {
+    #[serde(rename = "apiVersion")]
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: ListMeta,
+    items: Vec<T>,
+}
+
+const POD_FIELDS: &[&str] = &[
+    "metadata.name",
+    "metadata.namespace",
+    "spec.nodeName",
+    "status.phase",
+];
+
+fn pod_field(pod: &Pod, field: &str) -> String {
+    match field {
+        "metadata.name" => pod.metadata.name.clone(),
+        "metadata.namespace" => pod.metadata.namespace.clone(),
+        "spec.nodeName" => pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+        "status.phase" => pod.status.as_ref().and_then(|s| s.phase.clone()),
+        _ => None,
+    }
+    .unwrap_or_default()
+}
+
+fn selectors(query: &Query, fields: &[&str]) -> Result<(LabelSelector, FieldSelector), String> {
+    let labels = LabelSelector::parse(query.get("labelSelector").unwrap_or(""))?;
+    let fields = FieldSelector::parse(query.get("fieldSelector").unwrap_or(""), fields)?;
+    Ok((labels, fields))
+}
+
+fn list_pods(shared: &Shared, namespace: Option<&str>, query: &Query) -> Response<Body> {
+    let (labels, fields) = match selectors(query, POD_FIELDS) {
+        Ok(s) => s,
+        Err(message) => return bad_request(&message),
+    };
+    let mut state = lock(&shared.state);
+    state.refresh();
+    let items: Vec<Pod> = state
+        .pods
+        .iter()
+        .map(|p| &p.pod)
+        .filter(|p| namespace.is_none_or(|ns| p.metadata.namespace.as_deref() == Some(ns)))
+        .filter(|p| labels.matches(p.metadata.labels.as_ref()))
+        .filter(|p| fields.matches(|f| pod_field(p, f)))
+        .cloned()
+        .collect();
+    let list = ListObject {
+        api_version: "v1",
+        kind: "PodList",
+        metadata: ListMeta {
+            resource_version: Some(state.resource_version()),
+            ..ListMeta::default()
+        },
+        items,
+    };
+    json_response(StatusCode::OK, &list)
+}
+
+fn get_pod(shared: &Shared, namespace: &str, name: &str) -> Response<Body> {
+    let mut state = lock(&shared.state);
+    state.refresh();
+    match state.pod(namespace, name) {
+        Some(pod) => json_response(StatusCode::OK, pod),
+        None => not_found("pods", "", name),
+    }
+}
+
+/// Characters the API server uses for `generateName` suffixes.
+const NAME_SUFFIX_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+fn create_pod(shared: &Shared, namespace: &str, body: &[u8]) -> Response<Body> {
+    let mut pod: Pod = match serde_json::from_slice(body) {
+        Ok(pod) => pod,
+        Err(e) => return bad_request(&format!("error decoding request body: {e}")),
+    };
+    if pod
+        .metadata
+        .namespace
+        .as_deref()
+        .is_some_and(|ns| ns != namespace)
+    {
+        return bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request",
+        );
+    }
+    let mut state = lock(&shared.state);
+    let name = match (&pod.metadata.name, &pod.metadata.generate_name) {
+        (Some(name), _) if !name.is_empty() => name.clone(),
+        (_, Some(prefix)) if !prefix.is_empty() => {
+            let seed = super::state::random_token();
+            let suffix: String = seed
+                .bytes()
+                .take(5)
+                .map(|b| char::from(NAME_SUFFIX_CHARS[usize::from(b) % NAME_SUFFIX_CHARS.len()]))
+                .collect();
+            format!("{prefix}{suffix}")
+        }
+        _ => return status_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid",
+            "Pod \"\" is invalid: metadata.name: Required value: name or generateName is required",
+            None,
+        ),
+    };
+    if state.pod(namespace, &name).is_some() {
+        return status_response(
+            StatusCode::CONFLICT,
+            "AlreadyExists",
+            &format!("pods \"{name}\" already exists"),
+            Some(StatusDetails {
+                name: Some(name),
+                kind: Some("pods".to_string()),
+                ..StatusDetails::default()
+            }),
+        );
+    }
+    let Some(spec) = pod.spec.as_mut().filter(|s| !s.containers.is_empty()) else {
+        return status_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid",
+            &format!("Pod \"{name}\" is invalid: spec.containers: Required value"),
+            None,
+        );
+    };
+    if spec.node_name.is_none() {
+        spec.node_name = state.nodes.first().and_then(|n| n.metadata.name.clone());
+    }
+    let schedulable = spec.node_name.as_deref().is_some_and(|n| state.has_node(n));
+    let now = Timestamp::now();
+    pod.metadata.name = Some(name.clone());
+    pod.metadata.namespace = Some(namespace.to_string());
+    pod.metadata.uid = Some(fake_uid(&format!(
+        "pod/{namespace}/{name}/{}",
+        super::state::random_token()
+    )));
+    pod.metadata.creation_timestamp = Some(Time(now));
+    pod.metadata.resource_version = Some(state.next_resource_version());
+    pod.status = Some(k8s_openapi::api::core::v1::PodStatus {
+        phase: Some("Pending".to_string()),
+        qos_class: Some("BestEffort".to_string()),
+        ..Default::default()
+    });
+    let running_at = schedulable.then(|| Instant::now() + state.pod_start_delay);
+    state.pods.push(StoredPod {
+        pod: pod.clone(),
+        running_at,
+    });
+    json_response(StatusCode::CREATED, &pod)
+}
+
+fn delete_pod(shared: &Shared, namespace: &str, name: &str) -> Response<Body> {
+    let mut state = lock(&shared.state);
+    state.refresh();
+    let index = state.pods.iter().position(|p| {
+        p.pod.metadata.namespace.as_deref() == Some(namespace)
+            && p.pod.metadata.name.as_deref() == Some(name)
+    });
+    let Some(index) = index else {
+        return not_found("pods", "", name);
+    };
+    let mut pod = state.pods.remove(index).pod;
+    pod.metadata.deletion_timestamp = Some(Time(Timestamp::now()));
+    pod.metadata.deletion_grace_period_seconds = Some(0);
+    json_response(StatusCode::OK, &pod)
+}
+
+fn namespace_object(name: &str) -> Namespace {
+    Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            uid: Some(fake_uid(&format!("namespace/{name}"))),
+            labels: Some(std::collections::BTreeMap::from([(
+                "kubernetes.io/metadata.name".to_string(),
+                name.to_string(),
+            )])),
+            ..ObjectMeta::default()
+        },
+        spec: None,
+        status: Some(NamespaceStatus {
+            phase: Some("Active".to_string()),
+            conditions: None,
+        }),
+    }
+}
+
+fn list_namespaces(shared: &Shared) -> Response<Body> {
+    let state = lock(&shared.state);
+    let list = ListObject {
+        api_version: "v1",
+        kind: "NamespaceList",
+        metadata: ListMeta {
+            resource_version: Some(state.resource_version()),
+            ..ListMeta::default()
+        },
+        items: state
+            .namespaces()
+            .iter()
+            .map(|n| namespace_object(n))
+            .collect(),
+    };
+    json_response(StatusCode::OK, &list)
+}
+
+fn get_namespace(shared: &Shared, name: &str) -> Response<Body> {
+    let state = lock(&shared.state);
+    if state.namespaces().iter().any(|n| n == name) {
+        json_response(StatusCode::OK, &namespace_object(name))
+    } else {
+        not_found("namespaces", "", name)
+    }
+}
+
+const NODE_FIELDS: &[&str] = &["metadata.name", "spec.unschedulable"];
+
+fn list_nodes(shared: &Shared, query: &Query) -> Response<Body> {
+    let (labels, fields) = match selectors(query, NODE_FIELDS) {
+        Ok(s) => s,
+        Err(message) => return bad_request(&message),
+    };
+    let state = lock(&shared.state);
+    let items: Vec<Node> = state
+        .nodes
+        .iter()
+        .filter(|n| labels.matches(n.metadata.labels.as_ref()))
+        .filter(|n| {
+            fields.matches(|f| match f {
+                "metadata.name" => n.metadata.name.clone().unwrap_or_default(),
+                _ => "false".to_string(),
+            })
+        })
+        .cloned()
+        .collect();
+    let list = ListObject {
+        api_version: "v1",
+        kind: "NodeList",
+        metadata: ListMeta {
+            resource_version: Some(state.resource_version()),
+            ..ListMeta::default()
+        },
+        items,
+    };
+    json_response(StatusCode::OK, &list)
+}
+
+fn get_node(shared: &Shared, name: &str) -> Response<Body> {
+    let state = lock(&shared.state);
+    match state
+        .nodes
+        .iter()
+        .find(|n| n.metadata.name.as_deref() == Some(name))
+    {
+        Some(node) => json_response(StatusCode::OK, node),
+        None => not_found("nodes", "", name),
+    }
+}
+
+fn list_workloads(
+    shared: &Shared,
+    namespace: Option<&str>,
+    kind: WorkloadKind,
+    query: &Query,
+) -> Response<Body> {
+    let (labels, fields) = match selectors(query, &["metadata.name", "metadata.namespace"]) {
+        Ok(s) => s,
+        Err(message) => return bad_request(&message),
+    };
+    let state = lock(&shared.state);
+    let now = Timestamp::now();
+    let items: Vec<serde_json::Value> = state
+        .workloads
+        .iter()
+        .filter(|w| w.kind == kind && namespace.is_none_or(|ns| w.namespace == ns))
+        .filter(|w| labels.matches(Some(&w.labels)))
+        .filter(|w| {
+            fields.matches(|f| {
+                if f == "metadata.name" {
+                    w.name.clone()
+                } else {
+                    w.namespace.clone()
+                }
+            })
+        })
+        .map(|w| w.build(now))
+        .collect();
+    let list_kind = match kind {
+        WorkloadKind::Deployment => "DeploymentList",
+        WorkloadKind::StatefulSet => "StatefulSetList",
+        WorkloadKind::DaemonSet => "DaemonSetList",
+        WorkloadKind::ReplicaSet => "ReplicaSetList",
+    };
+    let list = ListObject {
+        api_version: "apps/v1",
+        kind: list_kind,
+        metadata: ListMeta {
+            resource_version: Some(state.resource_version()),
+            ..ListMeta::default()
+        },
+        items,
+    };
+    json_response(StatusCode::OK, &list)
+}
+
+fn get_workload(
+    shared: &Shared,
+    namespace: &str,
+    kind: WorkloadKind,
+    name: &str,
+) -> Response<Body> {
+    let state = lock(&shared.state);
+    match state
+        .workloads
+        .iter()
+        .find(|w| w.kind == kind && w.namespace == namespace && w.name == name)
+    {
+        Some(w) => json_response(StatusCode::OK, &w.build(Timestamp::now())),
+        None => not_found(kind.resource(), "apps", name),
+    }
+}

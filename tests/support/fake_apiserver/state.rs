@@ -1,0 +1,247 @@
+//! The fake cluster's state: objects, faults, recorded requests, and the node directories.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::jiff::Timestamp;
+
+use super::objects::{self, build_node, mark_running, OwnerKind, PodSpec, Workload, WorkloadKind};
+use super::{Fault, RecordedRequest};
+
+/// Everything the server tasks share with the test.
+pub(super) struct Shared {
+    /// Objects.
+    pub state: Mutex<State>,
+    /// Active faults.
+    pub faults: Mutex<Vec<Fault>>,
+    /// Requests in arrival order.
+    pub requests: Mutex<Vec<RecordedRequest>>,
+    /// The accepted bearer token.
+    pub token: String,
+    /// The archive the kubelet copies on checkpoint.
+    pub fixture: PathBuf,
+    root: PathBuf,
+}
+
+/// A pod and when it starts running (None: already running, or never scheduled).
+pub(super) struct StoredPod {
+    /// The object as served.
+    pub pod: Pod,
+    /// When a Pending pod turns Running.
+    pub running_at: Option<Instant>,
+}
+
+/// The API objects.
+pub(super) struct State {
+    /// Pods in creation order.
+    pub pods: Vec<StoredPod>,
+    /// Nodes.
+    pub nodes: Vec<Node>,
+    /// apps/v1 workloads.
+    pub workloads: Vec<Workload>,
+    /// How long a created pod stays Pending.
+    pub pod_start_delay: Duration,
+    resource_version: u64,
+}
+
+impl Shared {
+    /// Builds the state and the node directories under `root`.
+    pub fn new(
+        root: PathBuf,
+        token: String,
+        fixture: PathBuf,
+        pod_start_delay: Duration,
+        nodes: &[String],
+        pods: &[PodSpec],
+        workloads: &[Workload],
+    ) -> Self {
+        let now = Timestamp::now();
+        let mut state = State {
+            pods: Vec::new(),
+            nodes: Vec::new(),
+            workloads: workloads.to_vec(),
+            pod_start_delay,
+            resource_version: 1000,
+        };
+        let shared_root = root.clone();
+        for (index, node) in nodes.iter().enumerate() {
+            state.nodes.push(build_node(
+                node,
+                index,
+                objects::fake_uid(&format!("node/{node}")),
+                now,
+            ));
+            let dir = node_checkpoint_dir(&shared_root, node);
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+                .unwrap_or_else(|e| panic!("fake cluster: create {}: {e}", dir.display()));
+        }
+        for spec in pods {
+            let uid = objects::fake_uid(&format!("pod/{}/{}", spec.namespace, spec.name));
+            let mut pod = spec.build(uid, now);
+            pod.metadata.resource_version = Some(state.next_resource_version());
+            state.pods.push(StoredPod {
+                pod,
+                running_at: None,
+            });
+            if let Some(owner) = spec
+                .owner
+                .as_ref()
+                .filter(|o| o.kind == OwnerKind::ReplicaSet)
+            {
+                state.add_implied_replicaset(&spec.namespace, &owner.name, &spec.labels);
+            }
+        }
+        Self {
+            state: Mutex::new(state),
+            faults: Mutex::new(Vec::new()),
+            requests: Mutex::new(Vec::new()),
+            token,
+            fixture,
+            root,
+        }
+    }
+
+    /// `<root>/nodes/<node>`: the node's `/`.
+    pub fn node_root(&self, node: &str) -> PathBuf {
+        self.root.join("nodes").join(node)
+    }
+
+    /// The node's `/var/lib/kubelet/checkpoints`.
+    pub fn node_checkpoint_dir(&self, node: &str) -> PathBuf {
+        node_checkpoint_dir(&self.root, node)
+    }
+
+    /// The directory exec runs a pod's commands in (its "container root").
+    pub fn container_root(&self, namespace: &str, pod: &str, container: &str) -> PathBuf {
+        self.root
+            .join("containers")
+            .join(format!("{namespace}_{pod}_{container}"))
+    }
+
+    /// Whether `fault` is active.
+    pub fn has_fault(&self, fault: &Fault) -> bool {
+        super::lock(&self.faults).contains(fault)
+    }
+
+    /// The active faults.
+    pub fn faults(&self) -> Vec<Fault> {
+        super::lock(&self.faults).clone()
+    }
+}
+
+fn node_checkpoint_dir(root: &Path, node: &str) -> PathBuf {
+    root.join("nodes")
+        .join(node)
+        .join("var/lib/kubelet/checkpoints")
+}
+
+impl State {
+    /// The next `resourceVersion`.
+    pub fn next_resource_version(&mut self) -> String {
+        self.resource_version += 1;
+        self.resource_version.to_string()
+    }
+
+    /// The current `resourceVersion` (for lists).
+    pub fn resource_version(&self) -> String {
+        self.resource_version.to_string()
+    }
+
+    /// Turns created pods whose start delay passed into Running ones.
+    pub fn refresh(&mut self) {
+        let now = Instant::now();
+        let mut due = Vec::new();
+        for (i, stored) in self.pods.iter().enumerate() {
+            if stored.running_at.is_some_and(|at| at <= now) {
+                due.push(i);
+            }
+        }
+        for i in due {
+            let version = self.next_resource_version();
+            if let Some(stored) = self.pods.get_mut(i) {
+                stored.running_at = None;
+                mark_running(&mut stored.pod, Timestamp::now());
+                stored.pod.metadata.resource_version = Some(version);
+            }
+        }
+    }
+
+    /// Namespaces: `default`, `kube-system` and those of pods and workloads, sorted.
+    pub fn namespaces(&self) -> Vec<String> {
+        let mut names: Vec<String> = ["default".to_string(), "kube-system".to_string()]
+            .into_iter()
+            .chain(
+                self.pods
+                    .iter()
+                    .filter_map(|p| p.pod.metadata.namespace.clone()),
+            )
+            .chain(self.workloads.iter().map(|w| w.namespace.clone()))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Whether `node` exists.
+    pub fn has_node(&self, node: &str) -> bool {
+        self.nodes
+            .iter()
+            .any(|n| n.metadata.name.as_deref() == Some(node))
+    }
+
+    /// The pod `namespace/name`.
+    pub fn pod(&self, namespace: &str, name: &str) -> Option<&Pod> {
+        self.pods.iter().map(|p| &p.pod).find(|p| {
+            p.metadata.namespace.as_deref() == Some(namespace)
+                && p.metadata.name.as_deref() == Some(name)
+        })
+    }
+
+    fn add_implied_replicaset(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) {
+        let exists = self.workloads.iter().any(|w| {
+            w.kind == WorkloadKind::ReplicaSet && w.namespace == namespace && w.name == name
+        });
+        if exists {
+            return;
+        }
+        let deployment = name.rsplit_once('-').map(|(d, _)| d).filter(|d| {
+            self.workloads.iter().any(|w| {
+                w.kind == WorkloadKind::Deployment && w.namespace == namespace && w.name == *d
+            })
+        });
+        let labels: Vec<(&str, &str)> = labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let mut rs = Workload::new(WorkloadKind::ReplicaSet, namespace, name, &labels);
+        rs.owner = deployment.map(|d| ("Deployment".to_string(), d.to_string()));
+        self.workloads.push(rs);
+    }
+}
+
+/// A fresh random-looking token (time and a counter through FNV; unique per cluster in a process).
+pub(super) fn random_token() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let seed = format!(
+        "{nanos}/{}/{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    objects::fake_hex(&seed, 40)
+}
