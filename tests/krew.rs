@@ -321,3 +321,14 @@ fn package_release_refuses_an_unknown_platform() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown platform 'windows-386'"));
 }
+
+#[test]
+fn changelog_has_a_section_for_this_version() {
+    let changelog = fs::read_to_string(repo_path("CHANGELOG.md")).unwrap();
+    let heading = format!("## [{}]", env!("CARGO_PKG_VERSION"));
+    assert!(
+        changelog.lines().any(|l| l.starts_with(&heading)),
+        "CHANGELOG.md lacks {heading}"
+    );
+    assert!(changelog.contains("## [Unreleased]"));
+}
