@@ -1,5 +1,6 @@
 //! ELF core files built from checkpointed processes, for gdb.
 //!
+//! - [`build`]: from decoded CRIU images to that description;
 //! - [`image`]: what a core says about a process (registers, mappings, page runs), whatever the
 //!   source;
 //! - [`notes`]: the `PT_NOTE` encodings for x86_64 and aarch64;
@@ -9,12 +10,18 @@
 //! renames it into place, so a failure never leaves a partial `core.PID` behind. Core files are
 //! created 0600: they hold the process memory.
 
+pub mod build;
 pub mod elf;
 pub mod image;
 pub mod notes;
 
+use std::collections::HashMap;
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
+
+use crate::archive::Checkpoint;
+use crate::criu::messages::{CoreEntry, MmEntry, PstreeEntry};
+use crate::criu::{read_entries, CriuMessage, PageMap};
 
 pub use elf::{CorePlan, CoreSummary, PagesSource};
 pub use image::CoreImage;
@@ -22,6 +29,32 @@ pub use image::CoreImage;
 /// Errors of this module.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Reading the checkpoint failed.
+    #[error(transparent)]
+    Archive(#[from] crate::archive::Error),
+    /// Decoding an image failed.
+    #[error(transparent)]
+    Criu(#[from] crate::criu::Error),
+    /// The process has no thread to take registers from.
+    #[error("pid {pid}: pstree.img lists no threads")]
+    NoThreads {
+        /// The process.
+        pid: u32,
+    },
+    /// A thread's core image cannot make a core file.
+    #[error("{file}: {problem}")]
+    BadThread {
+        /// The `core-<tid>.img`.
+        file: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// An image holds no entry where one is needed.
+    #[error("{file}: has no entry")]
+    EmptyImage {
+        /// The image file.
+        file: String,
+    },
     /// A mapping is empty, unaligned, or overlaps the one before it.
     #[error("mapping {index} ({start:#x}-{end:#x}): {reason}")]
     BadMapping {
@@ -81,6 +114,57 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
+}
+
+/// Writes `DIR/core.PID` for the process `pstree` of `checkpoint`: reads its thread cores,
+/// mm and pagemap images, and streams its pages from the checkpoint into the core.
+pub fn dump_process(
+    checkpoint: &Checkpoint,
+    pstree: &PstreeEntry,
+    file_paths: &HashMap<u32, String>,
+    dir: &Path,
+) -> Result<WrittenCore, Error> {
+    let pid = pstree.pid;
+    let mut tids = vec![pid];
+    tids.extend(pstree.threads.iter().copied().filter(|tid| *tid != pid));
+    let mut cores = Vec::with_capacity(tids.len());
+    for tid in tids {
+        let name = format!("core-{tid}.img");
+        let core = read_one::<CoreEntry>(checkpoint, &name)?;
+        cores.push((name, core));
+    }
+    let mm = read_one::<MmEntry>(checkpoint, &format!("mm-{pid}.img"))?;
+    let pagemap_name = format!("pagemap-{pid}.img");
+    let pagemap = PageMap::decode(&pagemap_name, &checkpoint.read_image(&pagemap_name)?)?;
+    let mut pages = checkpoint.open_pages(pagemap.pages_id)?;
+    let psargs = build::read_psargs(&mm, &pagemap, &mut pages);
+    let image = build::build_core_image(&build::ProcessImages {
+        pstree,
+        cores: &cores,
+        mm: &mm,
+        pagemap: &pagemap,
+        file_paths,
+        psargs,
+    })?;
+    let name = pages.name().to_string();
+    write_core_file(
+        dir,
+        &image,
+        PagesSource {
+            reader: &mut pages,
+            name: &name,
+        },
+    )
+}
+
+/// The first entry of a one-entry image (`core-<tid>.img`, `mm-<pid>.img`).
+fn read_one<M: CriuMessage>(checkpoint: &Checkpoint, name: &str) -> Result<M, Error> {
+    read_entries::<M>(name, &checkpoint.read_image(name)?)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::EmptyImage {
+            file: name.to_string(),
+        })
 }
 
 /// A core file that was written.

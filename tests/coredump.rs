@@ -1,0 +1,454 @@
+//! `kubectl checkpoint coredump`: cores of every fixture process loaded by the real gdb.
+//!
+//! The expected values come from outside the code under test: register values from CRIU 4.2's
+//! own `crit decode` output (tests/fixtures/expected), secret addresses from grepping the raw
+//! pages file and walking the pagemap decode by hand.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+const CRIO_TAR: &str =
+    "crio/checkpoint-counters-857d7978fd-jnkck_demo-counter-2023-08-24T11:24:18Z.tar";
+
+/// Messages that mean a malformed core (what CRIU's coredump tool makes gdb print).
+const GDB_COMPLAINTS: [&str; 5] = [
+    "segment extending past end of file",
+    "malformed note",
+    "Unexpected size of section",
+    "Couldn't find general-purpose registers",
+    "Region `.reg",
+];
+
+/// gdb's register names and the `user_x86_regs_entry` fields crit prints for them.
+const REGISTERS: [(&str, &str); 24] = [
+    ("rax", "ax"),
+    ("rbx", "bx"),
+    ("rcx", "cx"),
+    ("rdx", "dx"),
+    ("rsi", "si"),
+    ("rdi", "di"),
+    ("rbp", "bp"),
+    ("rsp", "sp"),
+    ("r8", "r8"),
+    ("r9", "r9"),
+    ("r10", "r10"),
+    ("r11", "r11"),
+    ("r12", "r12"),
+    ("r13", "r13"),
+    ("r14", "r14"),
+    ("r15", "r15"),
+    ("rip", "ip"),
+    ("eflags", "flags"),
+    ("cs", "cs"),
+    ("ss", "ss"),
+    ("ds", "ds"),
+    ("es", "es"),
+    ("fs_base", "fs_base"),
+    ("gs_base", "gs_base"),
+];
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(FIXTURES).join(rel)
+}
+
+fn expected_json(rel: &str) -> Value {
+    let path = fixture(&format!("expected/crit-4.2/{rel}"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// crit prints some numbers as "0x..." strings and others as integers.
+fn num(value: &Value) -> u64 {
+    match value {
+        Value::Number(n) => n.as_u64().unwrap(),
+        Value::String(s) => u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap(),
+        other => panic!("not a number: {other}"),
+    }
+}
+
+fn coredump(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kubectl-checkpoint"))
+        .arg("coredump")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn gdb(core: &Path, commands: &[&str]) -> String {
+    let mut cmd = Command::new("gdb");
+    cmd.args(["--batch", "-nx", "-ex", "set debuginfod enabled off"]);
+    for c in commands {
+        cmd.args(["-ex", c]);
+    }
+    let out = cmd.arg("--core").arg(core).output().expect("gdb runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for complaint in GDB_COMPLAINTS {
+        assert!(
+            !text.contains(complaint),
+            "gdb on {}: {complaint}\n{text}",
+            core.display()
+        );
+    }
+    text
+}
+
+/// `info registers` lines: name, hex value, natural value.
+fn gdb_registers(text: &str) -> Vec<(String, u64)> {
+    let re = regex::Regex::new(r"(?m)^([a-z0-9_]+)\s+0x([0-9a-f]+)\s").unwrap();
+    re.captures_iter(text)
+        .map(|c| (c[1].to_string(), u64::from_str_radix(&c[2], 16).unwrap()))
+        .collect()
+}
+
+/// `info threads` rows: the LWP ids.
+fn gdb_threads(text: &str) -> Vec<u64> {
+    let re = regex::Regex::new(r"(?m)^\*?\s+\d+\s+(?:LWP|Thread \S+ \(LWP) (\d+)").unwrap();
+    re.captures_iter(text)
+        .map(|c| c[1].parse().unwrap())
+        .collect()
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Writes the cores of `input` and checks each process of `expected_dir` with gdb.
+fn check_fixture(input: &Path, expected_dir: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = coredump(&[
+        input.to_str().unwrap(),
+        "--dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "coredump {}: {stderr}",
+        input.display()
+    );
+
+    let pstree = expected_json(&format!("{expected_dir}/pstree.img.json"));
+    let entries = pstree["entries"].as_array().unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut expected_names: Vec<String> = entries
+        .iter()
+        .map(|e| format!("core.{}", num(&e["pid"])))
+        .collect();
+    expected_names.sort();
+    assert_eq!(
+        names, expected_names,
+        "exactly one core per process, nothing else"
+    );
+
+    for entry in entries {
+        let pid = num(&entry["pid"]);
+        let core = dir.path().join(format!("core.{pid}"));
+        assert_eq!(mode(&core), 0o600, "{}", core.display());
+        let text = gdb(
+            &core,
+            &[
+                "info registers",
+                "info registers fs_base gs_base",
+                "info threads",
+            ],
+        );
+        let registers = gdb_registers(&text);
+        let core_image = expected_json(&format!("{expected_dir}/core-{pid}.img.json"));
+        let gpregs = &core_image["entries"][0]["thread_info"]["gpregs"];
+        for (gdb_name, crit_name) in REGISTERS {
+            let shown = registers
+                .iter()
+                .find(|(n, _)| n == gdb_name)
+                .unwrap_or_else(|| panic!("gdb shows no {gdb_name} for pid {pid}:\n{text}"))
+                .1;
+            assert_eq!(
+                shown,
+                num(&gpregs[crit_name]),
+                "{gdb_name} of pid {pid} in {}",
+                input.display()
+            );
+        }
+        let threads: Vec<u64> = entry["threads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(num)
+            .collect();
+        assert_eq!(gdb_threads(&text), threads, "threads of pid {pid}:\n{text}");
+    }
+}
+
+#[test]
+fn criu_4_2_py_registers_and_threads() {
+    check_fixture(&fixture("criu-4.2/py"), "criu-4.2/py");
+}
+
+#[test]
+fn criu_4_2_tree_registers_and_threads() {
+    check_fixture(&fixture("criu-4.2/tree"), "criu-4.2/tree");
+}
+
+#[test]
+fn criu_4_1_tree_registers_and_threads() {
+    check_fixture(&fixture("criu-4.1/tree"), "criu-4.1/tree");
+}
+
+#[test]
+fn crio_archive_registers_and_threads() {
+    check_fixture(&fixture(CRIO_TAR), "crio");
+}
+
+#[test]
+fn podman_archive_registers_and_threads() {
+    check_fixture(
+        &fixture("podman/ckpt-image-plain.tar"),
+        "podman/ckpt-image-plain",
+    );
+}
+
+/// The address of the first occurrence of `needle` in `pages`, found by walking the pagemap
+/// decode: present runs are stored back to back in pagemap order.
+fn secret_vaddr(pages: &[u8], pagemap: &Value, needle: &[u8]) -> u64 {
+    let offset = pages
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the secret is in the pages file") as u64;
+    let mut run_start = 0u64;
+    for entry in pagemap["entries"].as_array().unwrap().iter().skip(1) {
+        let flags = entry["flags"].as_str().unwrap_or_default();
+        if !flags.contains("PE_PRESENT") {
+            continue;
+        }
+        let nr_pages = entry.get("nr_pages").map(num).filter(|n| *n > 0);
+        let nr_pages = nr_pages.unwrap_or_else(|| num(&entry["compat_nr_pages"]));
+        let run_len = nr_pages * 4096;
+        if offset < run_start + run_len {
+            return num(&entry["vaddr"]) + (offset - run_start);
+        }
+        run_start += run_len;
+    }
+    panic!("offset {offset} is past the pagemap's runs");
+}
+
+fn check_secret(input: &Path, pages: &[u8], pagemap: &Value, pid: u64, secret: &str) {
+    let vaddr = secret_vaddr(pages, pagemap, secret.as_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    let pid_arg = pid.to_string();
+    let out = coredump(&[
+        input.to_str().unwrap(),
+        "--pid",
+        &pid_arg,
+        "--dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let core = dir.path().join(format!("core.{pid}"));
+    let text = gdb(&core, &[&format!("x/s {vaddr:#x}")]);
+    assert!(
+        text.contains(&format!("{vaddr:#x}:\t\"{secret}")),
+        "x/s {vaddr:#x} in core.{pid}:\n{text}"
+    );
+}
+
+#[test]
+fn secret_is_at_its_address_in_the_py_core() {
+    let pages = std::fs::read(fixture("criu-4.2/py/pages-1.img")).unwrap();
+    let pagemap = expected_json("criu-4.2/py/pagemap-24390.img.json");
+    check_secret(
+        &fixture("criu-4.2/py"),
+        &pages,
+        &pagemap,
+        24390,
+        "RANDOM_1432_KEY",
+    );
+}
+
+#[test]
+fn secret_is_at_its_address_in_the_crio_core() {
+    let mut archive = tar::Archive::new(std::fs::File::open(fixture(CRIO_TAR)).unwrap());
+    let mut pages = Vec::new();
+    for member in archive.entries().unwrap() {
+        let mut member = member.unwrap();
+        if member.path().unwrap() == Path::new("checkpoint/pages-1.img") {
+            std::io::Read::read_to_end(&mut member, &mut pages).unwrap();
+        }
+    }
+    let pagemap = expected_json("crio/pagemap-27426.img.json");
+    check_secret(
+        &fixture(CRIO_TAR),
+        &pages,
+        &pagemap,
+        27426,
+        "RANDOM_1432_KEY",
+    );
+}
+
+/// Copies a fixture image directory so a test can break it.
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+fn assert_fails_cleanly(input: &Path, extra: &[&str], names: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec![input.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.extend(["--dir", dir.path().to_str().unwrap()]);
+    let out = coredump(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "should fail: {stderr}");
+    for name in names {
+        assert!(stderr.contains(name), "stderr names {name}: {stderr}");
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "nothing is left in --dir: {left:?}");
+}
+
+#[test]
+fn truncated_core_image_fails_without_a_core() {
+    let images = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("criu-4.2/py"), images.path());
+    let core = images.path().join("core-24390.img");
+    let len = std::fs::metadata(&core).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&core)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    assert_fails_cleanly(images.path(), &[], &["core-24390.img"]);
+}
+
+#[test]
+fn missing_pages_file_fails_without_a_core() {
+    let images = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("criu-4.2/py"), images.path());
+    std::fs::remove_file(images.path().join("pages-1.img")).unwrap();
+    assert_fails_cleanly(images.path(), &[], &["pages-1.img"]);
+}
+
+#[test]
+fn truncated_pages_file_fails_without_a_core() {
+    let images = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("criu-4.2/py"), images.path());
+    let pages = images.path().join("pages-1.img");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&pages)
+        .unwrap()
+        .set_len(4096 * 10 + 100)
+        .unwrap();
+    assert_fails_cleanly(images.path(), &[], &["pages-1.img", "41060"]);
+}
+
+#[test]
+fn unknown_pid_is_refused() {
+    assert_fails_cleanly(
+        &fixture("criu-4.2/py"),
+        &["--pid", "999"],
+        &["999", "pstree.img"],
+    );
+}
+
+/// The fixtures are single-threaded: a core written through the library with three threads
+/// shows gdb three LWPs, main thread first, each with its own registers.
+#[test]
+fn gdb_sees_every_thread() {
+    use kubectl_checkpoint::coredump::image::{
+        Arch, Backing, CoreImage, Mapping, PageRun, ProcessInfo, ThreadRegs, ThreadState,
+        X86Fpregs, X86Regs,
+    };
+    use kubectl_checkpoint::coredump::{write_core_file, PagesSource};
+
+    let thread = |tid: u32| {
+        let mut gpregs = [0u64; 27];
+        gpregs[10] = u64::from(tid) * 3; // rax
+        gpregs[16] = 0x1000_0000 + u64::from(tid); // rip
+        gpregs[17] = 0x33; // cs
+        gpregs[19] = 0x1000_1000; // rsp
+        gpregs[20] = 0x2b; // ss
+        ThreadState {
+            tid,
+            sigblocked: 0,
+            regs: ThreadRegs::X86_64(Box::new(X86Regs {
+                gpregs,
+                fpregs: X86Fpregs::default(),
+                xsave: None,
+            })),
+        }
+    };
+    let image = CoreImage {
+        arch: Arch::X86_64,
+        info: ProcessInfo {
+            pid: 700,
+            comm: "worker".into(),
+            psargs: "worker --threads 3".into(),
+            state: b'S',
+            ..ProcessInfo::default()
+        },
+        threads: vec![thread(700), thread(701), thread(702)],
+        auxv: vec![(6, 4096)],
+        mappings: vec![Mapping {
+            start: 0x1000_0000,
+            end: 0x1000_2000,
+            prot: 3,
+            file: None,
+            backing: Backing::AnonPrivate,
+        }],
+        runs: vec![PageRun {
+            vaddr: 0x1000_1000,
+            nr_pages: 1,
+            offset: 0,
+        }],
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut pages = std::io::Cursor::new(b"THREADED_MARKER\0".repeat(256));
+    let written = write_core_file(
+        dir.path(),
+        &image,
+        PagesSource {
+            reader: &mut pages,
+            name: "pages-1.img",
+        },
+    )
+    .unwrap();
+    let text = gdb(
+        &written.path,
+        &[
+            "info threads",
+            "thread 3",
+            "info registers rax rip",
+            "x/s 0x10001010",
+        ],
+    );
+    assert_eq!(gdb_threads(&text), [700, 701, 702], "{text}");
+    let registers = gdb_registers(&text);
+    assert!(registers.contains(&("rax".into(), 702 * 3)), "{text}");
+    assert!(
+        registers.contains(&("rip".into(), 0x1000_0000 + 702)),
+        "{text}"
+    );
+    assert!(text.contains("0x10001010:\t\"THREADED_MARKER\""), "{text}");
+    assert!(
+        text.contains("Core was generated by `worker --threads 3'"),
+        "{text}"
+    );
+}
