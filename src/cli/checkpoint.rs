@@ -1,25 +1,242 @@
-//! The default verb: checkpoint containers through the kubelet checkpoint API.
+//! The default verb: checkpoint containers through the kubelet checkpoint API, and optionally
+//! fetch the archives (`--fetch`). Also the pieces the other cluster verbs share: the runtime,
+//! resolving TARGET to containers, and writing records as JSON or YAML.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
+use futures::StreamExt;
+use serde::Serialize;
 
-use super::{KubeArgs, Outcome};
+use super::fetch::{fetch_one, FetchFlags};
+use super::{KubeArgs, Outcome, OutputFormat};
+use crate::cluster::{self, CheckpointRecord, ContainerChoice, ContainerRef, Target};
 use crate::Error;
+
+/// How many checkpoints run at the same time.
+const CONCURRENCY: usize = 4;
 
 /// Arguments of `kubectl checkpoint TARGET`.
 #[derive(Debug, Args)]
 pub struct CheckpointArgs {
-    /// What to checkpoint: `pod/NAME` or `NAME`.
+    /// What to checkpoint: `pod/NAME`, `NAME`, or all pods of `deploy/NAME`, `sts/NAME`,
+    /// `ds/NAME`, `rs/NAME`, `job/NAME`.
     #[arg(value_name = "TARGET")]
     pub target: Option<String>,
-    /// The container to checkpoint.
+    /// Checkpoint all pods matching this label selector instead of TARGET.
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// The container to checkpoint (else the pod's default-container annotation, else its only
+    /// container, else a prompt on a terminal).
     #[arg(short = 'c', long)]
     pub container: Option<String>,
+    /// Checkpoint every container of each pod.
+    #[arg(long, conflicts_with = "container")]
+    pub all_containers: bool,
+    /// Seconds the kubelet may take per checkpoint.
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Output format: json or yaml records instead of one `NODE:PATH` line per archive.
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<OutputFormat>,
+    /// Also copy each archive here (a file, or a directory for several); default: the current
+    /// directory. Put TARGET before it or write `--fetch=DEST`.
+    #[arg(long, value_name = "DEST", num_args = 0..=1)]
+    pub fetch: Option<Option<PathBuf>>,
+    /// Fetch options (with --fetch).
+    #[command(flatten)]
+    pub fetch_flags: FetchFlags,
     /// Connection flags.
     #[command(flatten)]
     pub kube: KubeArgs,
 }
 
+/// The multi-threaded runtime the cluster verbs drive their requests on.
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|err| Error::Usage(format!("cannot start the async runtime: {err}")))
+}
+
+/// Writes `records` to stdout as JSON or YAML; false for table output (the caller prints).
+pub(super) fn render_records<T: Serialize>(
+    format: Option<OutputFormat>,
+    records: &T,
+) -> Result<bool, Error> {
+    let mut out = std::io::stdout().lock();
+    let written = match format {
+        Some(OutputFormat::Json) => serde_json::to_writer_pretty(&mut out, records)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out)),
+        Some(OutputFormat::Yaml) => serde_yaml_ng::to_writer(&mut out, records)
+            .map_err(|err| std::io::Error::other(err.to_string())),
+        _ => return Ok(false),
+    };
+    written.map_err(|err| Error::Output(crate::output::Error::Io(err)))?;
+    Ok(true)
+}
+
+/// True when prompts and progress bars may be drawn.
+pub(super) fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Lists TARGET's pods and picks the containers; per-pod problems are returned next to the
+/// containers so that the others still run.
+pub(super) fn resolve_containers(
+    rt: &tokio::runtime::Runtime,
+    conn: &cluster::Connection,
+    target: &Target,
+    container: Option<&str>,
+    all_containers: bool,
+) -> Result<(Vec<ContainerRef>, Vec<cluster::Error>), Error> {
+    let pods = rt.block_on(cluster::collect_pods(&conn.client, &conn.namespace, target))?;
+    let single = pods.len() == 1;
+    let mut refs = Vec::new();
+    let mut failures = Vec::new();
+    for pod in &pods {
+        let names: Result<Vec<String>, cluster::Error> = if all_containers {
+            Ok(pod
+                .spec
+                .iter()
+                .flat_map(|s| s.containers.iter().map(|c| c.name.clone()))
+                .collect())
+        } else {
+            match cluster::choose_container(pod, container) {
+                Ok(ContainerChoice::One(name)) => Ok(vec![name]),
+                Ok(ContainerChoice::Ambiguous(names)) if single && interactive() => {
+                    pick_container(pod, &names).map(|name| vec![name])
+                }
+                Ok(ContainerChoice::Ambiguous(names)) => Err(cluster::Error::ChooseContainer {
+                    namespace: pod.metadata.namespace.clone().unwrap_or_default(),
+                    pod: pod.metadata.name.clone().unwrap_or_default(),
+                    containers: names,
+                }),
+                Err(err) => Err(err),
+            }
+        };
+        match names {
+            Ok(names) => {
+                for name in names {
+                    match cluster::pod_ref(pod, &name) {
+                        Ok(r) => refs.push(r),
+                        Err(err) => failures.push(err),
+                    }
+                }
+            }
+            Err(err) => failures.push(err),
+        }
+    }
+    Ok((refs, failures))
+}
+
+fn pick_container(
+    pod: &k8s_openapi::api::core::v1::Pod,
+    names: &[String],
+) -> Result<String, cluster::Error> {
+    let pod_name = pod.metadata.name.clone().unwrap_or_default();
+    let choice = dialoguer::Select::new()
+        .with_prompt(format!("Container of pod {pod_name} to checkpoint"))
+        .items(names)
+        .default(0)
+        .interact_opt();
+    match choice {
+        Ok(Some(index)) => names.get(index).cloned().ok_or(cluster::Error::Interrupted),
+        _ => Err(cluster::Error::Interrupted),
+    }
+}
+
 /// Runs the default verb.
-pub fn run(_args: CheckpointArgs) -> Result<Outcome, Error> {
-    Err(Error::NotYet("TARGET (checkpoint)"))
+pub fn run(args: CheckpointArgs) -> Result<Outcome, Error> {
+    let target = cluster::parse_target(args.target.as_deref(), args.selector.as_deref())?;
+    let timeout = args.timeout.map(Duration::from_secs);
+    let rt = runtime()?;
+    // Checkpointing a large container takes a while: let one answer take the timeout and more.
+    let read_timeout = timeout.map(|t| t + Duration::from_secs(60));
+    let conn = rt.block_on(cluster::connect(&args.kube.connect_params(read_timeout)))?;
+    let (refs, mut failures) = resolve_containers(
+        &rt,
+        &conn,
+        &target,
+        args.container.as_deref(),
+        args.all_containers,
+    )?;
+    let total = refs.len() + failures.len();
+    let results: Vec<Result<CheckpointRecord, cluster::Error>> = rt.block_on(
+        futures::stream::iter(refs.iter())
+            .map(|r| cluster::collect_checkpoint(&conn.client, r, timeout))
+            .buffered(CONCURRENCY)
+            .collect(),
+    );
+    let mut records = Vec::new();
+    for result in results {
+        match result {
+            Ok(record) => records.push(record),
+            Err(err) => failures.push(err),
+        }
+    }
+    if let Some(dest) = &args.fetch {
+        let dest_is_dir = dest.as_deref().is_some_and(|d| d.is_dir()) || records.len() > 1;
+        if records.len() > 1 {
+            if let Some(dir) = dest {
+                std::fs::create_dir_all(dir).map_err(|source| cluster::Error::Write {
+                    path: dir.clone(),
+                    source,
+                })?;
+            }
+        }
+        let show_progress = args.output.is_none() && std::io::stderr().is_terminal();
+        let mut fetched = Vec::new();
+        for mut record in records {
+            let source = cluster::parse_node_path(&format!("{}:{}", record.node, record.path))?;
+            let local = cluster::build_dest(&source, dest.as_deref(), dest_is_dir);
+            match fetch_one(
+                &rt,
+                &conn,
+                &source,
+                &local,
+                &args.fetch_flags,
+                show_progress,
+            ) {
+                Ok(done) => {
+                    record.fetched = Some(done.dest);
+                    fetched.push(record);
+                }
+                Err(cluster::Error::Interrupted) => return Err(cluster::Error::Interrupted.into()),
+                Err(err) => failures.push(err),
+            }
+        }
+        records = fetched;
+    }
+    if !render_records(args.output, &records)? {
+        let mut out = std::io::stdout().lock();
+        for record in &records {
+            let line = match &record.fetched {
+                Some(local) => local.display().to_string(),
+                None => format!("{}:{}", record.node, record.path),
+            };
+            writeln!(out, "{line}").map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
+        }
+    }
+    finish(total, failures)
+}
+
+/// Reports per-item failures on stderr; a lone failure is the verb's error.
+pub(super) fn finish(total: usize, mut failures: Vec<cluster::Error>) -> Result<Outcome, Error> {
+    if failures.is_empty() {
+        return Ok(Outcome::Success);
+    }
+    if total == 1 && failures.len() == 1 {
+        if let Some(err) = failures.pop() {
+            return Err(err.into());
+        }
+    }
+    for err in failures {
+        eprintln!("error: {}", Error::from(err).render());
+    }
+    Ok(Outcome::PartialFailure)
 }

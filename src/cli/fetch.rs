@@ -1,23 +1,147 @@
-//! `kubectl checkpoint fetch NODE:PATH [DEST]`.
+//! `kubectl checkpoint fetch NODE:PATH [DEST]`, and the fetch step `--fetch` and `analyze
+//! TARGET` share: a progress bar, Ctrl-C handling, `--delete-after-fetch`.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 
 use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{KubeArgs, Outcome};
+use super::checkpoint::{render_records, runtime};
+use super::kube_args::HelperArgs;
+use super::{KubeArgs, Outcome, OutputFormat};
+use crate::cluster::{self, FetchParams, FetchRecord, NodePath, Progress};
 use crate::Error;
 
 /// Arguments of `kubectl checkpoint fetch`.
 #[derive(Debug, Args)]
 pub struct FetchArgs {
-    /// The archive on the node, as `NODE:PATH`.
+    /// The archive on the node, as `NODE:PATH` (as `kubectl checkpoint` prints it).
     pub source: String,
-    /// Where to write the archive on this machine.
-    pub dest: Option<std::path::PathBuf>,
+    /// Where to write the archive: a file, or a directory to put it in; default: its name in
+    /// the current directory.
+    pub dest: Option<PathBuf>,
+    /// Output format: a json or yaml record instead of the local path.
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<OutputFormat>,
+    /// Fetch options.
+    #[command(flatten)]
+    pub flags: FetchFlags,
     /// Connection flags.
     #[command(flatten)]
     pub kube: KubeArgs,
 }
 
+/// Options of every fetch.
+#[derive(Debug, Clone, Args)]
+pub struct FetchFlags {
+    /// How often to resume a broken stream before giving up.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
+    /// Delete the archive from the node once it is fetched and verified.
+    #[arg(long)]
+    pub delete_after_fetch: bool,
+    /// Helper pod options.
+    #[command(flatten)]
+    pub helper: HelperArgs,
+}
+
+/// An indicatif bar on stderr, or nothing.
+struct Bar(Option<ProgressBar>);
+
+impl Bar {
+    fn new(show: bool, label: &str) -> Bar {
+        if !show {
+            return Bar(None);
+        }
+        let bar = ProgressBar::new(0);
+        let style = ProgressStyle::with_template(
+            "{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+        )
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar.set_message(label.to_string());
+        Bar(Some(bar))
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, total: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_length(total);
+        }
+    }
+    fn position(&self, done: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_position(done);
+        }
+    }
+    fn resumed(&self, attempt: u32, offset: u64, reason: &str) {
+        let text =
+            format!("stream broke at byte {offset} ({reason}); resuming (attempt {attempt})");
+        match &self.0 {
+            Some(bar) => bar.println(text),
+            None => eprintln!("warning: {text}"),
+        }
+    }
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Completes on Ctrl-C (never, if the signal cannot be watched).
+async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Fetches one archive, with a progress bar when `show_progress`, stopping cleanly on Ctrl-C;
+/// deletes it from the node afterwards with `--delete-after-fetch`.
+pub(super) fn fetch_one(
+    rt: &tokio::runtime::Runtime,
+    conn: &cluster::Connection,
+    source: &NodePath,
+    dest: &std::path::Path,
+    flags: &FetchFlags,
+    show_progress: bool,
+) -> Result<FetchRecord, cluster::Error> {
+    let helper = flags.helper.helper_params(&conn.namespace);
+    let params = FetchParams {
+        retries: flags.retries,
+        helper: helper.clone(),
+        keep_helper: flags.helper.keep_helper,
+    };
+    let bar = Bar::new(show_progress, source.basename());
+    let record = rt.block_on(cluster::collect_archive(
+        &conn.client,
+        source,
+        dest,
+        &params,
+        &bar,
+        ctrl_c(),
+    ))?;
+    if flags.delete_after_fetch {
+        rt.block_on(cluster::delete_archive(&conn.client, source, &helper))?;
+    }
+    Ok(record)
+}
+
 /// Runs `fetch`.
-pub fn run(_args: FetchArgs) -> Result<Outcome, Error> {
-    Err(Error::NotYet("fetch"))
+pub fn run(args: FetchArgs) -> Result<Outcome, Error> {
+    let source = cluster::parse_node_path(&args.source)?;
+    let dest_is_dir = args.dest.as_deref().is_some_and(|d| d.is_dir());
+    let dest = cluster::build_dest(&source, args.dest.as_deref(), dest_is_dir);
+    let rt = runtime()?;
+    let conn = rt.block_on(cluster::connect(&args.kube.connect_params(None)))?;
+    let show_progress = args.output.is_none() && std::io::stderr().is_terminal();
+    let record = fetch_one(&rt, &conn, &source, &dest, &args.flags, show_progress)?;
+    if !render_records(args.output, &record)? {
+        writeln!(std::io::stdout().lock(), "{}", record.dest.display())
+            .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
+    }
+    Ok(Outcome::Success)
 }

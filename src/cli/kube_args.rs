@@ -1,8 +1,12 @@
-//! Flags shared by the verbs that talk to a cluster, with kubectl's names and meanings.
+//! Flags shared by the verbs that talk to a cluster, with kubectl's names and meanings, and the
+//! helper-pod flags of fetch, list and delete.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+
+use crate::cluster::{ConnectParams, HelperParams};
 
 /// kubectl's connection flags. The namespace defaults to the context's namespace.
 #[derive(Debug, Clone, Default, Args)]
@@ -18,6 +22,44 @@ pub struct KubeArgs {
     pub namespace: Option<String>,
 }
 
+impl KubeArgs {
+    /// The connection parameters; `read_timeout` bounds a single answer.
+    pub fn connect_params(&self, read_timeout: Option<Duration>) -> ConnectParams {
+        ConnectParams {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            namespace: self.namespace.clone(),
+            read_timeout,
+        }
+    }
+}
+
+/// Flags of the helper pod that fetch, list and delete run on a node.
+#[derive(Debug, Clone, Args)]
+pub struct HelperArgs {
+    /// Image of the helper pod; it needs cat, tail, stat, sha256sum, find and rm.
+    #[arg(long, value_name = "IMAGE", default_value = "busybox:1.36")]
+    pub helper_image: String,
+    /// Seconds to wait for the helper pod to run.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub helper_timeout: u64,
+    /// Leave the helper pod running afterwards (a later run reuses it).
+    #[arg(long)]
+    pub keep_helper: bool,
+}
+
+impl HelperArgs {
+    /// The helper parameters for `namespace`.
+    pub fn helper_params(&self, namespace: &str) -> HelperParams {
+        HelperParams {
+            namespace: namespace.to_string(),
+            image: self.helper_image.clone(),
+            writable: false,
+            start_timeout: Duration::from_secs(self.helper_timeout),
+        }
+    }
+}
+
 /// Output formats, named as kubectl's `-o` values.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
@@ -30,4 +72,65 @@ pub enum OutputFormat {
     Json,
     /// YAML.
     Yaml,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+
+    #[test]
+    fn connection_flags_reach_each_verb() {
+        let cli = Cli::try_parse_from([
+            "kubectl-checkpoint",
+            "pod/p",
+            "-n",
+            "ns",
+            "--context",
+            "ctx",
+            "--kubeconfig",
+            "/k",
+        ])
+        .unwrap();
+        assert!(cli.command.is_none());
+        let kube = &cli.checkpoint.kube;
+        assert_eq!(kube.namespace.as_deref(), Some("ns"));
+        assert_eq!(kube.context.as_deref(), Some("ctx"));
+        assert_eq!(kube.kubeconfig.as_deref(), Some(std::path::Path::new("/k")));
+
+        let cli = Cli::try_parse_from([
+            "kubectl-checkpoint",
+            "fetch",
+            "node-a:a.tar",
+            "--context",
+            "ctx",
+            "-n",
+            "ns",
+            "--retries",
+            "5",
+        ])
+        .unwrap();
+        let Some(Command::Fetch(fetch)) = cli.command else {
+            panic!("not fetch");
+        };
+        assert_eq!(fetch.kube.context.as_deref(), Some("ctx"));
+        assert_eq!(fetch.kube.namespace.as_deref(), Some("ns"));
+        assert_eq!(fetch.flags.retries, 5);
+        assert_eq!(fetch.flags.helper.helper_image, "busybox:1.36");
+    }
+
+    #[test]
+    fn fetch_flag_takes_an_optional_dest() {
+        let cli = Cli::try_parse_from(["kubectl-checkpoint", "pod/p", "--fetch"]).unwrap();
+        assert_eq!(cli.checkpoint.fetch, Some(None));
+        let cli = Cli::try_parse_from(["kubectl-checkpoint", "pod/p", "--fetch", "out"]).unwrap();
+        assert_eq!(cli.checkpoint.fetch, Some(Some("out".into())));
+        let cli = Cli::try_parse_from(["kubectl-checkpoint", "-l", "app=x", "-o", "json"]).unwrap();
+        assert_eq!(cli.checkpoint.selector.as_deref(), Some("app=x"));
+        assert!(
+            Cli::try_parse_from(["kubectl-checkpoint", "p", "-c", "a", "--all-containers"])
+                .is_err()
+        );
+    }
 }

@@ -1,16 +1,35 @@
-//! `kubectl checkpoint list` and `kubectl checkpoint delete`.
+//! `kubectl checkpoint list [--node NODE | TARGET]` and `kubectl checkpoint delete NODE:PATH`.
+
+use std::collections::BTreeSet;
+use std::io::Write;
 
 use clap::Args;
+use futures::StreamExt;
 
-use super::{KubeArgs, Outcome};
+use super::checkpoint::{finish, render_records, runtime};
+use super::kube_args::HelperArgs;
+use super::{KubeArgs, Outcome, OutputFormat};
+use crate::cluster::{self, ListedArchive};
 use crate::Error;
+
+/// How many nodes are listed at the same time.
+const CONCURRENCY: usize = 4;
 
 /// Arguments of `kubectl checkpoint list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// List the checkpoints on this node only.
+    /// List the archives of this target's pods (`pod/NAME`, `deploy/NAME`, ...) on their nodes.
+    #[arg(value_name = "TARGET", conflicts_with = "node")]
+    pub target: Option<String>,
+    /// List all archives on this node only (default: on every node).
     #[arg(long)]
     pub node: Option<String>,
+    /// Output format: json or yaml records instead of a table.
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<OutputFormat>,
+    /// Helper pod options.
+    #[command(flatten)]
+    pub helper: HelperArgs,
     /// Connection flags.
     #[command(flatten)]
     pub kube: KubeArgs,
@@ -21,17 +40,137 @@ pub struct ListArgs {
 pub struct DeleteArgs {
     /// The archive on the node, as `NODE:PATH`.
     pub source: String,
+    /// Helper pod options.
+    #[command(flatten)]
+    pub helper: HelperArgs,
     /// Connection flags.
     #[command(flatten)]
     pub kube: KubeArgs,
 }
 
 /// Runs `list`.
-pub fn run(_args: ListArgs) -> Result<Outcome, Error> {
-    Err(Error::NotYet("list"))
+pub fn run(args: ListArgs) -> Result<Outcome, Error> {
+    let target = match &args.target {
+        Some(t) => Some(cluster::parse_target(Some(t), None)?),
+        None => None,
+    };
+    let rt = runtime()?;
+    let conn = rt.block_on(cluster::connect(&args.kube.connect_params(None)))?;
+    // (node, pods to keep) per node; no pod filter with --node or no TARGET.
+    let (nodes, pods): (Vec<String>, Option<BTreeSet<String>>) = match (&target, &args.node) {
+        (_, Some(node)) => (vec![node.clone()], None),
+        (Some(target), None) => {
+            let pods = rt.block_on(cluster::collect_pods(&conn.client, &conn.namespace, target))?;
+            let nodes: BTreeSet<String> = pods
+                .iter()
+                .filter_map(|p| p.spec.as_ref()?.node_name.clone())
+                .collect();
+            let names = pods
+                .iter()
+                .filter_map(|p| p.metadata.name.clone())
+                .collect();
+            (nodes.into_iter().collect(), Some(names))
+        }
+        (None, None) => (rt.block_on(cluster::collect_nodes(&conn.client))?, None),
+    };
+    let namespaces = rt.block_on(cluster::collect_namespaces(&conn.client));
+    let helper = args.helper.helper_params(&conn.namespace);
+    let results: Vec<Result<Vec<ListedArchive>, cluster::Error>> = rt.block_on(
+        futures::stream::iter(nodes.iter())
+            .map(|node| cluster::collect_listing(&conn.client, node, &helper, &namespaces))
+            .buffered(CONCURRENCY)
+            .collect(),
+    );
+    let mut archives = Vec::new();
+    let mut failures = Vec::new();
+    for result in results {
+        match result {
+            Ok(found) => archives.extend(
+                found
+                    .into_iter()
+                    .filter(|a| keep(a, &pods, &conn.namespace)),
+            ),
+            Err(err) => failures.push(err),
+        }
+    }
+    if !render_records(args.output, &archives)? {
+        render_table(&archives).map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
+    }
+    finish(nodes.len(), failures)
+}
+
+/// With a TARGET, keep only archives of its pods in its namespace.
+fn keep(archive: &ListedArchive, pods: &Option<BTreeSet<String>>, namespace: &str) -> bool {
+    match (pods, &archive.name) {
+        (None, _) => true,
+        (Some(pods), Some(name)) => name.namespace == namespace && pods.contains(&name.pod),
+        (Some(_), None) => false,
+    }
+}
+
+/// A kubectl-style table: left-aligned columns three spaces apart.
+fn render_table(archives: &[ListedArchive]) -> std::io::Result<()> {
+    let mut rows = vec![[
+        "NAMESPACE".to_string(),
+        "POD".to_string(),
+        "CONTAINER".to_string(),
+        "TIME".to_string(),
+        "SIZE".to_string(),
+        "ARCHIVE".to_string(),
+    ]];
+    for a in archives {
+        let (ns, pod, container, time) = match &a.name {
+            Some(n) => (
+                n.namespace.clone(),
+                n.pod.clone(),
+                n.container.clone(),
+                n.time.clone(),
+            ),
+            None => ("-".into(), "-".into(), "-".into(), "-".into()),
+        };
+        rows.push([
+            ns,
+            pod,
+            container,
+            time,
+            indicatif::HumanBytes(a.size).to_string(),
+            format!("{}:{}", a.node, a.path),
+        ]);
+    }
+    let mut widths = [0usize; 6];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    for row in &rows {
+        let mut line = String::new();
+        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}   "));
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
 }
 
 /// Runs `delete`.
-pub fn run_delete(_args: DeleteArgs) -> Result<Outcome, Error> {
-    Err(Error::NotYet("delete"))
+pub fn run_delete(args: DeleteArgs) -> Result<Outcome, Error> {
+    let source = cluster::parse_node_path(&args.source)?;
+    let rt = runtime()?;
+    let conn = rt.block_on(cluster::connect(&args.kube.connect_params(None)))?;
+    let helper = args.helper.helper_params(&conn.namespace);
+    rt.block_on(cluster::delete_archive(&conn.client, &source, &helper))?;
+    writeln!(
+        std::io::stdout().lock(),
+        "deleted {}:{}",
+        source.node,
+        source.path
+    )
+    .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
+    Ok(Outcome::Success)
 }

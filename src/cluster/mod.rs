@@ -1,9 +1,195 @@
-//! Talking to Kubernetes: the checkpoint POST through the nodes proxy, helper pods, exec streams.
+//! Talking to Kubernetes: loading the kubeconfig, resolving targets to pods and containers, the
+//! checkpoint POST through the nodes proxy, helper pods on nodes, and files streamed over exec.
+//!
+//! Everything here is async and runs on the runtime the `cli` verb starts; nothing here prints.
+//! Request building (`build_*`) and answer parsing (`decode_*`) are pure and unit-tested; the
+//! `collect_*` functions touch the network. API failures become [`Advice`] in one place,
+//! [`advise`], so that every verb tells the user what to do about a 401, 403, 404 or 500.
+//!
+//! Credentials stay inside the `kube` client: no error or log line here carries a token.
 
-/// Errors of this module.
+mod advice;
+mod checkpoint;
+mod connect;
+mod helper;
+mod listing;
+mod target;
+mod transfer;
+
+pub use advice::{advise, Advice, Call, Problem};
+pub use checkpoint::{
+    build_checkpoint_path, build_checkpoint_request, collect_checkpoint,
+    decode_checkpoint_response, CheckpointRecord, ContainerRef,
+};
+pub use connect::{connect, ConnectParams, Connection};
+pub use helper::{
+    build_helper_pod, ExecOutput, Helper, HelperParams, CHECKPOINT_DIR, HELPER_LABEL,
+};
+pub use listing::{
+    build_delete_command, build_list_command, collect_listing, collect_namespaces, collect_nodes,
+    decode_checkpoint_name, decode_listing, delete_archive, ArchiveName, ListedArchive,
+};
+pub use target::{
+    build_selector, choose_container, collect_pods, parse_target, pod_ref, ContainerChoice, Target,
+    WorkloadKind,
+};
+pub use transfer::{
+    build_dest, collect_archive, parse_node_path, FetchParams, FetchRecord, NodePath, Progress,
+};
+
+use std::path::PathBuf;
+
+/// Errors of this module. Each names the object (pod, container, node, file) it is about.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Reading or writing failed.
-    #[error(transparent)]
-    Io(#[from] std::io::Error),
+    /// Reading the kubeconfig given with `--kubeconfig` (or a `--context` in it) failed.
+    #[error("loading kubeconfig {}: {source}", path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(default)".to_string()))]
+    LoadKubeconfig {
+        /// The file given with `--kubeconfig`, if any.
+        path: Option<PathBuf>,
+        /// What kube reported.
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
+    /// Neither a kubeconfig nor an in-cluster service account was found.
+    #[error("no cluster to talk to (set KUBECONFIG, use --kubeconfig, or run in a pod): {0}")]
+    InferConfig(#[source] kube::config::InferConfigError),
+    /// The client could not be built from the configuration (TLS, proxy, auth plugin).
+    #[error("building the Kubernetes client: {0}")]
+    BuildClient(#[source] kube::Error),
+    /// The API server (or the kubelet behind it) refused a request; the advice says what to do.
+    #[error("{what}: {advice}")]
+    Api {
+        /// The action and object, e.g. `checkpoint of pod demo/p, container c on node n`.
+        what: String,
+        /// The server's answer and what to do about it.
+        advice: Advice,
+    },
+    /// A request failed before an answer came (connection, TLS, protocol).
+    #[error("{what}: {source}")]
+    Request {
+        /// The action and object.
+        what: String,
+        /// What kube reported.
+        #[source]
+        source: kube::Error,
+    },
+    /// An action took longer than allowed.
+    #[error("{what}: no answer within {seconds} s (raise --timeout if the container is large)")]
+    Timeout {
+        /// The action and object.
+        what: String,
+        /// The limit that passed.
+        seconds: u64,
+    },
+    /// The TARGET or selector could not be used.
+    #[error("{0}")]
+    Target(String),
+    /// The pod has no node yet, or no longer runs.
+    #[error("pod {namespace}/{pod} {state}; only running pods can be checkpointed")]
+    PodNotRunning {
+        /// The pod's namespace.
+        namespace: String,
+        /// The pod's name.
+        pod: String,
+        /// Its state in words (`is Pending and not scheduled to a node`).
+        state: String,
+    },
+    /// The pod has several containers and none was chosen.
+    #[error("pod {namespace}/{pod} has several containers ({}); choose one with -c CONTAINER or use --all-containers", containers.join(", "))]
+    ChooseContainer {
+        /// The pod's namespace.
+        namespace: String,
+        /// The pod's name.
+        pod: String,
+        /// Its containers.
+        containers: Vec<String>,
+    },
+    /// The container asked for is not in the pod.
+    #[error("pod {namespace}/{pod} has no container {container:?} (it has: {})", containers.join(", "))]
+    NoSuchContainer {
+        /// The pod's namespace.
+        namespace: String,
+        /// The pod's name.
+        pod: String,
+        /// The container asked for.
+        container: String,
+        /// The pod's containers.
+        containers: Vec<String>,
+    },
+    /// A `NODE:PATH` argument is malformed or points outside the checkpoint directory.
+    #[error("{input:?}: {reason}")]
+    NodePath {
+        /// What the user typed.
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The helper pod on a node did not come up.
+    #[error("helper pod {namespace}/{pod} on node {node}: {reason}")]
+    Helper {
+        /// The helper's namespace.
+        namespace: String,
+        /// The helper's name.
+        pod: String,
+        /// Its node.
+        node: String,
+        /// What went wrong, with the fix.
+        reason: String,
+    },
+    /// A command in the helper pod failed.
+    #[error("{what} on node {node}: {message}")]
+    Exec {
+        /// The node the helper runs on.
+        node: String,
+        /// What the command was for.
+        what: String,
+        /// The command's error output or status.
+        message: String,
+    },
+    /// Copying an archive off a node failed after all retries, or its checksum did not match.
+    #[error("fetching {node}:{path}: {reason}")]
+    Transfer {
+        /// The node.
+        node: String,
+        /// The archive path on the node.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Writing a local file failed.
+    #[error("writing {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An answer from the server could not be decoded.
+    #[error("unexpected answer to {what}: {reason}")]
+    Decode {
+        /// The request.
+        what: String,
+        /// What was wrong with the answer.
+        reason: String,
+    },
+    /// The user pressed Ctrl-C; helper pods were removed and partial files deleted.
+    #[error("interrupted; the helper pod was removed and no partial file was kept")]
+    Interrupted,
+}
+
+/// Results of this module.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Turns a kube error of the request described by `what` into our error, with advice for API
+/// statuses.
+pub(crate) fn from_kube(what: String, call: Call, err: kube::Error) -> Error {
+    match err {
+        kube::Error::Api(status) => Error::Api {
+            what,
+            advice: advise(&status, call),
+        },
+        source => Error::Request { what, source },
+    }
 }

@@ -1,0 +1,236 @@
+//! The kubelet checkpoint API through the API server's nodes proxy:
+//! `POST /api/v1/nodes/{node}/proxy/checkpoint/{namespace}/{pod}/{container}?timeout=N`.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use kube::Client;
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+use serde::{Deserialize, Serialize};
+
+use super::{from_kube, Call, Error, Result};
+
+/// Characters escaped in one path segment: everything that would end or change the segment.
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// One container on one node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerRef {
+    /// The node the pod runs on (`spec.nodeName`).
+    pub node: String,
+    /// The pod's namespace.
+    pub namespace: String,
+    /// The pod's name.
+    pub pod: String,
+    /// The container's name.
+    pub container: String,
+}
+
+impl fmt::Display for ContainerRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "pod {}/{}, container {} on node {}",
+            self.namespace, self.pod, self.container, self.node
+        )
+    }
+}
+
+/// What one checkpoint produced; the JSON/YAML record of `kubectl checkpoint -o json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointRecord {
+    /// The node holding the archive.
+    pub node: String,
+    /// The pod's namespace.
+    pub namespace: String,
+    /// The pod's name.
+    pub pod: String,
+    /// The container's name.
+    pub container: String,
+    /// The archive's path on the node.
+    pub path: String,
+    /// Seconds the checkpoint request took.
+    pub duration_seconds: f64,
+    /// Where `--fetch` wrote the archive on this machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetched: Option<std::path::PathBuf>,
+}
+
+/// The nodes-proxy path of the checkpoint request, each segment percent-encoded.
+pub fn build_checkpoint_path(target: &ContainerRef, timeout: Option<Duration>) -> String {
+    let mut path = format!(
+        "/api/v1/nodes/{}/proxy/checkpoint/{}/{}/{}",
+        utf8_percent_encode(&target.node, SEGMENT),
+        utf8_percent_encode(&target.namespace, SEGMENT),
+        utf8_percent_encode(&target.pod, SEGMENT),
+        utf8_percent_encode(&target.container, SEGMENT),
+    );
+    if let Some(timeout) = timeout {
+        path.push_str(&format!("?timeout={}", timeout.as_secs().max(1)));
+    }
+    path
+}
+
+/// The checkpoint request: a POST with an empty body.
+pub fn build_checkpoint_request(
+    target: &ContainerRef,
+    timeout: Option<Duration>,
+) -> Result<http::Request<Vec<u8>>> {
+    http::Request::post(build_checkpoint_path(target, timeout))
+        .body(Vec::new())
+        .map_err(|err| Error::Target(format!("cannot build a request for {target}: {err}")))
+}
+
+#[derive(Deserialize)]
+struct CheckpointResponse {
+    items: Vec<String>,
+}
+
+/// The archive path from the kubelet's answer `{"items":["/var/lib/kubelet/checkpoints/..."]}`.
+pub fn decode_checkpoint_response(body: &str) -> Result<String, String> {
+    let response: CheckpointResponse = serde_json::from_str(body)
+        .map_err(|err| format!("not the kubelet's {{\"items\": [...]}} JSON: {err}"))?;
+    match response.items.as_slice() {
+        [path] if path.starts_with('/') => Ok(path.clone()),
+        [path] => Err(format!("archive path {path:?} is not absolute")),
+        items => Err(format!("expected one archive path, got {}", items.len())),
+    }
+}
+
+/// Checkpoints one container and returns where the kubelet wrote the archive.
+pub async fn collect_checkpoint(
+    client: &Client,
+    target: &ContainerRef,
+    timeout: Option<Duration>,
+) -> Result<CheckpointRecord> {
+    let what = format!("checkpoint of {target}");
+    let request = build_checkpoint_request(target, timeout)?;
+    let started = Instant::now();
+    let send = client.request_text(request);
+    let body = match timeout {
+        // The kubelet enforces `timeout` itself; allow the answer some slack on top.
+        Some(limit) => tokio::time::timeout(limit + Duration::from_secs(30), send)
+            .await
+            .map_err(|_| Error::Timeout {
+                what: what.clone(),
+                seconds: limit.as_secs(),
+            })?,
+        None => send.await,
+    }
+    .map_err(|err| from_kube(what.clone(), Call::Checkpoint, err))?;
+    let path = decode_checkpoint_response(&body).map_err(|reason| Error::Decode {
+        what: what.clone(),
+        reason,
+    })?;
+    Ok(CheckpointRecord {
+        node: target.node.clone(),
+        namespace: target.namespace.clone(),
+        pod: target.pod.clone(),
+        container: target.container.clone(),
+        path,
+        duration_seconds: started.elapsed().as_secs_f64(),
+        fetched: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(node: &str, ns: &str, pod: &str, container: &str) -> ContainerRef {
+        ContainerRef {
+            node: node.into(),
+            namespace: ns.into(),
+            pod: pod.into(),
+            container: container.into(),
+        }
+    }
+
+    #[test]
+    fn builds_exact_paths() {
+        let cases = [
+            (
+                target("node-a", "demo", "counters-857d7978fd-jnkck", "counter"),
+                None,
+                "/api/v1/nodes/node-a/proxy/checkpoint/demo/counters-857d7978fd-jnkck/counter",
+            ),
+            (
+                target("node-a", "demo", "p", "c"),
+                Some(Duration::from_secs(120)),
+                "/api/v1/nodes/node-a/proxy/checkpoint/demo/p/c?timeout=120",
+            ),
+            (
+                target("node-a:10250", "ns", "p", "c"),
+                Some(Duration::from_millis(10)),
+                "/api/v1/nodes/node-a:10250/proxy/checkpoint/ns/p/c?timeout=1",
+            ),
+            (
+                target("n", "a/b", "p?x", "c d#e%"),
+                None,
+                "/api/v1/nodes/n/proxy/checkpoint/a%2Fb/p%3Fx/c%20d%23e%25",
+            ),
+        ];
+        for (target, timeout, want) in cases {
+            assert_eq!(build_checkpoint_path(&target, timeout), want);
+        }
+    }
+
+    #[test]
+    fn request_is_an_empty_post() {
+        let req = build_checkpoint_request(&target("n", "ns", "p", "c"), None).unwrap();
+        assert_eq!(req.method(), http::Method::POST);
+        assert_eq!(req.uri(), "/api/v1/nodes/n/proxy/checkpoint/ns/p/c");
+        assert!(req.body().is_empty());
+    }
+
+    #[test]
+    fn decodes_the_kubelet_answer() {
+        let ok = r#"{"items":["/var/lib/kubelet/checkpoints/checkpoint-p_ns-c-2023-08-24T11:24:18Z.tar"]}"#;
+        assert_eq!(
+            decode_checkpoint_response(ok).unwrap(),
+            "/var/lib/kubelet/checkpoints/checkpoint-p_ns-c-2023-08-24T11:24:18Z.tar"
+        );
+        assert!(decode_checkpoint_response(r#"{"items":[]}"#)
+            .unwrap_err()
+            .contains("got 0"));
+        assert!(decode_checkpoint_response(r#"{"items":["rel.tar"]}"#)
+            .unwrap_err()
+            .contains("not absolute"));
+        assert!(decode_checkpoint_response("<html>").is_err());
+    }
+
+    #[test]
+    fn record_round_trips_through_json() {
+        let record = CheckpointRecord {
+            node: "n".into(),
+            namespace: "ns".into(),
+            pod: "p".into(),
+            container: "c".into(),
+            path: "/x.tar".into(),
+            duration_seconds: 1.5,
+            fetched: None,
+        };
+        let json = serde_json::to_string(&record).unwrap();
+        assert!(!json.contains("fetched"));
+        assert_eq!(
+            serde_json::from_str::<CheckpointRecord>(&json).unwrap(),
+            record
+        );
+    }
+}

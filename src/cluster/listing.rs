@@ -1,0 +1,307 @@
+//! `list` and `delete`: the archives in a node's checkpoint directory, read through a helper pod,
+//! and their names decoded like checkpointctl does
+//! (`checkpoint-<pod>_<namespace>-<container>-<RFC3339 time>.tar`).
+
+use k8s_openapi::api::core::v1::{Namespace, Node};
+use kube::api::ListParams;
+use kube::{Api, Client};
+use serde::{Deserialize, Serialize};
+
+use super::{from_kube, Call, Helper, HelperParams, NodePath, Result, CHECKPOINT_DIR};
+
+/// The parts of a kubelet archive name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveName {
+    /// The pod's name.
+    pub pod: String,
+    /// The pod's namespace.
+    pub namespace: String,
+    /// The container's name.
+    pub container: String,
+    /// When the kubelet took it, as in the name (RFC 3339).
+    pub time: String,
+}
+
+/// One archive on a node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedArchive {
+    /// The node.
+    pub node: String,
+    /// Its path on the node.
+    pub path: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its modification time, seconds since the epoch.
+    pub modified: i64,
+    /// What its name says, when it follows the kubelet's pattern.
+    #[serde(flatten)]
+    pub name: Option<ArchiveName>,
+}
+
+/// The helper command listing the directory: one `SIZE MTIME PATH` line per file. The trailing
+/// `/` makes `find` enter the directory even where the mount point is a symlink.
+pub fn build_list_command() -> Vec<String> {
+    [
+        "find",
+        "/var/lib/kubelet/checkpoints/",
+        "-maxdepth",
+        "1",
+        "-type",
+        "f",
+        "-exec",
+        "stat",
+        "-c",
+        "%s %Y %n",
+        "{}",
+        "+",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// The helper command deleting one archive (PATH is absolute, so it cannot be an option).
+pub fn build_delete_command(source: &NodePath) -> Vec<String> {
+    vec!["rm".into(), source.path.clone()]
+}
+
+/// Splits a kubelet archive name. The namespace and container are both joined by `-` and may
+/// contain `-`; the longest of `namespaces` that fits wins, else the first `-` splits them.
+pub fn decode_checkpoint_name(file: &str, namespaces: &[String]) -> Option<ArchiveName> {
+    let rest = file.strip_prefix("checkpoint-")?;
+    let rest = rest
+        .strip_suffix(".tar")
+        .or_else(|| rest.strip_suffix(".tar.gz"))
+        .or_else(|| rest.strip_suffix(".tar.zst"))?;
+    let (pod, rest) = rest.split_once('_')?;
+    let (head, time) = split_time(rest)?;
+    let namespace = namespaces
+        .iter()
+        .filter(|ns| {
+            head.strip_prefix(ns.as_str())
+                .is_some_and(|r| r.len() > 1 && r.starts_with('-'))
+        })
+        .max_by_key(|ns| ns.len())
+        .cloned();
+    let (namespace, container) = match namespace {
+        Some(ns) => {
+            let container = head.get(ns.len() + 1..)?.to_string();
+            (ns, container)
+        }
+        None => {
+            let (ns, container) = head.split_once('-')?;
+            (ns.to_string(), container.to_string())
+        }
+    };
+    if pod.is_empty() || namespace.is_empty() || container.is_empty() {
+        return None;
+    }
+    Some(ArchiveName {
+        pod: pod.to_string(),
+        namespace,
+        container,
+        time: time.to_string(),
+    })
+}
+
+/// Splits `<ns>-<container>-<time>` at the RFC 3339 time at its end
+/// (`2023-08-24T11:24:18Z` or `2023-08-24T13:24:18+02:00`).
+fn split_time(rest: &str) -> Option<(&str, &str)> {
+    let bytes = rest.as_bytes();
+    let time_len = if rest.ends_with('Z') {
+        20
+    } else if bytes.len() >= 6 && matches!(bytes.get(bytes.len() - 6), Some(b'+' | b'-')) {
+        25
+    } else {
+        return None;
+    };
+    let start = bytes.len().checked_sub(time_len)?;
+    let (head, time) = (rest.get(..start)?, rest.get(start..)?);
+    let head = head.strip_suffix('-')?;
+    let shape_ok = time.get(4..5) == Some("-") && time.get(10..11) == Some("T");
+    (shape_ok && !head.is_empty()).then_some((head, time))
+}
+
+/// Parses the list command's output (`SIZE MTIME PATH` lines) into archives on `node`.
+pub fn decode_listing(node: &str, output: &str, namespaces: &[String]) -> Vec<ListedArchive> {
+    let mut archives: Vec<ListedArchive> = output
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.splitn(3, ' ');
+            let size = fields.next()?.parse().ok()?;
+            let modified = fields.next()?.parse().ok()?;
+            let file = fields.next()?.rsplit('/').next()?;
+            Some(ListedArchive {
+                node: node.to_string(),
+                path: format!("{CHECKPOINT_DIR}/{file}"),
+                size,
+                modified,
+                name: decode_checkpoint_name(file, namespaces),
+            })
+        })
+        .collect();
+    archives.sort_by(|a, b| (a.modified, &a.path).cmp(&(b.modified, &b.path)));
+    archives
+}
+
+/// Lists the archives on `node` through a helper pod (removed afterwards if this call made it).
+pub async fn collect_listing(
+    client: &Client,
+    node: &str,
+    params: &HelperParams,
+    namespaces: &[String],
+) -> Result<Vec<ListedArchive>> {
+    let helper = Helper::ensure(client, node, params).await?;
+    let output = helper
+        .run("listing the checkpoint directory", &build_list_command())
+        .await;
+    if helper.created {
+        let removed = helper.remove().await;
+        if output.is_ok() {
+            removed?;
+        }
+    }
+    let output = output?;
+    Ok(decode_listing(
+        node,
+        &String::from_utf8_lossy(&output.stdout),
+        namespaces,
+    ))
+}
+
+/// The names of all nodes.
+pub async fn collect_nodes(client: &Client) -> Result<Vec<String>> {
+    let nodes: Api<Node> = Api::all(client.clone());
+    let list = nodes
+        .list(&ListParams::default())
+        .await
+        .map_err(|err| from_kube("listing nodes".into(), Call::Read, err))?;
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|n| n.metadata.name)
+        .collect())
+}
+
+/// The names of all namespaces, to split archive names; empty when listing them is forbidden.
+pub async fn collect_namespaces(client: &Client) -> Vec<String> {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    match namespaces.list(&ListParams::default()).await {
+        Ok(list) => list
+            .items
+            .into_iter()
+            .filter_map(|n| n.metadata.name)
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Deletes one archive through a helper pod with a writable mount.
+pub async fn delete_archive(
+    client: &Client,
+    source: &NodePath,
+    params: &HelperParams,
+) -> Result<()> {
+    let params = HelperParams {
+        writable: true,
+        ..params.clone()
+    };
+    let helper = Helper::ensure(client, &source.node, &params).await?;
+    let outcome = helper
+        .run(
+            &format!("deleting {}", source.path),
+            &build_delete_command(source),
+        )
+        .await;
+    if helper.created {
+        let removed = helper.remove().await;
+        if outcome.is_ok() {
+            removed?;
+        }
+    }
+    outcome.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_kubelet_names() {
+        let ns = vec![
+            "demo".to_string(),
+            "kube-system".to_string(),
+            "kube".to_string(),
+        ];
+        let cases = [
+            (
+                "checkpoint-counters-857d7978fd-jnkck_demo-counter-2023-08-24T11:24:18Z.tar",
+                Some((
+                    "counters-857d7978fd-jnkck",
+                    "demo",
+                    "counter",
+                    "2023-08-24T11:24:18Z",
+                )),
+            ),
+            (
+                "checkpoint-coredns-1_kube-system-core-dns-2024-01-02T03:04:05+02:00.tar",
+                Some((
+                    "coredns-1",
+                    "kube-system",
+                    "core-dns",
+                    "2024-01-02T03:04:05+02:00",
+                )),
+            ),
+            (
+                "checkpoint-p_other-ns-c-2024-01-02T03:04:05Z.tar",
+                Some(("p", "other", "ns-c", "2024-01-02T03:04:05Z")),
+            ),
+            ("checkpoint-p_ns-c.tar", None),
+            ("notes.txt", None),
+            ("checkpoint-p_-2024-01-02T03:04:05Z.tar", None),
+        ];
+        for (file, want) in cases {
+            let got = decode_checkpoint_name(file, &ns);
+            let want = want.map(|(pod, namespace, container, time)| ArchiveName {
+                pod: pod.into(),
+                namespace: namespace.into(),
+                container: container.into(),
+                time: time.into(),
+            });
+            assert_eq!(got, want, "{file}");
+        }
+    }
+
+    #[test]
+    fn decodes_listing_lines() {
+        let out = "9236480 1692876258 /tmp/x/node-a/checkpoint-p_demo-c-2023-08-24T11:24:18Z.tar\n\
+                   12 1692876000 /var/lib/kubelet/checkpoints/other file\n\
+                   garbage\n";
+        let got = decode_listing("node-a", out, &["demo".to_string()]);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].path, "/var/lib/kubelet/checkpoints/other file");
+        assert!(got[0].name.is_none());
+        assert_eq!(got[1].size, 9236480);
+        assert_eq!(
+            got[1].path,
+            "/var/lib/kubelet/checkpoints/checkpoint-p_demo-c-2023-08-24T11:24:18Z.tar"
+        );
+        assert_eq!(got[1].name.as_ref().unwrap().container, "c");
+    }
+
+    #[test]
+    fn commands_are_exact() {
+        assert_eq!(
+            build_list_command().join(" "),
+            "find /var/lib/kubelet/checkpoints/ -maxdepth 1 -type f -exec stat -c %s %Y %n {} +"
+        );
+        let source = NodePath {
+            node: "n".into(),
+            path: "/var/lib/kubelet/checkpoints/a.tar".into(),
+        };
+        assert_eq!(
+            build_delete_command(&source),
+            ["rm", "/var/lib/kubelet/checkpoints/a.tar"]
+        );
+    }
+}
