@@ -241,3 +241,228 @@ fn kubectl_exec_streams_stdout_stderr_and_exit_code() {
     );
     assert_eq!(exec.query_values("container"), ["counter"]);
 }
+
+/// A helper pod as a client would create it: the node's checkpoint directory mounted by hostPath.
+fn helper_pod_manifest(node: &str) -> String {
+    serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "ckpt-helper", "namespace": "demo", "labels": {"app": "ckpt-helper"}},
+        "spec": {
+            "nodeName": node,
+            "restartPolicy": "Never",
+            "containers": [{
+                "name": "helper",
+                "image": "busybox",
+                "command": ["sleep", "3600"],
+                "volumeMounts": [{"name": "checkpoints", "mountPath": "/host-checkpoints", "readOnly": true}],
+            }],
+            "volumes": [{"name": "checkpoints", "hostPath": {"path": "/var/lib/kubelet/checkpoints", "type": "Directory"}}],
+        },
+    })
+    .to_string()
+}
+
+/// Creates the helper pod with kubectl and waits (a watch) for it to be Ready.
+fn create_helper(cluster: &FakeCluster, kubectl: &Kubectl) {
+    let manifest = kubectl.home().join("helper.json");
+    std::fs::write(&manifest, helper_pod_manifest("node-a")).unwrap();
+    // The fake serves no /openapi documents, so client-side validation is off.
+    kubectl.ok(&[
+        "create",
+        "--validate=false",
+        "-f",
+        manifest.to_str().unwrap(),
+    ]);
+    let out = kubectl.ok(&[
+        "wait",
+        "-n",
+        "demo",
+        "--for=condition=Ready",
+        "pod/ckpt-helper",
+        "--timeout=20s",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "pod/ckpt-helper condition met\n"
+    );
+    assert!(
+        cluster
+            .requests()
+            .iter()
+            .any(|r| r.query_values("watch") == ["true"]),
+        "kubectl wait watched"
+    );
+}
+
+/// Writes a file of `len` pseudo-random bytes into node-a's checkpoint directory.
+fn node_file(cluster: &FakeCluster, name: &str, len: usize) -> Vec<u8> {
+    let mut state: u32 = 0x1234_5678;
+    let data: Vec<u8> = (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state.to_le_bytes()[0]
+        })
+        .collect();
+    std::fs::write(cluster.node_dir("node-a").join(name), &data).unwrap();
+    data
+}
+
+#[test]
+fn kubectl_creates_waits_copies_from_and_deletes_a_helper_pod() {
+    let cluster = demo_cluster();
+    let kubectl = Kubectl::new(&cluster);
+    create_helper(&cluster, &kubectl);
+
+    let data = node_file(
+        &cluster,
+        "checkpoint-x_demo-c-2023-08-24T11:24:18Z.tar",
+        3 << 20,
+    );
+    let dest = kubectl.home().join("copy.tar");
+    let out = kubectl.ok(&[
+        "cp",
+        "-c",
+        "helper",
+        "demo/ckpt-helper:/host-checkpoints/checkpoint-x_demo-c-2023-08-24T11:24:18Z.tar",
+        dest.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    assert!(
+        std::fs::read(&dest).unwrap() == data,
+        "kubectl cp copied the node file byte for byte"
+    );
+    let exec = cluster
+        .requests()
+        .into_iter()
+        .find(|r| r.path().ends_with("/exec"))
+        .unwrap();
+    assert_eq!(
+        exec.query_values("command"),
+        [
+            "tar",
+            "cf",
+            "-",
+            "/host-checkpoints/checkpoint-x_demo-c-2023-08-24T11:24:18Z.tar"
+        ]
+    );
+
+    let out = kubectl.ok(&[
+        "delete",
+        "pod",
+        "-n",
+        "demo",
+        "ckpt-helper",
+        "--timeout=20s",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "pod \"ckpt-helper\" deleted\n"
+    );
+    assert!(cluster
+        .pods()
+        .iter()
+        .all(|p| p.metadata.name.as_deref() != Some("ckpt-helper")));
+}
+
+#[test]
+fn kubectl_cp_sees_a_dropped_exec_stream_and_a_throttled_one() {
+    let cluster = demo_cluster();
+    let kubectl = Kubectl::new(&cluster);
+    create_helper(&cluster, &kubectl);
+    let data = node_file(&cluster, "big.tar", 1 << 20);
+    let dest = kubectl.home().join("big.tar");
+    let src = "demo/ckpt-helper:/host-checkpoints/big.tar";
+
+    cluster.set_fault(Fault::DropExecStreamAfter(100_000));
+    let out = kubectl.run(&["cp", "-c", "helper", src, dest.to_str().unwrap()]);
+    let copied = std::fs::read(&dest).map(|d| d.len()).unwrap_or(0);
+    assert!(
+        copied < data.len(),
+        "a cut stream gives a partial file ({copied} bytes)"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("websocket: close 1006 (abnormal closure): unexpected EOF"),
+        "stderr: {stderr}"
+    );
+    assert!(!out.status.success());
+
+    cluster.clear_faults();
+    cluster.set_fault(Fault::ThrottleExec(1 << 20));
+    let started = std::time::Instant::now();
+    kubectl.ok(&["cp", "-c", "helper", src, dest.to_str().unwrap()]);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(std::fs::read(&dest).unwrap() == data);
+}
+
+#[test]
+fn kubectl_raw_post_shows_the_api_server_and_kubelet_refusals() {
+    let cluster = demo_cluster();
+    let kubectl = Kubectl::new(&cluster);
+    let path = "/api/v1/nodes/node-a:10250/proxy/checkpoint/demo/counters-857d7978fd-jnkck/counter?timeout=30";
+    let cases = [
+        (
+            Fault::Forbidden403,
+            "cannot create resource \"nodes/proxy\"",
+        ),
+        (Fault::KubeletForbidden, "Forbidden"),
+        (
+            Fault::GateOff404,
+            "the server could not find the requested resource",
+        ),
+    ];
+    for (fault, want) in cases {
+        cluster.clear_faults();
+        cluster.set_fault(fault.clone());
+        let out = kubectl.run(&["create", "--raw", path, "-f", "/dev/null"]);
+        assert!(!out.status.success(), "{fault:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(want), "{fault:?}: stderr: {stderr}");
+    }
+    assert!(std::fs::read_dir(cluster.node_dir("node-a"))
+        .unwrap()
+        .next()
+        .is_none());
+    cluster.clear_faults();
+    let out = kubectl.ok(&["create", "--raw", path, "-f", "/dev/null"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("/var/lib/kubelet/checkpoints/checkpoint-")
+    );
+}
+
+#[test]
+fn kubectl_runs_our_plugin_binary() {
+    let cluster = demo_cluster();
+    let kubectl = Kubectl::new(&cluster);
+    let plugin_dir = Path::new(env!("CARGO_BIN_EXE_kubectl-checkpoint"))
+        .parent()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        plugin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = kubectl
+        .command(&["checkpoint", "--help"])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ours = Command::new(env!("CARGO_BIN_EXE_kubectl-checkpoint"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, ours.stdout, "kubectl ran our binary");
+    assert!(!out.stdout.is_empty());
+}

@@ -51,7 +51,9 @@ impl Matcher {
         if needle.is_empty() {
             return Err(PatternError::Empty);
         }
-        Ok(Matcher::Literal(Box::new(memmem::Finder::new(needle).into_owned())))
+        Ok(Matcher::Literal(Box::new(
+            memmem::Finder::new(needle).into_owned(),
+        )))
     }
 
     /// A regex matcher (`regex::bytes` syntax; Unicode off by default is not assumed).

@@ -4,7 +4,7 @@
 //! to it: HTTPS with a CA and a leaf certificate made at start (SAN `IP:127.0.0.1`, `DNS:localhost`),
 //! bearer-token auth on every request, discovery (`/version`, `/api`, `/api/v1`, `/apis`,
 //! `/apis/apps/v1`, non-aggregated: kubectl falls back to it), pods (get, list with label and field
-//! selectors, create, delete), nodes (get, list), deployments / statefulsets / daemonsets /
+//! selectors, watch, create, graceful delete), nodes (get, list), deployments / statefulsets / daemonsets /
 //! replicasets (get, list), the kubelet checkpoint API through
 //! `POST /api/v1/nodes/{node}/proxy/checkpoint/{ns}/{pod}/{container}`, and exec over websockets
 //! (`v5.channel.k8s.io`, `v4.channel.k8s.io`) that runs the command for real on this machine.
@@ -44,6 +44,7 @@ mod selector;
 mod server;
 mod state;
 mod tls;
+mod watch;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

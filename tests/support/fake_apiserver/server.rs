@@ -6,15 +6,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::combinators::BoxBody;
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{header, Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use k8s_openapi::api::core::v1::{Namespace, NamespaceStatus, Node, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
-    APIGroup, APIGroupList, APIResource, APIResourceList, APIVersions, GroupVersionForDiscovery,
-    ListMeta, ObjectMeta, ServerAddressByClientCIDR, Status, StatusDetails, Time,
+    APIGroup, APIGroupList, APIResource, APIResourceList, APIVersions, DeleteOptions,
+    GroupVersionForDiscovery, ListMeta, ObjectMeta, ServerAddressByClientCIDR, Status,
+    StatusDetails, Time,
 };
 use k8s_openapi::apimachinery::pkg::version::Info;
 use k8s_openapi::jiff::Timestamp;
@@ -23,10 +24,11 @@ use serde::Serialize;
 use super::objects::{fake_uid, WorkloadKind};
 use super::selector::{FieldSelector, LabelSelector};
 use super::state::{Shared, StoredPod};
+use super::watch::{watch_pods, PodFilter};
 use super::{exec, kubelet, lock, Fault, RecordedRequest};
 
 /// Response body: whole or streamed.
-pub(super) type Body = BoxBody<Bytes, Infallible>;
+pub(super) type Body = UnsyncBoxBody<Bytes, Infallible>;
 
 /// The running server: its address and how to stop it.
 pub(super) struct ServerHandle {
@@ -200,7 +202,7 @@ async fn handle(shared: Arc<Shared>, mut req: Request<Incoming>) -> Response<Bod
         (["api", "v1", "namespaces", ns, "pods"], &Method::POST) => create_pod(&shared, ns, &body),
         (["api", "v1", "namespaces", ns, "pods", name], &Method::GET) => get_pod(&shared, ns, name),
         (["api", "v1", "namespaces", ns, "pods", name], &Method::DELETE) => {
-            delete_pod(&shared, ns, name)
+            delete_pod(&shared, ns, name, &query, &body)
         }
         (["api", "v1", "namespaces", ns, "pods", name, "exec"], &Method::GET | &Method::POST) => {
             exec::handle(shared, ns, name, &query, &headers, upgrade).await
@@ -299,7 +301,7 @@ pub(super) fn json_response(code: StatusCode, value: &impl Serialize) -> Respons
 
 /// A response with this content type and body.
 pub(super) fn response(code: StatusCode, content_type: &str, body: Vec<u8>) -> Response<Body> {
-    let mut resp = Response::new(Full::new(Bytes::from(body)).boxed());
+    let mut resp = Response::new(Full::new(Bytes::from(body)).boxed_unsync());
     *resp.status_mut() = code;
     if let Ok(value) = header::HeaderValue::from_str(content_type) {
         resp.headers_mut().insert(header::CONTENT_TYPE, value);
@@ -548,11 +550,22 @@ fn selectors(query: &Query, fields: &[&str]) -> Result<(LabelSelector, FieldSele
     Ok((labels, fields))
 }
 
-fn list_pods(shared: &Shared, namespace: Option<&str>, query: &Query) -> Response<Body> {
+fn list_pods(shared: &Arc<Shared>, namespace: Option<&str>, query: &Query) -> Response<Body> {
     let (labels, fields) = match selectors(query, POD_FIELDS) {
         Ok(s) => s,
         Err(message) => return bad_request(&message),
     };
+    if query.flag("watch") {
+        let since = query.get("resourceVersion").and_then(|v| v.parse().ok());
+        let timeout = query.get("timeoutSeconds").and_then(|v| v.parse().ok());
+        let filter = PodFilter {
+            namespace: namespace.map(str::to_string),
+            labels,
+            fields,
+            field: pod_field,
+        };
+        return watch_pods(Arc::clone(shared), filter, since, timeout);
+    }
     let mut state = lock(&shared.state);
     state.refresh();
     let items: Vec<Pod> = state
@@ -654,7 +667,8 @@ fn create_pod(shared: &Shared, namespace: &str, body: &[u8]) -> Response<Body> {
         super::state::random_token()
     )));
     pod.metadata.creation_timestamp = Some(Time(now));
-    pod.metadata.resource_version = Some(state.next_resource_version());
+    let version = state.next_resource_version();
+    pod.metadata.resource_version = Some(version.clone());
     pod.status = Some(k8s_openapi::api::core::v1::PodStatus {
         phase: Some("Pending".to_string()),
         qos_class: Some("BestEffort".to_string()),
@@ -664,11 +678,29 @@ fn create_pod(shared: &Shared, namespace: &str, body: &[u8]) -> Response<Body> {
     state.pods.push(StoredPod {
         pod: pod.clone(),
         running_at,
+        gone_at: None,
+        created_version: version.parse().unwrap_or(0),
     });
     json_response(StatusCode::CREATED, &pod)
 }
 
-fn delete_pod(shared: &Shared, namespace: &str, name: &str) -> Response<Body> {
+/// Default `terminationGracePeriodSeconds`.
+const DEFAULT_GRACE_SECONDS: i64 = 30;
+
+/// Deletes a pod like the API server: a running pod gets `deletionTimestamp` and lingers until its
+/// containers "stop" (the builder's pod start delay), unless the grace period is 0; others go at once.
+fn delete_pod(
+    shared: &Shared,
+    namespace: &str,
+    name: &str,
+    query: &Query,
+    body: &[u8],
+) -> Response<Body> {
+    let options: Option<DeleteOptions> = serde_json::from_slice(body).ok();
+    let grace = query
+        .get("gracePeriodSeconds")
+        .and_then(|g| g.parse::<i64>().ok())
+        .or_else(|| options.and_then(|o| o.grace_period_seconds));
     let mut state = lock(&shared.state);
     state.refresh();
     let index = state.pods.iter().position(|p| {
@@ -678,8 +710,29 @@ fn delete_pod(shared: &Shared, namespace: &str, name: &str) -> Response<Body> {
     let Some(index) = index else {
         return not_found("pods", "", name);
     };
+    let version = state.next_resource_version();
+    let linger = state.pod_start_delay;
+    let Some(stored) = state.pods.get_mut(index) else {
+        return not_found("pods", "", name);
+    };
+    let running = stored.pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
+    if stored.gone_at.is_some() {
+        return json_response(StatusCode::OK, &stored.pod);
+    }
+    let now = Timestamp::now();
+    stored.pod.metadata.resource_version = Some(version);
+    if running && grace != Some(0) {
+        let grace = grace.unwrap_or(DEFAULT_GRACE_SECONDS);
+        let deadline = now
+            .checked_add(k8s_openapi::jiff::SignedDuration::from_secs(grace))
+            .unwrap_or(now);
+        stored.pod.metadata.deletion_timestamp = Some(Time(deadline));
+        stored.pod.metadata.deletion_grace_period_seconds = Some(grace);
+        stored.gone_at = Some(Instant::now() + linger);
+        return json_response(StatusCode::OK, &stored.pod);
+    }
     let mut pod = state.pods.remove(index).pod;
-    pod.metadata.deletion_timestamp = Some(Time(Timestamp::now()));
+    pod.metadata.deletion_timestamp = Some(Time(now));
     pod.metadata.deletion_grace_period_seconds = Some(0);
     json_response(StatusCode::OK, &pod)
 }

@@ -34,6 +34,10 @@ pub(super) struct StoredPod {
     pub pod: Pod,
     /// When a Pending pod turns Running.
     pub running_at: Option<Instant>,
+    /// When a pod being deleted (deletionTimestamp set) disappears.
+    pub gone_at: Option<Instant>,
+    /// The resourceVersion it was created with (watch tells ADDED from MODIFIED by it).
+    pub created_version: u64,
 }
 
 /// The API objects.
@@ -86,10 +90,13 @@ impl Shared {
         for spec in pods {
             let uid = objects::fake_uid(&format!("pod/{}/{}", spec.namespace, spec.name));
             let mut pod = spec.build(uid, now);
-            pod.metadata.resource_version = Some(state.next_resource_version());
+            let version = state.next_resource_version();
+            pod.metadata.resource_version = Some(version.clone());
             state.pods.push(StoredPod {
                 pod,
                 running_at: None,
+                gone_at: None,
+                created_version: version.parse().unwrap_or(0),
             });
             if let Some(owner) = spec
                 .owner
@@ -155,9 +162,16 @@ impl State {
         self.resource_version.to_string()
     }
 
-    /// Turns created pods whose start delay passed into Running ones.
+    /// The current `resourceVersion` as a number.
+    pub fn resource_version_number(&self) -> u64 {
+        self.resource_version
+    }
+
+    /// Turns created pods whose start delay passed into Running ones and removes deleted pods
+    /// whose grace period ended.
     pub fn refresh(&mut self) {
         let now = Instant::now();
+        self.pods.retain(|p| p.gone_at.is_none_or(|at| at > now));
         let mut due = Vec::new();
         for (i, stored) in self.pods.iter().enumerate() {
             if stored.running_at.is_some_and(|at| at <= now) {
