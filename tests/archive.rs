@@ -689,7 +689,7 @@ fn missing_pstree_garbage_empty_and_unknown_compression() {
             "gz-garbage.tar",
             [&[0x1f, 0x8b][..], &[0x55; 100]].concat(),
             |e| matches!(e, Error::Read { .. }),
-            "reading at byte",
+            "reading the gzip stream failed at byte 0",
         ),
     ];
     for (name, bytes, is_expected, shown) in cases {
@@ -845,4 +845,75 @@ fn errors_of_read_calls_name_archive_and_member() {
     ));
     let err = kubectl_checkpoint::Error::from(ckpt.open_pages(9).unwrap_err());
     assert!(err.render().contains("checkpoint/pages-9.img"));
+}
+
+#[test]
+fn members_stream_through_open_member() {
+    let path = fixture(CRIO);
+    let reference = reference_members(&path);
+    let ckpt = Checkpoint::open(&path).unwrap();
+    let mut log = Vec::new();
+    ckpt.open_member("dump.log")
+        .unwrap()
+        .read_to_end(&mut log)
+        .unwrap();
+    assert_eq!(sha(&log), sha(&reference["dump.log"]));
+    assert!(matches!(
+        ckpt.open_member("checkpoint").unwrap_err(),
+        Error::NotRegular { .. }
+    ));
+    assert!(matches!(
+        ckpt.open_member("nope").unwrap_err(),
+        Error::MissingMember { .. }
+    ));
+
+    // A compressed archive whose rootfs-diff.tar is over the in-memory limit: listed while it
+    // streams by at open, or spooled when asked for.
+    let mut rootfs = TarBuilder::new();
+    rootfs
+        .file("var/lib/big.bin", &vec![9u8; 20_000])
+        .symlink("usr/bin/sh", "busybox");
+    let rootfs = rootfs.finish();
+    let bytes = minimal_with(|t| {
+        t.file("rootfs-diff.tar", &rootfs)
+            .file("deleted.files", br#"["/etc/motd","/tmp/x"]"#);
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("big-rootfs.tar.zst");
+    std::fs::write(&archive, zstd(&bytes)).unwrap();
+    let want = [
+        ("var/lib/big.bin", MemberKind::File, 20_000),
+        ("usr/bin/sh", MemberKind::Symlink, 0),
+    ];
+    let listed = |ckpt: &Checkpoint| -> Vec<(String, MemberKind, u64)> {
+        ckpt.rootfs_diff()
+            .unwrap()
+            .changed
+            .into_iter()
+            .map(|c| (c.name, c.kind, c.size))
+            .collect()
+    };
+    let small = OpenParams::default().member_limit(4096);
+    let ckpt = Checkpoint::open_with(&archive, &small).unwrap();
+    let got = listed(&ckpt);
+    assert_eq!(got.len(), 2);
+    for ((name, kind, size), want) in got.iter().zip(want) {
+        assert_eq!((name.as_str(), *kind, *size), want);
+    }
+    assert_eq!(ckpt.rootfs_diff().unwrap().deleted, ["/etc/motd", "/tmp/x"]);
+    let err = ckpt.open_member("rootfs-diff.tar").unwrap_err();
+    assert!(
+        matches!(err, Error::NotKept { size, .. } if size == rootfs.len() as u64),
+        "{err}"
+    );
+
+    let spooling = small.spool_member("rootfs-diff.tar");
+    let ckpt = Checkpoint::open_with(&archive, &spooling).unwrap();
+    assert_eq!(listed(&ckpt).len(), 2);
+    let mut spooled = Vec::new();
+    ckpt.open_member("rootfs-diff.tar")
+        .unwrap()
+        .read_to_end(&mut spooled)
+        .unwrap();
+    assert_eq!(spooled, rootfs);
 }

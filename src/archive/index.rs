@@ -117,13 +117,14 @@ impl Checkpoint {
                     source,
                 })?;
                 self.archive_file = Some(file);
-                let mut walker = Walker::new(FileSource::new(cloned, len), &self.display);
+                let mut walker =
+                    Walker::new(FileSource::new(cloned, len), &self.display, "tar file");
                 self.walk_plain(&mut walker)
             }
             Format::Gzip => {
                 self.compression = Compression::Gzip;
                 let decoder = flate2::read::MultiGzDecoder::new(BufReader::new(file));
-                let mut walker = Walker::new(StreamSource(decoder), &self.display);
+                let mut walker = Walker::new(StreamSource(decoder), &self.display, "gzip stream");
                 self.walk_compressed(&mut walker)
             }
             Format::Zstd => {
@@ -131,10 +132,11 @@ impl Checkpoint {
                 let decoder = zstd::stream::read::Decoder::with_buffer(BufReader::new(file))
                     .map_err(|source| Error::Read {
                         archive: self.display.clone(),
+                        stream: "zstd stream",
                         offset: 0,
                         source,
                     })?;
-                let mut walker = Walker::new(StreamSource(decoder), &self.display);
+                let mut walker = Walker::new(StreamSource(decoder), &self.display, "zstd stream");
                 self.walk_compressed(&mut walker)
             }
         }
@@ -235,6 +237,7 @@ impl Checkpoint {
                 .name
                 .strip_prefix("checkpoint/")
                 .is_some_and(is_pages_image)
+                || self.params.spool_members.contains(&info.name)
             {
                 Storage::Spooled(Arc::new(self.spool(walker, &info)?))
             } else if info.size <= self.params.member_limit

@@ -23,8 +23,8 @@
 //! Kubernetes clusters.
 
 mod index;
+mod member_reader;
 pub mod metadata;
-mod pages;
 mod rootfs;
 mod tar_stream;
 
@@ -35,8 +35,8 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use member_reader::{MemberReader, PagesReader};
 pub use metadata::ContainerMetadata;
-pub use pages::PagesReader;
 pub use rootfs::{ChangedFile, RootfsDiff};
 pub use tar_stream::MemberKind;
 
@@ -61,10 +61,12 @@ pub enum Error {
         source: io::Error,
     },
     /// Reading the archive failed (including decompression errors).
-    #[error("{archive}: reading at byte {offset} of the tar stream failed: {source}")]
+    #[error("{archive}: reading the {stream} failed at byte {offset} of the tar data: {source}")]
     Read {
         /// The archive.
         archive: String,
+        /// What was being read: `tar file`, `gzip stream`, `zstd stream`.
+        stream: &'static str,
         /// Offset in the (decompressed) tar stream.
         offset: u64,
         /// The cause.
@@ -228,6 +230,17 @@ pub enum Error {
         /// The budget.
         budget: u64,
     },
+    /// A compressed archive's member that was neither kept in memory nor spooled was asked for
+    /// as a stream.
+    #[error("{archive}: member {member} ({size} bytes) was too large to keep in memory while decompressing, and was not spooled")]
+    NotKept {
+        /// The archive.
+        archive: String,
+        /// The member.
+        member: String,
+        /// Its size.
+        size: u64,
+    },
     /// A name given to `read_image`/`open_pages` is not a plain file name.
     #[error("{archive}: {name:?} is not an image name (expected a file name inside checkpoint/)")]
     InvalidImageName {
@@ -317,6 +330,9 @@ pub struct OpenParams {
     pub memory_budget: u64,
     /// Where spool files go; `None` for the system's temporary directory.
     pub spool_dir: Option<PathBuf>,
+    /// Members of a compressed archive to spool (like `pages-*.img`) so that
+    /// [`Checkpoint::open_member`] can stream them whatever their size, e.g. `rootfs-diff.tar`.
+    pub spool_members: Vec<String>,
 }
 
 impl Default for OpenParams {
@@ -325,6 +341,7 @@ impl Default for OpenParams {
             member_limit: DEFAULT_MEMBER_LIMIT,
             memory_budget: DEFAULT_MEMORY_BUDGET,
             spool_dir: None,
+            spool_members: Vec::new(),
         }
     }
 }
@@ -348,6 +365,13 @@ impl OpenParams {
     #[must_use]
     pub fn spool_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.spool_dir = Some(dir.into());
+        self
+    }
+
+    /// Adds a member to [`OpenParams::spool_members`].
+    #[must_use]
+    pub fn spool_member(mut self, name: impl Into<String>) -> Self {
+        self.spool_members.push(name.into());
         self
     }
 }
@@ -543,6 +567,20 @@ impl Checkpoint {
         }
     }
 
+    /// A streaming reader over any regular member (e.g. `dump.log`, `rootfs-diff.tar`), with no
+    /// size limit. For a compressed archive this works for members kept in memory or spooled
+    /// (`pages-*.img` and [`OpenParams::spool_members`]); others fail with [`Error::NotKept`].
+    pub fn open_member(&self, name: &str) -> Result<MemberReader, Error> {
+        let Some(normal) = normalize_name(name).ok().flatten() else {
+            return Err(Error::InvalidMemberName {
+                archive: self.display.clone(),
+                name: name.to_owned(),
+            });
+        };
+        let m = self.find(&normal).ok_or_else(|| self.missing(&normal))?;
+        self.member_reader(m)
+    }
+
     /// The raw bytes of `stats-dump` (a CRIU image with the IMG_SERVICE magic holding a
     /// `StatsEntry`; [`crate::criu`] decodes it), or `None` if absent.
     pub fn stats_dump(&self) -> Result<Option<Vec<u8>>, Error> {
@@ -718,7 +756,7 @@ impl Checkpoint {
         }
     }
 
-    fn member_reader(&self, m: &Member) -> Result<PagesReader, Error> {
+    fn member_reader(&self, m: &Member) -> Result<MemberReader, Error> {
         let name = format!("{}:{}", self.display, m.info.name);
         match &m.storage {
             Storage::Archive { offset } => {
@@ -726,10 +764,10 @@ impl Checkpoint {
                     .archive_file
                     .clone()
                     .ok_or_else(|| self.missing(&m.info.name))?;
-                Ok(PagesReader::new(file, *offset, m.info.size, name))
+                Ok(MemberReader::new(file, *offset, m.info.size, name))
             }
-            Storage::Spooled(file) => Ok(PagesReader::new(file.clone(), 0, m.info.size, name)),
-            Storage::Memory(bytes) => Ok(PagesReader::from_memory(bytes.clone(), name)),
+            Storage::Spooled(file) => Ok(MemberReader::new(file.clone(), 0, m.info.size, name)),
+            Storage::Memory(bytes) => Ok(MemberReader::from_memory(bytes.clone(), name)),
             Storage::Disk(path) => {
                 let file = open_regular(path).map_err(|source| Error::ReadMember {
                     archive: self.display.clone(),
@@ -737,13 +775,12 @@ impl Checkpoint {
                     source,
                 })?;
                 let len = file.metadata().map(|md| md.len()).unwrap_or(m.info.size);
-                Ok(PagesReader::new(Arc::new(file), 0, len, name))
+                Ok(MemberReader::new(Arc::new(file), 0, len, name))
             }
-            Storage::Dropped => Err(Error::OverBudget {
+            Storage::Dropped => Err(Error::NotKept {
                 archive: self.display.clone(),
                 member: m.info.name.clone(),
                 size: m.info.size,
-                budget: self.params.memory_budget,
             }),
             Storage::NoData => Err(self.not_regular(m)),
         }

@@ -47,13 +47,14 @@ pub(super) fn list_changed(reader: impl Read) -> Result<Vec<ChangedFile>, String
         walk(Walker::new(
             StreamSource(flate2::read::MultiGzDecoder::new(reader)),
             NAME,
+            "gzip stream",
         ))
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         let decoder =
             zstd::stream::read::Decoder::with_buffer(reader).map_err(|e| e.to_string())?;
-        walk(Walker::new(StreamSource(decoder), NAME))
+        walk(Walker::new(StreamSource(decoder), NAME, "zstd stream"))
     } else {
-        walk(Walker::new(StreamSource(reader), NAME))
+        walk(Walker::new(StreamSource(reader), NAME, "tar data"))
     }
 }
 

@@ -124,6 +124,8 @@ impl Source for FileSource {
 pub(super) struct Walker<S> {
     src: S,
     archive: String,
+    /// What `src` is, for messages (`tar file`, `gzip stream`).
+    stream: &'static str,
     /// Offset in the tar stream of the next byte `src` yields.
     pos: u64,
     /// Data bytes of the current member not yet consumed by the caller.
@@ -143,11 +145,12 @@ struct Pending {
 }
 
 impl<S: Source> Walker<S> {
-    /// A walker over `src`; `archive` names the archive in errors.
-    pub fn new(src: S, archive: &str) -> Self {
+    /// A walker over `src`; `archive` names the archive and `stream` what `src` is in errors.
+    pub fn new(src: S, archive: &str, stream: &'static str) -> Self {
         Walker {
             src,
             archive: archive.to_owned(),
+            stream,
             pos: 0,
             remaining: 0,
             padding: 0,
@@ -339,6 +342,7 @@ impl<S: Source> Walker<S> {
     pub fn read_error(&self, source: io::Error) -> Error {
         Error::Read {
             archive: self.archive.clone(),
+            stream: self.stream,
             offset: self.pos,
             source,
         }

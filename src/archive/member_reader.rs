@@ -1,4 +1,5 @@
-//! [`PagesReader`]: `Read + Seek` over one `pages-<id>.img`, wherever its bytes live.
+//! [`MemberReader`] (alias [`PagesReader`]): `Read + Seek` over one member, wherever its bytes
+//! live; mostly `pages-<id>.img`.
 //!
 //! The reader is a window `[base, base + len)` of a file read with positional reads (`pread`), so
 //! several readers can share one file handle, seeking is free, and nothing is buffered: a plain
@@ -10,15 +11,23 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
-/// Reads the raw page data of `checkpoint/pages-<id>.img`.
+/// A reader over `checkpoint/pages-<id>.img`'s raw page data, as [`Checkpoint::open_pages`]
+/// returns it.
 ///
-/// Invariants: positions are relative to the start of the pages image (byte 0 is the first byte
-/// of the first present page in pagemap order); reads never return bytes past [`PagesReader::len`]
-/// (the image's end is EOF even when the archive goes on); seeking past the end is allowed and
-/// reads there return 0 bytes. The reader holds no buffer: wrap it in a `BufReader` for small
-/// reads, or read large chunks directly.
+/// [`Checkpoint::open_pages`]: super::Checkpoint::open_pages
+pub type PagesReader = MemberReader;
+
+/// Reads one member's bytes in place (a window of the archive file, a spool file, the file of a
+/// directory, or bytes kept in memory).
+///
+/// Invariants: positions are relative to the start of the member (for a pages image, byte 0 is
+/// the first byte of the first present page in pagemap order); reads never return bytes past
+/// [`MemberReader::len`] (the member's end is EOF even when the archive goes on); seeking past
+/// the end is allowed and reads there return 0 bytes. Clones share the file handle but not the
+/// position. The reader holds no buffer: wrap it in a `BufReader` for small reads, or read large
+/// chunks directly; [`MemberReader::read_exact_at`] reads without seeking.
 #[derive(Debug, Clone)]
-pub struct PagesReader {
+pub struct MemberReader {
     backing: Backing,
     base: u64,
     len: u64,
@@ -26,9 +35,9 @@ pub struct PagesReader {
     name: String,
 }
 
-impl PagesReader {
+impl MemberReader {
     pub(super) fn new(file: Arc<File>, base: u64, len: u64, name: String) -> Self {
-        PagesReader {
+        MemberReader {
             backing: Backing::File(file),
             base,
             len,
@@ -38,7 +47,7 @@ impl PagesReader {
     }
 
     pub(super) fn from_memory(bytes: Arc<Vec<u8>>, name: String) -> Self {
-        PagesReader {
+        MemberReader {
             len: bytes.len() as u64,
             backing: Backing::Memory(bytes),
             base: 0,
@@ -47,24 +56,24 @@ impl PagesReader {
         }
     }
 
-    /// The size of the pages image in bytes.
+    /// The size of the member in bytes.
     pub fn len(&self) -> u64 {
         self.len
     }
 
-    /// True if the image holds no pages.
+    /// True if the member is empty.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
-    /// Where the image comes from, for messages: `ARCHIVE:checkpoint/pages-<id>.img`.
+    /// Where the member comes from, for messages: `ARCHIVE:checkpoint/pages-<id>.img`.
     pub fn name(&self) -> &str {
         &self.name
     }
 
-    /// Fills `buf` from `offset` of the pages image without moving the reader's position.
+    /// Fills `buf` from `offset` of the member without moving the reader's position.
     ///
-    /// Fails with `UnexpectedEof` if `offset + buf.len()` is past the end of the image.
+    /// Fails with `UnexpectedEof` if `offset + buf.len()` is past the end of the member.
     pub fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
         let end = offset.checked_add(buf.len() as u64);
         if end.is_none_or(|end| end > self.len) {
@@ -101,7 +110,7 @@ enum Backing {
     Memory(Arc<Vec<u8>>),
 }
 
-impl Read for PagesReader {
+impl Read for MemberReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let left = self.len.saturating_sub(self.pos);
         let want = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
@@ -132,7 +141,7 @@ impl Read for PagesReader {
     }
 }
 
-impl Seek for PagesReader {
+impl Seek for MemberReader {
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
         let target = match to {
             SeekFrom::Start(n) => Some(n),
