@@ -917,3 +917,77 @@ fn members_stream_through_open_member() {
         .unwrap();
     assert_eq!(spooled, rootfs);
 }
+
+mod mutated {
+    //! Damaged archives: any byte changed or any cut gives `Ok` or an error, never a panic, and
+    //! whatever opens reads back without panicking either.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn sample() -> Vec<u8> {
+        minimal_with(|t| {
+            t.file("checkpoint/pages-1.img", &[0xabu8; 8192])
+                .pax_file(
+                    "spec.dump",
+                    br#"{"annotations":{"io.container.manager":"libpod"}}"#,
+                )
+                .symlink("checkpoint/s", "pstree.img")
+                .gnu_long_name_file("config.dump", br#"{"name":"x"}"#);
+        })
+    }
+
+    fn exercise(path: &Path) {
+        let Ok(ckpt) = Checkpoint::open(path) else {
+            return;
+        };
+        let names: Vec<String> = ckpt.image_names().map(str::to_owned).collect();
+        for name in names {
+            let _ = ckpt.read_image(&name);
+        }
+        if let Ok(mut pages) = ckpt.open_pages(1) {
+            let _ = pages.read_to_end(&mut Vec::new());
+        }
+        let _ = ckpt.metadata();
+        let _ = ckpt.rootfs_diff();
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        #[test]
+        fn damaged_plain_and_gzip_archives_never_panic(
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+            cut in any::<prop::sample::Index>(),
+            compress in any::<bool>(),
+        ) {
+            let mut bytes = sample();
+            for (at, value) in edits {
+                let i = at.index(bytes.len());
+                bytes[i] = value;
+            }
+            let keep = cut.index(bytes.len() + 1);
+            bytes.truncate(keep.max(1));
+            let tmp = tempfile::tempdir().unwrap();
+            let path = tmp.path().join("damaged");
+            std::fs::write(&path, if compress { gzip(&bytes) } else { bytes }).unwrap();
+            exercise(&path);
+        }
+
+        #[test]
+        fn arbitrary_valid_headers_never_panic(
+            name in "(\\./|/|\\.\\./)?[a-z./-]{0,40}",
+            typeflag in any::<u8>(),
+            size in prop_oneof![0u64..5000, any::<u64>()],
+            data in proptest::collection::vec(any::<u8>(), 0..3000),
+            compress in any::<bool>(),
+        ) {
+            let bytes = minimal_with(|t| {
+                t.header_only(&name, typeflag, size).raw(&data);
+            });
+            let tmp = tempfile::tempdir().unwrap();
+            let path = tmp.path().join("odd");
+            std::fs::write(&path, if compress { zstd(&bytes) } else { bytes }).unwrap();
+            exercise(&path);
+        }
+    }
+}
