@@ -38,7 +38,10 @@ const CLOSE: u8 = 255;
 
 /// What to run and how.
 struct ExecPlan {
+    /// What is spawned (the requested command, possibly wrapped in the isolation script).
     argv: Vec<String>,
+    /// The command as requested (for status messages).
+    requested: Vec<String>,
     cwd: PathBuf,
     stdin: bool,
     stdout: bool,
@@ -189,29 +192,106 @@ fn build_plan(shared: &Shared, pod: &Pod, query: &Query) -> Result<ExecPlan, Box
         }
         mounts.push((mount_path, host));
     }
-    prepare_container_root(&cwd, &mounts).map_err(|e| {
+    let internal = |what: &str, e: std::io::Error| {
         Box::new(status_response(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalError",
-            &format!(
-                "fake apiserver: prepare container root {}: {e}",
-                cwd.display()
-            ),
+            &format!("fake apiserver: {what}: {e}"),
             None,
         ))
-    })?;
-    mounts.sort_by_key(|(m, _)| std::cmp::Reverse(m.len()));
-    let argv = argv
-        .iter()
-        .map(|a| rewrite_mount_paths(a, &mounts))
-        .collect();
+    };
+    for (_, host) in &mounts {
+        if !host.exists() {
+            std::fs::create_dir_all(host).map_err(|e| internal("create hostPath directory", e))?;
+        }
+    }
+    let (argv, cwd) = if shared.isolated_exec {
+        let scratch = shared.exec_scratch_dir();
+        std::fs::create_dir_all(&scratch)
+            .map_err(|e| internal("create exec scratch directory", e))?;
+        mounts.sort_by_key(|(m, _)| m.len());
+        (isolated_argv(&scratch, &mounts, &argv), PathBuf::from("/"))
+    } else {
+        prepare_container_root(&cwd, &mounts).map_err(|e| internal("prepare container root", e))?;
+        mounts.sort_by_key(|(m, _)| std::cmp::Reverse(m.len()));
+        let rewritten = argv
+            .iter()
+            .map(|a| rewrite_mount_paths(a, &mounts))
+            .collect();
+        (rewritten, cwd)
+    };
     Ok(ExecPlan {
         argv,
+        requested: query.all("command"),
         cwd,
         stdin: query.flag("stdin"),
         stdout: query.flag("stdout"),
         stderr: query.flag("stderr"),
     })
+}
+
+/// Quotes `text` for `sh`.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// The shell script that gives a command its container view: a private mount namespace, a
+/// copy-on-write overlay of the host's `/` (writes land on a tmpfs in `scratch`), the host's
+/// `/dev`, `/proc`, `/sys`, `/tmp`, each hostPath bind-mounted at its mount path, then `chroot`.
+pub(super) fn isolation_script(scratch: &Path, mounts: &[(String, PathBuf)]) -> String {
+    let mut script = format!(
+        "set -e\nT={}\nmount -t tmpfs tmpfs \"$T\"\nmkdir -p \"$T/u\" \"$T/w\" \"$T/r\"\n\
+         mount -t overlay overlay -o lowerdir=/,upperdir=\"$T/u\",workdir=\"$T/w\" \"$T/r\"\n\
+         for d in dev proc sys tmp; do if [ -d \"/$d\" ]; then mount --rbind \"/$d\" \"$T/r/$d\"; fi; done\n",
+        shell_quote(&scratch.to_string_lossy())
+    );
+    for (mount_path, host) in mounts {
+        let target = shell_quote(mount_path);
+        script.push_str(&format!(
+            "mkdir -p \"$T/r\"{target}\nmount --bind {} \"$T/r\"{target}\n",
+            shell_quote(&host.to_string_lossy())
+        ));
+    }
+    script.push_str("exec chroot \"$T/r\" \"$@\"\n");
+    script
+}
+
+/// `unshare ... sh -c SCRIPT sh COMMAND...`.
+fn isolated_argv(scratch: &Path, mounts: &[(String, PathBuf)], command: &[String]) -> Vec<String> {
+    let mut argv: Vec<String> = [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        "sh",
+        "-c",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    argv.push(isolation_script(scratch, mounts));
+    argv.push("sh".to_string());
+    argv.extend(command.iter().cloned());
+    argv
+}
+
+/// Whether this machine lets us build the isolated view (root with mount privileges).
+pub(super) fn probe_isolation(scratch: &Path) -> bool {
+    if std::fs::create_dir_all(scratch).is_err() {
+        return false;
+    }
+    let argv = isolated_argv(scratch, &[], &["true".to_string()]);
+    let Some((program, args)) = argv.split_first() else {
+        return false;
+    };
+    std::process::Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Creates the container root with a symlink at each (relative) mount path to its host directory.
@@ -354,7 +434,7 @@ async fn run_session(ws: Ws, v5: bool, plan: ExecPlan, faults: &[Fault]) {
         Err(e) => {
             let status = internal_status(format!(
                 "failed to exec in container: OCI runtime exec failed: exec failed: unable to start container process: exec: {:?}: {e}",
-                plan.argv.first().map_or("", String::as_str)
+                plan.requested.first().map_or("", String::as_str)
             ));
             let _ = send_status(&mut sink, &status).await;
             finish(sink, stream).await;
@@ -432,7 +512,7 @@ async fn run_session(ws: Ws, v5: bool, plan: ExecPlan, faults: &[Fault]) {
             let code = exit
                 .code()
                 .unwrap_or_else(|| 128 + exit.signal().unwrap_or(0));
-            exit_status(&plan.argv, code)
+            exit_status(&plan.requested, code)
         }
         Err(e) => internal_status(format!("fake apiserver: wait for command: {e}")),
     };

@@ -12,11 +12,16 @@
 //! # Nodes and host paths
 //! Each node has a root directory standing for its filesystem; [`FakeCluster::node_dir`] is its
 //! `/var/lib/kubelet/checkpoints` (0700). A pod's `hostPath` volume `P` maps to `<node root>/P`.
-//! Exec runs the command in a per-pod directory that holds, for each hostPath `volumeMount`, a
-//! symlink at the mount path (relative) to the node directory; every argument occurrence of the
-//! mount path is rewritten to that relative path. So `tar cf - /host/ckpt/f` in a helper pod that
-//! mounts `/var/lib/kubelet/checkpoints` at `/host/ckpt` reads `node_dir()/f` and names the tar member
-//! `host/ckpt/f`, exactly as in a real container. Other absolute paths are the host's.
+//!
+//! Exec runs the command for real. Where the machine allows it (root with mount privileges, as on
+//! the team's machine and CI), each command gets a container view: a private mount namespace, a
+//! copy-on-write overlay of the host's `/` (its writes vanish), the host's `/dev`, `/proc`, `/sys`,
+//! `/tmp`, and each hostPath bind-mounted at its `mountPath`; then `chroot`, cwd `/`. Paths in the
+//! command and in its output are the container's, exactly as in a real pod.
+//! Otherwise ([`FakeCluster::isolated_exec`] false) the command runs in a per-container directory
+//! holding a symlink at each (relative) mount path, with every whole-path occurrence of a mount
+//! path in the arguments made relative: reads and tar member names still match, but paths a
+//! command prints come out relative.
 //!
 //! # Runtime
 //! [`FakeClusterBuilder::start`] is synchronous and runs the server on its own thread with its own
@@ -297,6 +302,11 @@ impl FakeCluster {
             "fake cluster has no node {node}"
         );
         self.shared.node_checkpoint_dir(node)
+    }
+
+    /// Whether exec gives commands the container view (see the module docs).
+    pub fn isolated_exec(&self) -> bool {
+        self.shared.isolated_exec
     }
 
     /// Adds a fault (several may be active).

@@ -25,7 +25,11 @@ pub(super) struct Shared {
     pub token: String,
     /// The archive the kubelet copies on checkpoint.
     pub fixture: PathBuf,
+    /// Whether exec runs commands in a private mount namespace with the hostPaths mounted at their
+    /// container paths (root with mount privileges); else it rewrites paths (see the module docs).
+    pub isolated_exec: bool,
     root: PathBuf,
+    exec_counter: AtomicU64,
 }
 
 /// A pod and when it starts running (None: already running, or never scheduled).
@@ -112,7 +116,9 @@ impl Shared {
             requests: Mutex::new(Vec::new()),
             token,
             fixture,
+            isolated_exec: super::exec::probe_isolation(&root.join("exec").join("probe")),
             root,
+            exec_counter: AtomicU64::new(0),
         }
     }
 
@@ -131,6 +137,12 @@ impl Shared {
         self.root
             .join("containers")
             .join(format!("{namespace}_{pod}_{container}"))
+    }
+
+    /// A fresh directory name for one exec's overlay (tmpfs mounted there inside its namespace).
+    pub fn exec_scratch_dir(&self) -> PathBuf {
+        let n = self.exec_counter.fetch_add(1, Ordering::Relaxed);
+        self.root.join("exec").join(n.to_string())
     }
 
     /// Whether `fault` is active.
