@@ -1,21 +1,220 @@
 //! `kubectl checkpoint decode PATH`: one CRIU image as JSON, like `crit decode`.
+//!
+//! PATH is an image file, or `ARCHIVE:MEMBER` for an image inside a checkpoint archive (plain,
+//! gzip or zstd), read in place through [`crate::archive`]. Archive names may contain colons
+//! (CRI-O's `...-2023-08-24T11:24:18Z.tar`), so PATH is split at the last `:` whose left part
+//! is an existing file or directory. A MEMBER without `/` that is not in the archive is looked
+//! up under `checkpoint/` too (`ckpt.tar:pstree.img`).
+//!
+//! Output: `{"magic": NAME, "entries": [...]}` with crit's conventions (see
+//! [`crate::criu::decode_image_with`]); `--pretty` indents by 4 and shows hex strings and
+//! symbolic flags, like `crit decode --pretty`. `--info` prints `{"magic", "count"}` like
+//! `crit info`.
+
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
 
 use clap::Args;
+use serde::Serialize;
+use serde_json::Value;
 
 use super::Outcome;
+use crate::archive::{self, Checkpoint};
+use crate::criu::{self, Style};
 use crate::Error;
 
 /// Arguments of `kubectl checkpoint decode`.
 #[derive(Debug, Args)]
 pub struct DecodeArgs {
-    /// An image file, or `ARCHIVE:MEMBER` for a member of a checkpoint archive.
+    /// An image file, or `ARCHIVE:MEMBER` for a member of a checkpoint archive
+    /// (e.g. `ckpt.tar:checkpoint/pstree.img`).
     pub path: String,
-    /// Indent the JSON.
+    /// Indent the JSON and show integers as crit --pretty does (hex, flag names).
     #[arg(long)]
     pub pretty: bool,
+    /// Print only the image type and the number of entries.
+    #[arg(long)]
+    pub info: bool,
+}
+
+/// `crit decode`'s document.
+#[derive(Debug, Serialize)]
+struct Decoded<'a> {
+    magic: &'a str,
+    entries: &'a [Value],
+}
+
+/// `crit info`'s document.
+#[derive(Debug, Serialize)]
+struct Info<'a> {
+    magic: &'a str,
+    count: u64,
 }
 
 /// Runs `decode`.
-pub fn run(_args: DecodeArgs) -> Result<Outcome, Error> {
-    Err(Error::NotYet("decode"))
+pub fn run(args: DecodeArgs) -> Result<Outcome, Error> {
+    let (name, bytes) = read_input(&args.path)?;
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    if args.info {
+        let (magic, count) = criu::count_entries(&name, &bytes)?;
+        let info = Info {
+            magic: magic.name(),
+            count,
+        };
+        write_json(&mut out, &info, true)?;
+    } else {
+        let style = if args.pretty {
+            Style::Pretty
+        } else {
+            Style::Plain
+        };
+        let image = criu::decode_image_with(&name, &bytes, style)?;
+        let doc = Decoded {
+            magic: image.magic.name(),
+            entries: &image.entries,
+        };
+        write_json(&mut out, &doc, args.pretty)?;
+    }
+    out.flush().map_err(output_error)?;
+    Ok(Outcome::Success)
+}
+
+fn output_error(err: io::Error) -> Error {
+    Error::Output(crate::output::Error::Io(err))
+}
+
+fn write_json<W: Write, T: Serialize>(out: &mut W, value: &T, pretty: bool) -> Result<(), Error> {
+    let result = if pretty {
+        let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+        let mut ser = serde_json::Serializer::with_formatter(&mut *out, formatter);
+        value.serialize(&mut ser)
+    } else {
+        serde_json::to_writer(&mut *out, value)
+    };
+    result.map_err(|e| output_error(io::Error::from(e)))?;
+    out.write_all(b"\n").map_err(output_error)
+}
+
+/// Where the image bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Input<'a> {
+    /// A file on disk.
+    File(&'a str),
+    /// A member of a checkpoint archive (or extracted archive directory).
+    Member {
+        /// The archive.
+        archive: &'a str,
+        /// The member name inside it.
+        member: &'a str,
+    },
+}
+
+/// Splits PATH: an existing file as is, else at the last `:` whose left part exists.
+fn resolve_input(path: &str, exists: impl Fn(&str) -> bool) -> Input<'_> {
+    if exists(path) {
+        return Input::File(path);
+    }
+    for (at, _) in path.rmatch_indices(':') {
+        let (archive, member) = (&path[..at], &path[at + 1..]);
+        if !archive.is_empty() && !member.is_empty() && exists(archive) {
+            return Input::Member { archive, member };
+        }
+    }
+    Input::File(path)
+}
+
+/// The image's name for messages and its bytes.
+fn read_input(path: &str) -> Result<(String, Vec<u8>), Error> {
+    match resolve_input(path, |p| Path::new(p).exists()) {
+        Input::File(file) => {
+            if Path::new(file).is_dir() {
+                return Err(Error::Usage(format!(
+                    "{file} is a directory: give an image file inside it, or ARCHIVE:MEMBER"
+                )));
+            }
+            if is_pages_name(file) {
+                return Err(criu::Error::RawPages {
+                    file: file.to_owned(),
+                }
+                .into());
+            }
+            let bytes = std::fs::read(file).map_err(|source| criu::Error::ReadFile {
+                file: file.to_owned(),
+                source,
+            })?;
+            Ok((file.to_owned(), bytes))
+        }
+        Input::Member { archive, member } => {
+            let name = format!("{archive}:{member}");
+            if is_pages_name(member) {
+                return Err(criu::Error::RawPages { file: name }.into());
+            }
+            let ckpt = Checkpoint::open(Path::new(archive))?;
+            let mut bytes = ckpt.read_member(member)?;
+            let mut name = name;
+            if bytes.is_none() && !member.contains('/') {
+                let nested = format!("checkpoint/{member}");
+                bytes = ckpt.read_member(&nested)?;
+                if bytes.is_some() {
+                    name = format!("{archive}:{nested}");
+                }
+            }
+            let bytes = bytes.ok_or_else(|| archive::Error::MissingMember {
+                archive: archive.to_owned(),
+                member: member.to_owned(),
+            })?;
+            Ok((name, bytes))
+        }
+    }
+}
+
+/// `pages-<N>.img`: raw page data, refused before reading it.
+fn is_pages_name(path: &str) -> bool {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    base.strip_prefix("pages-")
+        .and_then(|rest| rest.strip_suffix(".img"))
+        .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_at_the_last_colon_whose_left_part_exists() {
+        let crio = "checkpoint-counters_demo-counter-2023-08-24T11:24:18Z.tar";
+        let exists = |p: &str| p == crio || p == "img/core-1.img" || p == "a:b";
+        let table = [
+            ("img/core-1.img", Input::File("img/core-1.img")),
+            (
+                "checkpoint-counters_demo-counter-2023-08-24T11:24:18Z.tar:checkpoint/pstree.img",
+                Input::Member {
+                    archive: crio,
+                    member: "checkpoint/pstree.img",
+                },
+            ),
+            (
+                "a:b:c",
+                Input::Member {
+                    archive: "a:b",
+                    member: "c",
+                },
+            ),
+            (
+                "missing.tar:pstree.img",
+                Input::File("missing.tar:pstree.img"),
+            ),
+            ("a:b:", Input::File("a:b:")),
+        ];
+        for (path, want) in table {
+            assert_eq!(resolve_input(path, exists), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn pages_names() {
+        assert!(is_pages_name("checkpoint/pages-1.img"));
+        assert!(!is_pages_name("checkpoint/pagemap-1.img"));
+    }
 }

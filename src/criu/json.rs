@@ -66,7 +66,11 @@ pub fn decode_image(file_name: &str, bytes: &[u8]) -> Result<DecodedImage, Error
 }
 
 /// Decodes any known image into crit's JSON conventions, plain or pretty.
-pub fn decode_image_with(file_name: &str, bytes: &[u8], style: Style) -> Result<DecodedImage, Error> {
+pub fn decode_image_with(
+    file_name: &str,
+    bytes: &[u8],
+    style: Style,
+) -> Result<DecodedImage, Error> {
     if is_pages_file(file_name) {
         return Err(Error::RawPages {
             file: file_name.to_owned(),
@@ -78,7 +82,9 @@ pub fn decode_image_with(file_name: &str, bytes: &[u8], style: Style) -> Result<
         file: file_name.to_owned(),
         entry: 0,
         offset: 0,
-        problem: Problem::Invalid(format!("{magic} images have no entry schema (crit cannot decode them either)")),
+        problem: Problem::Invalid(format!(
+            "{magic} images have no entry schema (crit cannot decode them either)"
+        )),
     })?;
     let mut out = Vec::new();
     let mut ghost_chunks = false;
@@ -104,16 +110,21 @@ pub fn decode_image_with(file_name: &str, bytes: &[u8], style: Style) -> Result<
         };
         let mut object = message_json(entry_schema, raw.payload, style, false).map_err(wire_err)?;
         if let Some(extra) = extra_json(magic, raw.index, raw.payload, raw.extra, &mut ghost_chunks)
-            .map_err(|source| fail(Problem::Wire {
-                message: entry_schema.name,
-                source,
-            }))?
+            .map_err(|source| {
+                fail(Problem::Wire {
+                    message: entry_schema.name,
+                    source,
+                })
+            })?
         {
             object.insert("extra".into(), extra);
         }
         out.push(Value::Object(object));
     }
-    Ok(DecodedImage { magic, entries: out })
+    Ok(DecodedImage {
+        magic,
+        entries: out,
+    })
 }
 
 /// `crit info`: the image type and the number of entries (a pagemap's head not counted).
@@ -157,7 +168,9 @@ fn extra_json(
             Value::String(encode_base64(extra))
         }
         Magic::TcpStream => {
-            let inq_len = usize::try_from(field(1)? & 0xffff_ffff).unwrap_or(usize::MAX).min(extra.len());
+            let inq_len = usize::try_from(field(1)? & 0xffff_ffff)
+                .unwrap_or(usize::MAX)
+                .min(extra.len());
             let (inq, outq) = extra.split_at(inq_len);
             let mut queues = Map::new();
             queues.insert("inq".into(), Value::String(encode_base64(inq)));
@@ -165,7 +178,9 @@ fn extra_json(
             Value::Object(queues)
         }
         Magic::IpcnsShm => {
-            let size = usize::try_from(field(2)?).unwrap_or(usize::MAX).min(extra.len());
+            let size = usize::try_from(field(2)?)
+                .unwrap_or(usize::MAX)
+                .min(extra.len());
             Value::String(encode_base64(extra.get(..size).unwrap_or_default()))
         }
         Magic::IpcnsSem => {
@@ -207,10 +222,17 @@ fn ipc_messages(extra: &[u8]) -> Result<Vec<Value>, WireError> {
         let data = rest
             .get(data_start..data_start.saturating_add(msize))
             .ok_or(cut)?;
-        out.push(Value::Object(message_json(IpcMsg::schema(), msg, Style::Plain, false)?));
+        out.push(Value::Object(message_json(
+            IpcMsg::schema(),
+            msg,
+            Style::Plain,
+            false,
+        )?));
         out.push(Value::String(encode_base64(data)));
         let padded = msize.div_ceil(8).saturating_mul(8);
-        rest = rest.get(data_start.saturating_add(padded)..).unwrap_or_default();
+        rest = rest
+            .get(data_start.saturating_add(padded)..)
+            .unwrap_or_default();
     }
     Ok(out)
 }
@@ -308,19 +330,27 @@ fn is_packable(kind: Kind) -> bool {
     !matches!(kind, Kind::String | Kind::Bytes | Kind::Message(_))
 }
 
-fn unpack<'a>(kind: Kind, mut packed: &'a [u8], items: &mut Vec<WireValue<'a>>) -> Result<(), WireError> {
+fn unpack<'a>(
+    kind: Kind,
+    mut packed: &'a [u8],
+    items: &mut Vec<WireValue<'a>>,
+) -> Result<(), WireError> {
     let total = packed.len();
     while !packed.is_empty() {
         let offset = total - packed.len();
         let cut = |problem| WireError { offset, problem };
         let value = match kind {
             Kind::Fixed32 => {
-                let (word, rest) = packed.split_first_chunk::<4>().ok_or(cut("packed fixed32 cut short"))?;
+                let (word, rest) = packed
+                    .split_first_chunk::<4>()
+                    .ok_or(cut("packed fixed32 cut short"))?;
                 packed = rest;
                 WireValue::Fixed32(u32::from_le_bytes(*word))
             }
             Kind::Fixed64 => {
-                let (word, rest) = packed.split_first_chunk::<8>().ok_or(cut("packed fixed64 cut short"))?;
+                let (word, rest) = packed
+                    .split_first_chunk::<8>()
+                    .ok_or(cut("packed fixed64 cut short"))?;
                 packed = rest;
                 WireValue::Fixed64(u64::from_le_bytes(*word))
             }
@@ -337,7 +367,12 @@ fn unpack<'a>(kind: Kind, mut packed: &'a [u8], items: &mut Vec<WireValue<'a>>) 
 }
 
 /// One value of a field; `None` when crit would not show it (an enum value the enum lacks).
-fn field_json(desc: &FieldDesc, value: WireValue<'_>, style: Style, hex: bool) -> Result<Option<Value>, WireError> {
+fn field_json(
+    desc: &FieldDesc,
+    value: WireValue<'_>,
+    style: Style,
+    hex: bool,
+) -> Result<Option<Value>, WireError> {
     let mismatch = WireError {
         offset: 0,
         problem: "wire type does not match the field type",
@@ -360,7 +395,9 @@ fn field_json(desc: &FieldDesc, value: WireValue<'_>, style: Style, hex: bool) -
             let WireValue::Len(bytes) = value else {
                 return Err(mismatch);
             };
-            return Ok(Some(Value::String(String::from_utf8_lossy(bytes).into_owned())));
+            return Ok(Some(Value::String(
+                String::from_utf8_lossy(bytes).into_owned(),
+            )));
         }
         Kind::Bytes => {
             let WireValue::Len(bytes) = value else {
@@ -434,7 +471,10 @@ fn integer_json(desc: &FieldDesc, number: Integer, style: Style, hex: bool) -> V
     if desc.opts.dev {
         let v = number.bits();
         let (major, minor) = if desc.opts.odev {
-            (((v >> 8) & 0xfff) | ((v >> 32) & !0xfff), (v & 0xff) | ((v >> 12) & !0xff))
+            (
+                ((v >> 8) & 0xfff) | ((v >> 32) & !0xfff),
+                (v & 0xff) | ((v >> 12) & !0xff),
+            )
         } else {
             (v >> 20, v & ((1 << 20) - 1))
         };
@@ -592,7 +632,10 @@ fn ip_address(words: &[WireValue<'_>]) -> Option<String> {
     match bytes.as_slice() {
         [a, b, c, d] => Some(format!("{a}.{b}.{c}.{d}")),
         v6 if v6.len() == 16 => {
-            let groups: Vec<u16> = v6.chunks_exact(2).map(|p| u16::from_be_bytes([p[0], p[1]])).collect();
+            let groups: Vec<u16> = v6
+                .chunks_exact(2)
+                .map(|p| u16::from_be_bytes([p[0], p[1]]))
+                .collect();
             Some(compress_ipv6(&groups))
         }
         _ => None,
@@ -617,7 +660,12 @@ fn compress_ipv6(groups: &[u16]) -> String {
             i += 1;
         }
     }
-    let hex = |gs: &[u16]| gs.iter().map(|g| format!("{g:x}")).collect::<Vec<_>>().join(":");
+    let hex = |gs: &[u16]| {
+        gs.iter()
+            .map(|g| format!("{g:x}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    };
     if best_len < 2 {
         return hex(groups);
     }
@@ -652,7 +700,8 @@ fn encode_quoted_printable(bytes: &[u8]) -> String {
             continue;
         }
         let at_line_end = matches!(bytes.get(i + 1), None | Some(b'\n'));
-        let literal = (b == b' ' || b == b'\t') && !at_line_end || (b'!'..=b'~').contains(&b) && b != b'=';
+        let literal =
+            (b == b' ' || b == b'\t') && !at_line_end || (b'!'..=b'~').contains(&b) && b != b'=';
         let width = if literal { 1 } else { 3 };
         if line_len + width > 75 && !(at_line_end && line_len + width <= 76) {
             out.push_str("=\n");
@@ -693,14 +742,24 @@ mod tests {
 
     #[test]
     fn addresses_like_python_ipaddress() {
-        let v4 = [WireValue::Varint(u64::from(u32::from_le_bytes([127, 0, 0, 1])))];
+        let v4 = [WireValue::Varint(u64::from(u32::from_le_bytes([
+            127, 0, 0, 1,
+        ])))];
         assert_eq!(ip_address(&v4).as_deref(), Some("127.0.0.1"));
         let word = |b: [u8; 4]| WireValue::Varint(u64::from(u32::from_le_bytes(b)));
-        let v6 = [word([0, 0, 0, 0]), word([0, 0, 0, 0]), word([0, 0, 0xff, 0xff]), word([127, 0, 0, 1])];
+        let v6 = [
+            word([0, 0, 0, 0]),
+            word([0, 0, 0, 0]),
+            word([0, 0, 0xff, 0xff]),
+            word([127, 0, 0, 1]),
+        ];
         assert_eq!(ip_address(&v6).as_deref(), Some("::ffff:7f00:1"));
         let lo = [word([0; 4]), word([0; 4]), word([0; 4]), word([0, 0, 0, 1])];
         assert_eq!(ip_address(&lo).as_deref(), Some("::1"));
-        assert_eq!(compress_ipv6(&[0x2001, 0xdb8, 0, 0, 1, 0, 0, 1]), "2001:db8::1:0:0:1");
+        assert_eq!(
+            compress_ipv6(&[0x2001, 0xdb8, 0, 0, 1, 0, 0, 1]),
+            "2001:db8::1:0:0:1"
+        );
     }
 
     #[test]

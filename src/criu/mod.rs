@@ -23,8 +23,8 @@ mod pagemap;
 pub mod schema;
 pub mod wire;
 
-pub use json::{count_entries, decode_image, decode_image_with, DecodedImage, Style};
 pub use image::{encode_image, entries, read_entries, read_header, CriuMessage, Entries, RawEntry};
+pub use json::{count_entries, decode_image, decode_image_with, DecodedImage, Style};
 pub use magic::{Magic, IMG_COMMON, IMG_SERVICE};
 pub use pagemap::{PageLocation, PageMap, PageRun, PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT};
 
