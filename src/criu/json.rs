@@ -736,7 +736,7 @@ mod tests {
         assert_eq!(map_flags(4, PMAP_FLAGS), "PE_PRESENT");
         assert_eq!(map_flags(6, PMAP_FLAGS), "PE_LAZY | PE_PRESENT");
         assert_eq!(map_flags(0, PMAP_FLAGS), "");
-        assert_eq!(map_flags(0x13, PMAP_FLAGS), "PE_PARENT | 0x10");
+        assert_eq!(map_flags(0x11, PMAP_FLAGS), "PE_PARENT | 0x10");
         assert_eq!(map_flags(0x22, MMAP_FLAGS), "MAP_PRIVATE | MAP_ANON");
     }
 
