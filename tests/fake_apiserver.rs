@@ -8,7 +8,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use support::fake_apiserver::{FakeCluster, Fault, PodSpec};
+use support::fake_apiserver::{FakeCluster, Fault, OwnerKind, Phase, PodSpec};
 
 /// Seconds any kubectl call may take.
 const KUBECTL_TIMEOUT_SECS: &str = "60";
@@ -151,6 +151,18 @@ fn kubectl_with_wrong_token_is_unauthorized() {
         "stderr: {stderr}"
     );
     assert!(cluster.requests().iter().all(|r| !r.authorized));
+
+    // The right token, revoked: the same refusal.
+    let kubectl = Kubectl::new(&cluster);
+    kubectl.ok(&["get", "pods", "-n", "demo", "-o", "json"]);
+    cluster.set_fault(Fault::Unauthorized);
+    let out = kubectl.run(&["get", "pods", "-n", "demo", "-o", "json"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Unauthorized") || stderr.contains("You must be logged in"),
+        "stderr: {stderr}"
+    );
 }
 
 #[test]
@@ -465,4 +477,148 @@ fn kubectl_runs_our_plugin_binary() {
         .unwrap();
     assert_eq!(out.stdout, ours.stdout, "kubectl ran our binary");
     assert!(!out.stdout.is_empty());
+}
+
+#[test]
+fn kubectl_gets_workloads_and_sees_exec_refusals() {
+    let cluster = FakeCluster::builder()
+        .node("node-a")
+        .deployment("demo", "counters", &[("app", "counters")])
+        .statefulset("demo", "db", &[("app", "db")])
+        .daemonset("demo", "agent", &[("app", "agent")])
+        .pod_with(
+            PodSpec::new("demo", "counters-857d7978fd-jnkck", "node-a", &["counter"])
+                .label("app", "counters")
+                .owner(OwnerKind::ReplicaSet, "counters-857d7978fd"),
+        )
+        .pod_with(PodSpec::new("demo", "pending-0", "node-a", &["app"]).phase(Phase::Pending))
+        .start();
+    let kubectl = Kubectl::new(&cluster);
+    for (resource, name) in [
+        ("deploy", "counters"),
+        ("sts", "db"),
+        ("ds", "agent"),
+        ("rs", "counters-857d7978fd"),
+    ] {
+        let out = kubectl.ok(&["get", resource, "-n", "demo", name, "-o", "json"]);
+        let object: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(object["metadata"]["name"], name);
+        assert!(
+            object["spec"]["selector"]["matchLabels"].is_object(),
+            "{resource}: {object}"
+        );
+    }
+    let out = kubectl.ok(&[
+        "get",
+        "rs",
+        "-n",
+        "demo",
+        "counters-857d7978fd",
+        "-o",
+        "json",
+    ]);
+    let rs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rs["metadata"]["ownerReferences"][0]["kind"], "Deployment");
+    assert_eq!(rs["metadata"]["ownerReferences"][0]["name"], "counters");
+
+    let out = kubectl.run(&[
+        "exec",
+        "-n",
+        "demo",
+        "counters-857d7978fd-jnkck",
+        "-c",
+        "nope",
+        "--",
+        "true",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("container nope is not valid for pod counters-857d7978fd-jnkck"),
+        "stderr: {stderr}"
+    );
+    let out = kubectl.run(&["exec", "-n", "demo", "pending-0", "--", "true"]);
+    assert!(!out.status.success());
+
+    // stdin reaches the command and its end closes the command's stdin (v5 close frame).
+    let mut child = kubectl
+        .command(&[
+            "exec",
+            "-i",
+            "-n",
+            "demo",
+            "counters-857d7978fd-jnkck",
+            "--",
+            "sh",
+            "-c",
+            "wc -c; exit 0",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&[b'x'; 100_000])
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "100000");
+}
+
+#[tokio::test]
+async fn kube_client_lists_and_execs_from_a_tokio_test() {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Api, AttachParams, ListParams};
+    use tokio::io::AsyncReadExt as _;
+
+    let cluster = demo_cluster();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig =
+        kube::config::Kubeconfig::read_from(cluster.write_kubeconfig(dir.path())).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .unwrap();
+    let client = kube::Client::try_from(config).unwrap();
+    let pods: Api<Pod> = Api::namespaced(client, "demo");
+    let list = pods
+        .list(&ListParams::default().labels("app=counters"))
+        .await
+        .unwrap();
+    assert_eq!(list.items.len(), 1);
+
+    let ap = AttachParams::default()
+        .container("counter")
+        .stdin(false)
+        .stdout(true)
+        .stderr(true);
+    let mut attached = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        pods.exec(
+            "counters-857d7978fd-jnkck",
+            ["sh", "-c", "printf out; printf err >&2; exit 7"],
+            &ap,
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let mut stdout = attached.stdout().unwrap();
+    let mut stderr = attached.stderr().unwrap();
+    let status = attached.take_status().unwrap();
+    let (mut out, mut err) = (String::new(), String::new());
+    let (a, b) = tokio::join!(
+        stdout.read_to_string(&mut out),
+        stderr.read_to_string(&mut err)
+    );
+    a.unwrap();
+    b.unwrap();
+    let status = status.await.unwrap();
+    assert_eq!((out.as_str(), err.as_str()), ("out", "err"));
+    assert_eq!(status.reason.as_deref(), Some("NonZeroExitCode"));
+    let causes = status.details.unwrap().causes.unwrap();
+    assert_eq!(causes[0].message.as_deref(), Some("7"));
 }

@@ -63,7 +63,7 @@ pub struct PodSpec {
     pub namespace: String,
     /// Name.
     pub name: String,
-    /// `spec.nodeName`.
+    /// `spec.nodeName`; empty: not scheduled (stays Pending whatever `phase` says).
     pub node: String,
     /// Container names (image `quay.io/fake/<name>:latest`).
     pub containers: Vec<String>,
@@ -195,7 +195,7 @@ impl PodSpec {
             },
             spec: Some(CorePodSpec {
                 containers,
-                node_name: Some(self.node.clone()),
+                node_name: (!self.node.is_empty()).then(|| self.node.clone()),
                 volumes: (!volumes.is_empty()).then_some(volumes),
                 restart_policy: Some("Always".to_string()),
                 ..CorePodSpec::default()
@@ -205,7 +205,7 @@ impl PodSpec {
                 ..PodStatus::default()
             }),
         };
-        if self.phase == Phase::Running {
+        if self.phase == Phase::Running && !self.node.is_empty() {
             mark_running(&mut pod, now);
         }
         pod
