@@ -120,8 +120,9 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
-/// Writes the cores of `input` and checks each process of `expected_dir` with gdb.
-fn check_fixture(input: &Path, expected_dir: &str) {
+/// Writes the cores of `input` and checks each process with gdb against `expected(image)`, the
+/// crit decode of `pstree.img` or `core-PID.img`.
+fn check_fixture(input: &Path, expected: impl Fn(&str) -> Value) {
     let dir = tempfile::tempdir().unwrap();
     let out = coredump(&[
         input.to_str().unwrap(),
@@ -135,7 +136,7 @@ fn check_fixture(input: &Path, expected_dir: &str) {
         input.display()
     );
 
-    let pstree = expected_json(&format!("{expected_dir}/pstree.img.json"));
+    let pstree = expected("pstree.img");
     let entries = pstree["entries"].as_array().unwrap();
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -165,7 +166,7 @@ fn check_fixture(input: &Path, expected_dir: &str) {
             ],
         );
         let registers = gdb_registers(&text);
-        let core_image = expected_json(&format!("{expected_dir}/core-{pid}.img.json"));
+        let core_image = expected(&format!("core-{pid}.img"));
         let gpregs = &core_image["entries"][0]["thread_info"]["gpregs"];
         for (gdb_name, crit_name) in REGISTERS {
             let shown = registers
@@ -190,31 +191,84 @@ fn check_fixture(input: &Path, expected_dir: &str) {
     }
 }
 
+/// The stored crit 4.2 decodes of a fixture.
+fn stored_decodes(dir: &'static str) -> impl Fn(&str) -> Value {
+    move |image| expected_json(&format!("{dir}/{image}.json"))
+}
+
+/// Decodes `checkpoint/<image>` of a (possibly compressed) archive with the installed crit.
+fn crit_decodes(archive: &'static str) -> impl Fn(&str) -> Value {
+    move |image| {
+        let bytes = std::fs::read(fixture(archive)).unwrap();
+        let reader: Box<dyn std::io::Read + '_> = match bytes.get(..4) {
+            Some([0x28, 0xb5, 0x2f, 0xfd]) => {
+                Box::new(zstd::stream::read::Decoder::new(&bytes[..]).unwrap())
+            }
+            Some([0x1f, 0x8b, ..]) => Box::new(flate2::read::GzDecoder::new(&bytes[..])),
+            _ => Box::new(&bytes[..]),
+        };
+        let mut tar = tar::Archive::new(reader);
+        let member = format!("checkpoint/{image}");
+        let mut contents = Vec::new();
+        for entry in tar.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            if entry.path().unwrap() == Path::new(&member) {
+                std::io::Read::read_to_end(&mut entry, &mut contents).unwrap();
+            }
+        }
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), &contents).unwrap();
+        let out = Command::new("crit")
+            .args(["decode", "-i"])
+            .arg(file.path())
+            .output()
+            .expect("crit runs");
+        assert!(out.status.success(), "crit decode {member} of {archive}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
 #[test]
 fn criu_4_2_py_registers_and_threads() {
-    check_fixture(&fixture("criu-4.2/py"), "criu-4.2/py");
+    check_fixture(&fixture("criu-4.2/py"), stored_decodes("criu-4.2/py"));
 }
 
 #[test]
 fn criu_4_2_tree_registers_and_threads() {
-    check_fixture(&fixture("criu-4.2/tree"), "criu-4.2/tree");
+    check_fixture(&fixture("criu-4.2/tree"), stored_decodes("criu-4.2/tree"));
 }
 
 #[test]
 fn criu_4_1_tree_registers_and_threads() {
-    check_fixture(&fixture("criu-4.1/tree"), "criu-4.1/tree");
+    check_fixture(&fixture("criu-4.1/tree"), stored_decodes("criu-4.1/tree"));
 }
 
 #[test]
 fn crio_archive_registers_and_threads() {
-    check_fixture(&fixture(CRIO_TAR), "crio");
+    check_fixture(&fixture(CRIO_TAR), stored_decodes("crio"));
 }
 
 #[test]
 fn podman_archive_registers_and_threads() {
     check_fixture(
         &fixture("podman/ckpt-image-plain.tar"),
-        "podman/ckpt-image-plain",
+        stored_decodes("podman/ckpt-image-plain"),
+    );
+}
+
+#[test]
+fn podman_zstd_archive_registers_and_threads() {
+    check_fixture(
+        &fixture("podman/ckpt-rootfs-zstd.tar"),
+        crit_decodes("podman/ckpt-rootfs-zstd.tar"),
+    );
+}
+
+#[test]
+fn podman_gzip_archive_registers_and_threads() {
+    check_fixture(
+        &fixture("podman/ckpt-image-gzip.tar.gz"),
+        crit_decodes("podman/ckpt-image-gzip.tar.gz"),
     );
 }
 
