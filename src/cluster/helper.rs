@@ -13,11 +13,14 @@ use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
+use futures::future::{BoxFuture, Shared};
+use futures::FutureExt;
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, HostPathVolumeSource, Pod, PodSpec, SecurityContext, Toleration,
     Volume, VolumeMount,
 };
-use kube::api::{AttachParams, DeleteParams, ListParams, PostParams};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
+use kube::api::{AttachParams, AttachedProcess, DeleteParams, ListParams, PostParams};
 use kube::{Api, Client};
 use tokio::io::AsyncReadExt;
 
@@ -311,7 +314,7 @@ impl Helper {
             .exec(&self.name, command.to_vec(), &Self::attach_params())
             .await
             .map_err(|err| from_kube(describe(), Call::Helper, err))?;
-        let status = process.take_status();
+        let status = exec_status(&mut process);
         let (stdout, stderr) = match (process.stdout(), process.stderr()) {
             (Some(out), Some(err)) => (out, err),
             _ => {
@@ -319,8 +322,8 @@ impl Helper {
             }
         };
         let (out, err) = tokio::join!(
-            drain_bounded(stdout, MAX_OUTPUT),
-            drain_bounded(stderr, 64 << 10)
+            drain_bounded(stdout, MAX_OUTPUT, &status),
+            drain_bounded(stderr, 64 << 10, &status)
         );
         let (out, overflow) =
             out.map_err(|e| self.exec_error(what, format!("reading its output: {e}")))?;
@@ -329,10 +332,7 @@ impl Helper {
         if overflow {
             return Err(self.exec_error(what, "it printed more than 16 MiB".into()));
         }
-        let status = match status {
-            Some(status) => status.await,
-            None => None,
-        };
+        let status = status.await;
         check_status(status.as_ref(), &err).map_err(|message| self.exec_error(what, message))?;
         Ok(ExecOutput {
             stdout: out,
@@ -349,16 +349,52 @@ impl Helper {
     }
 }
 
+/// The exit status of an exec, awaitable from several readers at once. It resolves when kube's
+/// exec task ends: with the status, or `None` when the stream broke.
+pub(crate) type ExecStatus = Shared<BoxFuture<'static, Option<Status>>>;
+
+/// Takes the process's status future in shareable form.
+pub(crate) fn exec_status(process: &mut AttachedProcess) -> ExecStatus {
+    match process.take_status() {
+        Some(status) => status.boxed().shared(),
+        None => futures::future::ready(None).boxed().shared(),
+    }
+}
+
+/// How long to wait for bytes still buffered after a broken exec stream.
+const BUFFERED_GRACE: Duration = Duration::from_millis(200);
+
+/// Reads once from an exec output stream. kube 5 never closes the output pipes when its exec
+/// task fails (a dropped connection), so once the task ended without a status, a read that
+/// finds nothing buffered counts as the end of the stream.
+pub(crate) async fn read_exec(
+    reader: &mut (impl tokio::io::AsyncRead + Unpin),
+    buf: &mut [u8],
+    status: &ExecStatus,
+) -> std::io::Result<usize> {
+    tokio::select! {
+        biased;
+        n = reader.read(buf) => n,
+        ended = status.clone() => match ended {
+            Some(_) => reader.read(buf).await,
+            None => tokio::time::timeout(BUFFERED_GRACE, reader.read(buf))
+                .await
+                .unwrap_or(Ok(0)),
+        },
+    }
+}
+
 /// Reads `reader` to its end, keeping the first `limit` bytes; true when more came.
 pub(crate) async fn drain_bounded(
     mut reader: impl tokio::io::AsyncRead + Unpin,
     limit: usize,
+    status: &ExecStatus,
 ) -> std::io::Result<(Vec<u8>, bool)> {
     let mut kept = Vec::new();
     let mut overflow = false;
     let mut buf = vec![0u8; 16 << 10];
     loop {
-        let n = reader.read(&mut buf).await?;
+        let n = read_exec(&mut reader, &mut buf, status).await?;
         if n == 0 {
             return Ok((kept, overflow));
         }
@@ -370,7 +406,7 @@ pub(crate) async fn drain_bounded(
 
 /// `Ok` for a successful exec status; else the command's error output, or its status text.
 pub(crate) fn check_status(
-    status: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Status>,
+    status: Option<&Status>,
     stderr: &[u8],
 ) -> std::result::Result<(), String> {
     let Some(status) = status else {

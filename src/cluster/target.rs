@@ -231,7 +231,11 @@ pub fn pod_ref(pod: &Pod, container: &str) -> Result<ContainerRef> {
         .as_ref()
         .and_then(|s| s.phase.clone())
         .unwrap_or_else(|| "Unknown".into());
-    let node = pod.spec.as_ref().and_then(|s| s.node_name.clone());
+    let node = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.node_name.clone())
+        .filter(|n| !n.is_empty());
     let state = match (&node, phase.as_str()) {
         (None, _) => Some(format!("is {phase} and not scheduled to a node")),
         (Some(_), "Running") => None,

@@ -16,10 +16,9 @@ use std::time::Instant;
 use kube::Client;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 
-use super::helper::{check_status, drain_bounded};
+use super::helper::{check_status, drain_bounded, exec_status, read_exec};
 use super::{from_kube, Call, Error, Helper, HelperParams, Result, CHECKPOINT_DIR};
 
 /// Bytes read from the exec stream at a time.
@@ -382,41 +381,52 @@ async fn stream_once(
         }
         Err(err) => return Err(StreamEnd::Broken(err.to_string())),
     };
-    let status = process.take_status();
+    let status = exec_status(&mut process);
     let (Some(mut stdout), Some(stderr)) = (process.stdout(), process.stderr()) else {
         return Err(StreamEnd::Broken("exec gave no output streams".into()));
     };
     let read_stdout = async {
-        loop {
-            let mut chunk = Vec::with_capacity(CHUNK);
-            let n = (&mut stdout)
-                .take(CHUNK as u64)
-                .read_to_end(&mut chunk)
-                .await;
-            match n {
-                Ok(0) => return Ok(()),
-                Ok(n) => {
-                    *received += n as u64;
-                    if tx.send(chunk).await.is_err() {
-                        return Err(StreamEnd::Fatal(Error::Transfer {
-                            node: helper.node.clone(),
-                            path: path.to_string(),
-                            reason: "the local writer stopped".into(),
-                        }));
+        let mut eof = false;
+        while !eof {
+            let mut chunk = vec![0u8; CHUNK];
+            let mut filled = 0;
+            while filled < CHUNK {
+                let room = chunk.get_mut(filled..).unwrap_or_default();
+                match read_exec(&mut stdout, room, &status).await {
+                    Ok(0) => {
+                        eof = true;
+                        break;
                     }
-                    progress.position((*received).min(size));
+                    Ok(n) => filled += n,
+                    Err(err) => {
+                        eof = true;
+                        if filled == 0 {
+                            return Err(StreamEnd::Broken(err.to_string()));
+                        }
+                        break;
+                    }
                 }
-                Err(err) => return Err(StreamEnd::Broken(err.to_string())),
             }
+            if filled == 0 {
+                break;
+            }
+            chunk.truncate(filled);
+            *received += filled as u64;
+            if tx.send(chunk).await.is_err() {
+                return Err(StreamEnd::Fatal(Error::Transfer {
+                    node: helper.node.clone(),
+                    path: path.to_string(),
+                    reason: "the local writer stopped".into(),
+                }));
+            }
+            progress.position((*received).min(size));
         }
+        Ok(())
     };
-    let (out, errors) = tokio::join!(read_stdout, drain_bounded(stderr, 64 << 10));
+    let (out, errors) = tokio::join!(read_stdout, drain_bounded(stderr, 64 << 10, &status));
     out?;
     let errors = errors.map(|(kept, _)| kept).unwrap_or_default();
-    let status = match status {
-        Some(status) => status.await,
-        None => None,
-    };
+    let status = status.await;
     match check_status(status.as_ref(), &errors) {
         Ok(()) => Ok(()),
         Err(message) => Err(StreamEnd::Broken(message)),

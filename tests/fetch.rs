@@ -1,0 +1,231 @@
+//! `kubectl checkpoint fetch` and `--fetch`: archives streamed through a helper pod's exec from
+//! the fake cluster, byte-identical to the fixture, resumed after cut streams, cleaned up on
+//! Ctrl-C.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use kubectl_checkpoint::cluster::{CheckpointRecord, FetchRecord};
+use support::fake_apiserver::{FakeCluster, Fault};
+use support::plugin::{fixture, helper_pods, stderr, stdout, Plugin};
+
+const POD: &str = "counters-857d7978fd-jnkck";
+
+fn demo() -> FakeCluster {
+    FakeCluster::builder()
+        .node("node-a")
+        .pod("demo", POD, "node-a", &["counter"])
+        .start()
+}
+
+/// Checkpoints the demo pod and returns `node-a:PATH`.
+fn checkpoint(plugin: &Plugin) -> String {
+    let out = plugin.run(&[POD, "-n", "demo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out).trim().to_string()
+}
+
+fn assert_is_fixture(path: &Path) {
+    let got = std::fs::read(path).unwrap();
+    let want = std::fs::read(fixture()).unwrap();
+    assert_eq!(got.len(), want.len(), "{}", path.display());
+    assert!(got == want, "{} differs from the fixture", path.display());
+    let mode = std::fs::metadata(path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+}
+
+fn no_part_files(dir: &Path) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!name.ends_with(".part"), "left behind: {name}");
+    }
+}
+
+#[test]
+fn checkpoint_with_fetch_copies_the_archive_byte_for_byte() {
+    let cluster = demo();
+    let plugin = Plugin::new(&cluster);
+    let out = plugin.run(&[POD, "-n", "demo", "-o", "json", "--fetch", "out.tar"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let records: Vec<CheckpointRecord> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(records[0].fetched.as_deref(), Some(Path::new("out.tar")));
+    assert_is_fixture(&plugin.dir.path().join("out.tar"));
+    assert!(
+        helper_pods(&cluster).is_empty(),
+        "helper left: {:?}",
+        helper_pods(&cluster)
+    );
+    // The helper was pinned, read-only, unprivileged; exec ran stat, sha256sum and cat.
+    let creates: Vec<_> = cluster
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path() == "/api/v1/namespaces/demo/pods")
+        .collect();
+    assert_eq!(creates.len(), 1);
+    let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_slice(&creates[0].body).unwrap();
+    let spec = pod.spec.unwrap();
+    assert_eq!(spec.node_name.as_deref(), Some("node-a"));
+    assert_eq!(spec.containers[0].image.as_deref(), Some("busybox:1.36"));
+    let commands: Vec<String> = cluster
+        .requests()
+        .iter()
+        .filter(|r| r.path().ends_with("/exec"))
+        .map(|r| r.query_values("command").join(" "))
+        .collect();
+    assert!(commands
+        .iter()
+        .any(|c| c.starts_with("stat -c %s /var/lib/kubelet/checkpoints/")));
+    assert!(commands
+        .iter()
+        .any(|c| c.starts_with("sha256sum /var/lib/kubelet/checkpoints/")));
+    assert!(commands
+        .iter()
+        .any(|c| c.starts_with("cat /var/lib/kubelet/checkpoints/")));
+}
+
+#[test]
+fn fetch_prints_the_local_path_and_defaults_to_the_basename() {
+    let cluster = demo();
+    let plugin = Plugin::new(&cluster);
+    let source = checkpoint(&plugin);
+    let out = plugin.run(&["fetch", &source, "-n", "demo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let name = source.rsplit('/').next().unwrap();
+    assert_eq!(stdout(&out).trim(), name);
+    assert_is_fixture(&plugin.dir.path().join(name));
+    // Into a directory.
+    std::fs::create_dir(plugin.dir.path().join("d")).unwrap();
+    let out = plugin.run(&["fetch", &source, "d", "-n", "demo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_is_fixture(&plugin.dir.path().join("d").join(name));
+}
+
+#[test]
+fn a_cut_stream_is_resumed_and_verified() {
+    let cluster = demo();
+    let plugin = Plugin::new(&cluster);
+    let source = checkpoint(&plugin);
+    // 9,236,480 bytes cut every 3,000,000: three resumes finish it.
+    cluster.set_fault(Fault::DropExecStreamAfter(3_000_000));
+    let out = plugin.run(&["fetch", &source, "got.tar", "-n", "demo", "-o", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let record: FetchRecord = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(record.resumes, 3);
+    assert_eq!(record.size, 9_236_480);
+    assert_eq!(
+        record.sha256,
+        "589d39ec47afb0768f4ac888cad5f2c515050b70e2f692c01218766d74dc7c98"
+    );
+    assert_is_fixture(&plugin.dir.path().join("got.tar"));
+    let tails: Vec<String> = cluster
+        .requests()
+        .iter()
+        .filter(|r| r.path().ends_with("/exec"))
+        .map(|r| r.query_values("command").join(" "))
+        .filter(|c| c.starts_with("tail "))
+        .collect();
+    assert_eq!(tails.len(), 3);
+    assert!(
+        tails[0].starts_with("tail -c +3000001 /var/lib/kubelet/checkpoints/"),
+        "{tails:?}"
+    );
+    assert!(helper_pods(&cluster).is_empty());
+
+    // Too few retries: an error, and neither the file nor a .part is left.
+    let out = plugin.run(&["fetch", &source, "bad.tar", "-n", "demo", "--retries", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "the stream broke at byte 6000000 of 9236480 and 1 resumes did not finish it"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!plugin.dir.path().join("bad.tar").exists());
+    no_part_files(plugin.dir.path());
+    assert!(helper_pods(&cluster).is_empty());
+}
+
+#[test]
+fn ctrl_c_removes_the_helper_and_the_partial_file() {
+    let cluster = demo();
+    let plugin = Plugin::new(&cluster);
+    let source = checkpoint(&plugin);
+    cluster.set_fault(Fault::ThrottleExec(1_000_000));
+    let child = plugin.spawn(&["fetch", &source, "slow.tar", "-n", "demo"]);
+    let part = plugin.dir.path().join("slow.tar.part");
+    let started = Instant::now();
+    while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) < 500_000 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no bytes arrived"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(helper_pods(&cluster).len(), 1);
+    // SAFETY: kill(2) on the pid of a child we started and have not reaped.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    assert!(!part.exists() && !plugin.dir.path().join("slow.tar").exists());
+    no_part_files(plugin.dir.path());
+    assert!(
+        helper_pods(&cluster).is_empty(),
+        "{:?}",
+        helper_pods(&cluster)
+    );
+}
+
+#[test]
+fn paths_outside_the_checkpoint_directory_are_refused() {
+    let cluster = demo();
+    let plugin = Plugin::new(&cluster);
+    for source in [
+        "node-a:/var/lib/kubelet/checkpoints/../../../etc/passwd",
+        "node-a:/etc/passwd",
+        "node-a:../x.tar",
+    ] {
+        let out = plugin.run(&["fetch", source, "-n", "demo"]);
+        assert_eq!(out.status.code(), Some(2), "{source}");
+        assert!(
+            stderr(&out).contains("inside /var/lib/kubelet/checkpoints"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert!(cluster.requests().is_empty());
+}
+
+#[test]
+fn keep_helper_is_reused_and_delete_after_fetch_removes_the_archive() {
+    let cluster = demo();
+    let plugin = Plugin::new(&cluster);
+    let source = checkpoint(&plugin);
+    let out = plugin.run(&["fetch", &source, "a.tar", "-n", "demo", "--keep-helper"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let kept = helper_pods(&cluster);
+    assert_eq!(kept.len(), 1);
+    let out = plugin.run(&[
+        "fetch",
+        &source,
+        "b.tar",
+        "-n",
+        "demo",
+        "--delete-after-fetch",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_is_fixture(&plugin.dir.path().join("b.tar"));
+    let name = source.rsplit('/').next().unwrap();
+    assert!(!cluster.node_dir("node-a").join(name).exists());
+    // The kept read-only helper was reused (and stays); deleting needed a writable one.
+    let helpers = helper_pods(&cluster);
+    assert_eq!(helpers, kept);
+    let out = plugin.run(&["fetch", &source, "c.tar", "-n", "demo"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("on node node-a"), "{}", stderr(&out));
+    no_part_files(plugin.dir.path());
+}

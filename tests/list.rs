@@ -1,0 +1,109 @@
+//! `kubectl checkpoint list` and `delete`: archives on nodes read through helper pods.
+
+mod support;
+
+use kubectl_checkpoint::cluster::ListedArchive;
+use support::fake_apiserver::FakeCluster;
+use support::plugin::{helper_pods, stderr, stdout, Plugin};
+
+const POD: &str = "counters-857d7978fd-jnkck";
+
+fn cluster() -> FakeCluster {
+    FakeCluster::builder()
+        .node("node-a")
+        .node("node-b")
+        .pod("demo", POD, "node-a", &["counter"])
+        .pod("kube-system", "dns-1", "node-b", &["core-dns"])
+        .start()
+}
+
+#[test]
+fn lists_archives_on_every_node_with_names_decoded() {
+    let cluster = cluster();
+    let plugin = Plugin::new(&cluster);
+    for (target, ns) in [(POD, "demo"), ("dns-1", "kube-system")] {
+        let out = plugin.run(&[target, "-n", ns]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    std::fs::write(cluster.node_dir("node-a").join("notes.txt"), b"x").unwrap();
+
+    let out = plugin.run(&["list", "-o", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let archives: Vec<ListedArchive> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(archives.len(), 3, "{archives:?}");
+    let demo = archives
+        .iter()
+        .find(|a| a.name.as_ref().is_some_and(|n| n.pod == POD))
+        .unwrap();
+    let name = demo.name.as_ref().unwrap();
+    assert_eq!((demo.node.as_str(), demo.size), ("node-a", 9_236_480));
+    assert_eq!(
+        (name.namespace.as_str(), name.container.as_str()),
+        ("demo", "counter")
+    );
+    assert!(demo.path.starts_with(&format!(
+        "/var/lib/kubelet/checkpoints/checkpoint-{POD}_demo-counter-"
+    )));
+    // `kube-system` has a `-`: split by the cluster's namespaces, not at the first `-`.
+    let dns = archives
+        .iter()
+        .find(|a| a.name.as_ref().is_some_and(|n| n.pod == "dns-1"))
+        .unwrap();
+    let name = dns.name.as_ref().unwrap();
+    assert_eq!(
+        (name.namespace.as_str(), name.container.as_str()),
+        ("kube-system", "core-dns")
+    );
+    assert_eq!(dns.node, "node-b");
+    assert!(archives
+        .iter()
+        .any(|a| a.name.is_none() && a.path.ends_with("/notes.txt")));
+    assert!(helper_pods(&cluster).is_empty());
+
+    // The table, for one node.
+    let out = plugin.run(&["list", "--node", "node-a"]);
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.starts_with("NAMESPACE")
+            && header.contains("CONTAINER")
+            && header.ends_with("ARCHIVE")
+    );
+    assert_eq!(lines.clone().count(), 2, "{text}");
+    assert!(
+        text.contains("demo")
+            && text.contains("8.81 MiB")
+            && text.contains("node-a:/var/lib/kubelet/checkpoints/checkpoint-")
+    );
+    assert!(!text.contains("dns-1"));
+
+    // For one target: only its archives.
+    let out = plugin.run(&["list", &format!("pod/{POD}"), "-n", "demo", "-o", "json"]);
+    let archives: Vec<ListedArchive> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(archives.len(), 1);
+    assert_eq!(archives[0].name.as_ref().unwrap().pod, POD);
+}
+
+#[test]
+fn delete_removes_one_archive() {
+    let cluster = cluster();
+    let plugin = Plugin::new(&cluster);
+    let out = plugin.run(&[POD, "-n", "demo"]);
+    let source = stdout(&out).trim().to_string();
+    let file = cluster
+        .node_dir("node-a")
+        .join(source.rsplit('/').next().unwrap());
+    assert!(file.is_file());
+    let out = plugin.run(&["delete", &source, "-n", "demo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), format!("deleted {source}"));
+    assert!(!file.exists());
+    assert!(helper_pods(&cluster).is_empty());
+    // Again: the node says why.
+    let out = plugin.run(&["delete", &source, "-n", "demo"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("No such file"), "{}", stderr(&out));
+    let out = plugin.run(&["delete", "node-a:/etc/passwd"]);
+    assert!(stderr(&out).contains("inside /var/lib/kubelet/checkpoints"));
+}

@@ -1,0 +1,90 @@
+//! Runs our binary against a fake cluster: a temp HOME and kubeconfig per test, `timeout` so a
+//! hang fails, and helpers to read what it printed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use super::fake_apiserver::FakeCluster;
+
+/// Seconds one run of the plugin may take.
+const TIMEOUT_SECS: &str = "90";
+
+/// The CRI-O fixture the fake kubelet copies on checkpoint.
+pub fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "tests/fixtures/crio/checkpoint-counters-857d7978fd-jnkck_demo-counter-2023-08-24T11:24:18Z.tar",
+    )
+}
+
+/// A temp HOME and working directory with a kubeconfig for one fake cluster.
+pub struct Plugin {
+    /// Temp HOME and working directory.
+    pub dir: tempfile::TempDir,
+    /// The kubeconfig written for the cluster.
+    pub kubeconfig: PathBuf,
+}
+
+impl Plugin {
+    /// A kubeconfig for `cluster` in a fresh temp dir.
+    pub fn new(cluster: &FakeCluster) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = cluster.write_kubeconfig(dir.path());
+        Self { dir, kubeconfig }
+    }
+
+    /// The command, run in the temp dir with `--kubeconfig` appended.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("timeout");
+        cmd.arg(TIMEOUT_SECS)
+            .arg(env!("CARGO_BIN_EXE_kubectl-checkpoint"))
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .current_dir(self.dir.path())
+            .env("HOME", self.dir.path())
+            .env_remove("KUBECONFIG")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs to the end.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Starts without waiting (stdout and stderr piped).
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        // Without `timeout` in between, so that a signal reaches the plugin itself.
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubectl-checkpoint"));
+        cmd.args(args)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .current_dir(self.dir.path())
+            .env("HOME", self.dir.path())
+            .env_remove("KUBECONFIG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd.spawn().unwrap()
+    }
+}
+
+/// stdout as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// stderr as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Helper pods the plugin created that still exist.
+pub fn helper_pods(cluster: &FakeCluster) -> Vec<String> {
+    cluster
+        .pods()
+        .into_iter()
+        .filter_map(|p| p.metadata.name)
+        .filter(|n| n.starts_with("kubectl-checkpoint-helper-"))
+        .collect()
+}
