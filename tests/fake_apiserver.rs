@@ -114,6 +114,10 @@ fn kubectl_lists_pods_as_json() {
         requests.iter().all(|r| r.authorized),
         "kubectl sent the token every time"
     );
+    assert!(
+        requests.iter().all(|r| r.path() != "/api/v1"),
+        "kubectl took the aggregated discovery and skipped the per-version documents"
+    );
     assert!(requests
         .iter()
         .any(|r| r.path() == "/api/v1/namespaces/demo/pods"));
@@ -124,6 +128,20 @@ fn kubectl_lists_pods_as_json() {
         "label selector reached the server"
     );
     let _ = kubectl.home();
+}
+
+#[test]
+fn kubectl_falls_back_to_legacy_discovery() {
+    let cluster = FakeCluster::builder()
+        .node("node-a")
+        .pod("demo", "web-0", "node-a", &["web"])
+        .aggregated_discovery(false)
+        .start();
+    let kubectl = Kubectl::new(&cluster);
+    let out = kubectl.ok(&["get", "pods", "-n", "demo", "-o", "json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list["items"][0]["metadata"]["name"], "web-0");
+    assert!(cluster.requests().iter().any(|r| r.path() == "/api/v1"));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! It speaks the real wire protocols so that both our plugin and the real `/usr/bin/kubectl` can talk
 //! to it: HTTPS with a CA and a leaf certificate made at start (SAN `IP:127.0.0.1`, `DNS:localhost`),
 //! bearer-token auth on every request, discovery (`/version`, `/api`, `/api/v1`, `/apis`,
-//! `/apis/apps/v1`, non-aggregated: kubectl falls back to it), pods (get, list with label and field
+//! `/apis/apps/v1`, and the aggregated v2 form of `/api` and `/apis` when asked for), pods (get, list with label and field
 //! selectors, watch, create, graceful delete), nodes (get, list), deployments / statefulsets / daemonsets /
 //! replicasets (get, list), the kubelet checkpoint API through
 //! `POST /api/v1/nodes/{node}/proxy/checkpoint/{ns}/{pod}/{container}`, and exec over websockets
@@ -41,6 +41,7 @@
 //! assert!(cluster.requests().iter().any(|r| r.method == "POST"));
 //! ```
 
+mod discovery;
 mod exec;
 mod kubeconfig;
 mod kubelet;
@@ -122,6 +123,7 @@ pub struct FakeClusterBuilder {
     fixture: PathBuf,
     pod_start_delay: Duration,
     namespace: String,
+    aggregated_discovery: bool,
 }
 
 impl FakeClusterBuilder {
@@ -201,6 +203,13 @@ impl FakeClusterBuilder {
         self
     }
 
+    /// Whether `/api` and `/apis` answer aggregated discovery (v2) when asked, as API servers
+    /// >= 1.30 do (default true); false plays an older server and clients fall back.
+    pub fn aggregated_discovery(mut self, on: bool) -> Self {
+        self.aggregated_discovery = on;
+        self
+    }
+
     /// The namespace of the kubeconfig context (default `default`).
     pub fn namespace(mut self, namespace: &str) -> Self {
         self.namespace = namespace.to_string();
@@ -220,6 +229,7 @@ impl FakeClusterBuilder {
             token.clone(),
             self.fixture,
             self.pod_start_delay,
+            self.aggregated_discovery,
             &self.nodes,
             &self.pods,
             &self.workloads,
@@ -259,6 +269,7 @@ impl FakeCluster {
                 .join("tests/fixtures/crio/checkpoint-counters-857d7978fd-jnkck_demo-counter-2023-08-24T11:24:18Z.tar"),
             pod_start_delay: Duration::from_millis(200),
             namespace: "default".to_string(),
+            aggregated_discovery: true,
         }
     }
 

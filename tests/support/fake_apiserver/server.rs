@@ -21,6 +21,7 @@ use k8s_openapi::apimachinery::pkg::version::Info;
 use k8s_openapi::jiff::Timestamp;
 use serde::Serialize;
 
+use super::discovery;
 use super::objects::{fake_uid, WorkloadKind};
 use super::selector::{FieldSelector, LabelSelector};
 use super::state::{Shared, StoredPod};
@@ -169,6 +170,7 @@ async fn handle(shared: Arc<Shared>, mut req: Request<Incoming>) -> Response<Bod
             }
         }
     };
+    let aggregated = shared.aggregated_discovery && discovery::wants_aggregated(accept.as_deref());
     lock(&shared.requests).push(RecordedRequest {
         method: method.to_string(),
         path_and_query,
@@ -188,6 +190,14 @@ async fn handle(shared: Arc<Shared>, mut req: Request<Incoming>) -> Response<Bod
     let query = Query(query);
     match (segs.as_slice(), &method) {
         (["version"], &Method::GET) => json_response(StatusCode::OK, &version_info()),
+        (["api"], &Method::GET) if aggregated => typed_json_response(
+            discovery::AGGREGATED_V2,
+            &discovery::aggregated(&[("", core_v1_resources())]),
+        ),
+        (["apis"], &Method::GET) if aggregated => typed_json_response(
+            discovery::AGGREGATED_V2,
+            &discovery::aggregated(&[("apps", apps_v1_resources())]),
+        ),
         (["api"], &Method::GET) => json_response(StatusCode::OK, &api_versions()),
         (["api", "v1"], &Method::GET) => json_response(StatusCode::OK, &core_v1_resources()),
         (["apis"], &Method::GET) => json_response(StatusCode::OK, &api_groups()),
@@ -297,6 +307,15 @@ impl Query {
 pub(super) fn json_response(code: StatusCode, value: &impl Serialize) -> Response<Body> {
     let bytes = serde_json::to_vec(value).unwrap_or_default();
     response(code, "application/json", bytes)
+}
+
+/// A 200 JSON response with this media type.
+fn typed_json_response(media_type: &str, value: &impl Serialize) -> Response<Body> {
+    response(
+        StatusCode::OK,
+        media_type,
+        serde_json::to_vec(value).unwrap_or_default(),
+    )
 }
 
 /// A response with this content type and body.

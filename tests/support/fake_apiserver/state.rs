@@ -28,6 +28,8 @@ pub(super) struct Shared {
     /// Whether exec runs commands in a private mount namespace with the hostPaths mounted at their
     /// container paths (root with mount privileges); else it rewrites paths (see the module docs).
     pub isolated_exec: bool,
+    /// Whether `/api` and `/apis` answer in the aggregated form when asked.
+    pub aggregated_discovery: bool,
     root: PathBuf,
     exec_counter: AtomicU64,
 }
@@ -64,6 +66,7 @@ impl Shared {
         token: String,
         fixture: PathBuf,
         pod_start_delay: Duration,
+        aggregated_discovery: bool,
         nodes: &[String],
         pods: &[PodSpec],
         workloads: &[Workload],
@@ -117,6 +120,7 @@ impl Shared {
             token,
             fixture,
             isolated_exec: super::exec::probe_isolation(&root.join("exec").join("probe")),
+            aggregated_discovery,
             root,
             exec_counter: AtomicU64::new(0),
         }
