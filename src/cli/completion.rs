@@ -24,16 +24,19 @@ use crate::Error;
 #[command(after_help = "Examples:
   # bash: load for this shell, or install for all sessions
   source <(kubectl-checkpoint completion bash)
-  kubectl-checkpoint completion bash > ~/.local/share/bash-completion/completions/kubectl-checkpoint
+  kubectl-checkpoint completion bash \\
+      > ~/.local/share/bash-completion/completions/kubectl-checkpoint
 
   # zsh: put the script on $fpath
   kubectl-checkpoint completion zsh > \"${fpath[1]}/_kubectl-checkpoint\"
 
   # fish
-  kubectl-checkpoint completion fish > ~/.config/fish/completions/kubectl-checkpoint.fish
+  kubectl-checkpoint completion fish \\
+      > ~/.config/fish/completions/kubectl-checkpoint.fish
 
-  # kubectl checkpoint <TAB> (kubectl 1.26+, any shell kubectl completes in)
-  kubectl checkpoint completion kubectl > ~/.local/bin/kubectl_complete-checkpoint
+  # kubectl checkpoint <TAB> (kubectl 1.26+): a helper next to the plugin
+  kubectl checkpoint completion kubectl \\
+      > ~/.local/bin/kubectl_complete-checkpoint
   chmod +x ~/.local/bin/kubectl_complete-checkpoint")]
 pub struct CompletionArgs {
     /// The shell to write a script for; `kubectl` writes the kubectl_complete-checkpoint helper.

@@ -17,6 +17,15 @@ use crate::Error;
 
 /// Arguments of `kubectl checkpoint coredump`.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  # Cores of every process of a checkpoint, into ./cores (core.PID, mode 0600)
+  kubectl checkpoint coredump --dir cores tests/fixtures/crio/*.tar
+
+  # One process only
+  kubectl checkpoint coredump counters.tar --pid 27426
+
+  # Then open it with gdb
+  gdb -c cores/core.27426")]
 pub struct CoredumpArgs {
     /// A checkpoint archive or CRIU image directory.
     pub input: PathBuf,

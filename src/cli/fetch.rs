@@ -15,6 +15,18 @@ use crate::Error;
 
 /// Arguments of `kubectl checkpoint fetch`.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  # Copy an archive here (NODE:PATH, as `kubectl checkpoint` prints it)
+  kubectl checkpoint fetch worker-1:/var/lib/kubelet/checkpoints/ARCHIVE.tar
+
+  # Into a file of your choice, then delete the node's copy
+  kubectl checkpoint fetch --delete-after-fetch \\
+      worker-1:/var/lib/kubelet/checkpoints/ARCHIVE.tar counters.tar
+
+  # Run the helper pod in a dedicated namespace, from a mirrored image
+  kubectl checkpoint fetch -n checkpoint-helpers \\
+      --helper-image registry.example.com/busybox:1.36 \\
+      worker-1:/var/lib/kubelet/checkpoints/ARCHIVE.tar")]
 pub struct FetchArgs {
     /// The archive on the node, as `NODE:PATH` (as `kubectl checkpoint` prints it).
     pub source: String,

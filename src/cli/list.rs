@@ -17,6 +17,15 @@ const CONCURRENCY: usize = 4;
 
 /// Arguments of `kubectl checkpoint list`.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  # Every archive on every node
+  kubectl checkpoint list
+
+  # The archives on one node, as JSON
+  kubectl checkpoint list --node worker-1 -o json
+
+  # The archives of one deployment's pods
+  kubectl checkpoint list -n demo deploy/counters")]
 pub struct ListArgs {
     /// List the archives of this target's pods (`pod/NAME`, `deploy/NAME`, ...) on their nodes.
     #[arg(value_name = "TARGET", conflicts_with = "node")]
@@ -37,6 +46,9 @@ pub struct ListArgs {
 
 /// Arguments of `kubectl checkpoint delete`.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  # Delete an archive the kubelet left on a node (it never deletes them)
+  kubectl checkpoint delete worker-1:/var/lib/kubelet/checkpoints/ARCHIVE.tar")]
 pub struct DeleteArgs {
     /// The archive on the node, as `NODE:PATH`.
     pub source: String,

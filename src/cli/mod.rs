@@ -38,7 +38,25 @@ pub const EXIT_ERROR: u8 = 2;
     bin_name = "kubectl checkpoint",
     version,
     args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true
+    subcommand_negates_reqs = true,
+    after_help = "Examples:
+  # Checkpoint the only container of a pod; prints NODE:PATH of the archive
+  kubectl checkpoint -n demo pod/counters-857d7978fd-jnkck
+
+  # Checkpoint one container and copy the archive to this machine
+  kubectl checkpoint -n demo counters-857d7978fd-jnkck -c counter --fetch
+
+  # Every container of every pod of a deployment, as JSON records
+  kubectl checkpoint -n demo deploy/counters --all-containers -o json
+
+  # Pods by label, giving the kubelet two minutes per checkpoint
+  kubectl checkpoint -n demo -l app=counters --timeout 120
+
+  # Analyse the sample archive shipped with the source (no cluster needed)
+  kubectl checkpoint analyze --local tests/fixtures/crio/*.tar
+
+Runs the same as `oc checkpoint`. Exit codes: 0 success,
+1 some items failed (the others were done), 2 error."
 )]
 pub struct Cli {
     /// A verb other than checkpointing.
