@@ -15,7 +15,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use clap::CommandFactory;
+use clap::{CommandFactory, Parser};
 use kubectl_checkpoint::cli::{Cli, EXIT_ERROR, EXIT_PARTIAL};
 
 fn repo_path(relative: &str) -> PathBuf {
@@ -532,4 +532,81 @@ fn colour_only_on_a_tty_and_never_with_no_color() {
         !String::from_utf8_lossy(&piped.stdout).contains(ESC),
         "no colour into a pipe"
     );
+}
+
+/// Verbs whose help does not carry examples yet (their implementation has not landed).
+const VERBS_WITHOUT_EXAMPLES: &[&str] = &["analyze", "decode"];
+
+/// The example command lines of a help text: `kubectl checkpoint ...` lines after `Examples:`,
+/// `\` continuations joined.
+fn help_examples(help: &str) -> Vec<String> {
+    let mut examples = Vec::new();
+    let mut pending = String::new();
+    for line in help.lines().skip_while(|l| !l.starts_with("Examples:")) {
+        let text = line.trim();
+        if pending.is_empty() && !text.starts_with("kubectl checkpoint") {
+            continue;
+        }
+        if let Some(head) = text.strip_suffix('\\') {
+            pending.push_str(head.trim_end());
+            pending.push(' ');
+        } else {
+            pending.push_str(text);
+            let words: Vec<&str> = pending.split_whitespace().collect();
+            examples.push(words.join(" "));
+            pending.clear();
+        }
+    }
+    examples
+}
+
+#[test]
+fn every_verb_has_examples_that_parse_and_fit_80_columns() {
+    let command = cli_command();
+    let mut verbs: Vec<&clap::Command> = vec![&command];
+    verbs.extend(command.get_subcommands().filter(|s| !s.is_hide_set()));
+    let mut checked = 0;
+    for verb in verbs {
+        let name = verb.get_name();
+        if VERBS_WITHOUT_EXAMPLES.contains(&name) {
+            continue;
+        }
+        let after = plain(verb.get_after_long_help().or(verb.get_after_help()));
+        assert!(
+            after.starts_with("Examples:"),
+            "`{}` --help has no examples",
+            verb.get_bin_name().unwrap_or(name)
+        );
+        for line in after.lines() {
+            assert!(
+                line.chars().count() <= 78,
+                "{name}: example line wider than 78 columns (clap would wrap it): {line:?}"
+            );
+        }
+        let examples = help_examples(&after);
+        assert!(
+            !examples.is_empty(),
+            "{name}: no `kubectl checkpoint` example"
+        );
+        for example in examples {
+            // The plugin's own words end at the first shell operator (`> file`, `| less`).
+            let words: Vec<&str> = example
+                .split_whitespace()
+                .take_while(|w| !matches!(*w, ">" | ">>" | "|" | "&&" | ";"))
+                .collect();
+            let argv = std::iter::once("kubectl-checkpoint").chain(words[2..].iter().copied());
+            if let Err(err) = Cli::try_parse_from(argv) {
+                panic!("{name}: example `{example}` does not parse:\n{err}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} examples checked");
+}
+
+#[test]
+fn help_example_scanner_joins_continuations() {
+    let help =
+        "Usage: x\n\nExamples:\n  # a\n  kubectl checkpoint fetch \\\n      n:/p  d\n  gdb -c x\n";
+    assert_eq!(help_examples(help), ["kubectl checkpoint fetch n:/p d"]);
 }
