@@ -133,12 +133,7 @@ fn read_input(path: &str) -> Result<(String, Vec<u8>), Error> {
                     "{file} is a directory: give an image file inside it, or ARCHIVE:MEMBER"
                 )));
             }
-            if is_pages_name(file) {
-                return Err(criu::Error::RawPages {
-                    file: file.to_owned(),
-                }
-                .into());
-            }
+            criu::check_not_raw(file)?;
             let bytes = std::fs::read(file).map_err(|source| criu::Error::ReadFile {
                 file: file.to_owned(),
                 source,
@@ -147,9 +142,7 @@ fn read_input(path: &str) -> Result<(String, Vec<u8>), Error> {
         }
         Input::Member { archive, member } => {
             let name = format!("{archive}:{member}");
-            if is_pages_name(member) {
-                return Err(criu::Error::RawPages { file: name }.into());
-            }
+            criu::check_not_raw(&name)?;
             let ckpt = Checkpoint::open(Path::new(archive))?;
             let mut bytes = ckpt.read_member(member)?;
             let mut name = name;
@@ -167,14 +160,6 @@ fn read_input(path: &str) -> Result<(String, Vec<u8>), Error> {
             Ok((name, bytes))
         }
     }
-}
-
-/// `pages-<N>.img`: raw page data, refused before reading it.
-fn is_pages_name(path: &str) -> bool {
-    let base = path.rsplit('/').next().unwrap_or(path);
-    base.strip_prefix("pages-")
-        .and_then(|rest| rest.strip_suffix(".img"))
-        .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -210,11 +195,5 @@ mod tests {
         for (path, want) in table {
             assert_eq!(resolve_input(path, exists), want, "{path}");
         }
-    }
-
-    #[test]
-    fn pages_names() {
-        assert!(is_pages_name("checkpoint/pages-1.img"));
-        assert!(!is_pages_name("checkpoint/pagemap-1.img"));
     }
 }

@@ -71,11 +71,7 @@ pub fn decode_image_with(
     bytes: &[u8],
     style: Style,
 ) -> Result<DecodedImage, Error> {
-    if is_pages_file(file_name) {
-        return Err(Error::RawPages {
-            file: file_name.to_owned(),
-        });
-    }
+    check_not_raw(file_name)?;
     let iter = entries(file_name, bytes)?;
     let magic = iter.magic();
     let schema = messages::entry_schema(magic).ok_or_else(|| Error::Entry {
@@ -129,11 +125,7 @@ pub fn decode_image_with(
 
 /// `crit info`: the image type and the number of entries (a pagemap's head not counted).
 pub fn count_entries(file_name: &str, bytes: &[u8]) -> Result<(Magic, u64), Error> {
-    if is_pages_file(file_name) {
-        return Err(Error::RawPages {
-            file: file_name.to_owned(),
-        });
-    }
+    check_not_raw(file_name)?;
     let iter = entries(file_name, bytes)?;
     let magic = iter.magic();
     let mut count = 0u64;
@@ -147,11 +139,48 @@ pub fn count_entries(file_name: &str, bytes: &[u8]) -> Result<(Magic, u64), Erro
     Ok((magic, count))
 }
 
-fn is_pages_file(file_name: &str) -> bool {
+/// Refuses CRIU's raw images (no magic, no entries) by name, with [`Error::RawPages`] or
+/// [`Error::RawImage`], so that callers can refuse them before reading them.
+pub fn check_not_raw(file_name: &str) -> Result<(), Error> {
+    match raw_image_kind(file_name) {
+        Some("page data") => Err(Error::RawPages {
+            file: file_name.to_owned(),
+        }),
+        Some(what) => Err(Error::RawImage {
+            file: file_name.to_owned(),
+            what,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// What a raw CRIU image holds, by its file name (`RAW_IMAGE_MAGIC` images of magic.h: page
+/// data, tmpfs tarballs, `ip` and iptables/nftables dumps, conntrack), `None` for other names.
+pub fn raw_image_kind(file_name: &str) -> Option<&'static str> {
     let base = file_name.rsplit(['/', ':']).next().unwrap_or(file_name);
-    base.strip_prefix("pages-")
-        .and_then(|rest| rest.strip_suffix(".img"))
-        .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+    let numbered = |prefix: &str, suffix: &str| {
+        base.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(suffix))
+            .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let table: &[(&str, &str, &'static str)] = &[
+        ("pages-", ".img", "page data"),
+        ("tmpfs-dev-", ".tar.gz.img", "a tmpfs tarball"),
+        ("tmpfs-", ".tar.gz.img", "a tmpfs tarball"),
+        ("ifaddr-", ".img", "an `ip addr save` dump"),
+        ("route-", ".img", "an `ip route save` dump"),
+        ("route6-", ".img", "an `ip -6 route save` dump"),
+        ("rule-", ".img", "an `ip rule save` dump"),
+        ("iptables-", ".img", "iptables-save output"),
+        ("ip6tables-", ".img", "ip6tables-save output"),
+        ("nftables-", ".img", "an nft ruleset"),
+        ("netns-ct-", ".img", "a conntrack dump"),
+        ("netns-exp-", ".img", "a conntrack expectation dump"),
+    ];
+    table
+        .iter()
+        .find(|(prefix, suffix, _)| numbered(prefix, suffix))
+        .map(|&(_, _, what)| what)
 }
 
 /// The raw payload of an entry as crit shows it, `None` for image types without one.
@@ -770,10 +799,21 @@ mod tests {
     }
 
     #[test]
-    fn pages_files_are_recognised() {
-        assert!(is_pages_file("checkpoint/pages-1.img"));
-        assert!(is_pages_file("ckpt.tar:checkpoint/pages-12.img"));
-        assert!(!is_pages_file("checkpoint/pagemap-1.img"));
-        assert!(!is_pages_file("pages-x.img"));
+    fn raw_images_are_recognised() {
+        let table = [
+            ("checkpoint/pages-1.img", Some("page data")),
+            ("ckpt.tar:checkpoint/pages-12.img", Some("page data")),
+            (
+                "checkpoint/tmpfs-dev-44.tar.gz.img",
+                Some("a tmpfs tarball"),
+            ),
+            ("ifaddr-9.img", Some("an `ip addr save` dump")),
+            ("checkpoint/pagemap-1.img", None),
+            ("pages-x.img", None),
+            ("core-1.img", None),
+        ];
+        for (name, want) in table {
+            assert_eq!(raw_image_kind(name), want, "{name}");
+        }
     }
 }

@@ -24,7 +24,10 @@ pub mod schema;
 pub mod wire;
 
 pub use image::{encode_image, entries, read_entries, read_header, CriuMessage, Entries, RawEntry};
-pub use json::{count_entries, decode_image, decode_image_with, DecodedImage, Style};
+pub use json::{
+    check_not_raw, count_entries, decode_image, decode_image_with, raw_image_kind, DecodedImage,
+    Style,
+};
 pub use magic::{Magic, IMG_COMMON, IMG_SERVICE};
 pub use pagemap::{PageLocation, PageMap, PageRun, PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT};
 
@@ -86,11 +89,19 @@ pub enum Error {
         /// What is wrong.
         problem: Problem,
     },
-    /// The file holds raw data, not entries (`pages-*.img`).
+    /// The file holds raw page data, not entries (`pages-*.img`).
     #[error("{file}: raw page data with no image header: read it through its pagemap-*.img (crit refuses it too)")]
     RawPages {
         /// The file.
         file: String,
+    },
+    /// The file is one of CRIU's raw images (tmpfs tarballs, `ip`/iptables dumps), not entries.
+    #[error("{file}: {what}, stored by CRIU without an image header: not decodable as entries (crit refuses it too)")]
+    RawImage {
+        /// The file.
+        file: String,
+        /// What the file holds.
+        what: &'static str,
     },
 }
 
