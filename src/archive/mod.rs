@@ -460,6 +460,15 @@ impl Checkpoint {
     /// Opens an archive or directory: detects the format by content, indexes the members (for a
     /// compressed archive: decompresses it once, keeping and spooling as described in the module
     /// docs), checks `checkpoint/pstree.img` is there and detects the engine.
+    ///
+    /// # Security
+    ///
+    /// Nothing is written except spool files (unnamed, 0600, in [`OpenParams::spool_dir`]), and
+    /// no member name or link target is ever used as a path: names that are absolute or contain
+    /// `..`, and symbolic or hard links pointing out of the archive, refuse the whole archive.
+    /// In a directory, symbolic links are listed but never followed. Memory use is bounded by
+    /// [`OpenParams::member_limit`] per member and [`OpenParams::memory_budget`] in total,
+    /// whatever the headers declare.
     pub fn open_with(path: &Path, params: &OpenParams) -> Result<Checkpoint, Error> {
         let display = path.display().to_string();
         let meta = std::fs::metadata(path).map_err(|source| Error::Open {
