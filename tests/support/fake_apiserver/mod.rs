@@ -227,12 +227,7 @@ impl FakeClusterBuilder {
         let shared = Arc::new(state::Shared::new(
             root.path().to_path_buf(),
             token.clone(),
-            self.fixture,
-            self.pod_start_delay,
-            self.aggregated_discovery,
-            &self.nodes,
-            &self.pods,
-            &self.workloads,
+            &self,
         ));
         let handle = server::spawn(Arc::clone(&shared), &tls).expect("fake cluster: start server");
         FakeCluster {

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::jiff::Timestamp;
 
-use super::objects::{self, build_node, mark_running, OwnerKind, PodSpec, Workload, WorkloadKind};
-use super::{Fault, RecordedRequest};
+use super::objects::{self, build_node, mark_running, OwnerKind, Workload, WorkloadKind};
+use super::{FakeClusterBuilder, Fault, RecordedRequest};
 
 /// Everything the server tasks share with the test.
 pub(super) struct Shared {
@@ -61,16 +61,18 @@ pub(super) struct State {
 
 impl Shared {
     /// Builds the state and the node directories under `root`.
-    pub fn new(
-        root: PathBuf,
-        token: String,
-        fixture: PathBuf,
-        pod_start_delay: Duration,
-        aggregated_discovery: bool,
-        nodes: &[String],
-        pods: &[PodSpec],
-        workloads: &[Workload],
-    ) -> Self {
+    pub fn new(root: PathBuf, token: String, builder: &FakeClusterBuilder) -> Self {
+        let FakeClusterBuilder {
+            nodes,
+            pods,
+            workloads,
+            fixture,
+            pod_start_delay,
+            aggregated_discovery,
+            ..
+        } = builder;
+        let (fixture, pod_start_delay, aggregated_discovery) =
+            (fixture.clone(), *pod_start_delay, *aggregated_discovery);
         let now = Timestamp::now();
         let mut state = State {
             pods: Vec::new(),
