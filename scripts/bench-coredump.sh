@@ -3,7 +3,10 @@
 #
 # Measures wall time and peak RSS (/usr/bin/time -v, best time of $RUNS runs, largest RSS) of:
 #   1. the largest fixture process: pid 27426 of the CRI-O archive (2218 pages, 8.7 MiB);
-#   2. every process of tests/fixtures/criu-4.1/tree, with ours and with CRIU's coredump tool.
+#   2. every process of tests/fixtures/criu-4.1/tree, with ours and with CRIU's coredump tool;
+#   3. a generated large process: criu-4.1/tree's pid 24393 with an extra anonymous mapping of
+#      $BIG_MIB MiB (default 1024) whose pages are all present, added with crit encode (Debian's
+#      crit 3.17 writes the page count in field 2, as CRIU 4.1 does).
 # CRIU's tool is not packaged: set CRIU_SRC to a checkout of checkpoint-restore/criu to include
 # it. It needs pycriu; Debian's (CRIU 3.17) lacks the pagemap field `compat_nr_pages` the tool
 # reads, so a temporary copy gets a one-line fallback to `nr_pages` (field 2, which is where
@@ -52,6 +55,35 @@ measure "ours: criu-4.1/tree, all 4 processes" "$WORK/tree" \
     "$BIN" coredump "$TREE" --dir "$WORK/tree"
 gdb_warnings "$WORK/tree"
 
+# A copy of criu-4.1/tree where pid 24393 has $BIG_MIB MiB more present anonymous memory.
+BIG_MIB=${BIG_MIB:-1024}
+BIG=$WORK/big
+cp -r "$TREE" "$BIG"
+/usr/bin/python3 - "$BIG" "$BIG_MIB" <<'PY'
+import json, subprocess, sys
+big, mib = sys.argv[1], int(sys.argv[2])
+def decode(name):
+    return json.loads(subprocess.check_output(["crit", "decode", "-i", f"{big}/{name}"]))
+def encode(name, image):
+    subprocess.run(["crit", "encode", "-o", f"{big}/{name}"], input=json.dumps(image).encode(), check=True)
+start, size = 0x7FFFA0000000, mib << 20
+mm = decode("mm-24393.img")
+vmas = mm["entries"][0]["vmas"]
+vmas.insert(len(vmas) - 1, {"start": start, "end": start + size, "pgoff": 0, "shmid": 0,
+                            "prot": 3, "flags": 0x22, "status": 0x201, "fd": -1})
+encode("mm-24393.img", mm)
+pagemap = decode("pagemap-24393.img")
+pagemap["entries"].append({"vaddr": start, "nr_pages": size // 4096, "flags": 4})
+encode("pagemap-24393.img", pagemap)
+block = (b"BIG_PROCESS_PAGE_" * (1 << 16))[: 1 << 20]
+with open(f"{big}/pages-{pagemap['entries'][0]['pages_id']}.img", "ab") as pages:
+    for _ in range(mib):
+        pages.write(block)
+PY
+measure "ours: criu-4.1/tree pid 24393 + ${BIG_MIB} MiB present" "$WORK/bigcore" \
+    "$BIN" coredump "$BIG" --pid 24393 --dir "$WORK/bigcore"
+gdb_warnings "$WORK/bigcore"
+
 if [ -n "${CRIU_SRC:-}" ]; then
     cp -r "$CRIU_SRC/coredump" "$WORK/criu-coredump"
     rm -f "$WORK/criu-coredump/pycriu"
@@ -60,6 +92,9 @@ if [ -n "${CRIU_SRC:-}" ]; then
     measure "CRIU coredump (Debian pycriu 3.17): criu-4.1/tree, all 4" "$WORK/criu" \
         /usr/bin/python3 "$WORK/criu-coredump/coredump" -i "$TREE" -o "$WORK/criu"
     gdb_warnings "$WORK/criu"
+    measure "CRIU coredump: criu-4.1/tree + ${BIG_MIB} MiB present, pid 24393" "$WORK/criubig" \
+        /usr/bin/python3 "$WORK/criu-coredump/coredump" -i "$BIG" -p 24393 -o "$WORK/criubig"
+    gdb_warnings "$WORK/criubig"
 else
     echo "CRIU's coredump tool: skipped (set CRIU_SRC to a checkout of checkpoint-restore/criu)"
 fi
