@@ -131,6 +131,31 @@ fn kubectl_lists_pods_as_json() {
 }
 
 #[test]
+fn kubectl_prints_the_servers_pod_table() {
+    let cluster = demo_cluster();
+    let kubectl = Kubectl::new(&cluster);
+    let out = kubectl.ok(&["get", "pods", "-n", "demo", "-o", "wide"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        lines[0],
+        ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"],
+        "{text}"
+    );
+    assert_eq!(
+        lines[1][..4],
+        ["counters-857d7978fd-jnkck", "1/1", "Running", "0"],
+        "{text}"
+    );
+    assert_eq!(lines[2][..4], ["web-0", "2/2", "Running", "0"], "{text}");
+    assert_eq!(lines[2][6], "node-b");
+    assert_eq!(lines.len(), 3);
+}
+
+#[test]
 fn kubectl_falls_back_to_legacy_discovery() {
     let cluster = FakeCluster::builder()
         .node("node-a")

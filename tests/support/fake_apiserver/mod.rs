@@ -4,7 +4,7 @@
 //! to it: HTTPS with a CA and a leaf certificate made at start (SAN `IP:127.0.0.1`, `DNS:localhost`),
 //! bearer-token auth on every request, discovery (`/version`, `/api`, `/api/v1`, `/apis`,
 //! `/apis/apps/v1`, and the aggregated v2 form of `/api` and `/apis` when asked for), pods (get, list with label and field
-//! selectors, watch, create, graceful delete), nodes (get, list), deployments / statefulsets / daemonsets /
+//! selectors, watch, create, graceful delete, Table printing), nodes (get, list), deployments / statefulsets / daemonsets /
 //! replicasets (get, list), the kubelet checkpoint API through
 //! `POST /api/v1/nodes/{node}/proxy/checkpoint/{ns}/{pod}/{container}`, and exec over websockets
 //! (`v5.channel.k8s.io`, `v4.channel.k8s.io`) that runs the command for real on this machine.
@@ -49,6 +49,7 @@ mod objects;
 mod selector;
 mod server;
 mod state;
+mod table;
 mod tls;
 mod watch;
 

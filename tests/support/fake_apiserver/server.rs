@@ -25,6 +25,7 @@ use super::discovery;
 use super::objects::{fake_uid, WorkloadKind};
 use super::selector::{FieldSelector, LabelSelector};
 use super::state::{Shared, StoredPod};
+use super::table;
 use super::watch::{watch_pods, PodFilter};
 use super::{exec, kubelet, lock, Fault, RecordedRequest};
 
@@ -170,6 +171,7 @@ async fn handle(shared: Arc<Shared>, mut req: Request<Incoming>) -> Response<Bod
             }
         }
     };
+    let table = table::wants_table(accept.as_deref());
     let aggregated = shared.aggregated_discovery && discovery::wants_aggregated(accept.as_deref());
     lock(&shared.requests).push(RecordedRequest {
         method: method.to_string(),
@@ -205,12 +207,14 @@ async fn handle(shared: Arc<Shared>, mut req: Request<Incoming>) -> Response<Bod
         (["apis", "apps", "v1"], &Method::GET) => {
             json_response(StatusCode::OK, &apps_v1_resources())
         }
-        (["api", "v1", "pods"], &Method::GET) => list_pods(&shared, None, &query),
+        (["api", "v1", "pods"], &Method::GET) => list_pods(&shared, None, &query, table),
         (["api", "v1", "namespaces", ns, "pods"], &Method::GET) => {
-            list_pods(&shared, Some(ns), &query)
+            list_pods(&shared, Some(ns), &query, table)
         }
         (["api", "v1", "namespaces", ns, "pods"], &Method::POST) => create_pod(&shared, ns, &body),
-        (["api", "v1", "namespaces", ns, "pods", name], &Method::GET) => get_pod(&shared, ns, name),
+        (["api", "v1", "namespaces", ns, "pods", name], &Method::GET) => {
+            get_pod(&shared, ns, name, table)
+        }
         (["api", "v1", "namespaces", ns, "pods", name], &Method::DELETE) => {
             delete_pod(&shared, ns, name, &query, &body)
         }
@@ -569,7 +573,12 @@ fn selectors(query: &Query, fields: &[&str]) -> Result<(LabelSelector, FieldSele
     Ok((labels, fields))
 }
 
-fn list_pods(shared: &Arc<Shared>, namespace: Option<&str>, query: &Query) -> Response<Body> {
+fn list_pods(
+    shared: &Arc<Shared>,
+    namespace: Option<&str>,
+    query: &Query,
+    table: bool,
+) -> Response<Body> {
     let (labels, fields) = match selectors(query, POD_FIELDS) {
         Ok(s) => s,
         Err(message) => return bad_request(&message),
@@ -596,6 +605,14 @@ fn list_pods(shared: &Arc<Shared>, namespace: Option<&str>, query: &Query) -> Re
         .filter(|p| fields.matches(|f| pod_field(p, f)))
         .cloned()
         .collect();
+    if table {
+        let table = table::pods_table(&items, state.resource_version());
+        return response(
+            StatusCode::OK,
+            table::TABLE_V1,
+            serde_json::to_vec(&table).unwrap_or_default(),
+        );
+    }
     let list = ListObject {
         api_version: "v1",
         kind: "PodList",
@@ -608,10 +625,18 @@ fn list_pods(shared: &Arc<Shared>, namespace: Option<&str>, query: &Query) -> Re
     json_response(StatusCode::OK, &list)
 }
 
-fn get_pod(shared: &Shared, namespace: &str, name: &str) -> Response<Body> {
+fn get_pod(shared: &Shared, namespace: &str, name: &str, table: bool) -> Response<Body> {
     let mut state = lock(&shared.state);
     state.refresh();
     match state.pod(namespace, name) {
+        Some(pod) if table => {
+            let table = table::pods_table(std::slice::from_ref(pod), state.resource_version());
+            response(
+                StatusCode::OK,
+                table::TABLE_V1,
+                serde_json::to_vec(&table).unwrap_or_default(),
+            )
+        }
         Some(pod) => json_response(StatusCode::OK, pod),
         None => not_found("pods", "", name),
     }
