@@ -71,7 +71,8 @@ fn demo_cluster() -> FakeCluster {
         .namespace("demo")
         .pod_with(
             PodSpec::new("demo", "counters-857d7978fd-jnkck", "node-a", &["counter"])
-                .label("app", "counters"),
+                .label("app", "counters")
+                .log("counter", "count 1\ncount 2\ncount 3\n"),
         )
         .pod("demo", "web-0", "node-b", &["web", "sidecar"])
         .pod("other", "db-0", "node-b", &["db"])
@@ -153,6 +154,27 @@ fn kubectl_prints_the_servers_pod_table() {
     assert_eq!(lines[2][..4], ["web-0", "2/2", "Running", "0"], "{text}");
     assert_eq!(lines[2][6], "node-b");
     assert_eq!(lines.len(), 3);
+}
+
+#[test]
+fn kubectl_reads_container_logs() {
+    let cluster = demo_cluster();
+    let kubectl = Kubectl::new(&cluster);
+    let out = kubectl.ok(&[
+        "logs",
+        "-n",
+        "demo",
+        "counters-857d7978fd-jnkck",
+        "--tail=2",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "count 2\ncount 3\n");
+    let out = kubectl.run(&["logs", "-n", "demo", "web-0", "-c", "nope"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("container nope is not valid for pod web-0"),
+        "stderr: {stderr}"
+    );
 }
 
 #[test]

@@ -77,6 +77,8 @@ pub struct PodSpec {
     pub owner: Option<Owner>,
     /// hostPath volumes mounted in every container.
     pub host_paths: Vec<HostPathMount>,
+    /// What each container has logged (`pods/log`), by container name.
+    pub logs: BTreeMap<String, String>,
 }
 
 impl PodSpec {
@@ -119,6 +121,13 @@ impl PodSpec {
             kind,
             name: name.to_string(),
         });
+        self
+    }
+
+    /// Sets what `container` has logged.
+    #[must_use]
+    pub fn log(mut self, container: &str, text: &str) -> Self {
+        self.logs.insert(container.to_string(), text.to_string());
         self
     }
 

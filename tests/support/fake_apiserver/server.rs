@@ -221,6 +221,9 @@ async fn handle(shared: Arc<Shared>, mut req: Request<Incoming>) -> Response<Bod
         (["api", "v1", "namespaces", ns, "pods", name, "exec"], &Method::GET | &Method::POST) => {
             exec::handle(shared, ns, name, &query, &headers, upgrade).await
         }
+        (["api", "v1", "namespaces", ns, "pods", name, "log"], &Method::GET) => {
+            pod_log(&shared, ns, name, &query)
+        }
         (["api", "v1", "namespaces"], &Method::GET) => list_namespaces(&shared),
         (["api", "v1", "namespaces", name], &Method::GET) => get_namespace(&shared, name),
         (["api", "v1", "nodes"], &Method::GET) => list_nodes(&shared, &query),
@@ -272,6 +275,7 @@ fn is_known_path(segs: &[&str]) -> bool {
             | ["api", "v1", "namespaces", _, "pods"]
             | ["api", "v1", "namespaces", _, "pods", _]
             | ["api", "v1", "namespaces", _, "pods", _, "exec"]
+            | ["api", "v1", "namespaces", _, "pods", _, "log"]
             | ["api", "v1", "namespaces"]
             | ["api", "v1", "namespaces", _]
             | ["api", "v1", "nodes"]
@@ -640,6 +644,51 @@ fn get_pod(shared: &Shared, namespace: &str, name: &str, table: bool) -> Respons
         Some(pod) => json_response(StatusCode::OK, pod),
         None => not_found("pods", "", name),
     }
+}
+
+/// `pods/log`: the container's log text as the builder gave it (`tailLines` honoured).
+fn pod_log(shared: &Shared, namespace: &str, name: &str, query: &Query) -> Response<Body> {
+    let mut state = lock(&shared.state);
+    state.refresh();
+    let Some(pod) = state.pod(namespace, name) else {
+        return not_found("pods", "", name);
+    };
+    let spec = pod.spec.clone().unwrap_or_default();
+    let container = match query.get("container") {
+        Some(c) => c.to_string(),
+        None if spec.containers.len() == 1 => spec
+            .containers
+            .first()
+            .map(|c| c.name.clone())
+            .unwrap_or_default(),
+        None => {
+            let names: Vec<&str> = spec.containers.iter().map(|c| c.name.as_str()).collect();
+            return bad_request(&format!(
+                "a container name must be specified for pod {name}, choose one of: [{}]",
+                names.join(" ")
+            ));
+        }
+    };
+    if !spec.containers.iter().any(|c| c.name == container) {
+        return bad_request(&format!(
+            "container {container} is not valid for pod {name}"
+        ));
+    }
+    if pod.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Running") {
+        return bad_request(&format!(
+            "container \"{container}\" in pod \"{name}\" is waiting to start: ContainerCreating"
+        ));
+    }
+    let key = (namespace.to_string(), name.to_string(), container);
+    let text = state.logs.get(&key).cloned().unwrap_or_default();
+    let text = match query.get("tailLines").and_then(|n| n.parse::<usize>().ok()) {
+        Some(n) => {
+            let lines: Vec<&str> = text.split_inclusive('\n').collect();
+            lines[lines.len().saturating_sub(n)..].concat()
+        }
+        None => text,
+    };
+    response(StatusCode::OK, "text/plain", text.into_bytes())
 }
 
 /// Characters the API server uses for `generateName` suffixes.

@@ -54,6 +54,8 @@ pub(super) struct State {
     pub nodes: Vec<Node>,
     /// apps/v1 workloads.
     pub workloads: Vec<Workload>,
+    /// Container logs by (namespace, pod, container).
+    pub logs: BTreeMap<(String, String, String), String>,
     /// How long a created pod stays Pending.
     pub pod_start_delay: Duration,
     resource_version: u64,
@@ -78,6 +80,7 @@ impl Shared {
             pods: Vec::new(),
             nodes: Vec::new(),
             workloads: workloads.to_vec(),
+            logs: BTreeMap::new(),
             pod_start_delay,
             resource_version: 1000,
         };
@@ -97,6 +100,10 @@ impl Shared {
                 .unwrap_or_else(|e| panic!("fake cluster: create {}: {e}", dir.display()));
         }
         for spec in pods {
+            for (container, text) in &spec.logs {
+                let key = (spec.namespace.clone(), spec.name.clone(), container.clone());
+                state.logs.insert(key, text.clone());
+            }
             let uid = objects::fake_uid(&format!("pod/{}/{}", spec.namespace, spec.name));
             let mut pod = spec.build(uid, now);
             let version = state.next_resource_version();
