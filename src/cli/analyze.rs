@@ -1,11 +1,19 @@
-//! `kubectl checkpoint analyze`.
+//! `kubectl checkpoint analyze`: reports on checkpoint archives and CRIU image directories.
+//!
+//! With `--local`, every input is a file or directory on this machine: it is opened with
+//! [`crate::archive`], turned into a report by [`crate::analyze`] and rendered by
+//! [`crate::output`] to stdout.
 
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use super::memory_args::MemoryArgs;
 use super::{Outcome, OutputFormat};
+use crate::analyze::{self, ExploreView, Sections};
+use crate::archive::Checkpoint;
+use crate::output::{self, Format, Style};
 use crate::Error;
 
 /// Arguments of `kubectl checkpoint analyze`.
@@ -17,15 +25,209 @@ pub struct AnalyzeArgs {
     /// Checkpoint archives or CRIU image directories.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
-    /// Output format.
+    /// Output format. With json or yaml and no section flag, every section is included.
     #[arg(short = 'o', long, value_enum, default_value_t)]
     pub output: OutputFormat,
+    /// Report sections.
+    #[command(flatten)]
+    pub sections: SectionArgs,
+    /// Print one of crit's `x` views (`crit x DIR ps|fds|mems|rss`) instead of the report.
+    #[arg(long, value_enum, value_name = "VIEW", conflicts_with_all = SECTION_FLAGS)]
+    pub crit_x: Option<CritView>,
     /// Memory views and search.
     #[command(flatten)]
     pub memory: MemoryArgs,
 }
 
+/// The section flags, for `conflicts_with_all`.
+const SECTION_FLAGS: [&str; 10] = [
+    "stats",
+    "ps_tree",
+    "cmdline",
+    "env",
+    "files",
+    "sockets",
+    "mounts",
+    "metadata",
+    "rootfs_diff",
+    "all",
+];
+
+/// Which sections to add to the overview.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct SectionArgs {
+    /// CRIU dump statistics (stats-dump): freezing, frozen, memdump and memwrite times, pages.
+    #[arg(long)]
+    pub stats: bool,
+    /// The process tree: pids, commands, task states, threads.
+    #[arg(long)]
+    pub ps_tree: bool,
+    /// Add each process's command line, read from its memory (implies --ps-tree).
+    #[arg(long)]
+    pub cmdline: bool,
+    /// Add each process's environment, read from its memory (implies --ps-tree).
+    #[arg(long)]
+    pub env: bool,
+    /// Open files of each process: descriptors, cwd and root.
+    #[arg(long)]
+    pub files: bool,
+    /// Sockets: TCP, UDP, UNIX; states, addresses, ports, queues.
+    #[arg(long)]
+    pub sockets: bool,
+    /// Mount points of the container.
+    #[arg(long)]
+    pub mounts: bool,
+    /// Kubernetes metadata: pod, namespace, annotations.
+    #[arg(long)]
+    pub metadata: bool,
+    /// Files the container changed or deleted in its root file system.
+    #[arg(long)]
+    pub rootfs_diff: bool,
+    /// Every section.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// crit's `x` views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CritView {
+    /// The process tree with pgid, sid and comm.
+    Ps,
+    /// Open files, cwd and root of each process.
+    Fds,
+    /// Memory mappings of each process.
+    Mems,
+    /// Resident pages of each process against its mappings.
+    Rss,
+}
+
+impl SectionArgs {
+    fn any(&self) -> bool {
+        self.stats
+            || self.ps_tree
+            || self.cmdline
+            || self.env
+            || self.files
+            || self.sockets
+            || self.mounts
+            || self.metadata
+            || self.rootfs_diff
+            || self.all
+    }
+
+    /// The sections to build: `--all`, or every section for JSON/YAML without section flags.
+    pub fn resolve(&self, format: Format) -> Sections {
+        let machine = matches!(format, Format::Json | Format::Yaml);
+        if self.all || (machine && !self.any()) {
+            return Sections::all();
+        }
+        Sections {
+            stats: self.stats,
+            metadata: self.metadata,
+            ps_tree: self.ps_tree || self.cmdline || self.env,
+            cmdline: self.cmdline,
+            env: self.env,
+            files: self.files,
+            sockets: self.sockets,
+            mounts: self.mounts,
+            rootfs_diff: self.rootfs_diff,
+        }
+    }
+}
+
+fn output_format(format: OutputFormat) -> Format {
+    match format {
+        OutputFormat::Table => Format::Table,
+        OutputFormat::Tree => Format::Tree,
+        OutputFormat::Json => Format::Json,
+        OutputFormat::Yaml => Format::Yaml,
+    }
+}
+
+fn explore_view(view: CritView) -> ExploreView {
+    match view {
+        CritView::Ps => ExploreView::Ps,
+        CritView::Fds => ExploreView::Fds,
+        CritView::Mems => ExploreView::Mems,
+        CritView::Rss => ExploreView::Rss,
+    }
+}
+
 /// Runs `analyze`.
-pub fn run(_args: AnalyzeArgs) -> Result<Outcome, Error> {
-    Err(Error::NotYet("analyze"))
+pub fn run(args: AnalyzeArgs) -> Result<Outcome, Error> {
+    if !args.local {
+        return Err(Error::NotYet("analyze TARGET (without --local)"));
+    }
+    run_local(&args)
+}
+
+/// `analyze --local INPUT...`: opens each input, builds its report, renders all of them.
+fn run_local(args: &AnalyzeArgs) -> Result<Outcome, Error> {
+    let format = output_format(args.output);
+    let stdout = std::io::stdout();
+    let style = Style::for_terminal(
+        stdout.is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
+    let mut out = stdout.lock();
+    if let Some(view) = args.crit_x {
+        for input in &args.inputs {
+            let checkpoint = Checkpoint::open(input)?;
+            let report = analyze::collect_explore(&checkpoint, explore_view(view))?;
+            output::render_explore(&report, format, &mut out)?;
+        }
+        out.flush().map_err(output::Error::Write)?;
+        return Ok(Outcome::Success);
+    }
+    let sections = args.sections.resolve(format);
+    let mut reports = Vec::with_capacity(args.inputs.len());
+    for input in &args.inputs {
+        let checkpoint = Checkpoint::open(input)?;
+        reports.push(analyze::collect_report(
+            &checkpoint,
+            &input.display().to_string(),
+            &sections,
+        )?);
+    }
+    output::render_reports(&reports, format, style, &mut out)?;
+    out.flush().map_err(output::Error::Write)?;
+    Ok(Outcome::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_without_flags_means_every_section() {
+        let none = SectionArgs::default();
+        assert_eq!(none.resolve(Format::Json), Sections::all());
+        assert_eq!(none.resolve(Format::Yaml), Sections::all());
+        assert_eq!(none.resolve(Format::Table), Sections::default());
+    }
+
+    #[test]
+    fn cmdline_and_env_imply_the_process_tree() {
+        let args = SectionArgs {
+            env: true,
+            ..SectionArgs::default()
+        };
+        let sections = args.resolve(Format::Table);
+        assert!(sections.ps_tree && sections.env && !sections.cmdline);
+    }
+
+    #[test]
+    fn a_section_flag_limits_json_too() {
+        let args = SectionArgs {
+            stats: true,
+            ..SectionArgs::default()
+        };
+        assert_eq!(
+            args.resolve(Format::Json),
+            Sections {
+                stats: true,
+                ..Sections::default()
+            }
+        );
+    }
 }

@@ -1,9 +1,182 @@
 //! Rendering reports as tables, trees, JSON and YAML into a caller's writer.
+//!
+//! Renderers never decide where output goes or whether it is a terminal: the caller passes a
+//! writer and a [`Style`] (colour and tree glyphs only for a terminal without `NO_COLOR`).
+
+mod explore;
+mod report_table;
+mod report_tree;
+mod table;
+mod tree;
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::analyze::{CheckpointReport, ExploreReport};
+
+pub use explore::render_explore_text;
+pub use table::Table;
+pub use tree::TreeNode;
 
 /// Errors of this module.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Reading or writing failed.
-    #[error(transparent)]
-    Io(#[from] std::io::Error),
+    /// Writing the output failed.
+    #[error("writing the output failed")]
+    Write(#[from] std::io::Error),
+    /// Serializing a report as JSON failed.
+    #[error("serializing the report as JSON failed")]
+    SerializeJson(#[source] serde_json::Error),
+    /// Serializing a report as YAML failed.
+    #[error("serializing the report as YAML failed")]
+    SerializeYaml(#[source] serde_yaml_ng::Error),
+}
+
+/// How to render.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Format {
+    /// kubectl-like tables.
+    #[default]
+    Table,
+    /// Indented trees.
+    Tree,
+    /// Pretty-printed JSON.
+    Json,
+    /// YAML.
+    Yaml,
+}
+
+/// Terminal niceties, on only when the output is a terminal and `NO_COLOR` is unset.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Style {
+    /// Bold headers.
+    pub color: bool,
+    /// Box-drawing glyphs in trees.
+    pub glyphs: bool,
+}
+
+impl Style {
+    /// The style for an output that is (or is not) a terminal, given the `NO_COLOR` variable.
+    pub fn for_terminal(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> Style {
+        let on = is_terminal && no_color.is_none_or(|value| value.is_empty());
+        Style {
+            color: on,
+            glyphs: on,
+        }
+    }
+}
+
+/// Renders checkpoint reports: one overview row per checkpoint, then the sections each
+/// report holds. JSON and YAML give a list with one object per checkpoint.
+pub fn render_reports(
+    reports: &[CheckpointReport],
+    format: Format,
+    style: Style,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    match format {
+        Format::Json => render_json(&reports, out),
+        Format::Yaml => render_yaml(&reports, out),
+        Format::Table => report_table::render(reports, style, out),
+        Format::Tree => report_tree::render(reports, style, out),
+    }
+}
+
+/// Renders one crit `x` view: crit's text for tables and trees, else JSON or YAML.
+pub fn render_explore(
+    report: &ExploreReport,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    match format {
+        Format::Json => render_json(report, out),
+        Format::Yaml => render_yaml(report, out),
+        Format::Table | Format::Tree => render_explore_text(report, out),
+    }
+}
+
+/// Pretty JSON followed by a newline.
+fn render_json<T: Serialize + ?Sized>(value: &T, out: &mut dyn Write) -> Result<(), Error> {
+    serde_json::to_writer_pretty(&mut *out, value).map_err(|err| {
+        if err.is_io() {
+            Error::Write(err.into())
+        } else {
+            Error::SerializeJson(err)
+        }
+    })?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn render_yaml<T: Serialize + ?Sized>(value: &T, out: &mut dyn Write) -> Result<(), Error> {
+    serde_yaml_ng::to_writer(&mut *out, value).map_err(Error::SerializeYaml)?;
+    Ok(())
+}
+
+/// Bytes as kubectl-ish human text: `512 B`, `8.7 MiB`.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = UNITS[0];
+    for next in &UNITS[1..] {
+        if value < 1024.0 {
+            break;
+        }
+        value /= 1024.0;
+        unit = next;
+    }
+    format!("{value:.1} {unit}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_sizes() {
+        for (bytes, text) in [
+            (0, "0 B"),
+            (1023, "1023 B"),
+            (1024, "1.0 KiB"),
+            (9_236_480, "8.8 MiB"),
+            (3 * 1024 * 1024 * 1024, "3.0 GiB"),
+        ] {
+            assert_eq!(human_size(bytes), text, "{bytes}");
+        }
+    }
+
+    #[test]
+    fn style_follows_terminal_and_no_color() {
+        use std::ffi::OsStr;
+        let on = Style {
+            color: true,
+            glyphs: true,
+        };
+        assert_eq!(Style::for_terminal(true, None), on);
+        assert_eq!(Style::for_terminal(true, Some(OsStr::new(""))), on);
+        assert_eq!(
+            Style::for_terminal(true, Some(OsStr::new("1"))),
+            Style::default()
+        );
+        assert_eq!(Style::for_terminal(false, None), Style::default());
+    }
+
+    #[test]
+    fn json_is_a_list_of_checkpoints() {
+        let report = CheckpointReport {
+            checkpoint: "a.tar".into(),
+            container_name: "counter".into(),
+            ..CheckpointReport::default()
+        };
+        let mut out = Vec::new();
+        render_reports(&[report], Format::Json, Style::default(), &mut out)
+            .expect("writing to a Vec cannot fail");
+        let value: serde_json::Value = serde_json::from_slice(&out).expect("valid JSON");
+        assert_eq!(value[0]["container_name"], "counter");
+        assert!(value[0].get("process_tree").is_none());
+    }
 }

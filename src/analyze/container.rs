@@ -1,0 +1,217 @@
+//! The container-level parts of a report: overview (metadata and sizes), CRIU dump statistics,
+//! Kubernetes metadata, mounts and root file system changes.
+
+use serde::Deserialize;
+
+use super::images::Images;
+use super::{
+    ChangedFile, CheckpointReport, CheckpointSize, DumpStatistics, Error, MetadataReport,
+    MountReport, RootfsDiffReport,
+};
+use crate::archive::{ContainerMetadata, Engine, MemberKind};
+use crate::criu::messages::{Fstype, MntEntry, StatsEntry};
+use crate::criu::read_entries;
+
+/// The container metadata, or an empty one for a bare CRIU image directory.
+pub(crate) fn collect_metadata(images: &Images<'_>) -> Result<Option<ContainerMetadata>, Error> {
+    let checkpoint = images.checkpoint();
+    if checkpoint.engine() == Engine::ImagesOnly {
+        return Ok(None);
+    }
+    Ok(Some(checkpoint.metadata()?))
+}
+
+/// Fills the overview fields: names, times, engine, IP, pod, namespace and sizes.
+pub(crate) fn fill_overview(
+    report: &mut CheckpointReport,
+    images: &Images<'_>,
+    metadata: Option<&ContainerMetadata>,
+) {
+    let sizes = images.checkpoint().sizes();
+    report.checkpoint_size = CheckpointSize {
+        total_size: sizes.archive_bytes,
+        memory_pages_size: sizes.pages_bytes,
+        root_fs_diff_size: sizes.rootfs_diff_bytes.unwrap_or(0),
+    };
+    let Some(metadata) = metadata else {
+        return;
+    };
+    let text = |value: &Option<String>| value.clone().unwrap_or_default();
+    report.container_name = text(&metadata.name);
+    report.image = text(&metadata.image);
+    report.id = text(&metadata.id);
+    report.runtime = text(&metadata.runtime);
+    report.created = text(&metadata.created);
+    report.checkpointed = text(&metadata.checkpointed);
+    report.engine = metadata.engine.to_string();
+    report.ip = text(&metadata.ip);
+    report.pod = text(&metadata.pod);
+    report.namespace = text(&metadata.namespace);
+}
+
+/// The `--metadata` section.
+pub(crate) fn build_metadata_report(metadata: Option<&ContainerMetadata>) -> MetadataReport {
+    let Some(metadata) = metadata else {
+        return MetadataReport::default();
+    };
+    MetadataReport {
+        pod_name: metadata.pod.clone().unwrap_or_default(),
+        kubernetes_namespace: metadata.namespace.clone().unwrap_or_default(),
+        annotations: metadata.annotations.clone(),
+    }
+}
+
+/// The `--stats` section from `stats-dump`; `None` when the checkpoint has none.
+pub(crate) fn collect_statistics(images: &Images<'_>) -> Result<Option<DumpStatistics>, Error> {
+    let Some(bytes) = images.checkpoint().stats_dump()? else {
+        return Ok(None);
+    };
+    let label = format!("{}: stats-dump", images.checkpoint().display_name());
+    let entries = read_entries::<StatsEntry>(&label, &bytes)?;
+    let Some(dump) = entries.into_iter().next().and_then(|entry| entry.dump) else {
+        return Ok(None);
+    };
+    Ok(Some(DumpStatistics {
+        freezing_time: dump.freezing_time,
+        frozen_time: dump.frozen_time,
+        memdump_time: dump.memdump_time,
+        memwrite_time: dump.memwrite_time,
+        pages_scanned: dump.pages_scanned,
+        pages_skipped_parent: dump.pages_skipped_parent,
+        pages_written: dump.pages_written,
+        pages_lazy: Some(dump.pages_lazy),
+        page_pipes: dump.page_pipes,
+        page_pipe_bufs: dump.page_pipe_bufs,
+        irmap_resolve: dump.irmap_resolve,
+        shpages_scanned: dump.shpages_scanned,
+        shpages_skipped_parent: dump.shpages_skipped_parent,
+        shpages_written: dump.shpages_written,
+    }))
+}
+
+/// The file system type of a mount: `fsname` when CRIU kept it, else the `fstype` name.
+fn fs_type_name(mount: &MntEntry) -> String {
+    if let Some(name) = mount.fsname.as_ref().filter(|name| !name.is_empty()) {
+        return name.clone();
+    }
+    let fstype = i32::try_from(mount.fstype).unwrap_or(-1);
+    match Fstype::try_from(fstype) {
+        Ok(Fstype::OVERLAYFS) => "overlay".to_owned(),
+        Ok(Fstype::UNSUPPORTED) => "bind".to_owned(),
+        Ok(_) => Fstype::proto_name(fstype)
+            .map_or_else(|| mount.fstype.to_string(), str::to_ascii_lowercase),
+        Err(_) => mount.fstype.to_string(),
+    }
+}
+
+/// The mounts of `spec.dump` (OCI runtime spec), for checkpoints without mountpoints images.
+#[derive(Debug, Deserialize)]
+struct SpecMounts {
+    #[serde(default)]
+    mounts: Vec<SpecMount>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SpecMount {
+    #[serde(default)]
+    destination: String,
+    #[serde(default, rename = "type")]
+    fs_type: String,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    options: Vec<String>,
+}
+
+/// The `--mounts` section: the root process's mount namespace (`mountpoints-ID.img`), by
+/// mount point; else the mounts of `spec.dump`; else none.
+pub(crate) fn collect_mounts(
+    images: &Images<'_>,
+    root_pid: u32,
+) -> Result<Vec<MountReport>, Error> {
+    let ids = images.ids(root_pid)?;
+    if let Some(mnt_ns_id) = ids.mnt_ns_id {
+        let name = format!("mountpoints-{mnt_ns_id}.img");
+        if images.checkpoint().has_image(&name) {
+            let mut mounts: Vec<MountReport> = images
+                .decode::<MntEntry>(&name)?
+                .into_iter()
+                .map(|mount| MountReport {
+                    fs_type: fs_type_name(&mount),
+                    destination: mount.mountpoint,
+                    source: mount.source,
+                    options: mount.options,
+                    root: if mount.root == "/" {
+                        String::new()
+                    } else {
+                        mount.root
+                    },
+                })
+                .collect();
+            mounts.sort_by(|a, b| a.destination.cmp(&b.destination));
+            return Ok(mounts);
+        }
+    }
+    let checkpoint = images.checkpoint();
+    let Some(bytes) = checkpoint.read_member("spec.dump")? else {
+        return Ok(Vec::new());
+    };
+    let spec: SpecMounts = serde_json::from_slice(&bytes).map_err(|source| Error::ParseSpec {
+        archive: checkpoint.display_name().to_owned(),
+        source,
+    })?;
+    Ok(spec
+        .mounts
+        .into_iter()
+        .map(|mount| MountReport {
+            destination: mount.destination,
+            fs_type: mount.fs_type,
+            source: mount.source,
+            options: mount.options.join(","),
+            root: String::new(),
+        })
+        .collect())
+}
+
+/// The `--rootfs-diff` section.
+pub(crate) fn collect_rootfs_diff(images: &Images<'_>) -> Result<RootfsDiffReport, Error> {
+    let diff = images.checkpoint().rootfs_diff()?;
+    Ok(RootfsDiffReport {
+        changed: diff
+            .changed
+            .into_iter()
+            .map(|file| ChangedFile {
+                path: file.name,
+                kind: match file.kind {
+                    MemberKind::File => "file",
+                    MemberKind::Directory => "dir",
+                    MemberKind::Symlink => "symlink",
+                    MemberKind::Hardlink => "hardlink",
+                    MemberKind::Other => "other",
+                }
+                .to_owned(),
+                size: file.size,
+            })
+            .collect(),
+        deleted: diff.deleted,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mount_types() {
+        let mount = |fstype: u32, fsname: Option<&str>| MntEntry {
+            fstype,
+            fsname: fsname.map(str::to_owned),
+            ..MntEntry::default()
+        };
+        assert_eq!(fs_type_name(&mount(1, None)), "proc");
+        assert_eq!(fs_type_name(&mount(17, None)), "overlay");
+        assert_eq!(fs_type_name(&mount(0, None)), "bind");
+        assert_eq!(fs_type_name(&mount(16, Some("ext4"))), "ext4");
+        assert_eq!(fs_type_name(&mount(99, None)), "99");
+    }
+}

@@ -1,0 +1,278 @@
+//! Sockets: the socket descriptors of each process, with family, type, protocol, state,
+//! addresses, ports, buffer sizes and queued bytes (`tcp-stream-INO.img` for TCP connections,
+//! `sk-queues.img` for UNIX sockets).
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::files::collect_descriptors;
+use super::images::{has_resources, Images};
+use super::processes::TaskTree;
+use super::{Error, ProcessSockets, SocketData, SocketNode};
+use crate::criu::messages::{
+    FdTypes, FileEntry, InetSkEntry, NetlinkSkEntry, PacketSockEntry, SkPacketEntry,
+    TcpStreamEntry, UnixSkEntry,
+};
+
+/// Address family names (linux/socket.h), as crit's `sk` dictionary spells them.
+fn family_name(family: u32) -> String {
+    match family {
+        1 => "UNIX".to_owned(),
+        2 => "INET".to_owned(),
+        10 => "INET6".to_owned(),
+        16 => "NETLINK".to_owned(),
+        17 => "PACKET".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// Socket type names (linux/net.h).
+fn type_name(socket_type: u32) -> String {
+    match socket_type {
+        1 => "STREAM".to_owned(),
+        2 => "DGRAM".to_owned(),
+        3 => "RAW".to_owned(),
+        4 => "RDM".to_owned(),
+        5 => "SEQPACKET".to_owned(),
+        10 => "PACKET".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// IP protocol names (netinet/in.h).
+fn protocol_name(proto: u32) -> String {
+    match proto {
+        0 => "IP".to_owned(),
+        1 => "ICMP".to_owned(),
+        2 => "IGMP".to_owned(),
+        6 => "TCP".to_owned(),
+        17 => "UDP".to_owned(),
+        58 => "ICMPV6".to_owned(),
+        136 => "UDPLITE".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// Socket state names (the kernel's TCP states, which UNIX sockets reuse).
+fn state_name(state: u32) -> String {
+    match state {
+        1 => "ESTABLISHED".to_owned(),
+        2 => "SYN_SENT".to_owned(),
+        3 => "SYN_RECV".to_owned(),
+        4 => "FIN_WAIT1".to_owned(),
+        5 => "FIN_WAIT2".to_owned(),
+        6 => "TIME_WAIT".to_owned(),
+        7 => "CLOSE".to_owned(),
+        8 => "CLOSE_WAIT".to_owned(),
+        9 => "LAST_ACK".to_owned(),
+        10 => "LISTEN".to_owned(),
+        11 => "CLOSING".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// An address of `inet_sk_entry`: one u32 for IPv4, four for IPv6, each holding the address
+/// bytes in memory order (so little-endian on the wire of the image).
+fn ip_address(words: &[u32]) -> String {
+    match words {
+        [] => String::new(),
+        [v4] => Ipv4Addr::from(v4.to_le_bytes()).to_string(),
+        [a, b, c, d] => {
+            let mut bytes = [0u8; 16];
+            for (chunk, word) in bytes.chunks_exact_mut(4).zip([a, b, c, d]) {
+                chunk.copy_from_slice(&word.to_le_bytes());
+            }
+            Ipv6Addr::from(bytes).to_string()
+        }
+        other => other
+            .iter()
+            .map(|word| format!("{word:08x}"))
+            .collect::<Vec<_>>()
+            .join(":"),
+    }
+}
+
+/// A UNIX socket name: abstract names (leading NUL) get `@`, like `ss` prints them.
+fn unix_name(name: &[u8]) -> String {
+    match name.split_first() {
+        None => String::new(),
+        Some((0, rest)) => format!("@{}", String::from_utf8_lossy(rest)),
+        Some(_) => String::from_utf8_lossy(name).into_owned(),
+    }
+}
+
+/// Queued bytes of the dump: TCP streams by inode, UNIX socket queues by socket id.
+struct Queues {
+    unix: HashMap<u32, u64>,
+}
+
+impl Queues {
+    fn collect(images: &Images<'_>) -> Result<Queues, Error> {
+        let mut unix: HashMap<u32, u64> = HashMap::new();
+        for packet in images.decode_optional::<SkPacketEntry>("sk-queues.img")? {
+            let total = unix.entry(packet.id_for).or_default();
+            *total = total.saturating_add(u64::from(packet.length));
+        }
+        Ok(Queues { unix })
+    }
+}
+
+fn inet_node(images: &Images<'_>, fd: u32, sk: &InetSkEntry) -> Result<SocketNode, Error> {
+    let mut data = SocketData {
+        family: family_name(sk.family),
+        socket_type: type_name(sk.r#type),
+        state: state_name(sk.state),
+        src: ip_address(&sk.src_addr),
+        src_port: Some(sk.src_port),
+        dst: ip_address(&sk.dst_addr),
+        dst_port: Some(sk.dst_port),
+        ino: Some(sk.ino),
+        send_buf: Some(sk.opts.so_sndbuf),
+        recv_buf: Some(sk.opts.so_rcvbuf),
+        ..SocketData::default()
+    };
+    let stream = format!("tcp-stream-{:x}.img", sk.ino);
+    if images.checkpoint().has_image(&stream) {
+        let entry = images.decode_first::<TcpStreamEntry>(&stream)?;
+        data.send_queue = Some(u64::from(entry.outq_len));
+        data.recv_queue = Some(u64::from(entry.inq_len));
+    }
+    Ok(SocketNode {
+        fd,
+        protocol: protocol_name(sk.proto),
+        data,
+    })
+}
+
+fn unix_node(fd: u32, sk: &UnixSkEntry, queues: &Queues) -> SocketNode {
+    SocketNode {
+        fd,
+        protocol: "UNIX".to_owned(),
+        data: SocketData {
+            family: "UNIX".to_owned(),
+            socket_type: type_name(sk.r#type),
+            state: state_name(sk.state),
+            address: unix_name(&sk.name),
+            ino: Some(sk.ino),
+            peer: (sk.peer != 0).then_some(sk.peer),
+            send_buf: Some(sk.opts.so_sndbuf),
+            recv_buf: Some(sk.opts.so_rcvbuf),
+            recv_queue: Some(queues.unix.get(&sk.id).copied().unwrap_or(0)),
+            ..SocketData::default()
+        },
+    }
+}
+
+fn packet_node(fd: u32, sk: &PacketSockEntry) -> SocketNode {
+    SocketNode {
+        fd,
+        protocol: "PACKET".to_owned(),
+        data: SocketData {
+            family: "PACKET".to_owned(),
+            socket_type: type_name(sk.r#type),
+            send_buf: Some(sk.opts.so_sndbuf),
+            recv_buf: Some(sk.opts.so_rcvbuf),
+            ..SocketData::default()
+        },
+    }
+}
+
+fn netlink_node(fd: u32, sk: &NetlinkSkEntry) -> SocketNode {
+    SocketNode {
+        fd,
+        protocol: "NETLINK".to_owned(),
+        data: SocketData {
+            family: "NETLINK".to_owned(),
+            state: state_name(sk.state),
+            ino: Some(sk.ino),
+            send_buf: Some(sk.opts.so_sndbuf),
+            recv_buf: Some(sk.opts.so_rcvbuf),
+            ..SocketData::default()
+        },
+    }
+}
+
+fn socket_node(
+    images: &Images<'_>,
+    fd: u32,
+    file: &FileEntry,
+    queues: &Queues,
+) -> Result<Option<SocketNode>, Error> {
+    if let Some(sk) = &file.isk {
+        return inet_node(images, fd, sk).map(Some);
+    }
+    if let Some(sk) = &file.usk {
+        return Ok(Some(unix_node(fd, sk, queues)));
+    }
+    if let Some(sk) = &file.psk {
+        return Ok(Some(packet_node(fd, sk)));
+    }
+    Ok(file.nlsk.as_ref().map(|sk| netlink_node(fd, sk)))
+}
+
+/// The `--sockets` section: processes holding sockets, each with its sockets in fd order.
+pub(crate) fn collect_sockets(
+    images: &Images<'_>,
+    tree: &TaskTree,
+) -> Result<Vec<ProcessSockets>, Error> {
+    let files = images.files()?;
+    let queues = Queues::collect(images)?;
+    let socket_types = [
+        FdTypes::INETSK as i32,
+        FdTypes::UNIXSK as i32,
+        FdTypes::PACKETSK as i32,
+        FdTypes::NETLINKSK as i32,
+    ];
+    let mut out = Vec::new();
+    for task in tree.tasks.iter().filter(|task| has_resources(task.state)) {
+        let descriptors = collect_descriptors(images, task.entry.pid)?;
+        let mut open_sockets = Vec::new();
+        for &(fd, file_type, id) in &descriptors.fds {
+            if !socket_types.contains(&file_type) {
+                continue;
+            }
+            let Some(file) = files.get(&id) else {
+                continue;
+            };
+            if let Some(node) = socket_node(images, fd, file, &queues)? {
+                open_sockets.push(node);
+            }
+        }
+        if !open_sockets.is_empty() {
+            out.push(ProcessSockets {
+                pid: task.entry.pid,
+                open_sockets,
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_in_memory_byte_order() {
+        assert_eq!(
+            ip_address(&[u32::from_le_bytes([127, 0, 0, 1])]),
+            "127.0.0.1"
+        );
+        assert_eq!(ip_address(&[0]), "0.0.0.0");
+        let loopback6 = [0, 0, 0, u32::from_le_bytes([0, 0, 0, 1])];
+        assert_eq!(ip_address(&loopback6), "::1");
+        assert_eq!(ip_address(&[]), "");
+        assert_eq!(ip_address(&[1, 2]), "00000001:00000002");
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(state_name(10), "LISTEN");
+        assert_eq!(protocol_name(6), "TCP");
+        assert_eq!(family_name(10), "INET6");
+        assert_eq!(type_name(2), "DGRAM");
+        assert_eq!(state_name(99), "99");
+        assert_eq!(unix_name(b"\0abstract"), "@abstract");
+        assert_eq!(unix_name(b"/run/a.sock"), "/run/a.sock");
+    }
+}

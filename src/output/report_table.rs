@@ -1,0 +1,317 @@
+//! Checkpoint reports as kubectl-like tables: an overview with one row per checkpoint, then
+//! one table per requested section, each under a `<checkpoint>: <section>` title.
+
+use std::io::Write;
+
+use super::{human_size, Error, Style, Table};
+use crate::analyze::{CheckpointReport, ProcessNode};
+
+/// Text for empty cells, as kubectl prints missing values.
+const NONE: &str = "<none>";
+
+pub(super) fn render(
+    reports: &[CheckpointReport],
+    style: Style,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    overview(reports).render(style, out)?;
+    for report in reports {
+        for (title, table) in sections(report, style) {
+            writeln!(out)?;
+            writeln!(out, "{}: {title}", report.checkpoint)?;
+            table.render(style, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn or_none(text: &str) -> String {
+    if text.is_empty() {
+        NONE.to_owned()
+    } else {
+        text.to_owned()
+    }
+}
+
+fn overview(reports: &[CheckpointReport]) -> Table {
+    let mut table = Table::new(&[
+        "CHECKPOINT",
+        "CONTAINER",
+        "IMAGE",
+        "ID",
+        "RUNTIME",
+        "CREATED",
+        "CHECKPOINTED",
+        "ENGINE",
+        "IP",
+        "POD",
+        "NAMESPACE",
+        "CHKPT SIZE",
+        "PAGES SIZE",
+        "ROOTFS DIFF SIZE",
+    ]);
+    for report in reports {
+        let id: String = report.id.chars().take(12).collect();
+        table.row(vec![
+            report.checkpoint.clone(),
+            or_none(&report.container_name),
+            or_none(&report.image),
+            or_none(&id),
+            or_none(&report.runtime),
+            or_none(&report.created),
+            or_none(&report.checkpointed),
+            or_none(&report.engine),
+            or_none(&report.ip),
+            or_none(&report.pod),
+            or_none(&report.namespace),
+            human_size(report.checkpoint_size.total_size),
+            human_size(report.checkpoint_size.memory_pages_size),
+            human_size(report.checkpoint_size.root_fs_diff_size),
+        ]);
+    }
+    table
+}
+
+/// The section tables of one report, with their titles, in a fixed order.
+fn sections(report: &CheckpointReport, style: Style) -> Vec<(&'static str, Table)> {
+    let mut sections = Vec::new();
+    if let Some(stats) = &report.statistics {
+        let mut table = Table::new(&[
+            "FREEZING TIME",
+            "FROZEN TIME",
+            "MEMDUMP TIME",
+            "MEMWRITE TIME",
+            "PAGES SCANNED",
+            "PAGES WRITTEN",
+        ]);
+        table.row(vec![
+            format!("{} us", stats.freezing_time),
+            format!("{} us", stats.frozen_time),
+            format!("{} us", stats.memdump_time),
+            format!("{} us", stats.memwrite_time),
+            stats.pages_scanned.to_string(),
+            stats.pages_written.to_string(),
+        ]);
+        sections.push(("CRIU dump statistics", table));
+    }
+    if let Some(metadata) = &report.metadata {
+        let mut table = Table::new(&["POD", "NAMESPACE"]);
+        table.row(vec![
+            or_none(&metadata.pod_name),
+            or_none(&metadata.kubernetes_namespace),
+        ]);
+        sections.push(("metadata", table));
+        let mut annotations = Table::new(&["ANNOTATION", "VALUE"]);
+        for (key, value) in &metadata.annotations {
+            annotations.row(vec![key.clone(), value.clone()]);
+        }
+        sections.push(("annotations", annotations));
+    }
+    if let Some(root) = &report.process_tree {
+        let with_cmdline = has_cmdline(root);
+        let mut header = vec!["PID", "PPID", "PGID", "SID", "STATE", "THREADS", "COMMAND"];
+        if with_cmdline {
+            header.push("CMDLINE");
+        }
+        let mut table = Table::new(&header);
+        process_rows(root, 0, with_cmdline, style, &mut table);
+        sections.push(("processes", table));
+        let mut environment = Table::new(&["PID", "NAME", "VALUE"]);
+        let mut any_env = false;
+        environment_rows(root, &mut environment, &mut any_env);
+        if any_env {
+            sections.push(("environment", environment));
+        }
+    }
+    if let Some(processes) = &report.file_descriptors {
+        let mut table = Table::new(&["PID", "FD", "TYPE", "PATH"]);
+        for process in processes {
+            for file in &process.open_files {
+                table.row(vec![
+                    process.pid.to_string(),
+                    file.fd.clone(),
+                    file.file_type.clone(),
+                    file.path.clone(),
+                ]);
+            }
+        }
+        sections.push(("open files", table));
+    }
+    if let Some(processes) = &report.sockets {
+        let mut table = Table::new(&[
+            "PID", "FD", "PROTOCOL", "STATE", "LOCAL", "REMOTE", "SEND-Q", "RECV-Q", "SNDBUF",
+            "RCVBUF",
+        ]);
+        for process in processes {
+            for socket in &process.open_sockets {
+                let data = &socket.data;
+                let local = endpoint(&data.src, data.src_port, &data.address);
+                let remote = endpoint(&data.dst, data.dst_port, "");
+                let number = |value: Option<u64>| value.map_or_else(String::new, |v| v.to_string());
+                table.row(vec![
+                    process.pid.to_string(),
+                    socket.fd.to_string(),
+                    socket.protocol.clone(),
+                    data.state.clone(),
+                    local,
+                    remote,
+                    number(data.send_queue),
+                    number(data.recv_queue),
+                    number(data.send_buf.map(u64::from)),
+                    number(data.recv_buf.map(u64::from)),
+                ]);
+            }
+        }
+        sections.push(("sockets", table));
+    }
+    if let Some(mounts) = &report.mounts {
+        let mut table = Table::new(&["DESTINATION", "TYPE", "SOURCE", "OPTIONS"]);
+        for mount in mounts {
+            table.row(vec![
+                mount.destination.clone(),
+                mount.fs_type.clone(),
+                mount.source.clone(),
+                mount.options.clone(),
+            ]);
+        }
+        sections.push(("mounts", table));
+    }
+    if let Some(diff) = &report.rootfs_diff {
+        let mut table = Table::new(&["CHANGE", "KIND", "SIZE", "PATH"]);
+        for file in &diff.changed {
+            table.row(vec![
+                "changed".into(),
+                file.kind.clone(),
+                file.size.to_string(),
+                file.path.clone(),
+            ]);
+        }
+        for path in &diff.deleted {
+            table.row(vec![
+                "deleted".into(),
+                String::new(),
+                String::new(),
+                path.clone(),
+            ]);
+        }
+        sections.push(("root file system changes", table));
+    }
+    sections
+}
+
+/// `addr:port`, `[addr]:port` for IPv6, or the UNIX path.
+fn endpoint(address: &str, port: Option<u32>, unix_path: &str) -> String {
+    match port {
+        Some(port) if address.contains(':') => format!("[{address}]:{port}"),
+        Some(port) => format!("{address}:{port}"),
+        None if !unix_path.is_empty() => unix_path.to_owned(),
+        None => address.to_owned(),
+    }
+}
+
+fn has_cmdline(node: &ProcessNode) -> bool {
+    node.cmdline.is_some() || node.children.iter().any(has_cmdline)
+}
+
+fn process_rows(
+    node: &ProcessNode,
+    depth: usize,
+    with_cmdline: bool,
+    style: Style,
+    table: &mut Table,
+) {
+    let indent = match (depth, style.glyphs) {
+        (0, _) => String::new(),
+        (_, true) => format!("{}└─ ", "   ".repeat(depth - 1)),
+        (_, false) => "  ".repeat(depth),
+    };
+    let mut row = vec![
+        node.pid.to_string(),
+        node.ppid.to_string(),
+        node.pgid.to_string(),
+        node.sid.to_string(),
+        node.task_state.clone(),
+        node.threads.len().to_string(),
+        format!("{indent}{}", node.command),
+    ];
+    if with_cmdline {
+        row.push(node.cmdline.clone().unwrap_or_default());
+    }
+    table.row(row);
+    for child in &node.children {
+        process_rows(child, depth + 1, with_cmdline, style, table);
+    }
+}
+
+fn environment_rows(node: &ProcessNode, table: &mut Table, any: &mut bool) {
+    if let Some(environment) = &node.environment_variables {
+        *any = true;
+        for (name, value) in environment {
+            table.row(vec![node.pid.to_string(), name.clone(), value.clone()]);
+        }
+    }
+    for child in &node.children {
+        environment_rows(child, table, any);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::{DumpStatistics, OpenFile, ProcessFiles};
+
+    #[test]
+    fn overview_and_sections() {
+        let report = CheckpointReport {
+            checkpoint: "dir".into(),
+            statistics: Some(DumpStatistics {
+                pages_written: 2218,
+                ..DumpStatistics::default()
+            }),
+            process_tree: Some(ProcessNode {
+                pid: 1,
+                command: "sh".into(),
+                task_state: "Alive".into(),
+                threads: vec![1],
+                children: vec![ProcessNode {
+                    pid: 9,
+                    ppid: 1,
+                    command: "sleep".into(),
+                    task_state: "Alive".into(),
+                    threads: vec![9],
+                    ..ProcessNode::default()
+                }],
+                ..ProcessNode::default()
+            }),
+            file_descriptors: Some(vec![ProcessFiles {
+                pid: 1,
+                open_files: vec![OpenFile {
+                    fd: "0".into(),
+                    file_type: "REG".into(),
+                    path: "/dev/null".into(),
+                }],
+            }]),
+            ..CheckpointReport::default()
+        };
+        let mut out = Vec::new();
+        render(&[report], Style::default(), &mut out).expect("writing to a Vec cannot fail");
+        let text = String::from_utf8(out).expect("tables are UTF-8");
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("CHECKPOINT   CONTAINER"), "{text}");
+        assert!(lines[1].starts_with("dir          <none>"), "{text}");
+        assert!(text.contains("dir: CRIU dump statistics\n"), "{text}");
+        assert!(text.contains("   2218\n"), "{text}");
+        assert!(
+            text.contains("\n9     1      0      0     Alive   1           sleep\n"),
+            "{text}"
+        );
+        assert!(text.contains("\n1     0     REG    /dev/null\n"), "{text}");
+    }
+
+    #[test]
+    fn endpoints() {
+        assert_eq!(endpoint("127.0.0.1", Some(18765), ""), "127.0.0.1:18765");
+        assert_eq!(endpoint("::1", Some(80), ""), "[::1]:80");
+        assert_eq!(endpoint("", None, "/run/x.sock"), "/run/x.sock");
+    }
+}

@@ -1,0 +1,136 @@
+//! Tab-aligned tables like kubectl's: each column as wide as its widest cell plus three spaces
+//! (at least six), the last column unpadded, headers in upper case.
+
+use std::io::Write;
+
+use super::{Error, Style};
+
+/// Column padding of kubectl's tabwriter.
+const PADDING: usize = 3;
+/// Minimum cell width of kubectl's tabwriter (padding included).
+const MIN_WIDTH: usize = 6;
+
+/// A table being filled row by row, then written at once (column widths need every row).
+#[derive(Debug, Default)]
+pub struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table with these column headers.
+    pub fn new(header: &[&str]) -> Table {
+        Table {
+            header: header.iter().map(|h| (*h).to_owned()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Appends a row; missing cells are empty, extra cells are kept.
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    /// True when no row was added.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Writes the header (bold when `style.color`) and the rows.
+    pub fn render(&self, style: Style, out: &mut dyn Write) -> Result<(), Error> {
+        let columns = self
+            .rows
+            .iter()
+            .map(Vec::len)
+            .chain(std::iter::once(self.header.len()))
+            .max()
+            .unwrap_or(0);
+        let mut widths = vec![0usize; columns];
+        for line in std::iter::once(&self.header).chain(self.rows.iter()) {
+            for (width, cell) in widths.iter_mut().zip(line) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        let header = format_line(&self.header, &widths);
+        if style.color {
+            writeln!(out, "\x1b[1m{header}\x1b[0m")?;
+        } else {
+            writeln!(out, "{header}")?;
+        }
+        for row in &self.rows {
+            writeln!(out, "{}", format_line(row, &widths))?;
+        }
+        Ok(())
+    }
+}
+
+/// One line: every cell but the last padded to its column's width.
+fn format_line(cells: &[String], widths: &[usize]) -> String {
+    let mut line = String::new();
+    let last = widths.len().saturating_sub(1);
+    for (index, width) in widths.iter().enumerate() {
+        let cell = cells.get(index).map(String::as_str).unwrap_or("");
+        line.push_str(cell);
+        if index < last {
+            let target = (width + PADDING).max(MIN_WIDTH);
+            let used = cell.chars().count();
+            line.extend(std::iter::repeat_n(' ', target.saturating_sub(used)));
+        }
+    }
+    line.truncate(line.trim_end().len());
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendered(table: &Table) -> String {
+        let mut out = Vec::new();
+        table
+            .render(Style::default(), &mut out)
+            .expect("writing to a Vec cannot fail");
+        String::from_utf8(out).expect("tables are UTF-8")
+    }
+
+    #[test]
+    fn columns_are_padded_like_kubectl() {
+        let mut table = Table::new(&["NAME", "PID"]);
+        table.row(vec!["python3".into(), "24390".into()]);
+        table.row(vec!["a".into(), "1".into()]);
+        assert_eq!(
+            rendered(&table),
+            "NAME      PID\npython3   24390\na         1\n"
+        );
+    }
+
+    #[test]
+    fn short_columns_get_the_minimum_width() {
+        let mut table = Table::new(&["A", "B"]);
+        table.row(vec!["x".into(), "y".into()]);
+        assert_eq!(rendered(&table), "A     B\nx     y\n");
+    }
+
+    #[test]
+    fn missing_cells_are_empty_and_trailing_space_is_trimmed() {
+        let mut table = Table::new(&["A", "B", "C"]);
+        table.row(vec!["1".into()]);
+        assert_eq!(rendered(&table), "A     B     C\n1\n");
+    }
+
+    #[test]
+    fn color_makes_the_header_bold() {
+        let table = Table::new(&["A"]);
+        let mut out = Vec::new();
+        table
+            .render(
+                Style {
+                    color: true,
+                    glyphs: true,
+                },
+                &mut out,
+            )
+            .expect("writing to a Vec cannot fail");
+        assert_eq!(out, b"\x1b[1mA\x1b[0m\n");
+    }
+}

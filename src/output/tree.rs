@@ -1,0 +1,110 @@
+//! Indented trees: box-drawing glyphs on a terminal, plain four-space indentation otherwise.
+
+use std::io::Write;
+
+use super::{Error, Style};
+
+/// A labelled node with children.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TreeNode {
+    /// The text of this line.
+    pub label: String,
+    /// Lines under it.
+    pub children: Vec<TreeNode>,
+}
+
+impl TreeNode {
+    /// A node without children.
+    pub fn leaf(label: impl Into<String>) -> TreeNode {
+        TreeNode {
+            label: label.into(),
+            children: Vec::new(),
+        }
+    }
+
+    /// A node with children.
+    pub fn branch(label: impl Into<String>, children: Vec<TreeNode>) -> TreeNode {
+        TreeNode {
+            label: label.into(),
+            children,
+        }
+    }
+
+    /// Writes the node (bold when `style.color`) and its subtree.
+    pub fn render(&self, style: Style, out: &mut dyn Write) -> Result<(), Error> {
+        if style.color {
+            writeln!(out, "\x1b[1m{}\x1b[0m", self.label)?;
+        } else {
+            writeln!(out, "{}", self.label)?;
+        }
+        render_children(&self.children, "", style, out)
+    }
+}
+
+fn render_children(
+    children: &[TreeNode],
+    prefix: &str,
+    style: Style,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let count = children.len();
+    for (index, child) in children.iter().enumerate() {
+        let last = index + 1 == count;
+        let (branch, continuation) = match (style.glyphs, last) {
+            (true, false) => ("├── ", "│   "),
+            (true, true) => ("└── ", "    "),
+            (false, _) => ("    ", "    "),
+        };
+        writeln!(out, "{prefix}{branch}{}", child.label)?;
+        render_children(
+            &child.children,
+            &format!("{prefix}{continuation}"),
+            style,
+            out,
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> TreeNode {
+        TreeNode::branch(
+            "root",
+            vec![
+                TreeNode::branch("a", vec![TreeNode::leaf("a1"), TreeNode::leaf("a2")]),
+                TreeNode::leaf("b"),
+            ],
+        )
+    }
+
+    fn rendered(style: Style) -> String {
+        let mut out = Vec::new();
+        sample()
+            .render(style, &mut out)
+            .expect("writing to a Vec cannot fail");
+        String::from_utf8(out).expect("trees are UTF-8")
+    }
+
+    #[test]
+    fn glyphs_on_a_terminal() {
+        let style = Style {
+            color: false,
+            glyphs: true,
+        };
+        assert_eq!(
+            rendered(style),
+            "root\n├── a\n│   ├── a1\n│   └── a2\n└── b\n"
+        );
+    }
+
+    #[test]
+    fn plain_indentation_otherwise() {
+        assert_eq!(
+            rendered(Style::default()),
+            "root\n    a\n        a1\n        a2\n    b\n"
+        );
+    }
+}
