@@ -89,7 +89,8 @@ pub(crate) fn collect_statistics(images: &Images<'_>) -> Result<Option<DumpStati
     }))
 }
 
-/// The file system type of a mount: `fsname` when CRIU kept it, else the `fstype` name.
+/// The file system type of a mount: `fsname` when CRIU kept it, else the `fstype` name;
+/// `other` for file systems CRIU handles generically (its `UNSUPPORTED`, e.g. ext4 binds).
 fn fs_type_name(mount: &MntEntry) -> String {
     if let Some(name) = mount.fsname.as_ref().filter(|name| !name.is_empty()) {
         return name.clone();
@@ -97,7 +98,7 @@ fn fs_type_name(mount: &MntEntry) -> String {
     let fstype = i32::try_from(mount.fstype).unwrap_or(-1);
     match Fstype::try_from(fstype) {
         Ok(Fstype::OVERLAYFS) => "overlay".to_owned(),
-        Ok(Fstype::UNSUPPORTED) => "bind".to_owned(),
+        Ok(Fstype::UNSUPPORTED) => "other".to_owned(),
         Ok(_) => Fstype::proto_name(fstype)
             .map_or_else(|| mount.fstype.to_string(), str::to_ascii_lowercase),
         Err(_) => mount.fstype.to_string(),
@@ -210,7 +211,7 @@ mod tests {
         };
         assert_eq!(fs_type_name(&mount(1, None)), "proc");
         assert_eq!(fs_type_name(&mount(17, None)), "overlay");
-        assert_eq!(fs_type_name(&mount(0, None)), "bind");
+        assert_eq!(fs_type_name(&mount(0, None)), "other");
         assert_eq!(fs_type_name(&mount(16, Some("ext4"))), "ext4");
         assert_eq!(fs_type_name(&mount(99, None)), "99");
     }

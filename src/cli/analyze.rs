@@ -170,28 +170,54 @@ fn run_local(args: &AnalyzeArgs) -> Result<Outcome, Error> {
         std::env::var_os("NO_COLOR").as_deref(),
     );
     let mut out = stdout.lock();
+    let mut failed = 0usize;
     if let Some(view) = args.crit_x {
         for input in &args.inputs {
-            let checkpoint = Checkpoint::open(input)?;
-            let report = analyze::collect_explore(&checkpoint, explore_view(view))?;
-            output::render_explore(&report, format, &mut out)?;
+            let report = Checkpoint::open(input)
+                .map_err(Error::from)
+                .and_then(|checkpoint| {
+                    Ok(analyze::collect_explore(&checkpoint, explore_view(view))?)
+                });
+            match report {
+                Ok(report) => output::render_explore(&report, format, &mut out)?,
+                Err(err) => failed += report_failure(err, args.inputs.len())?,
+            }
         }
-        out.flush().map_err(output::Error::Write)?;
-        return Ok(Outcome::Success);
+    } else {
+        let sections = args.sections.resolve(format);
+        let mut reports = Vec::with_capacity(args.inputs.len());
+        for input in &args.inputs {
+            let report = Checkpoint::open(input)
+                .map_err(Error::from)
+                .and_then(|checkpoint| {
+                    let source = input.display().to_string();
+                    Ok(analyze::collect_report(&checkpoint, &source, &sections)?)
+                });
+            match report {
+                Ok(report) => reports.push(report),
+                Err(err) => failed += report_failure(err, args.inputs.len())?,
+            }
+        }
+        if !reports.is_empty() {
+            output::render_reports(&reports, format, style, &mut out)?;
+        }
     }
-    let sections = args.sections.resolve(format);
-    let mut reports = Vec::with_capacity(args.inputs.len());
-    for input in &args.inputs {
-        let checkpoint = Checkpoint::open(input)?;
-        reports.push(analyze::collect_report(
-            &checkpoint,
-            &input.display().to_string(),
-            &sections,
-        )?);
-    }
-    output::render_reports(&reports, format, style, &mut out)?;
     out.flush().map_err(output::Error::Write)?;
-    Ok(Outcome::Success)
+    Ok(if failed == 0 {
+        Outcome::Success
+    } else {
+        Outcome::PartialFailure
+    })
+}
+
+/// With one input, its error is the verb's error; with several, it is printed and the
+/// others go on (exit code 1). Returns 1 for counting.
+fn report_failure(err: Error, inputs: usize) -> Result<usize, Error> {
+    if inputs == 1 {
+        return Err(err);
+    }
+    eprintln!("error: {}", err.render());
+    Ok(1)
 }
 
 #[cfg(test)]

@@ -18,6 +18,10 @@ pub(super) fn render(
     for report in reports {
         for (title, table) in sections(report, style) {
             writeln!(out)?;
+            if table.is_empty() {
+                writeln!(out, "{}: {title}: none", report.checkpoint)?;
+                continue;
+            }
             writeln!(out, "{}: {title}", report.checkpoint)?;
             table.render(style, out)?;
         }
@@ -165,12 +169,13 @@ fn sections(report: &CheckpointReport, style: Style) -> Vec<(&'static str, Table
         sections.push(("sockets", table));
     }
     if let Some(mounts) = &report.mounts {
-        let mut table = Table::new(&["DESTINATION", "TYPE", "SOURCE", "OPTIONS"]);
+        let mut table = Table::new(&["DESTINATION", "TYPE", "SOURCE", "ROOT", "OPTIONS"]);
         for mount in mounts {
             table.row(vec![
                 mount.destination.clone(),
                 mount.fs_type.clone(),
                 mount.source.clone(),
+                mount.root.clone(),
                 mount.options.clone(),
             ]);
         }
