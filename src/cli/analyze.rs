@@ -202,7 +202,7 @@ fn run_local(args: &AnalyzeArgs) -> Result<Outcome, Error> {
             output::render_reports(&reports, format, style, &mut out)?;
         }
     }
-    out.flush().map_err(output::Error::Write)?;
+    out.flush().map_err(output::Error::Io)?;
     Ok(if failed == 0 {
         Outcome::Success
     } else {

@@ -24,7 +24,7 @@ pub use tree::TreeNode;
 pub enum Error {
     /// Writing the output failed.
     #[error("writing the output failed")]
-    Write(#[from] std::io::Error),
+    Io(#[from] std::io::Error),
     /// Serializing a report as JSON failed.
     #[error("serializing the report as JSON failed")]
     SerializeJson(#[source] serde_json::Error),
@@ -100,7 +100,7 @@ pub fn render_explore(
 fn render_json<T: Serialize + ?Sized>(value: &T, out: &mut dyn Write) -> Result<(), Error> {
     serde_json::to_writer_pretty(&mut *out, value).map_err(|err| {
         if err.is_io() {
-            Error::Write(err.into())
+            Error::Io(err.into())
         } else {
             Error::SerializeJson(err)
         }
