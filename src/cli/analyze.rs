@@ -18,6 +18,19 @@ use crate::Error;
 
 /// Arguments of `kubectl checkpoint analyze`.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  # Overview of archives: container, image, engine, pod, sizes (one row each)
+  kubectl checkpoint analyze --local counters.tar other.tar.zst
+
+  # Process tree with command lines and environments, open files, sockets
+  kubectl checkpoint analyze --local counters.tar --ps-tree --cmdline --env \\
+      --files --sockets
+
+  # Everything as JSON (checkpointctl inspect's keys) for scripts
+  kubectl checkpoint analyze --local counters.tar -o json
+
+  # crit's views of a CRIU image directory (as `crit x DIR ps`)
+  kubectl checkpoint analyze --local ./images --crit-x ps")]
 pub struct AnalyzeArgs {
     /// Analyse archives or image directories on this machine.
     #[arg(long)]
