@@ -314,6 +314,19 @@ mod tests {
     }
 
     #[test]
+    fn empty_sections_say_none() {
+        let report = CheckpointReport {
+            checkpoint: "dir".into(),
+            mounts: Some(Vec::new()),
+            ..CheckpointReport::default()
+        };
+        let mut out = Vec::new();
+        render(&[report], Style::default(), &mut out).expect("writing to a Vec cannot fail");
+        let text = String::from_utf8(out).expect("tables are UTF-8");
+        assert!(text.ends_with("\n\ndir: mounts: none\n"), "{text}");
+    }
+
+    #[test]
     fn endpoints() {
         assert_eq!(endpoint("127.0.0.1", Some(18765), ""), "127.0.0.1:18765");
         assert_eq!(endpoint("::1", Some(80), ""), "[::1]:80");
