@@ -535,7 +535,7 @@ fn colour_only_on_a_tty_and_never_with_no_color() {
 }
 
 /// Verbs whose help does not carry examples yet (their implementation has not landed).
-const VERBS_WITHOUT_EXAMPLES: &[&str] = &["decode"];
+const VERBS_WITHOUT_EXAMPLES: &[&str] = &[];
 
 /// The example command lines of a help text: `kubectl checkpoint ...` lines after `Examples:`,
 /// `\` continuations joined.

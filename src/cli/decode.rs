@@ -25,6 +25,15 @@ use crate::Error;
 
 /// Arguments of `kubectl checkpoint decode`.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  # An image file, as crit decode --pretty prints it
+  kubectl checkpoint decode --pretty checkpoint/pstree.img
+
+  # An image inside a checkpoint archive, without extracting it
+  kubectl checkpoint decode ckpt.tar:checkpoint/core-1.img
+
+  # Image type and number of entries, like crit info
+  kubectl checkpoint decode --info checkpoint/pagemap-1.img")]
 pub struct DecodeArgs {
     /// An image file, or `ARCHIVE:MEMBER` for a member of a checkpoint archive
     /// (e.g. `ckpt.tar:checkpoint/pstree.img`).
