@@ -229,3 +229,47 @@ fn keep_helper_is_reused_and_delete_after_fetch_removes_the_archive() {
     assert!(stderr(&out).contains("on node node-a"), "{}", stderr(&out));
     no_part_files(plugin.dir.path());
 }
+
+/// Not a test: serves a fake cluster for `scripts/bench-fetch.sh` until its stop file appears.
+/// Env: BENCH_DIR (kubeconfig and the `ready` and `stop` files go there), BENCH_ARCHIVE (linked
+/// into node-a's checkpoint directory), BENCH_DROP_AFTER (cut every exec stream after N bytes).
+#[test]
+#[ignore]
+fn serve_for_benchmark() {
+    let (Some(dir), Some(archive)) = (
+        std::env::var_os("BENCH_DIR"),
+        std::env::var_os("BENCH_ARCHIVE"),
+    ) else {
+        return;
+    };
+    let dir = Path::new(&dir);
+    let archive = Path::new(&archive);
+    let cluster = FakeCluster::builder()
+        .node("node-a")
+        .namespace("demo")
+        .pod_with(
+            support::fake_apiserver::PodSpec::new("demo", "reader", "node-a", &["c"]).host_path(
+                "/var/lib/kubelet/checkpoints",
+                "/var/lib/kubelet/checkpoints",
+            ),
+        )
+        .pod_start_delay(Duration::from_millis(0))
+        .start();
+    let target = cluster
+        .node_dir("node-a")
+        .join(archive.file_name().unwrap());
+    if std::fs::hard_link(archive, &target).is_err() {
+        std::fs::copy(archive, &target).unwrap();
+    }
+    if let Some(n) = std::env::var("BENCH_DROP_AFTER")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        cluster.set_fault(Fault::DropExecStreamAfter(n));
+    }
+    cluster.write_kubeconfig(dir);
+    std::fs::write(dir.join("ready"), b"").unwrap();
+    while !dir.join("stop").exists() {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Benchmark of fetching an archive off a node (docs/performance.md, "Fetching").
+#
+# Serves the fake API server of the integration tests (tests/fetch.rs `serve_for_benchmark`, TLS,
+# websocket exec running real commands) with a SIZE_MIB archive of random bytes on node-a, then
+# copies it with ours (`kubectl checkpoint fetch`, through its own helper pod) and with the real
+# `kubectl cp` (from a pod mounting the same directory), measuring wall time and peak RSS with
+# /usr/bin/time -v, and checking each copy's sha256. Then again with every exec stream cut after
+# CUT_MIB: kubectl cp (with and without --retries) against ours (resumes, --retries 20).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZE_MIB=${SIZE_MIB:-1024}
+CUT_MIB=${CUT_MIB:-300}
+cargo build --release --quiet
+cargo test --release --quiet --test fetch --no-run 2>/dev/null
+BIN=$PWD/target/release/kubectl-checkpoint
+TEST=$(ls -t target/release/deps/fetch-* | grep -v '\.d$' | head -1)
+WORK=$(mktemp -d)
+SERVER=
+cleanup() {
+    touch "$WORK/srv/stop" 2>/dev/null || true
+    [ -n "$SERVER" ] && wait "$SERVER" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+NAME=checkpoint-big_demo-c-2026-01-01T00:00:00Z.tar
+head -c $((SIZE_MIB << 20)) /dev/urandom >"$WORK/$NAME"
+WANT=$(sha256sum "$WORK/$NAME" | cut -d' ' -f1)
+
+serve() { # serve [DROP_AFTER_BYTES]
+    rm -rf "$WORK/srv" && mkdir -p "$WORK/srv"
+    BENCH_DIR=$WORK/srv BENCH_ARCHIVE=$WORK/$NAME BENCH_DROP_AFTER=${1:-} \
+        "$TEST" --ignored --exact serve_for_benchmark --nocapture >/dev/null 2>&1 &
+    SERVER=$!
+    while [ ! -e "$WORK/srv/ready" ]; do sleep 0.1; done
+}
+stop() { touch "$WORK/srv/stop"; wait "$SERVER" || true; SERVER=; }
+
+# measure LABEL OUTFILE COMMAND...: one run; prints wall time, peak RSS, exit code, sha check.
+measure() {
+    local label=$1 out=$2
+    shift 2
+    rm -f "$out"
+    local rc=0
+    HOME=$WORK/srv KUBECONFIG=$WORK/srv/kubeconfig /usr/bin/time -v "$@" >/dev/null 2>"$WORK/time.txt" || rc=$?
+    local t m ok
+    t=$(awk -F': ' '/Elapsed/ {n=split($2, a, ":"); s=a[n]; if (n > 1) s += 60 * a[n-1]; print s}' "$WORK/time.txt")
+    m=$(awk -F': ' '/Maximum resident/ {printf "%.1f", $2 / 1024}' "$WORK/time.txt")
+    if [ -f "$out" ] && [ "$(sha256sum "$out" | cut -d' ' -f1)" = "$WANT" ]; then ok=identical; else ok="NOT identical ($(stat -c %s "$out" 2>/dev/null || echo 0) bytes)"; fi
+    printf '%-44s %8.2f s %8s MiB  exit %d  %s\n' "$label" "$t" "$m" "$rc" "$ok"
+    rm -f "$out"
+}
+
+SRC=/var/lib/kubelet/checkpoints/$NAME
+echo "archive: $SIZE_MIB MiB of random bytes; $(nproc) cores; load $(cut -d' ' -f1 /proc/loadavg)"
+serve
+measure "ours: fetch" "$WORK/ours.tar" "$BIN" fetch "node-a:$SRC" "$WORK/ours.tar"
+measure "kubectl cp" "$WORK/kcp.tar" kubectl cp "demo/reader:$SRC" "$WORK/kcp.tar"
+measure "ours: fetch (again)" "$WORK/ours.tar" "$BIN" fetch "node-a:$SRC" "$WORK/ours.tar"
+measure "kubectl cp (again)" "$WORK/kcp.tar" kubectl cp "demo/reader:$SRC" "$WORK/kcp.tar"
+stop
+serve $((CUT_MIB << 20))
+measure "cut every ${CUT_MIB} MiB: ours (--retries 20)" "$WORK/ours.tar" "$BIN" fetch "node-a:$SRC" "$WORK/ours.tar" --retries 20
+measure "cut every ${CUT_MIB} MiB: kubectl cp" "$WORK/kcp.tar" kubectl cp "demo/reader:$SRC" "$WORK/kcp.tar"
+measure "cut every ${CUT_MIB} MiB: kubectl cp --retries 20" "$WORK/kcp.tar" kubectl cp --retries 20 "demo/reader:$SRC" "$WORK/kcp.tar"
+stop
