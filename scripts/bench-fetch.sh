@@ -11,10 +11,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MIB=${SIZE_MIB:-1024}
 CUT_MIB=${CUT_MIB:-300}
-cargo build --release --quiet
-cargo test --release --quiet --test fetch --no-run 2>/dev/null
-BIN=$PWD/target/release/kubectl-checkpoint
-TEST=$(ls -t target/release/deps/fetch-* | grep -v '\.d$' | head -1)
+# SERVER_PROFILE=debug serves from the debug test build (quicker to build, slower to serve).
+SERVER_PROFILE=${SERVER_PROFILE:-release}
+# OURS=path/to/kubectl-checkpoint measures that binary instead of building a release one.
+[ -n "${OURS:-}" ] || cargo build --release --quiet
+if [ "$SERVER_PROFILE" = release ]; then
+    cargo test --release --quiet --test fetch --no-run 2>/dev/null
+else
+    cargo test --quiet --test fetch --no-run 2>/dev/null
+fi
+BIN=${OURS:-$PWD/target/release/kubectl-checkpoint}
+TEST=$(ls -t target/"$SERVER_PROFILE"/deps/fetch-* | grep -v '\.d$' | head -1)
 WORK=$(mktemp -d)
 SERVER=
 cleanup() {
@@ -52,7 +59,7 @@ measure() {
 }
 
 SRC=/var/lib/kubelet/checkpoints/$NAME
-echo "archive: $SIZE_MIB MiB of random bytes; $(nproc) cores; load $(cut -d' ' -f1 /proc/loadavg)"
+echo "archive: $SIZE_MIB MiB of random bytes; server: $SERVER_PROFILE build; $(nproc) cores; load $(cut -d' ' -f1 /proc/loadavg)"
 serve
 measure "ours: fetch" "$WORK/ours.tar" "$BIN" fetch "node-a:$SRC" "$WORK/ours.tar"
 measure "kubectl cp" "$WORK/kcp.tar" kubectl cp "demo/reader:$SRC" "$WORK/kcp.tar"
