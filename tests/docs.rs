@@ -465,7 +465,7 @@ fn getting_started_commands_without_a_cluster_work() {
     let blocks = run_no_cluster_blocks("docs/getting-started.md");
     assert!(blocks.len() >= 3, "no-cluster blocks: {blocks:?}");
     let commands: Vec<&String> = blocks.iter().flat_map(|b| &b.commands).collect();
-    for verb in ["--version", "decode", "coredump"] {
+    for verb in ["--version", "analyze", "decode", "coredump"] {
         assert!(
             commands
                 .iter()
