@@ -280,7 +280,10 @@ fn message_name<M>() -> &'static str {
     full.rsplit("::").next().unwrap_or(full)
 }
 
-/// Encodes entries the way CRIU writes them (for tests and tools that write images).
+/// Encodes entries the way CRIU writes them (for tests and tools that write images): the magic
+/// word(s) of `M`, then each entry's u32 length and message. Images that start with an entry of
+/// another type (a pagemap's `pagemap_head`, see [`CriuMessage::SKIP`]) and entries that carry
+/// extra raw bytes need those written by the caller.
 pub fn encode_image<M: CriuMessage>(entries: &[M]) -> Vec<u8> {
     let mut out = Vec::new();
     if let Some(first) = M::MAGIC.first_word() {
