@@ -1,7 +1,387 @@
-//! Flags of `analyze` that read process memory: summaries, dumps and search.
+//! Flags of `analyze` that read process memory: summaries, raw dumps, hexdumps and search over
+//! every process of a checkpoint.
+//!
+//! `--dump-memory FILE` writes the present pages of one process back to back in address order
+//! (never a sparse image of the whole address space, which could be 128 TiB long); the command's
+//! output is the map from file offsets to addresses (table, or JSON/YAML with `-o`).
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, IsTerminal, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{Outcome, OutputFormat};
+use crate::archive::Checkpoint;
+use crate::memory::report::{
+    build_hexdump, build_summary, write_dump, HitCollector, ProcessSearched, SearchReport,
+};
+use crate::memory::{self, checkpoint_processes, Matcher, ProcessMemory};
+use crate::output::{self, Format, Style};
+use crate::Error;
 
 /// Memory flags of `kubectl checkpoint analyze`.
 #[derive(Debug, Default, Args)]
-pub struct MemoryArgs {}
+pub struct MemoryArgs {
+    /// Show a memory summary per process: VMA count and size, present (dumped) and shared bytes.
+    #[arg(long = "memory")]
+    pub summary: bool,
+    /// Limit memory views and search to this process (a pid of the checkpoint's process tree).
+    #[arg(long, value_name = "PID")]
+    pub pid: Option<u32>,
+    /// Write the present memory of --pid to FILE (mode 0600): present pages back to back in address
+    /// order; the output maps file offsets to addresses.
+    #[arg(long, value_name = "FILE", requires = "pid")]
+    pub dump_memory: Option<PathBuf>,
+    /// Hexdump LEN bytes (default 256) of --pid's memory at ADDR (hex with 0x, or decimal).
+    #[arg(long, value_name = "ADDR[:LEN]", requires = "pid")]
+    pub hexdump: Option<HexdumpRange>,
+    /// Search the memory of every process (or --pid) for a string; each hit with pid, command,
+    /// address, VMA and context.
+    #[arg(long, value_name = "STRING", conflicts_with = "search_regex")]
+    pub search: Option<String>,
+    /// Search the memory of every process (or --pid) for a regex (Rust regex syntax over bytes).
+    #[arg(long, value_name = "REGEX")]
+    pub search_regex: Option<String>,
+    /// Bytes of context shown on each side of a search hit.
+    #[arg(
+        long = "match-context",
+        short = 'C',
+        value_name = "N",
+        default_value_t = 16
+    )]
+    pub match_context: usize,
+}
+
+/// An `ADDR[:LEN]` range for `--hexdump`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HexdumpRange {
+    /// First address.
+    pub vaddr: u64,
+    /// Length in bytes.
+    pub len: u64,
+}
+
+/// Default `--hexdump` length.
+const DEFAULT_HEXDUMP_LEN: u64 = 256;
+
+fn parse_number(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(&hex.replace('_', ""), 16),
+        None => text.replace('_', "").parse::<u64>(),
+    };
+    parsed.map_err(|err| format!("`{text}` is not a number (hex with 0x, or decimal): {err}"))
+}
+
+impl FromStr for HexdumpRange {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (addr, len) = match text.split_once(':') {
+            Some((addr, len)) => (addr, parse_number(len)?),
+            None => (text, DEFAULT_HEXDUMP_LEN),
+        };
+        if len == 0 {
+            return Err("the length must be at least 1".into());
+        }
+        Ok(HexdumpRange {
+            vaddr: parse_number(addr)?,
+            len,
+        })
+    }
+}
+
+impl MemoryArgs {
+    /// True if any memory view was asked for (then `analyze` runs [`run`] instead of its reports).
+    pub fn is_requested(&self) -> bool {
+        self.summary
+            || self.dump_memory.is_some()
+            || self.hexdump.is_some()
+            || self.search.is_some()
+            || self.search_regex.is_some()
+    }
+
+    fn matcher(&self) -> Result<Option<(Matcher, String, bool)>, Error> {
+        let usage = |err: memory::PatternError| Error::Usage(format!("{err}"));
+        if let Some(text) = &self.search {
+            return Ok(Some((
+                Matcher::literal(text.as_bytes()).map_err(usage)?,
+                text.clone(),
+                false,
+            )));
+        }
+        if let Some(re) = &self.search_regex {
+            return Ok(Some((Matcher::regex(re).map_err(usage)?, re.clone(), true)));
+        }
+        Ok(None)
+    }
+}
+
+fn format_of(output: OutputFormat) -> Format {
+    match output {
+        OutputFormat::Table => Format::Table,
+        OutputFormat::Tree => Format::Tree,
+        OutputFormat::Json => Format::Json,
+        OutputFormat::Yaml => Format::Yaml,
+    }
+}
+
+/// Runs the memory views asked for on each input: summary, dump, hexdump, then search.
+pub fn run(args: &MemoryArgs, inputs: &[PathBuf], output: OutputFormat) -> Result<Outcome, Error> {
+    let matcher = args.matcher()?;
+    let single = args.dump_memory.is_some() || args.hexdump.is_some();
+    if single && inputs.len() != 1 {
+        return Err(Error::Usage(
+            "--dump-memory and --hexdump read one checkpoint: give exactly one input".into(),
+        ));
+    }
+    let format = format_of(output);
+    let stdout = std::io::stdout();
+    let style = Style::for_terminal(
+        stdout.is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
+    let mut out = stdout.lock();
+    let mut summaries = Vec::new();
+    let mut searches = Vec::new();
+    for input in inputs {
+        let ckpt = Checkpoint::open(input)?;
+        let processes = select_processes(&ckpt, args.pid)?;
+        if args.summary {
+            for (pid, command) in &processes {
+                let memory = ProcessMemory::open(&ckpt, *pid)?;
+                summaries.push(build_summary(&memory, ckpt.display_name(), command));
+            }
+        }
+        if let Some(path) = &args.dump_memory {
+            let (pid, command) = processes.first().cloned().unwrap_or_default();
+            let mut memory = ProcessMemory::open(&ckpt, pid)?;
+            let report = dump_to_file(&mut memory, &command, path)?;
+            output::render_dump(&report, format, style, &mut out)?;
+        }
+        if let Some(range) = args.hexdump {
+            let (pid, command) = processes.first().cloned().unwrap_or_default();
+            let mut memory = ProcessMemory::open(&ckpt, pid)?;
+            let report = build_hexdump(&mut memory, &command, range.vaddr, range.len)?;
+            output::render_hexdump(&report, format, &mut out)?;
+        }
+        if let Some((matcher, pattern, regex)) = &matcher {
+            let report = search_checkpoint(
+                &ckpt,
+                &processes,
+                matcher,
+                pattern,
+                *regex,
+                args.match_context,
+                format,
+            )?;
+            searches.push(report);
+        }
+    }
+    if args.summary {
+        output::render_memory_summaries(&summaries, format, style, &mut out)?;
+    }
+    if matcher.is_some() {
+        let total: usize = searches.iter().map(|report| report.matches.len()).sum();
+        if total == 0 && matches!(format, Format::Table | Format::Tree) {
+            eprintln!("No matches found.");
+        } else {
+            output::render_search(&searches, format, style, &mut out)?;
+        }
+    }
+    out.flush().map_err(output::Error::Write)?;
+    Ok(Outcome::Success)
+}
+
+/// The processes to read, in pstree order, with their command names: all, or only `pid`.
+fn select_processes(ckpt: &Checkpoint, pid: Option<u32>) -> Result<Vec<(u32, String)>, Error> {
+    let all = checkpoint_processes(ckpt)?;
+    match pid {
+        None => Ok(all),
+        Some(pid) => match all.iter().find(|(p, _)| *p == pid) {
+            Some(found) => Ok(vec![found.clone()]),
+            None => {
+                let pids: Vec<String> = all.iter().map(|(p, _)| p.to_string()).collect();
+                Err(Error::Usage(format!(
+                    "no process with pid {pid} in {}: its processes are {}",
+                    ckpt.display_name(),
+                    pids.join(", ")
+                )))
+            }
+        },
+    }
+}
+
+/// Searches every selected process of one checkpoint, one pass over each pages file, with a
+/// progress bar on a terminal's stderr.
+fn search_checkpoint(
+    ckpt: &Checkpoint,
+    processes: &[(u32, String)],
+    matcher: &Matcher,
+    pattern: &str,
+    regex: bool,
+    context: usize,
+    format: Format,
+) -> Result<SearchReport, Error> {
+    let show_progress =
+        std::io::stderr().is_terminal() && matches!(format, Format::Table | Format::Tree);
+    let bar = if show_progress {
+        ProgressBar::new(0)
+    } else {
+        ProgressBar::hidden()
+    };
+    if show_progress {
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+        if let Ok(style) =
+            ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+    }
+    let mut report = SearchReport {
+        checkpoint: ckpt.display_name().to_owned(),
+        pattern: pattern.to_owned(),
+        regex,
+        context,
+        processes: Vec::new(),
+        matches: Vec::new(),
+    };
+    if show_progress {
+        for (pid, _) in processes {
+            bar.inc_length(
+                memory::read_process_images(ckpt, *pid)?
+                    .layout
+                    .present_bytes(),
+            );
+        }
+    }
+    for (pid, command) in processes {
+        let mut memory = ProcessMemory::open(ckpt, *pid)?;
+        bar.set_message(format!("pid {pid}"));
+        let layout = memory.layout().clone();
+        let pages_file = memory.pages_name().to_owned();
+        let mut progress = |bytes: u64| bar.inc(bytes);
+        let mut sink = HitCollector::new(
+            &layout,
+            *pid,
+            command,
+            &pages_file,
+            &mut report.matches,
+            &mut progress,
+        );
+        memory.search(matcher, context, &mut sink)?;
+        let found = sink.count;
+        report.processes.push(ProcessSearched {
+            pid: *pid,
+            command: command.clone(),
+            bytes: layout.present_bytes(),
+            matches: found,
+        });
+    }
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+/// Writes the dump file with mode 0600 (also when it existed with wider permissions).
+fn dump_to_file(
+    memory: &mut ProcessMemory,
+    command: &str,
+    path: &Path,
+) -> Result<memory::report::DumpReport, Error> {
+    let display = path.display().to_string();
+    let create = |path: &Path| -> std::io::Result<File> {
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        Ok(file)
+    };
+    let file = create(path).map_err(|source| memory::Error::CreateDump {
+        path: display.clone(),
+        source,
+    })?;
+    let mut writer = BufWriter::with_capacity(1 << 20, file);
+    let report = write_dump(memory, command, &display, &mut writer)?;
+    let file = writer
+        .into_inner()
+        .map_err(|err| memory::Error::CreateDump {
+            path: display.clone(),
+            source: err.into_error(),
+        })?;
+    file.sync_all()
+        .map_err(|source| memory::Error::CreateDump {
+            path: display,
+            source,
+        })?;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Harness {
+        #[command(flatten)]
+        memory: MemoryArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<MemoryArgs, clap::Error> {
+        Harness::try_parse_from(std::iter::once("x").chain(args.iter().copied())).map(|h| h.memory)
+    }
+
+    #[test]
+    fn hexdump_ranges() {
+        let cases = [
+            ("0x1000", Ok((0x1000, 256))),
+            ("0x7ffcea800f7e:0x20", Ok((0x7ffcea800f7e, 0x20))),
+            ("4096:16", Ok((4096, 16))),
+            ("0x1000:0", Err(())),
+            ("zz", Err(())),
+            ("0x1000:abc", Err(())),
+        ];
+        for (text, want) in cases {
+            let got = text
+                .parse::<HexdumpRange>()
+                .map(|r| (r.vaddr, r.len))
+                .map_err(|_| ());
+            assert_eq!(got, want, "{text}");
+        }
+    }
+
+    #[test]
+    fn flags_parse_and_depend() {
+        let args = parse(&["--search", "KEY", "-C", "4", "--pid", "7"]).unwrap();
+        assert_eq!(args.search.as_deref(), Some("KEY"));
+        assert_eq!((args.match_context, args.pid), (4, Some(7)));
+        assert!(args.is_requested());
+        assert!(!parse(&[]).unwrap().is_requested());
+        assert!(parse(&["--memory"]).unwrap().summary);
+        assert!(
+            parse(&["--dump-memory", "f"]).is_err(),
+            "--dump-memory needs --pid"
+        );
+        assert!(
+            parse(&["--hexdump", "0x10"]).is_err(),
+            "--hexdump needs --pid"
+        );
+        assert!(parse(&["--search", "a", "--search-regex", "b"]).is_err());
+        assert_eq!(parse(&["--search", "x"]).unwrap().match_context, 16);
+    }
+
+    #[test]
+    fn bad_patterns_are_usage_errors() {
+        let args = parse(&["--search-regex", "("]).unwrap();
+        assert!(matches!(args.matcher(), Err(Error::Usage(_))));
+        let args = parse(&["--search", ""]).unwrap();
+        assert!(matches!(args.matcher(), Err(Error::Usage(_))));
+    }
+}

@@ -69,7 +69,7 @@ pub struct NamingContext {
     pub brk_start: u64,
     /// `mm_brk`.
     pub brk_end: u64,
-    /// File id to path (`files.img` REG and MEMFD entries).
+    /// File id to path (`files.img` REG entries).
     pub file_paths: HashMap<u64, String>,
 }
 
@@ -131,6 +131,7 @@ pub fn name_vma(vma: &RawVma, ctx: &NamingContext) -> String {
     } else if is_file {
         match ctx.file_paths.get(&vma.shmid) {
             Some(path) => path.clone(),
+            None if vma.status & VMA_AREA_MEMFD != 0 => "[memfd]".into(),
             None => format!("[file id {}]", vma.shmid),
         }
     } else if vma.status & VMA_AREA_STACK != 0 || vma.flags & MAP_GROWSDOWN != 0 {

@@ -1,6 +1,7 @@
 //! Reading process memory out of a checkpoint: pagemap runs laid over `pages-N.img`, by virtual
 //! address.
 //!
+//! - [`images`]: reading pstree, core, mm, pagemap and files images out of a checkpoint;
 //! - [`layout`]: VMAs (named like `/proc/PID/maps`) and present runs, pure data;
 //! - [`process`]: [`ProcessMemory`], reads by address and streams runs from the pages file;
 //! - [`search`]: the one-pass streaming search with a fixed-size buffer;
@@ -8,11 +9,13 @@
 //!
 //! This module never prints; `cli` drives it and `output` renders its reports.
 
+pub mod images;
 pub mod layout;
 pub mod process;
 pub mod report;
 pub mod search;
 
+pub use images::{checkpoint_processes, read_process_images, ArgBounds, ProcessImages};
 pub use layout::{MemoryLayout, PresentRun, Vma, PAGE_SIZE};
 pub use process::{Piece, ProcessMemory};
 pub use search::{Matcher, PatternError};
@@ -20,6 +23,18 @@ pub use search::{Matcher, PatternError};
 /// Errors of this module.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Reading the checkpoint failed.
+    #[error(transparent)]
+    Archive(#[from] crate::archive::Error),
+    /// Decoding an image failed.
+    #[error(transparent)]
+    Criu(#[from] crate::criu::Error),
+    /// An image that must hold an entry holds none.
+    #[error("{image}: holds no entry")]
+    NoEntry {
+        /// The image.
+        image: String,
+    },
     /// An address the checkpoint holds no page for.
     #[error("pid {pid}: address {vaddr:#x} is not in the checkpoint's pages")]
     NotPresent {
@@ -70,6 +85,15 @@ pub enum Error {
         len: u64,
         /// The limit.
         limit: u64,
+    },
+    /// Creating or writing a dump file failed.
+    #[error("writing {path}: {source}")]
+    CreateDump {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
     },
     /// Writing output failed.
     #[error("writing memory: {0}")]

@@ -2,9 +2,11 @@
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
+use super::images::{read_process_images, ArgBounds};
 use super::layout::{MemoryLayout, PresentRun, Vma};
 use super::search::{self, Matcher, SearchSink};
 use super::Error;
+use crate::archive::Checkpoint;
 
 /// Longest argv or environment area [`ProcessMemory::read_c_strings`] reads (Linux limits both
 /// together to a quarter of the stack rlimit; 4 MiB covers the default 8 MiB stack... and more).
@@ -35,6 +37,7 @@ pub struct Piece {
 pub struct ProcessMemory {
     pid: u32,
     layout: MemoryLayout,
+    args: ArgBounds,
     pages: Box<dyn PagesSource>,
     pages_name: String,
 }
@@ -50,6 +53,18 @@ impl std::fmt::Debug for ProcessMemory {
 }
 
 impl ProcessMemory {
+    /// Opens the memory of `pid`: reads its `mm-PID.img`, `pagemap-PID.img` and `files.img`, and
+    /// opens its `pages-N.img` (a window of a plain tar, the file of a directory, or a spooled
+    /// copy for a compressed archive).
+    pub fn open(ckpt: &Checkpoint, pid: u32) -> Result<Self, Error> {
+        let images = read_process_images(ckpt, pid)?;
+        let pages = ckpt.open_pages(images.pages_id)?;
+        let (name, len) = (pages.name().to_owned(), pages.len());
+        let mut memory = Self::from_parts(pid, images.layout, Box::new(pages), name, len)?;
+        memory.args = images.args;
+        Ok(memory)
+    }
+
     /// Builds the reader from a layout and the process's pages file (`pages_len` bytes long),
     /// checking that every present run lies inside the file.
     pub fn from_parts(
@@ -74,6 +89,7 @@ impl ProcessMemory {
         Ok(ProcessMemory {
             pid,
             layout,
+            args: ArgBounds::default(),
             pages,
             pages_name,
         })
@@ -204,6 +220,16 @@ impl ProcessMemory {
             .split(|&b| b == 0)
             .map(|s| String::from_utf8_lossy(s).into_owned())
             .collect())
+    }
+
+    /// The command line (`mm_arg_start..mm_arg_end`), one string per argument.
+    pub fn argv(&mut self) -> Result<Vec<String>, Error> {
+        self.read_c_strings(self.args.arg_start, self.args.arg_end)
+    }
+
+    /// The initial environment (`mm_env_start..mm_env_end`), one `NAME=value` per string.
+    pub fn environ(&mut self) -> Result<Vec<String>, Error> {
+        self.read_c_strings(self.args.env_start, self.args.env_end)
     }
 
     /// Copies the bytes of one present run to `out` through a small buffer.

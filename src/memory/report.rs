@@ -31,6 +31,8 @@ pub fn printable(bytes: &[u8]) -> String {
 /// Memory summary of one process (`--memory`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemorySummary {
+    /// The checkpoint (archive or directory) as given.
+    pub checkpoint: String,
     /// Process id.
     pub pid: u32,
     /// Command name (`comm`).
@@ -52,7 +54,7 @@ pub struct MemorySummary {
 }
 
 /// Builds the summary of one process.
-pub fn build_summary(memory: &ProcessMemory, command: &str) -> MemorySummary {
+pub fn build_summary(memory: &ProcessMemory, checkpoint: &str, command: &str) -> MemorySummary {
     let layout = memory.layout();
     let present_in = |name: &str| -> u64 {
         layout
@@ -63,6 +65,7 @@ pub fn build_summary(memory: &ProcessMemory, command: &str) -> MemorySummary {
             .sum()
     };
     MemorySummary {
+        checkpoint: checkpoint.to_owned(),
         pid: memory.pid(),
         command: command.to_owned(),
         vmas: layout.vmas().len(),
@@ -123,6 +126,8 @@ pub struct ProcessSearched {
 /// The result of a search over one or more processes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchReport {
+    /// The checkpoint (archive or directory) as given.
+    pub checkpoint: String,
     /// The search string or regex.
     pub pattern: String,
     /// True for `--search-regex`.

@@ -1,0 +1,92 @@
+//! Writes a large, valid checkpoint for memory-search benchmarks.
+//!
+//! ```text
+//! cargo run --release --example gen_checkpoint -- OUT [--size 1G] [--processes 2] [--dir]
+//! ```
+//!
+//! OUT is a plain tar archive (or, with `--dir`, a bare image directory) whose processes hold
+//! SIZE bytes of present pages in total, with the marker `KCP_GEN_MARKER_7731` at known
+//! addresses. Prints the marker, the number of hits in memory and the number of decoys (bytes
+//! that are adjacent only in a pages file, which `grep` over the pages files counts too).
+
+#[path = "../tests/support/memgen.rs"]
+mod memgen;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+fn parse_size(text: &str) -> Option<u64> {
+    let (digits, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = digits.parse().ok()?;
+    let mult = match unit {
+        "" => 1,
+        "K" | "KiB" => 1 << 10,
+        "M" | "MiB" => 1 << 20,
+        "G" | "GiB" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+fn main() -> ExitCode {
+    let mut out: Option<PathBuf> = None;
+    let mut size = 1u64 << 30;
+    let mut processes = 2u32;
+    let mut dir = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--size" => match args.next().as_deref().and_then(parse_size) {
+                Some(n) => size = n,
+                None => return usage("--size needs a size like 512M or 2G"),
+            },
+            "--processes" => match args.next().and_then(|n| n.parse().ok()) {
+                Some(n) if n > 0 => processes = n,
+                _ => return usage("--processes needs a positive number"),
+            },
+            "--dir" => dir = true,
+            other if out.is_none() && !other.starts_with('-') => out = Some(PathBuf::from(other)),
+            other => return usage(&format!("unexpected argument {other}")),
+        }
+    }
+    let Some(out) = out else {
+        return usage("missing OUT");
+    };
+    let spec = memgen::GenSpec {
+        processes,
+        bytes_per_process: size / u64::from(processes),
+        markers_per_process: 64,
+        ..Default::default()
+    };
+    let result = if dir {
+        memgen::write_dir(&out, &spec)
+    } else {
+        memgen::write_tar(&out, &spec)
+    };
+    match result {
+        Ok(generated) => {
+            println!(
+                "{}: {} processes, {} present bytes, marker {} at {} addresses in memory, {} decoys in pages files only",
+                out.display(),
+                processes,
+                generated.present_bytes,
+                String::from_utf8_lossy(&spec.marker),
+                generated.markers.len(),
+                generated.decoys.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("error: writing {}: {err}", out.display());
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn usage(problem: &str) -> ExitCode {
+    eprintln!("error: {problem}\nusage: gen_checkpoint OUT [--size 1G] [--processes 2] [--dir]");
+    ExitCode::from(2)
+}
