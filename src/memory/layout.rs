@@ -235,6 +235,35 @@ impl MemoryLayout {
         (vaddr < run.end()).then_some(run)
     }
 
+    /// The present runs cut at VMA boundaries (CRIU writes one pagemap entry for pages of
+    /// adjacent VMAs), each piece with the VMA it lies in (`None` for pages outside every VMA,
+    /// which CRIU does not write). In address order; the pieces cover exactly the present runs.
+    pub fn runs_by_vma(&self) -> Vec<(PresentRun, Option<&Vma>)> {
+        let mut pieces = Vec::with_capacity(self.runs.len());
+        for run in &self.runs {
+            let mut at = run.vaddr;
+            while at < run.end() {
+                let vma = self.vma_at(at);
+                let limit = match vma {
+                    Some(vma) => vma.end,
+                    None => {
+                        let next = self.vmas.partition_point(|vma| vma.start <= at);
+                        self.vmas.get(next).map_or(u64::MAX, |vma| vma.start)
+                    }
+                };
+                let end = limit.min(run.end());
+                let piece = PresentRun {
+                    vaddr: at,
+                    len: end - at,
+                    pages_offset: run.pages_offset + (at - run.vaddr),
+                };
+                pieces.push((piece, vma));
+                at = end;
+            }
+        }
+        pieces
+    }
+
     /// Present bytes inside `[start, end)`.
     pub fn present_bytes_in(&self, start: u64, end: u64) -> u64 {
         let first = self.runs.partition_point(|run| run.end() <= start);
@@ -397,6 +426,40 @@ mod tests {
         assert_eq!(layout.present_bytes_in(0x1800, 0x8800), 0x2800 + 0x800);
         assert_eq!(layout.present_bytes(), 0x5000);
         assert_eq!(layout.vmas()[1].perms(), "rw-s");
+    }
+
+    #[test]
+    fn runs_are_cut_at_vma_edges() {
+        let vmas = [
+            raw(0x1000, 0x2000, 0x22, 1 << 9, 0),
+            raw(0x2000, 0x4000, 0x22, 1 << 9, 0),
+        ];
+        let runs = vec![
+            PresentRun {
+                vaddr: 0x1000,
+                len: 0x2000,
+                pages_offset: 0,
+            },
+            PresentRun {
+                vaddr: 0x5000,
+                len: 0x1000,
+                pages_offset: 0x2000,
+            },
+        ];
+        let layout = MemoryLayout::build(&vmas, &NamingContext::default(), runs);
+        let pieces: Vec<(u64, u64, u64, Option<u64>)> = layout
+            .runs_by_vma()
+            .iter()
+            .map(|(run, vma)| (run.vaddr, run.len, run.pages_offset, vma.map(|v| v.start)))
+            .collect();
+        assert_eq!(
+            pieces,
+            vec![
+                (0x1000, 0x1000, 0, Some(0x1000)),
+                (0x2000, 0x1000, 0x1000, Some(0x2000)),
+                (0x5000, 0x1000, 0x2000, None)
+            ]
+        );
     }
 
     #[test]

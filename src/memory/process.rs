@@ -115,13 +115,10 @@ impl ProcessMemory {
         &self.pages_name
     }
 
-    /// Present runs, by address, each with the VMA it lies in (`None` only for a run outside all
-    /// VMAs, which CRIU does not write).
-    pub fn present_runs(&self) -> impl Iterator<Item = (&PresentRun, Option<&Vma>)> + '_ {
-        self.layout
-            .runs()
-            .iter()
-            .map(|run| (run, self.layout.vma_at(run.vaddr)))
+    /// Present memory by address, cut at VMA boundaries, each piece with the VMA it lies in (see
+    /// [`MemoryLayout::runs_by_vma`]).
+    pub fn present_runs(&self) -> Vec<(PresentRun, Option<&Vma>)> {
+        self.layout.runs_by_vma()
     }
 
     /// Reads `buf.len()` bytes at `vaddr`; fails with [`Error::NotPresent`] naming the first

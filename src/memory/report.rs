@@ -5,6 +5,7 @@ use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 
+use super::layout::PresentRun;
 use super::process::ProcessMemory;
 use super::search::{Match, SearchSink};
 use super::Error;
@@ -235,24 +236,28 @@ pub struct DumpReport {
     pub ranges: Vec<DumpRange>,
 }
 
-/// Writes all present memory of the process to `out`, run after run in address order (the
-/// checkpoint's present runs, contiguous runs merged in the map), and returns the map.
+/// Writes all present memory of the process to `out`, run after run in address order, and
+/// returns the map: one range per stretch of present memory that is contiguous and in one VMA.
 pub fn write_dump(
     memory: &mut ProcessMemory,
     command: &str,
     file: &str,
     out: &mut dyn Write,
 ) -> Result<DumpReport, Error> {
-    let runs: Vec<_> = memory.layout().runs().to_vec();
+    let pieces: Vec<(PresentRun, String)> = memory
+        .present_runs()
+        .into_iter()
+        .map(|(run, vma)| {
+            (
+                run,
+                vma.map_or_else(|| "[none]".to_owned(), |v| v.name.clone()),
+            )
+        })
+        .collect();
     let mut ranges: Vec<DumpRange> = Vec::new();
     let mut written = 0u64;
-    for run in &runs {
-        memory.copy_run(run, out)?;
-        let vma = memory
-            .layout()
-            .vma_at(run.vaddr)
-            .map(|v| v.name.clone())
-            .unwrap_or_else(|| "[none]".into());
+    for (run, vma) in pieces {
+        memory.copy_run(&run, out)?;
         match ranges.last_mut() {
             Some(last) if last.vaddr + last.len == run.vaddr && last.vma == vma => {
                 last.len += run.len

@@ -10,8 +10,6 @@
 //!
 //! Used by `tests/memsearch.rs` (small sizes) and `examples/gen_checkpoint.rs` (benchmarks).
 
-#![allow(dead_code)]
-
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::Path;
@@ -386,7 +384,7 @@ fn small_images(processes: &[Process]) -> Vec<(String, Vec<u8>)> {
     ];
     for p in processes {
         images.push((format!("core-{}.img", p.pid), core_image()));
-        images.push((format!("mm-{}.img", p.pid), encode_image(&[p.mm.clone()])));
+        images.push((format!("mm-{}.img", p.pid), encode_image(std::slice::from_ref(&p.mm))));
         images.push((format!("pagemap-{}.img", p.pid), pagemap_image(p)));
     }
     images
