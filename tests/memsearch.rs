@@ -705,3 +705,43 @@ fn generated_checkpoint_markers_at_generated_addresses() {
         );
     }
 }
+
+#[test]
+fn one_broken_process_does_not_hide_the_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(fixture("criu-4.2/tree")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), tmp.path().join(entry.file_name())).unwrap();
+    }
+    // pid 24391 (tree.sh) reads pages-1.img.
+    std::fs::File::options()
+        .write(true)
+        .open(tmp.path().join("pages-1.img"))
+        .unwrap()
+        .set_len(4096)
+        .unwrap();
+    let out = run(&[
+        "analyze",
+        "--local",
+        tmp.path().to_str().unwrap(),
+        "--search",
+        "CHILD_A_MARKER_4242",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "partial failure");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("pid 24391") && err.contains("pages-1.img"),
+        "{err}"
+    );
+    let reports: Vec<SearchReport> = serde_json::from_slice(&out.stdout).unwrap();
+    let report = &reports[0];
+    assert_eq!(report.matches.len(), 3024);
+    let broken = &report.processes[0];
+    assert_eq!(broken.pid, 24391);
+    assert!(broken
+        .error
+        .as_deref()
+        .is_some_and(|e| e.contains("pages-1.img")));
+}

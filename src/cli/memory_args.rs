@@ -148,6 +148,7 @@ pub fn run(args: &MemoryArgs, inputs: &[PathBuf], output: OutputFormat) -> Resul
     let mut out = stdout.lock();
     let mut summaries = Vec::new();
     let mut searches = Vec::new();
+    let mut failures: Vec<(String, Error)> = Vec::new();
     for input in inputs {
         let ckpt = Checkpoint::open(input)?;
         let processes = select_processes(&ckpt, args.pid)?;
@@ -178,12 +179,24 @@ pub fn run(args: &MemoryArgs, inputs: &[PathBuf], output: OutputFormat) -> Resul
                 *regex,
                 args.match_context,
                 format,
+                &mut failures,
             )?;
             searches.push(report);
         }
     }
     if args.summary {
         output::render_memory_summaries(&summaries, format, style, &mut out)?;
+    }
+    let searched = searches.iter().map(|r| r.processes.len()).sum::<usize>();
+    if !failures.is_empty() && failures.len() == searched {
+        // Nothing could be searched: the first failure is the error, the others are reported.
+        let mut rest = failures.split_off(1);
+        if let Some((_, first)) = failures.pop() {
+            for (what, err) in rest.drain(..) {
+                eprintln!("error: {what}: {}", err.render());
+            }
+            return Err(first);
+        }
     }
     if matcher.is_some() {
         let total: usize = searches.iter().map(|report| report.matches.len()).sum();
@@ -194,7 +207,14 @@ pub fn run(args: &MemoryArgs, inputs: &[PathBuf], output: OutputFormat) -> Resul
         }
     }
     out.flush().map_err(output::Error::Write)?;
-    Ok(Outcome::Success)
+    for (what, err) in &failures {
+        eprintln!("error: {what}: {}", err.render());
+    }
+    Ok(if failures.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::PartialFailure
+    })
 }
 
 /// The processes to read, in pstree order, with their command names: all, or only `pid`.
@@ -226,6 +246,7 @@ fn search_checkpoint(
     regex: bool,
     context: usize,
     format: Format,
+    failures: &mut Vec<(String, Error)>,
 ) -> Result<SearchReport, Error> {
     let show_progress =
         std::io::stderr().is_terminal() && matches!(format, Format::Table | Format::Tree);
@@ -252,38 +273,63 @@ fn search_checkpoint(
     };
     if show_progress {
         for (pid, _) in processes {
-            bar.inc_length(
-                memory::read_process_images(ckpt, *pid)?
-                    .layout
-                    .present_bytes(),
-            );
+            // Processes whose images fail here fail again below, where the error is reported.
+            if let Ok(images) = memory::read_process_images(ckpt, *pid) {
+                bar.inc_length(images.layout.present_bytes());
+            }
         }
     }
     for (pid, command) in processes {
-        let mut memory = ProcessMemory::open(ckpt, *pid)?;
         bar.set_message(format!("pid {pid}"));
-        let layout = memory.layout().clone();
-        let pages_file = memory.pages_name().to_owned();
+        let before = report.matches.len();
         let mut progress = |bytes: u64| bar.inc(bytes);
-        let mut sink = HitCollector::new(
-            &layout,
+        let searched = search_process(
+            ckpt,
             *pid,
             command,
-            &pages_file,
+            matcher,
+            context,
             &mut report.matches,
             &mut progress,
         );
-        memory.search(matcher, context, &mut sink)?;
-        let found = sink.count;
+        let (bytes, error) = match searched {
+            Ok(bytes) => (bytes, None),
+            Err(err) => {
+                report.matches.truncate(before);
+                let err = Error::from(err);
+                let text = err.render();
+                failures.push((format!("{}: pid {pid}", ckpt.display_name()), err));
+                (0, Some(text))
+            }
+        };
         report.processes.push(ProcessSearched {
             pid: *pid,
             command: command.clone(),
-            bytes: layout.present_bytes(),
-            matches: found,
+            bytes,
+            matches: (report.matches.len() - before) as u64,
+            error,
         });
     }
     bar.finish_and_clear();
     Ok(report)
+}
+
+/// Searches one process; returns the bytes searched.
+fn search_process(
+    ckpt: &Checkpoint,
+    pid: u32,
+    command: &str,
+    matcher: &Matcher,
+    context: usize,
+    hits: &mut Vec<memory::report::SearchHit>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64, memory::Error> {
+    let mut memory = ProcessMemory::open(ckpt, pid)?;
+    let layout = memory.layout().clone();
+    let pages_file = memory.pages_name().to_owned();
+    let mut sink = HitCollector::new(&layout, pid, command, &pages_file, hits, progress);
+    memory.search(matcher, context, &mut sink)?;
+    Ok(layout.present_bytes())
 }
 
 /// Writes the dump file with mode 0600 (also when it existed with wider permissions).

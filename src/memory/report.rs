@@ -122,6 +122,9 @@ pub struct ProcessSearched {
     pub bytes: u64,
     /// Matches found.
     pub matches: u64,
+    /// Why the process could not be searched (its other fields are then 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// The result of a search over one or more processes.
