@@ -168,6 +168,9 @@ fn explore_view(view: CritView) -> ExploreView {
 
 /// Runs `analyze`.
 pub fn run(args: AnalyzeArgs) -> Result<Outcome, Error> {
+    if args.memory.is_requested() {
+        return super::memory_args::run(&args.memory, &args.inputs, args.output);
+    }
     if !args.local {
         return Err(Error::NotYet("analyze TARGET (without --local)"));
     }

@@ -171,16 +171,14 @@ pub fn run(args: &MemoryArgs, inputs: &[PathBuf], output: OutputFormat) -> Resul
             output::render_hexdump(&report, format, &mut out)?;
         }
         if let Some((matcher, pattern, regex)) = &matcher {
-            let report = search_checkpoint(
-                &ckpt,
-                &processes,
+            let params = SearchParams {
                 matcher,
                 pattern,
-                *regex,
-                args.match_context,
+                regex: *regex,
+                context: args.match_context,
                 format,
-                &mut failures,
-            )?;
+            };
+            let report = search_checkpoint(&ckpt, &processes, &params, &mut failures)?;
             searches.push(report);
         }
     }
@@ -206,7 +204,7 @@ pub fn run(args: &MemoryArgs, inputs: &[PathBuf], output: OutputFormat) -> Resul
             output::render_search(&searches, format, style, &mut out)?;
         }
     }
-    out.flush().map_err(output::Error::Write)?;
+    out.flush().map_err(output::Error::Io)?;
     for (what, err) in &failures {
         eprintln!("error: {what}: {}", err.render());
     }
@@ -236,20 +234,25 @@ fn select_processes(ckpt: &Checkpoint, pid: Option<u32>) -> Result<Vec<(u32, Str
     }
 }
 
+/// What to search for and how to show it.
+struct SearchParams<'a> {
+    matcher: &'a Matcher,
+    pattern: &'a str,
+    regex: bool,
+    context: usize,
+    format: Format,
+}
+
 /// Searches every selected process of one checkpoint, one pass over each pages file, with a
 /// progress bar on a terminal's stderr.
 fn search_checkpoint(
     ckpt: &Checkpoint,
     processes: &[(u32, String)],
-    matcher: &Matcher,
-    pattern: &str,
-    regex: bool,
-    context: usize,
-    format: Format,
+    params: &SearchParams<'_>,
     failures: &mut Vec<(String, Error)>,
 ) -> Result<SearchReport, Error> {
     let show_progress =
-        std::io::stderr().is_terminal() && matches!(format, Format::Table | Format::Tree);
+        std::io::stderr().is_terminal() && matches!(params.format, Format::Table | Format::Tree);
     let bar = if show_progress {
         ProgressBar::new(0)
     } else {
@@ -265,9 +268,9 @@ fn search_checkpoint(
     }
     let mut report = SearchReport {
         checkpoint: ckpt.display_name().to_owned(),
-        pattern: pattern.to_owned(),
-        regex,
-        context,
+        pattern: params.pattern.to_owned(),
+        regex: params.regex,
+        context: params.context,
         processes: Vec::new(),
         matches: Vec::new(),
     };
@@ -287,8 +290,8 @@ fn search_checkpoint(
             ckpt,
             *pid,
             command,
-            matcher,
-            context,
+            params.matcher,
+            params.context,
             &mut report.matches,
             &mut progress,
         );

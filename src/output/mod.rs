@@ -4,6 +4,7 @@
 //! writer and a [`Style`] (colour and tree glyphs only for a terminal without `NO_COLOR`).
 
 mod explore;
+mod memory;
 mod report_table;
 mod report_tree;
 mod table;
@@ -16,6 +17,7 @@ use serde::Serialize;
 use crate::analyze::{CheckpointReport, ExploreReport};
 
 pub use explore::render_explore_text;
+pub use memory::{render_dump, render_hexdump, render_memory_summaries, render_search};
 pub use table::Table;
 pub use tree::TreeNode;
 
