@@ -384,7 +384,10 @@ fn small_images(processes: &[Process]) -> Vec<(String, Vec<u8>)> {
     ];
     for p in processes {
         images.push((format!("core-{}.img", p.pid), core_image()));
-        images.push((format!("mm-{}.img", p.pid), encode_image(std::slice::from_ref(&p.mm))));
+        images.push((
+            format!("mm-{}.img", p.pid),
+            encode_image(std::slice::from_ref(&p.mm)),
+        ));
         images.push((format!("pagemap-{}.img", p.pid), pagemap_image(p)));
     }
     images
