@@ -36,38 +36,16 @@ pub enum Error {
     /// Decoding an image failed.
     #[error(transparent)]
     Criu(#[from] crate::criu::Error),
-    /// The argv or environment bounds of `mm-PID.img` make no sense.
-    #[error("pid {pid}: its {what} area {start:#x}..{end:#x} is reversed or larger than 4 MiB")]
-    BadStringsArea {
+    /// Reading a process's argv or environment out of its dumped memory failed.
+    #[error("pid {pid}: reading its {what} failed")]
+    ProcessMemory {
         /// The process.
         pid: u32,
-        /// `command line` or `environment`.
+        /// `memory`, `command line` or `environment`.
         what: &'static str,
-        /// Start address.
-        start: u64,
-        /// End address.
-        end: u64,
-    },
-    /// The checkpoint holds no page for part of the argv or environment area.
-    #[error("pid {pid}: its {what} at address {vaddr:#x} is not in the dumped memory")]
-    NotInMemory {
-        /// The process.
-        pid: u32,
-        /// `command line` or `environment`.
-        what: &'static str,
-        /// The first missing address.
-        vaddr: u64,
-    },
-    /// Reading a pages file failed.
-    #[error("{pages}: reading at byte {offset:#x} failed")]
-    ReadPages {
-        /// The pages file.
-        pages: String,
-        /// Offset in the file.
-        offset: u64,
         /// The cause.
         #[source]
-        source: std::io::Error,
+        source: crate::memory::Error,
     },
     /// An image that must hold an entry holds none.
     #[error("{image}: the image holds no entry")]

@@ -5,11 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::images::{has_resources, task_state_name, Images};
 use super::{Error, ProcessNode, Sections};
 use crate::criu::messages::PstreeEntry;
-use crate::criu::{PageMap, PAGE_SIZE};
-
-/// Longest argv or environment area read (Linux caps both together at a quarter of the
-/// stack limit; 4 MiB is well above what processes have).
-const MAX_STRINGS_AREA: u64 = 4 << 20;
+use crate::memory::ProcessMemory;
 
 /// Deepest process tree accepted (real trees are a few levels deep; this bounds recursion).
 pub(crate) const MAX_DEPTH: usize = 256;
@@ -205,92 +201,21 @@ pub(crate) fn build_process_tree(
             return Ok(());
         }
         let pid = task.entry.pid;
-        let mm = images.mm(pid)?;
-        let memory = ProcessStrings::open(images, pid)?;
+        let in_memory = |what: &'static str| {
+            move |source: crate::memory::Error| Error::ProcessMemory { pid, what, source }
+        };
+        let mut memory =
+            ProcessMemory::open(images.checkpoint(), pid).map_err(in_memory("memory"))?;
         if sections.cmdline {
-            let argv = memory.read_strings(mm.mm_arg_start, mm.mm_arg_end, "command line")?;
+            let argv = memory.argv().map_err(in_memory("command line"))?;
             node.cmdline = Some(argv.join(" "));
         }
         if sections.env {
-            let env = memory.read_strings(mm.mm_env_start, mm.mm_env_end, "environment")?;
+            let env = memory.environ().map_err(in_memory("environment"))?;
             node.environment_variables = Some(environment_map(env));
         }
         Ok(())
     })
-}
-
-/// Reads NUL-separated strings (argv, environ) out of one process's dumped memory.
-struct ProcessStrings {
-    pid: u32,
-    pagemap: PageMap,
-    pages: crate::archive::PagesReader,
-}
-
-impl ProcessStrings {
-    fn open(images: &Images<'_>, pid: u32) -> Result<ProcessStrings, Error> {
-        let name = format!("pagemap-{pid}.img");
-        let bytes = images.checkpoint().read_image(&name)?;
-        let pagemap = PageMap::decode(&images.label(&name), &bytes)?;
-        let pages = images.checkpoint().open_pages(pagemap.pages_id)?;
-        Ok(ProcessStrings {
-            pid,
-            pagemap,
-            pages,
-        })
-    }
-
-    /// The strings in `[start, end)`, each decoded lossily as UTF-8; a last string without a
-    /// NUL is kept.
-    fn read_strings(&self, start: u64, end: u64, what: &'static str) -> Result<Vec<String>, Error> {
-        let len = end.checked_sub(start).ok_or(Error::BadStringsArea {
-            pid: self.pid,
-            what,
-            start,
-            end,
-        })?;
-        if len > MAX_STRINGS_AREA {
-            return Err(Error::BadStringsArea {
-                pid: self.pid,
-                what,
-                start,
-                end,
-            });
-        }
-        let mut bytes = vec![0u8; usize::try_from(len).unwrap_or(0)];
-        let mut done = 0usize;
-        while done < bytes.len() {
-            let vaddr = start + done as u64;
-            let location = self.pagemap.locate(vaddr);
-            let Some(offset) = location.and_then(|l| l.file_offset) else {
-                return Err(Error::NotInMemory {
-                    pid: self.pid,
-                    what,
-                    vaddr,
-                });
-            };
-            let page_left = PAGE_SIZE - vaddr % PAGE_SIZE;
-            let chunk = (bytes.len() - done).min(usize::try_from(page_left).unwrap_or(1));
-            let Some(buf) = bytes.get_mut(done..done + chunk) else {
-                break;
-            };
-            self.pages
-                .read_exact_at(buf, offset)
-                .map_err(|source| Error::ReadPages {
-                    pages: self.pages.name().to_owned(),
-                    offset,
-                    source,
-                })?;
-            done += chunk;
-        }
-        let body = bytes.strip_suffix(b"\0").unwrap_or(&bytes);
-        if body.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(body
-            .split(|&b| b == 0)
-            .map(|s| String::from_utf8_lossy(s).into_owned())
-            .collect())
-    }
 }
 
 /// Splits `NAME=value` strings into a map; a string without `=` becomes a name with an

@@ -69,7 +69,7 @@ pub enum Error {
         source: search::ReadError,
     },
     /// An area whose end lies before its start.
-    #[error("the area {start:#x}..{end:#x} ends before it starts")]
+    #[error("the area {start:#x}..{end:#x} is reversed: it ends before it starts")]
     BadArea {
         /// Start address.
         start: u64,
