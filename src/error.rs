@@ -30,9 +30,6 @@ pub enum Error {
     /// The command line asked for something impossible; the text says what to change.
     #[error("{0}")]
     Usage(String),
-    /// A verb that a later release fills in.
-    #[error("`kubectl checkpoint {0}` is not implemented yet")]
-    NotYet(&'static str),
 }
 
 impl Error {

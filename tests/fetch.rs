@@ -273,3 +273,68 @@ fn serve_for_benchmark() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn analyze_target_checkpoints_fetches_and_analyses_leaving_nothing_behind() {
+    let cluster = demo();
+    let plugin = Plugin::new(&cluster);
+    let tmp = plugin.dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let out = plugin
+        .command(&[
+            "analyze",
+            &format!("pod/{POD}"),
+            "-c",
+            "counter",
+            "-n",
+            "demo",
+            "-o",
+            "json",
+        ])
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let reports: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(reports.len(), 1);
+    let report = &reports[0];
+    assert_eq!(report["container_name"], "counter");
+    assert_eq!(report["pod"], POD);
+    assert_eq!(report["namespace"], "demo");
+    assert_eq!(report["process_tree"]["pid"], 27426);
+    assert_eq!(report["process_tree"]["command"], "python3");
+    // Named after the node's copy, which stays without --delete-after-fetch.
+    let source = report["checkpoint"].as_str().unwrap();
+    let (node, path) = source.split_once(':').unwrap();
+    assert_eq!(node, "node-a");
+    let name = path.rsplit('/').next().unwrap();
+    assert!(cluster.node_dir("node-a").join(name).exists(), "{source}");
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+    assert!(left.is_empty(), "temp files left: {left:?}");
+    assert!(
+        helper_pods(&cluster).is_empty(),
+        "helper left: {:?}",
+        helper_pods(&cluster)
+    );
+    // With --delete-after-fetch the node's copy goes too.
+    let out = plugin
+        .command(&[
+            "analyze",
+            POD,
+            "-n",
+            "demo",
+            "--delete-after-fetch",
+            "-o",
+            "json",
+        ])
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let reports: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let source = reports[0]["checkpoint"].as_str().unwrap();
+    let name = source.rsplit('/').next().unwrap();
+    assert!(!cluster.node_dir("node-a").join(name).exists(), "{source}");
+    assert!(std::fs::read_dir(&tmp).unwrap().next().is_none());
+    assert!(helper_pods(&cluster).is_empty());
+}

@@ -2,13 +2,15 @@
 //!
 //! With `--local`, every input is a file or directory on this machine: it is opened with
 //! [`crate::archive`], turned into a report by [`crate::analyze`] and rendered by
-//! [`crate::output`] to stdout.
+//! [`crate::output`] to stdout. Without it, the one input is a TARGET: its container is
+//! checkpointed and fetched into a private temp directory, analysed the same way, and removed.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
+use super::checkpoint::{checkpoint_to_temp, RemoteArgs};
 use super::memory_args::MemoryArgs;
 use super::{Outcome, OutputFormat};
 use crate::analyze::{self, ExploreView, Sections};
@@ -19,6 +21,9 @@ use crate::Error;
 /// Arguments of `kubectl checkpoint analyze`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
+  # Checkpoint a pod's container, fetch the archive and analyse it (nothing kept here)
+  kubectl checkpoint analyze -n demo pod/counters-857d7978fd-jnkck -c counter
+
   # Overview of archives: container, image, engine, pod, sizes (one row each)
   kubectl checkpoint analyze --local counters.tar other.tar.zst
 
@@ -32,11 +37,12 @@ use crate::Error;
   # crit's views of a CRIU image directory (as `crit x DIR ps`)
   kubectl checkpoint analyze --local ./images --crit-x ps")]
 pub struct AnalyzeArgs {
-    /// Analyse archives or image directories on this machine.
+    /// Analyse archives or image directories on this machine instead of checkpointing TARGET.
     #[arg(long)]
     pub local: bool,
-    /// Checkpoint archives or CRIU image directories.
-    #[arg(required = true)]
+    /// With --local: checkpoint archives or CRIU image directories. Without: one TARGET
+    /// (`pod/NAME` or `NAME`) to checkpoint, fetch and analyse.
+    #[arg(required = true, value_name = "TARGET|PATH")]
     pub inputs: Vec<PathBuf>,
     /// Output format. With json or yaml and no section flag, every section is included.
     #[arg(short = 'o', long, value_enum, default_value_t)]
@@ -50,6 +56,9 @@ pub struct AnalyzeArgs {
     /// Memory views and search.
     #[command(flatten)]
     pub memory: MemoryArgs,
+    /// Checkpoint and fetch flags (without --local).
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 /// The section flags, for `conflicts_with_all`.
@@ -172,13 +181,36 @@ pub fn run(args: AnalyzeArgs) -> Result<Outcome, Error> {
         return super::memory_args::run(&args.memory, &args.inputs, args.output);
     }
     if !args.local {
-        return Err(Error::NotYet("analyze TARGET (without --local)"));
+        return run_target(&args);
     }
-    run_local(&args)
+    let inputs: Vec<(&Path, String)> = args
+        .inputs
+        .iter()
+        .map(|input| (input.as_path(), input.display().to_string()))
+        .collect();
+    run_local(&args, &inputs)
 }
 
-/// `analyze --local INPUT...`: opens each input, builds its report, renders all of them.
-fn run_local(args: &AnalyzeArgs) -> Result<Outcome, Error> {
+/// `analyze TARGET`: checkpoints TARGET's container, fetches the archive into a private temp
+/// directory, analyses it as `--local` would (naming it `NODE:PATH`), then removes it.
+fn run_target(args: &AnalyzeArgs) -> Result<Outcome, Error> {
+    let target = match args.inputs.as_slice() {
+        [one] => one
+            .to_str()
+            .ok_or_else(|| Error::Usage(format!("TARGET {} is not UTF-8", one.display())))?,
+        _ => {
+            return Err(Error::Usage(
+                "analyze takes one TARGET; give --local to analyse several archives".into(),
+            ))
+        }
+    };
+    let fetched = checkpoint_to_temp(&args.remote, target)?;
+    run_local(args, &[(fetched.path.as_path(), fetched.source.clone())])
+}
+
+/// Opens each input (a path and the name to report it under), builds its report, renders all
+/// of them.
+fn run_local(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome, Error> {
     let format = output_format(args.output);
     let stdout = std::io::stdout();
     let style = Style::for_terminal(
@@ -188,7 +220,7 @@ fn run_local(args: &AnalyzeArgs) -> Result<Outcome, Error> {
     let mut out = stdout.lock();
     let mut failed = 0usize;
     if let Some(view) = args.crit_x {
-        for input in &args.inputs {
+        for (input, _) in inputs {
             let report = Checkpoint::open(input)
                 .map_err(Error::from)
                 .and_then(|checkpoint| {
@@ -196,22 +228,21 @@ fn run_local(args: &AnalyzeArgs) -> Result<Outcome, Error> {
                 });
             match report {
                 Ok(report) => output::render_explore(&report, format, &mut out)?,
-                Err(err) => failed += report_failure(err, args.inputs.len())?,
+                Err(err) => failed += report_failure(err, inputs.len())?,
             }
         }
     } else {
         let sections = args.sections.resolve(format);
-        let mut reports = Vec::with_capacity(args.inputs.len());
-        for input in &args.inputs {
+        let mut reports = Vec::with_capacity(inputs.len());
+        for (input, source) in inputs {
             let report = Checkpoint::open(input)
                 .map_err(Error::from)
                 .and_then(|checkpoint| {
-                    let source = input.display().to_string();
-                    Ok(analyze::collect_report(&checkpoint, &source, &sections)?)
+                    Ok(analyze::collect_report(&checkpoint, source, &sections)?)
                 });
             match report {
                 Ok(report) => reports.push(report),
-                Err(err) => failed += report_failure(err, args.inputs.len())?,
+                Err(err) => failed += report_failure(err, inputs.len())?,
             }
         }
         if !reports.is_empty() {

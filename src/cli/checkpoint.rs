@@ -1,6 +1,7 @@
 //! The default verb: checkpoint containers through the kubelet checkpoint API, and optionally
 //! fetch the archives (`--fetch`). Also the pieces the other cluster verbs share: the runtime,
-//! resolving TARGET to containers, and writing records as JSON or YAML.
+//! resolving TARGET to containers, writing records as JSON or YAML, and the checkpoint-and-fetch
+//! step of `analyze TARGET`.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -51,6 +52,88 @@ pub struct CheckpointArgs {
     /// Connection flags.
     #[command(flatten)]
     pub kube: KubeArgs,
+}
+
+/// Flags of `analyze TARGET` (without `--local`): which container to checkpoint, and how to
+/// fetch its archive.
+#[derive(Debug, Args)]
+pub struct RemoteArgs {
+    /// The container to checkpoint (as for the default verb).
+    #[arg(short = 'c', long, conflicts_with = "local")]
+    pub container: Option<String>,
+    /// Seconds the kubelet may take for the checkpoint.
+    #[arg(long, value_name = "SECONDS", conflicts_with = "local")]
+    pub timeout: Option<u64>,
+    /// Fetch options.
+    #[command(flatten)]
+    pub fetch_flags: FetchFlags,
+    /// Connection flags.
+    #[command(flatten)]
+    pub kube: KubeArgs,
+}
+
+/// A checkpoint archive fetched into a private (0700) temp directory, removed on drop.
+pub(super) struct TempCheckpoint {
+    /// The temp directory holding the archive.
+    _dir: tempfile::TempDir,
+    /// The archive (0600).
+    pub path: PathBuf,
+    /// Where it came from, `NODE:PATH`.
+    pub source: String,
+}
+
+/// Checkpoints TARGET's one container and fetches the archive into a private temp directory.
+pub(super) fn checkpoint_to_temp(
+    remote: &RemoteArgs,
+    target: &str,
+) -> Result<TempCheckpoint, Error> {
+    let target = cluster::parse_target(Some(target), None)?;
+    let timeout = remote.timeout.map(Duration::from_secs);
+    let rt = runtime()?;
+    let read_timeout = timeout.map(|t| t + Duration::from_secs(60));
+    let conn = rt.block_on(cluster::connect(&remote.kube.connect_params(read_timeout)))?;
+    let (mut refs, mut failures) =
+        resolve_containers(&rt, &conn, &target, remote.container.as_deref(), false)?;
+    if let Some(err) = failures.pop() {
+        return Err(err.into());
+    }
+    let container = match (refs.pop(), refs.is_empty()) {
+        (Some(one), true) => one,
+        _ => {
+            return Err(Error::Usage(
+                "analyze TARGET takes one pod: name a pod, or checkpoint a workload with `kubectl checkpoint TARGET --fetch DIR` and analyse the archives with --local".into(),
+            ))
+        }
+    };
+    let record = rt.block_on(cluster::collect_checkpoint(
+        &conn.client,
+        &container,
+        timeout,
+    ))?;
+    let source_text = format!("{}:{}", record.node, record.path);
+    let source = cluster::parse_node_path(&source_text)?;
+    let dir = tempfile::Builder::new()
+        .prefix("kubectl-checkpoint-")
+        .tempdir()
+        .map_err(|source| cluster::Error::Write {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+    let path = dir.path().join(source.basename());
+    let show_progress = std::io::stderr().is_terminal();
+    fetch_one(
+        &rt,
+        &conn,
+        &source,
+        &path,
+        &remote.fetch_flags,
+        show_progress,
+    )?;
+    Ok(TempCheckpoint {
+        _dir: dir,
+        path,
+        source: source_text,
+    })
 }
 
 /// The multi-threaded runtime the cluster verbs drive their requests on.
