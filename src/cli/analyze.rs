@@ -21,7 +21,7 @@ use crate::Error;
 /// Arguments of `kubectl checkpoint analyze`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
-  # Checkpoint a pod's container, fetch the archive and analyse it (nothing kept here)
+  # Checkpoint a container, fetch and analyse the archive (no local copy kept)
   kubectl checkpoint analyze -n demo pod/counters-857d7978fd-jnkck -c counter
 
   # Overview of archives: container, image, engine, pod, sizes (one row each)
@@ -177,11 +177,11 @@ fn explore_view(view: CritView) -> ExploreView {
 
 /// Runs `analyze`.
 pub fn run(args: AnalyzeArgs) -> Result<Outcome, Error> {
-    if args.memory.is_requested() {
-        return super::memory_args::run(&args.memory, &args.inputs, args.output);
-    }
     if !args.local {
         return run_target(&args);
+    }
+    if args.memory.is_requested() {
+        return super::memory_args::run(&args.memory, &args.inputs, args.output);
     }
     let inputs: Vec<(&Path, String)> = args
         .inputs
@@ -205,6 +205,13 @@ fn run_target(args: &AnalyzeArgs) -> Result<Outcome, Error> {
         }
     };
     let fetched = checkpoint_to_temp(&args.remote, target)?;
+    if args.memory.is_requested() {
+        return super::memory_args::run(
+            &args.memory,
+            std::slice::from_ref(&fetched.path),
+            args.output,
+        );
+    }
     run_local(args, &[(fetched.path.as_path(), fetched.source.clone())])
 }
 
