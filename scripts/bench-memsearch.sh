@@ -28,7 +28,8 @@ trap 'rm -rf "$work"' EXIT
 best_of_3() { # prints the best wall time in seconds of a command (output discarded)
     local best="" t
     for _ in 1 2 3; do
-        t=$( { /usr/bin/time -f %e "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+        /usr/bin/time -f %e -o "$work/time" "$@" >/dev/null 2>&1
+        t=$(tail -1 "$work/time")
         if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
     done
     echo "$best"
