@@ -11,19 +11,11 @@ use super::processes::TaskTree;
 use super::{Error, MemsProcess, MemsVma, PsRow, RssProcess, RssRun, RssVma};
 use crate::criu::messages::{FdTypes, FileEntry, VmaEntry};
 use crate::criu::{PageMap, PAGE_SIZE};
-
-/// `VMA_AREA_REGULAR`: the VMA is in use by the process.
-const VMA_AREA_REGULAR: u32 = 1 << 0;
-const VMA_AREA_STACK: u32 = 1 << 1;
-const VMA_AREA_VSYSCALL: u32 = 1 << 2;
-const VMA_AREA_VDSO: u32 = 1 << 3;
-const VMA_FILE_PRIVATE: u32 = 1 << 6;
-const VMA_FILE_SHARED: u32 = 1 << 7;
-const VMA_ANON_SHARED: u32 = 1 << 8;
-const VMA_AREA_SYSVIPC: u32 = 1 << 10;
-const VMA_AREA_SOCKET: u32 = 1 << 11;
-/// `MAP_GROWSDOWN` in `vma_entry.flags`.
-const MAP_GROWSDOWN: u32 = 0x0100;
+use crate::memory::layout::status::{
+    VMA_ANON_SHARED, VMA_AREA_REGULAR, VMA_AREA_SOCKET, VMA_AREA_STACK, VMA_AREA_SYSVIPC,
+    VMA_AREA_VDSO, VMA_AREA_VSYSCALL, VMA_FILE_PRIVATE, VMA_FILE_SHARED,
+};
+use crate::memory::layout::MAP_GROWSDOWN;
 
 /// `crit x ps`: depth-first from the root, children in `pstree.img` order.
 pub(crate) fn build_ps(tree: &TaskTree) -> Vec<PsRow> {

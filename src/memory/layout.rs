@@ -7,11 +7,12 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-/// Size of a page in CRIU's pagemap (x86_64, aarch64 4K kernels).
-pub const PAGE_SIZE: u64 = 4096;
+pub use crate::criu::PAGE_SIZE;
 
 /// `VmaEntry.status` bits (CRIU `criu/include/image.h`).
 pub mod status {
+    /// The VMA is in use by the process.
+    pub const VMA_AREA_REGULAR: u32 = 1 << 0;
     /// Stack area (CRIU marks the main stack).
     pub const VMA_AREA_STACK: u32 = 1 << 1;
     /// The `[vsyscall]` page.
