@@ -30,6 +30,9 @@ pub enum Error {
     /// The command line asked for something impossible; the text says what to change.
     #[error("{0}")]
     Usage(String),
+    /// The user left an interactive pick without choosing; nothing was done.
+    #[error("cancelled at the prompt; nothing was done")]
+    Cancelled,
 }
 
 impl Error {

@@ -284,3 +284,76 @@ fn every_error_names_the_object_and_says_what_to_do() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_missing_target_is_picked_from_the_running_pods_on_a_terminal() {
+    let cluster = FakeCluster::builder()
+        .node("node-a")
+        .node("node-b")
+        .pod_with(PodSpec::new("shop", "web-1", "node-a", &["app"]))
+        .pod_with(PodSpec::new("shop", "web-2", "node-b", &["app"]))
+        .pod_with(PodSpec::new("shop", "batch-0", "node-a", &["job"]).phase(Phase::Pending))
+        .pod_with(PodSpec::new("other", "db-0", "node-b", &["db"]))
+        .start();
+    let plugin = Plugin::new(&cluster);
+    let mut terminal = plugin.on_terminal(&["-n", "shop"]);
+    terminal.wait_for("Pod of namespace shop to checkpoint");
+    terminal.wait_for("web-2  node-b  app");
+    terminal.type_keys("j\r");
+    let (status, screen) = terminal.finish();
+    assert!(status.success(), "{screen}");
+    // Only the running pods of the namespace were offered, in name order.
+    assert!(screen.contains("web-1  node-a  app"), "{screen}");
+    assert!(
+        !screen.contains("batch-0") && !screen.contains("db-0"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("node-b:/var/lib/kubelet/checkpoints/checkpoint-web-2_shop-app-"),
+        "{screen}"
+    );
+    assert_eq!(
+        checkpoint_posts(&cluster),
+        ["/api/v1/nodes/node-b/proxy/checkpoint/shop/web-2/app"]
+    );
+
+    // Without a terminal nothing prompts: the error says what to give.
+    let out = plugin.run(&["-n", "shop"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("what to checkpoint? give TARGET"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(checkpoint_posts(&cluster).len(), 1);
+}
+
+#[test]
+fn a_container_is_picked_on_a_terminal_and_q_cancels() {
+    let cluster = FakeCluster::builder()
+        .node("node-a")
+        .pod("ns", "two", "node-a", &["app", "sidecar"])
+        .start();
+    let plugin = Plugin::new(&cluster);
+    let mut terminal = plugin.on_terminal(&["two", "-n", "ns"]);
+    terminal.wait_for("Container of pod two to checkpoint");
+    terminal.wait_for("sidecar");
+    terminal.type_keys("j\r");
+    let (status, screen) = terminal.finish();
+    assert!(status.success(), "{screen}");
+    assert!(
+        screen.contains("node-a:/var/lib/kubelet/checkpoints/checkpoint-two_ns-sidecar-"),
+        "{screen}"
+    );
+
+    let mut terminal = plugin.on_terminal(&["two", "-n", "ns"]);
+    terminal.wait_for("sidecar");
+    terminal.type_keys("q");
+    let (status, screen) = terminal.finish();
+    assert_eq!(status.code(), Some(2), "{screen}");
+    assert!(
+        screen.contains("cancelled at the prompt; nothing was done"),
+        "{screen}"
+    );
+    assert_eq!(checkpoint_posts(&cluster).len(), 1);
+}

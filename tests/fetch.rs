@@ -338,3 +338,46 @@ fn analyze_target_checkpoints_fetches_and_analyses_leaving_nothing_behind() {
     assert!(std::fs::read_dir(&tmp).unwrap().next().is_none());
     assert!(helper_pods(&cluster).is_empty());
 }
+
+#[test]
+fn a_missing_source_is_picked_from_the_nodes_archives_on_a_terminal() {
+    let cluster = FakeCluster::builder()
+        .node("node-a")
+        .node("node-b")
+        .pod("demo", POD, "node-a", &["counter"])
+        .pod("shop", "web-1", "node-b", &["app"])
+        .start();
+    let plugin = Plugin::new(&cluster);
+    checkpoint(&plugin);
+    let out = plugin.run(&["web-1", "-n", "shop"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let source = stdout(&out).trim().to_string();
+    let name = source.rsplit('/').next().unwrap();
+
+    let mut terminal = plugin.on_terminal(&["fetch", "-n", "demo"]);
+    terminal.wait_for("Checkpoint archive to fetch");
+    terminal.wait_for("shop/web-1 app");
+    terminal.type_keys("j\r");
+    let (status, screen) = terminal.finish();
+    assert!(status.success(), "{screen}");
+    assert!(screen.contains(&format!("demo/{POD} counter")), "{screen}");
+    assert!(screen.contains("8.81 MiB  node-a"), "{screen}");
+    assert_is_fixture(&plugin.dir.path().join(name));
+    no_part_files(plugin.dir.path());
+    assert!(
+        helper_pods(&cluster).is_empty(),
+        "{:?}",
+        helper_pods(&cluster)
+    );
+
+    // Without a terminal: no prompt, no helper pod, an error saying what to give.
+    let before = cluster.requests().len();
+    let out = plugin.run(&["fetch", "-n", "demo"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("fetch needs the archive as NODE:PATH"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(cluster.requests().len(), before);
+}

@@ -107,3 +107,31 @@ fn delete_removes_one_archive() {
     let out = plugin.run(&["delete", "node-a:/etc/passwd"]);
     assert!(stderr(&out).contains("inside /var/lib/kubelet/checkpoints"));
 }
+
+#[test]
+fn delete_without_a_source_offers_the_archives_on_a_terminal() {
+    let cluster = cluster();
+    let plugin = Plugin::new(&cluster);
+    let out = plugin.run(&[POD, "-n", "demo"]);
+    let source = stdout(&out).trim().to_string();
+    let file = cluster
+        .node_dir("node-a")
+        .join(source.rsplit('/').next().unwrap());
+    let mut terminal = plugin.on_terminal(&["delete", "-n", "demo"]);
+    terminal.wait_for("Checkpoint archive to delete");
+    terminal.wait_for(&format!("demo/{POD} counter"));
+    terminal.type_keys("\r");
+    let (status, screen) = terminal.finish();
+    assert!(status.success(), "{screen}");
+    assert!(screen.contains(&format!("deleted {source}")), "{screen}");
+    assert!(!file.exists());
+
+    // Nothing left to offer.
+    let terminal = plugin.on_terminal(&["delete", "-n", "demo"]);
+    let (status, screen) = terminal.finish();
+    assert_eq!(status.code(), Some(2), "{screen}");
+    assert!(
+        screen.contains("no checkpoint archives on any of the 2 nodes"),
+        "{screen}"
+    );
+}

@@ -12,6 +12,7 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use super::fetch::{fetch_one, FetchFlags};
+use super::pick::{interactive, pick_container, pick_pod};
 use super::{KubeArgs, Outcome, OutputFormat};
 use crate::cluster::{self, CheckpointRecord, ContainerChoice, ContainerRef, Target};
 use crate::Error;
@@ -23,7 +24,8 @@ const CONCURRENCY: usize = 4;
 #[derive(Debug, Args)]
 pub struct CheckpointArgs {
     /// What to checkpoint: `pod/NAME`, `NAME`, or all pods of `deploy/NAME`, `sts/NAME`,
-    /// `ds/NAME`, `rs/NAME`, `job/NAME`.
+    /// `ds/NAME`, `rs/NAME`, `job/NAME`. Left out on a terminal: pick one of the namespace's
+    /// running pods.
     #[arg(value_name = "TARGET")]
     pub target: Option<String>,
     /// Checkpoint all pods matching this label selector instead of TARGET.
@@ -163,11 +165,6 @@ pub(super) fn render_records<T: Serialize>(
     Ok(true)
 }
 
-/// True when prompts and progress bars may be drawn.
-pub(super) fn interactive() -> bool {
-    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
-}
-
 /// Lists TARGET's pods and picks the containers; per-pod problems are returned next to the
 /// containers so that the others still run.
 pub(super) fn resolve_containers(
@@ -192,7 +189,7 @@ pub(super) fn resolve_containers(
             match cluster::choose_container(pod, container) {
                 Ok(ContainerChoice::One(name)) => Ok(vec![name]),
                 Ok(ContainerChoice::Ambiguous(names)) if single && interactive() => {
-                    pick_container(pod, &names).map(|name| vec![name])
+                    Ok(vec![pick_container(pod, &names)?])
                 }
                 Ok(ContainerChoice::Ambiguous(names)) => Err(cluster::Error::ChooseContainer {
                     namespace: pod.metadata.namespace.clone().unwrap_or_default(),
@@ -217,30 +214,27 @@ pub(super) fn resolve_containers(
     Ok((refs, failures))
 }
 
-fn pick_container(
-    pod: &k8s_openapi::api::core::v1::Pod,
-    names: &[String],
-) -> Result<String, cluster::Error> {
-    let pod_name = pod.metadata.name.clone().unwrap_or_default();
-    let choice = dialoguer::Select::new()
-        .with_prompt(format!("Container of pod {pod_name} to checkpoint"))
-        .items(names)
-        .default(0)
-        .interact_opt();
-    match choice {
-        Ok(Some(index)) => names.get(index).cloned().ok_or(cluster::Error::Interrupted),
-        _ => Err(cluster::Error::Interrupted),
-    }
-}
-
 /// Runs the default verb.
 pub fn run(args: CheckpointArgs) -> Result<Outcome, Error> {
-    let target = cluster::parse_target(args.target.as_deref(), args.selector.as_deref())?;
+    // Nothing named on a terminal: offer the namespace's running pods once connected.
+    let pick = args.target.is_none() && args.selector.is_none() && interactive();
+    let target = if pick {
+        None
+    } else {
+        Some(cluster::parse_target(
+            args.target.as_deref(),
+            args.selector.as_deref(),
+        )?)
+    };
     let timeout = args.timeout.map(Duration::from_secs);
     let rt = runtime()?;
     // Checkpointing a large container takes a while: let one answer take the timeout and more.
     let read_timeout = timeout.map(|t| t + Duration::from_secs(60));
     let conn = rt.block_on(cluster::connect(&args.kube.connect_params(read_timeout)))?;
+    let target = match target {
+        Some(target) => target,
+        None => Target::Pod(pick_pod(&rt, &conn)?),
+    };
     let (refs, mut failures) = resolve_containers(
         &rt,
         &conn,

@@ -9,6 +9,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::checkpoint::{render_records, runtime};
 use super::kube_args::HelperArgs;
+use super::list::given_source;
+use super::pick::pick_archive;
 use super::{KubeArgs, Outcome, OutputFormat};
 use crate::cluster::{self, FetchParams, FetchRecord, NodePath, Progress};
 use crate::Error;
@@ -28,8 +30,9 @@ use crate::Error;
       --helper-image registry.example.com/busybox:1.36 \\
       worker-1:/var/lib/kubelet/checkpoints/ARCHIVE.tar")]
 pub struct FetchArgs {
-    /// The archive on the node, as `NODE:PATH` (as `kubectl checkpoint` prints it).
-    pub source: String,
+    /// The archive on the node, as `NODE:PATH` (as `kubectl checkpoint` prints it); on a
+    /// terminal, left out to pick one from a list.
+    pub source: Option<String>,
     /// Where to write the archive: a file, or a directory to put it in; default: its name in
     /// the current directory.
     pub dest: Option<PathBuf>,
@@ -144,11 +147,18 @@ pub(super) fn fetch_one(
 
 /// Runs `fetch`.
 pub fn run(args: FetchArgs) -> Result<Outcome, Error> {
-    let source = cluster::parse_node_path(&args.source)?;
-    let dest_is_dir = args.dest.as_deref().is_some_and(|d| d.is_dir());
-    let dest = cluster::build_dest(&source, args.dest.as_deref(), dest_is_dir);
+    let source = given_source(args.source.as_deref(), "fetch")?;
     let rt = runtime()?;
     let conn = rt.block_on(cluster::connect(&args.kube.connect_params(None)))?;
+    let source = match source {
+        Some(source) => source,
+        None => {
+            let helper = args.flags.helper.helper_params(&conn.namespace);
+            pick_archive(&rt, &conn, &helper, "fetch")?
+        }
+    };
+    let dest_is_dir = args.dest.as_deref().is_some_and(|d| d.is_dir());
+    let dest = cluster::build_dest(&source, args.dest.as_deref(), dest_is_dir);
     let show_progress = args.output.is_none() && std::io::stderr().is_terminal();
     let record = fetch_one(&rt, &conn, &source, &dest, &args.flags, show_progress)?;
     if !render_records(args.output, &record)? {

@@ -8,8 +8,9 @@ use futures::StreamExt;
 
 use super::checkpoint::{finish, render_records, runtime};
 use super::kube_args::HelperArgs;
+use super::pick::{interactive, pick_archive};
 use super::{KubeArgs, Outcome, OutputFormat};
-use crate::cluster::{self, ListedArchive};
+use crate::cluster::{self, HelperParams, ListedArchive, NodePath};
 use crate::Error;
 
 /// How many nodes are listed at the same time.
@@ -50,8 +51,8 @@ pub struct ListArgs {
   # Delete an archive the kubelet left on a node (it never deletes them)
   kubectl checkpoint delete worker-1:/var/lib/kubelet/checkpoints/ARCHIVE.tar")]
 pub struct DeleteArgs {
-    /// The archive on the node, as `NODE:PATH`.
-    pub source: String,
+    /// The archive on the node, as `NODE:PATH`; on a terminal, left out to pick one from a list.
+    pub source: Option<String>,
     /// Helper pod options.
     #[command(flatten)]
     pub helper: HelperArgs,
@@ -85,11 +86,27 @@ pub fn run(args: ListArgs) -> Result<Outcome, Error> {
         }
         (None, None) => (rt.block_on(cluster::collect_nodes(&conn.client))?, None),
     };
-    let namespaces = rt.block_on(cluster::collect_namespaces(&conn.client));
     let helper = args.helper.helper_params(&conn.namespace);
+    let (mut archives, failures) = collect_archives(&rt, &conn, &nodes, &helper);
+    archives.retain(|a| keep(a, &pods, &conn.namespace));
+    if !render_records(args.output, &archives)? {
+        render_table(&archives).map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
+    }
+    finish(nodes.len(), failures)
+}
+
+/// Lists the archives on `nodes` through helper pods, a few nodes at a time; the nodes that
+/// could not be listed come back as errors beside the archives of the others.
+pub(super) fn collect_archives(
+    rt: &tokio::runtime::Runtime,
+    conn: &cluster::Connection,
+    nodes: &[String],
+    helper: &HelperParams,
+) -> (Vec<ListedArchive>, Vec<cluster::Error>) {
+    let namespaces = rt.block_on(cluster::collect_namespaces(&conn.client));
     let results: Vec<Result<Vec<ListedArchive>, cluster::Error>> = rt.block_on(
-        futures::stream::iter(nodes.iter())
-            .map(|node| cluster::collect_listing(&conn.client, node, &helper, &namespaces))
+        futures::stream::iter(nodes)
+            .map(|node| cluster::collect_listing(&conn.client, node, helper, &namespaces))
             .buffered(CONCURRENCY)
             .collect(),
     );
@@ -97,18 +114,11 @@ pub fn run(args: ListArgs) -> Result<Outcome, Error> {
     let mut failures = Vec::new();
     for result in results {
         match result {
-            Ok(found) => archives.extend(
-                found
-                    .into_iter()
-                    .filter(|a| keep(a, &pods, &conn.namespace)),
-            ),
+            Ok(found) => archives.extend(found),
             Err(err) => failures.push(err),
         }
     }
-    if !render_records(args.output, &archives)? {
-        render_table(&archives).map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
-    }
-    finish(nodes.len(), failures)
+    (archives, failures)
 }
 
 /// With a TARGET, keep only archives of its pods in its namespace.
@@ -170,12 +180,28 @@ fn render_table(archives: &[ListedArchive]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Parses the `NODE:PATH` given to `verb`; `None` when it was left out on a terminal (the
+/// caller offers a pick), an error saying what to give when it was left out elsewhere.
+pub(super) fn given_source(source: Option<&str>, verb: &str) -> Result<Option<NodePath>, Error> {
+    match source {
+        Some(source) => Ok(Some(cluster::parse_node_path(source)?)),
+        None if interactive() => Ok(None),
+        None => Err(Error::Usage(format!(
+            "{verb} needs the archive as NODE:PATH (as `kubectl checkpoint` prints it); `kubectl checkpoint list` shows the archives on the nodes"
+        ))),
+    }
+}
+
 /// Runs `delete`.
 pub fn run_delete(args: DeleteArgs) -> Result<Outcome, Error> {
-    let source = cluster::parse_node_path(&args.source)?;
+    let source = given_source(args.source.as_deref(), "delete")?;
     let rt = runtime()?;
     let conn = rt.block_on(cluster::connect(&args.kube.connect_params(None)))?;
     let helper = args.helper.helper_params(&conn.namespace);
+    let source = match source {
+        Some(source) => source,
+        None => pick_archive(&rt, &conn, &helper, "delete")?,
+    };
     rt.block_on(cluster::delete_archive(&conn.client, &source, &helper))?;
     writeln!(
         std::io::stdout().lock(),

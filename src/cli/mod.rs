@@ -15,6 +15,7 @@ mod fetch;
 mod kube_args;
 mod list;
 mod memory_args;
+mod pick;
 
 pub use kube_args::{KubeArgs, OutputFormat};
 

@@ -30,8 +30,8 @@ pub use listing::{
     decode_checkpoint_name, decode_listing, delete_archive, ArchiveName, ListedArchive,
 };
 pub use target::{
-    build_selector, choose_container, collect_pods, parse_target, pod_ref, ContainerChoice, Target,
-    WorkloadKind,
+    build_selector, choose_container, collect_pods, collect_running_pods, parse_target, pod_ref,
+    ContainerChoice, Target, WorkloadKind,
 };
 pub use transfer::{
     build_dest, collect_archive, parse_node_path, FetchParams, FetchRecord, NodePath, Progress,

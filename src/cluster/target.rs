@@ -176,6 +176,24 @@ pub async fn collect_pods(client: &Client, namespace: &str, target: &Target) -> 
     Ok(items)
 }
 
+/// The running pods of `namespace` (those that can be checkpointed), in name order: what the
+/// interactive pick offers when no TARGET is given.
+pub async fn collect_running_pods(client: &Client, namespace: &str) -> Result<Vec<Pod>> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let list = pods
+        .list(&ListParams::default().fields("status.phase=Running"))
+        .await
+        .map_err(|err| from_kube(format!("listing pods in {namespace}"), Call::Read, err))?;
+    let mut items = list.items;
+    if items.is_empty() {
+        return Err(Error::Target(format!(
+            "no running pods in namespace {namespace} (choose another with -n)"
+        )));
+    }
+    items.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    Ok(items)
+}
+
 /// The outcome of choosing a pod's container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ContainerChoice {

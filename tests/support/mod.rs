@@ -4,3 +4,4 @@
 
 pub mod fake_apiserver;
 pub mod plugin;
+pub mod terminal;

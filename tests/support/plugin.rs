@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 use super::fake_apiserver::FakeCluster;
+use super::terminal::Terminal;
 
 /// Seconds one run of the plugin may take.
 const TIMEOUT_SECS: &str = "90";
@@ -52,20 +53,31 @@ impl Plugin {
         self.command(args).output().unwrap()
     }
 
-    /// Starts without waiting (stdout and stderr piped).
-    pub fn spawn(&self, args: &[&str]) -> Child {
-        // Without `timeout` in between, so that a signal reaches the plugin itself.
+    /// The command without `timeout` in between, so that signals and the terminal reach the
+    /// plugin itself.
+    fn direct_command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubectl-checkpoint"));
         cmd.args(args)
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
             .current_dir(self.dir.path())
             .env("HOME", self.dir.path())
-            .env_remove("KUBECONFIG")
-            .stdin(Stdio::null())
+            .env_remove("KUBECONFIG");
+        cmd
+    }
+
+    /// Starts without waiting (stdout and stderr piped).
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        let mut cmd = self.direct_command(args);
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         cmd.spawn().unwrap()
+    }
+
+    /// Starts on a pseudo-terminal, to answer its prompts.
+    pub fn on_terminal(&self, args: &[&str]) -> Terminal {
+        Terminal::spawn(self.direct_command(args))
     }
 }
 

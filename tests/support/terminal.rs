@@ -1,0 +1,129 @@
+//! Runs the plugin on a pseudo-terminal, to drive its interactive picks the way a person does:
+//! wait for a prompt to appear, type keys, read what was drawn.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a prompt or the end of the run may take.
+const WAIT: Duration = Duration::from_secs(60);
+
+/// A child whose stdin, stdout and stderr are one pseudo-terminal.
+pub struct Terminal {
+    child: Child,
+    keys: File,
+    screen: Arc<Mutex<Vec<u8>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+fn open_pty() -> (OwnedFd, OwnedFd) {
+    let mut master = -1;
+    let mut slave = -1;
+    let size = libc::winsize {
+        ws_row: 40,
+        ws_col: 160,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty writes two new descriptors into the out-parameters, which we then own.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just opened and are owned by nobody else.
+    unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
+}
+
+impl Terminal {
+    /// Starts `command` with all three standard streams on a new pseudo-terminal.
+    pub fn spawn(mut command: Command) -> Terminal {
+        let (master, slave) = open_pty();
+        let slave = File::from(slave);
+        command
+            .stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdout(Stdio::from(slave.try_clone().unwrap()))
+            .stderr(Stdio::from(slave))
+            .env("TERM", "xterm")
+            .env_remove("NO_COLOR");
+        let child = command.spawn().unwrap();
+        // Our copies of the terminal's slave side close here, so the reader sees the end.
+        drop(command);
+        let master = File::from(master);
+        let keys = master.try_clone().unwrap();
+        let screen = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&screen);
+        let reader = std::thread::spawn(move || {
+            let mut master = master;
+            let mut buf = [0u8; 4096];
+            // Linux answers EIO once the child and its descendants closed the terminal.
+            while let Ok(n @ 1..) = master.read(&mut buf) {
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Terminal {
+            child,
+            keys,
+            screen,
+            reader: Some(reader),
+        }
+    }
+
+    /// Everything drawn so far, escape sequences included.
+    pub fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.screen.lock().unwrap()).into_owned()
+    }
+
+    /// Waits until `text` has been drawn; panics with the screen after a minute.
+    pub fn wait_for(&mut self, text: &str) {
+        let started = Instant::now();
+        while !self.screen().contains(text) {
+            if started.elapsed() > WAIT || self.child.try_wait().unwrap().is_some() {
+                let _ = self.child.kill();
+                panic!(
+                    "{text:?} never appeared; the terminal showed:\n{}",
+                    self.screen()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // The prompt draws before it switches the terminal to raw mode to read a key.
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
+    /// Types `keys` (e.g. `"j"` to move down a list, `"\r"` for Enter, `"q"` to cancel).
+    pub fn type_keys(&mut self, keys: &str) {
+        self.keys.write_all(keys.as_bytes()).unwrap();
+        self.keys.flush().unwrap();
+    }
+
+    /// Waits for the end of the run; returns how it exited and the whole screen.
+    pub fn finish(mut self) -> (ExitStatus, String) {
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > WAIT {
+                let _ = self.child.kill();
+                panic!(
+                    "the run did not end; the terminal showed:\n{}",
+                    self.screen()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+        (status, self.screen())
+    }
+}
