@@ -473,6 +473,10 @@ fn getting_started_commands_without_a_cluster_work() {
             "the guide runs `kubectl checkpoint {verb}` (as kubectl runs the plugin): {commands:?}"
         );
     }
+    assert!(
+        commands.iter().any(|c| c.contains(" --search ")),
+        "the guide finds a secret with analyze --search: {commands:?}"
+    );
 }
 
 fn run_plugin(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
@@ -613,6 +617,7 @@ fn forensics_walkthrough_commands_work() {
     let commands: Vec<&String> = blocks.iter().flat_map(|b| &b.commands).collect();
     for step in [
         "kubectl checkpoint decode",
+        "kubectl checkpoint analyze --local tests/fixtures/crio/checkpoint-counters-857d7978fd-jnkck_demo-counter-2023-08-24T11:24:18Z.tar --search ",
         "kubectl checkpoint coredump",
         "gdb ",
     ] {
