@@ -28,18 +28,19 @@ trap 'rm -f "$list"' EXIT
 printf '%s\n' "${images[@]}" >"$list"
 echo "${#images[@]} images, $rounds rounds; ours: $BIN; crit: $(command -v crit)"
 
-ours="while read -r f; do '$BIN' decode --pretty \"\$f\" >/dev/null; done <'$list'"
-theirs="while read -r f; do crit decode --pretty -i \"\$f\" >/dev/null; done <'$list'"
+# xargs starts one process per image directly (no shell in between), the same for both tools.
+ours="xargs -d '\\n' -n 1 -a '$list' '$BIN' decode --pretty"
+theirs="xargs -d '\\n' -n 1 -a '$list' crit decode --pretty -i"
 
 if command -v hyperfine >/dev/null; then
-    hyperfine --warmup 1 --runs "$rounds" -N \
-        -n ours "bash -c \"$ours\"" \
-        -n crit "bash -c \"$theirs\""
+    hyperfine --warmup 1 --runs "$rounds" \
+        -n ours "$ours >/dev/null" \
+        -n crit "$theirs >/dev/null"
 else
     time_it() {
         local start end
         start=$(date +%s.%N)
-        for _ in $(seq "$rounds"); do bash -c "$1"; done
+        for _ in $(seq "$rounds"); do bash -c "$1 >/dev/null"; done
         end=$(date +%s.%N)
         echo "$end - $start" | bc
     }
