@@ -135,3 +135,50 @@ fn delete_without_a_source_offers_the_archives_on_a_terminal() {
         "{screen}"
     );
 }
+
+#[test]
+fn ctrl_c_while_listing_removes_the_helper_pods() {
+    let cluster = FakeCluster::builder()
+        .node("node-a")
+        .node("node-b")
+        .pod_start_delay(std::time::Duration::from_secs(60))
+        .start();
+    let plugin = Plugin::new(&cluster);
+    let child = plugin.spawn(&["list", "-n", "demo"]);
+    let started = std::time::Instant::now();
+    while helper_pods(&cluster).len() < 2 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the helpers were never created"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // SAFETY: kill(2) on the pid of a child we started and have not reaped.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("interrupted; the helper pods this run created were removed"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        helper_pods(&cluster).is_empty(),
+        "{:?}",
+        helper_pods(&cluster)
+    );
+}
+
+#[test]
+fn keep_helper_keeps_the_listing_helper_for_the_next_run() {
+    let cluster = cluster();
+    let plugin = Plugin::new(&cluster);
+    let out = plugin.run(&["list", "--node", "node-a", "-n", "demo", "--keep-helper"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let kept = helper_pods(&cluster);
+    assert_eq!(kept.len(), 1);
+    let out = plugin.run(&["list", "--node", "node-a", "-n", "demo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Reused, and left alone because this run did not create it.
+    assert_eq!(helper_pods(&cluster), kept);
+}

@@ -147,6 +147,14 @@ pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .map_err(|err| Error::Usage(format!("cannot start the async runtime: {err}")))
 }
 
+/// Completes on Ctrl-C (never, if the signal cannot be watched): the cancel signal of the verbs
+/// that start helper pods, which remove them before exiting.
+pub(super) async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 /// Writes `records` to stdout as JSON or YAML; false for table output (the caller prints).
 pub(super) fn render_records<T: Serialize>(
     format: Option<OutputFormat>,

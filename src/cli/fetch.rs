@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::checkpoint::{render_records, runtime};
+use super::checkpoint::{ctrl_c, render_records, runtime};
 use super::kube_args::HelperArgs;
 use super::list::given_source;
 use super::pick::pick_archive;
@@ -107,13 +107,6 @@ impl Progress for Bar {
     }
 }
 
-/// Completes on Ctrl-C (never, if the signal cannot be watched).
-async fn ctrl_c() {
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
-    }
-}
-
 /// Fetches one archive, with a progress bar when `show_progress`, stopping cleanly on Ctrl-C;
 /// deletes it from the node afterwards with `--delete-after-fetch`.
 pub(super) fn fetch_one(
@@ -128,7 +121,6 @@ pub(super) fn fetch_one(
     let params = FetchParams {
         retries: flags.retries,
         helper: helper.clone(),
-        keep_helper: flags.helper.keep_helper,
     };
     let bar = Bar::new(show_progress, source.basename());
     let record = rt.block_on(cluster::collect_archive(
@@ -140,7 +132,12 @@ pub(super) fn fetch_one(
         ctrl_c(),
     ))?;
     if flags.delete_after_fetch {
-        rt.block_on(cluster::delete_archive(&conn.client, source, &helper))?;
+        rt.block_on(cluster::delete_archive(
+            &conn.client,
+            source,
+            &helper,
+            ctrl_c(),
+        ))?;
     }
     Ok(record)
 }

@@ -43,7 +43,7 @@ pub struct HelperArgs {
     /// Seconds to wait for the helper pod to run.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub helper_timeout: u64,
-    /// Leave the helper pod running afterwards (a later run reuses it).
+    /// Leave the helper pod running after a successful run (a later run reuses it).
     #[arg(long)]
     pub keep_helper: bool,
 }
@@ -56,6 +56,7 @@ impl HelperArgs {
             image: self.helper_image.clone(),
             writable: false,
             start_timeout: Duration::from_secs(self.helper_timeout),
+            keep: self.keep_helper,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::io::Write;
 use clap::Args;
 use futures::StreamExt;
 
-use super::checkpoint::{finish, render_records, runtime};
+use super::checkpoint::{ctrl_c, finish, render_records, runtime};
 use super::kube_args::HelperArgs;
 use super::pick::{interactive, pick_archive};
 use super::{KubeArgs, Outcome, OutputFormat};
@@ -87,7 +87,7 @@ pub fn run(args: ListArgs) -> Result<Outcome, Error> {
         (None, None) => (rt.block_on(cluster::collect_nodes(&conn.client))?, None),
     };
     let helper = args.helper.helper_params(&conn.namespace);
-    let (mut archives, failures) = collect_archives(&rt, &conn, &nodes, &helper);
+    let (mut archives, failures) = collect_archives(&rt, &conn, &nodes, &helper)?;
     archives.retain(|a| keep(a, &pods, &conn.namespace));
     if !render_records(args.output, &archives)? {
         render_table(&archives).map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
@@ -96,17 +96,18 @@ pub fn run(args: ListArgs) -> Result<Outcome, Error> {
 }
 
 /// Lists the archives on `nodes` through helper pods, a few nodes at a time; the nodes that
-/// could not be listed come back as errors beside the archives of the others.
+/// could not be listed come back as errors beside the archives of the others. Ctrl-C removes
+/// the helpers and ends the listing with [`cluster::Error::Interrupted`].
 pub(super) fn collect_archives(
     rt: &tokio::runtime::Runtime,
     conn: &cluster::Connection,
     nodes: &[String],
     helper: &HelperParams,
-) -> (Vec<ListedArchive>, Vec<cluster::Error>) {
+) -> Result<(Vec<ListedArchive>, Vec<cluster::Error>), Error> {
     let namespaces = rt.block_on(cluster::collect_namespaces(&conn.client));
     let results: Vec<Result<Vec<ListedArchive>, cluster::Error>> = rt.block_on(
         futures::stream::iter(nodes)
-            .map(|node| cluster::collect_listing(&conn.client, node, helper, &namespaces))
+            .map(|node| cluster::collect_listing(&conn.client, node, helper, &namespaces, ctrl_c()))
             .buffered(CONCURRENCY)
             .collect(),
     );
@@ -115,10 +116,11 @@ pub(super) fn collect_archives(
     for result in results {
         match result {
             Ok(found) => archives.extend(found),
+            Err(cluster::Error::Interrupted) => return Err(cluster::Error::Interrupted.into()),
             Err(err) => failures.push(err),
         }
     }
-    (archives, failures)
+    Ok((archives, failures))
 }
 
 /// With a TARGET, keep only archives of its pods in its namespace.
@@ -202,7 +204,12 @@ pub fn run_delete(args: DeleteArgs) -> Result<Outcome, Error> {
         Some(source) => source,
         None => pick_archive(&rt, &conn, &helper, "delete")?,
     };
-    rt.block_on(cluster::delete_archive(&conn.client, &source, &helper))?;
+    rt.block_on(cluster::delete_archive(
+        &conn.client,
+        &source,
+        &helper,
+        ctrl_c(),
+    ))?;
     writeln!(
         std::io::stdout().lock(),
         "deleted {}:{}",

@@ -10,6 +10,7 @@
 //! run on any node the checkpointed pod ran on.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
@@ -51,9 +52,11 @@ pub struct HelperParams {
     pub writable: bool,
     /// How long to wait for the helper to run.
     pub start_timeout: Duration,
+    /// Leave a helper this run created in place afterwards (a later run reuses it).
+    pub keep: bool,
 }
 
-/// The helper pod for `node` named `name` (pure; [`Helper::ensure`] creates it).
+/// The helper pod for `node` named `name` (pure; [`with_helper`] creates it).
 pub fn build_helper_pod(node: &str, name: &str, params: &HelperParams) -> Pod {
     let mut pod = Pod::default();
     pod.metadata.name = Some(name.to_string());
@@ -129,6 +132,39 @@ fn random_suffix() -> String {
     format!("{:010x}", hasher.finish() & 0xff_ffff_ffff)
 }
 
+/// Runs `work` in a helper pod on `node`: reuses a running helper (found by label) or creates
+/// one and waits until it runs. A helper this call created is deleted afterwards unless
+/// `params.keep`, also when `work` fails or when `cancel` (Ctrl-C) completes first, which ends
+/// the call with [`Error::Interrupted`].
+pub async fn with_helper<T>(
+    client: &Client,
+    node: &str,
+    params: &HelperParams,
+    cancel: impl Future<Output = ()>,
+    work: impl AsyncFnOnce(&Helper) -> Result<T>,
+) -> Result<T> {
+    let mut cancel = std::pin::pin!(cancel);
+    let helper = tokio::select! {
+        helper = Helper::acquire(client, node, params) => helper?,
+        () = &mut cancel => return Err(Error::Interrupted),
+    };
+    let outcome = tokio::select! {
+        outcome = async {
+            helper.wait_running(params).await?;
+            work(&helper).await
+        } => outcome,
+        () = &mut cancel => Err(Error::Interrupted),
+    };
+    if helper.created && !(params.keep && outcome.is_ok()) {
+        let removed = helper.remove().await;
+        // The error that matters is the work's; a failed removal only matters after success.
+        if outcome.is_ok() {
+            removed?;
+        }
+    }
+    outcome
+}
+
 /// What a short command printed.
 #[derive(Debug)]
 pub struct ExecOutput {
@@ -153,29 +189,8 @@ pub struct Helper {
 }
 
 impl Helper {
-    /// Reuses a running helper on `node` (found by label) or creates one and waits until it runs.
-    ///
-    /// A created helper is deleted again when it does not come up.
-    pub async fn ensure(client: &Client, node: &str, params: &HelperParams) -> Result<Helper> {
-        let helper = Self::acquire(client, node, params).await?;
-        match helper.wait_running(params).await {
-            Ok(()) => Ok(helper),
-            Err(err) => {
-                if helper.created {
-                    // Best effort: the error that matters is why it did not start.
-                    let _ = helper.remove().await;
-                }
-                Err(err)
-            }
-        }
-    }
-
     /// Finds a running helper on `node` or creates one (which may not run yet).
-    pub(crate) async fn acquire(
-        client: &Client,
-        node: &str,
-        params: &HelperParams,
-    ) -> Result<Helper> {
+    async fn acquire(client: &Client, node: &str, params: &HelperParams) -> Result<Helper> {
         let pods: Api<Pod> = Api::namespaced(client.clone(), &params.namespace);
         let labels = format!(
             "{HELPER_LABEL}={HELPER_LABEL_VALUE},{MODE_LABEL}={}",
@@ -229,7 +244,7 @@ impl Helper {
     }
 
     /// Waits until the helper runs; fails early when its image cannot be pulled.
-    pub(crate) async fn wait_running(&self, params: &HelperParams) -> Result<()> {
+    async fn wait_running(&self, params: &HelperParams) -> Result<()> {
         let started = Instant::now();
         loop {
             let pod = self.pods.get(&self.name).await.map_err(|err| {
@@ -431,6 +446,7 @@ mod tests {
 
     fn params(writable: bool) -> HelperParams {
         HelperParams {
+            keep: false,
             namespace: "ns".into(),
             image: "busybox:1.36".into(),
             writable,

@@ -2,12 +2,15 @@
 //! and their names decoded like checkpointctl does
 //! (`checkpoint-<pod>_<namespace>-<container>-<RFC3339 time>.tar`).
 
+use std::future::Future;
+
 use k8s_openapi::api::core::v1::{Namespace, Node};
 use kube::api::ListParams;
 use kube::{Api, Client};
 use serde::{Deserialize, Serialize};
 
-use super::{from_kube, Call, Helper, HelperParams, NodePath, Result, CHECKPOINT_DIR};
+use super::helper::with_helper;
+use super::{from_kube, Call, HelperParams, NodePath, Result, CHECKPOINT_DIR};
 
 /// The parts of a kubelet archive name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,24 +147,21 @@ pub fn decode_listing(node: &str, output: &str, namespaces: &[String]) -> Vec<Li
     archives
 }
 
-/// Lists the archives on `node` through a helper pod (removed afterwards if this call made it).
+/// Lists the archives on `node` through a helper pod (removed afterwards unless kept, see
+/// [`with_helper`]). Stops early, cleaning up, when `cancel` completes.
 pub async fn collect_listing(
     client: &Client,
     node: &str,
     params: &HelperParams,
     namespaces: &[String],
+    cancel: impl Future<Output = ()>,
 ) -> Result<Vec<ListedArchive>> {
-    let helper = Helper::ensure(client, node, params).await?;
-    let output = helper
-        .run("listing the checkpoint directory", &build_list_command())
-        .await;
-    if helper.created {
-        let removed = helper.remove().await;
-        if output.is_ok() {
-            removed?;
-        }
-    }
-    let output = output?;
+    let output = with_helper(client, node, params, cancel, async |helper| {
+        helper
+            .run("listing the checkpoint directory", &build_list_command())
+            .await
+    })
+    .await?;
     Ok(decode_listing(
         node,
         &String::from_utf8_lossy(&output.stdout),
@@ -196,30 +196,28 @@ pub async fn collect_namespaces(client: &Client) -> Vec<String> {
     }
 }
 
-/// Deletes one archive through a helper pod with a writable mount.
+/// Deletes one archive through a helper pod with a writable mount (removed afterwards unless
+/// kept, see [`with_helper`]). Stops early, cleaning up, when `cancel` completes.
 pub async fn delete_archive(
     client: &Client,
     source: &NodePath,
     params: &HelperParams,
+    cancel: impl Future<Output = ()>,
 ) -> Result<()> {
     let params = HelperParams {
         writable: true,
         ..params.clone()
     };
-    let helper = Helper::ensure(client, &source.node, &params).await?;
-    let outcome = helper
-        .run(
-            &format!("deleting {}", source.path),
-            &build_delete_command(source),
-        )
-        .await;
-    if helper.created {
-        let removed = helper.remove().await;
-        if outcome.is_ok() {
-            removed?;
-        }
-    }
-    outcome.map(|_| ())
+    with_helper(client, &source.node, &params, cancel, async |helper| {
+        helper
+            .run(
+                &format!("deleting {}", source.path),
+                &build_delete_command(source),
+            )
+            .await
+    })
+    .await
+    .map(|_| ())
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ pub use checkpoint::{
 };
 pub use connect::{connect, ConnectParams, Connection};
 pub use helper::{
-    build_helper_pod, ExecOutput, Helper, HelperParams, CHECKPOINT_DIR, HELPER_LABEL,
+    build_helper_pod, with_helper, ExecOutput, Helper, HelperParams, CHECKPOINT_DIR, HELPER_LABEL,
 };
 pub use listing::{
     build_delete_command, build_list_command, collect_listing, collect_namespaces, collect_nodes,
@@ -175,7 +175,9 @@ pub enum Error {
         reason: String,
     },
     /// The user pressed Ctrl-C; helper pods were removed and partial files deleted.
-    #[error("interrupted; the helper pod was removed and no partial file was kept")]
+    #[error(
+        "interrupted; the helper pods this run created were removed and no partial file was kept"
+    )]
     Interrupted,
 }
 

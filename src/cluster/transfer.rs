@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use super::helper::{check_status, drain_bounded, exec_status, read_exec};
+use super::helper::{check_status, drain_bounded, exec_status, read_exec, with_helper};
 use super::{from_kube, Call, Error, Helper, HelperParams, Result, CHECKPOINT_DIR};
 
 /// Bytes read from the exec stream at a time.
@@ -97,8 +97,6 @@ pub struct FetchParams {
     pub retries: u32,
     /// The helper pod to stream through.
     pub helper: HelperParams,
-    /// Leave a helper this run created in place afterwards.
-    pub keep_helper: bool,
 }
 
 /// Progress of one transfer; the CLI draws a bar, tests and `-o json` ignore it.
@@ -132,8 +130,8 @@ pub struct FetchRecord {
     pub duration_seconds: f64,
 }
 
-/// Copies `source` to `dest` through a helper pod on its node, then removes the helper unless
-/// `keep_helper` or it already existed. Stops early, cleaning up, when `cancel` completes.
+/// Copies `source` to `dest` through a helper pod on its node (removed afterwards unless kept,
+/// see [`with_helper`]). Stops early, cleaning up, when `cancel` completes.
 pub async fn collect_archive(
     client: &Client,
     source: &NodePath,
@@ -143,25 +141,15 @@ pub async fn collect_archive(
     cancel: impl Future<Output = ()>,
 ) -> Result<FetchRecord> {
     let started = Instant::now();
-    let mut cancel = std::pin::pin!(cancel);
-    let helper = tokio::select! {
-        helper = Helper::acquire(client, &source.node, &params.helper) => helper?,
-        () = &mut cancel => return Err(Error::Interrupted),
-    };
-    let outcome = tokio::select! {
-        outcome = async {
-            helper.wait_running(&params.helper).await?;
-            transfer(&helper, source, dest, params.retries, progress).await
-        } => outcome,
-        () = &mut cancel => Err(Error::Interrupted),
-    };
+    let outcome = with_helper(
+        client,
+        &source.node,
+        &params.helper,
+        cancel,
+        async |helper| transfer(helper, source, dest, params.retries, progress).await,
+    )
+    .await;
     progress.finish();
-    if helper.created && !params.keep_helper {
-        let removed = helper.remove().await;
-        if outcome.is_ok() {
-            removed?;
-        }
-    }
     let (size, sha256, resumes) = outcome?;
     Ok(FetchRecord {
         node: source.node.clone(),
