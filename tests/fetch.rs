@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use kubectl_checkpoint::cluster::{CheckpointRecord, FetchRecord};
+use kubectl_checkpoint::cluster::{CheckpointRecord, FetchRecord, Verify};
 use support::fake_apiserver::{FakeCluster, Fault};
 use support::plugin::{fixture, helper_pods, stderr, stdout, Plugin};
 
@@ -114,6 +114,7 @@ fn a_cut_stream_is_resumed_and_verified() {
     assert!(out.status.success(), "{}", stderr(&out));
     let record: FetchRecord = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(record.resumes, 3);
+    assert_eq!(record.verified, Verify::Sha256);
     assert_eq!(record.size, 9_236_480);
     assert_eq!(
         record.sha256,
@@ -146,6 +147,58 @@ fn a_cut_stream_is_resumed_and_verified() {
     );
     assert!(!plugin.dir.path().join("bad.tar").exists());
     no_part_files(plugin.dir.path());
+    assert!(helper_pods(&cluster).is_empty());
+}
+
+/// The commands the helpers ran, in order.
+fn exec_commands(cluster: &FakeCluster) -> Vec<String> {
+    cluster
+        .requests()
+        .iter()
+        .filter(|r| r.path().ends_with("/exec"))
+        .map(|r| r.query_values("command").join(" "))
+        .collect()
+}
+
+#[test]
+fn verify_size_skips_the_node_hash_unless_a_stream_was_resumed() {
+    let cluster = demo();
+    let plugin = Plugin::new(&cluster);
+    let source = checkpoint(&plugin);
+    let fetch = |dest: &str| {
+        let out = plugin.run(&[
+            "fetch", &source, dest, "-n", "demo", "--verify", "size", "-o", "json",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice::<FetchRecord>(&out.stdout).unwrap()
+    };
+    let record = fetch("size.tar");
+    assert_eq!((record.verified, record.resumes), (Verify::Size, 0));
+    // The copy's own sha256 is still computed and reported.
+    assert_eq!(
+        record.sha256,
+        "589d39ec47afb0768f4ac888cad5f2c515050b70e2f692c01218766d74dc7c98"
+    );
+    assert_is_fixture(&plugin.dir.path().join("size.tar"));
+    assert!(
+        !exec_commands(&cluster)
+            .iter()
+            .any(|c| c.starts_with("sha256sum")),
+        "{:?}",
+        exec_commands(&cluster)
+    );
+
+    // Joined pieces are checked against the node's hash after all.
+    cluster.set_fault(Fault::DropExecStreamAfter(5_000_000));
+    let record = fetch("resumed.tar");
+    assert_eq!((record.verified, record.resumes), (Verify::Sha256, 1));
+    assert_is_fixture(&plugin.dir.path().join("resumed.tar"));
+    let commands = exec_commands(&cluster);
+    let tail = commands
+        .iter()
+        .position(|c| c.starts_with("tail -c +5000001 "));
+    let hash = commands.iter().position(|c| c.starts_with("sha256sum "));
+    assert!(tail.is_some() && hash > tail, "{commands:?}");
     assert!(helper_pods(&cluster).is_empty());
 }
 

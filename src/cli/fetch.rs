@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::checkpoint::{ctrl_c, render_records, runtime};
@@ -12,7 +12,7 @@ use super::kube_args::HelperArgs;
 use super::list::given_source;
 use super::pick::pick_archive;
 use super::{KubeArgs, Outcome, OutputFormat};
-use crate::cluster::{self, FetchParams, FetchRecord, NodePath, Progress};
+use crate::cluster::{self, FetchParams, FetchRecord, NodePath, Progress, Verify};
 use crate::Error;
 
 /// Arguments of `kubectl checkpoint fetch`.
@@ -56,9 +56,23 @@ pub struct FetchFlags {
     /// Delete the archive from the node once it is fetched and verified.
     #[arg(long)]
     pub delete_after_fetch: bool,
+    /// How to check the copy: `sha256` has the node hash the archive too and compares (chain
+    /// of custody); `size` compares sizes only, and hashes on the node only after a resumed
+    /// stream. The copy's sha256 is reported either way.
+    #[arg(long, value_enum, default_value_t = VerifyArg::Sha256)]
+    pub verify: VerifyArg,
     /// Helper pod options.
     #[command(flatten)]
     pub helper: HelperArgs,
+}
+
+/// `--verify` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyArg {
+    /// Compare the node's sha256 with the copy's.
+    Sha256,
+    /// Compare sizes (and sha256 after a resumed stream).
+    Size,
 }
 
 /// An indicatif bar on stderr, or nothing.
@@ -120,6 +134,10 @@ pub(super) fn fetch_one(
     let helper = flags.helper.helper_params(&conn.namespace);
     let params = FetchParams {
         retries: flags.retries,
+        verify: match flags.verify {
+            VerifyArg::Sha256 => Verify::Sha256,
+            VerifyArg::Size => Verify::Size,
+        },
         helper: helper.clone(),
     };
     let bar = Bar::new(show_progress, source.basename());

@@ -14,6 +14,7 @@ use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
+use bytes::BytesMut;
 use futures::future::{BoxFuture, Shared};
 use futures::FutureExt;
 use k8s_openapi::api::core::v1::{
@@ -379,20 +380,21 @@ pub(crate) fn exec_status(process: &mut AttachedProcess) -> ExecStatus {
 /// How long to wait for bytes still buffered after a broken exec stream.
 const BUFFERED_GRACE: Duration = Duration::from_millis(200);
 
-/// Reads once from an exec output stream. kube 5 never closes the output pipes when its exec
+/// Reads once from an exec output stream, appending to `buf` (into its spare capacity, so a
+/// buffer is never zeroed first). kube 5 never closes the output pipes when its exec
 /// task fails (a dropped connection), so once the task ended without a status, a read that
 /// finds nothing buffered counts as the end of the stream.
 pub(crate) async fn read_exec(
     reader: &mut (impl tokio::io::AsyncRead + Unpin),
-    buf: &mut [u8],
+    buf: &mut BytesMut,
     status: &ExecStatus,
 ) -> std::io::Result<usize> {
     tokio::select! {
         biased;
-        n = reader.read(buf) => n,
+        n = reader.read_buf(buf) => n,
         ended = status.clone() => match ended {
-            Some(_) => reader.read(buf).await,
-            None => tokio::time::timeout(BUFFERED_GRACE, reader.read(buf))
+            Some(_) => reader.read_buf(buf).await,
+            None => tokio::time::timeout(BUFFERED_GRACE, reader.read_buf(buf))
                 .await
                 .unwrap_or(Ok(0)),
         },
@@ -407,8 +409,9 @@ pub(crate) async fn drain_bounded(
 ) -> std::io::Result<(Vec<u8>, bool)> {
     let mut kept = Vec::new();
     let mut overflow = false;
-    let mut buf = vec![0u8; 16 << 10];
+    let mut buf = BytesMut::with_capacity(16 << 10);
     loop {
+        buf.clear();
         let n = read_exec(&mut reader, &mut buf, status).await?;
         if n == 0 {
             return Ok((kept, overflow));

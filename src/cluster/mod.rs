@@ -35,6 +35,7 @@ pub use target::{
 };
 pub use transfer::{
     build_dest, collect_archive, parse_node_path, FetchParams, FetchRecord, NodePath, Progress,
+    Verify,
 };
 
 use std::path::PathBuf;
