@@ -16,6 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MIB=${SIZE_MIB:-1024}
 CUT_MIB=${CUT_MIB:-300}
+# ROUNDS: how often each uncut fetch runs (alternating, so drift hits all alike).
+ROUNDS=${ROUNDS:-2}
 # SERVER_PROFILE=debug serves from the debug test build (quicker to build, slower to serve).
 SERVER_PROFILE=${SERVER_PROFILE:-release}
 # OURS=path/to/kubectl-checkpoint measures that binary instead of building a release one.
@@ -76,7 +78,7 @@ measure() {
 SRC=/var/lib/kubelet/checkpoints/$NAME
 echo "archive: $SIZE_MIB MiB of random bytes; server: $SERVER_PROFILE build; $(nproc) cores; load $(cut -d' ' -f1 /proc/loadavg)"
 serve
-for round in 1 2; do
+for round in $(seq "$ROUNDS"); do
     node_hash coreutils
     measure "ours: fetch (node sha256sum: coreutils)" "$WORK/ours.tar" "$BIN" fetch "node-a:$SRC" "$WORK/ours.tar"
     node_hash fast
