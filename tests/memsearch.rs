@@ -745,3 +745,50 @@ fn one_broken_process_does_not_hide_the_others() {
         .as_deref()
         .is_some_and(|e| e.contains("pages-1.img")));
 }
+
+#[test]
+fn max_matches_stops_the_search_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = memgen::GenSpec {
+        bytes_per_process: 4 << 20,
+        ..Default::default()
+    };
+    let marker = String::from_utf8(spec.marker.clone()).unwrap();
+    let tar = tmp.path().join("gen.tar");
+    let generated = memgen::write_tar(&tar, &spec).unwrap();
+    let total = generated.markers.len();
+    assert!(total > 20);
+
+    let all = search_json(&tar, &["--search", &marker]);
+    assert_eq!((all.matches.len(), all.truncated), (total, false));
+    let unlimited = search_json(&tar, &["--search", &marker, "--max-matches", "0"]);
+    assert_eq!(
+        (unlimited.matches.len(), unlimited.truncated),
+        (total, false)
+    );
+
+    let five = search_json(&tar, &["--search", &marker, "--max-matches", "5"]);
+    assert_eq!((five.matches.len(), five.truncated), (5, true));
+    // The first five of the full search, and the later processes were not read.
+    assert_eq!(five.matches, all.matches[..5]);
+    assert_eq!(five.processes.len(), 1, "{:?}", five.processes);
+    assert!(five.processes[0].bytes < all.processes[0].bytes);
+
+    let out = run(&[
+        "analyze",
+        "--local",
+        tar.to_str().unwrap(),
+        "--search",
+        &marker,
+        "--max-matches",
+        "5",
+    ]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("stopped after 5 matches; more may exist (raise --max-matches"),
+        "{stderr}"
+    );
+    // A header and five hits.
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 6);
+}

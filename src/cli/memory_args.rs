@@ -54,6 +54,10 @@ pub struct MemoryArgs {
         default_value_t = 16
     )]
     pub match_context: usize,
+    /// Stop searching a checkpoint after N matches (0: no limit); the report says when it
+    /// stopped. Bounds memory and output for common patterns.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_matches: usize,
 }
 
 /// An `ADDR[:LEN]` range for `--hexdump`.
@@ -176,6 +180,7 @@ pub fn run(args: &MemoryArgs, inputs: &[PathBuf], output: OutputFormat) -> Resul
                 pattern,
                 regex: *regex,
                 context: args.match_context,
+                limit: (args.max_matches > 0).then_some(args.max_matches),
                 format,
             };
             let report = search_checkpoint(&ckpt, &processes, &params, &mut failures)?;
@@ -202,6 +207,13 @@ pub fn run(args: &MemoryArgs, inputs: &[PathBuf], output: OutputFormat) -> Resul
             eprintln!("No matches found.");
         } else {
             output::render_search(&searches, format, style, &mut out)?;
+        }
+        for report in searches.iter().filter(|r| r.truncated) {
+            eprintln!(
+                "warning: {}: stopped after {} matches; more may exist (raise --max-matches, 0 for no limit)",
+                report.checkpoint,
+                report.matches.len()
+            );
         }
     }
     out.flush().map_err(output::Error::Io)?;
@@ -240,6 +252,8 @@ struct SearchParams<'a> {
     pattern: &'a str,
     regex: bool,
     context: usize,
+    /// Stop after this many matches in the checkpoint.
+    limit: Option<usize>,
     format: Format,
 }
 
@@ -273,6 +287,7 @@ fn search_checkpoint(
         context: params.context,
         processes: Vec::new(),
         matches: Vec::new(),
+        truncated: false,
     };
     if show_progress {
         for (pid, _) in processes {
@@ -283,6 +298,9 @@ fn search_checkpoint(
         }
     }
     for (pid, command) in processes {
+        if report.truncated {
+            break;
+        }
         bar.set_message(format!("pid {pid}"));
         let before = report.matches.len();
         let mut progress = |bytes: u64| bar.inc(bytes);
@@ -290,13 +308,15 @@ fn search_checkpoint(
             ckpt,
             *pid,
             command,
-            params.matcher,
-            params.context,
+            params,
             &mut report.matches,
             &mut progress,
         );
         let (bytes, error) = match searched {
-            Ok(bytes) => (bytes, None),
+            Ok(Searched { bytes, stopped }) => {
+                report.truncated = stopped;
+                (bytes, None)
+            }
             Err(err) => {
                 report.matches.truncate(before);
                 let err = Error::from(err);
@@ -317,22 +337,40 @@ fn search_checkpoint(
     Ok(report)
 }
 
-/// Searches one process; returns the bytes searched.
+/// How far the search of one process went.
+struct Searched {
+    /// Bytes of memory read.
+    bytes: u64,
+    /// True when it stopped at the match limit.
+    stopped: bool,
+}
+
+/// Searches one process, appending to `hits` (shared by the checkpoint's processes).
 fn search_process(
     ckpt: &Checkpoint,
     pid: u32,
     command: &str,
-    matcher: &Matcher,
-    context: usize,
+    params: &SearchParams<'_>,
     hits: &mut Vec<memory::report::SearchHit>,
     progress: &mut dyn FnMut(u64),
-) -> Result<u64, memory::Error> {
+) -> Result<Searched, memory::Error> {
     let mut memory = ProcessMemory::open(ckpt, pid)?;
     let layout = memory.layout().clone();
     let pages_file = memory.pages_name().to_owned();
-    let mut sink = HitCollector::new(&layout, pid, command, &pages_file, hits, progress);
-    memory.search(matcher, context, &mut sink)?;
-    Ok(layout.present_bytes())
+    let mut sink = HitCollector::new(
+        &layout,
+        pid,
+        command,
+        &pages_file,
+        hits,
+        params.limit,
+        progress,
+    );
+    let finished = memory.search(params.matcher, params.context, &mut sink)?;
+    Ok(Searched {
+        bytes: sink.bytes,
+        stopped: !finished,
+    })
 }
 
 /// Writes the dump file with mode 0600 (also when it existed with wider permissions).

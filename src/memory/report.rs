@@ -142,6 +142,9 @@ pub struct SearchReport {
     pub processes: Vec<ProcessSearched>,
     /// All hits, by process then address order within each contiguous segment.
     pub matches: Vec<SearchHit>,
+    /// True when the search stopped at its match limit (`--max-matches`); more may exist.
+    #[serde(default)]
+    pub truncated: bool,
 }
 
 /// A [`SearchSink`] that turns matches of one process into [`SearchHit`]s.
@@ -151,19 +154,25 @@ pub struct HitCollector<'a> {
     command: &'a str,
     pages_file: &'a str,
     hits: &'a mut Vec<SearchHit>,
+    /// Stop once `hits` holds this many (all hits of the search, not only this process's).
+    limit: Option<usize>,
     progress: &'a mut dyn FnMut(u64),
     /// Matches found so far.
     pub count: u64,
+    /// Bytes of memory read so far.
+    pub bytes: u64,
 }
 
 impl<'a> HitCollector<'a> {
-    /// A collector appending to `hits` and reporting read bytes to `progress`.
+    /// A collector appending to `hits` until it holds `limit` of them (`None`: no limit), and
+    /// reporting read bytes to `progress`.
     pub fn new(
         memory_layout: &'a super::MemoryLayout,
         pid: u32,
         command: &'a str,
         pages_file: &'a str,
         hits: &'a mut Vec<SearchHit>,
+        limit: Option<usize>,
         progress: &'a mut dyn FnMut(u64),
     ) -> Self {
         HitCollector {
@@ -172,8 +181,10 @@ impl<'a> HitCollector<'a> {
             command,
             pages_file,
             hits,
+            limit,
             progress,
             count: 0,
+            bytes: 0,
         }
     }
 }
@@ -200,10 +211,11 @@ impl SearchSink for HitCollector<'_> {
             context,
         });
         self.count += 1;
-        true
+        self.limit.is_none_or(|limit| self.hits.len() < limit)
     }
 
     fn progress(&mut self, bytes: u64) {
+        self.bytes += bytes;
         (self.progress)(bytes);
     }
 }
