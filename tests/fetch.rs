@@ -434,3 +434,58 @@ fn a_missing_source_is_picked_from_the_nodes_archives_on_a_terminal() {
     );
     assert_eq!(cluster.requests().len(), before);
 }
+
+#[test]
+fn analyze_without_a_target_picks_a_pod_on_a_terminal() {
+    let cluster = FakeCluster::builder()
+        .node("node-a")
+        .pod("demo", "api-0", "node-a", &["api"])
+        .pod("demo", POD, "node-a", &["counter"])
+        .start();
+    let plugin = Plugin::new(&cluster);
+    let mut terminal = plugin.on_terminal(&["analyze", "-n", "demo", "--ps-tree", "--cmdline"]);
+    terminal.wait_for("Pod of namespace demo to checkpoint");
+    terminal.wait_for(POD);
+    terminal.type_keys("j\r");
+    let (status, screen) = terminal.finish();
+    assert!(status.success(), "{screen}");
+    assert!(
+        screen.contains("/usr/bin/python3 -u /app/counters.py"),
+        "{screen}"
+    );
+    assert!(screen.contains("27426"), "{screen}");
+    assert!(
+        helper_pods(&cluster).is_empty(),
+        "{:?}",
+        helper_pods(&cluster)
+    );
+    let posts: Vec<String> = cluster
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path().contains("/proxy/checkpoint/"))
+        .map(|r| r.path().to_string())
+        .collect();
+    assert_eq!(
+        posts,
+        [format!(
+            "/api/v1/nodes/node-a/proxy/checkpoint/demo/{POD}/counter"
+        )]
+    );
+
+    // Without a terminal: exit 2 and what to give, before any request.
+    let out = plugin.run(&["analyze", "-n", "demo"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out)
+            .contains("analyze needs a TARGET to checkpoint (pod/NAME or NAME), or --local"),
+        "{}",
+        stderr(&out)
+    );
+    let out = plugin.run(&["analyze", "--local"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("analyze --local needs one or more"),
+        "{}",
+        stderr(&out)
+    );
+}

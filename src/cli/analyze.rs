@@ -12,6 +12,7 @@ use clap::{Args, ValueEnum};
 
 use super::checkpoint::{checkpoint_to_temp, RemoteArgs};
 use super::memory_args::MemoryArgs;
+use super::pick::interactive;
 use super::{Outcome, OutputFormat};
 use crate::analyze::{self, ExploreView, Sections};
 use crate::archive::Checkpoint;
@@ -41,8 +42,9 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub local: bool,
     /// With --local: checkpoint archives or CRIU image directories. Without: one TARGET
-    /// (`pod/NAME` or `NAME`) to checkpoint, fetch and analyse.
-    #[arg(required = true, value_name = "TARGET|PATH")]
+    /// (`pod/NAME` or `NAME`) to checkpoint, fetch and analyse; left out on a terminal, pick
+    /// one of the namespace's running pods.
+    #[arg(value_name = "TARGET|PATH")]
     pub inputs: Vec<PathBuf>,
     /// Output format. With json or yaml and no section flag, every section is included.
     #[arg(short = 'o', long, value_enum, default_value_t)]
@@ -180,6 +182,12 @@ pub fn run(args: AnalyzeArgs) -> Result<Outcome, Error> {
     if !args.local {
         return run_target(&args);
     }
+    if args.inputs.is_empty() {
+        return Err(Error::Usage(
+            "analyze --local needs one or more checkpoint archives or CRIU image directories"
+                .into(),
+        ));
+    }
     if args.memory.is_requested() {
         return super::memory_args::run(&args.memory, &args.inputs, args.output);
     }
@@ -195,9 +203,16 @@ pub fn run(args: AnalyzeArgs) -> Result<Outcome, Error> {
 /// directory, analyses it as `--local` would (naming it `NODE:PATH`), then removes it.
 fn run_target(args: &AnalyzeArgs) -> Result<Outcome, Error> {
     let target = match args.inputs.as_slice() {
-        [one] => one
-            .to_str()
-            .ok_or_else(|| Error::Usage(format!("TARGET {} is not UTF-8", one.display())))?,
+        [one] => Some(
+            one.to_str()
+                .ok_or_else(|| Error::Usage(format!("TARGET {} is not UTF-8", one.display())))?,
+        ),
+        [] if interactive() => None,
+        [] => {
+            return Err(Error::Usage(
+                "analyze needs a TARGET to checkpoint (pod/NAME or NAME), or --local with archives or image directories".into(),
+            ))
+        }
         _ => {
             return Err(Error::Usage(
                 "analyze takes one TARGET; give --local to analyse several archives".into(),

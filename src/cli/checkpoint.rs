@@ -85,15 +85,22 @@ pub(super) struct TempCheckpoint {
 }
 
 /// Checkpoints TARGET's one container and fetches the archive into a private temp directory.
+/// Without TARGET (on a terminal), asks for one of the namespace's running pods.
 pub(super) fn checkpoint_to_temp(
     remote: &RemoteArgs,
-    target: &str,
+    target: Option<&str>,
 ) -> Result<TempCheckpoint, Error> {
-    let target = cluster::parse_target(Some(target), None)?;
+    let target = target
+        .map(|t| cluster::parse_target(Some(t), None))
+        .transpose()?;
     let timeout = remote.timeout.map(Duration::from_secs);
     let rt = runtime()?;
     let read_timeout = timeout.map(|t| t + Duration::from_secs(60));
     let conn = rt.block_on(cluster::connect(&remote.kube.connect_params(read_timeout)))?;
+    let target = match target {
+        Some(target) => target,
+        None => Target::Pod(pick_pod(&rt, &conn)?),
+    };
     let (mut refs, mut failures) =
         resolve_containers(&rt, &conn, &target, remote.container.as_deref(), false)?;
     if let Some(err) = failures.pop() {
