@@ -9,8 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::checkpoint::{ctrl_c, render_records, runtime};
 use super::kube_args::HelperArgs;
-use super::list::given_source;
-use super::pick::pick_archive;
+use super::pick::{given_source, pick_archive};
 use super::{KubeArgs, Outcome, OutputFormat};
 use crate::cluster::{self, FetchParams, FetchRecord, NodePath, Progress, Verify};
 use crate::Error;

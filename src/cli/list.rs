@@ -8,9 +8,9 @@ use futures::StreamExt;
 
 use super::checkpoint::{ctrl_c, finish, render_records, runtime};
 use super::kube_args::HelperArgs;
-use super::pick::{interactive, pick_archive};
+use super::pick::{given_source, pick_archive};
 use super::{KubeArgs, Outcome, OutputFormat};
-use crate::cluster::{self, HelperParams, ListedArchive, NodePath};
+use crate::cluster::{self, HelperParams, ListedArchive};
 use crate::Error;
 
 /// How many nodes are listed at the same time.
@@ -180,18 +180,6 @@ fn render_table(archives: &[ListedArchive]) -> std::io::Result<()> {
         writeln!(out, "{}", line.trim_end())?;
     }
     Ok(())
-}
-
-/// Parses the `NODE:PATH` given to `verb`; `None` when it was left out on a terminal (the
-/// caller offers a pick), an error saying what to give when it was left out elsewhere.
-pub(super) fn given_source(source: Option<&str>, verb: &str) -> Result<Option<NodePath>, Error> {
-    match source {
-        Some(source) => Ok(Some(cluster::parse_node_path(source)?)),
-        None if interactive() => Ok(None),
-        None => Err(Error::Usage(format!(
-            "{verb} needs the archive as NODE:PATH (as `kubectl checkpoint` prints it); `kubectl checkpoint list` shows the archives on the nodes"
-        ))),
-    }
 }
 
 /// Runs `delete`.

@@ -59,6 +59,18 @@ fn align(rows: &[Vec<String>]) -> Vec<String> {
         .collect()
 }
 
+/// Parses the `NODE:PATH` given to `verb`; `None` when it was left out on a terminal (the
+/// caller offers a pick), an error saying what to give when it was left out elsewhere.
+pub(super) fn given_source(source: Option<&str>, verb: &str) -> Result<Option<NodePath>, Error> {
+    match source {
+        Some(source) => Ok(Some(cluster::parse_node_path(source)?)),
+        None if interactive() => Ok(None),
+        None => Err(Error::Usage(format!(
+            "{verb} needs the archive as NODE:PATH (as `kubectl checkpoint` prints it); `kubectl checkpoint list` shows the archives on the nodes"
+        ))),
+    }
+}
+
 /// Asks which running pod of the connection's namespace to checkpoint; returns its name.
 pub(super) fn pick_pod(
     rt: &tokio::runtime::Runtime,
