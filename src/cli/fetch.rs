@@ -113,6 +113,12 @@ impl Progress for Bar {
             None => eprintln!("warning: {text}"),
         }
     }
+    fn verifying(&self) {
+        if let Some(bar) = &self.0 {
+            let label = bar.message();
+            bar.set_message(format!("{label}: waiting for the node's sha256"));
+        }
+    }
     fn finish(&self) {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();

@@ -124,6 +124,8 @@ pub trait Progress: Send + Sync {
     fn position(&self, done: u64);
     /// The stream broke at `offset` and is resumed (attempt `attempt`).
     fn resumed(&self, attempt: u32, offset: u64, reason: &str);
+    /// All bytes arrived; the node's sha256 is awaited.
+    fn verifying(&self);
     /// The transfer ended (either way).
     fn finish(&self);
 }
@@ -325,6 +327,13 @@ async fn transfer(
             }
         }
     };
+    let stream = async {
+        let streamed = stream.await;
+        if streamed.is_ok() && params.verify == Verify::Sha256 {
+            progress.verifying();
+        }
+        streamed
+    };
     let (streamed, hashed) = tokio::join!(stream, remote_hash);
     drop(tx);
     let written = writer
@@ -342,11 +351,14 @@ async fn transfer(
     let hashed = match hashed {
         Some(hashed) => Some(hashed?),
         // Pieces were joined at byte offsets: check the whole against the node after all.
-        None if resumes > 0 => Some(
-            helper
-                .run("hashing the resumed archive", &hash_command)
-                .await?,
-        ),
+        None if resumes > 0 => {
+            progress.verifying();
+            Some(
+                helper
+                    .run("hashing the resumed archive", &hash_command)
+                    .await?,
+            )
+        }
         None => None,
     };
     let verified = match hashed {
