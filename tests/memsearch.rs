@@ -647,16 +647,22 @@ fn bad_pid_and_bad_input_give_clear_errors() {
 
 // ---- generated checkpoints -----------------------------------------------------------------
 
-#[test]
-fn generated_checkpoint_markers_at_generated_addresses() {
-    let tmp = tempfile::tempdir().unwrap();
+/// The generator's spec for 4 MiB processes, its marker as text, and its plain tar in `tmp`.
+fn generated_tar(tmp: &Path) -> (memgen::GenSpec, String, PathBuf, memgen::Generated) {
     let spec = memgen::GenSpec {
         bytes_per_process: 4 << 20,
         ..Default::default()
     };
     let marker = String::from_utf8(spec.marker.clone()).unwrap();
-    let tar = tmp.path().join("gen.tar");
+    let tar = tmp.join("gen.tar");
     let generated = memgen::write_tar(&tar, &spec).unwrap();
+    (spec, marker, tar, generated)
+}
+
+#[test]
+fn generated_checkpoint_markers_at_generated_addresses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (spec, marker, tar, generated) = generated_tar(tmp.path());
     let dir = tmp.path().join("gen-dir");
     let generated_dir = memgen::write_dir(&dir, &spec).unwrap();
     assert_eq!(generated.markers, generated_dir.markers);
@@ -749,13 +755,7 @@ fn one_broken_process_does_not_hide_the_others() {
 #[test]
 fn max_matches_stops_the_search_and_says_so() {
     let tmp = tempfile::tempdir().unwrap();
-    let spec = memgen::GenSpec {
-        bytes_per_process: 4 << 20,
-        ..Default::default()
-    };
-    let marker = String::from_utf8(spec.marker.clone()).unwrap();
-    let tar = tmp.path().join("gen.tar");
-    let generated = memgen::write_tar(&tar, &spec).unwrap();
+    let (_, marker, tar, generated) = generated_tar(tmp.path());
     let total = generated.markers.len();
     assert!(total > 20);
 
