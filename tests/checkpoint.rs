@@ -5,7 +5,7 @@ mod support;
 
 use kubectl_checkpoint::cluster::CheckpointRecord;
 use support::fake_apiserver::{FakeCluster, Fault, Phase, PodSpec};
-use support::plugin::{stderr, stdout, Plugin};
+use support::plugin::{checkpoint_posts, stderr, stdout, Plugin};
 
 const POD: &str = "counters-857d7978fd-jnkck";
 
@@ -15,15 +15,6 @@ fn demo() -> FakeCluster {
         .node("node-b")
         .pod("demo", POD, "node-a", &["counter"])
         .start()
-}
-
-fn checkpoint_posts(cluster: &FakeCluster) -> Vec<String> {
-    cluster
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "POST" && r.path().contains("/proxy/checkpoint/"))
-        .map(|r| r.path_and_query)
-        .collect()
 }
 
 #[test]

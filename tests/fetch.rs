@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use kubectl_checkpoint::cluster::{CheckpointRecord, FetchRecord, Verify};
 use support::fake_apiserver::{FakeCluster, Fault};
-use support::plugin::{fixture, helper_pods, stderr, stdout, Plugin};
+use support::plugin::{
+    checkpoint_posts, exec_commands, fixture, helper_pods, stderr, stdout, Plugin,
+};
 
 const POD: &str = "counters-857d7978fd-jnkck";
 
@@ -69,12 +71,7 @@ fn checkpoint_with_fetch_copies_the_archive_byte_for_byte() {
     let spec = pod.spec.unwrap();
     assert_eq!(spec.node_name.as_deref(), Some("node-a"));
     assert_eq!(spec.containers[0].image.as_deref(), Some("busybox:1.36"));
-    let commands: Vec<String> = cluster
-        .requests()
-        .iter()
-        .filter(|r| r.path().ends_with("/exec"))
-        .map(|r| r.query_values("command").join(" "))
-        .collect();
+    let commands = exec_commands(&cluster);
     assert!(commands
         .iter()
         .any(|c| c.starts_with("stat -c %s /var/lib/kubelet/checkpoints/")));
@@ -121,11 +118,8 @@ fn a_cut_stream_is_resumed_and_verified() {
         "589d39ec47afb0768f4ac888cad5f2c515050b70e2f692c01218766d74dc7c98"
     );
     assert_is_fixture(&plugin.dir.path().join("got.tar"));
-    let tails: Vec<String> = cluster
-        .requests()
-        .iter()
-        .filter(|r| r.path().ends_with("/exec"))
-        .map(|r| r.query_values("command").join(" "))
+    let tails: Vec<String> = exec_commands(&cluster)
+        .into_iter()
         .filter(|c| c.starts_with("tail "))
         .collect();
     assert_eq!(tails.len(), 3);
@@ -148,16 +142,6 @@ fn a_cut_stream_is_resumed_and_verified() {
     assert!(!plugin.dir.path().join("bad.tar").exists());
     no_part_files(plugin.dir.path());
     assert!(helper_pods(&cluster).is_empty());
-}
-
-/// The commands the helpers ran, in order.
-fn exec_commands(cluster: &FakeCluster) -> Vec<String> {
-    cluster
-        .requests()
-        .iter()
-        .filter(|r| r.path().ends_with("/exec"))
-        .map(|r| r.query_values("command").join(" "))
-        .collect()
 }
 
 #[test]
@@ -459,14 +443,8 @@ fn analyze_without_a_target_picks_a_pod_on_a_terminal() {
         "{:?}",
         helper_pods(&cluster)
     );
-    let posts: Vec<String> = cluster
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "POST" && r.path().contains("/proxy/checkpoint/"))
-        .map(|r| r.path().to_string())
-        .collect();
     assert_eq!(
-        posts,
+        checkpoint_posts(&cluster),
         [format!(
             "/api/v1/nodes/node-a/proxy/checkpoint/demo/{POD}/counter"
         )]

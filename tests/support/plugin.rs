@@ -91,6 +91,26 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// The checkpoint POSTs the fake kubelet received (path and query), in order.
+pub fn checkpoint_posts(cluster: &FakeCluster) -> Vec<String> {
+    cluster
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path().contains("/proxy/checkpoint/"))
+        .map(|r| r.path_and_query)
+        .collect()
+}
+
+/// The commands helper pods were asked to exec, arguments joined by spaces, in order.
+pub fn exec_commands(cluster: &FakeCluster) -> Vec<String> {
+    cluster
+        .requests()
+        .iter()
+        .filter(|r| r.path().ends_with("/exec"))
+        .map(|r| r.query_values("command").join(" "))
+        .collect()
+}
+
 /// Helper pods the plugin created that still exist.
 pub fn helper_pods(cluster: &FakeCluster) -> Vec<String> {
     cluster
