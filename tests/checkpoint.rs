@@ -289,12 +289,12 @@ fn a_missing_target_is_picked_from_the_running_pods_on_a_terminal() {
     let plugin = Plugin::new(&cluster);
     let mut terminal = plugin.on_terminal(&["-n", "shop"]);
     terminal.wait_for("Pod of namespace shop to checkpoint");
-    terminal.wait_for("web-2  node-b  app");
+    terminal.wait_for("web-2   node-b   app");
     terminal.type_keys("j\r");
     let (status, screen) = terminal.finish();
     assert!(status.success(), "{screen}");
     // Only the running pods of the namespace were offered, in name order.
-    assert!(screen.contains("web-1  node-a  app"), "{screen}");
+    assert!(screen.contains("web-1   node-a   app"), "{screen}");
     assert!(
         !screen.contains("batch-0") && !screen.contains("db-0"),
         "{screen}"

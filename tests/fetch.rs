@@ -398,7 +398,7 @@ fn a_missing_source_is_picked_from_the_nodes_archives_on_a_terminal() {
     let (status, screen) = terminal.finish();
     assert!(status.success(), "{screen}");
     assert!(screen.contains(&format!("demo/{POD} counter")), "{screen}");
-    assert!(screen.contains("8.81 MiB  node-a"), "{screen}");
+    assert!(screen.contains("8.81 MiB   node-a"), "{screen}");
     assert_is_fixture(&plugin.dir.path().join(name));
     no_part_files(plugin.dir.path());
     assert!(

@@ -11,6 +11,7 @@ use super::kube_args::HelperArgs;
 use super::pick::{given_source, pick_archive};
 use super::{KubeArgs, Outcome, OutputFormat};
 use crate::cluster::{self, HelperParams, ListedArchive};
+use crate::output::{Style, Table};
 use crate::Error;
 
 /// How many nodes are listed at the same time.
@@ -90,7 +91,7 @@ pub fn run(args: ListArgs) -> Result<Outcome, Error> {
     let (mut archives, failures) = collect_archives(&rt, &conn, &nodes, &helper)?;
     archives.retain(|a| keep(a, &pods, &conn.namespace));
     if !render_records(args.output, &archives)? {
-        render_table(&archives).map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
+        render_table(&archives)?;
     }
     finish(nodes.len(), failures)
 }
@@ -132,16 +133,9 @@ fn keep(archive: &ListedArchive, pods: &Option<BTreeSet<String>>, namespace: &st
     }
 }
 
-/// A kubectl-style table: left-aligned columns three spaces apart.
-fn render_table(archives: &[ListedArchive]) -> std::io::Result<()> {
-    let mut rows = vec![[
-        "NAMESPACE".to_string(),
-        "POD".to_string(),
-        "CONTAINER".to_string(),
-        "TIME".to_string(),
-        "SIZE".to_string(),
-        "ARCHIVE".to_string(),
-    ]];
+/// A kubectl-style table, one row per archive.
+fn render_table(archives: &[ListedArchive]) -> Result<(), Error> {
+    let mut table = Table::new(&["NAMESPACE", "POD", "CONTAINER", "TIME", "SIZE", "ARCHIVE"]);
     for a in archives {
         let (ns, pod, container, time) = match &a.name {
             Some(n) => (
@@ -152,7 +146,7 @@ fn render_table(archives: &[ListedArchive]) -> std::io::Result<()> {
             ),
             None => ("-".into(), "-".into(), "-".into(), "-".into()),
         };
-        rows.push([
+        table.row(vec![
             ns,
             pod,
             container,
@@ -161,25 +155,7 @@ fn render_table(archives: &[ListedArchive]) -> std::io::Result<()> {
             format!("{}:{}", a.node, a.path),
         ]);
     }
-    let mut widths = [0usize; 6];
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = std::io::stdout().lock();
-    for row in &rows {
-        let mut line = String::new();
-        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
-            if i + 1 == row.len() {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<w$}   "));
-            }
-        }
-        writeln!(out, "{}", line.trim_end())?;
-    }
-    Ok(())
+    Ok(table.render(Style::default(), &mut std::io::stdout().lock())?)
 }
 
 /// Runs `delete`.

@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::Pod;
 
 use super::list::collect_archives;
 use crate::cluster::{self, HelperParams, NodePath};
+use crate::output::Table;
 use crate::Error;
 
 /// True when prompts and progress bars may be drawn.
@@ -35,30 +36,6 @@ fn select(prompt: &str, items: &[String]) -> Result<usize, Error> {
     }
 }
 
-/// Pads each column of `rows` to its widest cell, two spaces apart, so the choices line up.
-fn align(rows: &[Vec<String>]) -> Vec<String> {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|i| {
-            rows.iter()
-                .filter_map(|row| row.get(i))
-                .map(|cell| cell.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    rows.iter()
-        .map(|row| {
-            let line: Vec<String> = row
-                .iter()
-                .zip(&widths)
-                .map(|(cell, &w)| format!("{cell:<w$}"))
-                .collect();
-            line.join("  ").trim_end().to_string()
-        })
-        .collect()
-}
-
 /// Parses the `NODE:PATH` given to `verb`; `None` when it was left out on a terminal (the
 /// caller offers a pick), an error saying what to give when it was left out elsewhere.
 pub(super) fn given_source(source: Option<&str>, verb: &str) -> Result<Option<NodePath>, Error> {
@@ -77,22 +54,20 @@ pub(super) fn pick_pod(
     conn: &cluster::Connection,
 ) -> Result<String, Error> {
     let pods = rt.block_on(cluster::collect_running_pods(&conn.client, &conn.namespace))?;
-    let rows: Vec<Vec<String>> = pods
-        .iter()
-        .map(|pod| {
-            let spec = pod.spec.as_ref();
-            let containers: Vec<&str> = spec
-                .map(|s| s.containers.iter().map(|c| c.name.as_str()).collect())
-                .unwrap_or_default();
-            vec![
-                pod.metadata.name.clone().unwrap_or_default(),
-                spec.and_then(|s| s.node_name.clone()).unwrap_or_default(),
-                containers.join(","),
-            ]
-        })
-        .collect();
+    let mut choices = Table::default();
+    for pod in &pods {
+        let spec = pod.spec.as_ref();
+        let containers: Vec<&str> = spec
+            .map(|s| s.containers.iter().map(|c| c.name.as_str()).collect())
+            .unwrap_or_default();
+        choices.row(vec![
+            pod.metadata.name.clone().unwrap_or_default(),
+            spec.and_then(|s| s.node_name.clone()).unwrap_or_default(),
+            containers.join(","),
+        ]);
+    }
     let prompt = format!("Pod of namespace {} to checkpoint", conn.namespace);
-    let index = select(&prompt, &align(&rows))?;
+    let index = select(&prompt, &choices.row_lines())?;
     pods.get(index)
         .and_then(|pod| pod.metadata.name.clone())
         .ok_or(Error::Cancelled)
@@ -127,48 +102,32 @@ pub(super) fn pick_archive(
     for err in failures {
         eprintln!("warning: {}", Error::from(err).render());
     }
-    let rows: Vec<Vec<String>> = archives
-        .iter()
-        .map(|a| {
-            let (what, time) = match &a.name {
-                Some(n) => (
-                    format!("{}/{} {}", n.namespace, n.pod, n.container),
-                    n.time.clone(),
-                ),
-                None => (
-                    a.path.rsplit('/').next().unwrap_or_default().into(),
-                    "-".into(),
-                ),
-            };
-            vec![
-                what,
-                time,
-                indicatif::HumanBytes(a.size).to_string(),
-                a.node.clone(),
-            ]
-        })
-        .collect();
-    let index = select(&format!("Checkpoint archive to {verb}"), &align(&rows))?;
+    let mut choices = Table::default();
+    for a in &archives {
+        let (what, time) = match &a.name {
+            Some(n) => (
+                format!("{}/{} {}", n.namespace, n.pod, n.container),
+                n.time.clone(),
+            ),
+            None => (
+                a.path.rsplit('/').next().unwrap_or_default().into(),
+                "-".into(),
+            ),
+        };
+        choices.row(vec![
+            what,
+            time,
+            indicatif::HumanBytes(a.size).to_string(),
+            a.node.clone(),
+        ]);
+    }
+    let index = select(
+        &format!("Checkpoint archive to {verb}"),
+        &choices.row_lines(),
+    )?;
     let chosen = archives.get(index).ok_or(Error::Cancelled)?;
     Ok(cluster::parse_node_path(&format!(
         "{}:{}",
         chosen.node, chosen.path
     ))?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::align;
-
-    #[test]
-    fn choices_line_up_in_columns() {
-        let rows = vec![
-            vec!["web-1".to_string(), "node-a".to_string(), "app".to_string()],
-            vec!["database-0".to_string(), "n".to_string(), "db".to_string()],
-        ];
-        assert_eq!(
-            align(&rows),
-            ["web-1       node-a  app", "database-0  n       db"]
-        );
-    }
 }

@@ -38,6 +38,30 @@ impl Table {
 
     /// Writes the header (bold when `style.color`) and the rows.
     pub fn render(&self, style: Style, out: &mut dyn Write) -> Result<(), Error> {
+        let widths = self.widths();
+        let header = format_line(&self.header, &widths);
+        if style.color {
+            writeln!(out, "\x1b[1m{header}\x1b[0m")?;
+        } else {
+            writeln!(out, "{header}")?;
+        }
+        for row in &self.rows {
+            writeln!(out, "{}", format_line(row, &widths))?;
+        }
+        Ok(())
+    }
+
+    /// The rows as aligned lines, without the header (for lists of choices).
+    pub fn row_lines(&self) -> Vec<String> {
+        let widths = self.widths();
+        self.rows
+            .iter()
+            .map(|row| format_line(row, &widths))
+            .collect()
+    }
+
+    /// Each column's widest cell, header included.
+    fn widths(&self) -> Vec<usize> {
         let columns = self
             .rows
             .iter()
@@ -51,16 +75,7 @@ impl Table {
                 *width = (*width).max(cell.chars().count());
             }
         }
-        let header = format_line(&self.header, &widths);
-        if style.color {
-            writeln!(out, "\x1b[1m{header}\x1b[0m")?;
-        } else {
-            writeln!(out, "{header}")?;
-        }
-        for row in &self.rows {
-            writeln!(out, "{}", format_line(row, &widths))?;
-        }
-        Ok(())
+        widths
     }
 }
 
@@ -101,6 +116,17 @@ mod tests {
         assert_eq!(
             rendered(&table),
             "NAME      PID\npython3   24390\na         1\n"
+        );
+    }
+
+    #[test]
+    fn row_lines_align_the_rows_without_the_header() {
+        let mut table = Table::default();
+        table.row(vec!["web-1".into(), "node-a".into(), "app".into()]);
+        table.row(vec!["database-0".into(), "n".into(), "db".into()]);
+        assert_eq!(
+            table.row_lines(),
+            ["web-1        node-a   app", "database-0   n        db"]
         );
     }
 
