@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Benchmark of fetching an archive off a node (docs/performance.md, "Fetching").
 #
-# Serves the fake API server of the integration tests (tests/fetch.rs `serve_for_benchmark`, TLS,
-# websocket exec running real commands) with a SIZE_MIB archive of random bytes on node-a, then
-# copies it with ours (`kubectl checkpoint fetch`, through its own helper pod) and with the real
-# `kubectl cp` (from a pod mounting the same directory), measuring wall time and peak RSS with
-# /usr/bin/time -v, and checking each copy's sha256. Then again with every exec stream cut after
-# CUT_MIB: kubectl cp (with and without --retries) against ours (resumes, --retries 20).
+# Serves the fake API server of the integration tests (`serve_for_benchmark` in
+# tests/integration/fetch.rs: TLS, websocket exec running real commands) with a SIZE_MIB archive
+# of random bytes on node-a, then copies it with ours (`kubectl checkpoint fetch`, through its own
+# helper pod) and with the real `kubectl cp` (from a pod mounting the same directory), measuring
+# wall time and peak RSS with /usr/bin/time -v, and checking each copy's sha256. Then again with
+# every exec stream cut after CUT_MIB: kubectl cp (with and without --retries) against ours
+# (resumes, --retries 20).
 #
 # The fake runs the helper's commands with this machine's tools, on the same cores as both
 # clients. The node-side `sha256sum` is measured two ways: this machine's coreutils (no SHA
@@ -23,12 +24,12 @@ SERVER_PROFILE=${SERVER_PROFILE:-release}
 # OURS=path/to/kubectl-checkpoint measures that binary instead of building a release one.
 [ -n "${OURS:-}" ] || cargo build --release --quiet
 if [ "$SERVER_PROFILE" = release ]; then
-    cargo test --release --quiet --test fetch --no-run 2>/dev/null
+    cargo test --release --quiet --test integration --no-run 2>/dev/null
 else
-    cargo test --quiet --test fetch --no-run 2>/dev/null
+    cargo test --quiet --test integration --no-run 2>/dev/null
 fi
 BIN=${OURS:-$PWD/target/release/kubectl-checkpoint}
-TEST=$(ls -t target/"$SERVER_PROFILE"/deps/fetch-* | grep -v '\.d$' | head -1)
+TEST=$(ls -t target/"$SERVER_PROFILE"/deps/integration-* | grep -v '\.d$' | head -1)
 WORK=$(mktemp -d)
 SERVER=
 cleanup() {
@@ -54,7 +55,7 @@ node_hash() { if [ "$1" = fast ]; then touch "$WORK/bin/sha256sum.fast"; else rm
 serve() { # serve [DROP_AFTER_BYTES]
     rm -rf "$WORK/srv" && mkdir -p "$WORK/srv"
     PATH=$WORK/bin:$PATH BENCH_DIR=$WORK/srv BENCH_ARCHIVE=$WORK/$NAME BENCH_DROP_AFTER=${1:-} \
-        "$TEST" --ignored --exact serve_for_benchmark --nocapture >/dev/null 2>&1 &
+        "$TEST" --ignored --exact fetch::serve_for_benchmark --nocapture >/dev/null 2>&1 &
     SERVER=$!
     while [ ! -e "$WORK/srv/ready" ]; do sleep 0.1; done
 }

@@ -8,7 +8,8 @@
 //! runs that are contiguous in memory (a real match) and, as a decoy, across the file edge of two
 //! runs that are not (bytes adjacent in the pages file only: no match in memory).
 //!
-//! Used by `tests/memsearch.rs` (small sizes) and `examples/gen_checkpoint.rs` (benchmarks).
+//! Used by `tests/integration/memsearch.rs` (small sizes) and `examples/gen_checkpoint.rs`
+//! (benchmarks).
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};

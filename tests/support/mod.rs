@@ -1,7 +1,10 @@
-//! Helpers shared by the integration tests. Each test binary (`mod support;`) uses a different part,
-//! hence the `dead_code` allowance.
+//! Helpers shared by the integration tests (`tests/integration`, one test binary). Each test module
+//! uses a different part, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod archive_builder;
+pub mod crit;
 pub mod fake_apiserver;
+pub mod memgen;
 pub mod plugin;
 pub mod terminal;

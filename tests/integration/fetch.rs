@@ -2,7 +2,7 @@
 //! the fake cluster, byte-identical to the fixture, resumed after cut streams, cleaned up on
 //! Ctrl-C.
 
-mod support;
+use crate::support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -203,8 +203,11 @@ fn ctrl_c_removes_the_helper_and_the_partial_file() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(helper_pods(&cluster).len(), 1);
-    // SAFETY: kill(2) on the pid of a child we started and have not reaped.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(&child),
+        rustix::process::Signal::INT,
+    )
+    .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));

@@ -1,6 +1,6 @@
 //! `kubectl checkpoint list` and `delete`: archives on nodes read through helper pods.
 
-mod support;
+use crate::support;
 
 use kubectl_checkpoint::cluster::ListedArchive;
 use support::fake_apiserver::FakeCluster;
@@ -153,8 +153,11 @@ fn ctrl_c_while_listing_removes_the_helper_pods() {
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    // SAFETY: kill(2) on the pid of a child we started and have not reaped.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(&child),
+        rustix::process::Signal::INT,
+    )
+    .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(

@@ -2,8 +2,7 @@
 //! tests/fixtures/expected/crit-4.2) byte for byte and value by value, and the installed Debian
 //! crit (3.17) run live on the CRIU 4.1 images.
 
-#[path = "support/crit.rs"]
-mod crit;
+use crate::support::crit;
 
 use std::path::Path;
 use std::process::Command;

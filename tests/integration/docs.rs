@@ -1,8 +1,8 @@
 //! The documentation stays true to the code.
 //!
 //! - docs/cli.md and the man pages under docs/man/ are generated from the clap definition: the
-//!   tests render them and fail when the files differ. `UPDATE_DOCS=1 cargo test --test docs`
-//!   rewrites them.
+//!   tests render them and fail when the files differ.
+//!   `UPDATE_DOCS=1 cargo test --test integration docs::` rewrites them.
 //! - Every relative link between the Markdown files points at a file that exists.
 //! - The commands of docs/getting-started.md that need no cluster (fenced blocks opened with
 //!   ` ```sh no-cluster `) run through the real kubectl's plugin mechanism, each must exit 0, and
@@ -41,7 +41,7 @@ fn check_generated(path: &Path, want: &str) {
             .position(|(a, b)| a != b)
             .unwrap_or_else(|| have.lines().count().min(want.lines().count()));
         panic!(
-            "{} is out of date (first difference at line {}): run `UPDATE_DOCS=1 cargo test --test docs`",
+            "{} is out of date (first difference at line {}): run `UPDATE_DOCS=1 cargo test --test integration docs::`",
             path.display(),
             line + 1
         );
@@ -179,8 +179,8 @@ fn render_cli_reference() -> String {
     let mut out = String::new();
     out.push_str(
         "# CLI reference\n\n\
-         <!-- Generated from the clap definition by tests/docs.rs; do not edit.\n     \
-         Regenerate with: UPDATE_DOCS=1 cargo test --test docs -->\n\n",
+         <!-- Generated from the clap definition by tests/integration/docs.rs; do not edit.\n     \
+         Regenerate with: UPDATE_DOCS=1 cargo test --test integration docs:: -->\n\n",
     );
     out.push_str(
         "The plugin runs as `kubectl checkpoint ...`, `oc checkpoint ...` or `kubectl-checkpoint ...`: \

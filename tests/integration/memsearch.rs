@@ -7,8 +7,7 @@
 //! address; where crit's decode of the pagemap is in `expected/`, the hand decoding is checked
 //! against it first.
 
-#[path = "support/memgen.rs"]
-mod memgen;
+use crate::support::memgen;
 
 use std::collections::BTreeMap;
 use std::io::Read;

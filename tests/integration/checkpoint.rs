@@ -1,7 +1,7 @@
 //! `kubectl checkpoint TARGET`: the checkpoint POST through the fake API server's nodes proxy,
 //! targets (pod, deploy/, -l), container choice, output, and the advice of every error.
 
-mod support;
+use crate::support;
 
 use kubectl_checkpoint::cluster::CheckpointRecord;
 use support::fake_apiserver::{FakeCluster, Fault, Phase, PodSpec};

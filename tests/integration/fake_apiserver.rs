@@ -3,7 +3,7 @@
 //! Each test gets its own cluster, temp HOME (kubectl's discovery cache) and kubeconfig, and runs
 //! kubectl under `timeout` so a missing answer fails instead of hanging.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -331,4 +332,128 @@ fn changelog_has_a_section_for_this_version() {
         "CHANGELOG.md lacks {heading}"
     );
     assert!(changelog.contains("## [Unreleased]"));
+}
+
+#[test]
+fn build_release_builds_the_dist_profile_and_packs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // A stand-in `cargo` that records its arguments and leaves a binary where cargo would.
+    let bin = dir.path().join("bin");
+    fs::create_dir(&bin).unwrap();
+    let cargo = bin.join("cargo");
+    fs::write(
+        &cargo,
+        "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$STUB_LOG\"\n\
+         while [ $# -gt 0 ]; do [ \"$1\" = --target ] && t=\"$2\"; shift; done\n\
+         mkdir -p \"$CARGO_TARGET_DIR/$t/dist\"\n\
+         printf '#!/bin/sh\\necho %s\\n' \"$t\" > \"$CARGO_TARGET_DIR/$t/dist/kubectl-checkpoint\"\n",
+    )
+    .unwrap();
+    fs::set_permissions(&cargo, fs::Permissions::from_mode(0o755)).unwrap();
+    let log = dir.path().join("cargo-args");
+    let target = dir.path().join("target");
+    let dist = dir.path().join("dist");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = run_script(
+        "scripts/build-release.sh",
+        &[Path::new("linux-arm64"), &dist],
+        &[
+            ("PATH", path.as_str()),
+            ("STUB_LOG", log.to_str().unwrap()),
+            ("CARGO_TARGET_DIR", target.to_str().unwrap()),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let args = fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        args.lines().collect::<Vec<_>>(),
+        [
+            "build",
+            "--profile",
+            "dist",
+            "--locked",
+            "--target",
+            "aarch64-unknown-linux-musl"
+        ]
+    );
+    let tarball = dist.join(tarball_name("linux", "arm64"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        tarball.display().to_string()
+    );
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(
+        fs::File::open(&tarball).unwrap(),
+    ));
+    let mut packed = None;
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path().unwrap().as_os_str() == "kubectl-checkpoint" {
+            let mut content = String::new();
+            entry.read_to_string(&mut content).unwrap();
+            packed = Some(content);
+        }
+    }
+    assert_eq!(
+        packed.as_deref(),
+        Some("#!/bin/sh\necho aarch64-unknown-linux-musl\n")
+    );
+}
+
+/// The `key = value` lines of one `[section]` of Cargo.toml.
+fn cargo_toml_section(section: &str) -> BTreeMap<String, String> {
+    let manifest = fs::read_to_string(repo_path("Cargo.toml")).unwrap();
+    let header = format!("[{section}]");
+    manifest
+        .lines()
+        .skip_while(|line| line.trim() != header)
+        .skip(1)
+        .take_while(|line| !line.starts_with('['))
+        .filter_map(|line| line.split_once(" = "))
+        .map(|(key, value)| (key.trim().to_owned(), value.trim().to_owned()))
+        .collect()
+}
+
+#[test]
+fn the_dist_profile_strips_and_optimises_the_whole_program() {
+    let dist = cargo_toml_section("profile.dist");
+    for (key, value) in [
+        ("inherits", "\"release\""),
+        ("debug", "false"),
+        ("strip", "true"),
+        ("lto", "\"fat\""),
+        ("codegen-units", "1"),
+    ] {
+        assert_eq!(dist.get(key).map(String::as_str), Some(value), "{key}");
+    }
+    // Development and test builds keep their debug info.
+    for profile in ["profile.dev", "profile.test"] {
+        let settings = cargo_toml_section(profile);
+        assert!(
+            !settings.contains_key("debug") && !settings.contains_key("strip"),
+            "{profile}"
+        );
+    }
+}
+
+/// The binary is a position-independent executable (ELF type `ET_DYN`), so the kernel loads it at
+/// a random address: it decompresses untrusted input through C code (zstd) and ring.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_binary_is_position_independent() {
+    let mut header = [0u8; 18];
+    fs::File::open(env!("CARGO_BIN_EXE_kubectl-checkpoint"))
+        .unwrap()
+        .read_exact(&mut header)
+        .unwrap();
+    assert_eq!(&header[..4], b"\x7fELF");
+    const ET_DYN: u16 = 3;
+    assert_eq!(u16::from_le_bytes([header[16], header[17]]), ET_DYN);
 }

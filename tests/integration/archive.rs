@@ -1,8 +1,7 @@
 //! `archive`: opening the real fixture archives and image directories, layouts and metadata, the
 //! same bytes through every reading path, and refusing bad input with clear errors.
 
-#[path = "support/archive_builder.rs"]
-mod archive_builder;
+use crate::support::archive_builder;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
