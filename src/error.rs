@@ -51,7 +51,9 @@ impl Error {
     }
 
     /// The message for people: this error and each of its causes, joined by `: `,
-    /// leaving out causes whose text the previous message already contains.
+    /// leaving out causes whose text the previous message already contains. Names from a
+    /// checkpoint are untrusted, so control characters are escaped as in every human format
+    /// ([`crate::output::escape_text`]).
     pub fn render(&self) -> String {
         let mut text = self.to_string();
         let mut source = self.source();
@@ -63,6 +65,9 @@ impl Error {
             }
             source = err.source();
         }
-        text
+        match crate::output::escape_text(&text) {
+            std::borrow::Cow::Borrowed(_) => text,
+            std::borrow::Cow::Owned(escaped) => escaped,
+        }
     }
 }

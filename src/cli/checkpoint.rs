@@ -311,6 +311,7 @@ pub fn run(args: CheckpointArgs) -> Result<Outcome, Error> {
                 Some(local) => local.display().to_string(),
                 None => format!("{}:{}", record.node, record.path),
             };
+            let line = crate::output::escape_text(&line);
             writeln!(out, "{line}").map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
         }
     }

@@ -182,8 +182,13 @@ pub fn run(args: FetchArgs) -> Result<Outcome, Error> {
     let show_progress = args.output.is_none() && std::io::stderr().is_terminal();
     let record = fetch_one(&rt, &conn, &source, &dest, &args.flags, show_progress)?;
     if !render_records(args.output, &record)? {
-        writeln!(std::io::stdout().lock(), "{}", record.dest.display())
-            .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
+        let dest = record.dest.display().to_string();
+        writeln!(
+            std::io::stdout().lock(),
+            "{}",
+            crate::output::escape_text(&dest)
+        )
+        .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
     }
     Ok(Outcome::Success)
 }

@@ -176,9 +176,8 @@ pub fn run_delete(args: DeleteArgs) -> Result<Outcome, Error> {
     ))?;
     writeln!(
         std::io::stdout().lock(),
-        "deleted {}:{}",
-        source.node,
-        source.path
+        "deleted {}",
+        crate::output::escape_text(&format!("{}:{}", source.node, source.path))
     )
     .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
     Ok(Outcome::Success)

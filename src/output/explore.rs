@@ -1,7 +1,9 @@
-//! The crit `x` views as text, laid out exactly as CRIU's `crit x DIR ps|fds|mems|rss` prints them.
+//! The crit `x` views as text, laid out exactly as CRIU's `crit x DIR ps|fds|mems|rss` prints them,
+//! except that names from the checkpoint are escaped with [`escape_text`] (crit prints them raw).
 
 use std::io::Write;
 
+use super::escape::escape_text;
 use super::Error;
 use crate::analyze::{ExploreReport, FdsProcess, MemsProcess, PsRow, RssProcess};
 
@@ -22,7 +24,10 @@ fn render_ps(rows: &[PsRow], out: &mut dyn Write) -> Result<(), Error> {
         writeln!(
             out,
             "{:>7}{:>7}{:>7}   {indent}{}",
-            row.pid, row.pgid, row.sid, row.comm
+            row.pid,
+            row.pgid,
+            row.sid,
+            escape_text(&row.comm)
         )?;
     }
     Ok(())
@@ -32,7 +37,12 @@ fn render_fds(processes: &[FdsProcess], out: &mut dyn Write) -> Result<(), Error
     for process in processes {
         writeln!(out, "{}", process.pid)?;
         for row in &process.fds {
-            writeln!(out, "\t{:>7}: {}", row.fd, row.file)?;
+            writeln!(
+                out,
+                "\t{:>7}: {}",
+                escape_text(&row.fd),
+                escape_text(&row.file)
+            )?;
         }
     }
     Ok(())
@@ -41,13 +51,18 @@ fn render_fds(processes: &[FdsProcess], out: &mut dyn Write) -> Result<(), Error
 fn render_mems(processes: &[MemsProcess], out: &mut dyn Write) -> Result<(), Error> {
     for process in processes {
         writeln!(out, "{}", process.pid)?;
-        writeln!(out, "\t{:<36}    {}", "exe", process.exe)?;
+        writeln!(out, "\t{:<36}    {}", "exe", escape_text(&process.exe))?;
         for vma in &process.vmas {
             let range = format!("{:08x}-{:08x}", vma.start, vma.end);
             if vma.resource.is_empty() {
                 writeln!(out, "\t{range:<36}{}", vma.prot)?;
             } else {
-                writeln!(out, "\t{range:<36}{} {}", vma.prot, vma.resource)?;
+                writeln!(
+                    out,
+                    "\t{range:<36}{} {}",
+                    vma.prot,
+                    escape_text(&vma.resource)
+                )?;
             }
         }
     }
@@ -68,7 +83,7 @@ fn render_rss(processes: &[RssProcess], out: &mut dyn Write) -> Result<(), Error
                     vmas.push_str(&format!(" {:08x} / {:<8}", vma.start, vma.nr_pages));
                     if let Some(file) = &vma.file {
                         vmas.push(' ');
-                        vmas.push_str(file);
+                        vmas.push_str(&escape_text(file));
                     }
                 }
                 vmas.push_str(&continuation);

@@ -2,7 +2,11 @@
 //!
 //! Renderers never decide where output goes or whether it is a terminal: the caller passes a
 //! writer and a [`Style`] (colour and tree glyphs only for a terminal without `NO_COLOR`).
+//! Human formats (tables, trees, crit's text views) escape every string from the checkpoint
+//! with [`escape_text`], in [`Table`], [`TreeNode`] and the text views; JSON and YAML keep the
+//! data exact.
 
+mod escape;
 mod explore;
 mod memory;
 mod report_table;
@@ -16,6 +20,7 @@ use serde::Serialize;
 
 use crate::analyze::{CheckpointReport, ExploreReport};
 
+pub use escape::{escape_bytes, escape_text};
 pub use explore::render_explore_text;
 pub use memory::{render_dump, render_hexdump, render_memory_summaries, render_search};
 pub use table::Table;

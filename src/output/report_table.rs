@@ -3,6 +3,7 @@
 
 use std::io::Write;
 
+use super::escape::escape_text;
 use super::{human_size, Error, Style, Table};
 use crate::analyze::{CheckpointReport, ProcessNode};
 
@@ -18,11 +19,12 @@ pub(super) fn render(
     for report in reports {
         for (title, table) in sections(report, style) {
             writeln!(out)?;
+            let checkpoint = escape_text(&report.checkpoint);
             if table.is_empty() {
-                writeln!(out, "{}: {title}: none", report.checkpoint)?;
+                writeln!(out, "{checkpoint}: {title}: none")?;
                 continue;
             }
-            writeln!(out, "{}: {title}", report.checkpoint)?;
+            writeln!(out, "{checkpoint}: {title}")?;
             table.render(style, out)?;
         }
     }

@@ -1,8 +1,12 @@
 //! Tab-aligned tables like kubectl's: each column as wide as its widest cell plus three spaces
 //! (at least six), the last column unpadded, headers in upper case.
+//!
+//! Every cell is escaped with [`escape_text`] as it is added, so no cell can hold a control
+//! character: a newline in a name can never forge a row.
 
 use std::io::Write;
 
+use super::escape::escape_text;
 use super::{Error, Style};
 
 /// Column padding of kubectl's tabwriter.
@@ -26,8 +30,16 @@ impl Table {
         }
     }
 
-    /// Appends a row; missing cells are empty, extra cells are kept.
+    /// Appends a row, escaping each cell for the terminal; missing cells are empty, extra
+    /// cells are kept.
     pub fn row(&mut self, cells: Vec<String>) {
+        let cells = cells
+            .into_iter()
+            .map(|cell| match escape_text(&cell) {
+                std::borrow::Cow::Borrowed(_) => cell,
+                std::borrow::Cow::Owned(escaped) => escaped,
+            })
+            .collect();
         self.rows.push(cells);
     }
 
@@ -142,6 +154,16 @@ mod tests {
         let mut table = Table::new(&["A", "B", "C"]);
         table.row(vec!["1".into()]);
         assert_eq!(rendered(&table), "A     B     C\n1\n");
+    }
+
+    #[test]
+    fn cells_are_escaped_so_no_row_is_forged() {
+        let mut table = Table::new(&["NAME", "PID"]);
+        table.row(vec!["evil\n1     2\x1b]0;x\x07".into(), "7".into()]);
+        assert_eq!(
+            rendered(&table),
+            "NAME                        PID\nevil\\n1     2\\x1b]0;x\\x07   7\n"
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Indented trees: box-drawing glyphs on a terminal, plain four-space indentation otherwise.
+//! Every label is escaped with [`escape_text`] as it is written: one node is always one line.
 
 use std::io::Write;
 
+use super::escape::escape_text;
 use super::{Error, Style};
 
 /// A labelled node with children.
@@ -33,9 +35,9 @@ impl TreeNode {
     /// Writes the node (bold when `style.color`) and its subtree.
     pub fn render(&self, style: Style, out: &mut dyn Write) -> Result<(), Error> {
         if style.color {
-            writeln!(out, "\x1b[1m{}\x1b[0m", self.label)?;
+            writeln!(out, "\x1b[1m{}\x1b[0m", escape_text(&self.label))?;
         } else {
-            writeln!(out, "{}", self.label)?;
+            writeln!(out, "{}", escape_text(&self.label))?;
         }
         render_children(&self.children, "", style, out)
     }
@@ -55,7 +57,7 @@ fn render_children(
             (true, true) => ("└── ", "    "),
             (false, _) => ("    ", "    "),
         };
-        writeln!(out, "{prefix}{branch}{}", child.label)?;
+        writeln!(out, "{prefix}{branch}{}", escape_text(&child.label))?;
         render_children(
             &child.children,
             &format!("{prefix}{continuation}"),
@@ -98,6 +100,15 @@ mod tests {
             rendered(style),
             "root\n├── a\n│   ├── a1\n│   └── a2\n└── b\n"
         );
+    }
+
+    #[test]
+    fn labels_are_escaped() {
+        let tree = TreeNode::branch("a\rb", vec![TreeNode::leaf("c\nd\u{9b}")]);
+        let mut out = Vec::new();
+        tree.render(Style::default(), &mut out)
+            .expect("writing to a Vec cannot fail");
+        assert_eq!(out, b"a\\rb\n    c\\nd\\u{009b}\n");
     }
 
     #[test]

@@ -1,0 +1,259 @@
+//! Hostile checkpoints: inputs an attacker who controls the container or the node could write,
+//! each built here (small on disk), run through the real binary, with its bounds asserted: no
+//! control byte on stdout of a human format, memory and time within the budgets of
+//! docs/security.md ("Hostile checkpoints"), clear errors that name the file.
+
+#[path = "support/archive_builder.rs"]
+mod archive_builder;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use archive_builder::TarBuilder;
+use kubectl_checkpoint::criu::messages::{CoreEntry, FdinfoEntry, FileEntry, MmEntry, UnixSkEntry};
+use kubectl_checkpoint::criu::{encode_image, read_entries, PageMap, PAGE_SIZE};
+
+fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
+}
+
+fn bin() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kubectl-checkpoint"));
+    command.env("NO_COLOR", "1");
+    command
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the binary runs")
+}
+
+// ---- the terminal ----
+
+/// A command name that tries to retitle the window and forge a process row.
+const EVIL_COMM: &str = "py\x1b]0;PWNED\x07\n9 9 9";
+/// A file path with a line break, a CSI sequence and a bidi override.
+const EVIL_PATH: &str = "/srv/app/st\nate\x1b[2J\u{202e}.txt";
+/// A unix socket path with C1 CSI (U+009B) and a carriage return.
+const EVIL_SOCKET: &[u8] = b"/run/\xc2\x9b31mevil\r.sock";
+/// Container, pod and annotation values.
+const EVIL_CONTAINER: &str = "ctr\n\x1b[1mname";
+const EVIL_POD: &str = "pod\x1b]8;;http://x\x07link";
+const EVIL_ANNOTATION: &str = "value\twith\x08backspace\x7fdel";
+/// Names in rootfs-diff.tar and deleted.files.
+const EVIL_ROOTFS_NAME: &str = "etc/\x1b[31mred\nfile";
+const EVIL_DELETED: &str = "/var/\x1b]0;x\x07gone\n";
+
+/// Bytes written over argv[0] (`python3`, same length) and over the first environment value.
+const EVIL_ARGV0: &[u8] = b"py\x1b[31m";
+const EVIL_ENV_BYTES: &[u8] = b"\n\r\x1b\x9b";
+
+/// The criu-4.2/py fixture's images with every string an attacker controls replaced by one that
+/// carries control characters, packed as a CRI-O archive with hostile metadata and root fs diff.
+fn hostile_strings_archive(dir: &Path) -> PathBuf {
+    let py = fixture("criu-4.2/py");
+    let mut images: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for entry in std::fs::read_dir(&py).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        images.insert(name, std::fs::read(entry.path()).unwrap());
+    }
+    let core_name = "core-24390.img";
+    let mut core: Vec<CoreEntry> = read_entries(core_name, &images[core_name]).unwrap();
+    core[0].tc.as_mut().unwrap().comm = EVIL_COMM.to_owned();
+    images.insert(core_name.into(), encode_image(&core));
+
+    let mut files: Vec<FileEntry> = read_entries("files.img", &images["files.img"]).unwrap();
+    for file in &mut files {
+        if let Some(reg) = file.reg.as_mut().filter(|r| r.name == "/srv/app/state.txt") {
+            reg.name = EVIL_PATH.to_owned();
+        }
+    }
+    files.push(FileEntry {
+        r#type: 5, // UNIXSK
+        id: 99,
+        usk: Some(UnixSkEntry {
+            id: 99,
+            ino: 4242,
+            r#type: 1,
+            state: 10,
+            name: EVIL_SOCKET.to_vec(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    images.insert("files.img".into(), encode_image(&files));
+    let mut fdinfo: Vec<FdinfoEntry> =
+        read_entries("fdinfo-2.img", &images["fdinfo-2.img"]).unwrap();
+    fdinfo.push(FdinfoEntry {
+        id: 99,
+        flags: 2,
+        r#type: 5,
+        fd: 7,
+        ..Default::default()
+    });
+    images.insert("fdinfo-2.img".into(), encode_image(&fdinfo));
+
+    // argv and the environment live in the process's memory: patch the pages in place.
+    let mm: Vec<MmEntry> = read_entries("mm-24390.img", &images["mm-24390.img"]).unwrap();
+    let pagemap = PageMap::decode("pagemap-24390.img", &images["pagemap-24390.img"]).unwrap();
+    let file_offset = |vaddr: u64| -> usize {
+        let run = pagemap
+            .runs
+            .iter()
+            .find(|r| r.vaddr <= vaddr && vaddr < r.vaddr + r.nr_pages * PAGE_SIZE)
+            .expect("argv is present");
+        (run.pages_offset.unwrap() + (vaddr - run.vaddr)) as usize
+    };
+    let pages = images.get_mut("pages-1.img").unwrap();
+    let argv = file_offset(mm[0].mm_arg_start);
+    assert_eq!(&pages[argv..argv + 7], b"python3");
+    pages[argv..argv + 7].copy_from_slice(EVIL_ARGV0);
+    let env = file_offset(mm[0].mm_env_start);
+    let eq = pages[env..].iter().position(|&b| b == b'=').unwrap();
+    pages[env + eq + 1..env + eq + 1 + EVIL_ENV_BYTES.len()].copy_from_slice(EVIL_ENV_BYTES);
+
+    let metadata = serde_json::json!({ "name": EVIL_CONTAINER }).to_string();
+    let spec = serde_json::json!({
+        "annotations": {
+            "io.container.manager": "cri-o",
+            "io.kubernetes.cri-o.Metadata": metadata,
+            "io.kubernetes.pod.name": EVIL_POD,
+            "io.kubernetes.pod.namespace": "ns\rspoof",
+            "io.kubernetes.cri-o.ImageName": "img\x1b[8mhidden",
+            "evil\nkey": EVIL_ANNOTATION,
+        }
+    });
+    let config = serde_json::json!({ "id": "0123456789ab\x1b[0m", "name": EVIL_CONTAINER });
+    let mut rootfs = TarBuilder::new();
+    rootfs.file(EVIL_ROOTFS_NAME, b"red");
+    let deleted = serde_json::to_vec(&[EVIL_DELETED]).unwrap();
+
+    let mut tar = TarBuilder::new();
+    tar.file("spec.dump", spec.to_string().as_bytes())
+        .file("config.dump", config.to_string().as_bytes())
+        .file("rootfs-diff.tar", &rootfs.finish())
+        .file("deleted.files", &deleted)
+        .dir("checkpoint/");
+    for (name, bytes) in &images {
+        tar.file(&format!("checkpoint/{name}"), bytes);
+    }
+    let path = dir.join("hostile-strings.tar");
+    std::fs::write(&path, tar.finish()).unwrap();
+    path
+}
+
+/// Every character a terminal could act on, other than the line feed that ends each line and
+/// the tab of crit's own layout (tabs in the data are escaped, see the next test).
+fn control_bytes(stdout: &[u8]) -> Vec<(usize, String)> {
+    let text = String::from_utf8_lossy(stdout);
+    text.char_indices()
+        .filter(|&(_, c)| {
+            (c.is_control() && c != '\n' && c != '\t') || ('\u{2028}'..='\u{202e}').contains(&c)
+        })
+        .map(|(i, c)| (i, format!("{c:?}")))
+        .collect()
+}
+
+#[test]
+fn no_control_byte_reaches_stdout_of_human_formats() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = hostile_strings_archive(tmp.path());
+    let archive = archive.to_str().unwrap();
+    let views: &[&[&str]] = &[
+        &[],
+        &["--all"],
+        &["--all", "-o", "tree"],
+        &["--crit-x", "ps"],
+        &["--crit-x", "fds"],
+        &["--crit-x", "mems"],
+        &["--crit-x", "rss"],
+        &["--memory"],
+        &["--search", "srv"],
+        &["--search-regex", "py.\\[31m"],
+    ];
+    for view in views {
+        let mut args = vec!["analyze", "--local", archive];
+        args.extend_from_slice(view);
+        let out = run(&args);
+        assert!(
+            out.status.success(),
+            "{view:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.stdout.is_empty(), "{view:?} printed nothing");
+        let found = control_bytes(&out.stdout);
+        assert!(
+            found.is_empty(),
+            "{view:?}: control characters on stdout at {found:?}:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(
+            control_bytes(&out.stderr).is_empty(),
+            "{view:?}: control characters on stderr"
+        );
+    }
+}
+
+#[test]
+fn escaped_strings_are_spelled_out_and_rows_are_not_forged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = hostile_strings_archive(tmp.path());
+    let archive = archive.to_str().unwrap();
+    let table = run(&["analyze", "--local", archive, "--all"]);
+    let text = String::from_utf8(table.stdout).unwrap();
+    // The forged "9 9 9" row stays inside its cell, spelled out.
+    assert!(text.contains("py\\x1b]0;PWNED\\x07\\n9 9 9"), "{text}");
+    assert!(
+        !text.lines().any(|line| line.starts_with("9 9 9")),
+        "{text}"
+    );
+    assert!(
+        text.contains("/srv/app/st\\nate\\x1b[2J\\u{202e}.txt"),
+        "{text}"
+    );
+    assert!(text.contains("/run/\\u{009b}31mevil\\r.sock"), "{text}");
+    assert!(text.contains("etc/\\x1b[31mred\\nfile"), "{text}");
+    assert!(text.contains("/var/\\x1b]0;x\\x07gone\\n"), "{text}");
+    assert!(
+        text.contains("value\\twith\\x08backspace\\x7fdel"),
+        "{text}"
+    );
+    assert!(
+        text.contains("py\\x1b[31m /srv/app/bin/secret.py"),
+        "{text}"
+    );
+    // One process row: the process table has its header and exactly one row under it.
+    let processes = text.split("processes\n").nth(1).unwrap();
+    assert_eq!(processes.lines().take_while(|l| !l.is_empty()).count(), 2);
+
+    // JSON keeps the data exact: the same strings, unescaped, after decoding.
+    let json = run(&["analyze", "--local", archive, "-o", "json"]);
+    let reports: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let report = &reports[0];
+    assert_eq!(report["container_name"], EVIL_CONTAINER);
+    assert_eq!(report["pod"], EVIL_POD);
+    assert_eq!(report["process_tree"]["command"], EVIL_COMM);
+    let cmdline = report["process_tree"]["cmdline"].as_str().unwrap();
+    assert!(cmdline.starts_with("py\x1b[31m "), "{cmdline:?}");
+    for exact in [
+        EVIL_PATH,
+        EVIL_ANNOTATION,
+        EVIL_DELETED,
+        "etc/\x1b[31mred\nfile",
+    ] {
+        assert!(holds_string(&reports, exact), "{exact:?} not in the JSON");
+    }
+}
+
+/// True if `value` holds the string `want` anywhere.
+fn holds_string(value: &serde_json::Value, want: &str) -> bool {
+    match value {
+        serde_json::Value::String(s) => s == want,
+        serde_json::Value::Array(items) => items.iter().any(|v| holds_string(v, want)),
+        serde_json::Value::Object(map) => map.values().any(|v| holds_string(v, want)),
+        _ => false,
+    }
+}
