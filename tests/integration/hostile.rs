@@ -1,10 +1,8 @@
-//! Hostile checkpoints: inputs an attacker who controls the container or the node could write,
-//! each built here (small on disk), run through the real binary, with its bounds asserted: no
-//! control byte on stdout of a human format, memory and time within the budgets of
+//! `hostile`: inputs an attacker who controls the container or the node could write, each built
+//! here (small on disk), run through the real binary, with its bounds asserted: no control byte on stdout of a human format, memory and time within the budgets of
 //! docs/security.md ("Hostile checkpoints"), clear errors that name the file.
 
-#[path = "support/archive_builder.rs"]
-mod archive_builder;
+use crate::support::archive_builder;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
