@@ -20,6 +20,7 @@ mod decode;
 mod docs;
 mod fake_apiserver;
 mod fetch;
+mod fixture_truth;
 mod hostile;
 mod krew;
 mod list;

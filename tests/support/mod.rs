@@ -8,3 +8,4 @@ pub mod fake_apiserver;
 pub mod memgen;
 pub mod plugin;
 pub mod terminal;
+pub mod truth;
