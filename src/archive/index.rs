@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -73,15 +73,52 @@ pub(super) fn is_pages_image(name: &str) -> bool {
 }
 
 /// Opens a file of an image directory for reading, refusing symlinks and non-regular files.
+///
+/// The file is opened without following a symlink and without blocking (a FIFO put in its place
+/// after the directory was listed is opened at once), then checked on the open handle.
 pub(super) fn open_regular(path: &Path) -> io::Result<File> {
-    let meta = std::fs::symlink_metadata(path)?;
-    if !meta.file_type().is_file() {
+    let file = open_nonblocking(path, libc::O_NOFOLLOW)?;
+    let kind = file.metadata()?.file_type();
+    if !kind.is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            "not a regular file (symbolic links are not followed)",
+            format!(
+                "is a {}, not a regular file (symbolic links are not followed)",
+                describe_file_type(kind)
+            ),
         ));
     }
-    File::open(path)
+    Ok(file)
+}
+
+/// Opens `path` read-only with `O_NONBLOCK` (so that opening a FIFO or a device never waits)
+/// and `O_NOCTTY`, plus `extra` flags. Reads of regular files and directories are unaffected.
+pub(super) fn open_nonblocking(path: &Path, extra: i32) -> io::Result<File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | extra)
+        .open(path)
+}
+
+/// A word for a file type in messages: `FIFO`, `socket`, `character device`, ...
+pub(super) fn describe_file_type(kind: std::fs::FileType) -> &'static str {
+    if kind.is_file() {
+        "regular file"
+    } else if kind.is_dir() {
+        "directory"
+    } else if kind.is_symlink() {
+        "symbolic link"
+    } else if kind.is_fifo() {
+        "FIFO"
+    } else if kind.is_socket() {
+        "socket"
+    } else if kind.is_char_device() {
+        "character device"
+    } else if kind.is_block_device() {
+        "block device"
+    } else {
+        "special file"
+    }
 }
 
 /// What the first bytes of a file say it is.
@@ -92,12 +129,8 @@ enum Format {
 }
 
 impl Checkpoint {
-    pub(super) fn index_archive(&mut self, len: u64) -> Result<(), Error> {
-        let open_err = |source| Error::Open {
-            path: self.display.clone(),
-            source,
-        };
-        let file = File::open(&self.path).map_err(open_err)?;
+    /// Indexes the archive `file` (already open, `len` bytes long).
+    pub(super) fn index_archive(&mut self, file: File, len: u64) -> Result<(), Error> {
         self.archive_bytes = len;
         let mut head = Vec::with_capacity(512);
         (&file)

@@ -40,7 +40,7 @@ pub use metadata::ContainerMetadata;
 pub use rootfs::{ChangedFile, RootfsDiff};
 pub use tar_stream::MemberKind;
 
-use index::{is_pages_image, normalize_name, open_regular};
+use index::{describe_file_type, is_pages_image, normalize_name, open_nonblocking, open_regular};
 
 /// The default [`OpenParams::member_limit`]: 64 MiB.
 pub const DEFAULT_MEMBER_LIMIT: u64 = 64 << 20;
@@ -81,6 +81,26 @@ pub enum Error {
         member: String,
         /// The cause.
         source: io::Error,
+    },
+    /// The path given is neither a regular file nor a directory (a FIFO, socket or device).
+    #[error("{path}: is a {kind}, not a regular file or directory; refusing to read it (it could block or never end)")]
+    NotRegularInput {
+        /// The path.
+        path: String,
+        /// What it is.
+        kind: &'static str,
+    },
+    /// A file given to read whole is larger than the limit.
+    #[error(
+        "{path}: {size} bytes, more than the {limit}-byte limit for reading one image into memory"
+    )]
+    FileTooLarge {
+        /// The file.
+        path: String,
+        /// Its size (or the bytes read before stopping, for a file that grew).
+        size: u64,
+        /// The limit in force.
+        limit: u64,
     },
     /// The file is empty.
     #[error("{archive}: the file is empty, not a checkpoint archive")]
@@ -279,6 +299,43 @@ pub enum Error {
     },
 }
 
+/// Reads a loose image file (e.g. `checkpoint/core-1.img` given to `decode`) whole, under the
+/// same rules as a member: a FIFO, socket or device is refused at once (it is opened without
+/// blocking and checked on the open handle), and a file larger than `limit` bytes fails with
+/// [`Error::FileTooLarge`] before more than `limit + 1` bytes are read (a sparse file of 4 GB or
+/// `/dev/zero` costs nothing). Symbolic links given on the command line are followed.
+pub fn read_image_file(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
+    let display = path.display().to_string();
+    let open_err = |source| Error::Open {
+        path: display.clone(),
+        source,
+    };
+    let file = open_nonblocking(path, 0).map_err(open_err)?;
+    let meta = file.metadata().map_err(open_err)?;
+    if !meta.is_file() {
+        return Err(Error::NotRegularInput {
+            path: display,
+            kind: describe_file_type(meta.file_type()),
+        });
+    }
+    let too_large = |size| Error::FileTooLarge {
+        path: display.clone(),
+        size,
+        limit,
+    };
+    if meta.len() > limit {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(open_err)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
 /// How the checkpoint is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -471,10 +528,13 @@ impl Checkpoint {
     /// whatever the headers declare.
     pub fn open_with(path: &Path, params: &OpenParams) -> Result<Checkpoint, Error> {
         let display = path.display().to_string();
-        let meta = std::fs::metadata(path).map_err(|source| Error::Open {
+        let open_err = |source| Error::Open {
             path: display.clone(),
             source,
-        })?;
+        };
+        // Never block on a FIFO or device given as PATH: open without waiting, then look.
+        let file = open_nonblocking(path, 0).map_err(open_err)?;
+        let meta = file.metadata().map_err(open_err)?;
         let mut ckpt = Checkpoint {
             path: path.to_owned(),
             display,
@@ -489,9 +549,15 @@ impl Checkpoint {
             rootfs_listing: None,
         };
         if meta.is_dir() {
+            drop(file);
             ckpt.index_directory()?;
+        } else if meta.is_file() {
+            ckpt.index_archive(file, meta.len())?;
         } else {
-            ckpt.index_archive(meta.len())?;
+            return Err(Error::NotRegularInput {
+                path: ckpt.display,
+                kind: describe_file_type(meta.file_type()),
+            });
         }
         ckpt.check_pstree()?;
         ckpt.engine = ckpt.detect_engine()?;

@@ -143,10 +143,7 @@ fn read_input(path: &str) -> Result<(String, Vec<u8>), Error> {
                 )));
             }
             criu::check_not_raw(file)?;
-            let bytes = std::fs::read(file).map_err(|source| criu::Error::ReadFile {
-                file: file.to_owned(),
-                source,
-            })?;
+            let bytes = archive::read_image_file(Path::new(file), archive::DEFAULT_MEMBER_LIMIT)?;
             Ok((file.to_owned(), bytes))
         }
         Input::Member { archive, member } => {

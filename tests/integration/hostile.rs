@@ -28,6 +28,160 @@ fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("the binary runs")
 }
 
+/// How a bounded run went: its output, wall time and peak RSS.
+struct Measured {
+    output: Output,
+    seconds: f64,
+    peak_kib: u64,
+}
+
+impl Measured {
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    /// Asserts the run stayed within `peak_mib` of memory and `seconds` of wall time.
+    fn within(&self, peak_mib: u64, seconds: f64, what: &str) -> &Self {
+        assert!(
+            self.peak_kib <= peak_mib * 1024,
+            "{what}: peak RSS {} KiB is over the {peak_mib} MiB budget; stderr: {}",
+            self.peak_kib,
+            self.stderr()
+        );
+        assert!(
+            self.seconds <= seconds,
+            "{what}: took {:.2} s (budget {seconds} s); stderr: {}",
+            self.seconds,
+            self.stderr()
+        );
+        self
+    }
+}
+
+/// Runs the binary under `/usr/bin/time` (peak RSS of the binary itself, through `timeout`, which
+/// waits for it) and `timeout -s KILL` (a run that blocks is killed after `kill_after` seconds,
+/// and the test fails).
+fn run_measured(args: &[&str], kill_after: u32) -> Measured {
+    let report = tempfile::NamedTempFile::new().unwrap();
+    let output = Command::new("/usr/bin/time")
+        .args(["-f", "%e %M", "-o"])
+        .arg(report.path())
+        .args(["timeout", "-s", "KILL", &kill_after.to_string()])
+        .arg(env!("CARGO_BIN_EXE_kubectl-checkpoint"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("/usr/bin/time runs (apt-get install time)");
+    let text = std::fs::read_to_string(report.path()).unwrap();
+    let last = text.lines().last().unwrap_or_default();
+    let mut fields = last.split_whitespace();
+    let seconds: f64 = fields.next().and_then(|f| f.parse().ok()).unwrap_or(0.0);
+    let peak_kib: u64 = fields.next().and_then(|f| f.parse().ok()).unwrap_or(0);
+    assert_ne!(
+        output.status.code(),
+        Some(137),
+        "{args:?} ran longer than {kill_after} s and was killed"
+    );
+    Measured {
+        output,
+        seconds,
+        peak_kib,
+    }
+}
+
+// ---- time: FIFOs and devices given as PATH ----
+
+#[test]
+fn fifos_and_devices_are_refused_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("ckpt.tar");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let fifo = fifo.to_str().unwrap();
+    let member = format!("{fifo}:pstree.img");
+    let dir = tmp.path().to_str().unwrap();
+    let cases: &[(&[&str], &str, &str)] = &[
+        (&["decode", fifo], fifo, "FIFO"),
+        (&["decode", &member], fifo, "FIFO"),
+        (&["coredump", "--dir", dir, fifo], fifo, "FIFO"),
+        (&["analyze", "--local", fifo], fifo, "FIFO"),
+        (&["analyze", "--local", fifo, "--search", "x"], fifo, "FIFO"),
+        (&["decode", "/dev/zero"], "/dev/zero", "character device"),
+        (
+            &["analyze", "--local", "/dev/zero"],
+            "/dev/zero",
+            "character device",
+        ),
+    ];
+    for (args, path, kind) in cases {
+        let run = run_measured(args, 10);
+        run.within(64, 2.0, &format!("{args:?}"));
+        assert_eq!(run.output.status.code(), Some(2), "{args:?}");
+        let stderr = run.stderr();
+        assert!(
+            stderr.contains(&format!(
+                "{path}: is a {kind}, not a regular file or directory"
+            )),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_fifo_inside_an_image_directory_is_refused_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    std::fs::create_dir(&dir).unwrap();
+    for entry in std::fs::read_dir(fixture("criu-4.2/py")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+    }
+    std::fs::remove_file(dir.join("core-24390.img")).unwrap();
+    let made = Command::new("mkfifo")
+        .arg(dir.join("core-24390.img"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let dir = dir.to_str().unwrap();
+    for args in [
+        &["analyze", "--local", dir, "--all"][..],
+        &["analyze", "--local", dir, "--crit-x", "ps"],
+        &["decode", &format!("{dir}/core-24390.img")],
+    ] {
+        let run = run_measured(args, 10);
+        run.within(64, 2.0, &format!("{args:?}"));
+        assert_ne!(run.output.status.code(), Some(0), "{args:?}");
+        let stderr = run.stderr();
+        assert!(
+            stderr.contains("core-24390.img") && stderr.contains("not a regular file"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+// ---- memory: decode's input ----
+
+#[test]
+fn decode_refuses_a_huge_sparse_file_without_reading_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sparse = tmp.path().join("core-1.img");
+    std::fs::File::create(&sparse)
+        .unwrap()
+        .set_len(4 << 30)
+        .unwrap();
+    let sparse = sparse.to_str().unwrap();
+    let run = run_measured(&["decode", sparse], 20);
+    run.within(64, 2.0, "decode of a 4 GiB sparse file");
+    assert_eq!(run.output.status.code(), Some(2));
+    assert!(
+        run.stderr().contains(&format!(
+            "{sparse}: 4294967296 bytes, more than the 67108864-byte limit"
+        )),
+        "{}",
+        run.stderr()
+    );
+}
+
 // ---- the terminal ----
 
 /// A command name that tries to retitle the window and forge a process row.
