@@ -33,6 +33,18 @@ pub enum Error {
     /// The user left an interactive pick without choosing; nothing was done.
     #[error("cancelled at the prompt; nothing was done")]
     Cancelled,
+    /// The default verb's TARGET looks like a mistyped verb, and no such pod could be
+    /// checkpointed either.
+    #[error("`{word}` is not a verb (did you mean `{verb}`?), and as a pod")]
+    NotAVerb {
+        /// The word given.
+        word: String,
+        /// The verb it resembles.
+        verb: String,
+        /// Why checkpointing it as a pod failed.
+        #[source]
+        source: Box<Error>,
+    },
 }
 
 impl Error {
@@ -48,6 +60,14 @@ impl Error {
             source = err.source();
         }
         false
+    }
+
+    /// True when the user cancelled: Ctrl-C, or Esc/q at a prompt.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(
+            self,
+            Error::Cancelled | Error::Cluster(crate::cluster::Error::Interrupted)
+        )
     }
 
     /// The message for people: this error and each of its causes, joined by `: `,

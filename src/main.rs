@@ -2,17 +2,19 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use kubectl_checkpoint::cli::{self, Cli};
+use kubectl_checkpoint::cli;
 
 fn main() -> ExitCode {
-    let parsed = Cli::parse();
+    let parsed = match cli::parse_args(std::env::args_os()) {
+        Ok(parsed) => parsed,
+        Err(err) => err.exit(),
+    };
     match cli::run(parsed) {
         Ok(outcome) => outcome.exit_code(),
         Err(err) if err.is_broken_pipe() => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {}", err.render());
-            ExitCode::from(cli::EXIT_ERROR)
+            ExitCode::from(cli::exit_code(&err))
         }
     }
 }

@@ -47,7 +47,7 @@ pub struct AnalyzeArgs {
     #[arg(value_name = "TARGET|PATH")]
     pub inputs: Vec<PathBuf>,
     /// Output format. With json or yaml and no section flag, every section is included.
-    #[arg(short = 'o', long, value_enum, default_value_t)]
+    #[arg(short = 'o', long, value_name = "FORMAT", default_value = "table", value_parser = OutputFormat::parser(ANALYZE_FORMATS))]
     pub output: OutputFormat,
     /// Report sections.
     #[command(flatten)]
@@ -62,6 +62,14 @@ pub struct AnalyzeArgs {
     #[command(flatten)]
     pub remote: RemoteArgs,
 }
+
+/// The `-o` values analyze honours.
+const ANALYZE_FORMATS: &[OutputFormat] = &[
+    OutputFormat::Table,
+    OutputFormat::Tree,
+    OutputFormat::Json,
+    OutputFormat::Yaml,
+];
 
 /// The section flags, for `conflicts_with_all`.
 const SECTION_FLAGS: [&str; 10] = [
@@ -161,7 +169,8 @@ impl SectionArgs {
 
 fn output_format(format: OutputFormat) -> Format {
     match format {
-        OutputFormat::Table => Format::Table,
+        // `wide` is not among ANALYZE_FORMATS: clap refuses it.
+        OutputFormat::Table | OutputFormat::Wide => Format::Table,
         OutputFormat::Tree => Format::Tree,
         OutputFormat::Json => Format::Json,
         OutputFormat::Yaml => Format::Yaml,
@@ -203,6 +212,12 @@ pub fn run(args: AnalyzeArgs) -> Result<Outcome, Error> {
 /// directory, analyses it as `--local` would (naming it `NODE:PATH`), then removes it.
 fn run_target(args: &AnalyzeArgs) -> Result<Outcome, Error> {
     let target = match args.inputs.as_slice() {
+        [one] if one.exists() => {
+            let path = one.display();
+            return Err(Error::Usage(format!(
+                "{path} is a file on this machine, and analyze without --local checkpoints a pod: did you mean `kubectl checkpoint analyze --local {path}`?"
+            )));
+        }
         [one] => Some(
             one.to_str()
                 .ok_or_else(|| Error::Usage(format!("TARGET {} is not UTF-8", one.display())))?,
@@ -243,11 +258,9 @@ fn run_local(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome, 
     let mut failed = 0usize;
     if let Some(view) = args.crit_x {
         for (input, _) in inputs {
-            let report = Checkpoint::open(input)
-                .map_err(Error::from)
-                .and_then(|checkpoint| {
-                    Ok(analyze::collect_explore(&checkpoint, explore_view(view))?)
-                });
+            let report = open_checkpoint(input).and_then(|checkpoint| {
+                Ok(analyze::collect_explore(&checkpoint, explore_view(view))?)
+            });
             match report {
                 Ok(report) => output::render_explore(&report, format, &mut out)?,
                 Err(err) => failed += report_failure(err, inputs.len())?,
@@ -257,11 +270,9 @@ fn run_local(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome, 
         let sections = args.sections.resolve(format);
         let mut reports = Vec::with_capacity(inputs.len());
         for (input, source) in inputs {
-            let report = Checkpoint::open(input)
-                .map_err(Error::from)
-                .and_then(|checkpoint| {
-                    Ok(analyze::collect_report(&checkpoint, source, &sections)?)
-                });
+            let report = open_checkpoint(input).and_then(|checkpoint| {
+                Ok(analyze::collect_report(&checkpoint, source, &sections)?)
+            });
             match report {
                 Ok(report) => reports.push(report),
                 Err(err) => failed += report_failure(err, inputs.len())?,
@@ -277,6 +288,33 @@ fn run_local(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome, 
     } else {
         Outcome::PartialFailure
     })
+}
+
+/// Opens an input; a single CRIU image (not a checkpoint) gets pointed to `decode`.
+fn open_checkpoint(input: &Path) -> Result<Checkpoint, Error> {
+    Checkpoint::open(input).map_err(|err| match criu_image_magic(input) {
+        Some(magic) => {
+            let path = input.display();
+            Error::Usage(format!(
+                "{path} is one CRIU image ({magic}), not a checkpoint: decode it with `kubectl checkpoint decode {path}`; analyze takes checkpoint archives and image directories"
+            ))
+        }
+        None => err.into(),
+    })
+}
+
+/// The image type of a file that starts like a CRIU image.
+fn criu_image_magic(path: &Path) -> Option<crate::criu::Magic> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(8);
+    std::fs::File::open(path)
+        .ok()?
+        .take(8)
+        .read_to_end(&mut head)
+        .ok()?;
+    crate::criu::read_header(&path.display().to_string(), &head)
+        .ok()
+        .map(|(magic, _)| magic)
 }
 
 /// With one input, its error is the verb's error; with several, it is printed and the

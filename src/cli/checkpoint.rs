@@ -12,6 +12,7 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use super::fetch::{fetch_one, FetchFlags};
+use super::kube_args::RECORD_FORMATS;
 use super::pick::{interactive, pick_container, pick_pod};
 use super::{KubeArgs, Outcome, OutputFormat};
 use crate::cluster::{self, CheckpointRecord, ContainerChoice, ContainerRef, Target};
@@ -42,7 +43,7 @@ pub struct CheckpointArgs {
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
     /// Output format: json or yaml records instead of one `NODE:PATH` line per archive.
-    #[arg(short = 'o', long, value_enum)]
+    #[arg(short = 'o', long, value_name = "FORMAT", value_parser = OutputFormat::parser(RECORD_FORMATS))]
     pub output: Option<OutputFormat>,
     /// Also copy each archive here (a file, or a directory for several); default: the current
     /// directory. Put TARGET before it or write `--fetch=DEST`.
@@ -202,7 +203,10 @@ pub(super) fn resolve_containers(
                 .collect())
         } else {
             match cluster::choose_container(pod, container) {
-                Ok(ContainerChoice::One(name)) => Ok(vec![name]),
+                Ok(ContainerChoice::One(name)) => {
+                    note_defaulted_container(pod, &name, container);
+                    Ok(vec![name])
+                }
                 Ok(ContainerChoice::Ambiguous(names)) if single && interactive() => {
                     Ok(vec![pick_container(pod, &names)?])
                 }
@@ -229,8 +233,45 @@ pub(super) fn resolve_containers(
     Ok((refs, failures))
 }
 
+/// `kubectl checkpoint --fetch pod/multi`: clap gives `pod/multi` to --fetch as its DEST and
+/// leaves no TARGET. Says so instead of checkpointing something else or prompting.
+fn check_fetch_dest(args: &CheckpointArgs) -> Result<(), Error> {
+    let (None, None, Some(Some(dest))) = (&args.target, &args.selector, &args.fetch) else {
+        return Ok(());
+    };
+    let looks_like_target = dest.to_str().is_some_and(|text| {
+        // `KIND/NAME` with a kind kubectl knows; `out/dir` is a path.
+        text.contains('/') && cluster::parse_target(Some(text), None).is_ok()
+    });
+    if looks_like_target && !dest.exists() {
+        let dest = dest.display();
+        return Err(Error::Usage(format!(
+            "`{dest}` was taken as the destination of --fetch, so no TARGET was given; put TARGET before --fetch (`kubectl checkpoint {dest} --fetch`) or write --fetch=DEST"
+        )));
+    }
+    Ok(())
+}
+
+/// Says on stderr which container was taken when the user named none and the pod has several
+/// (its default-container annotation chose), in kubectl's words.
+fn note_defaulted_container(
+    pod: &k8s_openapi::api::core::v1::Pod,
+    name: &str,
+    given: Option<&str>,
+) {
+    let names: Vec<&str> = pod
+        .spec
+        .iter()
+        .flat_map(|s| s.containers.iter().map(|c| c.name.as_str()))
+        .collect();
+    if given.is_none() && names.len() > 1 {
+        eprintln!("Defaulted container {name:?} out of: {}", names.join(", "));
+    }
+}
+
 /// Runs the default verb.
 pub fn run(args: CheckpointArgs) -> Result<Outcome, Error> {
+    check_fetch_dest(&args)?;
     // Nothing named on a terminal: offer the namespace's running pods once connected.
     let pick = args.target.is_none() && args.selector.is_none() && interactive();
     let target = if pick {

@@ -143,6 +143,12 @@ fn read_input(path: &str) -> Result<(String, Vec<u8>), Error> {
                 )));
             }
             criu::check_not_raw(file)?;
+            if let Some(images) = archive_images(file) {
+                return Err(Error::Usage(format!(
+                    "{file} is a checkpoint archive: name one of its images as ARCHIVE:MEMBER, e.g. `kubectl checkpoint decode {file}:pstree.img`; its images: {}",
+                    images.join(", ")
+                )));
+            }
             let bytes = archive::read_image_file(Path::new(file), archive::DEFAULT_MEMBER_LIMIT)?;
             Ok((file.to_owned(), bytes))
         }
@@ -166,6 +172,26 @@ fn read_input(path: &str) -> Result<(String, Vec<u8>), Error> {
             Ok((name, bytes))
         }
     }
+}
+
+/// The image names of `file` when it is a checkpoint archive rather than a CRIU image.
+fn archive_images(file: &str) -> Option<Vec<String>> {
+    use std::io::Read;
+    // Only regular files: opening a FIFO would block.
+    if !std::fs::metadata(file).ok()?.is_file() {
+        return None;
+    }
+    let mut head = Vec::with_capacity(8);
+    std::fs::File::open(file)
+        .ok()?
+        .take(8)
+        .read_to_end(&mut head)
+        .ok()?;
+    if criu::read_header(file, &head).is_ok() {
+        return None;
+    }
+    let ckpt = Checkpoint::open(Path::new(file)).ok()?;
+    Some(ckpt.image_names().map(str::to_owned).collect())
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::checkpoint::{ctrl_c, render_records, runtime};
-use super::kube_args::HelperArgs;
+use super::kube_args::{HelperArgs, RECORD_FORMATS};
 use super::pick::{given_source, pick_archive};
 use super::{KubeArgs, Outcome, OutputFormat};
 use crate::cluster::{self, FetchParams, FetchRecord, NodePath, Progress, Verify};
@@ -16,6 +16,9 @@ use crate::Error;
 
 /// Arguments of `kubectl checkpoint fetch`.
 #[derive(Debug, Args)]
+#[command(mut_arg("namespace", |arg| arg.help(
+    "The namespace of the helper pod that reads the archive on its node; defaults to the context's namespace"
+)))]
 #[command(after_help = "Examples:
   # Copy an archive here (NODE:PATH, as `kubectl checkpoint` prints it)
   kubectl checkpoint fetch worker-1:/var/lib/kubelet/checkpoints/ARCHIVE.tar
@@ -36,7 +39,7 @@ pub struct FetchArgs {
     /// the current directory.
     pub dest: Option<PathBuf>,
     /// Output format: a json or yaml record instead of the local path.
-    #[arg(short = 'o', long, value_enum)]
+    #[arg(short = 'o', long, value_name = "FORMAT", value_parser = OutputFormat::parser(RECORD_FORMATS))]
     pub output: Option<OutputFormat>,
     /// Fetch options.
     #[command(flatten)]

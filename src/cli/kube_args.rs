@@ -1,5 +1,9 @@
-//! Flags shared by the verbs that talk to a cluster, with kubectl's names and meanings, and the
-//! helper-pod flags of fetch, list and delete.
+//! Flags shared by the verbs that talk to a cluster, with kubectl's names and meanings, the
+//! helper-pod flags of fetch, list and delete, and the `-o` formats.
+//!
+//! The connection flags are flattened into each cluster verb, not global: `decode` and
+//! `coredump` never talk to a cluster and do not offer them. Flags typed before the verb
+//! (`kubectl checkpoint -n demo list`) reach it because the verb is moved first (`argv`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,13 +16,13 @@ use crate::cluster::{ConnectParams, HelperParams};
 #[derive(Debug, Clone, Default, Args)]
 pub struct KubeArgs {
     /// Path to the kubeconfig file to use (else $KUBECONFIG, else ~/.kube/config).
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
     /// The name of the kubeconfig context to use.
-    #[arg(long, value_name = "CONTEXT", global = true)]
+    #[arg(long, value_name = "CONTEXT")]
     pub context: Option<String>,
     /// The namespace of the target; defaults to the context's namespace.
-    #[arg(short = 'n', long, value_name = "NAMESPACE", global = true)]
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
     pub namespace: Option<String>,
 }
 
@@ -61,12 +65,15 @@ impl HelperArgs {
     }
 }
 
-/// Output formats, named as kubectl's `-o` values.
+/// Output formats, named as kubectl's `-o` values. Each verb accepts only those it honours
+/// ([`OutputFormat::parser`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     /// Human-readable tables (the default).
     #[default]
     Table,
+    /// Tables with more columns.
+    Wide,
     /// Human-readable trees where the data is a tree.
     Tree,
     /// JSON.
@@ -74,6 +81,23 @@ pub enum OutputFormat {
     /// YAML.
     Yaml,
 }
+
+impl OutputFormat {
+    /// The `-o` parser of a verb that honours only `formats`: any other value is refused by
+    /// clap, naming the accepted ones, instead of being ignored.
+    pub fn parser(
+        formats: &'static [OutputFormat],
+    ) -> impl clap::builder::TypedValueParser<Value = OutputFormat> {
+        use clap::builder::TypedValueParser as _;
+        clap::builder::PossibleValuesParser::new(
+            formats.iter().filter_map(ValueEnum::to_possible_value),
+        )
+        .map(|name| OutputFormat::from_str(&name, false).unwrap_or_default())
+    }
+}
+
+/// `-o` of the verbs that print records: JSON or YAML instead of one line per item.
+pub const RECORD_FORMATS: &[OutputFormat] = &[OutputFormat::Json, OutputFormat::Yaml];
 
 #[cfg(test)]
 mod tests {

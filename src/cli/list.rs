@@ -11,7 +11,7 @@ use super::kube_args::HelperArgs;
 use super::pick::{given_source, pick_archive};
 use super::{KubeArgs, Outcome, OutputFormat};
 use crate::cluster::{self, HelperParams, ListedArchive};
-use crate::output::{Style, Table};
+use crate::output::{self, Style, Table};
 use crate::Error;
 
 /// How many nodes are listed at the same time.
@@ -19,25 +19,43 @@ const CONCURRENCY: usize = 4;
 
 /// Arguments of `kubectl checkpoint list`.
 #[derive(Debug, Args)]
+#[command(mut_arg("namespace", |arg| arg.help(
+    "The namespace whose archives to list, of TARGET's pods, and of the helper pods that read \
+     the nodes; defaults to the context's namespace"
+)))]
 #[command(after_help = "Examples:
-  # Every archive on every node
+  # The archives of the current namespace's pods, on every node
   kubectl checkpoint list
 
-  # The archives on one node, as JSON
-  kubectl checkpoint list --node worker-1 -o json
+  # Every archive on every node, as JSON
+  kubectl checkpoint list -A -o json
 
-  # The archives of one deployment's pods
-  kubectl checkpoint list -n demo deploy/counters")]
+  # The archives on one node, with their exact sizes and times
+  kubectl checkpoint list -A --node worker-1 -o wide
+
+  # The archives of one deployment's pods, or of the pods with a label
+  kubectl checkpoint list -n demo deploy/counters
+  kubectl checkpoint list -n demo -l app=counters")]
 pub struct ListArgs {
     /// List the archives of this target's pods (`pod/NAME`, `deploy/NAME`, ...) on their nodes.
-    #[arg(value_name = "TARGET", conflicts_with = "node")]
+    #[arg(value_name = "TARGET", conflicts_with_all = ["node", "selector"])]
     pub target: Option<String>,
-    /// List all archives on this node only (default: on every node).
+    /// List the archives of the pods matching this label selector.
+    #[arg(short = 'l', long, value_name = "SELECTOR", conflicts_with = "node")]
+    pub selector: Option<String>,
+    /// List the archives of every namespace (and archives whose names are not the kubelet's).
+    #[arg(short = 'A', long, conflicts_with_all = ["target", "selector"])]
+    pub all_namespaces: bool,
+    /// List the archives on this node only (default: on every node).
     #[arg(long)]
     pub node: Option<String>,
-    /// Output format: json or yaml records instead of a table.
-    #[arg(short = 'o', long, value_enum)]
+    /// Output format: `wide` adds each archive's exact size and modification time; json or
+    /// yaml print records instead of a table.
+    #[arg(short = 'o', long, value_name = "FORMAT", value_parser = OutputFormat::parser(LIST_FORMATS))]
     pub output: Option<OutputFormat>,
+    /// Print the table without its header line.
+    #[arg(long)]
+    pub no_headers: bool,
     /// Helper pod options.
     #[command(flatten)]
     pub helper: HelperArgs,
@@ -46,8 +64,20 @@ pub struct ListArgs {
     pub kube: KubeArgs,
 }
 
+/// The `-o` values list honours.
+const LIST_FORMATS: &[OutputFormat] = &[
+    OutputFormat::Table,
+    OutputFormat::Wide,
+    OutputFormat::Json,
+    OutputFormat::Yaml,
+];
+
 /// Arguments of `kubectl checkpoint delete`.
 #[derive(Debug, Args)]
+#[command(mut_arg("namespace", |arg| arg.help(
+    "The namespace of the helper pod that deletes the archive on its node; defaults to the \
+     context's namespace"
+)))]
 #[command(after_help = "Examples:
   # Delete an archive the kubelet left on a node (it never deletes them)
   kubectl checkpoint delete worker-1:/var/lib/kubelet/checkpoints/ARCHIVE.tar")]
@@ -64,17 +94,29 @@ pub struct DeleteArgs {
 
 /// Runs `list`.
 pub fn run(args: ListArgs) -> Result<Outcome, Error> {
-    let target = match &args.target {
-        Some(t) => Some(cluster::parse_target(Some(t), None)?),
-        None => None,
+    let target = match (&args.target, &args.selector) {
+        (None, None) => None,
+        (target, selector) => Some(cluster::parse_target(
+            target.as_deref(),
+            selector.as_deref(),
+        )?),
     };
     let rt = runtime()?;
     let conn = rt.block_on(cluster::connect(&args.kube.connect_params(None)))?;
-    // (node, pods to keep) per node; no pod filter with --node or no TARGET.
+    // (nodes, pods to keep) per node; no pod filter with --node or no TARGET.
     let (nodes, pods): (Vec<String>, Option<BTreeSet<String>>) = match (&target, &args.node) {
         (_, Some(node)) => (vec![node.clone()], None),
         (Some(target), None) => {
-            let pods = rt.block_on(cluster::collect_pods(&conn.client, &conn.namespace, target))?;
+            let pods =
+                match rt.block_on(cluster::collect_pods(&conn.client, &conn.namespace, target)) {
+                    // No pod has the labels: nothing to list, as `kubectl get -l` finds nothing.
+                    Err(cluster::Error::Target(_))
+                        if matches!(target, cluster::Target::Selector(_)) =>
+                    {
+                        Vec::new()
+                    }
+                    pods => pods?,
+                };
             let nodes: BTreeSet<String> = pods
                 .iter()
                 .filter_map(|p| p.spec.as_ref()?.node_name.clone())
@@ -89,9 +131,18 @@ pub fn run(args: ListArgs) -> Result<Outcome, Error> {
     };
     let helper = args.helper.helper_params(&conn.namespace);
     let (mut archives, failures) = collect_archives(&rt, &conn, &nodes, &helper)?;
-    archives.retain(|a| keep(a, &pods, &conn.namespace));
+    let namespace = (!args.all_namespaces).then_some(conn.namespace.as_str());
+    archives.retain(|a| keep(a, &pods, namespace));
     if !render_records(args.output, &archives)? {
-        render_table(&archives)?;
+        if archives.is_empty() {
+            match namespace {
+                Some(ns) => eprintln!("No checkpoint archives found in namespace {ns}."),
+                None => eprintln!("No checkpoint archives found."),
+            }
+            return finish(nodes.len(), failures);
+        }
+        let wide = args.output == Some(OutputFormat::Wide);
+        render_table(&archives, wide, !args.no_headers)?;
     }
     finish(nodes.len(), failures)
 }
@@ -124,18 +175,25 @@ pub(super) fn collect_archives(
     Ok((archives, failures))
 }
 
-/// With a TARGET, keep only archives of its pods in its namespace.
-fn keep(archive: &ListedArchive, pods: &Option<BTreeSet<String>>, namespace: &str) -> bool {
-    match (pods, &archive.name) {
-        (None, _) => true,
-        (Some(pods), Some(name)) => name.namespace == namespace && pods.contains(&name.pod),
-        (Some(_), None) => false,
-    }
+/// Keeps the archives of `namespace` (all with `-A`, `None`), and with a TARGET only those of
+/// its pods.
+fn keep(archive: &ListedArchive, pods: &Option<BTreeSet<String>>, namespace: Option<&str>) -> bool {
+    let Some(name) = &archive.name else {
+        // Not named by the kubelet: its namespace is unknown.
+        return namespace.is_none() && pods.is_none();
+    };
+    namespace.is_none_or(|ns| name.namespace == ns)
+        && pods.as_ref().is_none_or(|pods| pods.contains(&name.pod))
 }
 
-/// A kubectl-style table, one row per archive.
-fn render_table(archives: &[ListedArchive]) -> Result<(), Error> {
-    let mut table = Table::new(&["NAMESPACE", "POD", "CONTAINER", "TIME", "SIZE", "ARCHIVE"]);
+/// A kubectl-style table, one row per archive; `wide` adds the exact size and the
+/// modification time.
+fn render_table(archives: &[ListedArchive], wide: bool, headers: bool) -> Result<(), Error> {
+    let mut columns = vec!["NAMESPACE", "POD", "CONTAINER", "TIME", "SIZE", "ARCHIVE"];
+    if wide {
+        columns.extend(["BYTES", "MODIFIED"]);
+    }
+    let mut table = Table::new(&columns);
     for a in archives {
         let (ns, pod, container, time) = match &a.name {
             Some(n) => (
@@ -146,16 +204,29 @@ fn render_table(archives: &[ListedArchive]) -> Result<(), Error> {
             ),
             None => ("-".into(), "-".into(), "-".into(), "-".into()),
         };
-        table.row(vec![
+        let mut row = vec![
             ns,
             pod,
             container,
             time,
-            indicatif::HumanBytes(a.size).to_string(),
+            output::human_size(a.size),
             format!("{}:{}", a.node, a.path),
-        ]);
+        ];
+        if wide {
+            row.push(a.size.to_string());
+            row.push(a.modified.to_string());
+        }
+        table.row(row);
     }
-    Ok(table.render(Style::default(), &mut std::io::stdout().lock())?)
+    let mut out = std::io::stdout().lock();
+    if headers {
+        table.render(Style::default(), &mut out)?;
+    } else {
+        for line in table.row_lines() {
+            writeln!(out, "{line}").map_err(output::Error::Io)?;
+        }
+    }
+    Ok(())
 }
 
 /// Runs `delete`.

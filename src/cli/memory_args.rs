@@ -127,7 +127,7 @@ impl MemoryArgs {
 
 fn format_of(output: OutputFormat) -> Format {
     match output {
-        OutputFormat::Table => Format::Table,
+        OutputFormat::Table | OutputFormat::Wide => Format::Table,
         OutputFormat::Tree => Format::Tree,
         OutputFormat::Json => Format::Json,
         OutputFormat::Yaml => Format::Yaml,

@@ -4,9 +4,11 @@
 //! kubectl's own flags (`--kubeconfig`, `--context`, `-n`, `-o`) itself, with kubectl's meanings.
 //! Each verb lives in its own submodule with its argument struct and its `run`.
 //!
-//! Exit codes: 0 success, 1 some items failed (the others were done), 2 error.
+//! Exit codes: 0 success, 1 some items failed (the others were done), 2 error, 130 cancelled
+//! (Ctrl-C, or Esc/q at a prompt).
 
 mod analyze;
+mod argv;
 mod checkpoint;
 mod completion;
 mod coredump;
@@ -19,9 +21,11 @@ mod pick;
 
 pub use kube_args::{KubeArgs, OutputFormat};
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::Error;
 
@@ -29,6 +33,9 @@ use crate::Error;
 pub const EXIT_PARTIAL: u8 = 1;
 /// Exit code for an error that stopped the verb.
 pub const EXIT_ERROR: u8 = 2;
+/// Exit code when the user cancelled (Ctrl-C, or Esc/q at a prompt): 128 + SIGINT, as a shell
+/// reports a process that Ctrl-C ended.
+pub const EXIT_CANCELLED: u8 = 130;
 
 /// Forensic container checkpointing for kubectl and oc.
 ///
@@ -57,7 +64,7 @@ pub const EXIT_ERROR: u8 = 2;
   kubectl checkpoint analyze --local tests/fixtures/crio/*.tar
 
 Runs the same as `oc checkpoint`. Exit codes: 0 success,
-1 some items failed (the others were done), 2 error."
+1 some items failed (the others were done), 2 error, 130 cancelled."
 )]
 pub struct Cli {
     /// A verb other than checkpointing.
@@ -106,10 +113,61 @@ impl Outcome {
     }
 }
 
+/// Parses the command line as kubectl hands it over: the verb wins wherever the flags stand
+/// (`kubectl checkpoint -n demo list`), and a mistyped verb gets a suggestion instead of a
+/// complaint about the flags that follow it.
+pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
+    let args = argv::build_verb_first(args.into_iter().collect());
+    Cli::try_parse_from(&args).map_err(|err| {
+        let shows_text = matches!(
+            err.kind(),
+            ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        );
+        let suggestion = argv::first_word(&args)
+            .and_then(|word| word.to_str())
+            .and_then(|word| Some((word, argv::build_verb_suggestion(word)?)));
+        match suggestion {
+            Some((word, verb)) if !shows_text => Cli::command().error(
+                ErrorKind::InvalidSubcommand,
+                format!("unknown verb `{word}`: did you mean `{verb}`?"),
+            ),
+            _ => err,
+        }
+    })
+}
+
+/// The exit code of a verb that failed with `err`.
+pub fn exit_code(err: &Error) -> u8 {
+    if err.is_cancelled() {
+        EXIT_CANCELLED
+    } else {
+        EXIT_ERROR
+    }
+}
+
 /// Runs the verb the command line names.
 pub fn run(cli: Cli) -> Result<Outcome, Error> {
     match cli.command {
-        None => checkpoint::run(cli.checkpoint),
+        None => {
+            // `kubectl checkpoint lst`: checkpoint a pod named `lst` if there is one, else say
+            // which verb was probably meant.
+            let verb = cli
+                .checkpoint
+                .target
+                .as_deref()
+                .and_then(argv::build_verb_suggestion);
+            let word = cli.checkpoint.target.clone().unwrap_or_default();
+            checkpoint::run(cli.checkpoint).map_err(|err| match verb {
+                Some(verb) if !err.is_cancelled() => Error::NotAVerb {
+                    word,
+                    verb,
+                    source: Box::new(err),
+                },
+                _ => err,
+            })
+        }
         Some(Command::Fetch(args)) => fetch::run(args),
         Some(Command::List(args)) => list::run(args),
         Some(Command::Delete(args)) => list::run_delete(args),

@@ -117,7 +117,7 @@ pub(super) fn pick_archive(
         choices.row(vec![
             what,
             time,
-            indicatif::HumanBytes(a.size).to_string(),
+            crate::output::human_size(a.size),
             a.node.clone(),
         ]);
     }

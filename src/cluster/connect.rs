@@ -1,6 +1,13 @@
 //! Loading the kubeconfig the way kubectl does and building the client.
+//!
+//! Like kubectl, a `KUBECONFIG` list skips the files that do not exist (`/missing:/good` works).
+//! [`connect`] also remembers the server it connected to for the run, so that a request that
+//! fails before any answer names it ([`current_server`]), as kubectl's "The connection to the
+//! server ... was refused" does: one process talks to one server.
 
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -38,25 +45,33 @@ pub async fn connect(params: &ConnectParams) -> Result<Connection> {
         cluster: None,
         user: None,
     };
-    let mut config = match (&params.kubeconfig, &params.context) {
-        (Some(path), _) => {
-            let kubeconfig =
-                Kubeconfig::read_from(path).map_err(|source| Error::LoadKubeconfig {
-                    path: Some(path.clone()),
-                    source,
-                })?;
-            Config::from_custom_kubeconfig(kubeconfig, &options)
-                .await
-                .map_err(|source| Error::LoadKubeconfig {
-                    path: Some(path.clone()),
-                    source,
-                })?
-        }
-        (None, Some(_)) => Config::from_kubeconfig(&options)
-            .await
-            .map_err(|source| Error::LoadKubeconfig { path: None, source })?,
-        (None, None) => Config::infer().await.map_err(Error::InferConfig)?,
+    let listed = match (&params.kubeconfig, std::env::var_os("KUBECONFIG")) {
+        (None, Some(list)) => read_kubeconfig_list(&list)?,
+        _ => None,
     };
+    let mut config =
+        match (&params.kubeconfig, listed, &params.context) {
+            (None, Some(kubeconfig), _) => Config::from_custom_kubeconfig(kubeconfig, &options)
+                .await
+                .map_err(|source| Error::LoadKubeconfig { path: None, source })?,
+            (Some(path), _, _) => {
+                let kubeconfig =
+                    Kubeconfig::read_from(path).map_err(|source| Error::LoadKubeconfig {
+                        path: Some(path.clone()),
+                        source,
+                    })?;
+                Config::from_custom_kubeconfig(kubeconfig, &options)
+                    .await
+                    .map_err(|source| Error::LoadKubeconfig {
+                        path: Some(path.clone()),
+                        source,
+                    })?
+            }
+            (None, None, Some(_)) => Config::from_kubeconfig(&options)
+                .await
+                .map_err(|source| Error::LoadKubeconfig { path: None, source })?,
+            (None, None, None) => Config::infer().await.map_err(Error::InferConfig)?,
+        };
     if let Some(timeout) = params.read_timeout {
         config.read_timeout = Some(timeout);
     }
@@ -64,6 +79,65 @@ pub async fn connect(params: &ConnectParams) -> Result<Connection> {
         .namespace
         .clone()
         .unwrap_or_else(|| config.default_namespace.clone());
+    remember_server(config.cluster_url.to_string());
     let client = Client::try_from(config).map_err(Error::BuildClient)?;
     Ok(Connection { client, namespace })
+}
+
+/// The server of this run's connection, for messages.
+static SERVER: Mutex<Option<String>> = Mutex::new(None);
+
+fn remember_server(server: String) {
+    if let Ok(mut current) = SERVER.lock() {
+        *current = Some(server);
+    }
+}
+
+/// The API server the last [`connect`] of this process talks to, for error messages.
+pub(crate) fn current_server() -> Option<String> {
+    SERVER.lock().ok().and_then(|current| current.clone())
+}
+
+/// The files of a `KUBECONFIG` list that exist, in order (kubectl skips the missing ones).
+pub fn build_kubeconfig_list(list: &OsStr, exists: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
+    std::env::split_paths(list)
+        .filter(|path| !path.as_os_str().is_empty() && exists(path))
+        .collect()
+}
+
+/// Reads and merges a `KUBECONFIG` list when some of its files are missing (kube reads a
+/// complete list itself); `None` when nothing needs skipping or nothing is left.
+fn read_kubeconfig_list(list: &OsStr) -> Result<Option<Kubeconfig>> {
+    let all = build_kubeconfig_list(list, |_| true);
+    let present = build_kubeconfig_list(list, Path::exists);
+    if present.len() == all.len() || present.is_empty() {
+        return Ok(None);
+    }
+    let mut merged = Kubeconfig::default();
+    for path in present {
+        let next = Kubeconfig::read_from(&path).map_err(|source| Error::LoadKubeconfig {
+            path: Some(path.clone()),
+            source,
+        })?;
+        merged = merged.merge(next).map_err(|source| Error::LoadKubeconfig {
+            path: Some(path.clone()),
+            source,
+        })?;
+    }
+    Ok(Some(merged))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubeconfig_lists_skip_missing_files() {
+        let exists = |p: &Path| p != Path::new("/missing");
+        assert_eq!(
+            build_kubeconfig_list(OsStr::new("/missing:/good::/b"), exists),
+            [PathBuf::from("/good"), PathBuf::from("/b")]
+        );
+        assert!(build_kubeconfig_list(OsStr::new("/missing"), exists).is_empty());
+    }
 }

@@ -34,8 +34,8 @@ pub struct ListedArchive {
     pub path: String,
     /// Its size in bytes.
     pub size: u64,
-    /// Its modification time, seconds since the epoch.
-    pub modified: i64,
+    /// Its modification time (RFC 3339 in JSON and YAML, as Kubernetes writes times).
+    pub modified: jiff::Timestamp,
     /// What its name says, when it follows the kubelet's pattern.
     #[serde(flatten)]
     pub name: Option<ArchiveName>,
@@ -132,7 +132,7 @@ pub fn decode_listing(node: &str, output: &str, namespaces: &[String]) -> Vec<Li
         .filter_map(|line| {
             let mut fields = line.splitn(3, ' ');
             let size = fields.next()?.parse().ok()?;
-            let modified = fields.next()?.parse().ok()?;
+            let modified = jiff::Timestamp::from_second(fields.next()?.parse().ok()?).ok()?;
             let file = fields.next()?.rsplit('/').next()?;
             Some(ListedArchive {
                 node: node.to_string(),
@@ -280,6 +280,7 @@ mod tests {
         assert_eq!(got[0].path, "/var/lib/kubelet/checkpoints/other file");
         assert!(got[0].name.is_none());
         assert_eq!(got[1].size, 9236480);
+        assert_eq!(got[1].modified.to_string(), "2023-08-24T11:24:18Z");
         assert_eq!(
             got[1].path,
             "/var/lib/kubelet/checkpoints/checkpoint-p_demo-c-2023-08-24T11:24:18Z.tar"

@@ -67,10 +67,12 @@ pub enum Error {
         advice: Advice,
     },
     /// A request failed before an answer came (connection, TLS, protocol).
-    #[error("{what}: {source}")]
+    #[error("{what}: {}", describe_request_failure(server.as_deref(), source))]
     Request {
         /// The action and object.
         what: String,
+        /// The API server it went to, when known.
+        server: Option<String>,
         /// What kube reported.
         #[source]
         source: kube::Error,
@@ -193,6 +195,30 @@ pub(crate) fn from_kube(what: String, call: Call, err: kube::Error) -> Error {
             what,
             advice: advise(&status, call),
         },
-        source => Error::Request { what, source },
+        source => Error::Request {
+            what,
+            server: connect::current_server(),
+            source,
+        },
+    }
+}
+
+/// kubectl's words for a request that got no answer: name the server, and say "refused" when
+/// nothing listens there.
+fn describe_request_failure(server: Option<&str>, source: &kube::Error) -> String {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(source);
+    let mut refused = false;
+    while let Some(err) = cause {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            refused |= io.kind() == std::io::ErrorKind::ConnectionRefused;
+        }
+        cause = err.source();
+    }
+    match (server, refused) {
+        (Some(server), true) => format!(
+            "the connection to the server {server} was refused - did you specify the right host or port? ({source})"
+        ),
+        (Some(server), false) => format!("unable to connect to the server {server}: {source}"),
+        (None, _) => source.to_string(),
     }
 }

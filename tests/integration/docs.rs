@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use clap::{CommandFactory, Parser};
-use kubectl_checkpoint::cli::{Cli, EXIT_ERROR, EXIT_PARTIAL};
+use kubectl_checkpoint::cli::{Cli, EXIT_CANCELLED, EXIT_ERROR, EXIT_PARTIAL};
 
 fn repo_path(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
@@ -203,7 +203,8 @@ fn render_cli_reference() -> String {
         out,
         "\nExit codes: `0` success; `{EXIT_PARTIAL}` some items failed and the others were done \
          (each failure is reported on stderr); `{EXIT_ERROR}` an error stopped the verb, \
-         including a command line that does not parse.\n"
+         including a command line that does not parse; `{EXIT_CANCELLED}` cancelled (Ctrl-C, \
+         or Esc/q at a prompt).\n"
     )
     .unwrap();
     render_command(&command, &mut out);

@@ -27,7 +27,7 @@ fn lists_archives_on_every_node_with_names_decoded() {
     }
     std::fs::write(cluster.node_dir("node-a").join("notes.txt"), b"x").unwrap();
 
-    let out = plugin.run(&["list", "-o", "json"]);
+    let out = plugin.run(&["list", "-A", "-o", "json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let archives: Vec<ListedArchive> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(archives.len(), 3, "{archives:?}");
@@ -61,7 +61,7 @@ fn lists_archives_on_every_node_with_names_decoded() {
     assert!(helper_pods(&cluster).is_empty());
 
     // The table, for one node.
-    let out = plugin.run(&["list", "--node", "node-a"]);
+    let out = plugin.run(&["list", "-A", "--node", "node-a"]);
     let text = stdout(&out);
     let mut lines = text.lines();
     let header = lines.next().unwrap();
@@ -73,7 +73,7 @@ fn lists_archives_on_every_node_with_names_decoded() {
     assert_eq!(lines.clone().count(), 2, "{text}");
     assert!(
         text.contains("demo")
-            && text.contains("8.81 MiB")
+            && text.contains("8.8 MiB")
             && text.contains("node-a:/var/lib/kubelet/checkpoints/checkpoint-")
     );
     assert!(!text.contains("dns-1"));
@@ -159,7 +159,8 @@ fn ctrl_c_while_listing_removes_the_helper_pods() {
     )
     .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // Ctrl-C: 130, as a shell reports it.
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("interrupted; the helper pods this run created were removed"),
         "{}",

@@ -12,6 +12,7 @@ mod support;
 mod analyze;
 mod archive;
 mod checkpoint;
+mod command_line;
 mod completion;
 mod coredump;
 mod criu_conformance;

@@ -75,6 +75,43 @@ impl Plugin {
         cmd.spawn().unwrap()
     }
 
+    /// `kubectl checkpoint ARGS` through the real kubectl's plugin mechanism: the binary on PATH
+    /// as `kubectl-checkpoint`, the kubeconfig in `$KUBECONFIG` (nothing appended, so the words
+    /// reach the plugin as typed).
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        self.kubectl_with_env(args, &[])
+    }
+
+    /// [`Plugin::kubectl`] with more environment variables (e.g. another `KUBECONFIG`).
+    pub fn kubectl_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let bin = self.dir.path().join("bin");
+        if !bin.join("kubectl-checkpoint").exists() {
+            std::fs::create_dir_all(&bin).unwrap();
+            std::os::unix::fs::symlink(
+                env!("CARGO_BIN_EXE_kubectl-checkpoint"),
+                bin.join("kubectl-checkpoint"),
+            )
+            .unwrap();
+        }
+        let mut cmd = Command::new("timeout");
+        cmd.arg(TIMEOUT_SECS)
+            .arg("/usr/bin/kubectl")
+            .arg("checkpoint")
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("HOME", self.dir.path())
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env(
+                "PATH",
+                format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display()),
+            )
+            .stdin(Stdio::null());
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
+        cmd.output().unwrap()
+    }
+
     /// Starts on a pseudo-terminal, to answer its prompts.
     pub fn on_terminal(&self, args: &[&str]) -> Terminal {
         Terminal::spawn(self.direct_command(args))
