@@ -306,6 +306,10 @@ fn open_checkpoint(input: &Path) -> Result<Checkpoint, Error> {
 /// The image type of a file that starts like a CRIU image.
 fn criu_image_magic(path: &Path) -> Option<crate::criu::Magic> {
     use std::io::Read;
+    // Only regular files: opening a FIFO would block.
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
     let mut head = Vec::with_capacity(8);
     std::fs::File::open(path)
         .ok()?
