@@ -137,6 +137,10 @@ impl<'a> Entries<'a> {
                 (field(2, "bpfmap_data_entry")? & 0xffff_ffff)
                     + (field(3, "bpfmap_data_entry")? & 0xffff_ffff)
             }
+            // With `in_pagemaps` (what CRIU 4 writes) the segment's pages are in
+            // pagemap-shmem-ID.img and nothing follows the entry; older images carry `size`
+            // bytes inline, padded to 4.
+            Magic::IpcnsShm if field(3, "ipc_shm_entry")? != 0 => 0,
             Magic::IpcnsShm => round_up(field(2, "ipc_shm_entry")?, 4),
             Magic::IpcnsSem => round_up((field(2, "ipc_sem_entry")? & 0xffff_ffff) * 2, 8),
             Magic::IpcnsMsg => ipc_msg_extra_len(field(3, "ipc_msg_entry")? & 0xffff_ffff, rest)?,

@@ -275,6 +275,54 @@ fn pipe_data_extra_bytes_are_framed_and_shown_as_base64() {
     );
 }
 
+#[test]
+fn sysv_segments_in_pagemaps_have_no_inline_data() {
+    use kubectl_checkpoint::criu::messages::{IpcDescEntry, IpcShmEntry};
+    let segment = |key: u32, id: u32, size: u64, in_pagemaps: Option<bool>| IpcShmEntry {
+        desc: IpcDescEntry {
+            key,
+            mode: 0o600,
+            id,
+            ..Default::default()
+        },
+        size,
+        in_pagemaps,
+        hugetlb_flag: None,
+    };
+    // CRIU 4: the pages are in pagemap-shmem-ID.img, nothing follows the entries
+    let two = vec![
+        segment(0x4b43_5054, 0, 65536, Some(true)),
+        segment(0x4b43_5055, 1, 8192, Some(true)),
+    ];
+    let image = encode_image(&two);
+    assert_eq!(
+        read_entries::<IpcShmEntry>("ipcns-shm-9.img", &image).unwrap(),
+        two
+    );
+    let decoded = decode_image("ipcns-shm-9.img", &image).unwrap();
+    assert_eq!(decoded.entries.len(), 2);
+    assert!(decoded.entries.iter().all(|e| e["extra"] == ""));
+    assert_eq!(decoded.entries[1]["desc"]["id"], 1);
+    // older images: `size` bytes inline, padded to 4
+    let inline = segment(7, 3, 5, None);
+    let mut image = Vec::new();
+    image.extend_from_slice(&IMG_COMMON.to_le_bytes());
+    image.extend_from_slice(&Magic::IpcnsShm.value().to_le_bytes());
+    let payload = prost::Message::encode_to_vec(&inline);
+    image.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    image.extend_from_slice(&payload);
+    image.extend_from_slice(b"hello\0\0\0");
+    let decoded = decode_image("ipcns-shm-9.img", &image).unwrap();
+    assert_eq!(decoded.entries.len(), 1);
+    assert_eq!(decoded.entries[0]["extra"], "aGVsbG8=\n");
+    let err = decode_image("ipcns-shm-9.img", &image[..image.len() - 4]).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("ipcns-shm-9.img: entry 0 at byte 0x8: extra payload of 8 bytes exceeds"),
+        "{err}"
+    );
+}
+
 fn pstree_strategy() -> impl Strategy<Value = PstreeEntry> {
     (
         any::<u32>(),

@@ -258,3 +258,54 @@ fn corrupt_images_name_the_file_and_offset() {
         "{err}"
     );
 }
+
+/// The ipcns-shm image of a dump in its own IPC namespace.
+fn ipcns_shm(dump: &str) -> String {
+    let dir = fixture(dump);
+    let name = std::fs::read_dir(&dir)
+        .expect("dump dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .find(|n| n.starts_with("ipcns-shm-"))
+        .expect("an ipcns-shm image");
+    format!("{dir}/{name}")
+}
+
+#[test]
+fn sysv_segments_whose_pages_are_in_pagemaps() {
+    // one segment: crit's own text
+    let path = ipcns_shm("criu-4.2/secrets");
+    let out = decode(&["--pretty", &path]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let name = PathBuf::from(&path)
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let crit = std::fs::read(fixture(&format!(
+        "expected/crit-4.2/criu-4.2/secrets/{name}.json"
+    )))
+    .expect("crit's decode");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&crit)
+    );
+    // two segments (crit 4.2 shows one): both, with no inline data
+    let image: Image<Value> = decode_ok(&[&ipcns_shm("criu-4.2/model")]);
+    assert_eq!(image.magic, "IPCNS_SHM");
+    let keys: Vec<(u64, u64, &str)> = image
+        .entries
+        .iter()
+        .map(|e| {
+            (
+                e["desc"]["key"].as_u64().expect("key"),
+                e["size"].as_u64().expect("size"),
+                e["extra"].as_str().expect("extra"),
+            )
+        })
+        .collect();
+    assert_eq!(keys, [(0x4b43_5054, 65536, ""), (0x4b43_5055, 8192, "")]);
+}
