@@ -777,18 +777,37 @@ fn ours<T: for<'de> Deserialize<'de>>(input: &str, view: &str) -> T {
     serde_json::from_value(value[view].clone()).expect("the view's shape")
 }
 
-/// (input, directory of crit's expected output).
-const CRIT_FIXTURES: [(&str, &str); 5] = [
-    (PY, PY),
-    (TREE_42, TREE_42),
-    (TREE_41, TREE_41),
-    (CRIO, "crio"),
-    (PODMAN_PLAIN, "podman/ckpt-image-plain"),
-];
+/// (input, directory of crit's expected output): the hand-collected fixtures, the generated
+/// dumps and the secrets dump as a CRI-O archive (the same images as criu-4.2/secrets).
+fn crit_fixtures() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = [
+        (PY, PY),
+        (TREE_42, TREE_42),
+        (TREE_41, TREE_41),
+        (CRIO, "crio"),
+        (PODMAN_PLAIN, "podman/ckpt-image-plain"),
+    ]
+    .map(|(i, d)| (i.to_owned(), d.to_owned()))
+    .to_vec();
+    for name in crate::support::truth::DUMPS {
+        let dir = format!("criu-4.2/{name}");
+        out.push((dir.clone(), dir));
+    }
+    let secrets = crate::support::truth::load("secrets");
+    out.push((
+        format!(
+            "crio-secrets/{}",
+            secrets["archive"]["file"].as_str().expect("archive")
+        ),
+        "criu-4.2/secrets".to_owned(),
+    ));
+    out
+}
 
 #[test]
 fn crit_x_ps_matches_crit() {
-    for (input, dir) in CRIT_FIXTURES {
+    for (input, dir) in crit_fixtures() {
+        let (input, dir) = (input.as_str(), dir.as_str());
         let ours: Vec<PsRow> = ours(input, "ps");
         assert_eq!(ours, parse_crit_ps(&expected(dir, "ps")), "{input}");
         assert!(!ours.is_empty());
@@ -797,7 +816,8 @@ fn crit_x_ps_matches_crit() {
 
 #[test]
 fn crit_x_fds_matches_crit() {
-    for (input, dir) in CRIT_FIXTURES {
+    for (input, dir) in crit_fixtures() {
+        let (input, dir) = (input.as_str(), dir.as_str());
         let ours: Vec<FdsProcess> = ours(input, "fds");
         assert_eq!(ours, parse_crit_fds(&expected(dir, "fds")), "{input}");
     }
@@ -805,17 +825,22 @@ fn crit_x_fds_matches_crit() {
 
 #[test]
 fn crit_x_mems_matches_crit() {
-    for (input, dir) in CRIT_FIXTURES {
+    for (input, dir) in crit_fixtures() {
+        let (input, dir) = (input.as_str(), dir.as_str());
         let ours: Vec<MemsProcess> = ours(input, "mems");
         let crit = parse_crit_mems(&expected(dir, "mems"));
         assert_eq!(ours, crit, "{input}");
-        assert!(crit.iter().map(|p| p.vmas.len()).sum::<usize>() > 20);
+        assert!(
+            crit.iter().map(|p| p.vmas.len()).sum::<usize>() > 20,
+            "{input}"
+        );
     }
 }
 
 #[test]
 fn crit_x_rss_matches_crit_and_works_on_criu_41() {
-    for (input, dir) in CRIT_FIXTURES {
+    for (input, dir) in crit_fixtures() {
+        let (input, dir) = (input.as_str(), dir.as_str());
         let mut ours: Vec<RssProcess> = ours(input, "rss");
         for run in ours.iter_mut().flat_map(|p| p.runs.iter_mut()) {
             for vma in run.vmas.iter_mut().filter(|v| v.continued) {
@@ -840,7 +865,8 @@ fn crit_x_rss_matches_crit_and_works_on_criu_41() {
 
 #[test]
 fn crit_x_text_is_crits_text() {
-    for (input, dir) in CRIT_FIXTURES {
+    for (input, dir) in crit_fixtures() {
+        let (input, dir) = (input.as_str(), dir.as_str());
         for view in ["ps", "fds", "mems", "rss"] {
             if dir == TREE_41 && view == "rss" {
                 continue;

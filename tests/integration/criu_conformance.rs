@@ -2,22 +2,42 @@
 //! tests/fixtures/expected/crit-4.2) byte for byte and value by value, and the installed Debian
 //! crit (3.17) run live on the CRIU 4.1 images.
 
-use crate::support::crit;
+use crate::support::{crit, truth};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use kubectl_checkpoint::archive::Checkpoint;
 use kubectl_checkpoint::criu::{decode_image, decode_image_with, Style};
 use serde_json::Value;
 
+/// The secrets dump as a CRI-O archive (its name carries the time of the dump).
+fn crio_secrets() -> String {
+    let archive = truth::load("secrets");
+    format!(
+        "crio-secrets/{}",
+        archive["archive"]["file"].as_str().expect("archive file")
+    )
+}
+
+/// Where crit's decodes of a fixture are: the archive of the secrets dump holds its images
+/// unchanged, so it shares theirs.
+fn expected_dir(fixture: &str) -> PathBuf {
+    match fixture {
+        "crio-secrets" => crit::expected_dir("criu-4.2/secrets"),
+        _ => crit::expected_dir(fixture),
+    }
+}
+
 /// A fixture's decodable images: (name as in the expected dir, bytes).
 fn images_of(fixture: &str) -> Vec<(String, Vec<u8>)> {
     let archive = match fixture {
-        "crio" => {
-            Some("crio/checkpoint-counters-857d7978fd-jnkck_demo-counter-2023-08-24T11:24:18Z.tar")
-        }
-        "podman/ckpt-image-plain" => Some("podman/ckpt-image-plain.tar"),
+        "crio" => Some(
+            "crio/checkpoint-counters-857d7978fd-jnkck_demo-counter-2023-08-24T11:24:18Z.tar"
+                .to_owned(),
+        ),
+        "podman/ckpt-image-plain" => Some("podman/ckpt-image-plain.tar".to_owned()),
+        "crio-secrets" => Some(crio_secrets()),
         _ => None,
     };
     match archive {
@@ -61,7 +81,22 @@ const FIXTURES: &[&str] = &[
     "criu-4.1/tree",
     "crio",
     "podman/ckpt-image-plain",
+    "criu-4.2/model",
+    "criu-4.2/secrets",
+    "crio-secrets",
+    "criu-4.2/indicators",
+    "criu-4.2/clean",
+    "criu-4.2/diff-1",
+    "criu-4.2/diff-2",
 ];
+
+/// Images crit 4.2 gets wrong, so that its decode is not ours: the model's ipcns-shm image holds
+/// two SysV segments with `in_pagemaps`, and crit reads `size` bytes of inline data after the
+/// first entry (CRIU wrote none), swallowing the second (see
+/// `crit_4_2_swallows_the_second_sysv_segment`).
+fn crit_misreads(fixture: &str, image: &str) -> bool {
+    fixture == "criu-4.2/model" && image.starts_with("ipcns-shm-")
+}
 
 fn pretty_text(value: &Value) -> String {
     let mut out = Vec::new();
@@ -84,7 +119,10 @@ fn every_image_decodes_as_crit_4_2_byte_for_byte() {
             images.len()
         );
         for (name, bytes) in images {
-            let expected_path = crit::expected_dir(fixture).join(format!("{name}.json"));
+            if crit_misreads(fixture, &name) {
+                continue;
+            }
+            let expected_path = expected_dir(fixture).join(format!("{name}.json"));
             let expected_text = std::fs::read_to_string(&expected_path).unwrap_or_else(|e| {
                 panic!(
                     "{}: {e} (every image needs crit's decode)",
@@ -110,7 +148,9 @@ fn every_image_decodes_as_crit_4_2_byte_for_byte() {
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
-    assert_eq!(checked, 108);
+    // 108 in the hand-collected fixtures; 248 in the six generated dumps, less the one crit
+    // misreads, and the 27 of the secrets archive
+    assert_eq!(checked, 108 + 247 + 27);
 }
 
 #[test]
@@ -118,8 +158,11 @@ fn plain_decodes_hold_the_values_crit_prints_pretty() {
     let mut diffs = Vec::new();
     for fixture in FIXTURES {
         for (name, bytes) in images_of(fixture) {
+            if crit_misreads(fixture, &name) {
+                continue;
+            }
             let expected: Value = serde_json::from_str(
-                &std::fs::read_to_string(crit::expected_dir(fixture).join(format!("{name}.json")))
+                &std::fs::read_to_string(expected_dir(fixture).join(format!("{name}.json")))
                     .expect("expected"),
             )
             .expect("expected JSON");
@@ -241,5 +284,79 @@ fn compressed_archives_decode_every_image() {
                 assert_eq!(image.entries.len(), 2, "{rel}: sh and its sleep child");
             }
         }
+    }
+}
+
+/// Every image of the generated fixtures has crit's decode beside it (make-fixtures.sh wrote
+/// them), and nothing else is there.
+#[test]
+fn every_generated_image_has_crits_decode() {
+    for name in truth::DUMPS {
+        let fixture = format!("criu-4.2/{name}");
+        let mut images: Vec<String> = images_of(&fixture)
+            .into_iter()
+            .map(|(n, _)| format!("{n}.json"))
+            .collect();
+        images.extend(["x-fds.txt", "x-mems.txt", "x-ps.txt", "x-rss.txt"].map(String::from));
+        images.sort();
+        let mut have: Vec<String> = std::fs::read_dir(crit::expected_dir(&fixture))
+            .expect("expected dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        have.sort();
+        assert_eq!(have, images, "{fixture}");
+    }
+}
+
+/// crit 4.2 decodes an ipcns-shm entry as if `size` bytes of the segment followed it, even with
+/// `in_pagemaps`, where CRIU writes the pages to pagemap-shmem-ID.img and nothing inline. With two
+/// segments it shows one, whose `extra` is the second entry's frame; we show both, each with an
+/// empty `extra` (what crit shows when the image has one segment, as in the secrets dump).
+#[test]
+fn crit_4_2_swallows_the_second_sysv_segment() {
+    let fixture = "criu-4.2/model";
+    let (name, bytes) = images_of(fixture)
+        .into_iter()
+        .find(|(n, _)| n.starts_with("ipcns-shm-"))
+        .expect("the model has an ipcns-shm image");
+    let ours = decode_image(&name, &bytes).expect("decode").to_value();
+    let crit: Value = serde_json::from_str(
+        &std::fs::read_to_string(expected_dir(fixture).join(format!("{name}.json")))
+            .expect("crit's decode"),
+    )
+    .expect("JSON");
+    let ours = ours["entries"].as_array().expect("entries");
+    let theirs = crit["entries"].as_array().expect("entries");
+    assert_eq!((ours.len(), theirs.len()), (2, 1));
+    for entry in ours {
+        assert_eq!(entry["in_pagemaps"], true);
+        assert_eq!(entry["extra"], "");
+    }
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        v.as_object_mut().expect("object").remove("extra");
+        v
+    };
+    assert_eq!(strip(&ours[0]), strip(&theirs[0]));
+    // crit's extra is the second entry as it stands in the file: u32 length, then the message
+    let b64 = theirs[0]["extra"]
+        .as_str()
+        .expect("base64")
+        .replace('\n', "");
+    let swallowed =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b64).expect("base64");
+    let first_len = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize;
+    assert_eq!(swallowed, &bytes[12 + first_len..]);
+    // and it is the detached segment of the truth
+    let truth = truth::load("model");
+    let segments = truth["ipc"]["shm"].as_array().expect("segments");
+    assert_eq!(segments.len(), 2);
+    for (entry, segment) in ours.iter().zip(segments) {
+        assert_eq!(
+            format!("0x{:x}", entry["desc"]["key"].as_u64().expect("key")),
+            segment["key"].as_str().expect("key")
+        );
+        assert_eq!(entry["size"], segment["size"]);
+        assert_eq!(entry["desc"]["id"], segment["shmid"]);
     }
 }
