@@ -15,6 +15,9 @@ pub enum Error {
     /// Reading process memory failed.
     #[error(transparent)]
     Memory(#[from] crate::memory::Error),
+    /// Decoding or validating a checkpoint's images failed.
+    #[error(transparent)]
+    Dump(#[from] crate::dump::Error),
     /// Building a report failed.
     #[error(transparent)]
     Analyze(#[from] crate::analyze::Error),
@@ -75,19 +78,26 @@ impl Error {
     /// checkpoint are untrusted, so control characters are escaped as in every human format
     /// ([`crate::output::escape_text`]).
     pub fn render(&self) -> String {
-        let mut text = self.to_string();
-        let mut source = self.source();
-        while let Some(err) = source {
-            let part = err.to_string();
-            if !text.contains(&part) {
-                text.push_str(": ");
-                text.push_str(&part);
-            }
-            source = err.source();
-        }
+        let text = render_chain(self);
         match crate::output::escape_text(&text) {
             std::borrow::Cow::Borrowed(_) => text,
             std::borrow::Cow::Owned(escaped) => escaped,
         }
     }
+}
+
+/// Any error and each of its causes, joined by `: `, leaving out causes whose text the previous
+/// message already contains (what [`Error::render`] prints, before escaping).
+pub fn render_chain(err: &(dyn StdError + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = cause.source();
+    }
+    text
 }

@@ -5,7 +5,10 @@
 //! - [`cli`] parses the command line into a plan per verb and drives the rest;
 //! - [`cluster`] talks to Kubernetes (checkpoint POST through the nodes proxy, helper pods, exec);
 //! - [`archive`] reads checkpoint tarballs (plain, gzip, zstd) and image directories in place;
-//! - [`criu`] decodes CRIU image bytes into typed entries, and [`memory`] reads process memory by address;
+//! - [`criu`] decodes CRIU image bytes into typed entries;
+//! - [`dump`] decodes and validates one checkpoint's images once: the model every view walks,
+//!   with the reader of process memory (private and shared pages) by address;
+//! - [`memory`] builds the memory views (summaries, search, raw dumps, hexdumps) on it;
 //! - [`analyze`] turns decoded images into report structs, and [`coredump`] into ELF core files;
 //! - [`output`] renders reports as tables, trees, JSON or YAML.
 //!
@@ -17,6 +20,7 @@ pub mod cli;
 pub mod cluster;
 pub mod coredump;
 pub mod criu;
+pub mod dump;
 pub mod error;
 pub mod memory;
 pub mod output;

@@ -3,18 +3,19 @@
 
 use serde::Deserialize;
 
-use super::images::Images;
 use super::{
     ChangedFile, CheckpointReport, CheckpointSize, DumpStatistics, Error, MetadataReport,
     MountReport, RootfsDiffReport,
 };
-use crate::archive::{ContainerMetadata, Engine, MemberKind};
+use crate::archive::{Checkpoint, ContainerMetadata, Engine, MemberKind};
 use crate::criu::messages::{Fstype, MntEntry, StatsEntry};
 use crate::criu::read_entries;
+use crate::dump::Dump;
 
 /// The container metadata, or an empty one for a bare CRIU image directory.
-pub(crate) fn collect_metadata(images: &Images<'_>) -> Result<Option<ContainerMetadata>, Error> {
-    let checkpoint = images.checkpoint();
+pub(crate) fn collect_metadata(
+    checkpoint: &Checkpoint,
+) -> Result<Option<ContainerMetadata>, Error> {
     if checkpoint.engine() == Engine::ImagesOnly {
         return Ok(None);
     }
@@ -24,10 +25,10 @@ pub(crate) fn collect_metadata(images: &Images<'_>) -> Result<Option<ContainerMe
 /// Fills the overview fields: names, times, engine, IP, pod, namespace and sizes.
 pub(crate) fn fill_overview(
     report: &mut CheckpointReport,
-    images: &Images<'_>,
+    checkpoint: &Checkpoint,
     metadata: Option<&ContainerMetadata>,
 ) {
-    let sizes = images.checkpoint().sizes();
+    let sizes = checkpoint.sizes();
     report.checkpoint_size = CheckpointSize {
         total_size: sizes.archive_bytes,
         memory_pages_size: sizes.pages_bytes,
@@ -62,11 +63,11 @@ pub(crate) fn build_metadata_report(metadata: Option<&ContainerMetadata>) -> Met
 }
 
 /// The `--stats` section from `stats-dump`; `None` when the checkpoint has none.
-pub(crate) fn collect_statistics(images: &Images<'_>) -> Result<Option<DumpStatistics>, Error> {
-    let Some(bytes) = images.checkpoint().stats_dump()? else {
+pub(crate) fn collect_statistics(checkpoint: &Checkpoint) -> Result<Option<DumpStatistics>, Error> {
+    let Some(bytes) = checkpoint.stats_dump()? else {
         return Ok(None);
     };
-    let label = format!("{}: stats-dump", images.checkpoint().display_name());
+    let label = format!("{}: stats-dump", checkpoint.display_name());
     let entries = read_entries::<StatsEntry>(&label, &bytes)?;
     let Some(dump) = entries.into_iter().next().and_then(|entry| entry.dump) else {
         return Ok(None);
@@ -126,15 +127,17 @@ struct SpecMount {
 
 /// The `--mounts` section: the root process's mount namespace (`mountpoints-ID.img`), by
 /// mount point; else the mounts of `spec.dump`; else none.
-pub(crate) fn collect_mounts(
-    images: &Images<'_>,
-    root_pid: u32,
-) -> Result<Vec<MountReport>, Error> {
-    let ids = images.ids(root_pid)?;
-    if let Some(mnt_ns_id) = ids.mnt_ns_id {
+pub(crate) fn collect_mounts(dump: &Dump) -> Result<Vec<MountReport>, Error> {
+    let mnt_ns_id = dump
+        .tree()
+        .root()
+        .and_then(|root| dump.resources(root.pid))
+        .and_then(|resources| resources.ids.as_ref().ok())
+        .and_then(|ids| ids.mnt_ns_id);
+    if let Some(mnt_ns_id) = mnt_ns_id {
         let name = format!("mountpoints-{mnt_ns_id}.img");
-        if images.checkpoint().has_image(&name) {
-            let mut mounts: Vec<MountReport> = images
+        if dump.checkpoint().has_image(&name) {
+            let mut mounts: Vec<MountReport> = dump
                 .decode::<MntEntry>(&name)?
                 .into_iter()
                 .map(|mount| MountReport {
@@ -153,7 +156,7 @@ pub(crate) fn collect_mounts(
             return Ok(mounts);
         }
     }
-    let checkpoint = images.checkpoint();
+    let checkpoint = dump.checkpoint();
     let Some(bytes) = checkpoint.read_member("spec.dump")? else {
         return Ok(Vec::new());
     };
@@ -175,8 +178,8 @@ pub(crate) fn collect_mounts(
 }
 
 /// The `--rootfs-diff` section.
-pub(crate) fn collect_rootfs_diff(images: &Images<'_>) -> Result<RootfsDiffReport, Error> {
-    let diff = images.checkpoint().rootfs_diff()?;
+pub(crate) fn collect_rootfs_diff(checkpoint: &Checkpoint) -> Result<RootfsDiffReport, Error> {
+    let diff = checkpoint.rootfs_diff()?;
     Ok(RootfsDiffReport {
         changed: diff
             .changed

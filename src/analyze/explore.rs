@@ -6,27 +6,28 @@
 
 use std::collections::HashMap;
 
-use super::images::{has_resources, Images};
-use super::processes::TaskTree;
-use super::{Error, MemsProcess, MemsVma, PsRow, RssProcess, RssRun, RssVma};
-use crate::criu::messages::{FdTypes, FileEntry, VmaEntry};
+use super::{MemsProcess, MemsVma, PsRow, RssProcess, RssRun, RssVma};
+use crate::criu::messages::FdTypes;
 use crate::criu::{PageMap, PAGE_SIZE};
-use crate::memory::layout::status::{
+use crate::dump::files::FileTable;
+use crate::dump::layout::status::{
     VMA_ANON_SHARED, VMA_AREA_REGULAR, VMA_AREA_SOCKET, VMA_AREA_STACK, VMA_AREA_SYSVIPC,
     VMA_AREA_VDSO, VMA_AREA_VSYSCALL, VMA_FILE_PRIVATE, VMA_FILE_SHARED,
 };
-use crate::memory::layout::MAP_GROWSDOWN;
+use crate::dump::layout::MAP_GROWSDOWN;
+use crate::dump::{Dump, Error, Vma};
 
 /// `crit x ps`: depth-first from the root, children in `pstree.img` order.
-pub(crate) fn build_ps(tree: &TaskTree) -> Vec<PsRow> {
-    tree.depth_first()
+pub(crate) fn build_ps(dump: &Dump) -> Vec<PsRow> {
+    let tree = dump.tree();
+    tree.depth_first(None)
         .into_iter()
         .filter_map(|(index, depth)| {
-            let task = tree.tasks.get(index)?;
+            let task = tree.tasks().get(index)?;
             Some(PsRow {
-                pid: task.entry.pid,
-                pgid: task.entry.pgid,
-                sid: task.entry.sid,
+                pid: task.pid,
+                pgid: task.pgid,
+                sid: task.sid,
                 depth,
                 comm: task.comm.clone(),
             })
@@ -35,7 +36,7 @@ pub(crate) fn build_ps(tree: &TaskTree) -> Vec<PsRow> {
 }
 
 /// The path of regular file `id`, or crit's `unknown path`.
-fn reg_path(files: &HashMap<u32, FileEntry>, id: u64) -> String {
+fn reg_path(files: &FileTable, id: u64) -> String {
     let id = u32::try_from(id).ok();
     super::files::describe_crit(files, FdTypes::REG as i32, id.unwrap_or(u32::MAX))
 }
@@ -53,7 +54,7 @@ impl ShmemIds {
     }
 }
 
-fn vma_resource(vma: &VmaEntry, files: &HashMap<u32, FileEntry>, ids: &mut ShmemIds) -> String {
+fn vma_resource(vma: &Vma, files: &FileTable, ids: &mut ShmemIds) -> String {
     let status = vma.status;
     let mut resource = if status & VMA_AREA_SYSVIPC != 0 {
         format!("ips[{:x}]", ids.get(vma.shmid))
@@ -97,14 +98,15 @@ fn prot_text(prot: u32) -> String {
 }
 
 /// `crit x mems`.
-pub(crate) fn build_mems(images: &Images<'_>, tree: &TaskTree) -> Result<Vec<MemsProcess>, Error> {
-    let files = images.files()?;
+pub(crate) fn build_mems(dump: &Dump) -> Result<Vec<MemsProcess>, Error> {
+    let files = dump.files();
     let mut ids = ShmemIds::default();
     let mut out = Vec::new();
-    for task in tree.tasks.iter().filter(|task| has_resources(task.state)) {
-        let mm = images.mm(task.entry.pid)?;
-        let vmas = mm
-            .vmas
+    for task in dump.tasks().iter().filter(|t| t.state.has_resources()) {
+        let map = dump.memory_map(task.pid)?;
+        let vmas = map
+            .layout
+            .vmas()
             .iter()
             .map(|vma| MemsVma {
                 start: vma.start,
@@ -114,8 +116,8 @@ pub(crate) fn build_mems(images: &Images<'_>, tree: &TaskTree) -> Result<Vec<Mem
             })
             .collect();
         out.push(MemsProcess {
-            pid: task.entry.pid,
-            exe: reg_path(files, u64::from(mm.exe_file_id)),
+            pid: task.pid,
+            exe: reg_path(files, u64::from(map.exe_file_id)),
             vmas,
         });
     }
@@ -123,18 +125,14 @@ pub(crate) fn build_mems(images: &Images<'_>, tree: &TaskTree) -> Result<Vec<Mem
 }
 
 /// `crit x rss`.
-pub(crate) fn build_rss(images: &Images<'_>, tree: &TaskTree) -> Result<Vec<RssProcess>, Error> {
-    let files = images.files()?;
+pub(crate) fn build_rss(dump: &Dump) -> Result<Vec<RssProcess>, Error> {
+    let files = dump.files();
     let mut out = Vec::new();
-    for task in tree.tasks.iter().filter(|task| has_resources(task.state)) {
-        let pid = task.entry.pid;
-        let mm = images.mm(pid)?;
-        let name = format!("pagemap-{pid}.img");
-        let bytes = images.checkpoint().read_image(&name)?;
-        let pagemap = PageMap::decode(&images.label(&name), &bytes)?;
+    for task in dump.tasks().iter().filter(|t| t.state.has_resources()) {
+        let map = dump.memory_map(task.pid)?;
         out.push(RssProcess {
-            pid,
-            runs: match_runs(&pagemap, &mm.vmas, files),
+            pid: task.pid,
+            runs: match_runs(&map.pagemap, map.layout.vmas(), files),
         });
     }
     Ok(out)
@@ -142,11 +140,7 @@ pub(crate) fn build_rss(images: &Images<'_>, tree: &TaskTree) -> Result<Vec<RssP
 
 /// Walks pagemap runs and VMAs (both sorted by address) together, as crit does: each run
 /// lists the VMAs it overlaps, and a VMA already listed by the previous run is `continued`.
-fn match_runs(
-    pagemap: &PageMap,
-    vmas: &[VmaEntry],
-    files: &HashMap<u32, FileEntry>,
-) -> Vec<RssRun> {
+fn match_runs(pagemap: &PageMap, vmas: &[Vma], files: &FileTable) -> Vec<RssRun> {
     let mut runs = Vec::with_capacity(pagemap.runs.len());
     let mut vmi = 0usize;
     let mut previous: Option<usize> = None;
@@ -185,12 +179,17 @@ mod tests {
     use super::*;
     use crate::criu::PageRun;
 
-    fn vma(start: u64, end: u64, status: u32) -> VmaEntry {
-        VmaEntry {
+    fn vma(start: u64, end: u64, status: u32) -> Vma {
+        Vma {
             start,
             end,
+            prot: 0,
+            flags: 0,
             status,
-            ..VmaEntry::default()
+            pgoff: 0,
+            shmid: 0,
+            name: std::sync::Arc::from(""),
+            shared: None,
         }
     }
 
@@ -214,7 +213,7 @@ mod tests {
             pages_id: 1,
             runs: vec![run(0x1000, 1), run(0x3000, 3), run(0x9000, 1)],
         };
-        let runs = match_runs(&pagemap, &vmas, &HashMap::new());
+        let runs = match_runs(&pagemap, &vmas, &FileTable::default());
         let shape: Vec<Vec<(u64, bool)>> = runs
             .iter()
             .map(|r| r.vmas.iter().map(|v| (v.start, v.continued)).collect())
@@ -237,13 +236,13 @@ mod tests {
             pages_id: 1,
             runs: vec![run(u64::MAX - 10, u64::MAX)],
         };
-        let runs = match_runs(&pagemap, &vmas, &HashMap::new());
+        let runs = match_runs(&pagemap, &vmas, &FileTable::default());
         assert!(runs[0].vmas.is_empty());
     }
 
     #[test]
     fn vma_names_follow_crit() {
-        let files = HashMap::new();
+        let files = FileTable::default();
         let mut ids = ShmemIds::default();
         let mut stack = vma(0, 0x1000, VMA_AREA_REGULAR);
         stack.flags = MAP_GROWSDOWN;

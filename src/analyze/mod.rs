@@ -1,16 +1,16 @@
 //! Reports built from decoded checkpoints: overview, process tree, files, sockets, mounts,
 //! root file system changes, and the crit `x` views. Builds data only; `output` renders it.
 //!
-//! Everything is read through [`crate::archive::Checkpoint`] and decoded by [`crate::criu`]; each
-//! image is decoded when a section needs it. Processes are found through `pstree.img`, never by
-//! listing `core-*.img`. Zombie and dead processes have no files or memory in a dump and are
-//! left out of those sections.
+//! The container metadata comes from [`crate::archive::Checkpoint`]; everything about processes
+//! walks the [`crate::dump::Dump`] model, loaded once when a section needs it. Zombie and dead
+//! processes have no files or memory in a dump and are left out of those sections. A fact that
+//! cannot be read (a process's command line whose pages are not in the checkpoint, a task whose
+//! images are broken) is marked unavailable with the reason, and every other fact is reported.
 
 mod container;
 mod explore;
 mod explore_report;
 mod files;
-mod images;
 mod processes;
 mod report;
 mod sockets;
@@ -19,13 +19,13 @@ pub use explore_report::{
     ExploreReport, FdsProcess, FdsRow, MemsProcess, MemsVma, PsRow, RssProcess, RssRun, RssVma,
 };
 pub use report::{
-    ChangedFile, CheckpointReport, CheckpointSize, DumpStatistics, MetadataReport, MountReport,
-    OpenFile, ProcessFiles, ProcessNode, ProcessSockets, RootfsDiffReport, SocketData, SocketNode,
+    ChangedFile, CheckpointReport, CheckpointSize, DumpStatistics, LockReport, MetadataReport,
+    MountReport, OpenFile, ProcessFiles, ProcessNode, ProcessSockets, RootfsDiffReport, SocketData,
+    SocketNode, SysvReport, ThreadNode, TimerfdReport, Unreadable,
 };
 
 use crate::archive::Checkpoint;
-use images::Images;
-use processes::TaskTree;
+use crate::dump::{Dump, Task};
 
 /// Errors of this module.
 #[derive(Debug, thiserror::Error)]
@@ -36,37 +36,9 @@ pub enum Error {
     /// Decoding an image failed.
     #[error(transparent)]
     Criu(#[from] crate::criu::Error),
-    /// Reading a process's argv or environment out of its dumped memory failed.
-    #[error("pid {pid}: reading its {what} failed")]
-    ProcessMemory {
-        /// The process.
-        pid: u32,
-        /// `memory`, `command line` or `environment`.
-        what: &'static str,
-        /// The cause.
-        #[source]
-        source: crate::memory::Error,
-    },
-    /// An image that must hold an entry holds none.
-    #[error("{image}: the image holds no entry")]
-    EmptyImage {
-        /// Archive and image.
-        image: String,
-    },
-    /// An image that the dump needs is missing.
-    #[error("{image}: missing from the checkpoint")]
-    MissingImage {
-        /// Archive and image.
-        image: String,
-    },
-    /// `pstree.img` does not describe one tree.
-    #[error("{image}: {problem}")]
-    BadProcessTree {
-        /// Archive and image.
-        image: String,
-        /// What is wrong.
-        problem: String,
-    },
+    /// Decoding or validating the checkpoint's images failed.
+    #[error(transparent)]
+    Dump(#[from] crate::dump::Error),
     /// `spec.dump` is not the JSON of an OCI runtime spec.
     #[error("{archive}: spec.dump: cannot read its mounts")]
     ParseSpec {
@@ -99,6 +71,8 @@ pub struct Sections {
     pub mounts: bool,
     /// Root file system changes.
     pub rootfs_diff: bool,
+    /// Limit the process views (tree, files, sockets) to this process and its descendants.
+    pub pid: Option<u32>,
 }
 
 impl Sections {
@@ -114,7 +88,13 @@ impl Sections {
             sockets: true,
             mounts: true,
             rootfs_diff: true,
+            pid: None,
         }
+    }
+
+    /// True when a section needs the decoded images, not only the container metadata.
+    fn needs_dump(&self) -> bool {
+        self.ps_tree || self.files || self.sockets || self.mounts
     }
 }
 
@@ -131,56 +111,99 @@ pub enum ExploreView {
     Rss,
 }
 
-/// Builds the report of one checkpoint; `source` is the path as the user gave it.
+/// Builds the report of one checkpoint; `source` is the path as the user gave it. The images
+/// are decoded (and validated) only when a section needs them.
 pub fn collect_report(
-    checkpoint: &Checkpoint,
+    checkpoint: Checkpoint,
     source: &str,
     sections: &Sections,
 ) -> Result<CheckpointReport, Error> {
-    let images = Images::new(checkpoint);
-    let metadata = container::collect_metadata(&images)?;
+    let metadata = container::collect_metadata(&checkpoint)?;
     let mut report = CheckpointReport {
         checkpoint: source.to_owned(),
         ..CheckpointReport::default()
     };
-    container::fill_overview(&mut report, &images, metadata.as_ref());
+    container::fill_overview(&mut report, &checkpoint, metadata.as_ref());
     if sections.stats {
-        report.statistics = container::collect_statistics(&images)?;
+        report.statistics = container::collect_statistics(&checkpoint)?;
     }
     if sections.metadata {
         report.metadata = Some(container::build_metadata_report(metadata.as_ref()));
     }
-    let needs_tree = sections.ps_tree || sections.files || sections.sockets || sections.mounts;
-    if needs_tree {
-        let tree = TaskTree::collect(&images)?;
+    if sections.rootfs_diff {
+        report.rootfs_diff = Some(container::collect_rootfs_diff(&checkpoint)?);
+    }
+    if sections.needs_dump() {
+        let dump = Dump::load(checkpoint)?;
+        if let Some(pid) = sections.pid {
+            dump.task(pid)?;
+        }
         if sections.ps_tree {
-            report.process_tree = Some(processes::build_process_tree(&images, &tree, sections)?);
+            report.process_tree = processes::build_process_tree(&dump, sections);
         }
         if sections.files {
-            report.file_descriptors = Some(files::collect_files(&images, &tree)?);
+            report.file_descriptors = Some(files::collect_files(&dump, sections));
+            report.sysv_shm = Some(files::collect_sysv(&dump));
         }
         if sections.sockets {
-            report.sockets = Some(sockets::collect_sockets(&images, &tree)?);
+            report.sockets = Some(sockets::collect_sockets(&dump, sections));
         }
         if sections.mounts {
-            let root_pid = tree.tasks.get(tree.root).map_or(0, |task| task.entry.pid);
-            report.mounts = Some(container::collect_mounts(&images, root_pid)?);
+            report.mounts = Some(container::collect_mounts(&dump)?);
         }
-    }
-    if sections.rootfs_diff {
-        report.rootfs_diff = Some(container::collect_rootfs_diff(&images)?);
     }
     Ok(report)
 }
 
 /// Builds one of crit's `x` views of a checkpoint.
-pub fn collect_explore(checkpoint: &Checkpoint, view: ExploreView) -> Result<ExploreReport, Error> {
-    let images = Images::new(checkpoint);
-    let tree = TaskTree::collect(&images)?;
+pub fn collect_explore(checkpoint: Checkpoint, view: ExploreView) -> Result<ExploreReport, Error> {
+    let dump = Dump::load(checkpoint)?;
     Ok(match view {
-        ExploreView::Ps => ExploreReport::Ps(explore::build_ps(&tree)),
-        ExploreView::Fds => ExploreReport::Fds(files::collect_explore_fds(&images, &tree)?),
-        ExploreView::Mems => ExploreReport::Mems(explore::build_mems(&images, &tree)?),
-        ExploreView::Rss => ExploreReport::Rss(explore::build_rss(&images, &tree)?),
+        ExploreView::Ps => ExploreReport::Ps(explore::build_ps(&dump)),
+        ExploreView::Fds => ExploreReport::Fds(files::collect_explore_fds(&dump)?),
+        ExploreView::Mems => ExploreReport::Mems(explore::build_mems(&dump)?),
+        ExploreView::Rss => ExploreReport::Rss(explore::build_rss(&dump)?),
     })
+}
+
+/// The tasks a process view covers: all in `pstree.img` order, or `--pid`'s subtree depth first.
+fn selected_tasks<'d>(dump: &'d Dump, sections: &Sections) -> Vec<&'d Task> {
+    let tree = dump.tree();
+    match sections.pid.and_then(|pid| tree.index_of(pid)) {
+        Some(start) => tree
+            .depth_first(Some(start))
+            .into_iter()
+            .filter_map(|(index, _)| tree.tasks().get(index))
+            .collect(),
+        None => tree.tasks().iter().collect(),
+    }
+}
+
+/// The facts of a report that could not be read, one line each (`pid N: FIELD cannot be read:
+/// REASON`); the verb reports them on stderr and exits 1.
+pub fn unreadable_facts(report: &CheckpointReport) -> Vec<String> {
+    fn walk(node: &ProcessNode, out: &mut Vec<String>) {
+        for fact in &node.unavailable {
+            out.push(format!(
+                "pid {}: {} cannot be read: {}",
+                node.pid, fact.field, fact.reason
+            ));
+        }
+        for child in &node.children {
+            walk(child, out);
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(root) = &report.process_tree {
+        walk(root, &mut out);
+    }
+    for process in report.file_descriptors.iter().flatten() {
+        if let Some(reason) = &process.unavailable {
+            out.push(format!(
+                "pid {}: files cannot be read: {reason}",
+                process.pid
+            ));
+        }
+    }
+    out
 }

@@ -52,6 +52,9 @@ pub struct CheckpointReport {
     /// Open files of each process (`--files`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file_descriptors: Option<Vec<ProcessFiles>>,
+    /// SysV shared-memory segments of the IPC namespace (`--files`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sysv_shm: Option<Vec<SysvReport>>,
     /// Sockets of each process that has any (`--sockets`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sockets: Option<Vec<ProcessSockets>>,
@@ -147,20 +150,51 @@ pub struct ProcessNode {
     /// Exit code, for zombies.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<u32>,
-    /// Thread IDs; the first is the main thread.
-    pub threads: Vec<u32>,
-    /// argv joined by spaces (`--cmdline`).
+    /// The threads, main thread first.
+    pub threads: Vec<ThreadNode>,
+    /// The command line as `/proc/PID/cmdline` shows it, arguments joined by spaces, trailing
+    /// padding trimmed (`--cmdline`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cmdline: Option<String>,
-    /// Environment (`--env`).
+    /// True when the process rewrote its title (setproctitle): `cmdline` is then the title.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub retitled: bool,
+    /// The environment in memory order, duplicates kept, as `NAME=value` strings (`--env`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<Vec<String>>,
+    /// The environment as a map (checkpointctl's key): the first value of each name, as
+    /// `getenv` sees it.
     #[serde(
         rename = "environment_variables",
         skip_serializing_if = "Option::is_none"
     )]
     pub environment_variables: Option<BTreeMap<String, String>>,
+    /// Facts that could not be read, each with the reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unavailable: Vec<Unreadable>,
     /// Child processes, in `pstree.img` order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<ProcessNode>,
+}
+
+/// One thread of a process.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ThreadNode {
+    /// Thread ID.
+    pub tid: u32,
+    /// The thread's name (`comm` of the thread), empty when it could not be read.
+    pub name: String,
+    /// The state CRIU recorded for the thread group (CRIU stores no state per thread).
+    pub state: String,
+}
+
+/// A fact of a process that could not be read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Unreadable {
+    /// Which fact: `cmdline`, `environment`, `files`, `memory`, `threads`, ...
+    pub field: String,
+    /// Why.
+    pub reason: String,
 }
 
 /// The open files of one process.
@@ -170,6 +204,9 @@ pub struct ProcessFiles {
     pub pid: u32,
     /// Descriptors in fd order, then `cwd` and `root`.
     pub open_files: Vec<OpenFile>,
+    /// Why the files could not be read, when they could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
 }
 
 /// One open file descriptor (or the cwd / root of a process).
@@ -177,11 +214,84 @@ pub struct ProcessFiles {
 pub struct OpenFile {
     /// The descriptor number, or `cwd` / `root`.
     pub fd: String,
-    /// CRIU's file type (`REG`, `PIPE`, `INETSK`, `UNIXSK`, ...).
+    /// CRIU's file type (`REG`, `PIPE`, `INETSK`, `UNIXSK`, `MEMFD`, ...; `DIR` for
+    /// directories).
     #[serde(rename = "type")]
     pub file_type: String,
-    /// Path for files, `pipe[ino]` for pipes, `socket:[ino]`-like text for the rest.
+    /// What `/proc/PID/fd` would show: a path (`(deleted)` appended for unlinked files),
+    /// `pipe:[ino]`, `socket:[ino]`, `/memfd:NAME (deleted)`, `anon_inode:[eventfd]`, ...
     pub path: String,
+    /// True for files unlinked while open (ghost files and linked remaps).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+    /// Size in bytes: of the file as dumped, of a ghost file's stored contents, of a memfd.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// What else the checkpoint says about it, in one line (eventfd counter, timerfd clock
+    /// and times, signalfd mask, unread bytes, memfd seals, locks).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+    /// eventfd: the counter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eventfd_counter: Option<u64>,
+    /// timerfd: clock, time to the next expiration and interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timerfd: Option<TimerfdReport>,
+    /// signalfd: the signals it accepts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signalfd_mask: Option<Vec<String>>,
+    /// Pipes, FIFOs and sockets: bytes waiting to be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unread_bytes: Option<u64>,
+    /// memfd: its seals (`seal`, `shrink`, `grow`, `write`, `future_write`, `exec`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seals: Option<Vec<String>>,
+    /// Locks held through this descriptor.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub locks: Vec<LockReport>,
+}
+
+/// A timerfd's settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TimerfdReport {
+    /// `realtime`, `monotonic`, `boottime`, `realtime_alarm`, `boottime_alarm`, or the number.
+    pub clock: String,
+    /// Nanoseconds until the next expiration (0: disarmed).
+    pub remaining_ns: u64,
+    /// Interval in nanoseconds (0: one-shot).
+    pub interval_ns: u64,
+    /// Expirations not yet read.
+    pub ticks: u64,
+}
+
+/// A lock held through a descriptor.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LockReport {
+    /// `flock`, `posix`, `ofd` or `lease`.
+    pub kind: String,
+    /// `read` or `write`.
+    pub mode: String,
+    /// First byte locked (POSIX and OFD locks).
+    pub start: i64,
+    /// Bytes locked, 0 meaning to the end of the file.
+    pub len: i64,
+}
+
+/// A SysV shared-memory segment of the container's IPC namespace.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SysvReport {
+    /// Key, `0x...` (`0x0` is `IPC_PRIVATE`).
+    pub key: String,
+    /// Segment id.
+    pub id: u32,
+    /// Size in bytes.
+    pub size: u64,
+    /// Permission bits, octal.
+    pub mode: String,
+    /// Owner uid.
+    pub uid: u32,
+    /// Where it is attached: `PID@0xADDRESS`.
+    pub attached: Vec<String>,
 }
 
 /// The sockets of one process.

@@ -1,18 +1,13 @@
 //! Sockets: the socket descriptors of each process, with family, type, protocol, state,
-//! addresses, ports, buffer sizes and queued bytes (`tcp-stream-INO.img` for TCP connections,
-//! `sk-queues.img` for UNIX sockets).
+//! addresses, ports, buffer sizes and queued bytes (the dump's file table has the TCP queues of
+//! `tcp-stream-INO.img` and the unix socket queues of `sk-queues.img`).
 
-use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::files::collect_descriptors;
-use super::images::{has_resources, Images};
-use super::processes::TaskTree;
-use super::{Error, ProcessSockets, SocketData, SocketNode};
-use crate::criu::messages::{
-    FdTypes, FileEntry, InetSkEntry, NetlinkSkEntry, PacketSockEntry, SkPacketEntry,
-    TcpStreamEntry, UnixSkEntry,
-};
+use super::{ProcessSockets, Sections, SocketData, SocketNode};
+use crate::criu::messages::{InetSkEntry, NetlinkSkEntry, PacketSockEntry, UnixSkEntry};
+use crate::dump::files::{FileKind, FileTable};
+use crate::dump::Dump;
 
 /// Address family names (linux/socket.h), as crit's `sk` dictionary spells them.
 fn family_name(family: u32) -> String {
@@ -101,23 +96,7 @@ fn unix_name(name: &[u8]) -> String {
     }
 }
 
-/// Queued bytes of the dump: TCP streams by inode, UNIX socket queues by socket id.
-struct Queues {
-    unix: HashMap<u32, u64>,
-}
-
-impl Queues {
-    fn collect(images: &Images<'_>) -> Result<Queues, Error> {
-        let mut unix: HashMap<u32, u64> = HashMap::new();
-        for packet in images.decode_optional::<SkPacketEntry>("sk-queues.img")? {
-            let total = unix.entry(packet.id_for).or_default();
-            *total = total.saturating_add(u64::from(packet.length));
-        }
-        Ok(Queues { unix })
-    }
-}
-
-fn inet_node(images: &Images<'_>, fd: u32, sk: &InetSkEntry) -> Result<SocketNode, Error> {
+fn inet_node(files: &FileTable, fd: u32, sk: &InetSkEntry) -> SocketNode {
     let mut data = SocketData {
         family: family_name(sk.family),
         socket_type: type_name(sk.r#type),
@@ -131,20 +110,18 @@ fn inet_node(images: &Images<'_>, fd: u32, sk: &InetSkEntry) -> Result<SocketNod
         recv_buf: Some(sk.opts.so_rcvbuf),
         ..SocketData::default()
     };
-    let stream = format!("tcp-stream-{:x}.img", sk.ino);
-    if images.checkpoint().has_image(&stream) {
-        let entry = images.decode_first::<TcpStreamEntry>(&stream)?;
-        data.send_queue = Some(u64::from(entry.outq_len));
-        data.recv_queue = Some(u64::from(entry.inq_len));
+    if let Some(queued) = files.tcp_queued(sk.ino) {
+        data.send_queue = Some(queued.send);
+        data.recv_queue = Some(queued.recv);
     }
-    Ok(SocketNode {
+    SocketNode {
         fd,
         protocol: protocol_name(sk.proto),
         data,
-    })
+    }
 }
 
-fn unix_node(fd: u32, sk: &UnixSkEntry, queues: &Queues) -> SocketNode {
+fn unix_node(files: &FileTable, fd: u32, sk: &UnixSkEntry) -> SocketNode {
     SocketNode {
         fd,
         protocol: "UNIX".to_owned(),
@@ -157,7 +134,7 @@ fn unix_node(fd: u32, sk: &UnixSkEntry, queues: &Queues) -> SocketNode {
             peer: (sk.peer != 0).then_some(sk.peer),
             send_buf: Some(sk.opts.so_sndbuf),
             recv_buf: Some(sk.opts.so_rcvbuf),
-            recv_queue: Some(queues.unix.get(&sk.id).copied().unwrap_or(0)),
+            recv_queue: Some(files.unix_queued(sk.id).unwrap_or(0)),
             ..SocketData::default()
         },
     }
@@ -192,60 +169,39 @@ fn netlink_node(fd: u32, sk: &NetlinkSkEntry) -> SocketNode {
     }
 }
 
-fn socket_node(
-    images: &Images<'_>,
-    fd: u32,
-    file: &FileEntry,
-    queues: &Queues,
-) -> Result<Option<SocketNode>, Error> {
-    if let Some(sk) = &file.isk {
-        return inet_node(images, fd, sk).map(Some);
+fn socket_node(files: &FileTable, fd: u32, kind: &FileKind) -> Option<SocketNode> {
+    match kind {
+        FileKind::Inet(sk) => Some(inet_node(files, fd, sk)),
+        FileKind::Unix(sk) => Some(unix_node(files, fd, sk)),
+        FileKind::Packet(sk) => Some(packet_node(fd, sk)),
+        FileKind::Netlink(sk) => Some(netlink_node(fd, sk)),
+        _ => None,
     }
-    if let Some(sk) = &file.usk {
-        return Ok(Some(unix_node(fd, sk, queues)));
-    }
-    if let Some(sk) = &file.psk {
-        return Ok(Some(packet_node(fd, sk)));
-    }
-    Ok(file.nlsk.as_ref().map(|sk| netlink_node(fd, sk)))
 }
 
-/// The `--sockets` section: processes holding sockets, each with its sockets in fd order.
-pub(crate) fn collect_sockets(
-    images: &Images<'_>,
-    tree: &TaskTree,
-) -> Result<Vec<ProcessSockets>, Error> {
-    let files = images.files()?;
-    let queues = Queues::collect(images)?;
-    let socket_types = [
-        FdTypes::INETSK as i32,
-        FdTypes::UNIXSK as i32,
-        FdTypes::PACKETSK as i32,
-        FdTypes::NETLINKSK as i32,
-    ];
+/// The `--sockets` section: processes holding sockets (all, or `--pid`'s subtree), each with
+/// its sockets in fd order. Processes whose descriptors cannot be read are left out here; the
+/// files section says why.
+pub(crate) fn collect_sockets(dump: &Dump, sections: &Sections) -> Vec<ProcessSockets> {
+    let files = dump.files();
     let mut out = Vec::new();
-    for task in tree.tasks.iter().filter(|task| has_resources(task.state)) {
-        let descriptors = collect_descriptors(images, task.entry.pid)?;
-        let mut open_sockets = Vec::new();
-        for &(fd, file_type, id) in &descriptors.fds {
-            if !socket_types.contains(&file_type) {
-                continue;
-            }
-            let Some(file) = files.get(&id) else {
-                continue;
-            };
-            if let Some(node) = socket_node(images, fd, file, &queues)? {
-                open_sockets.push(node);
-            }
-        }
+    for task in super::selected_tasks(dump, sections) {
+        let Ok(open) = dump.open_files(task.pid) else {
+            continue;
+        };
+        let open_sockets: Vec<SocketNode> = open
+            .fds
+            .iter()
+            .filter_map(|fd| socket_node(files, fd.fd, &files.get(fd.id)?.kind))
+            .collect();
         if !open_sockets.is_empty() {
             out.push(ProcessSockets {
-                pid: task.entry.pid,
+                pid: task.pid,
                 open_sockets,
             });
         }
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]

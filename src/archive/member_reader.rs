@@ -56,6 +56,11 @@ impl MemberReader {
         }
     }
 
+    /// A reader of no bytes, named `name`.
+    pub fn empty(name: &str) -> Self {
+        MemberReader::from_memory(Arc::new(Vec::new()), name.to_owned())
+    }
+
     /// The size of the member in bytes.
     pub fn len(&self) -> u64 {
         self.len

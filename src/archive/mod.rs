@@ -667,6 +667,11 @@ impl Checkpoint {
         self.members.iter().map(|m| &m.info)
     }
 
+    /// The size of the CRIU image `checkpoint/<name>`, if present.
+    pub fn image_size(&self, name: &str) -> Option<u64> {
+        self.member_size(&format!("{}{name}", self.image_prefix))
+    }
+
     /// The size of a member, if present.
     pub fn member_size(&self, name: &str) -> Option<u64> {
         self.find(name).map(|m| m.info.size)

@@ -147,13 +147,18 @@ impl SectionArgs {
             || self.all
     }
 
-    /// The sections to build: `--all`, or every section for JSON/YAML without section flags.
-    pub fn resolve(&self, format: Format) -> Sections {
+    /// The sections to build: `--all`, or every section for JSON/YAML without section flags;
+    /// `pid` limits the process views to that process and its descendants.
+    pub fn resolve(&self, format: Format, pid: Option<u32>) -> Sections {
         let machine = matches!(format, Format::Json | Format::Yaml);
         if self.all || (machine && !self.any()) {
-            return Sections::all();
+            return Sections {
+                pid,
+                ..Sections::all()
+            };
         }
         Sections {
+            pid,
             stats: self.stats,
             metadata: self.metadata,
             ps_tree: self.ps_tree || self.cmdline || self.env,
@@ -259,7 +264,7 @@ fn run_local(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome, 
     if let Some(view) = args.crit_x {
         for (input, _) in inputs {
             let report = open_checkpoint(input).and_then(|checkpoint| {
-                Ok(analyze::collect_explore(&checkpoint, explore_view(view))?)
+                Ok(analyze::collect_explore(checkpoint, explore_view(view))?)
             });
             match report {
                 Ok(report) => output::render_explore(&report, format, &mut out)?,
@@ -267,14 +272,23 @@ fn run_local(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome, 
             }
         }
     } else {
-        let sections = args.sections.resolve(format);
+        let sections = args.sections.resolve(format, args.memory.pid);
         let mut reports = Vec::with_capacity(inputs.len());
         for (input, source) in inputs {
             let report = open_checkpoint(input).and_then(|checkpoint| {
-                Ok(analyze::collect_report(&checkpoint, source, &sections)?)
+                Ok(analyze::collect_report(checkpoint, source, &sections)?)
             });
             match report {
-                Ok(report) => reports.push(report),
+                Ok(report) => {
+                    let unreadable = analyze::unreadable_facts(&report);
+                    for fact in &unreadable {
+                        eprintln!("error: {source}: {fact}");
+                    }
+                    if !unreadable.is_empty() {
+                        failed += 1;
+                    }
+                    reports.push(report)
+                }
                 Err(err) => failed += report_failure(err, inputs.len())?,
             }
         }
@@ -338,9 +352,10 @@ mod tests {
     #[test]
     fn json_without_flags_means_every_section() {
         let none = SectionArgs::default();
-        assert_eq!(none.resolve(Format::Json), Sections::all());
-        assert_eq!(none.resolve(Format::Yaml), Sections::all());
-        assert_eq!(none.resolve(Format::Table), Sections::default());
+        assert_eq!(none.resolve(Format::Json, None), Sections::all());
+        assert_eq!(none.resolve(Format::Yaml, None), Sections::all());
+        assert_eq!(none.resolve(Format::Table, None), Sections::default());
+        assert_eq!(none.resolve(Format::Json, Some(7)).pid, Some(7));
     }
 
     #[test]
@@ -349,7 +364,7 @@ mod tests {
             env: true,
             ..SectionArgs::default()
         };
-        let sections = args.resolve(Format::Table);
+        let sections = args.resolve(Format::Table, None);
         assert!(sections.ps_tree && sections.env && !sections.cmdline);
     }
 
@@ -360,7 +375,7 @@ mod tests {
             ..SectionArgs::default()
         };
         assert_eq!(
-            args.resolve(Format::Json),
+            args.resolve(Format::Json, None),
             Sections {
                 stats: true,
                 ..Sections::default()

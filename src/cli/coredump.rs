@@ -10,9 +10,8 @@ use clap::Args;
 
 use super::Outcome;
 use crate::archive::Checkpoint;
-use crate::coredump::{self, build, WrittenCore};
-use crate::criu::messages::{FileEntry, PstreeEntry};
-use crate::criu::read_entries;
+use crate::coredump::{self, WrittenCore};
+use crate::dump::Dump;
 use crate::Error;
 
 /// Arguments of `kubectl checkpoint coredump`.
@@ -45,27 +44,18 @@ pub fn run(args: CoredumpArgs) -> Result<Outcome, Error> {
             args.dir.display()
         )));
     }
-    let checkpoint = Checkpoint::open(&args.input)?;
-    let pstree: Vec<PstreeEntry> =
-        read_entries("pstree.img", &checkpoint.read_image("pstree.img")?)?;
-    let chosen = choose_processes(&pstree, &args.pids)?;
-    let files: Vec<FileEntry> = if checkpoint.has_image("files.img") {
-        read_entries("files.img", &checkpoint.read_image("files.img")?)?
-    } else {
-        Vec::new()
-    };
-    let file_paths = build::build_file_paths(&files);
-
+    let dump = Dump::load(Checkpoint::open(&args.input)?)?;
+    let chosen = choose_processes(&dump, &args.pids)?;
     let mut failed = 0usize;
-    for entry in &chosen {
-        match coredump::dump_process(&checkpoint, entry, &file_paths, &args.dir) {
+    for &pid in &chosen {
+        match coredump::dump_process(&dump, pid, &args.dir) {
             Ok(written) => {
                 println!("{}", written.path.display());
                 eprintln!("{}", render_summary(&written));
             }
             Err(err) => {
                 failed += 1;
-                eprintln!("error: core.{}: {}", entry.pid, Error::from(err).render());
+                eprintln!("error: core.{pid}: {}", Error::from(err).render());
             }
         }
     }
@@ -78,26 +68,14 @@ pub fn run(args: CoredumpArgs) -> Result<Outcome, Error> {
     }
 }
 
-/// The pstree entries of `pids` in the order given, or all of them; an unknown pid is an error
-/// that lists the known ones.
-fn choose_processes(pstree: &[PstreeEntry], pids: &[u32]) -> Result<Vec<PstreeEntry>, Error> {
+/// The pids to write cores of, in the order given, or every process of the tree; an unknown
+/// pid is an error that lists the known ones.
+fn choose_processes(dump: &Dump, pids: &[u32]) -> Result<Vec<u32>, Error> {
     if pids.is_empty() {
-        return Ok(pstree.to_vec());
+        return Ok(dump.tasks().iter().map(|task| task.pid).collect());
     }
     pids.iter()
-        .map(|pid| {
-            pstree
-                .iter()
-                .find(|e| e.pid == *pid)
-                .cloned()
-                .ok_or_else(|| {
-                    let known: Vec<String> = pstree.iter().map(|e| e.pid.to_string()).collect();
-                    Error::Usage(format!(
-                        "pid {pid} is not in pstree.img (its processes: {})",
-                        known.join(", ")
-                    ))
-                })
-        })
+        .map(|&pid| dump.task(pid).map(|task| task.pid).map_err(Error::from))
         .collect()
 }
 
@@ -124,36 +102,4 @@ fn render_summary(written: &WrittenCore) -> String {
         ));
     }
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entry(pid: u32) -> PstreeEntry {
-        PstreeEntry {
-            pid,
-            threads: vec![pid],
-            ..PstreeEntry::default()
-        }
-    }
-
-    #[test]
-    fn chooses_all_or_the_named_pids() {
-        let tree = [entry(1), entry(9)];
-        let all: Vec<u32> = choose_processes(&tree, &[])
-            .unwrap()
-            .iter()
-            .map(|e| e.pid)
-            .collect();
-        assert_eq!(all, [1, 9]);
-        let some: Vec<u32> = choose_processes(&tree, &[9])
-            .unwrap()
-            .iter()
-            .map(|e| e.pid)
-            .collect();
-        assert_eq!(some, [9]);
-        let err = choose_processes(&tree, &[5]).unwrap_err().render();
-        assert_eq!(err, "pid 5 is not in pstree.img (its processes: 1, 9)");
-    }
 }

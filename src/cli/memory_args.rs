@@ -16,10 +16,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Outcome, OutputFormat};
 use crate::archive::Checkpoint;
+use crate::dump::Dump;
 use crate::memory::report::{
     build_hexdump, build_summary, write_dump, HitCollector, ProcessSearched, SearchReport,
 };
-use crate::memory::{self, checkpoint_processes, Matcher, ProcessMemory};
+use crate::memory::{self, Matcher, ProcessMemory};
 use crate::output::{self, Format, Style};
 use crate::Error;
 
@@ -29,7 +30,8 @@ pub struct MemoryArgs {
     /// Show a memory summary per process: VMA count and size, present (dumped) and shared bytes.
     #[arg(long = "memory")]
     pub summary: bool,
-    /// Limit memory views and search to this process (a pid of the checkpoint's process tree).
+    /// Limit the memory views and search to this process, and the process views (--ps-tree,
+    /// --files, --sockets) to it and its descendants (a pid of the checkpoint's process tree).
     #[arg(long, value_name = "PID")]
     pub pid: Option<u32>,
     /// Write the present memory of --pid to FILE (mode 0600): present pages back to back in address
@@ -154,24 +156,31 @@ pub fn run(args: &MemoryArgs, inputs: &[PathBuf], output: OutputFormat) -> Resul
     let mut searches = Vec::new();
     let mut failures: Vec<(String, Error)> = Vec::new();
     for input in inputs {
-        let ckpt = Checkpoint::open(input)?;
-        let processes = select_processes(&ckpt, args.pid)?;
+        let dump = Dump::load(Checkpoint::open(input)?)?;
+        let processes = select_processes(&dump, args.pid)?;
         if args.summary {
             for (pid, command) in &processes {
-                let memory = ProcessMemory::open(&ckpt, *pid)?;
-                summaries.push(build_summary(&memory, ckpt.display_name(), command));
+                match dump.memory(*pid) {
+                    Ok(memory) => {
+                        summaries.push(build_summary(&memory, dump.display_name(), command))
+                    }
+                    Err(err) => failures.push((
+                        format!("{}: pid {pid}", dump.display_name()),
+                        Error::from(err),
+                    )),
+                }
             }
         }
         if let Some(path) = &args.dump_memory {
             let (pid, command) = processes.first().cloned().unwrap_or_default();
-            let mut memory = ProcessMemory::open(&ckpt, pid)?;
-            let report = dump_to_file(&mut memory, &command, path)?;
+            let memory = dump.memory(pid)?;
+            let report = dump_to_file(&memory, &command, path)?;
             output::render_dump(&report, format, style, &mut out)?;
         }
         if let Some(range) = args.hexdump {
             let (pid, command) = processes.first().cloned().unwrap_or_default();
-            let mut memory = ProcessMemory::open(&ckpt, pid)?;
-            let report = build_hexdump(&mut memory, &command, range.vaddr, range.len)?;
+            let memory = dump.memory(pid)?;
+            let report = build_hexdump(&memory, &command, range.vaddr, range.len)?;
             output::render_hexdump(&report, format, &mut out)?;
         }
         if let Some((matcher, pattern, regex)) = &matcher {
@@ -183,7 +192,7 @@ pub fn run(args: &MemoryArgs, inputs: &[PathBuf], output: OutputFormat) -> Resul
                 limit: (args.max_matches > 0).then_some(args.max_matches),
                 format,
             };
-            let report = search_checkpoint(&ckpt, &processes, &params, &mut failures)?;
+            let report = search_checkpoint(&dump, &processes, &params, &mut failures)?;
             searches.push(report);
         }
     }
@@ -227,22 +236,20 @@ pub fn run(args: &MemoryArgs, inputs: &[PathBuf], output: OutputFormat) -> Resul
     })
 }
 
-/// The processes to read, in pstree order, with their command names: all, or only `pid`.
-fn select_processes(ckpt: &Checkpoint, pid: Option<u32>) -> Result<Vec<(u32, String)>, Error> {
-    let all = checkpoint_processes(ckpt)?;
+/// The processes to read, in pstree order, with their command names: all live ones, or only
+/// `pid`.
+fn select_processes(dump: &Dump, pid: Option<u32>) -> Result<Vec<(u32, String)>, Error> {
     match pid {
-        None => Ok(all),
-        Some(pid) => match all.iter().find(|(p, _)| *p == pid) {
-            Some(found) => Ok(vec![found.clone()]),
-            None => {
-                let pids: Vec<String> = all.iter().map(|(p, _)| p.to_string()).collect();
-                Err(Error::Usage(format!(
-                    "no process with pid {pid} in {}: its processes are {}",
-                    ckpt.display_name(),
-                    pids.join(", ")
-                )))
-            }
-        },
+        Some(pid) => {
+            let task = dump.task(pid)?;
+            Ok(vec![(task.pid, task.comm.clone())])
+        }
+        None => Ok(dump
+            .tasks()
+            .iter()
+            .filter(|task| task.state.has_resources())
+            .map(|task| (task.pid, task.comm.clone()))
+            .collect()),
     }
 }
 
@@ -260,7 +267,7 @@ struct SearchParams<'a> {
 /// Searches every selected process of one checkpoint, one pass over each pages file, with a
 /// progress bar on a terminal's stderr.
 fn search_checkpoint(
-    ckpt: &Checkpoint,
+    dump: &Dump,
     processes: &[(u32, String)],
     params: &SearchParams<'_>,
     failures: &mut Vec<(String, Error)>,
@@ -281,7 +288,7 @@ fn search_checkpoint(
         }
     }
     let mut report = SearchReport {
-        checkpoint: ckpt.display_name().to_owned(),
+        checkpoint: dump.display_name().to_owned(),
         pattern: params.pattern.to_owned(),
         regex: params.regex,
         context: params.context,
@@ -291,9 +298,9 @@ fn search_checkpoint(
     };
     if show_progress {
         for (pid, _) in processes {
-            // Processes whose images fail here fail again below, where the error is reported.
-            if let Ok(images) = memory::read_process_images(ckpt, *pid) {
-                bar.inc_length(images.layout.present_bytes());
+            // Processes whose memory fails here fail again below, where the error is reported.
+            if let Ok(memory) = dump.memory(*pid) {
+                bar.inc_length(memory.present_bytes());
             }
         }
     }
@@ -305,7 +312,7 @@ fn search_checkpoint(
         let before = report.matches.len();
         let mut progress = |bytes: u64| bar.inc(bytes);
         let searched = search_process(
-            ckpt,
+            dump,
             *pid,
             command,
             params,
@@ -321,7 +328,7 @@ fn search_checkpoint(
                 report.matches.truncate(before);
                 let err = Error::from(err);
                 let text = err.render();
-                failures.push((format!("{}: pid {pid}", ckpt.display_name()), err));
+                failures.push((format!("{}: pid {pid}", dump.display_name()), err));
                 (0, Some(text))
             }
         };
@@ -347,25 +354,15 @@ struct Searched {
 
 /// Searches one process, appending to `hits` (shared by the checkpoint's processes).
 fn search_process(
-    ckpt: &Checkpoint,
+    dump: &Dump,
     pid: u32,
     command: &str,
     params: &SearchParams<'_>,
     hits: &mut Vec<memory::report::SearchHit>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Searched, memory::Error> {
-    let mut memory = ProcessMemory::open(ckpt, pid)?;
-    let layout = memory.layout().clone();
-    let pages_file = memory.pages_name().to_owned();
-    let mut sink = HitCollector::new(
-        &layout,
-        pid,
-        command,
-        &pages_file,
-        hits,
-        params.limit,
-        progress,
-    );
+    let memory = dump.memory(pid)?;
+    let mut sink = HitCollector::new(memory.layout(), pid, command, hits, params.limit, progress);
     let finished = memory.search(params.matcher, params.context, &mut sink)?;
     Ok(Searched {
         bytes: sink.bytes,
@@ -375,7 +372,7 @@ fn search_process(
 
 /// Writes the dump file with mode 0600 (also when it existed with wider permissions).
 fn dump_to_file(
-    memory: &mut ProcessMemory,
+    memory: &ProcessMemory,
     command: &str,
     path: &Path,
 ) -> Result<memory::report::DumpReport, Error> {

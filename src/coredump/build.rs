@@ -1,20 +1,17 @@
-//! From decoded CRIU images to a [`CoreImage`]: registers from each thread's `core-<tid>.img`,
-//! identity from `pstree.img` and the main thread's task core, mappings from `mm-<pid>.img`
-//! with their paths from `files.img`, and the present page runs from `pagemap-<pid>.img`.
-
-use std::collections::HashMap;
-use std::io::{Read, Seek, SeekFrom};
+//! From the dump model to a [`CoreImage`]: registers from each thread's `core-<tid>.img`,
+//! identity from the task tree and the main thread's task core, mappings from the memory map
+//! with their paths from the file table, and every present stretch of memory (private pages and
+//! the pages of shared-memory objects) with the pages file that holds it.
 
 use super::image::{
     Aarch64Regs, Arch, Backing, CoreImage, MappedFile, Mapping, PageRun, ProcessInfo, ThreadRegs,
     ThreadState, X86Fpregs, X86Regs, X86Xsave,
 };
 use super::Error;
-use crate::criu::messages::{
-    CoreEntry, FileEntry, MmEntry, PstreeEntry, ThreadInfoAarch64, ThreadInfoX86, UserX86XsaveEntry,
-};
-use crate::criu::PageMap;
-use crate::memory::layout::status;
+use crate::criu::messages::{CoreEntry, ThreadInfoAarch64, ThreadInfoX86, UserX86XsaveEntry};
+use crate::dump::files::FileTable;
+use crate::dump::layout::{status, MAP_SHARED};
+use crate::dump::{Source, Stretch, Task, Vma, PAGE_SIZE};
 
 /// `core_entry.mtype` of x86_64 tasks.
 const MTYPE_X86_64: i32 = 1;
@@ -22,71 +19,44 @@ const MTYPE_X86_64: i32 = 1;
 const MTYPE_AARCH64: i32 = 3;
 /// `user_x86_regs_entry.mode` of 32-bit (compat) tasks.
 const X86_MODE_COMPAT: i32 = 2;
-/// CRIU's `task_state` values.
-const TASK_DEAD: u32 = 2;
-const TASK_STOPPED: u32 = 3;
 /// Longest command line kept (`pr_psargs` holds 80 bytes with its NUL).
-const PSARGS_MAX: u64 = 79;
+const PSARGS_MAX: usize = 79;
 
-/// The decoded images of one process that its core is built from.
+/// What a core is built from: one task of the dump and its decoded thread cores.
 #[derive(Debug)]
 pub struct ProcessImages<'a> {
-    /// Its `pstree.img` entry.
-    pub pstree: &'a PstreeEntry,
+    /// The task.
+    pub task: &'a Task,
     /// `core-<tid>.img` of each thread with its file name, main thread first.
     pub cores: &'a [(String, CoreEntry)],
-    /// Its `mm-<pid>.img` entry.
-    pub mm: &'a MmEntry,
-    /// Its `pagemap-<pid>.img`.
-    pub pagemap: &'a PageMap,
-    /// Path of each regular file id (`files.img`).
-    pub file_paths: &'a HashMap<u32, String>,
-    /// The command line read from memory, if it could be.
+    /// Its VMAs, by address.
+    pub vmas: &'a [Vma],
+    /// Its auxiliary vector.
+    pub auxv: &'a [(u64, u64)],
+    /// Every present stretch of its memory.
+    pub stretches: &'a [Stretch],
+    /// The order of the pages sources the runs point at (`PageRun::source` is an index here).
+    pub sources: &'a [Source],
+    /// The dump's file table (paths of file mappings).
+    pub files: &'a FileTable,
+    /// The command line as the kernel shows it, if it could be read.
     pub psargs: Option<String>,
 }
 
-/// Path of each regular-file id of `files.img` (the ids VMAs name in `shmid`).
-pub fn build_file_paths(files: &[FileEntry]) -> HashMap<u32, String> {
-    files
-        .iter()
-        .filter_map(|f| f.reg.as_ref().map(|reg| (f.id, reg.name.clone())))
-        .collect()
-}
-
-/// Reads the command line (`mm_arg_start..mm_arg_end`, at most 79 bytes) from the process memory,
-/// arguments separated by spaces. `None` when those pages are not in the checkpoint.
-pub fn read_psargs<R: Read + Seek>(
-    mm: &MmEntry,
-    pagemap: &PageMap,
-    pages: &mut R,
-) -> Option<String> {
-    let end = mm
-        .mm_arg_end
-        .min(mm.mm_arg_start.saturating_add(PSARGS_MAX));
-    let mut bytes = Vec::new();
-    let mut vaddr = mm.mm_arg_start;
-    while vaddr < end {
-        let location = pagemap.locate(vaddr)?;
-        let offset = location.file_offset?;
-        let len = end.min(location.run.end()) - vaddr;
-        pages.seek(SeekFrom::Start(offset)).ok()?;
-        let mut chunk = vec![0u8; len as usize];
-        pages.read_exact(&mut chunk).ok()?;
-        bytes.extend_from_slice(&chunk);
-        vaddr += len;
+/// Cuts a command line to what `pr_psargs` holds, on a character boundary.
+pub fn psargs_of(cmdline: &str) -> String {
+    let mut end = cmdline.len().min(PSARGS_MAX);
+    while !cmdline.is_char_boundary(end) {
+        end -= 1;
     }
-    let text: String = String::from_utf8_lossy(&bytes)
-        .chars()
-        .map(|c| if c == '\0' { ' ' } else { c })
-        .collect();
-    Some(text.trim_end().to_string())
+    cmdline.get(..end).unwrap_or_default().to_owned()
 }
 
 /// Builds the core description of one process.
 pub fn build_core_image(images: &ProcessImages<'_>) -> Result<CoreImage, Error> {
     let Some((main_name, main)) = images.cores.first() else {
         return Err(Error::NoThreads {
-            pid: images.pstree.pid,
+            pid: images.task.pid,
         });
     };
     let arch = match main.mtype {
@@ -103,10 +73,13 @@ pub fn build_core_image(images: &ProcessImages<'_>) -> Result<CoreImage, Error> 
         file: main_name.clone(),
         problem: "no task core (tc)".into(),
     })?;
-    if tc.task_state == TASK_DEAD {
+    if !images.task.state.has_resources() {
         return Err(Error::BadThread {
             file: main_name.clone(),
-            problem: "the task is a zombie: it has no memory to dump".into(),
+            problem: format!(
+                "the task is {}: it has no memory to dump",
+                images.task.state.name()
+            ),
         });
     }
 
@@ -115,17 +88,17 @@ pub fn build_core_image(images: &ProcessImages<'_>) -> Result<CoreImage, Error> 
         threads.push(build_thread(name, core, arch, tc.blk_sigset)?);
     }
     let creds = main.thread_core.as_ref().and_then(|t| t.creds.as_ref());
-    let pstree = images.pstree;
+    let task = images.task;
     let info = ProcessInfo {
-        pid: pstree.pid,
-        ppid: pstree.ppid,
-        pgid: pstree.pgid,
-        sid: pstree.sid,
+        pid: task.pid,
+        ppid: task.ppid,
+        pgid: task.pgid,
+        sid: task.sid,
         uid: creds.map_or(0, |c| c.uid),
         gid: creds.map_or(0, |c| c.gid),
         comm: tc.comm.clone(),
         psargs: images.psargs.clone().unwrap_or_else(|| tc.comm.clone()),
-        state: if tc.task_state == TASK_STOPPED {
+        state: if task.state == crate::dump::TaskState::Stopped {
             b'T'
         } else {
             b'S'
@@ -138,73 +111,25 @@ pub fn build_core_image(images: &ProcessImages<'_>) -> Result<CoreImage, Error> 
         flags: u64::from(tc.flags),
     };
 
-    let auxv = images
-        .mm
-        .mm_saved_auxv
-        .chunks_exact(2)
-        .filter_map(|pair| match pair {
-            &[key, value] => Some((key, value)),
-            _ => None,
-        })
-        .take_while(|(key, _)| *key != 0)
-        .collect();
     let mappings = images
-        .mm
         .vmas
         .iter()
-        .map(|vma| {
-            let is_file = vma.status
-                & (status::VMA_FILE_PRIVATE | status::VMA_FILE_SHARED | status::VMA_AREA_MEMFD)
-                != 0;
-            let file = if is_file {
-                u32::try_from(vma.shmid)
-                    .ok()
-                    .and_then(|id| images.file_paths.get(&id))
-                    .map(|path| MappedFile {
-                        path: path.clone(),
-                        offset: vma.pgoff,
-                    })
-            } else {
-                None
-            };
-            let special = status::VMA_AREA_VSYSCALL | status::VMA_AREA_VDSO | status::VMA_AREA_VVAR;
-            let unknown = status::VMA_FILE_PRIVATE
-                | status::VMA_FILE_SHARED
-                | status::VMA_ANON_SHARED
-                | status::VMA_AREA_SYSVIPC
-                | status::VMA_AREA_SOCKET
-                | status::VMA_AREA_AIORING
-                | status::VMA_AREA_MEMFD;
-            let backing = if vma.status & special != 0 {
-                Backing::Special
-            } else if vma.status & unknown != 0
-                || vma.flags & crate::memory::layout::MAP_SHARED != 0
-            {
-                Backing::Unknown
-            } else {
-                Backing::AnonPrivate
-            };
-            Mapping {
-                start: vma.start,
-                end: vma.end,
-                prot: vma.prot,
-                file,
-                backing,
-            }
-        })
+        .map(|vma| mapping(vma, images.files))
         .collect();
     let runs = images
-        .pagemap
-        .runs
+        .stretches
         .iter()
-        .filter_map(|run| {
-            run.pages_offset.map(|offset| PageRun {
-                vaddr: run.vaddr,
-                nr_pages: run.nr_pages,
-                offset,
+        .filter_map(|stretch| {
+            let source = images.sources.iter().position(|s| *s == stretch.source)?;
+            Some(PageRun {
+                vaddr: stretch.vaddr,
+                nr_pages: stretch.len / PAGE_SIZE,
+                offset: stretch.pages_offset,
+                source,
             })
         })
         .collect();
+    let auxv = images.auxv.to_vec();
     Ok(CoreImage {
         arch,
         info,
@@ -213,6 +138,46 @@ pub fn build_core_image(images: &ProcessImages<'_>) -> Result<CoreImage, Error> 
         mappings,
         runs,
     })
+}
+
+/// One `PT_LOAD` of a VMA: its file, and what its missing pages are.
+fn mapping(vma: &Vma, files: &FileTable) -> Mapping {
+    let is_file = vma.status
+        & (status::VMA_FILE_PRIVATE | status::VMA_FILE_SHARED | status::VMA_AREA_MEMFD)
+        != 0;
+    let file = if is_file {
+        u32::try_from(vma.shmid)
+            .ok()
+            .and_then(|id| files.path(id))
+            .map(|path| MappedFile {
+                path: path.to_string(),
+                offset: vma.pgoff,
+            })
+    } else {
+        None
+    };
+    let special = status::VMA_AREA_VSYSCALL | status::VMA_AREA_VDSO | status::VMA_AREA_VVAR;
+    let unknown = status::VMA_FILE_PRIVATE
+        | status::VMA_FILE_SHARED
+        | status::VMA_ANON_SHARED
+        | status::VMA_AREA_SYSVIPC
+        | status::VMA_AREA_SOCKET
+        | status::VMA_AREA_AIORING
+        | status::VMA_AREA_MEMFD;
+    let backing = if vma.status & special != 0 {
+        Backing::Special
+    } else if vma.status & unknown != 0 || vma.flags & MAP_SHARED != 0 {
+        Backing::Unknown
+    } else {
+        Backing::AnonPrivate
+    };
+    Mapping {
+        start: vma.start,
+        end: vma.end,
+        prot: vma.prot,
+        file,
+        backing,
+    }
 }
 
 fn build_thread(
@@ -338,6 +303,7 @@ mod tests {
         TaskCoreEntry, UserAarch64FpsimdContextEntry, UserAarch64RegsEntry,
     };
     use crate::criu::read_entries;
+    use crate::dump::Source;
 
     const PY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/criu-4.2/py/");
 
@@ -347,22 +313,23 @@ mod tests {
 
     #[test]
     fn builds_the_py_fixture() {
-        let pstree: Vec<PstreeEntry> = read_entries("pstree.img", &read("pstree.img")).unwrap();
+        let checkpoint = crate::archive::Checkpoint::open(std::path::Path::new(PY)).unwrap();
+        let dump = crate::dump::Dump::load(checkpoint).unwrap();
+        let task = dump.task(24390).unwrap();
         let core: Vec<CoreEntry> = read_entries("core-24390.img", &read("core-24390.img")).unwrap();
-        let mm: Vec<MmEntry> = read_entries("mm-24390.img", &read("mm-24390.img")).unwrap();
-        let files: Vec<FileEntry> = read_entries("files.img", &read("files.img")).unwrap();
-        let pagemap = PageMap::decode("pagemap-24390.img", &read("pagemap-24390.img")).unwrap();
-        let mut pages = std::fs::File::open(format!("{PY}pages-1.img")).unwrap();
-        let psargs = read_psargs(&mm[0], &pagemap, &mut pages);
+        let memory = dump.memory(24390).unwrap();
+        let map = dump.memory_map(24390).unwrap();
+        let psargs = dump.cmdline(&memory).map(|c| psargs_of(&c.joined())).ok();
         assert_eq!(psargs.as_deref(), Some("python3 /srv/app/bin/secret.py"));
         let cores = vec![("core-24390.img".to_string(), core[0].clone())];
-        let paths = build_file_paths(&files);
         let image = build_core_image(&ProcessImages {
-            pstree: &pstree[0],
+            task,
             cores: &cores,
-            mm: &mm[0],
-            pagemap: &pagemap,
-            file_paths: &paths,
+            vmas: map.layout.vmas(),
+            auxv: &map.auxv,
+            stretches: memory.stretches(),
+            sources: &[Source::Private],
+            files: dump.files(),
             psargs,
         })
         .unwrap();
@@ -406,8 +373,9 @@ mod tests {
             .find(|m| m.start == 0x735a000)
             .unwrap();
         assert_eq!(heap.backing, Backing::AnonPrivate);
-        assert_eq!(image.runs.len(), 61);
-        assert_eq!(image.runs.iter().map(|r| r.nr_pages).sum::<u64>(), 959); // = pages-1.img / 4096
+        // 61 pagemap runs, cut at VMA edges; 959 pages = pages-1.img / 4096.
+        assert!(image.runs.len() >= 61);
+        assert_eq!(image.runs.iter().map(|r| r.nr_pages).sum::<u64>(), 959);
     }
 
     #[test]
@@ -437,24 +405,27 @@ mod tests {
             }),
             ..CoreEntry::default()
         };
-        let pstree = PstreeEntry {
+        let task = Task {
             pid: 5,
-            threads: vec![5],
-            ..PstreeEntry::default()
+            ppid: 0,
+            pgid: 5,
+            sid: 5,
+            comm: "arm".into(),
+            state: crate::dump::TaskState::Alive,
+            exit_code: 0,
+            threads: Vec::new(),
+            core_problem: None,
         };
-        let mm = MmEntry::default();
-        let pagemap = PageMap {
-            pages_id: 1,
-            runs: Vec::new(),
-        };
-        let paths = HashMap::new();
+        let files = FileTable::default();
         let cores = vec![("core-5.img".to_string(), core.clone())];
         let images = ProcessImages {
-            pstree: &pstree,
+            task: &task,
             cores: &cores,
-            mm: &mm,
-            pagemap: &pagemap,
-            file_paths: &paths,
+            vmas: &[],
+            auxv: &[],
+            stretches: &[],
+            sources: &[Source::Private],
+            files: &files,
             psargs: None,
         };
         let image = build_core_image(&images).unwrap();

@@ -319,11 +319,11 @@ pub struct PagesSource<'a, R: Read + Seek> {
 }
 
 /// Writes the planned core into `out` (an empty file), copying every run of `image` that falls in
-/// a written segment from `pages`. Runs are read in the order of the pages file.
+/// a written segment from its pages source (`pages[run.source]`).
 pub fn write_core<R: Read + Seek>(
     plan: &CorePlan,
     image: &CoreImage,
-    pages: PagesSource<'_, R>,
+    pages: &mut [PagesSource<'_, R>],
     out: &mut File,
 ) -> Result<CoreSummary, Error> {
     let write_err = |source| Error::WriteCore { source };
@@ -331,15 +331,23 @@ pub fn write_core<R: Read + Seek>(
     let mut summary = CoreSummary {
         segments: plan.segments.len(),
         omitted_segments: plan.segments.iter().filter(|s| s.filesz == 0).count(),
-        zero_filled_bytes: plan.zero_filled.iter().map(|(s, e)| e - s).sum(),
+        zero_filled_bytes: plan
+            .zero_filled
+            .iter()
+            .fold(0u64, |sum, (s, e)| sum.saturating_add(e - s)),
         stray_bytes: plan.stray_bytes,
         file_len: plan.file_len,
         dumped_bytes: 0,
     };
     let mut buffer = Vec::new();
-    let mut pages_position: Option<u64> = None;
+    let mut positions: Vec<Option<u64>> = vec![None; pages.len()];
     for run in &image.runs {
         let Some(run_end) = run.end() else { continue };
+        let (Some(source), Some(position)) =
+            (pages.get_mut(run.source), positions.get_mut(run.source))
+        else {
+            continue;
+        };
         // Segments overlapping the run: they are sorted, so find the first ending after it starts.
         let first = plan
             .segments
@@ -354,27 +362,27 @@ pub fn write_core<R: Read + Seek>(
             let start = run.vaddr.max(segment.vaddr);
             let end = run_end.min(segment.vaddr + segment.memsz);
             let source_offset = run.offset + (start - run.vaddr);
-            if pages_position != Some(source_offset) {
-                pages
+            if *position != Some(source_offset) {
+                source
                     .reader
                     .seek(SeekFrom::Start(source_offset))
-                    .map_err(|source| Error::ReadPages {
-                        file: pages.name.to_string(),
+                    .map_err(|err| Error::ReadPages {
+                        file: source.name.to_string(),
                         offset: source_offset,
-                        source,
+                        source: err,
                     })?;
             }
             out.seek(SeekFrom::Start(segment.offset + (start - segment.vaddr)))
                 .map_err(write_err)?;
             copy_exact(
-                pages.reader,
+                source.reader,
                 out,
                 end - start,
                 source_offset,
-                pages.name,
+                source.name,
                 &mut buffer,
             )?;
-            pages_position = Some(source_offset + (end - start));
+            *position = Some(source_offset + (end - start));
             summary.dumped_bytes += end - start;
         }
     }
@@ -595,17 +603,20 @@ mod tests {
                     vaddr: 0x10001000,
                     nr_pages: 2,
                     offset: 0,
+                    source: 0,
                 },
                 PageRun {
                     vaddr: 0x601000,
                     nr_pages: 1,
                     offset: 0x2000,
+                    source: 0,
                 },
                 // Outside every mapping.
                 PageRun {
                     vaddr: 0x30000000,
                     nr_pages: 1,
                     offset: 0x3000,
+                    source: 0,
                 },
             ],
         }
@@ -627,10 +638,10 @@ mod tests {
         let written = write_core_file(
             dir.path(),
             &image,
-            PagesSource {
+            &mut [PagesSource {
                 reader: &mut pages,
                 name: "pages-1.img",
-            },
+            }],
         )
         .unwrap();
         assert_eq!(written.path, dir.path().join("core.42"));
@@ -725,10 +736,10 @@ mod tests {
         let written = write_core_file(
             dir.path(),
             &sample_image(),
-            PagesSource {
+            &mut [PagesSource {
                 reader: &mut pages,
                 name: "pages-1.img",
-            },
+            }],
         )
         .unwrap();
         let out = std::process::Command::new("readelf")
@@ -753,10 +764,10 @@ mod tests {
         let err = write_core_file(
             dir.path(),
             &sample_image(),
-            PagesSource {
+            &mut [PagesSource {
                 reader: &mut pages,
                 name: "checkpoint/pages-1.img",
-            },
+            }],
         )
         .unwrap_err();
         assert!(matches!(err, Error::PagesTruncated { offset: 0x1800, .. }));
@@ -804,10 +815,10 @@ mod tests {
         let written = write_core_file(
             dir.path(),
             &image,
-            PagesSource {
+            &mut [PagesSource {
                 reader: &mut pages,
                 name: "pages-1.img",
-            },
+            }],
         )
         .unwrap();
         let bytes = std::fs::read(&written.path).unwrap();
@@ -838,10 +849,10 @@ mod tests {
         let written = write_core_file(
             dir.path(),
             &image,
-            PagesSource {
+            &mut [PagesSource {
                 reader: &mut pages,
                 name: "pages-1.img",
-            },
+            }],
         )
         .unwrap();
         let parsed = parse(&std::fs::read(&written.path).unwrap());

@@ -30,7 +30,7 @@ pub struct CoreImage {
     pub auxv: Vec<(u64, u64)>,
     /// The mappings, sorted by start address and not overlapping.
     pub mappings: Vec<Mapping>,
-    /// The runs of pages the checkpoint holds, in the order of the pages file.
+    /// The runs of pages the checkpoint holds, by address.
     pub runs: Vec<PageRun>,
 }
 
@@ -225,8 +225,11 @@ pub struct PageRun {
     pub vaddr: u64,
     /// Number of pages.
     pub nr_pages: u64,
-    /// Byte offset of the first page in the pages file.
+    /// Byte offset of the first page in its pages file.
     pub offset: u64,
+    /// Which pages file: an index into the sources given to the writer (0: the process's own
+    /// `pages-N.img`; others: the pages of shared-memory objects).
+    pub source: usize,
 }
 
 impl PageRun {

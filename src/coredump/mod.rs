@@ -15,13 +15,12 @@ pub mod elf;
 pub mod image;
 pub mod notes;
 
-use std::collections::HashMap;
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
-use crate::archive::Checkpoint;
-use crate::criu::messages::{CoreEntry, MmEntry, PstreeEntry};
-use crate::criu::{read_entries, CriuMessage, PageMap};
+use crate::archive::MemberReader;
+use crate::criu::messages::CoreEntry;
+use crate::dump::{Dump, Source};
 
 pub use elf::{CorePlan, CoreSummary, PagesSource};
 pub use image::CoreImage;
@@ -35,6 +34,9 @@ pub enum Error {
     /// Decoding an image failed.
     #[error(transparent)]
     Criu(#[from] crate::criu::Error),
+    /// Reading the checkpoint's images or memory failed.
+    #[error(transparent)]
+    Dump(#[from] crate::dump::Error),
     /// The process has no thread to take registers from.
     #[error("pid {pid}: pstree.img lists no threads")]
     NoThreads {
@@ -116,55 +118,53 @@ pub enum Error {
     },
 }
 
-/// Writes `DIR/core.PID` for the process `pstree` of `checkpoint`: reads its thread cores,
-/// mm and pagemap images, and streams its pages from the checkpoint into the core.
-pub fn dump_process(
-    checkpoint: &Checkpoint,
-    pstree: &PstreeEntry,
-    file_paths: &HashMap<u32, String>,
-    dir: &Path,
-) -> Result<WrittenCore, Error> {
-    let pid = pstree.pid;
-    let mut tids = vec![pid];
-    tids.extend(pstree.threads.iter().copied().filter(|tid| *tid != pid));
-    let mut cores = Vec::with_capacity(tids.len());
-    for tid in tids {
-        let name = format!("core-{tid}.img");
-        let core = read_one::<CoreEntry>(checkpoint, &name)?;
+/// Writes `DIR/core.PID` for process `pid` of `dump`: decodes its threads' cores, and streams
+/// its pages (private and shared) from the checkpoint into the core.
+pub fn dump_process(dump: &Dump, pid: u32, dir: &Path) -> Result<WrittenCore, Error> {
+    let task = dump.task(pid)?;
+    let map = dump.memory_map(pid)?;
+    let memory = dump.memory(pid)?;
+    let mut cores = Vec::with_capacity(task.threads.len().min(1 << 12));
+    for thread in &task.threads {
+        let name = format!("core-{}.img", thread.tid);
+        let core = dump.decode_first::<CoreEntry>(&name)?;
         cores.push((name, core));
     }
-    let mm = read_one::<MmEntry>(checkpoint, &format!("mm-{pid}.img"))?;
-    let pagemap_name = format!("pagemap-{pid}.img");
-    let pagemap = PageMap::decode(&pagemap_name, &checkpoint.read_image(&pagemap_name)?)?;
-    let mut pages = checkpoint.open_pages(pagemap.pages_id)?;
-    let psargs = build::read_psargs(&mm, &pagemap, &mut pages);
+    let psargs = dump
+        .cmdline(&memory)
+        .ok()
+        .map(|cmdline| build::psargs_of(&cmdline.joined()));
+    let mut sources: Vec<Source> = vec![Source::Private];
+    for stretch in memory.stretches() {
+        if !sources.contains(&stretch.source) {
+            sources.push(stretch.source);
+        }
+    }
     let image = build::build_core_image(&build::ProcessImages {
-        pstree,
+        task,
         cores: &cores,
-        mm: &mm,
-        pagemap: &pagemap,
-        file_paths,
+        vmas: map.layout.vmas(),
+        auxv: &map.auxv,
+        stretches: memory.stretches(),
+        sources: &sources,
+        files: dump.files(),
         psargs,
     })?;
-    let name = pages.name().to_string();
-    write_core_file(
-        dir,
-        &image,
-        PagesSource {
-            reader: &mut pages,
-            name: &name,
-        },
-    )
-}
-
-/// The first entry of a one-entry image (`core-<tid>.img`, `mm-<pid>.img`).
-fn read_one<M: CriuMessage>(checkpoint: &Checkpoint, name: &str) -> Result<M, Error> {
-    read_entries::<M>(name, &checkpoint.read_image(name)?)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::EmptyImage {
-            file: name.to_string(),
+    let mut readers: Vec<(String, MemberReader)> = sources
+        .iter()
+        .map(|source| {
+            let reader = memory.source_reader(*source);
+            (reader.name().to_owned(), reader)
         })
+        .collect();
+    let mut pages: Vec<PagesSource<'_, MemberReader>> = readers
+        .iter_mut()
+        .map(|(name, reader)| PagesSource {
+            reader,
+            name: name.as_str(),
+        })
+        .collect();
+    write_core_file(dir, &image, &mut pages)
 }
 
 /// A core file that was written.
@@ -182,7 +182,7 @@ pub struct WrittenCore {
 pub fn write_core_file<R: Read + Seek>(
     dir: &Path,
     image: &CoreImage,
-    pages: PagesSource<'_, R>,
+    pages: &mut [PagesSource<'_, R>],
 ) -> Result<WrittenCore, Error> {
     let plan = elf::plan_core(image)?;
     let path = dir.join(format!("core.{}", image.info.pid));

@@ -10,12 +10,14 @@
 //! bpfmap-data (`keys_bytes + values_bytes`), SysV IPC shm/sem/msg (rounded sizes), ghost files
 //! (the rest of the file, or `len` after each chunk entry). [`Entries`] knows these rules.
 
+use super::budget::{count_repeated, max_entries, MAX_REPEATED_ELEMENTS};
 use super::magic::{Magic, IMG_COMMON, IMG_SERVICE};
+use super::schema::Described;
 use super::wire;
 use super::{Error, Problem};
 
 /// A top-level entry type of an image file.
-pub trait CriuMessage: prost::Message + Default {
+pub trait CriuMessage: prost::Message + Default + Described {
     /// The magic of the image file that holds entries of this type.
     const MAGIC: Magic;
     /// How many leading entries of the image are of another type and are skipped
@@ -252,31 +254,73 @@ impl<'a> Iterator for Entries<'a> {
 
 /// Decodes every entry of an image of type `M`, checking the magic first.
 ///
-/// Errors name `file_name` and the offset of the entry that failed.
+/// Errors name `file_name` and the offset of the entry that failed. At most
+/// [`max_entries`]`(size_of::<M>())` entries are decoded (see [`super::budget`]); use
+/// [`for_each_entry`] to visit larger images one entry at a time.
 pub fn read_entries<M: CriuMessage>(file_name: &str, bytes: &[u8]) -> Result<Vec<M>, Error> {
-    let iter = entries(file_name, bytes)?;
+    let cap = max_entries(std::mem::size_of::<M>());
+    let mut out = Vec::new();
+    for_each_entry::<M, Error>(file_name, bytes, |index, offset, message| {
+        if index >= cap {
+            return Err(Error::Entry {
+                file: file_name.to_owned(),
+                entry: index,
+                offset,
+                problem: Problem::TooManyEntries { limit: cap },
+            });
+        }
+        out.push(message);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Decodes the entries of an image of type `M` one at a time, checking the magic first, and
+/// hands each to `visit` with its index and byte offset; `visit` may stop the walk with an
+/// error of its own type.
+///
+/// Before prost decodes an entry, the elements of its repeated fields are counted on the wire
+/// and an entry with more than [`MAX_REPEATED_ELEMENTS`] is refused, so no entry allocates more
+/// than its bytes justify.
+pub fn for_each_entry<M: CriuMessage, E: From<Error>>(
+    file_name: &str,
+    bytes: &[u8],
+    mut visit: impl FnMut(u64, u64, M) -> Result<(), E>,
+) -> Result<(), E> {
+    let iter = entries(file_name, bytes).map_err(E::from)?;
     if !M::accepts(iter.magic()) {
         return Err(Error::WrongMagic {
             file: file_name.to_owned(),
             found: iter.magic(),
             expected: M::MAGIC,
-        });
+        }
+        .into());
     }
-    let mut out = Vec::new();
     for entry in iter.skip(M::SKIP) {
-        let entry = entry?;
-        let message = M::decode(entry.payload).map_err(|source| Error::Entry {
+        let entry = entry.map_err(E::from)?;
+        let problem = |problem| Error::Entry {
             file: file_name.to_owned(),
             entry: entry.index,
             offset: entry.offset,
-            problem: Problem::Decode {
+            problem,
+        };
+        let elements = count_repeated(entry.payload, M::schema(), MAX_REPEATED_ELEMENTS);
+        if elements > MAX_REPEATED_ELEMENTS {
+            return Err(problem(Problem::TooManyElements {
+                message: message_name::<M>(),
+                limit: MAX_REPEATED_ELEMENTS,
+            })
+            .into());
+        }
+        let message = M::decode(entry.payload).map_err(|source| {
+            problem(Problem::Decode {
                 message: message_name::<M>(),
                 source,
-            },
+            })
         })?;
-        out.push(message);
+        visit(entry.index, entry.offset, message)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 fn message_name<M>() -> &'static str {

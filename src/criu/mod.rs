@@ -15,6 +15,7 @@
 //! Decoders accept images of CRIU 3.x and 4.x: unknown fields are skipped, and the pagemap page
 //! count is read from field 5 (CRIU >= 4.2) else field 2 (older CRIU).
 
+pub mod budget;
 mod image;
 mod json;
 mod magic;
@@ -23,7 +24,10 @@ mod pagemap;
 pub mod schema;
 pub mod wire;
 
-pub use image::{encode_image, entries, read_entries, read_header, CriuMessage, Entries, RawEntry};
+pub use image::{
+    encode_image, entries, for_each_entry, read_entries, read_header, CriuMessage, Entries,
+    RawEntry,
+};
 pub use json::{
     check_not_raw, count_entries, decode_image, decode_image_with, raw_image_kind, DecodedImage,
     Style,
@@ -145,6 +149,20 @@ pub enum Problem {
         message: &'static str,
         /// Where and what.
         source: wire::WireError,
+    },
+    /// The image holds more entries than are decoded into memory together.
+    #[error("the image holds more than {limit} entries; refusing to decode more")]
+    TooManyEntries {
+        /// The cap in force.
+        limit: u64,
+    },
+    /// An entry's repeated fields hold more elements than any real image does.
+    #[error("{message} holds more than {limit} elements in its repeated fields")]
+    TooManyElements {
+        /// The `.proto` message name.
+        message: &'static str,
+        /// The cap in force.
+        limit: u64,
     },
     /// The entry decodes but breaks a rule of its image type.
     #[error("{0}")]

@@ -76,8 +76,9 @@ pub struct PageMap {
 }
 
 impl PageMap {
-    /// Decodes a pagemap image. Errors name `file_name` and the entry's offset; runs that are out
-    /// of order, overlap, or overflow the address space are errors too.
+    /// Decodes a pagemap image. Errors name `file_name` and the entry's offset; runs that are
+    /// empty, not page-aligned, out of order, overlapping, or past the address space are errors
+    /// too, and so is a pagemap of more than [`super::budget::MAX_ENTRIES`] runs.
     pub fn decode(file_name: &str, bytes: &[u8]) -> Result<PageMap, Error> {
         let mut iter = entries(file_name, bytes)?;
         if iter.magic() != Magic::Pagemap {
@@ -137,6 +138,32 @@ impl PageMap {
             } else {
                 PE_PRESENT
             });
+            if runs.len() as u64 >= super::budget::MAX_ENTRIES {
+                return Err(invalid(
+                    raw.index,
+                    raw.offset,
+                    Problem::TooManyEntries {
+                        limit: super::budget::MAX_ENTRIES,
+                    },
+                ));
+            }
+            if nr_pages == 0 {
+                return Err(invalid(
+                    raw.index,
+                    raw.offset,
+                    Problem::Invalid(format!("run at 0x{:x} holds no pages", entry.vaddr)),
+                ));
+            }
+            if !entry.vaddr.is_multiple_of(PAGE_SIZE) {
+                return Err(invalid(
+                    raw.index,
+                    raw.offset,
+                    Problem::Invalid(format!(
+                        "run at 0x{:x} does not start on a page boundary",
+                        entry.vaddr
+                    )),
+                ));
+            }
             let end = nr_pages
                 .checked_mul(PAGE_SIZE)
                 .and_then(|len| entry.vaddr.checked_add(len))

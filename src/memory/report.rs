@@ -5,10 +5,9 @@ use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 
-use super::layout::PresentRun;
-use super::process::ProcessMemory;
 use super::search::{Match, SearchSink};
 use super::Error;
+use crate::dump::{ProcessMemory, Source};
 
 /// Formats an address as `0x...` (the `address` fields of reports).
 pub fn hex_address(vaddr: u64) -> String {
@@ -42,10 +41,13 @@ pub struct MemorySummary {
     pub vmas: usize,
     /// Sum of VMA sizes in bytes.
     pub vma_bytes: u64,
-    /// Bytes the checkpoint holds (present pages).
+    /// Bytes the checkpoint holds (present pages, private and shared).
     pub present_bytes: u64,
     /// Sum of the sizes of shared VMAs in bytes.
     pub shared_bytes: u64,
+    /// Present bytes of shared memory (anonymous shared, memfd, SysV) mapped by the process.
+    #[serde(default)]
+    pub shared_present_bytes: u64,
     /// Present bytes inside `[heap]`.
     pub heap_present_bytes: u64,
     /// Present bytes inside `[stack]`.
@@ -61,23 +63,27 @@ pub fn build_summary(memory: &ProcessMemory, checkpoint: &str, command: &str) ->
         layout
             .vmas()
             .iter()
-            .filter(|vma| vma.name == name)
-            .map(|vma| layout.present_bytes_in(vma.start, vma.end))
-            .sum()
+            .filter(|vma| &*vma.name == name)
+            .map(|vma| memory.present_bytes_in(vma.start, vma.end))
+            .fold(0u64, u64::saturating_add)
     };
     MemorySummary {
         checkpoint: checkpoint.to_owned(),
         pid: memory.pid(),
         command: command.to_owned(),
         vmas: layout.vmas().len(),
-        vma_bytes: layout.vmas().iter().map(|vma| vma.size()).sum(),
-        present_bytes: layout.present_bytes(),
+        vma_bytes: layout.vma_bytes(),
+        present_bytes: memory.present_bytes(),
         shared_bytes: layout
             .vmas()
             .iter()
             .filter(|vma| vma.is_shared())
-            .map(|vma| vma.size())
-            .sum(),
+            .fold(0u64, |sum, vma| sum.saturating_add(vma.size())),
+        shared_present_bytes: memory
+            .stretches()
+            .iter()
+            .filter(|s| matches!(s.source, Source::Shared(_)))
+            .fold(0u64, |sum, s| sum.saturating_add(s.len)),
         heap_present_bytes: present_in("[heap]"),
         stack_present_bytes: present_in("[stack]"),
         pages_file: memory.pages_name().to_owned(),
@@ -149,10 +155,10 @@ pub struct SearchReport {
 
 /// A [`SearchSink`] that turns matches of one process into [`SearchHit`]s.
 pub struct HitCollector<'a> {
-    memory_layout: &'a super::MemoryLayout,
+    memory_layout: &'a crate::dump::MemoryLayout,
     pid: u32,
     command: &'a str,
-    pages_file: &'a str,
+    pages_file: String,
     hits: &'a mut Vec<SearchHit>,
     /// Stop once `hits` holds this many (all hits of the search, not only this process's).
     limit: Option<usize>,
@@ -167,10 +173,9 @@ impl<'a> HitCollector<'a> {
     /// A collector appending to `hits` until it holds `limit` of them (`None`: no limit), and
     /// reporting read bytes to `progress`.
     pub fn new(
-        memory_layout: &'a super::MemoryLayout,
+        memory_layout: &'a crate::dump::MemoryLayout,
         pid: u32,
         command: &'a str,
-        pages_file: &'a str,
         hits: &'a mut Vec<SearchHit>,
         limit: Option<usize>,
         progress: &'a mut dyn FnMut(u64),
@@ -179,7 +184,7 @@ impl<'a> HitCollector<'a> {
             memory_layout,
             pid,
             command,
-            pages_file,
+            pages_file: String::new(),
             hits,
             limit,
             progress,
@@ -200,12 +205,10 @@ impl SearchSink for HitCollector<'_> {
             command: self.command.to_owned(),
             address: hex_address(found.vaddr),
             vaddr: found.vaddr,
-            vma: vma
-                .map(|v| v.name.clone())
-                .unwrap_or_else(|| "[none]".into()),
+            vma: vma.map_or_else(|| "[none]".into(), |v| v.name.to_string()),
             vma_start: vma.map(|v| hex_address(v.start)).unwrap_or_default(),
             offset: vma.map(|v| found.vaddr - v.start).unwrap_or(0),
-            pages_file: self.pages_file.to_owned(),
+            pages_file: self.pages_file.clone(),
             pages_offset: found.pages_offset,
             matched: printable(found.matched),
             context,
@@ -217,6 +220,10 @@ impl SearchSink for HitCollector<'_> {
     fn progress(&mut self, bytes: u64) {
         self.bytes += bytes;
         (self.progress)(bytes);
+    }
+
+    fn pages_file(&mut self, name: &str) {
+        name.clone_into(&mut self.pages_file);
     }
 }
 
@@ -251,41 +258,36 @@ pub struct DumpReport {
     pub ranges: Vec<DumpRange>,
 }
 
-/// Writes all present memory of the process to `out`, run after run in address order, and
-/// returns the map: one range per stretch of present memory that is contiguous and in one VMA.
+/// Writes all present memory of the process (private and shared) to `out`, stretch after
+/// stretch in address order, and returns the map: one range per stretch of present memory that
+/// is contiguous and in one VMA.
 pub fn write_dump(
-    memory: &mut ProcessMemory,
+    memory: &ProcessMemory,
     command: &str,
     file: &str,
     out: &mut dyn Write,
 ) -> Result<DumpReport, Error> {
-    let pieces: Vec<(PresentRun, String)> = memory
-        .present_runs()
-        .into_iter()
-        .map(|(run, vma)| {
-            (
-                run,
-                vma.map_or_else(|| "[none]".to_owned(), |v| v.name.clone()),
-            )
-        })
-        .collect();
+    let layout = memory.layout();
     let mut ranges: Vec<DumpRange> = Vec::new();
     let mut written = 0u64;
-    for (run, vma) in pieces {
-        memory.copy_run(&run, out)?;
+    for stretch in memory.stretches() {
+        let vma = layout
+            .vma_at(stretch.vaddr)
+            .map_or_else(|| "[none]".to_owned(), |v| v.name.to_string());
+        memory.copy_stretch(stretch, out)?;
         match ranges.last_mut() {
-            Some(last) if last.vaddr + last.len == run.vaddr && last.vma == vma => {
-                last.len += run.len
+            Some(last) if last.vaddr + last.len == stretch.vaddr && last.vma == vma => {
+                last.len += stretch.len
             }
             _ => ranges.push(DumpRange {
                 file_offset: written,
-                address: hex_address(run.vaddr),
-                vaddr: run.vaddr,
-                len: run.len,
+                address: hex_address(stretch.vaddr),
+                vaddr: stretch.vaddr,
+                len: stretch.len,
                 vma,
             }),
         }
-        written += run.len;
+        written += stretch.len;
     }
     out.flush().map_err(Error::Write)?;
     Ok(DumpReport {
@@ -335,7 +337,7 @@ pub const MAX_HEXDUMP: u64 = 16 << 20;
 
 /// Builds a hexdump of `len` bytes at `vaddr`.
 pub fn build_hexdump(
-    memory: &mut ProcessMemory,
+    memory: &ProcessMemory,
     command: &str,
     vaddr: u64,
     len: u64,
@@ -350,8 +352,7 @@ pub fn build_hexdump(
     let vma = memory
         .layout()
         .vma_at(vaddr)
-        .map(|v| v.name.clone())
-        .unwrap_or_else(|| "[none]".into());
+        .map_or_else(|| "[none]".into(), |v| v.name.to_string());
     let mut lines = Vec::new();
     for piece in memory.read_present(vaddr, len)? {
         match piece.bytes {

@@ -15,7 +15,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use memchr::memmem;
 use regex::bytes::Regex;
 
-use super::layout::Segment;
+use crate::dump::layout::Segment;
 
 /// Bytes read per refill.
 pub const CHUNK_SIZE: usize = 1 << 20;
@@ -112,6 +112,8 @@ pub trait SearchSink {
     fn matched(&mut self, found: &Match<'_>) -> bool;
     /// Called after each refill with the number of new bytes read.
     fn progress(&mut self, _bytes: u64) {}
+    /// Called before the matches of another pages file, with its name.
+    fn pages_file(&mut self, _name: &str) {}
 }
 
 /// A failure while streaming the pages file.

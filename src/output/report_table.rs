@@ -122,26 +122,59 @@ fn sections(report: &CheckpointReport, style: Style) -> Vec<(&'static str, Table
         let mut table = Table::new(&header);
         process_rows(root, 0, with_cmdline, style, &mut table);
         sections.push(("processes", table));
+        let mut threads = Table::new(&["PID", "TID", "NAME", "STATE"]);
+        if thread_rows(root, &mut threads) {
+            sections.push(("threads", threads));
+        }
         let mut environment = Table::new(&["PID", "NAME", "VALUE"]);
         let mut any_env = false;
         environment_rows(root, &mut environment, &mut any_env);
         if any_env {
             sections.push(("environment", environment));
         }
+        let mut unavailable = Table::new(&["PID", "FACT", "REASON"]);
+        unavailable_rows(root, &mut unavailable);
+        if !unavailable.is_empty() {
+            sections.push(("facts that could not be read", unavailable));
+        }
     }
     if let Some(processes) = &report.file_descriptors {
-        let mut table = Table::new(&["PID", "FD", "TYPE", "PATH"]);
+        let mut table = Table::new(&["PID", "FD", "TYPE", "PATH", "DETAIL"]);
         for process in processes {
+            if let Some(reason) = &process.unavailable {
+                table.row(vec![
+                    process.pid.to_string(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    format!("cannot be read: {reason}"),
+                ]);
+            }
             for file in &process.open_files {
                 table.row(vec![
                     process.pid.to_string(),
                     file.fd.clone(),
                     file.file_type.clone(),
                     file.path.clone(),
+                    file.detail.clone(),
                 ]);
             }
         }
         sections.push(("open files", table));
+    }
+    if let Some(segments) = report.sysv_shm.as_ref().filter(|s| !s.is_empty()) {
+        let mut table = Table::new(&["KEY", "ID", "SIZE", "MODE", "UID", "ATTACHED"]);
+        for segment in segments {
+            table.row(vec![
+                segment.key.clone(),
+                segment.id.to_string(),
+                human_size(segment.size),
+                segment.mode.clone(),
+                segment.uid.to_string(),
+                segment.attached.join(" "),
+            ]);
+        }
+        sections.push(("SysV shared memory", table));
     }
     if let Some(processes) = &report.sockets {
         let mut table = Table::new(&[
@@ -250,11 +283,37 @@ fn process_rows(
     }
 }
 
+/// Rows of every thread of processes with more than one; true when there was any.
+fn thread_rows(node: &ProcessNode, table: &mut Table) -> bool {
+    let mut any = false;
+    if node.threads.len() > 1 {
+        any = true;
+        for thread in &node.threads {
+            table.row(vec![
+                node.pid.to_string(),
+                thread.tid.to_string(),
+                thread.name.clone(),
+                thread.state.clone(),
+            ]);
+        }
+    }
+    for child in &node.children {
+        any |= thread_rows(child, table);
+    }
+    any
+}
+
+/// The environment in memory order, duplicates kept.
 fn environment_rows(node: &ProcessNode, table: &mut Table, any: &mut bool) {
-    if let Some(environment) = &node.environment_variables {
+    if let Some(environment) = &node.environment {
         *any = true;
-        for (name, value) in environment {
-            table.row(vec![node.pid.to_string(), name.clone(), value.clone()]);
+        for entry in environment {
+            let (name, value) = entry.split_once('=').unwrap_or((entry, ""));
+            table.row(vec![
+                node.pid.to_string(),
+                name.to_owned(),
+                value.to_owned(),
+            ]);
         }
     }
     for child in &node.children {
@@ -262,10 +321,31 @@ fn environment_rows(node: &ProcessNode, table: &mut Table, any: &mut bool) {
     }
 }
 
+fn unavailable_rows(node: &ProcessNode, table: &mut Table) {
+    for fact in &node.unavailable {
+        table.row(vec![
+            node.pid.to_string(),
+            fact.field.clone(),
+            fact.reason.clone(),
+        ]);
+    }
+    for child in &node.children {
+        unavailable_rows(child, table);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::{DumpStatistics, OpenFile, ProcessFiles};
+    use crate::analyze::{DumpStatistics, OpenFile, ProcessFiles, ThreadNode};
+
+    fn thread(tid: u32) -> ThreadNode {
+        ThreadNode {
+            tid,
+            name: String::new(),
+            state: "Alive".into(),
+        }
+    }
 
     #[test]
     fn overview_and_sections() {
@@ -279,13 +359,13 @@ mod tests {
                 pid: 1,
                 command: "sh".into(),
                 task_state: "Alive".into(),
-                threads: vec![1],
+                threads: vec![thread(1)],
                 children: vec![ProcessNode {
                     pid: 9,
                     ppid: 1,
                     command: "sleep".into(),
                     task_state: "Alive".into(),
-                    threads: vec![9],
+                    threads: vec![thread(9)],
                     ..ProcessNode::default()
                 }],
                 ..ProcessNode::default()
@@ -296,7 +376,9 @@ mod tests {
                     fd: "0".into(),
                     file_type: "REG".into(),
                     path: "/dev/null".into(),
+                    ..OpenFile::default()
                 }],
+                unavailable: None,
             }]),
             ..CheckpointReport::default()
         };

@@ -99,13 +99,42 @@ fn build_tree(report: &CheckpointReport) -> TreeNode {
                             .open_files
                             .iter()
                             .map(|file| {
-                                TreeNode::leaf(format!(
-                                    "[{} {}] {}",
-                                    file.file_type, file.fd, file.path
-                                ))
+                                let mut text =
+                                    format!("[{} {}] {}", file.file_type, file.fd, file.path);
+                                if !file.detail.is_empty() {
+                                    text.push_str(&format!(" ({})", file.detail));
+                                }
+                                TreeNode::leaf(text)
                             })
+                            .chain(
+                                process.unavailable.iter().map(|reason| {
+                                    TreeNode::leaf(format!("cannot be read: {reason}"))
+                                }),
+                            )
                             .collect(),
                     )
+                })
+                .collect(),
+        ));
+    }
+    if let Some(segments) = report.sysv_shm.as_ref().filter(|s| !s.is_empty()) {
+        children.push(TreeNode::branch(
+            "SysV shared memory",
+            segments
+                .iter()
+                .map(|segment| {
+                    TreeNode::leaf(format!(
+                        "key {} id {} ({}, mode {}) attached at {}",
+                        segment.key,
+                        segment.id,
+                        human_size(segment.size),
+                        segment.mode,
+                        if segment.attached.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            segment.attached.join(", ")
+                        }
+                    ))
                 })
                 .collect(),
         ));
@@ -181,16 +210,30 @@ fn build_tree(report: &CheckpointReport) -> TreeNode {
 fn process_node(process: &ProcessNode) -> TreeNode {
     let mut items = Vec::new();
     if let Some(cmdline) = &process.cmdline {
-        items.push(TreeNode::leaf(format!("Cmdline: {cmdline}")));
+        let retitled = if process.retitled { " (retitled)" } else { "" };
+        items.push(TreeNode::leaf(format!("Cmdline{retitled}: {cmdline}")));
     }
-    if let Some(environment) = &process.environment_variables {
+    if process.threads.len() > 1 {
         items.push(TreeNode::branch(
-            "Environment variables",
-            environment
+            "Threads",
+            process
+                .threads
                 .iter()
-                .map(|(name, value)| TreeNode::leaf(format!("{name}={value}")))
+                .map(|thread| TreeNode::leaf(format!("[{}] {}", thread.tid, thread.name)))
                 .collect(),
         ));
+    }
+    if let Some(environment) = &process.environment {
+        items.push(TreeNode::branch(
+            "Environment variables",
+            environment.iter().map(TreeNode::leaf).collect(),
+        ));
+    }
+    for fact in &process.unavailable {
+        items.push(TreeNode::leaf(format!(
+            "{} cannot be read: {}",
+            fact.field, fact.reason
+        )));
     }
     items.extend(process.children.iter().map(process_node));
     let threads = match process.threads.len() {
@@ -209,7 +252,16 @@ fn process_node(process: &ProcessNode) -> TreeNode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyze::ThreadNode;
     use std::collections::BTreeMap;
+
+    fn thread(tid: u32) -> ThreadNode {
+        ThreadNode {
+            tid,
+            name: format!("t{tid}"),
+            state: "Alive".into(),
+        }
+    }
 
     #[test]
     fn process_tree_nests_children_under_parents() {
@@ -220,14 +272,15 @@ mod tests {
                 pid: 1,
                 command: "sh".into(),
                 task_state: "Alive".into(),
-                threads: vec![1],
+                threads: vec![thread(1)],
                 cmdline: Some("sh -c loop".into()),
+                environment: Some(vec!["A=1".into()]),
                 environment_variables: Some(BTreeMap::from([("A".into(), "1".into())])),
                 children: vec![ProcessNode {
                     pid: 9,
                     command: "sleep".into(),
                     task_state: "Alive".into(),
-                    threads: vec![9, 10],
+                    threads: vec![thread(9), thread(10)],
                     ..ProcessNode::default()
                 }],
                 ..ProcessNode::default()

@@ -96,11 +96,26 @@ struct Process {
     sid: u32,
     command: String,
     task_state: String,
-    threads: Vec<u32>,
+    threads: Vec<Thread>,
     cmdline: Option<String>,
+    environment: Option<Vec<String>>,
+    #[serde(default)]
+    unavailable: Vec<Unreadable>,
     environment_variables: Option<BTreeMap<String, String>>,
     #[serde(default)]
     children: Vec<Process>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct Thread {
+    tid: u32,
+    name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct Unreadable {
+    field: String,
+    reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -230,13 +245,23 @@ fn py_dump_process_files_socket_and_stats() {
     );
     assert_eq!(root.command, "python3");
     assert_eq!(root.task_state, "Alive");
-    assert_eq!(root.threads, vec![24390]);
+    assert_eq!(
+        root.threads,
+        vec![Thread {
+            tid: 24390,
+            name: "python3".into()
+        }]
+    );
     assert_eq!(
         root.cmdline.as_deref(),
         Some("python3 /srv/app/bin/secret.py")
     );
     let env = root.environment_variables.as_ref().expect("environment");
     assert_eq!(env.get("PWD").map(String::as_str), Some("/srv/app"));
+    // The ordered list holds the same strings, in memory order.
+    let ordered = root.environment.as_ref().expect("ordered environment");
+    assert_eq!(ordered.len(), env.len());
+    assert!(ordered.contains(&"PWD=/srv/app".to_owned()));
 
     let files = files_of(&report, 24390);
     assert_eq!(files["3"], "/srv/app/state.txt");
@@ -918,36 +943,48 @@ fn broken_copy(image: &str, contents: &[u8]) -> tempfile::TempDir {
 fn corrupt_images_give_errors_naming_the_file() {
     let core = std::fs::read(fixture("criu-4.2/py/core-24390.img")).expect("core");
     let mm = std::fs::read(fixture("criu-4.2/py/mm-24390.img")).expect("mm");
-    let cases: Vec<(&str, Vec<u8>, &[&str])> = vec![
+    // A broken image of the whole checkpoint refuses it (exit 2); a broken image of one process
+    // marks that process's facts unavailable, reports the rest, and exits 1.
+    let cases: Vec<(&str, Vec<u8>, &[&str], i32)> = vec![
         (
             "core-24390.img",
             core[..core.len() / 2].to_vec(),
             &["--ps-tree"],
+            1,
         ),
         (
             "core-24390.img",
             b"\x00\x00\x00\x00".to_vec(),
             &["--ps-tree"],
+            1,
         ),
-        ("pstree.img", Vec::new(), &["--ps-tree"]),
-        ("mm-24390.img", mm[..40].to_vec(), &["--cmdline"]),
-        ("fdinfo-2.img", vec![0xff; 64], &["--files"]),
+        ("pstree.img", Vec::new(), &["--ps-tree"], 2),
+        ("mm-24390.img", mm[..40].to_vec(), &["--cmdline"], 1),
+        ("fdinfo-2.img", vec![0xff; 64], &["--files"], 1),
         (
             "pagemap-24390.img",
             vec![0x25, 0x40, 0x08, 0x56],
             &["--crit-x", "rss"],
+            2,
         ),
     ];
-    for (image, contents, flags) in cases {
+    for (image, contents, flags, code) in cases {
         let dir = broken_copy(image, &contents);
         let mut args = vec![dir.path().to_str().expect("UTF-8")];
         args.extend_from_slice(flags);
         let out = run(&args);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{image}: {stderr}");
+        assert_eq!(out.status.code(), Some(code), "{image}: {stderr}");
         assert!(stderr.starts_with("error: "), "{image}: {stderr}");
         assert!(stderr.contains(image), "{image}: {stderr}");
         assert!(!stderr.contains("panicked"), "{image}: {stderr}");
+        if code == 1 {
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                stdout.contains("24390"),
+                "{image}: the rest is reported: {stdout}"
+            );
+        }
     }
 }
 
@@ -974,19 +1011,32 @@ fn argv_outside_the_dumped_memory_is_reported() {
     mm[0].mm_arg_start = 0x1000;
     mm[0].mm_arg_end = 0x1010;
     let dir = broken_copy(name, &encode_image(&mm));
-    let out = run(&[dir.path().to_str().expect("UTF-8"), "--cmdline"]);
+    let path = dir.path().to_str().expect("UTF-8");
+    let out = run(&[path, "--cmdline", "--env", "-o", "json"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // The kernel's rule reads the argv area's last byte first: that is the address missing.
     assert!(
-        stderr.contains("pid 24390") && stderr.contains("0x1000"),
+        stderr.contains("pid 24390") && stderr.contains("0x100f"),
         "{stderr}"
     );
+    // Every other fact is still there: the environment, and the command line marked unreadable.
+    let reports: Vec<Report> = serde_json::from_slice(&out.stdout).expect("JSON");
+    let root = reports[0].process_tree.as_ref().expect("process_tree");
+    assert_eq!(root.cmdline, None);
+    assert!(root
+        .environment_variables
+        .as_ref()
+        .is_some_and(|env| env.contains_key("PWD")));
+    assert_eq!(root.unavailable.len(), 1, "{:?}", root.unavailable);
+    assert_eq!(root.unavailable[0].field, "cmdline");
+    assert!(root.unavailable[0].reason.contains("0x100f"));
 
     mm[0].mm_arg_start = 0x2000;
     mm[0].mm_arg_end = 0x1000;
     let dir = broken_copy(name, &encode_image(&mm));
     let out = run(&[dir.path().to_str().expect("UTF-8"), "--cmdline"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("reversed"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cmdline"), "{stderr}");
 }

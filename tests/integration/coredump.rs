@@ -471,6 +471,7 @@ fn gdb_sees_every_thread() {
             vaddr: 0x1000_1000,
             nr_pages: 1,
             offset: 0,
+            source: 0,
         }],
     };
     let dir = tempfile::tempdir().unwrap();
@@ -478,10 +479,10 @@ fn gdb_sees_every_thread() {
     let written = write_core_file(
         dir.path(),
         &image,
-        PagesSource {
+        &mut [PagesSource {
             reader: &mut pages,
             name: "pages-1.img",
-        },
+        }],
     )
     .unwrap();
     let text = gdb(

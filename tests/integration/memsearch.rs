@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use kubectl_checkpoint::archive::Checkpoint;
+use kubectl_checkpoint::dump::Dump;
 use kubectl_checkpoint::memory::report::{DumpReport, HexdumpReport, MemorySummary, SearchReport};
-use kubectl_checkpoint::memory::ProcessMemory;
 
 const PAGE: u64 = 4096;
 
@@ -430,21 +430,23 @@ fn podman_archives_container_secret() {
 
 #[test]
 fn argv_and_environment_by_address() {
-    let ckpt = Checkpoint::open(&fixture("criu-4.2/py")).unwrap();
-    let mut memory = ProcessMemory::open(&ckpt, 24390).unwrap();
+    let dump = Dump::load(Checkpoint::open(&fixture("criu-4.2/py")).unwrap()).unwrap();
+    let memory = dump.memory(24390).unwrap();
     assert_eq!(
-        memory.argv().unwrap(),
+        dump.cmdline(&memory).unwrap().args,
         vec!["python3", "/srv/app/bin/secret.py"]
     );
     let tar =
         fixture("crio/checkpoint-counters-857d7978fd-jnkck_demo-counter-2023-08-24T11:24:18Z.tar");
-    let ckpt = Checkpoint::open(&tar).unwrap();
-    let mut memory = ProcessMemory::open(&ckpt, 27426).unwrap();
+    let dump = Dump::load(Checkpoint::open(&tar).unwrap()).unwrap();
+    let memory = dump.memory(27426).unwrap();
+    let cmdline = dump.cmdline(&memory).unwrap();
     assert_eq!(
-        memory.argv().unwrap(),
+        cmdline.args,
         vec!["/usr/bin/python3", "-u", "/app/counters.py"]
     );
-    let env = memory.environ().unwrap();
+    assert!(!cmdline.retitled);
+    let env = dump.environ(&memory, &cmdline).unwrap();
     assert!(
         env.contains(&"HOSTNAME=counters-857d7978fd-jnkck".to_owned()),
         "{env:?}"
@@ -453,14 +455,17 @@ fn argv_and_environment_by_address() {
         env.contains(&"KUBERNETES_SERVICE_HOST=10.96.0.1".to_owned()),
         "{env:?}"
     );
-    // Every present piece lies in one VMA, and the pieces add up to the pages file.
+    // Every present stretch lies in one VMA, and the stretches add up to the pages file.
     let total: u64 = memory
-        .present_runs()
-        .into_iter()
-        .map(|(run, vma)| {
-            let vma = vma.expect("run inside a VMA");
-            assert!(vma.start <= run.vaddr && run.end() <= vma.end);
-            run.len
+        .stretches()
+        .iter()
+        .map(|stretch| {
+            let vma = memory
+                .layout()
+                .vma_at(stretch.vaddr)
+                .expect("run inside a VMA");
+            assert!(vma.start <= stretch.vaddr && stretch.end() <= vma.end);
+            stretch.len
         })
         .sum();
     assert_eq!(total, 2218 * PAGE);
@@ -638,8 +643,8 @@ fn bad_pid_and_bad_input_give_clear_errors() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("pages-1.img:")
-            && err.contains("at offset 0x")
-            && err.contains("the file has 0x2000 bytes"),
+            && err.contains("at byte ")
+            && err.contains("the file has 8192 bytes"),
         "{err}"
     );
 }
@@ -702,12 +707,10 @@ fn generated_checkpoint_markers_at_generated_addresses() {
         );
     }
     // argv of the generated processes is readable through the mm bounds.
-    let ckpt = Checkpoint::open(&tar).unwrap();
+    let dump = Dump::load(Checkpoint::open(&tar).unwrap()).unwrap();
     for (pid, argv) in &generated.argv {
-        assert_eq!(
-            &ProcessMemory::open(&ckpt, *pid).unwrap().argv().unwrap(),
-            argv
-        );
+        let memory = dump.memory(*pid).unwrap();
+        assert_eq!(&dump.cmdline(&memory).unwrap().args, argv);
     }
 }
 

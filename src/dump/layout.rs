@@ -3,7 +3,7 @@
 //!
 //! Everything here is plain data built from decoded images; no I/O happens in this module.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -44,34 +44,19 @@ pub const MAP_GROWSDOWN: u32 = 0x100;
 /// `mmap` flag of shared mappings.
 pub const MAP_SHARED: u32 = 0x01;
 
-/// A VMA as read from `mm-PID.img`, before naming.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What [`name_vma`] needs of a VMA.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RawVma {
     /// First address.
     pub start: u64,
     /// One past the last address.
     pub end: u64,
-    /// Offset in the mapped file.
-    pub pgoff: u64,
-    /// File id for file mappings (`files.img`), shared-memory id otherwise.
-    pub shmid: u64,
-    /// `PROT_*` bits.
-    pub prot: u32,
     /// `MAP_*` bits.
     pub flags: u32,
     /// CRIU `VMA_*` status bits (see [`status`]).
     pub status: u32,
-}
-
-/// What the naming of VMAs needs besides the VMAs: heap bounds and file paths.
-#[derive(Debug, Clone, Default)]
-pub struct NamingContext {
-    /// `mm_start_brk`.
-    pub brk_start: u64,
-    /// `mm_brk`.
-    pub brk_end: u64,
-    /// File id to path (`files.img` REG entries).
-    pub file_paths: HashMap<u64, String>,
+    /// `vma_entry.shmid` (the file id of file mappings).
+    pub shmid: u64,
 }
 
 /// A named VMA.
@@ -87,10 +72,19 @@ pub struct Vma {
     pub flags: u32,
     /// CRIU status bits.
     pub status: u32,
-    /// Offset in the mapped file.
+    /// Offset in the mapped file or shared-memory object, in bytes.
     pub pgoff: u64,
+    /// `vma_entry.shmid`: the file id of file and memfd mappings, the shared-memory id of
+    /// anonymous shared and SysV mappings.
+    #[serde(skip)]
+    pub shmid: u64,
     /// `[heap]`, `[stack]`, `[vdso]`, `[vvar]`, `[vsyscall]`, a file path, `[anon]`, ...
-    pub name: String,
+    pub name: Arc<str>,
+    /// The shared-memory object (the `SHMID` of `pagemap-shmem-SHMID.img`) whose pages back this
+    /// mapping where the process's own pagemap has none: shared anonymous memory, memfds and
+    /// SysV segments.
+    #[serde(skip)]
+    pub shared: Option<u64>,
 }
 
 impl Vma {
@@ -117,41 +111,65 @@ impl Vma {
         text.push(if self.is_shared() { 's' } else { 'p' });
         text
     }
+
+    /// The offset in its shared-memory object of address `vaddr` of this mapping.
+    pub fn object_offset(&self, vaddr: u64) -> Option<u64> {
+        self.pgoff.checked_add(vaddr.checked_sub(self.start)?)
+    }
 }
 
-/// Names a VMA the way `/proc/PID/maps` would.
-pub fn name_vma(vma: &RawVma, ctx: &NamingContext) -> String {
+/// Names a VMA the way `/proc/PID/maps` would; `file` is the path of its file (file and memfd
+/// mappings), `brk` the heap bounds (`mm_start_brk`, `mm_brk`).
+pub fn name_vma(vma: &RawVma, brk: (u64, u64), file: Option<&Arc<str>>) -> Arc<str> {
     use status::*;
     let is_file = vma.status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED | VMA_AREA_MEMFD) != 0;
-    if vma.status & VMA_AREA_VDSO != 0 {
-        "[vdso]".into()
+    let (brk_start, brk_end) = brk;
+    let fixed = if vma.status & VMA_AREA_VDSO != 0 {
+        "[vdso]"
     } else if vma.status & VMA_AREA_VVAR != 0 {
-        "[vvar]".into()
+        "[vvar]"
     } else if vma.status & VMA_AREA_VSYSCALL != 0 {
-        "[vsyscall]".into()
+        "[vsyscall]"
     } else if is_file {
-        match ctx.file_paths.get(&vma.shmid) {
-            Some(path) => path.clone(),
-            None if vma.status & VMA_AREA_MEMFD != 0 => "[memfd]".into(),
-            None => format!("[file id {}]", vma.shmid),
-        }
+        return match file {
+            Some(path) => Arc::clone(path),
+            None if vma.status & VMA_AREA_MEMFD != 0 => Arc::from("[memfd]"),
+            None => Arc::from(format!("[file id {}]", vma.shmid)),
+        };
     } else if vma.status & VMA_AREA_STACK != 0 || vma.flags & MAP_GROWSDOWN != 0 {
-        "[stack]".into()
+        "[stack]"
     } else if vma.status & VMA_AREA_HEAP != 0
-        || (ctx.brk_end > ctx.brk_start && vma.start <= ctx.brk_end && vma.end >= ctx.brk_start)
+        || (brk_end > brk_start && vma.start <= brk_end && vma.end >= brk_start)
     {
-        "[heap]".into()
+        "[heap]"
     } else if vma.status & VMA_AREA_SYSVIPC != 0 {
-        "[sysvipc]".into()
+        "[sysvipc]"
     } else if vma.status & VMA_AREA_SOCKET != 0 {
-        "[socket]".into()
+        "[socket]"
     } else if vma.status & VMA_AREA_AIORING != 0 {
-        "[aio]".into()
+        "[aio]"
     } else if vma.status & VMA_ANON_SHARED != 0 {
-        "[anon:shared]".into()
+        "[anon:shared]"
     } else {
-        "[anon]".into()
-    }
+        "[anon]"
+    };
+    Arc::from(fixed)
+}
+
+/// Why a layout was refused: a VMA or a run that no real process has.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} {index} ({start:#x}-{end:#x}): {reason}")]
+pub struct LayoutError {
+    /// `mapping` or `page run`.
+    pub what: &'static str,
+    /// Its position (mm image order for mappings, pagemap order for runs).
+    pub index: usize,
+    /// Its start address.
+    pub start: u64,
+    /// Its end address.
+    pub end: u64,
+    /// What is wrong.
+    pub reason: &'static str,
 }
 
 /// A run of pages the checkpoint holds: `len` bytes at `vaddr`, stored at `pages_offset` in
@@ -193,23 +211,66 @@ pub struct MemoryLayout {
 }
 
 impl MemoryLayout {
-    /// Builds the layout. VMAs and runs are sorted by address here (CRIU writes them sorted).
-    pub fn build(raw_vmas: &[RawVma], ctx: &NamingContext, mut runs: Vec<PresentRun>) -> Self {
-        let mut vmas: Vec<Vma> = raw_vmas
-            .iter()
-            .map(|raw| Vma {
-                start: raw.start,
-                end: raw.end,
-                prot: raw.prot,
-                flags: raw.flags,
-                status: raw.status,
-                pgoff: raw.pgoff,
-                name: name_vma(raw, ctx),
-            })
-            .collect();
+    /// Builds the layout, checking it: every VMA is non-empty, page-aligned and does not overlap
+    /// another; every run is non-empty and does not overlap another. VMAs and runs are sorted by
+    /// address here (CRIU writes them sorted). Runs outside every VMA are kept (CRIU does not
+    /// write them; [`MemoryLayout::runs_by_vma`] shows them without a VMA).
+    pub fn build(mut vmas: Vec<Vma>, mut runs: Vec<PresentRun>) -> Result<Self, LayoutError> {
+        for (index, vma) in vmas.iter().enumerate() {
+            let bad = |reason| LayoutError {
+                what: "mapping",
+                index,
+                start: vma.start,
+                end: vma.end,
+                reason,
+            };
+            if vma.end <= vma.start {
+                return Err(bad("it ends before it starts"));
+            }
+            if !vma.start.is_multiple_of(PAGE_SIZE) || !vma.end.is_multiple_of(PAGE_SIZE) {
+                return Err(bad("it is not page-aligned"));
+            }
+        }
         vmas.sort_by_key(|vma| vma.start);
+        for (index, pair) in vmas.windows(2).enumerate() {
+            if let [a, b] = pair {
+                if b.start < a.end {
+                    return Err(LayoutError {
+                        what: "mapping",
+                        index: index + 1,
+                        start: b.start,
+                        end: b.end,
+                        reason: "it overlaps the mapping before it",
+                    });
+                }
+            }
+        }
+        for (index, run) in runs.iter().enumerate() {
+            if run.len == 0 || run.vaddr.checked_add(run.len).is_none() {
+                return Err(LayoutError {
+                    what: "page run",
+                    index,
+                    start: run.vaddr,
+                    end: run.end(),
+                    reason: "it is empty or runs past the address space",
+                });
+            }
+        }
         runs.sort_by_key(|run| run.vaddr);
-        MemoryLayout { vmas, runs }
+        for (index, pair) in runs.windows(2).enumerate() {
+            if let [a, b] = pair {
+                if b.vaddr < a.end() {
+                    return Err(LayoutError {
+                        what: "page run",
+                        index: index + 1,
+                        start: b.vaddr,
+                        end: b.end(),
+                        reason: "it overlaps the run before it",
+                    });
+                }
+            }
+        }
+        Ok(MemoryLayout { vmas, runs })
     }
 
     /// The VMAs, by address.
@@ -274,12 +335,21 @@ impl MemoryLayout {
             .iter()
             .take_while(|run| run.vaddr < end)
             .map(|run| run.end().min(end).saturating_sub(run.vaddr.max(start)))
-            .sum()
+            .fold(0u64, u64::saturating_add)
     }
 
-    /// Total present bytes.
+    /// Total present bytes (the runs do not overlap, so the sum cannot pass 2^64).
     pub fn present_bytes(&self) -> u64 {
-        self.runs.iter().map(|run| run.len).sum()
+        self.runs
+            .iter()
+            .fold(0u64, |sum, run| sum.saturating_add(run.len))
+    }
+
+    /// Total size of the VMAs (they do not overlap, so the sum cannot pass 2^64).
+    pub fn vma_bytes(&self) -> u64 {
+        self.vmas
+            .iter()
+            .fold(0u64, |sum, vma| sum.saturating_add(vma.size()))
     }
 
     /// The runs grouped into segments contiguous in memory and in the pages file, in file order.
@@ -310,54 +380,81 @@ impl MemoryLayout {
 mod tests {
     use super::*;
 
-    fn raw(start: u64, end: u64, flags: u32, status: u32, shmid: u64) -> RawVma {
+    fn raw(start: u64, end: u64, flags: u32, status: u32) -> RawVma {
         RawVma {
             start,
             end,
             flags,
             status,
-            shmid,
+            shmid: 9,
+        }
+    }
+
+    fn vma(start: u64, end: u64, flags: u32, status: u32) -> Vma {
+        Vma {
+            start,
+            end,
             prot: 3,
+            flags,
+            status,
             pgoff: 0,
+            shmid: 0,
+            name: name_vma(&raw(start, end, flags, status), (0, 0), None),
+            shared: None,
+        }
+    }
+
+    fn run(vaddr: u64, len: u64, pages_offset: u64) -> PresentRun {
+        PresentRun {
+            vaddr,
+            len,
+            pages_offset,
         }
     }
 
     #[test]
     fn names_follow_proc_maps() {
-        let mut ctx = NamingContext {
-            brk_start: 0x735a000,
-            brk_end: 0x7443000,
-            ..Default::default()
-        };
-        ctx.file_paths.insert(1, "/usr/bin/python3.11".into());
+        let brk = (0x735a000, 0x7443000);
+        let python: Arc<str> = Arc::from("/usr/bin/python3.11");
         let cases = [
             (
-                raw(0x400000, 0x41f000, 0x2, status::VMA_FILE_PRIVATE | 1, 1),
+                raw(0x400000, 0x41f000, 0x2, status::VMA_FILE_PRIVATE | 1),
+                Some(&python),
                 "/usr/bin/python3.11",
             ),
             (
-                raw(0x400000, 0x41f000, 0x1, status::VMA_FILE_SHARED | 1, 9),
+                raw(0x400000, 0x41f000, 0x1, status::VMA_FILE_SHARED | 1),
+                None,
                 "[file id 9]",
             ),
-            (raw(0x735a000, 0x7443000, 0x22, (1 << 9) | 1, 0), "[heap]"),
             (
-                raw(0x735a000, 0x7443000, 0x22, status::VMA_AREA_HEAP | 1, 0),
+                raw(0x735a000, 0x7443000, 0x22, (1 << 9) | 1),
+                None,
                 "[heap]",
             ),
             (
-                raw(0x7ffc0000, 0x7ffd0000, 0x122, (1 << 9) | 1, 0),
+                raw(0x735a000, 0x7443000, 0x22, status::VMA_AREA_HEAP | 1),
+                None,
+                "[heap]",
+            ),
+            (
+                raw(0x7ffc0000, 0x7ffd0000, 0x122, (1 << 9) | 1),
+                None,
                 "[stack]",
             ),
             (
-                raw(0x7ffc0000, 0x7ffd0000, 0x22, status::VMA_AREA_STACK, 0),
+                raw(0x7ffc0000, 0x7ffd0000, 0x22, status::VMA_AREA_STACK),
+                None,
                 "[stack]",
             ),
             (
-                raw(0x7f00, 0x7f01, 0x22, status::VMA_AREA_VDSO | (1 << 9), 0),
+                raw(0x7f00, 0x7f01, 0x22, status::VMA_AREA_VDSO | (1 << 9)),
+                None,
                 "[vdso]",
             ),
             (
-                raw(0x7f00, 0x7f01, 0x22, status::VMA_AREA_VVAR | (1 << 9), 0),
+                raw(0x7f00, 0x7f01, 0x22, status::VMA_AREA_VVAR | (1 << 9)),
+                None,
                 "[vvar]",
             ),
             (
@@ -366,49 +463,39 @@ mod tests {
                     0xffffffffff601000,
                     0x22,
                     status::VMA_AREA_VSYSCALL,
-                    0,
                 ),
+                None,
                 "[vsyscall]",
             ),
             (
-                raw(0x8000, 0x9000, 0x21, status::VMA_ANON_SHARED, 0),
+                raw(0x8000, 0x9000, 0x21, status::VMA_ANON_SHARED),
+                None,
                 "[anon:shared]",
             ),
-            (raw(0x8000, 0x9000, 0x22, 1 << 9, 0), "[anon]"),
+            (
+                raw(0x8000, 0x9000, 0x21, status::VMA_AREA_MEMFD),
+                None,
+                "[memfd]",
+            ),
+            (raw(0x8000, 0x9000, 0x22, 1 << 9), None, "[anon]"),
         ];
-        for (vma, want) in cases {
-            assert_eq!(name_vma(&vma, &ctx), want, "{vma:x?}");
+        for (vma, file, want) in cases {
+            assert_eq!(&*name_vma(&vma, brk, file), want, "{vma:x?}");
         }
     }
 
     fn layout() -> MemoryLayout {
-        let vmas = [
-            raw(0x1000, 0x5000, 0x22, 1 << 9, 0),
-            raw(0x8000, 0xa000, 0x21, status::VMA_ANON_SHARED, 0),
+        let vmas = vec![
+            vma(0x1000, 0x5000, 0x22, 1 << 9),
+            vma(0x8000, 0xa000, 0x21, status::VMA_ANON_SHARED),
         ];
         let runs = vec![
-            PresentRun {
-                vaddr: 0x1000,
-                len: 0x1000,
-                pages_offset: 0,
-            },
-            PresentRun {
-                vaddr: 0x2000,
-                len: 0x2000,
-                pages_offset: 0x1000,
-            },
-            PresentRun {
-                vaddr: 0x8000,
-                len: 0x1000,
-                pages_offset: 0x3000,
-            },
-            PresentRun {
-                vaddr: 0x9000,
-                len: 0x1000,
-                pages_offset: 0x4000,
-            },
+            run(0x1000, 0x1000, 0),
+            run(0x2000, 0x2000, 0x1000),
+            run(0x8000, 0x1000, 0x3000),
+            run(0x9000, 0x1000, 0x4000),
         ];
-        MemoryLayout::build(&vmas, &NamingContext::default(), runs)
+        MemoryLayout::build(vmas, runs).unwrap()
     }
 
     #[test]
@@ -419,35 +506,56 @@ mod tests {
         assert_eq!(layout.vma_at(0x5000), None);
         assert_eq!(layout.vma_at(0), None);
         assert_eq!(
-            layout.vma_at(0x9fff).map(|v| v.name.as_str()),
+            layout.vma_at(0x9fff).map(|v| &*v.name),
             Some("[anon:shared]")
         );
         assert_eq!(layout.run_at(0x2fff).map(|r| r.pages_offset), Some(0x1000));
         assert_eq!(layout.run_at(0x4000), None);
         assert_eq!(layout.present_bytes_in(0x1800, 0x8800), 0x2800 + 0x800);
         assert_eq!(layout.present_bytes(), 0x5000);
+        assert_eq!(layout.vma_bytes(), 0x6000);
         assert_eq!(layout.vmas()[1].perms(), "rw-s");
     }
 
     #[test]
+    fn bad_layouts_are_refused() {
+        let cases = [
+            (
+                vec![vma(0x2000, 0x1000, 0x22, 1)],
+                vec![],
+                "ends before it starts",
+            ),
+            (
+                vec![vma(0x1000, 0x1800, 0x22, 1)],
+                vec![],
+                "not page-aligned",
+            ),
+            (
+                vec![vma(0x1000, 0x3000, 0x22, 1), vma(0x2000, 0x4000, 0x22, 1)],
+                vec![],
+                "overlaps the mapping before it",
+            ),
+            (vec![], vec![run(0x1000, 0, 0)], "empty"),
+            (
+                vec![],
+                vec![run(0x1000, 0x2000, 0), run(0x2000, 0x1000, 0x2000)],
+                "overlaps the run before it",
+            ),
+        ];
+        for (vmas, runs, want) in cases {
+            let err = MemoryLayout::build(vmas, runs).unwrap_err();
+            assert!(err.to_string().contains(want), "{err}");
+        }
+    }
+
+    #[test]
     fn runs_are_cut_at_vma_edges() {
-        let vmas = [
-            raw(0x1000, 0x2000, 0x22, 1 << 9, 0),
-            raw(0x2000, 0x4000, 0x22, 1 << 9, 0),
+        let vmas = vec![
+            vma(0x1000, 0x2000, 0x22, 1 << 9),
+            vma(0x2000, 0x4000, 0x22, 1 << 9),
         ];
-        let runs = vec![
-            PresentRun {
-                vaddr: 0x1000,
-                len: 0x2000,
-                pages_offset: 0,
-            },
-            PresentRun {
-                vaddr: 0x5000,
-                len: 0x1000,
-                pages_offset: 0x2000,
-            },
-        ];
-        let layout = MemoryLayout::build(&vmas, &NamingContext::default(), runs);
+        let runs = vec![run(0x1000, 0x2000, 0), run(0x5000, 0x1000, 0x2000)];
+        let layout = MemoryLayout::build(vmas, runs).unwrap();
         let pieces: Vec<(u64, u64, u64, Option<u64>)> = layout
             .runs_by_vma()
             .iter()
