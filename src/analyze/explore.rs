@@ -17,10 +17,17 @@ use crate::dump::layout::status::{
 use crate::dump::layout::MAP_GROWSDOWN;
 use crate::dump::{Dump, Error, Vma};
 
-/// `crit x ps`: depth-first from the root, children in `pstree.img` order.
-pub(crate) fn build_ps(dump: &Dump) -> Vec<PsRow> {
+/// `crit x ps`: depth-first from the root, children in `pstree.img` order. Like crit, it needs
+/// every task's core image: a task whose core cannot be read is an error.
+pub(crate) fn build_ps(dump: &Dump) -> Result<Vec<PsRow>, Error> {
+    if let Some(task) = dump.tasks().iter().find(|t| t.core_problem.is_some()) {
+        if let Some(problem) = &task.core_problem {
+            return Err(problem.to_error(task.pid));
+        }
+    }
     let tree = dump.tree();
-    tree.depth_first(None)
+    Ok(tree
+        .depth_first(None)
         .into_iter()
         .filter_map(|(index, depth)| {
             let task = tree.tasks().get(index)?;
@@ -32,7 +39,7 @@ pub(crate) fn build_ps(dump: &Dump) -> Vec<PsRow> {
                 comm: task.comm.clone(),
             })
         })
-        .collect()
+        .collect())
 }
 
 /// The path of regular file `id`, or crit's `unknown path`.

@@ -159,7 +159,7 @@ pub fn collect_report(
 pub fn collect_explore(checkpoint: Checkpoint, view: ExploreView) -> Result<ExploreReport, Error> {
     let dump = Dump::load(checkpoint)?;
     Ok(match view {
-        ExploreView::Ps => ExploreReport::Ps(explore::build_ps(&dump)),
+        ExploreView::Ps => ExploreReport::Ps(explore::build_ps(&dump)?),
         ExploreView::Fds => ExploreReport::Fds(files::collect_explore_fds(&dump)?),
         ExploreView::Mems => ExploreReport::Mems(explore::build_mems(&dump)?),
         ExploreView::Rss => ExploreReport::Rss(explore::build_rss(&dump)?),
