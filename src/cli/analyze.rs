@@ -275,9 +275,8 @@ fn run_local(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome, 
         let sections = args.sections.resolve(format, args.memory.pid);
         let mut reports = Vec::with_capacity(inputs.len());
         for (input, source) in inputs {
-            let report = open_checkpoint(input).and_then(|checkpoint| {
-                Ok(analyze::collect_report(checkpoint, source, &sections)?)
-            });
+            let report = open_checkpoint(input)
+                .and_then(|checkpoint| Ok(analyze::collect_report(checkpoint, source, &sections)?));
             match report {
                 Ok(report) => {
                     let unreadable = analyze::unreadable_facts(&report);
