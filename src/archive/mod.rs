@@ -619,6 +619,14 @@ impl Checkpoint {
         }
     }
 
+    /// A reader over the CRIU image `checkpoint/<name>`, with no size limit (see
+    /// [`Checkpoint::open_member`] for what a compressed archive can hand out).
+    pub fn open_image(&self, name: &str) -> Result<MemberReader, Error> {
+        let member = self.image_member(name)?;
+        let m = self.find(&member).ok_or_else(|| self.missing(&member))?;
+        self.member_reader(m)
+    }
+
     /// A reader over `checkpoint/pages-<pages_id>.img` (the `pages_id` of a pagemap's head).
     pub fn open_pages(&self, pages_id: u32) -> Result<PagesReader, Error> {
         let member = format!("{}pages-{pages_id}.img", self.image_prefix);
@@ -748,6 +756,24 @@ impl Checkpoint {
             None => Vec::new(),
         };
         Ok(RootfsDiff { changed, deleted })
+    }
+
+    /// Streams every regular file of `rootfs-diff.tar` to `visit(path, size, data)`, in archive order
+    /// (see [`RootfsDiff`]); `visit` returns `false` to stop. Nothing when there is no
+    /// `rootfs-diff.tar`; for a compressed archive, the member must have been kept or spooled.
+    pub fn visit_rootfs_files(
+        &self,
+        visit: &mut dyn FnMut(&str, u64, &mut dyn Read) -> io::Result<bool>,
+    ) -> Result<(), Error> {
+        let Some(m) = self.find(rootfs::MEMBER) else {
+            return Ok(());
+        };
+        let reader = self.member_reader(m)?;
+        rootfs::visit_files(reader, visit).map_err(|reason| Error::ParseMember {
+            archive: self.display.clone(),
+            member: rootfs::MEMBER.to_owned(),
+            reason,
+        })
     }
 
     // ---- internals ----

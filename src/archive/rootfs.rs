@@ -77,6 +77,56 @@ fn walk<S: super::tar_stream::Source>(mut walker: Walker<S>) -> Result<Vec<Chang
     Ok(out)
 }
 
+/// Streams every regular file of `rootfs-diff.tar` read from `reader` (plain, gzip or zstd) to
+/// `visit(path, size, data)`, in archive order; `visit` returns `false` to stop. Nothing is
+/// written.
+pub(super) fn visit_files(
+    reader: impl Read,
+    visit: &mut dyn FnMut(&str, u64, &mut dyn Read) -> std::io::Result<bool>,
+) -> Result<(), String> {
+    let mut reader = BufReader::new(reader);
+    let head = reader.fill_buf().map_err(|e| e.to_string())?;
+    if head.is_empty() {
+        return Ok(());
+    }
+    const NAME: &str = "rootfs-diff.tar";
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let source = StreamSource(flate2::read::MultiGzDecoder::new(reader));
+        walk_files(Walker::new(source, NAME, "gzip stream"), visit)
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        let decoder =
+            zstd::stream::read::Decoder::with_buffer(reader).map_err(|e| e.to_string())?;
+        walk_files(
+            Walker::new(StreamSource(decoder), NAME, "zstd stream"),
+            visit,
+        )
+    } else {
+        walk_files(Walker::new(StreamSource(reader), NAME, "tar data"), visit)
+    }
+}
+
+fn walk_files<S: super::tar_stream::Source>(
+    mut walker: Walker<S>,
+    visit: &mut dyn FnMut(&str, u64, &mut dyn Read) -> std::io::Result<bool>,
+) -> Result<(), String> {
+    let mut count = 0usize;
+    while let Some(entry) = walker.next_entry().map_err(|e| nested_message(&e))? {
+        count += 1;
+        if count > ENTRY_LIMIT {
+            return Err(format!("more than {ENTRY_LIMIT} entries"));
+        }
+        if entry.kind != MemberKind::File {
+            continue;
+        }
+        let name = entry.name.trim_start_matches("./").to_owned();
+        let mut data = walker.data();
+        if !visit(&name, entry.size, &mut data).map_err(|e| e.to_string())? {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// The nested tar's error without repeating the member name the caller adds.
 fn nested_message(e: &super::Error) -> String {
     let text = e.to_string();

@@ -20,6 +20,7 @@ use crate::dump::Dump;
 use crate::memory::report::{
     build_hexdump, build_summary, write_dump, HitCollector, ProcessSearched, SearchReport,
 };
+use crate::memory::stored::search_stored;
 use crate::memory::{self, Matcher, ProcessMemory};
 use crate::output::{self, Format, Style};
 use crate::Error;
@@ -190,6 +191,7 @@ pub fn run(args: &MemoryArgs, inputs: &[PathBuf], output: OutputFormat) -> Resul
                 regex: *regex,
                 context: args.match_context,
                 limit: (args.max_matches > 0).then_some(args.max_matches),
+                stored: args.pid.is_none(),
                 format,
             };
             let report = search_checkpoint(&dump, &processes, &params, &mut failures)?;
@@ -211,7 +213,10 @@ pub fn run(args: &MemoryArgs, inputs: &[PathBuf], output: OutputFormat) -> Resul
         }
     }
     if matcher.is_some() {
-        let total: usize = searches.iter().map(|report| report.matches.len()).sum();
+        let total: usize = searches
+            .iter()
+            .map(|report| report.matches.len() + report.stored_matches.len())
+            .sum();
         if total == 0 && matches!(format, Format::Table | Format::Tree) {
             eprintln!("No matches found.");
         } else {
@@ -261,6 +266,9 @@ struct SearchParams<'a> {
     context: usize,
     /// Stop after this many matches in the checkpoint.
     limit: Option<usize>,
+    /// Also search the data stored outside process memory and rootfs-diff.tar (all processes
+    /// were asked for, not one `--pid`).
+    stored: bool,
     format: Format,
 }
 
@@ -294,6 +302,7 @@ fn search_checkpoint(
         context: params.context,
         processes: Vec::new(),
         matches: Vec::new(),
+        stored_matches: Vec::new(),
         truncated: false,
     };
     if show_progress {
@@ -339,6 +348,27 @@ fn search_checkpoint(
             matches: (report.matches.len() - before) as u64,
             error,
         });
+    }
+    if params.stored && !report.truncated {
+        bar.set_message("stored data");
+        let room = params
+            .limit
+            .map(|limit| limit.saturating_sub(report.matches.len()));
+        let mut progress = |bytes: u64| bar.inc(bytes);
+        match search_stored(
+            dump,
+            params.matcher,
+            params.context,
+            &mut report.stored_matches,
+            room,
+            &mut progress,
+        ) {
+            Ok(searched) => report.truncated = searched.stopped,
+            Err(err) => failures.push((
+                format!("{}: stored data", dump.display_name()),
+                Error::from(err),
+            )),
+        }
     }
     bar.finish_and_clear();
     Ok(report)

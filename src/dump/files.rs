@@ -75,6 +75,14 @@ pub struct MemfdInode {
     pub shmid: u64,
 }
 
+impl MemfdInode {
+    /// True for anonymous shared memory (`MAP_SHARED | MAP_ANONYMOUS`), which CRIU 4.x records
+    /// as a memfd named `/dev/zero`, the name `/proc/PID/maps` shows for it.
+    pub fn is_anonymous_shared(&self) -> bool {
+        &*self.name == "/dev/zero"
+    }
+}
+
 /// A timerfd's settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timerfd {
@@ -224,8 +232,12 @@ impl FileTable {
         match &self.files.get(&id)?.kind {
             FileKind::Regular(reg) => Some(Arc::clone(&reg.path)),
             FileKind::Memfd { inode_id, .. } => {
-                let name = self.memfd_inodes.get(inode_id).map_or("", |i| &*i.name);
-                Some(Arc::from(format!("/memfd:{name} (deleted)")))
+                let inode = self.memfd_inodes.get(inode_id);
+                Some(match inode {
+                    Some(inode) if inode.is_anonymous_shared() => Arc::from("/dev/zero (deleted)"),
+                    Some(inode) => Arc::from(format!("/memfd:{} (deleted)", inode.name)),
+                    None => Arc::from("/memfd:? (deleted)"),
+                })
             }
             _ => None,
         }

@@ -12,7 +12,9 @@
 //! - [`layout`]: VMAs (named like `/proc/PID/maps`) and private present runs, validated;
 //! - [`shared`]: shared anonymous memory, memfds and SysV segments;
 //! - [`memory`]: [`ProcessMemory`], reading private and shared pages by address;
-//! - [`args`]: command lines and environments by the kernel's rules.
+//! - [`args`]: command lines and environments by the kernel's rules;
+//! - [`stored`]: the data stored outside process memory (pipe and socket queues, ghost files,
+//!   unmapped shared memory).
 //!
 //! # What is refused, and what is only marked
 //! A broken task tree (see [`tasks`]) or file table refuses the whole checkpoint. A task whose
@@ -31,6 +33,7 @@ pub mod files;
 pub mod layout;
 pub mod memory;
 pub mod shared;
+pub mod stored;
 pub mod tasks;
 
 use std::collections::HashMap;
@@ -41,6 +44,7 @@ pub use files::{File, FileKind, FileTable};
 pub use layout::{MemoryLayout, PresentRun, Vma, PAGE_SIZE};
 pub use memory::{Piece, ProcessMemory, Source, Stretch};
 pub use shared::{SharedKind, SharedMemory, SharedObject, SysvSegment};
+pub use stored::{StoredData, StoredKind, StoredRange};
 pub use tasks::{Task, TaskState, TaskTree, Thread};
 
 use crate::archive::Checkpoint;
@@ -292,6 +296,11 @@ impl Dump {
         let mut files = loader.file_table()?;
         loader.add_queues(&mut files)?;
         let mut shared = SharedMemory::default();
+        let root_ipc = tree
+            .root()
+            .and_then(|root| loader.ids(root.pid).ok())
+            .and_then(|ids| ids.ipc_ns_id);
+        loader.sysv_segments(root_ipc, &mut shared)?;
         let mut fd_tables: HashMap<u32, Arc<[Fd]>> = HashMap::new();
         let mut resources = Vec::with_capacity(tree.tasks().len().min(1 << 16));
         for task in tree.tasks() {
@@ -306,22 +315,15 @@ impl Dump {
                 &mut fd_tables,
             )));
         }
-        let root_ipc = tree
-            .root()
-            .and_then(|root| tree.index_of(root.pid))
-            .and_then(|index| resources.get(index))
-            .and_then(|r| r.as_ref())
-            .and_then(|r| r.ids.as_ref().ok())
-            .and_then(|ids| ids.ipc_ns_id);
-        loader.sysv_segments(root_ipc, &mut shared)?;
         for inode in files.memfd_inodes() {
-            shared.note(
-                inode.shmid,
+            let kind = if inode.is_anonymous_shared() {
+                SharedKind::Anonymous
+            } else {
                 SharedKind::Memfd {
                     name: Arc::clone(&inode.name),
-                },
-                inode.size,
-            );
+                }
+            };
+            shared.note(inode.shmid, kind, inode.size);
         }
         loader.shared_pages(&mut shared)?;
         let mut dump = Dump {
@@ -419,6 +421,11 @@ impl Dump {
     /// The shared-memory objects and SysV segments.
     pub fn shared(&self) -> &SharedMemory {
         &self.shared
+    }
+
+    /// The data the checkpoint stores outside process memory (see [`stored`]).
+    pub fn stored_data(&self) -> Vec<StoredData> {
+        stored::collect(self)
     }
 
     /// The label of an image in messages: `CHECKPOINT: NAME`.
@@ -800,6 +807,15 @@ impl Loader<'_> {
                 None
             };
             let shared_id = shared_object(entry.status, entry.shmid, files);
+            let sysv_name = (entry.status & status::VMA_AREA_SYSVIPC != 0)
+                .then(|| shared_id.and_then(|id| shared.get(id)))
+                .flatten()
+                .and_then(|object| match object.kind {
+                    SharedKind::SysV { key } => {
+                        Some(Arc::<str>::from(format!("/SYSV{key:08x} (deleted)")))
+                    }
+                    _ => None,
+                });
             if let Some(shmid) = shared_id {
                 let extent = entry
                     .pgoff
@@ -819,7 +835,7 @@ impl Loader<'_> {
                 status: entry.status,
                 pgoff: entry.pgoff,
                 shmid: entry.shmid,
-                name: name_vma(&raw, brk, path.as_ref()),
+                name: sysv_name.unwrap_or_else(|| name_vma(&raw, brk, path.as_ref())),
                 shared: shared_id,
             });
         }

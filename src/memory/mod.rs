@@ -2,12 +2,14 @@
 //! summaries, the streaming search, raw dumps and hexdumps.
 //!
 //! - [`search`]: the one-pass streaming search with a fixed-size buffer;
+//! - [`stored`]: the search of data stored outside process memory and of rootfs-diff.tar;
 //! - [`report`]: the serde report structs of the memory views (summary, search, dump, hexdump).
 //!
 //! This module never prints; `cli` drives it and `output` renders its reports.
 
 pub mod report;
 pub mod search;
+pub mod stored;
 
 pub use crate::dump::{MemoryLayout, PresentRun, ProcessMemory, Vma, PAGE_SIZE};
 pub use search::{Matcher, PatternError};

@@ -148,9 +148,76 @@ pub struct SearchReport {
     pub processes: Vec<ProcessSearched>,
     /// All hits, by process then address order within each contiguous segment.
     pub matches: Vec<SearchHit>,
+    /// Hits in the data the checkpoint stores outside process memory (pipe and socket queues,
+    /// deleted files, unmapped shared memory, the files of rootfs-diff.tar), by source.
+    #[serde(default)]
+    pub stored_matches: Vec<StoredHit>,
     /// True when the search stopped at its match limit (`--max-matches`); more may exist.
     #[serde(default)]
     pub truncated: bool,
+}
+
+/// One hit in stored data: not at a virtual address, but at an offset of a source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredHit {
+    /// Where the bytes were: `pipe:[117990] unread data`, `tcp A -> B receive queue`,
+    /// `ghost /srv/app/cache.db (deleted)`, `rootfs-diff /etc/app.conf`, ...
+    pub source: String,
+    /// `pipe-data`, `unix-queue`, `tcp-receive-queue`, `tcp-send-queue`, `ghost-file`,
+    /// `shared-memory` or `rootfs-diff`.
+    pub kind: String,
+    /// Offset of the first matched byte in that source.
+    pub offset: u64,
+    /// The matched bytes, printable.
+    pub matched: String,
+    /// Context before, the match, and context after, printable.
+    pub context: String,
+}
+
+/// A [`SearchSink`] that turns matches in one stored source into [`StoredHit`]s.
+pub struct StoredHitCollector<'a> {
+    source: &'a str,
+    kind: &'a str,
+    hits: &'a mut Vec<StoredHit>,
+    /// Stop once this many hits of the whole search exist (the memory hits counted in).
+    room: Option<usize>,
+    /// Matches found so far.
+    pub count: u64,
+}
+
+impl<'a> StoredHitCollector<'a> {
+    /// A collector appending to `hits`, stopping after `room` more (`None`: no limit).
+    pub fn new(
+        source: &'a str,
+        kind: &'a str,
+        hits: &'a mut Vec<StoredHit>,
+        room: Option<usize>,
+    ) -> Self {
+        StoredHitCollector {
+            source,
+            kind,
+            hits,
+            room,
+            count: 0,
+        }
+    }
+}
+
+impl SearchSink for StoredHitCollector<'_> {
+    fn matched(&mut self, found: &Match<'_>) -> bool {
+        let mut context = printable(found.before);
+        context.push_str(&printable(found.matched));
+        context.push_str(&printable(found.after));
+        self.hits.push(StoredHit {
+            source: self.source.to_owned(),
+            kind: self.kind.to_owned(),
+            offset: found.vaddr,
+            matched: printable(found.matched),
+            context,
+        });
+        self.count += 1;
+        self.room.is_none_or(|room| (self.count as usize) < room)
+    }
 }
 
 /// A [`SearchSink`] that turns matches of one process into [`SearchHit`]s.

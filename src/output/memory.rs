@@ -74,6 +74,32 @@ pub fn render_search(
                 ]);
                 table.row(row);
             }
+            table.render(style, out)?;
+            let stored: Vec<_> = reports
+                .iter()
+                .flat_map(|r| r.stored_matches.iter().map(move |h| (r, h)))
+                .collect();
+            if stored.is_empty() {
+                return Ok(());
+            }
+            writeln!(out)?;
+            let mut header = vec!["SOURCE", "OFFSET", "CONTEXT"];
+            if several {
+                header.insert(0, "CHECKPOINT");
+            }
+            let mut table = Table::new(&header);
+            for (report, hit) in stored {
+                let mut row = Vec::with_capacity(header.len());
+                if several {
+                    row.push(report.checkpoint.clone());
+                }
+                row.extend([
+                    hit.source.clone(),
+                    hit.offset.to_string(),
+                    hit.context.clone(),
+                ]);
+                table.row(row);
+            }
             table.render(style, out)
         }
     }

@@ -1,0 +1,160 @@
+//! Search of the data a checkpoint stores outside process memory ([`crate::dump::stored`]) and
+//! of the files in `rootfs-diff.tar`: each source searched as one stream with the same matcher
+//! and buffer as process memory, hits reported by source and offset.
+
+use std::io::{self, Read, Seek, SeekFrom};
+
+use super::report::{StoredHit, StoredHitCollector};
+use super::search::{search_segments, Matcher, SearchSink};
+use super::Error;
+use crate::dump::layout::Segment;
+use crate::dump::Dump;
+
+/// How a stored search ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredSearched {
+    /// Bytes read.
+    pub bytes: u64,
+    /// True when it stopped at the match limit.
+    pub stopped: bool,
+}
+
+/// Searches every stored source of `dump`, then the files of `rootfs-diff.tar`, appending to
+/// `hits` until `room` more exist (`None`: no limit). `progress` gets the bytes read.
+pub fn search_stored(
+    dump: &Dump,
+    matcher: &Matcher,
+    context: usize,
+    hits: &mut Vec<StoredHit>,
+    room: Option<usize>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<StoredSearched, Error> {
+    let mut bytes = 0u64;
+    let mut left = room;
+    for data in dump.stored_data() {
+        let mut reader = dump
+            .checkpoint()
+            .open_image(&data.image)
+            .map_err(crate::dump::Error::from)?;
+        let segments: Vec<Segment> = data
+            .ranges
+            .iter()
+            .map(|range| Segment {
+                vaddr: range.data_offset,
+                len: range.len,
+                pages_offset: range.file_offset,
+            })
+            .collect();
+        let kind = serde_json::to_value(data.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let mut sink = Counting {
+            inner: StoredHitCollector::new(&data.source, &kind, hits, left),
+            bytes: &mut bytes,
+            progress,
+        };
+        let finished = search_segments(&mut reader, &segments, matcher, context, &mut sink)
+            .map_err(|source| {
+                Error::Dump(crate::dump::Error::ReadPages {
+                    pages: reader.name().to_owned(),
+                    source,
+                })
+            })?;
+        let found = sink.inner.count as usize;
+        left = left.map(|room| room.saturating_sub(found));
+        if !finished {
+            return Ok(StoredSearched {
+                bytes,
+                stopped: true,
+            });
+        }
+    }
+    let mut stopped = false;
+    let mut failure: Option<String> = None;
+    dump.checkpoint()
+        .visit_rootfs_files(&mut |path, size, data| {
+            let source = format!("rootfs-diff {path}");
+            let mut reader = Sequential {
+                inner: data,
+                pos: 0,
+            };
+            let segment = Segment {
+                vaddr: 0,
+                len: size,
+                pages_offset: 0,
+            };
+            let mut sink = Counting {
+                inner: StoredHitCollector::new(&source, "rootfs-diff", hits, left),
+                bytes: &mut bytes,
+                progress,
+            };
+            match search_segments(&mut reader, &[segment], matcher, context, &mut sink) {
+                Ok(finished) => {
+                    let found = sink.inner.count as usize;
+                    left = left.map(|room| room.saturating_sub(found));
+                    stopped = !finished;
+                    Ok(finished)
+                }
+                Err(err) => {
+                    failure = Some(format!("{source}: {err}"));
+                    Ok(false)
+                }
+            }
+        })
+        .map_err(crate::dump::Error::from)?;
+    if let Some(reason) = failure {
+        return Err(Error::Dump(crate::dump::Error::Unavailable {
+            pid: 0,
+            what: "rootfs-diff.tar",
+            reason,
+        }));
+    }
+    Ok(StoredSearched { bytes, stopped })
+}
+
+/// Passes matches on and counts the bytes read.
+struct Counting<'a, 'b> {
+    inner: StoredHitCollector<'a>,
+    bytes: &'b mut u64,
+    progress: &'b mut dyn FnMut(u64),
+}
+
+impl SearchSink for Counting<'_, '_> {
+    fn matched(&mut self, found: &super::search::Match<'_>) -> bool {
+        self.inner.matched(found)
+    }
+
+    fn progress(&mut self, bytes: u64) {
+        *self.bytes = self.bytes.saturating_add(bytes);
+        (self.progress)(bytes);
+    }
+}
+
+/// A stream read front to back: seeking is allowed only to where it already is (what a search
+/// of one segment from offset 0 does).
+struct Sequential<'a> {
+    inner: &'a mut dyn Read,
+    pos: u64,
+}
+
+impl Read for Sequential<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for Sequential<'_> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        match to {
+            SeekFrom::Start(at) if at == self.pos => Ok(self.pos),
+            SeekFrom::Current(0) => Ok(self.pos),
+            _ => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a stream is read front to back",
+            )),
+        }
+    }
+}
