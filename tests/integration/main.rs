@@ -26,3 +26,4 @@ mod hostile;
 mod krew;
 mod list;
 mod memsearch;
+mod model;
