@@ -24,5 +24,6 @@ pub mod dump;
 pub mod error;
 pub mod memory;
 pub mod output;
+pub mod secrets;
 
 pub use error::Error;
