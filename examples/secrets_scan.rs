@@ -24,7 +24,7 @@ use kubectl_checkpoint::secrets::{Finding, Rules, Scanner};
 const PAGE: usize = 4096;
 const MARKER: &[u8] = b"KCP_BENCH_MARKER_7731";
 
-/// Credentials planted by `gen`, one per 64 MiB in turn.
+/// Credentials planted by `gen`, one per 64 MiB in turn (the second holds two secrets).
 const PLANTED: [&str; 12] = [
     "\0GITHUB_TOKEN=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\0",
     "\0AWS_ACCESS_KEY_ID=AKIAC25R6UEXDGE3HDKE\0AWS_SECRET_ACCESS_KEY=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\0",
@@ -208,6 +208,7 @@ fn generate(path: &Path, mib: usize, hostile: bool) -> anyhow::Result<()> {
     let mut page = vec![0u8; PAGE];
     let mut written = 0usize;
     let mut planted = 0usize;
+    let mut secrets = 0usize;
     let mut run_left = 0usize;
     let mut kind = 0u64;
     while written < total {
@@ -232,7 +233,9 @@ fn generate(path: &Path, mib: usize, hostile: bool) -> anyhow::Result<()> {
             page[PAGE - environ.len()..].copy_from_slice(environ);
         }
         if written % (64 << 20) == (32 << 20) {
-            let secret = PLANTED[planted % PLANTED.len()].as_bytes();
+            let index = planted % PLANTED.len();
+            let secret = PLANTED[index].as_bytes();
+            secrets += if index == 1 { 2 } else { 1 };
             page[100..100 + MARKER.len()].copy_from_slice(MARKER);
             page[199] = 0;
             page[200..200 + secret.len()].copy_from_slice(secret);
@@ -244,8 +247,9 @@ fn generate(path: &Path, mib: usize, hostile: bool) -> anyhow::Result<()> {
     }
     out.flush()?;
     println!(
-        "wrote {mib} MiB to {} with {planted} planted credentials and markers",
+        "wrote {mib} MiB to {}: {planted} planted credentials holding {secrets} secrets",
         path.display()
     );
+    println!("planted: {secrets}");
     Ok(())
 }
