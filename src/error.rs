@@ -27,6 +27,9 @@ pub enum Error {
     /// Talking to the cluster failed.
     #[error(transparent)]
     Cluster(#[from] crate::cluster::Error),
+    /// The secret-detection rule table is unusable.
+    #[error(transparent)]
+    Secrets(#[from] crate::secrets::Error),
     /// Rendering or writing the output failed.
     #[error(transparent)]
     Output(#[from] crate::output::Error),

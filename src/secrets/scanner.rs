@@ -358,10 +358,15 @@ impl<'r> Scanner<'r> {
         };
         let reach = rule.reach_after() as u64;
         let complete = at_end || region.last_hit.saturating_add(reach) <= end;
+        // Matches starting at or before `limit` have all their bytes; near the start of a
+        // stream there may be none yet.
         let limit = if complete {
             region.last_hit
         } else {
-            region.last_hit.min(end.saturating_sub(reach))
+            match end.checked_sub(reach) {
+                Some(safe) => region.last_hit.min(safe),
+                None => return,
+            }
         };
         let mut resume = state.resume.max(region.start);
         let hay_end = self.rel(region.end.min(end));

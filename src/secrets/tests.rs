@@ -590,3 +590,182 @@ proptest! {
         prop_assert!(printable(&escaped));
     }
 }
+
+/// A finding in a fixture file: (file, start, end, rule, value).
+type Located = (String, usize, usize, String, Vec<u8>);
+
+/// Scans every image of the `secrets` fixture as its own stream, and every file of the CRI-O
+/// archive's rootfs-diff.tar (as `rootfs-diff:PATH`).
+fn scan_secrets_fixture() -> Vec<Located> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let mut found = Vec::new();
+    let mut scan = |source: String, bytes: &[u8]| {
+        for f in scan_bytes(rules(), 0, bytes) {
+            let start = usize::try_from(f.offset).unwrap();
+            found.push((
+                source.clone(),
+                start,
+                start + f.len(),
+                f.rule.name().to_owned(),
+                f.value,
+            ));
+        }
+    };
+    let dir = format!("{root}/criu-4.2/secrets");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    for name in names {
+        let bytes = std::fs::read(format!("{dir}/{name}")).unwrap();
+        scan(name, &bytes);
+    }
+    let archive_dir = format!("{root}/crio-secrets");
+    let archive = std::fs::read_dir(&archive_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut outer = tar::Archive::new(std::fs::File::open(archive).unwrap());
+    for entry in outer.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path().unwrap().to_string_lossy() != "rootfs-diff.tar" {
+            continue;
+        }
+        let mut inner = tar::Archive::new(&mut entry);
+        for file in inner.entries().unwrap() {
+            let mut file = file.unwrap();
+            let path = file.path().unwrap().to_string_lossy().into_owned();
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut bytes).unwrap();
+            scan(format!("rootfs-diff:{path}"), &bytes);
+        }
+    }
+    found
+}
+
+/// The fixture's planted credentials and decoys, from its truth file (recorded from /proc at
+/// the dump, independently of this scanner): (kind, decoy, source, start, end) per stored copy.
+fn secrets_fixture_truth() -> Vec<(String, bool, String, usize, usize)> {
+    let root = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/truth/secrets.json"
+    );
+    let truth: serde_json::Value = serde_json::from_slice(&std::fs::read(root).unwrap()).unwrap();
+    let mut copies = Vec::new();
+    let needles = truth["needles"].as_array().unwrap();
+    let text_of = |id: &str| {
+        needles
+            .iter()
+            .find(|n| n["id"] == id)
+            .and_then(|n| n["text"].as_str())
+            .unwrap()
+            .len()
+    };
+    for needle in needles {
+        let id = needle["kind"].as_str().unwrap().to_owned();
+        let decoy = needle["decoy"].as_bool().unwrap();
+        let len = needle["text"].as_str().unwrap().len();
+        for hit in needle["image_hits"].as_array().unwrap() {
+            let file = hit["file"].as_str().unwrap().to_owned();
+            let at = usize::try_from(hit["offset"].as_u64().unwrap()).unwrap();
+            copies.push((id.clone(), decoy, file, at, at + len));
+        }
+    }
+    for hit in truth["archive"]["rootfs_diff_hits"].as_array().unwrap() {
+        let id = hit["needle"].as_str().unwrap();
+        let needle = needles.iter().find(|n| n["id"] == id).unwrap();
+        let at = usize::try_from(hit["offset"].as_u64().unwrap()).unwrap();
+        copies.push((
+            needle["kind"].as_str().unwrap().to_owned(),
+            needle["decoy"].as_bool().unwrap(),
+            format!("rootfs-diff:{}", hit["path"].as_str().unwrap()),
+            at,
+            at + text_of(id),
+        ));
+    }
+    copies
+}
+
+#[test]
+fn the_secrets_fixture_gives_every_planted_secret_and_no_decoy() {
+    let found = scan_secrets_fixture();
+    let truth = secrets_fixture_truth();
+    let overlaps = |f: &Located, source: &str, start: usize, end: usize| {
+        f.0 == source && f.1 < end && start < f.2
+    };
+    let planted: Vec<_> = truth.iter().filter(|t| !t.1).collect();
+    let decoys: Vec<_> = truth.iter().filter(|t| t.1).collect();
+    // The truth's kinds, in our rules' names.
+    fn rule_for(kind: &str) -> &str {
+        match kind {
+            "gcp-service-account" => "gcp-service-account-key",
+            "azure-storage-connection-string" => "azure-storage-account-key",
+            "stripe-key" => "stripe-secret-key",
+            "private-key-pem" => "private-key",
+            "password-in-url" => "url-password",
+            "password-in-dsn" => "go-mysql-dsn-password",
+            "env-password" | "env-secret" | "env-token" | "env-key" => "env-secret",
+            "docker-config-auth" => "docker-registry-auth",
+            other => other,
+        }
+    }
+    let missed: Vec<_> = planted
+        .iter()
+        .filter(|(kind, _, source, start, end)| {
+            !found
+                .iter()
+                .any(|f| overlaps(f, source, *start, *end) && f.3 == rule_for(kind))
+        })
+        .collect();
+    let decoys_reported: Vec<_> = found
+        .iter()
+        .filter(|f| decoys.iter().any(|(_, _, s, a, b)| overlaps(f, s, *a, *b)))
+        .collect();
+    let unexplained: Vec<_> = found
+        .iter()
+        .filter(|f| !planted.iter().any(|(_, _, s, a, b)| overlaps(f, s, *a, *b)))
+        .map(|f| (f.0.clone(), f.1, f.3.clone(), mask(&f.4)))
+        .collect();
+    eprintln!(
+        "secrets fixture: {} findings; planted copies found {}/{}; decoy copies reported {}/{}; \
+         findings outside every planted copy {}",
+        found.len(),
+        planted.len() - missed.len(),
+        planted.len(),
+        decoys_reported.len(),
+        decoys.len(),
+        unexplained.len()
+    );
+    assert!(missed.is_empty(), "missed: {missed:#?}");
+    assert!(
+        decoys_reported.is_empty(),
+        "decoys reported: {decoys_reported:#?}"
+    );
+    assert!(unexplained.is_empty(), "not planted: {unexplained:#?}");
+}
+
+#[test]
+fn every_split_point_of_every_true_positive() {
+    let rules = rules();
+    let mut failures = Vec::new();
+    for rule in rules.rules() {
+        for example in &rule.examples().found {
+            let text = example.text.as_bytes();
+            let whole = scan_split(text, &[], DEFAULT_BLOCK_FOR_TESTS);
+            for cut in 0..=text.len() {
+                if scan_split(text, &[cut], 1) != whole {
+                    failures.push(format!(
+                        "{}: split at {cut} of {:?}",
+                        rule.name(),
+                        example.text
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -205,16 +205,29 @@ fn plausible(value: &[u8]) -> bool {
     let path =
         first == b'/' || starts(b"./") || starts(b"../") || starts(b"~/") || starts(b"file:");
     let number = value.iter().all(u8::is_ascii_digit) && value.len() < 16;
-    !(placeholder || path || number || is_format_string(value) || !random(value))
+    let one_byte = value.iter().all(|&b| b == first);
+    !(placeholder || path || number || one_byte || is_format_string(value) || !random(value))
 }
 
-/// A printf-style directive (`%s`, `%d`, `%v`...); `%XX` URL escapes are not.
+/// A printf-style directive (`%s`, `%d`, `%-10.3f`, Go's `%v`, Python's `%(name)s`); `%XX` URL
+/// escapes and a `%` before other characters (a password's `%y`) are not.
 fn is_format_string(value: &[u8]) -> bool {
     value.iter().enumerate().any(|(i, &b)| {
-        b == b'%' && {
-            let hex = |k: usize| value.get(i + k).is_some_and(u8::is_ascii_hexdigit);
-            !(hex(1) && hex(2))
+        if b != b'%' {
+            return false;
         }
+        let rest = value.get(i + 1..).unwrap_or_default();
+        if rest.len() >= 2 && rest.iter().take(2).all(u8::is_ascii_hexdigit) {
+            return false;
+        }
+        if rest.first() == Some(&b'(') {
+            return true;
+        }
+        let spec = rest
+            .iter()
+            .position(|c| !b"-+ #0123456789.hlzjtL".contains(c))
+            .and_then(|at| rest.get(at));
+        spec.is_some_and(|c| b"diouxXeEfFgGaAcspnqvw%".contains(c))
     })
 }
 
@@ -476,6 +489,9 @@ mod tests {
             b"xxxxxxxx",
             b"********",
             b"true",
+            b"***",
+            b"%-10.3f",
+            b"pw%d",
         ] {
             assert!(!plausible(bad), "{}", String::from_utf8_lossy(bad));
         }
