@@ -16,12 +16,18 @@ pub(crate) fn build_process_tree(dump: &Dump, sections: &Sections) -> Option<Pro
         Some(pid) => tree.index_of(pid)?,
         None => tree.root_index(),
     };
-    Some(build_node(dump, start, sections))
+    let mut budget = TEXT_BUDGET;
+    Some(build_node(dump, start, sections, &mut budget))
 }
+
+/// The most bytes of command lines and environments one report holds, all processes together.
+/// A process has at most a few MiB of them, but a forged checkpoint can point thousands of
+/// processes at the same pages; past this budget the rest are marked unavailable.
+pub const TEXT_BUDGET: u64 = 64 << 20;
 
 /// The report node of task `index` and its subtree. Recursion is bounded: the dump refused
 /// trees deeper than [`crate::dump::tasks::MAX_DEPTH`].
-fn build_node(dump: &Dump, index: usize, sections: &Sections) -> ProcessNode {
+fn build_node(dump: &Dump, index: usize, sections: &Sections, budget: &mut u64) -> ProcessNode {
     let tree = dump.tree();
     let Some(task) = tree.tasks().get(index) else {
         return ProcessNode::default();
@@ -44,10 +50,11 @@ fn build_node(dump: &Dump, index: usize, sections: &Sections) -> ProcessNode {
         });
     }
     if task.state.has_resources() && (sections.cmdline || sections.env) {
-        fill_from_memory(dump, task, sections, &mut node);
+        fill_from_memory(dump, task, sections, budget, &mut node);
     }
     for &child in tree.children(index) {
-        node.children.push(build_node(dump, child, sections));
+        node.children
+            .push(build_node(dump, child, sections, budget));
     }
     node
 }
@@ -64,13 +71,32 @@ fn threads(task: &Task) -> Vec<ThreadNode> {
 }
 
 /// Adds the command line and environment, or says why they are missing.
-fn fill_from_memory(dump: &Dump, task: &Task, sections: &Sections, node: &mut ProcessNode) {
+fn fill_from_memory(
+    dump: &Dump,
+    task: &Task,
+    sections: &Sections,
+    budget: &mut u64,
+    node: &mut ProcessNode,
+) {
     let mut unreadable = |field: &str, reason: String| {
         node.unavailable.push(Unreadable {
             field: field.to_owned(),
             reason,
         })
     };
+    if *budget == 0 {
+        let reason = format!(
+            "the report's budget of {} MiB for command lines and environments is used up",
+            TEXT_BUDGET >> 20
+        );
+        if sections.cmdline {
+            unreadable("cmdline", reason.clone());
+        }
+        if sections.env {
+            unreadable("environment", reason);
+        }
+        return;
+    }
     let memory = match dump.memory(task.pid) {
         Ok(memory) => memory,
         Err(err) => {
@@ -101,6 +127,8 @@ fn fill_from_memory(dump: &Dump, task: &Task, sections: &Sections, node: &mut Pr
         };
         match environ {
             Ok(strings) => {
+                let bytes = strings.iter().map(|s| s.len() as u64 + 1).sum::<u64>();
+                *budget = budget.saturating_sub(bytes.saturating_mul(2));
                 node.environment_variables = Some(environment_map(&strings));
                 node.environment = Some(strings);
             }
@@ -110,8 +138,10 @@ fn fill_from_memory(dump: &Dump, task: &Task, sections: &Sections, node: &mut Pr
     if sections.cmdline {
         match cmdline {
             Ok(cmdline) => {
+                let joined = cmdline.joined();
+                *budget = budget.saturating_sub(joined.len() as u64);
                 node.retitled = cmdline.retitled;
-                node.cmdline = Some(cmdline.joined());
+                node.cmdline = Some(joined);
             }
             Err(err) => unreadable("cmdline", crate::error::render_chain(&err)),
         }

@@ -89,11 +89,12 @@ fn ip_address(words: &[u32]) -> String {
 
 /// A UNIX socket name: abstract names (leading NUL) get `@`, like `ss` prints them.
 fn unix_name(name: &[u8]) -> String {
-    match name.split_first() {
+    let text = match name.split_first() {
         None => String::new(),
         Some((0, rest)) => format!("@{}", String::from_utf8_lossy(rest)),
         Some(_) => String::from_utf8_lossy(name).into_owned(),
-    }
+    };
+    crate::dump::text::bounded(text, crate::dump::text::UNIX_PATH_MAX)
 }
 
 fn inet_node(files: &FileTable, fd: u32, sk: &InetSkEntry) -> SocketNode {

@@ -48,7 +48,8 @@ pub fn run(args: CoredumpArgs) -> Result<Outcome, Error> {
     let chosen = choose_processes(&dump, &args.pids)?;
     let mut failed = 0usize;
     for &pid in &chosen {
-        match coredump::dump_process(&dump, pid, &args.dir) {
+        let mut warn = |line: String| eprintln!("warning: {}", crate::output::escape_text(&line));
+        match coredump::dump_process(&dump, pid, &args.dir, &mut warn) {
             Ok(written) => {
                 println!("{}", written.path.display());
                 eprintln!("{}", render_summary(&written));
@@ -93,6 +94,13 @@ fn render_summary(written: &WrittenCore) -> String {
         text.push_str(&format!(
             ", {:.1} MiB not in the checkpoint written as zeros (listed in the KUBECTL-CHECKPOINT note)",
             mib(s.zero_filled_bytes)
+        ));
+    }
+    if s.omitted_threads > 0 {
+        text.push_str(&format!(
+            ", the registers of {} more threads left out (at most {} per core)",
+            s.omitted_threads,
+            coredump::build::MAX_CORE_THREADS
         ));
     }
     if s.stray_bytes > 0 {

@@ -5,9 +5,8 @@
 //! (never a sparse image of the whole address space, which could be 128 TiB long); the command's
 //! output is the map from file offsets to addresses (table, or JSON/YAML with `-o`).
 
-use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, IsTerminal, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -400,40 +399,55 @@ fn search_process(
     })
 }
 
-/// Writes the dump file with mode 0600 (also when it existed with wider permissions).
+/// Writes the dump file as a core file is written: under a temporary 0600 name in the target's
+/// directory, synced, then renamed into place, so a failure (a full disk) never leaves a partial
+/// file and nothing is ever written through a symbolic link or into a FIFO or device. An existing
+/// regular file is replaced; anything else at the path is refused.
 fn dump_to_file(
     memory: &ProcessMemory,
     command: &str,
     path: &Path,
 ) -> Result<memory::report::DumpReport, Error> {
     let display = path.display().to_string();
-    let create = |path: &Path| -> std::io::Result<File> {
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)?;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        Ok(file)
-    };
-    let file = create(path).map_err(|source| memory::Error::CreateDump {
+    let failed = |source: std::io::Error| memory::Error::CreateDump {
         path: display.clone(),
         source,
+    };
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_file() {
+            let kind = if meta.file_type().is_symlink() {
+                "a symbolic link"
+            } else if meta.is_dir() {
+                "a directory"
+            } else {
+                "not a regular file"
+            };
+            return Err(Error::Usage(format!(
+                "--dump-memory {display}: the path exists and is {kind}; refusing to write there"
+            )));
+        }
+    }
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let temp = tempfile::Builder::new()
+        .prefix(".kubectl-checkpoint-memory.")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(failed)?;
+    let mut writer = BufWriter::with_capacity(1 << 20, temp);
+    let report = write_dump(memory, command, &display, &mut writer).map_err(|err| match err {
+        memory::Error::Write(source) | memory::Error::Dump(crate::dump::Error::Write(source)) => {
+            failed(source)
+        }
+        other => other,
     })?;
-    let mut writer = BufWriter::with_capacity(1 << 20, file);
-    let report = write_dump(memory, command, &display, &mut writer)?;
-    let file = writer
+    let temp = writer
         .into_inner()
-        .map_err(|err| memory::Error::CreateDump {
-            path: display.clone(),
-            source: err.into_error(),
-        })?;
-    file.sync_all()
-        .map_err(|source| memory::Error::CreateDump {
-            path: display,
-            source,
-        })?;
+        .map_err(|err| failed(err.into_error()))?;
+    temp.as_file().sync_all().map_err(failed)?;
+    temp.persist(path).map_err(|err| failed(err.error))?;
     Ok(report)
 }
 

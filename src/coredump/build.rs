@@ -22,13 +22,18 @@ const X86_MODE_COMPAT: i32 = 2;
 /// Longest command line kept (`pr_psargs` holds 80 bytes with its NUL).
 const PSARGS_MAX: usize = 79;
 
+/// Most threads whose registers one core holds. Each costs a few KiB of notes (the XSAVE area
+/// alone is up to 2.7 KiB); a process with more threads gets the first ones, and the core's
+/// summary says how many were left out.
+pub const MAX_CORE_THREADS: usize = 8192;
+
 /// What a core is built from: one task of the dump and its decoded thread cores.
-#[derive(Debug)]
 pub struct ProcessImages<'a> {
     /// The task.
     pub task: &'a Task,
-    /// `core-<tid>.img` of each thread with its file name, main thread first.
-    pub cores: &'a [(String, CoreEntry)],
+    /// `core-<tid>.img` of each thread with its file name, main thread first, decoded one at a
+    /// time as the core is built (at most [`MAX_CORE_THREADS`] are read).
+    pub cores: Box<dyn Iterator<Item = Result<(String, CoreEntry), Error>> + 'a>,
     /// Its VMAs, by address.
     pub vmas: &'a [Vma],
     /// Its auxiliary vector.
@@ -53,12 +58,22 @@ pub fn psargs_of(cmdline: &str) -> String {
 }
 
 /// Builds the core description of one process.
-pub fn build_core_image(images: &ProcessImages<'_>) -> Result<CoreImage, Error> {
-    let Some((main_name, main)) = images.cores.first() else {
-        return Err(Error::NoThreads {
-            pid: images.task.pid,
-        });
+pub fn build_core_image(images: ProcessImages<'_>) -> Result<CoreImage, Error> {
+    let ProcessImages {
+        task,
+        mut cores,
+        vmas,
+        auxv,
+        stretches,
+        sources,
+        files,
+        psargs,
+    } = images;
+    let Some(first) = cores.next() else {
+        return Err(Error::NoThreads { pid: task.pid });
     };
+    let (main_name, main) = first?;
+    let main_name = &main_name;
     let arch = match main.mtype {
         MTYPE_X86_64 => Arch::X86_64,
         MTYPE_AARCH64 => Arch::Aarch64,
@@ -73,22 +88,27 @@ pub fn build_core_image(images: &ProcessImages<'_>) -> Result<CoreImage, Error> 
         file: main_name.clone(),
         problem: "no task core (tc)".into(),
     })?;
-    if !images.task.state.has_resources() {
+    if !task.state.has_resources() {
         return Err(Error::BadThread {
             file: main_name.clone(),
             problem: format!(
                 "the task is {}: it has no memory to dump",
-                images.task.state.name()
+                task.state.name()
             ),
         });
     }
 
-    let mut threads = Vec::with_capacity(images.cores.len());
-    for (name, core) in images.cores {
-        threads.push(build_thread(name, core, arch, tc.blk_sigset)?);
+    let mut threads = vec![build_thread(main_name, &main, arch, tc.blk_sigset)?];
+    let mut omitted_threads = 0usize;
+    for core in cores {
+        if threads.len() >= MAX_CORE_THREADS {
+            omitted_threads += 1;
+            continue;
+        }
+        let (name, core) = core?;
+        threads.push(build_thread(&name, &core, arch, tc.blk_sigset)?);
     }
     let creds = main.thread_core.as_ref().and_then(|t| t.creds.as_ref());
-    let task = images.task;
     let info = ProcessInfo {
         pid: task.pid,
         ppid: task.ppid,
@@ -97,7 +117,7 @@ pub fn build_core_image(images: &ProcessImages<'_>) -> Result<CoreImage, Error> 
         uid: creds.map_or(0, |c| c.uid),
         gid: creds.map_or(0, |c| c.gid),
         comm: tc.comm.clone(),
-        psargs: images.psargs.clone().unwrap_or_else(|| tc.comm.clone()),
+        psargs: psargs.unwrap_or_else(|| tc.comm.clone()),
         state: if task.state == crate::dump::TaskState::Stopped {
             b'T'
         } else {
@@ -111,16 +131,11 @@ pub fn build_core_image(images: &ProcessImages<'_>) -> Result<CoreImage, Error> 
         flags: u64::from(tc.flags),
     };
 
-    let mappings = images
-        .vmas
-        .iter()
-        .map(|vma| mapping(vma, images.files))
-        .collect();
-    let runs = images
-        .stretches
+    let mappings = vmas.iter().map(|vma| mapping(vma, files)).collect();
+    let runs = stretches
         .iter()
         .filter_map(|stretch| {
-            let source = images.sources.iter().position(|s| *s == stretch.source)?;
+            let source = sources.iter().position(|s| *s == stretch.source)?;
             Some(PageRun {
                 vaddr: stretch.vaddr,
                 nr_pages: stretch.len / PAGE_SIZE,
@@ -129,11 +144,12 @@ pub fn build_core_image(images: &ProcessImages<'_>) -> Result<CoreImage, Error> 
             })
         })
         .collect();
-    let auxv = images.auxv.to_vec();
+    let auxv = auxv.to_vec();
     Ok(CoreImage {
         arch,
         info,
         threads,
+        omitted_threads,
         auxv,
         mappings,
         runs,
@@ -322,9 +338,9 @@ mod tests {
         let psargs = dump.cmdline(&memory).map(|c| psargs_of(&c.joined())).ok();
         assert_eq!(psargs.as_deref(), Some("python3 /srv/app/bin/secret.py"));
         let cores = vec![("core-24390.img".to_string(), core[0].clone())];
-        let image = build_core_image(&ProcessImages {
+        let image = build_core_image(ProcessImages {
             task,
-            cores: &cores,
+            cores: Box::new(cores.into_iter().map(Ok)),
             vmas: map.layout.vmas(),
             auxv: &map.auxv,
             stretches: memory.stretches(),
@@ -417,10 +433,9 @@ mod tests {
             core_problem: None,
         };
         let files = FileTable::default();
-        let cores = vec![("core-5.img".to_string(), core.clone())];
-        let images = ProcessImages {
+        let images = |core: CoreEntry| ProcessImages {
             task: &task,
-            cores: &cores,
+            cores: Box::new(std::iter::once(Ok(("core-5.img".to_string(), core)))),
             vmas: &[],
             auxv: &[],
             stretches: &[],
@@ -428,7 +443,7 @@ mod tests {
             files: &files,
             psargs: None,
         };
-        let image = build_core_image(&images).unwrap();
+        let image = build_core_image(images(core.clone())).unwrap();
         assert_eq!(image.arch, Arch::Aarch64);
         assert_eq!(image.info.psargs, "arm");
         let ThreadRegs::Aarch64(regs) = &image.threads[0].regs else {
@@ -447,12 +462,7 @@ mod tests {
         if let Some(ti) = core.ti_aarch64.as_mut() {
             ti.gpregs.regs.truncate(3);
         }
-        let cores = vec![("core-5.img".to_string(), core)];
-        let err = build_core_image(&ProcessImages {
-            cores: &cores,
-            ..images
-        })
-        .unwrap_err();
+        let err = build_core_image(images(core)).unwrap_err();
         assert_eq!(
             err.to_string(),
             "core-5.img: gpregs.regs has 3 values, expected 31"

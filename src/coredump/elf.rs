@@ -8,6 +8,7 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::Path;
 
 use super::image::{Arch, Backing, CoreImage, PAGE_SIZE};
 use super::notes::build_notes;
@@ -57,6 +58,8 @@ pub struct CorePlan {
     pub zero_filled: Vec<(u64, u64)>,
     /// Bytes of page runs that lie outside every mapping (not written).
     pub stray_bytes: u64,
+    /// Bytes of the checkpoint's pages the core will hold (the rest of it is zeros).
+    pub data_bytes: u64,
 }
 
 /// What writing one core did, for the caller to report.
@@ -74,6 +77,8 @@ pub struct CoreSummary {
     pub stray_bytes: u64,
     /// Size of the core file (holes included).
     pub file_len: u64,
+    /// Threads whose registers the core leaves out (past the per-core thread limit).
+    pub omitted_threads: usize,
 }
 
 fn align_up(value: u64, align: u64) -> Option<u64> {
@@ -179,6 +184,7 @@ pub fn plan_core(image: &CoreImage) -> Result<CorePlan, Error> {
     let (present, stray_bytes) = present_ranges(image)?;
 
     let mut zero_filled = Vec::new();
+    let mut data_bytes = 0u64;
     let mut dumped = Vec::with_capacity(image.mappings.len());
     for (map, ranges) in image.mappings.iter().zip(&present) {
         let has_pages = !ranges.is_empty();
@@ -186,6 +192,11 @@ pub fn plan_core(image: &CoreImage) -> Result<CorePlan, Error> {
             Backing::AnonPrivate => has_pages || map.prot != 0,
             Backing::Unknown | Backing::Special => has_pages,
         };
+        if whole {
+            data_bytes = ranges.iter().fold(data_bytes, |sum, (start, end)| {
+                sum.saturating_add(end - start)
+            });
+        }
         if whole && map.backing != Backing::AnonPrivate {
             let mut cursor = map.start;
             for (start, end) in ranges {
@@ -236,6 +247,7 @@ pub fn plan_core(image: &CoreImage) -> Result<CorePlan, Error> {
         file_len,
         zero_filled,
         stray_bytes,
+        data_bytes,
     })
 }
 
@@ -318,15 +330,20 @@ pub struct PagesSource<'a, R: Read + Seek> {
     pub name: &'a str,
 }
 
-/// Writes the planned core into `out` (an empty file), copying every run of `image` that falls in
-/// a written segment from its pages source (`pages[run.source]`).
+/// Writes the planned core into `out` (an empty file; `path` names it in errors), copying every
+/// run of `image` that falls in a written segment from its pages source (`pages[run.source]`).
 pub fn write_core<R: Read + Seek>(
     plan: &CorePlan,
     image: &CoreImage,
     pages: &mut [PagesSource<'_, R>],
     out: &mut File,
+    path: &Path,
 ) -> Result<CoreSummary, Error> {
-    let write_err = |source| Error::WriteCore { source };
+    let write_err = |source| Error::WriteCore {
+        path: path.to_path_buf(),
+        len: plan.file_len,
+        source,
+    };
     out.write_all(&plan.build_headers()).map_err(write_err)?;
     let mut summary = CoreSummary {
         segments: plan.segments.len(),
@@ -338,6 +355,7 @@ pub fn write_core<R: Read + Seek>(
         stray_bytes: plan.stray_bytes,
         file_len: plan.file_len,
         dumped_bytes: 0,
+        omitted_threads: image.omitted_threads,
     };
     let mut buffer = Vec::new();
     let mut positions: Vec<Option<u64>> = vec![None; pages.len()];
@@ -381,7 +399,11 @@ pub fn write_core<R: Read + Seek>(
                 source_offset,
                 source.name,
                 &mut buffer,
-            )?;
+            )
+            .map_err(|err| match err {
+                Error::WriteCore { source, .. } => write_err(source),
+                other => other,
+            })?;
             *position = Some(source_offset + (end - start));
             summary.dumped_bytes += end - start;
         }
@@ -434,8 +456,11 @@ fn copy_exact<R: Read>(
                 }
             }
         }
-        out.write_all(chunk)
-            .map_err(|source| Error::WriteCore { source })?;
+        out.write_all(chunk).map_err(|source| Error::WriteCore {
+            path: std::path::PathBuf::new(),
+            len: 0,
+            source,
+        })?;
         done += want as u64;
     }
     Ok(())
@@ -547,6 +572,7 @@ mod tests {
             })
         };
         CoreImage {
+            omitted_threads: 0,
             arch: Arch::X86_64,
             info: ProcessInfo {
                 pid: 42,
@@ -642,6 +668,7 @@ mod tests {
                 reader: &mut pages,
                 name: "pages-1.img",
             }],
+            &mut |_| {},
         )
         .unwrap();
         assert_eq!(written.path, dir.path().join("core.42"));
@@ -740,6 +767,7 @@ mod tests {
                 reader: &mut pages,
                 name: "pages-1.img",
             }],
+            &mut |_| {},
         )
         .unwrap();
         let out = std::process::Command::new("readelf")
@@ -768,6 +796,7 @@ mod tests {
                 reader: &mut pages,
                 name: "checkpoint/pages-1.img",
             }],
+            &mut |_| {},
         )
         .unwrap_err();
         assert!(matches!(err, Error::PagesTruncated { offset: 0x1800, .. }));
@@ -819,6 +848,7 @@ mod tests {
                 reader: &mut pages,
                 name: "pages-1.img",
             }],
+            &mut |_| {},
         )
         .unwrap();
         let bytes = std::fs::read(&written.path).unwrap();
@@ -853,6 +883,7 @@ mod tests {
                 reader: &mut pages,
                 name: "pages-1.img",
             }],
+            &mut |_| {},
         )
         .unwrap();
         let parsed = parse(&std::fs::read(&written.path).unwrap());

@@ -26,6 +26,9 @@ pub struct CoreImage {
     pub info: ProcessInfo,
     /// The threads, main thread first.
     pub threads: Vec<ThreadState>,
+    /// Threads of the process whose registers the core leaves out (past
+    /// [`super::build::MAX_CORE_THREADS`]).
+    pub omitted_threads: usize,
     /// The saved auxiliary vector as (type, value) pairs, without the terminating `AT_NULL`.
     pub auxv: Vec<(u64, u64)>,
     /// The mappings, sorted by start address and not overlapping.

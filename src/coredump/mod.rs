@@ -111,25 +111,41 @@ pub enum Error {
         source: std::io::Error,
     },
     /// Writing the core file failed.
-    #[error("writing the core file: {source}")]
+    #[error("writing {path} ({len} bytes, most of them holes): {source}", path = path.display())]
     WriteCore {
+        /// The core file.
+        path: PathBuf,
+        /// The size it was to have.
+        len: u64,
         /// The I/O error.
         source: std::io::Error,
     },
 }
 
+/// A core whose file is larger than this many times the data it holds (and than
+/// [`SPARSE_WARNING_MIN`]) gets a warning before it is written: it is mostly holes.
+pub const SPARSE_WARNING_RATIO: u64 = 16;
+
+/// Cores smaller than this never get the mostly-holes warning.
+pub const SPARSE_WARNING_MIN: u64 = 1 << 30;
+
 /// Writes `DIR/core.PID` for process `pid` of `dump`: decodes its threads' cores, and streams
-/// its pages (private and shared) from the checkpoint into the core.
-pub fn dump_process(dump: &Dump, pid: u32, dir: &Path) -> Result<WrittenCore, Error> {
+/// its pages (private and shared) from the checkpoint into the core. Before writing a core that
+/// is mostly holes (see [`SPARSE_WARNING_RATIO`]), `warn` gets a line saying so.
+pub fn dump_process(
+    dump: &Dump,
+    pid: u32,
+    dir: &Path,
+    warn: &mut dyn FnMut(String),
+) -> Result<WrittenCore, Error> {
     let task = dump.task(pid)?;
     let map = dump.memory_map(pid)?;
     let memory = dump.memory(pid)?;
-    let mut cores = Vec::with_capacity(task.threads.len().min(1 << 12));
-    for thread in &task.threads {
+    let cores = task.threads.iter().map(|thread| {
         let name = format!("core-{}.img", thread.tid);
         let core = dump.decode_first::<CoreEntry>(&name)?;
-        cores.push((name, core));
-    }
+        Ok((name, core))
+    });
     let psargs = dump
         .cmdline(&memory)
         .ok()
@@ -140,9 +156,9 @@ pub fn dump_process(dump: &Dump, pid: u32, dir: &Path) -> Result<WrittenCore, Er
             sources.push(stretch.source);
         }
     }
-    let image = build::build_core_image(&build::ProcessImages {
+    let image = build::build_core_image(build::ProcessImages {
         task,
-        cores: &cores,
+        cores: Box::new(cores),
         vmas: map.layout.vmas(),
         auxv: &map.auxv,
         stretches: memory.stretches(),
@@ -164,7 +180,7 @@ pub fn dump_process(dump: &Dump, pid: u32, dir: &Path) -> Result<WrittenCore, Er
             name: name.as_str(),
         })
         .collect();
-    write_core_file(dir, &image, &mut pages)
+    write_core_file(dir, &image, &mut pages, warn)
 }
 
 /// A core file that was written.
@@ -183,9 +199,18 @@ pub fn write_core_file<R: Read + Seek>(
     dir: &Path,
     image: &CoreImage,
     pages: &mut [PagesSource<'_, R>],
+    warn: &mut dyn FnMut(String),
 ) -> Result<WrittenCore, Error> {
     let plan = elf::plan_core(image)?;
     let path = dir.join(format!("core.{}", image.info.pid));
+    let len = plan.file_len();
+    if len > SPARSE_WARNING_MIN && len / SPARSE_WARNING_RATIO > plan.data_bytes {
+        warn(format!(
+            "{}: the core will be {len} bytes long but hold {} bytes of the checkpoint's pages: the rest is holes (untouched anonymous memory), which some file systems cannot hold",
+            path.display(),
+            plan.data_bytes
+        ));
+    }
     let mut temp = tempfile::Builder::new()
         .prefix(&format!(".core.{}.", image.info.pid))
         .tempfile_in(dir)
@@ -193,7 +218,7 @@ pub fn write_core_file<R: Read + Seek>(
             path: dir.to_path_buf(),
             source,
         })?;
-    let summary = elf::write_core(&plan, image, pages, temp.as_file_mut())?;
+    let summary = elf::write_core(&plan, image, pages, temp.as_file_mut(), &path)?;
     temp.persist(&path).map_err(|err| Error::CreateCore {
         path: path.clone(),
         source: err.error,

@@ -5,12 +5,15 @@
 //! `filelocks.img`).
 //!
 //! Entries are decoded one at a time and kept in compact form: a path is stored once as an
-//! `Arc<str>` however many descriptors and mappings use it. `files.img` (CRIU >= 3.x) is read
+//! `Arc<str>` however many descriptors and mappings use it, and no longer than `PATH_MAX`
+//! ([`super::text`]). `files.img` (CRIU >= 3.x) is read
 //! first; the per-type images of older CRIU (`reg-files.img`, `pipes.img`, `unixsk.img`,
 //! `inetsk.img`) fill in ids it lacks.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+
+use super::text;
 
 use crate::criu::messages::{
     EventfdFileEntry, FdTypes, FileEntry, FileLockEntry, GhostFileEntry, InetSkEntry,
@@ -363,7 +366,7 @@ impl FileTable {
         self.memfd_inodes.insert(
             inode.inode_id,
             MemfdInode {
-                name: Arc::from(inode.name),
+                name: Arc::from(text::bounded(inode.name, text::MEMFD_NAME_MAX)),
                 size: inode.size,
                 seals: inode.seals,
                 shmid: u64::from(inode.shmid),
@@ -405,7 +408,7 @@ impl FileTable {
 
 fn regular(reg: RegFileEntry) -> Regular {
     Regular {
-        path: Arc::from(reg.name),
+        path: Arc::from(text::bounded(reg.name, text::PATH_MAX)),
         flags: reg.flags,
         pos: reg.pos,
         size: reg.size,

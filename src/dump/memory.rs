@@ -68,6 +68,7 @@ pub struct Piece {
 /// loads a whole file. Every run was checked against its pages file's size when the dump was
 /// loaded.
 pub struct ProcessMemory<'d> {
+    checkpoint: String,
     pid: u32,
     map: &'d MemoryMap,
     stretches: Vec<Stretch>,
@@ -104,6 +105,7 @@ impl<'d> ProcessMemory<'d> {
             }
         }
         Ok(ProcessMemory {
+            checkpoint: checkpoint.display_name().to_owned(),
             pid,
             map,
             stretches,
@@ -172,14 +174,10 @@ impl<'d> ProcessMemory<'d> {
     pub fn read_exact_at(&self, vaddr: u64, buf: &mut [u8]) -> Result<(), Error> {
         let mut done = 0usize;
         while done < buf.len() {
-            let at = vaddr.checked_add(done as u64).ok_or(Error::NotPresent {
-                pid: self.pid,
-                vaddr,
-            })?;
-            let stretch = *self.stretch_at(at).ok_or(Error::NotPresent {
-                pid: self.pid,
-                vaddr: at,
-            })?;
+            let at = vaddr
+                .checked_add(done as u64)
+                .ok_or_else(|| self.not_present(vaddr))?;
+            let stretch = *self.stretch_at(at).ok_or_else(|| self.not_present(at))?;
             let in_stretch = at - stretch.vaddr;
             let take = usize::try_from(stretch.len - in_stretch)
                 .unwrap_or(usize::MAX)
@@ -306,6 +304,14 @@ impl<'d> ProcessMemory<'d> {
         Ok(true)
     }
 
+    fn not_present(&self, vaddr: u64) -> Error {
+        Error::NotPresent {
+            checkpoint: self.checkpoint.clone(),
+            pid: self.pid,
+            vaddr,
+        }
+    }
+
     /// A reader of the pages file of `source` (a clone sharing the file handle); a reader of
     /// no bytes for a source the process does not use.
     pub fn source_reader(&self, source: Source) -> MemberReader {
@@ -328,10 +334,7 @@ impl<'d> ProcessMemory<'d> {
         vaddr: u64,
         buf: &mut [u8],
     ) -> Result<(), Error> {
-        let reader = self.reader(source).ok_or(Error::NotPresent {
-            pid: self.pid,
-            vaddr,
-        })?;
+        let reader = self.reader(source).ok_or_else(|| self.not_present(vaddr))?;
         reader
             .read_exact_at(buf, offset)
             .map_err(|err: io::Error| Error::ReadPages {

@@ -14,7 +14,8 @@
 //! - [`memory`]: [`ProcessMemory`], reading private and shared pages by address;
 //! - [`args`]: command lines and environments by the kernel's rules;
 //! - [`stored`]: the data stored outside process memory (pipe and socket queues, ghost files,
-//!   unmapped shared memory).
+//!   unmapped shared memory);
+//! - [`text`]: the kernel's bounds on names (paths, `comm`, memfd names).
 //!
 //! # What is refused, and what is only marked
 //! A broken task tree (see [`tasks`]) or file table refuses the whole checkpoint. A task whose
@@ -35,6 +36,7 @@ pub mod memory;
 pub mod shared;
 pub mod stored;
 pub mod tasks;
+pub mod text;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -140,8 +142,10 @@ pub enum Error {
         reason: String,
     },
     /// An address the checkpoint holds no page for.
-    #[error("pid {pid}: address {vaddr:#x} is not in the checkpoint's pages")]
+    #[error("{checkpoint}: pid {pid}: address {vaddr:#x} is not in the checkpoint's pages")]
     NotPresent {
+        /// The checkpoint.
+        checkpoint: String,
         /// Process id.
         pid: u32,
         /// The first absent address.

@@ -279,15 +279,16 @@ pub(crate) struct CoreFacts {
 
 impl CoreFacts {
     pub(crate) fn of(core: CoreEntry) -> CoreFacts {
+        let comm = |name: String| super::text::bounded(name, super::text::TASK_COMM_LEN - 1);
         let (task_comm, state, exit_code) = match core.tc {
-            Some(tc) => (Some(tc.comm), Some(tc.task_state), tc.exit_code),
+            Some(tc) => (Some(comm(tc.comm)), Some(tc.task_state), tc.exit_code),
             None => (None, None, 0),
         };
         CoreFacts {
             task_comm,
             state,
             exit_code,
-            thread_comm: core.thread_core.and_then(|t| t.comm),
+            thread_comm: core.thread_core.and_then(|t| t.comm).map(comm),
         }
     }
 }

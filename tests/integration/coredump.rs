@@ -450,6 +450,7 @@ fn gdb_sees_every_thread() {
         }
     };
     let image = CoreImage {
+        omitted_threads: 0,
         arch: Arch::X86_64,
         info: ProcessInfo {
             pid: 700,
@@ -483,6 +484,7 @@ fn gdb_sees_every_thread() {
             reader: &mut pages,
             name: "pages-1.img",
         }],
+        &mut |_| {},
     )
     .unwrap();
     let text = gdb(
