@@ -4,13 +4,14 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::spool::{self, SpoolPlace};
 use super::tar_stream::{FileSource, MemberKind, Source, StreamSource, Walker};
-use super::{rootfs, Checkpoint, Compression, Engine, Error, MemberInfo, Storage};
+use super::{Checkpoint, Compression, Engine, Error, MemberInfo, Storage};
 
 /// How many bytes after the end-of-archive block of a compressed archive are decompressed to
 /// reach (and check) the end of the compressed stream. Tar writers pad to 10 KiB records.
@@ -18,9 +19,6 @@ const TRAILER_LIMIT: u64 = 1 << 20;
 
 /// How deep a directory walk goes below the checkpoint directory.
 const DIRECTORY_DEPTH_LIMIT: usize = 8;
-
-/// How many files a directory walk lists at most.
-const DIRECTORY_ENTRY_LIMIT: usize = 100_000;
 
 /// Normalises a member name: drops leading `./`, `.` components, repeated and trailing `/`.
 /// `Ok(None)` for the archive root itself (`./`); `Err` for absolute names and `..` components.
@@ -259,6 +257,7 @@ impl Checkpoint {
     }
 
     fn walk_compressed<S: Source>(&mut self, walker: &mut Walker<S>) -> Result<(), Error> {
+        let place = SpoolPlace::new(self.params.spool_dir.as_deref());
         let mut kept: u64 = 0;
         while let Some(entry) = walker.next_entry()? {
             let Some(info) = self.checked_info(&entry)? else {
@@ -266,14 +265,11 @@ impl Checkpoint {
             };
             let storage = if info.kind != MemberKind::File {
                 Storage::NoData
-            } else if info
+            } else if !info
                 .name
                 .strip_prefix("checkpoint/")
                 .is_some_and(is_pages_image)
-                || self.params.spool_members.contains(&info.name)
-            {
-                Storage::Spooled(Arc::new(self.spool(walker, &info)?))
-            } else if info.size <= self.params.member_limit
+                && info.size <= self.params.member_limit
                 && kept.saturating_add(info.size) <= self.params.memory_budget
             {
                 kept += info.size;
@@ -288,52 +284,14 @@ impl Checkpoint {
                 }
                 Storage::Memory(Arc::new(bytes))
             } else {
-                if info.name == rootfs::MEMBER {
-                    // Too large to keep: list it now, while it streams by.
-                    self.rootfs_listing = Some(rootfs::list_changed(walker.data()));
-                }
-                Storage::Dropped
+                // Pages (which readers seek in) and members past the memory limits.
+                let file = spool::spool_member(walker, &info, &place, &self.display)?;
+                Storage::Spooled(Arc::new(file))
             };
             self.push(info, storage, entry.header_offset)?;
         }
         // Check the compressed stream's end (gzip CRC and length, zstd frame end) as well.
         walker.drain_trailer(TRAILER_LIMIT)
-    }
-
-    /// Copies the walker's current member into a new unnamed 0600 temporary file.
-    fn spool<S: Source>(&self, walker: &mut Walker<S>, info: &MemberInfo) -> Result<File, Error> {
-        let spool_err = |source| Error::Spool {
-            archive: self.display.clone(),
-            member: info.name.clone(),
-            source,
-        };
-        let dir = self
-            .params
-            .spool_dir
-            .clone()
-            .unwrap_or_else(std::env::temp_dir);
-        // Unnamed (O_TMPFILE where supported): gone when the last handle closes, even after a crash.
-        let file = tempfile::tempfile_in(&dir).map_err(spool_err)?;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(spool_err)?;
-        let mut out = BufWriter::with_capacity(256 * 1024, file);
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut copied: u64 = 0;
-        loop {
-            let n = match walker.data().read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(source) => return Err(walker.read_error(source)),
-            };
-            out.write_all(buf.get(..n).unwrap_or_default())
-                .map_err(spool_err)?;
-            copied += n as u64;
-        }
-        if copied != info.size {
-            return Err(walker.truncated_member());
-        }
-        out.into_inner().map_err(|e| spool_err(e.into_error()))
     }
 
     pub(super) fn index_directory(&mut self) -> Result<(), Error> {
@@ -359,19 +317,23 @@ impl Checkpoint {
             source,
         };
         let mut entries: Vec<(String, PathBuf)> = Vec::new();
+        let room = self
+            .params
+            .max_members
+            .saturating_sub(self.members.len() as u64);
         for entry in std::fs::read_dir(dir).map_err(|e| open_err(dir, e))? {
             let entry = entry.map_err(|e| open_err(dir, e))?;
+            if entries.len() as u64 >= room {
+                return Err(Error::TooManyMembers {
+                    archive: self.display.clone(),
+                    limit: self.params.max_members,
+                });
+            }
             let name = entry.file_name().to_string_lossy().into_owned();
             entries.push((name, entry.path()));
         }
         entries.sort();
         for (name, path) in entries {
-            if self.members.len() >= DIRECTORY_ENTRY_LIMIT {
-                return Err(open_err(
-                    &self.path,
-                    io::Error::other(format!("more than {DIRECTORY_ENTRY_LIMIT} files")),
-                ));
-            }
             let meta = std::fs::symlink_metadata(&path).map_err(|e| open_err(&path, e))?;
             let member = format!("{prefix}{name}");
             let ft = meta.file_type();

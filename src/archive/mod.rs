@@ -9,15 +9,19 @@
 //! Nothing is ever extracted. A plain tar is indexed once (member name → data offset and size) by
 //! reading its headers only, and members are later read at their offsets. A compressed archive
 //! is decompressed exactly once, at open: small members (CRIU images other than `pages-*.img`,
-//! metadata) are kept in memory within [`OpenParams::member_limit`] and
-//! [`OpenParams::memory_budget`], and only `checkpoint/pages-*.img` (which readers seek in) is
-//! spooled, each to its own unnamed 0600 temporary file that disappears when the last reader of it
-//! is dropped. A directory is read where it lies.
+//! metadata) are kept in memory within [`OpenParams::member_limit`] each and
+//! [`OpenParams::memory_budget`] in total; `checkpoint/pages-*.img` (which readers seek in) and
+//! every member past those limits are spooled (see [`spool`]: sparse, within the free space of
+//! the spool directory), each to its own unnamed 0600 temporary file that disappears when the
+//! last reader of it is dropped. A directory is read where it lies.
 //!
 //! Archives are untrusted: member names that are absolute or contain `..`, and links pointing out
 //! of the archive, make [`Checkpoint::open`] fail; member data are never trusted to size an
 //! allocation beyond the limits; a truncated archive (even one cut at a member boundary) is an error.
-//! Checkpoints are found by `checkpoint/pstree.img`, never by globbing `core-*.img`.
+//! The index holds each name once, and at most [`OpenParams::max_members`] members whose names
+//! (with link targets) take at most [`OpenParams::max_name_bytes`]; lookups by name are binary
+//! searches of one sorted index. Checkpoints are found by `checkpoint/pstree.img`, never by
+//! globbing `core-*.img`.
 //!
 //! What this module leaves out: decoding CRIU images (see [`crate::criu`]) and anything about
 //! Kubernetes clusters.
@@ -26,9 +30,9 @@ mod index;
 mod member_reader;
 pub mod metadata;
 mod rootfs;
+mod spool;
 mod tar_stream;
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
@@ -45,8 +49,14 @@ use index::{describe_file_type, is_pages_image, normalize_name, open_nonblocking
 /// The default [`OpenParams::member_limit`]: 64 MiB.
 pub const DEFAULT_MEMBER_LIMIT: u64 = 64 << 20;
 
-/// The default [`OpenParams::memory_budget`]: 512 MiB.
-pub const DEFAULT_MEMORY_BUDGET: u64 = 512 << 20;
+/// The default [`OpenParams::memory_budget`]: 32 MiB.
+pub const DEFAULT_MEMORY_BUDGET: u64 = 32 << 20;
+
+/// The default [`OpenParams::max_members`]: 500,000 (about 50,000 processes' images).
+pub const DEFAULT_MAX_MEMBERS: u64 = 500_000;
+
+/// The default [`OpenParams::max_name_bytes`]: 32 MiB of member names and link targets.
+pub const DEFAULT_MAX_NAME_BYTES: u64 = 32 << 20;
 
 /// Errors of this module; each names the archive (or directory) and, where known, the member and
 /// the byte offset in the (decompressed) tar stream.
@@ -238,28 +248,23 @@ pub enum Error {
         /// The limit in force.
         limit: u64,
     },
-    /// A compressed archive's member was not kept because the memory budget was used up.
-    #[error("{archive}: member {member} ({size} bytes) was not kept: the compressed archive's members exceed the {budget}-byte memory budget")]
-    OverBudget {
+    /// The archive holds more members than the index takes.
+    #[error("{archive}: more than {limit} members; refusing the archive (raise the limit with --max-members)")]
+    TooManyMembers {
         /// The archive.
         archive: String,
-        /// The member.
-        member: String,
-        /// Its size.
-        size: u64,
-        /// The budget.
-        budget: u64,
+        /// The limit in force.
+        limit: u64,
     },
-    /// A compressed archive's member that was neither kept in memory nor spooled was asked for
-    /// as a stream.
-    #[error("{archive}: member {member} ({size} bytes) was too large to keep in memory while decompressing, and was not spooled")]
-    NotKept {
+    /// The members' names take more bytes than the index takes.
+    #[error("{archive}: the names and link targets of its first {members} members take more than {limit} bytes; refusing the archive (raise the limit with --max-name-bytes)")]
+    NamesTooLong {
         /// The archive.
         archive: String,
-        /// The member.
-        member: String,
-        /// Its size.
-        size: u64,
+        /// The limit in force.
+        limit: u64,
+        /// How many members were indexed when the names went over.
+        members: usize,
     },
     /// A name given to `read_image`/`open_pages` is not a plain file name.
     #[error("{archive}: {name:?} is not an image name (expected a file name inside checkpoint/)")]
@@ -288,15 +293,20 @@ pub enum Error {
         reason: String,
     },
     /// Writing a spool file failed.
-    #[error("{archive}: spooling {member} to a temporary file failed: {source}")]
+    #[error("{archive}: spooling {member} to a temporary file in {dir} failed: {source}")]
     Spool {
         /// The archive.
         archive: String,
         /// The member.
         member: String,
+        /// The spool directory.
+        dir: String,
         /// The cause.
         source: io::Error,
     },
+    /// The spool directory's file system has no room for a member.
+    #[error("{0}")]
+    SpoolFull(Box<NoRoom>),
 }
 
 /// Reads a loose image file (e.g. `checkpoint/core-1.img` given to `decode`) whole, under the
@@ -334,6 +344,35 @@ pub fn read_image_file(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
         return Err(too_large(bytes.len() as u64));
     }
     Ok(bytes)
+}
+
+/// What [`Error::SpoolFull`] says: a member that does not fit in the spool directory.
+#[derive(Debug)]
+pub struct NoRoom {
+    /// The archive.
+    pub archive: String,
+    /// The member.
+    pub member: String,
+    /// The member's size.
+    pub size: u64,
+    /// Bytes of the member not yet written (written sparsely, they may take less).
+    pub needed: u64,
+    /// Bytes free on the file system (0 when a write failed with ENOSPC).
+    pub available: u64,
+    /// Bytes kept free.
+    pub margin: u64,
+    /// The spool directory.
+    pub dir: String,
+}
+
+impl std::fmt::Display for NoRoom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: no room to spool {} ({} bytes decompressed) in {}: it may need {} more bytes, but that file system has {} bytes free of which {} are kept free; set TMPDIR or --spool-dir to a directory on a file system with more room",
+            self.archive, self.member, self.size, self.dir, self.needed, self.available, self.margin
+        )
+    }
 }
 
 /// How the checkpoint is stored.
@@ -383,13 +422,15 @@ pub struct OpenParams {
     /// The largest member read into memory (by `read_image`, `read_member`, and kept from a
     /// compressed archive).
     pub member_limit: u64,
-    /// The most bytes of a compressed archive's members kept in memory in total.
+    /// The most bytes of a compressed archive's members kept in memory in total; members past
+    /// it (or past `member_limit`) are spooled.
     pub memory_budget: u64,
-    /// Where spool files go; `None` for the system's temporary directory.
+    /// Where spool files go; `None` for the system's temporary directory (`TMPDIR`).
     pub spool_dir: Option<PathBuf>,
-    /// Members of a compressed archive to spool (like `pages-*.img`) so that
-    /// [`Checkpoint::open_member`] can stream them whatever their size, e.g. `rootfs-diff.tar`.
-    pub spool_members: Vec<String>,
+    /// The most members (directories and links included) an archive or directory may hold.
+    pub max_members: u64,
+    /// The most bytes all member names and link targets may take together.
+    pub max_name_bytes: u64,
 }
 
 impl Default for OpenParams {
@@ -398,7 +439,8 @@ impl Default for OpenParams {
             member_limit: DEFAULT_MEMBER_LIMIT,
             memory_budget: DEFAULT_MEMORY_BUDGET,
             spool_dir: None,
-            spool_members: Vec::new(),
+            max_members: DEFAULT_MAX_MEMBERS,
+            max_name_bytes: DEFAULT_MAX_NAME_BYTES,
         }
     }
 }
@@ -425,10 +467,17 @@ impl OpenParams {
         self
     }
 
-    /// Adds a member to [`OpenParams::spool_members`].
+    /// Sets [`OpenParams::max_members`].
     #[must_use]
-    pub fn spool_member(mut self, name: impl Into<String>) -> Self {
-        self.spool_members.push(name.into());
+    pub fn max_members(mut self, count: u64) -> Self {
+        self.max_members = count;
+        self
+    }
+
+    /// Sets [`OpenParams::max_name_bytes`].
+    #[must_use]
+    pub fn max_name_bytes(mut self, bytes: u64) -> Self {
+        self.max_name_bytes = bytes;
         self
     }
 }
@@ -468,10 +517,8 @@ enum Storage {
     Archive { offset: u64 },
     /// Compressed archive: kept in memory.
     Memory(Arc<Vec<u8>>),
-    /// Compressed archive: in an unnamed temporary file.
+    /// Compressed archive: in an unnamed (sparse) temporary file.
     Spooled(Arc<File>),
-    /// Compressed archive: not kept (too large or over budget).
-    Dropped,
     /// Directory: this file.
     Disk(PathBuf),
     /// Not a regular file.
@@ -498,14 +545,15 @@ pub struct Checkpoint {
     engine: Engine,
     /// `checkpoint/`, or empty for a bare image directory.
     image_prefix: &'static str,
+    /// Members in archive order; each name is held here only.
     members: Vec<Member>,
-    by_name: HashMap<String, usize>,
+    /// Indices into `members`, sorted by name (built once the walk is done).
+    by_name: Vec<u32>,
+    /// Bytes of names and link targets indexed so far.
+    name_bytes: u64,
     archive_file: Option<Arc<File>>,
     archive_bytes: u64,
     params: OpenParams,
-    /// The rootfs-diff listing when it was made during the single pass over a compressed archive
-    /// (because the member itself was too large to keep).
-    rootfs_listing: Option<Result<Vec<ChangedFile>, String>>,
 }
 
 impl Checkpoint {
@@ -524,8 +572,9 @@ impl Checkpoint {
     /// no member name or link target is ever used as a path: names that are absolute or contain
     /// `..`, and symbolic or hard links pointing out of the archive, refuse the whole archive.
     /// In a directory, symbolic links are listed but never followed. Memory use is bounded by
-    /// [`OpenParams::member_limit`] per member and [`OpenParams::memory_budget`] in total,
-    /// whatever the headers declare.
+    /// [`OpenParams::member_limit`] per member and [`OpenParams::memory_budget`] in total, and
+    /// the index by [`OpenParams::max_members`] and [`OpenParams::max_name_bytes`], whatever
+    /// the headers declare; spool files by the free space of their file system.
     pub fn open_with(path: &Path, params: &OpenParams) -> Result<Checkpoint, Error> {
         let display = path.display().to_string();
         let open_err = |source| Error::Open {
@@ -542,11 +591,11 @@ impl Checkpoint {
             engine: Engine::ImagesOnly,
             image_prefix: "checkpoint/",
             members: Vec::new(),
-            by_name: HashMap::new(),
+            by_name: Vec::new(),
+            name_bytes: 0,
             archive_file: None,
             archive_bytes: 0,
             params: params.clone(),
-            rootfs_listing: None,
         };
         if meta.is_dir() {
             drop(file);
@@ -559,6 +608,7 @@ impl Checkpoint {
                 kind: describe_file_type(meta.file_type()),
             });
         }
+        ckpt.build_name_index()?;
         ckpt.check_pstree()?;
         ckpt.engine = ckpt.detect_engine()?;
         Ok(ckpt)
@@ -603,9 +653,22 @@ impl Checkpoint {
         })
     }
 
-    /// True if `checkpoint/<name>` is a regular file of the checkpoint.
+    /// True if `checkpoint/<name>` is a regular file of the checkpoint (one of
+    /// [`Checkpoint::image_names`]); a lookup in the name index, not a scan.
     pub fn has_image(&self, name: &str) -> bool {
-        self.image_names().any(|n| n == name)
+        let bare_extra = self.image_prefix.is_empty()
+            && matches!(
+                name,
+                "stats-dump" | "stats-restore" | "dump.log" | "restore.log"
+            );
+        if name.is_empty() || name.contains('/') || bare_extra {
+            return false;
+        }
+        let mut full = String::with_capacity(self.image_prefix.len() + name.len());
+        full.push_str(self.image_prefix);
+        full.push_str(name);
+        self.find(&full)
+            .is_some_and(|m| m.info.kind == MemberKind::File)
     }
 
     /// The bytes of the CRIU image `checkpoint/<name>` (e.g. `"pstree.img"`), at most
@@ -651,8 +714,7 @@ impl Checkpoint {
     }
 
     /// A streaming reader over any regular member (e.g. `dump.log`, `rootfs-diff.tar`), with no
-    /// size limit. For a compressed archive this works for members kept in memory or spooled
-    /// (`pages-*.img` and [`OpenParams::spool_members`]); others fail with [`Error::NotKept`].
+    /// size limit (for a compressed archive: from memory or its spool file).
     pub fn open_member(&self, name: &str) -> Result<MemberReader, Error> {
         let Some(normal) = normalize_name(name).ok().flatten() else {
             return Err(Error::InvalidMemberName {
@@ -740,18 +802,16 @@ impl Checkpoint {
             member: member.to_owned(),
             reason,
         };
-        let changed = match (&self.rootfs_listing, self.find(rootfs::MEMBER)) {
-            (Some(Ok(list)), _) => list.clone(),
-            (Some(Err(reason)), _) => return Err(parse_error(rootfs::MEMBER, reason.clone())),
-            (None, Some(m)) => {
+        let changed = match self.find(rootfs::MEMBER) {
+            Some(m) => {
                 let reader = self.member_reader(m)?;
-                rootfs::list_changed(reader)
+                rootfs::list_changed(reader, self.listing_caps())
                     .map_err(|reason| parse_error(rootfs::MEMBER, reason))?
             }
-            (None, None) => Vec::new(),
+            None => Vec::new(),
         };
         let deleted = match self.read_member(rootfs::DELETED)? {
-            Some(bytes) => rootfs::parse_deleted(&bytes)
+            Some(bytes) => rootfs::parse_deleted(&bytes, self.listing_caps())
                 .map_err(|reason| parse_error(rootfs::DELETED, reason))?,
             None => Vec::new(),
         };
@@ -769,17 +829,38 @@ impl Checkpoint {
             return Ok(());
         };
         let reader = self.member_reader(m)?;
-        rootfs::visit_files(reader, visit).map_err(|reason| Error::ParseMember {
-            archive: self.display.clone(),
-            member: rootfs::MEMBER.to_owned(),
-            reason,
+        rootfs::visit_files(reader, self.listing_caps(), visit).map_err(|reason| {
+            Error::ParseMember {
+                archive: self.display.clone(),
+                member: rootfs::MEMBER.to_owned(),
+                reason,
+            }
         })
     }
 
     // ---- internals ----
 
+    /// The caps of listings inside the archive: those of the index.
+    fn listing_caps(&self) -> rootfs::Caps {
+        rootfs::Caps {
+            entries: self.params.max_members,
+            name_bytes: self.params.max_name_bytes,
+        }
+    }
+
     fn find(&self, name: &str) -> Option<&Member> {
-        self.by_name.get(name).and_then(|&i| self.members.get(i))
+        let name_of = |&i: &u32| {
+            self.members
+                .get(i as usize)
+                .map_or("", |m| m.info.name.as_str())
+        };
+        let at = self
+            .by_name
+            .binary_search_by(|i| name_of(i).cmp(name))
+            .ok()?;
+        self.by_name
+            .get(at)
+            .and_then(|&i| self.members.get(i as usize))
     }
 
     fn missing(&self, member: &str) -> Error {
@@ -852,12 +933,6 @@ impl Checkpoint {
                 }
                 Ok(buf)
             }
-            Storage::Dropped => Err(Error::OverBudget {
-                archive: self.display.clone(),
-                member: name.clone(),
-                size: m.info.size,
-                budget: self.params.memory_budget,
-            }),
             Storage::NoData => Err(self.not_regular(m)),
         }
     }
@@ -883,11 +958,6 @@ impl Checkpoint {
                 let len = file.metadata().map(|md| md.len()).unwrap_or(m.info.size);
                 Ok(MemberReader::new(Arc::new(file), 0, len, name))
             }
-            Storage::Dropped => Err(Error::NotKept {
-                archive: self.display.clone(),
-                member: m.info.name.clone(),
-                size: m.info.size,
-            }),
             Storage::NoData => Err(self.not_regular(m)),
         }
     }
@@ -900,30 +970,89 @@ impl Checkpoint {
         }
     }
 
+    /// Appends a member in archive order, within [`OpenParams::max_members`] and
+    /// [`OpenParams::max_name_bytes`].
     fn push(
         &mut self,
         info: MemberInfo,
         storage: Storage,
         header_offset: u64,
     ) -> Result<(), Error> {
-        if let Some(&i) = self.by_name.get(&info.name) {
-            let earlier = self.members.get(i).map(|m| m.info.kind);
-            if earlier == Some(MemberKind::Directory) && info.kind == MemberKind::Directory {
-                return Ok(());
-            }
-            return Err(Error::DuplicateMember {
+        let limit = self.params.max_members.min(u64::from(u32::MAX));
+        if self.members.len() as u64 >= limit {
+            return Err(Error::TooManyMembers {
                 archive: self.display.clone(),
-                member: info.name,
-                first: self.members.get(i).map_or(0, |m| m.header_offset),
-                second: header_offset,
+                limit,
             });
         }
-        self.by_name.insert(info.name.clone(), self.members.len());
+        let bytes = info.name.len() + info.link_target.as_ref().map_or(0, String::len);
+        self.name_bytes = self.name_bytes.saturating_add(bytes as u64);
+        if self.name_bytes > self.params.max_name_bytes {
+            return Err(Error::NamesTooLong {
+                archive: self.display.clone(),
+                limit: self.params.max_name_bytes,
+                members: self.members.len() + 1,
+            });
+        }
         self.members.push(Member {
             info,
             storage,
             header_offset,
         });
+        Ok(())
+    }
+
+    /// Sorts the name index once the walk is done. A name that occurs twice is an error (which
+    /// one is meant is ambiguous), except a directory listed twice, whose repeats are dropped.
+    fn build_name_index(&mut self) -> Result<(), Error> {
+        let mut order: Vec<u32> = (0..self.members.len() as u32).collect();
+        fn name_of(members: &[Member], i: u32) -> &str {
+            members.get(i as usize).map_or("", |m| m.info.name.as_str())
+        }
+        order.sort_by(|&a, &b| {
+            name_of(&self.members, a)
+                .cmp(name_of(&self.members, b))
+                .then(a.cmp(&b))
+        });
+        let mut repeats: Vec<u32> = Vec::new();
+        let mut clash: Option<(u32, u32)> = None;
+        for pair in order.windows(2) {
+            let (&[first, second], members) = (pair, &self.members) else {
+                continue;
+            };
+            let (Some(a), Some(b)) = (members.get(first as usize), members.get(second as usize))
+            else {
+                continue;
+            };
+            if a.info.name != b.info.name {
+                continue;
+            }
+            if a.info.kind == MemberKind::Directory && b.info.kind == MemberKind::Directory {
+                repeats.push(second);
+            } else if clash.is_none_or(|(_, earliest)| second < earliest) {
+                clash = Some((first, second));
+            }
+        }
+        if let Some((first, second)) = clash {
+            let offset = |i: u32| self.members.get(i as usize).map_or(0, |m| m.header_offset);
+            return Err(Error::DuplicateMember {
+                archive: self.display.clone(),
+                member: name_of(&self.members, second).to_owned(),
+                first: offset(first),
+                second: offset(second),
+            });
+        }
+        if !repeats.is_empty() {
+            repeats.sort_unstable();
+            let mut index = 0u32;
+            self.members.retain(|_| {
+                let keep = repeats.binary_search(&index).is_err();
+                index += 1;
+                keep
+            });
+            return self.build_name_index();
+        }
+        self.by_name = order;
         Ok(())
     }
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
+use super::archive_args::{self, ArchiveArgs};
 use super::checkpoint::{checkpoint_to_temp, RemoteArgs};
 use super::memory_args::MemoryArgs;
 use super::pick::interactive;
@@ -58,6 +59,9 @@ pub struct AnalyzeArgs {
     /// Memory views and search.
     #[command(flatten)]
     pub memory: MemoryArgs,
+    /// Spool directory and limits of the archive reader (boxed: the verb's arguments stay small).
+    #[command(flatten)]
+    pub archive: Box<ArchiveArgs>,
     /// Checkpoint and fetch flags (without --local).
     #[command(flatten)]
     pub remote: RemoteArgs,
@@ -203,7 +207,7 @@ pub fn run(args: AnalyzeArgs) -> Result<Outcome, Error> {
         ));
     }
     if args.memory.is_requested() {
-        return super::memory_args::run(&args.memory, &args.inputs, args.output);
+        return super::memory_args::run(&args.memory, &args.inputs, args.output, &args.archive);
     }
     let inputs: Vec<(&Path, String)> = args
         .inputs
@@ -245,6 +249,7 @@ fn run_target(args: &AnalyzeArgs) -> Result<Outcome, Error> {
             &args.memory,
             std::slice::from_ref(&fetched.path),
             args.output,
+            &args.archive,
         );
     }
     run_local(args, &[(fetched.path.as_path(), fetched.source.clone())])
@@ -263,7 +268,7 @@ fn run_local(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome, 
     let mut failed = 0usize;
     if let Some(view) = args.crit_x {
         for (input, _) in inputs {
-            let report = open_checkpoint(input).and_then(|checkpoint| {
+            let report = open_input(input, &args.archive).and_then(|checkpoint| {
                 Ok(analyze::collect_explore(checkpoint, explore_view(view))?)
             });
             match report {
@@ -275,7 +280,7 @@ fn run_local(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome, 
         let sections = args.sections.resolve(format, args.memory.pid);
         let mut reports = Vec::with_capacity(inputs.len());
         for (input, source) in inputs {
-            let report = open_checkpoint(input)
+            let report = open_input(input, &args.archive)
                 .and_then(|checkpoint| Ok(analyze::collect_report(checkpoint, source, &sections)?));
             match report {
                 Ok(report) => {
@@ -304,15 +309,15 @@ fn run_local(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome, 
 }
 
 /// Opens an input; a single CRIU image (not a checkpoint) gets pointed to `decode`.
-fn open_checkpoint(input: &Path) -> Result<Checkpoint, Error> {
-    Checkpoint::open(input).map_err(|err| match criu_image_magic(input) {
+fn open_input(input: &Path, archive: &ArchiveArgs) -> Result<Checkpoint, Error> {
+    archive_args::open_checkpoint(input, archive).map_err(|err| match criu_image_magic(input) {
         Some(magic) => {
             let path = input.display();
             Error::Usage(format!(
                 "{path} is one CRIU image ({magic}), not a checkpoint: decode it with `kubectl checkpoint decode {path}`; analyze takes checkpoint archives and image directories"
             ))
         }
-        None => err.into(),
+        None => err,
     })
 }
 

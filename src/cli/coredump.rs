@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::archive_args::{open_checkpoint, ArchiveArgs};
 use super::Outcome;
-use crate::archive::Checkpoint;
 use crate::coredump::{self, WrittenCore};
 use crate::dump::Dump;
 use crate::Error;
@@ -34,6 +34,9 @@ pub struct CoredumpArgs {
     /// Directory for the core files.
     #[arg(long, default_value = ".")]
     pub dir: PathBuf,
+    /// Spool directory and limits of the archive reader.
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
 }
 
 /// Runs `coredump`.
@@ -44,7 +47,7 @@ pub fn run(args: CoredumpArgs) -> Result<Outcome, Error> {
             args.dir.display()
         )));
     }
-    let dump = Dump::load(Checkpoint::open(&args.input)?)?;
+    let dump = Dump::load(open_checkpoint(&args.input, &args.archive)?)?;
     let chosen = choose_processes(&dump, &args.pids)?;
     let mut failed = 0usize;
     for &pid in &chosen {

@@ -18,6 +18,7 @@ use clap::Args;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::archive_args::{open_checkpoint, ArchiveArgs};
 use super::Outcome;
 use crate::archive::{self, Checkpoint};
 use crate::criu::{self, Style};
@@ -44,6 +45,9 @@ pub struct DecodeArgs {
     /// Print only the image type and the number of entries.
     #[arg(long)]
     pub info: bool,
+    /// Spool directory and limits of the archive reader.
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
 }
 
 /// `crit decode`'s document.
@@ -62,7 +66,7 @@ struct Info<'a> {
 
 /// Runs `decode`.
 pub fn run(args: DecodeArgs) -> Result<Outcome, Error> {
-    let (name, bytes) = read_input(&args.path)?;
+    let (name, bytes) = read_input(&args.path, &args.archive)?;
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     if args.info {
@@ -134,7 +138,7 @@ fn resolve_input(path: &str, exists: impl Fn(&str) -> bool) -> Input<'_> {
 }
 
 /// The image's name for messages and its bytes.
-fn read_input(path: &str) -> Result<(String, Vec<u8>), Error> {
+fn read_input(path: &str, limits: &ArchiveArgs) -> Result<(String, Vec<u8>), Error> {
     match resolve_input(path, |p| Path::new(p).exists()) {
         Input::File(file) => {
             if Path::new(file).is_dir() {
@@ -149,13 +153,13 @@ fn read_input(path: &str) -> Result<(String, Vec<u8>), Error> {
                     images.join(", ")
                 )));
             }
-            let bytes = archive::read_image_file(Path::new(file), archive::DEFAULT_MEMBER_LIMIT)?;
+            let bytes = archive::read_image_file(Path::new(file), limits.member_limit)?;
             Ok((file.to_owned(), bytes))
         }
         Input::Member { archive, member } => {
             let name = format!("{archive}:{member}");
             criu::check_not_raw(&name)?;
-            let ckpt = Checkpoint::open(Path::new(archive))?;
+            let ckpt = open_checkpoint(Path::new(archive), limits)?;
             let mut bytes = ckpt.read_member(member)?;
             let mut name = name;
             if bytes.is_none() && !member.contains('/') {

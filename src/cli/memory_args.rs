@@ -13,8 +13,8 @@ use std::str::FromStr;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::archive_args::{open_checkpoint, ArchiveArgs};
 use super::{Outcome, OutputFormat};
-use crate::archive::Checkpoint;
 use crate::dump::Dump;
 use crate::memory::report::{
     build_hexdump, build_summary, write_dump, HitCollector, ProcessSearched, SearchReport,
@@ -137,7 +137,12 @@ fn format_of(output: OutputFormat) -> Format {
 }
 
 /// Runs the memory views asked for on each input: summary, dump, hexdump, then search.
-pub fn run(args: &MemoryArgs, inputs: &[PathBuf], output: OutputFormat) -> Result<Outcome, Error> {
+pub fn run(
+    args: &MemoryArgs,
+    inputs: &[PathBuf],
+    output: OutputFormat,
+    archive: &ArchiveArgs,
+) -> Result<Outcome, Error> {
     let matcher = args.matcher()?;
     let single = args.dump_memory.is_some() || args.hexdump.is_some();
     if single && inputs.len() != 1 {
@@ -156,7 +161,7 @@ pub fn run(args: &MemoryArgs, inputs: &[PathBuf], output: OutputFormat) -> Resul
     let mut searches = Vec::new();
     let mut failures: Vec<(String, Error)> = Vec::new();
     for input in inputs {
-        let dump = Dump::load(Checkpoint::open(input)?)?;
+        let dump = Dump::load(open_checkpoint(input, archive)?)?;
         let processes = select_processes(&dump, args.pid)?;
         if args.summary {
             for (pid, command) in &processes {

@@ -8,6 +8,7 @@
 //! (Ctrl-C, or Esc/q at a prompt).
 
 mod analyze;
+mod archive_args;
 mod argv;
 mod checkpoint;
 mod completion;

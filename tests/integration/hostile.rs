@@ -5,11 +5,16 @@
 use crate::support::archive_builder;
 
 use std::collections::BTreeMap;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::Instant;
 
 use archive_builder::TarBuilder;
-use kubectl_checkpoint::criu::messages::{CoreEntry, FdinfoEntry, FileEntry, MmEntry, UnixSkEntry};
+use kubectl_checkpoint::archive::{Checkpoint, OpenParams};
+use kubectl_checkpoint::criu::messages::{
+    CoreEntry, FdinfoEntry, FileEntry, MmEntry, PstreeEntry, TaskCoreEntry, UnixSkEntry,
+};
 use kubectl_checkpoint::criu::{encode_image, read_entries, PageMap, PAGE_SIZE};
 
 fn fixture(path: &str) -> PathBuf {
@@ -180,6 +185,303 @@ fn decode_refuses_a_huge_sparse_file_without_reading_it() {
         "{}",
         run.stderr()
     );
+}
+
+// ---- memory and disk: the archive's index, its budget, its spool ----
+
+/// What a generated archive starts with.
+#[derive(Clone, Copy, PartialEq)]
+enum Base {
+    /// The py fixture's images: a valid checkpoint.
+    Py,
+    /// The same without its pages-1.img.
+    PyWithoutPages,
+    /// Nothing.
+    Empty,
+}
+
+/// Writes a zstd-compressed tar to `path` through the `zstd` command (fast whatever the test
+/// profile): `base`, then what `fill` appends to a tar builder over the compressor's stdin.
+fn zstd_archive(path: &Path, base: Base, fill: impl FnOnce(&mut tar::Builder<&mut dyn Write>)) {
+    let mut zstd = Command::new("zstd")
+        .args(["-q", "-1", "-T2", "-c", "-o"])
+        .arg(path)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("zstd runs (apt-get install zstd)");
+    {
+        let stdin = zstd.stdin.as_mut().unwrap();
+        let mut writer = std::io::BufWriter::with_capacity(1 << 20, stdin);
+        let writer: &mut dyn Write = &mut writer;
+        let mut tar = tar::Builder::new(writer);
+        for entry in std::fs::read_dir(fixture("criu-4.2/py")).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if base == Base::Empty || (base == Base::PyWithoutPages && name.starts_with("pages-")) {
+                continue;
+            }
+            append(
+                &mut tar,
+                &format!("checkpoint/{name}"),
+                &std::fs::read(entry.path()).unwrap(),
+            );
+        }
+        fill(&mut tar);
+        tar.into_inner().unwrap().flush().unwrap();
+    }
+    assert!(zstd.wait().unwrap().success());
+}
+
+/// Appends a regular file (GNU long-name records for long names).
+fn append<W: Write>(tar: &mut tar::Builder<W>, name: &str, data: &[u8]) {
+    append_stream(tar, name, data.len() as u64, data);
+}
+
+fn append_stream<W: Write>(tar: &mut tar::Builder<W>, name: &str, size: u64, data: impl Read) {
+    let mut header = tar::Header::new_gnu();
+    header.set_size(size);
+    header.set_mode(0o600);
+    header.set_entry_type(tar::EntryType::Regular);
+    tar.append_data(&mut header, name, data).unwrap();
+}
+
+/// A name of about 1 MiB (a GNU long name in the tar).
+fn long_name(index: usize) -> String {
+    format!("d{index:05}/{}", "a".repeat((1 << 20) - 64))
+}
+
+#[test]
+fn member_names_of_an_archive_are_capped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("long-names.tar.zst");
+    // 100 members named by 1 MiB GNU long names: 100 MiB of names in a ~100 KB archive.
+    zstd_archive(&archive, Base::Py, |tar| {
+        for i in 0..100 {
+            append(tar, &long_name(i), b"x");
+        }
+    });
+    assert!(std::fs::metadata(&archive).unwrap().len() < 1 << 20);
+    let archive = archive.to_str().unwrap();
+    for args in [
+        &["analyze", "--local", archive][..],
+        &["analyze", "--local", archive, "--search", "x"],
+        &["coredump", "--dir", tmp.path().to_str().unwrap(), archive],
+        &["decode", &format!("{archive}:pstree.img")],
+    ] {
+        let run = run_measured(args, 30);
+        run.within(96, 5.0, &format!("{args:?}"));
+        assert_eq!(run.output.status.code(), Some(2), "{args:?}");
+        assert!(
+            run.stderr().contains(&format!(
+                "{archive}: the names and link targets of its first 47 members take more than 33554432 bytes"
+            )),
+            "{args:?}: {}",
+            run.stderr()
+        );
+    }
+    // The limit is a flag: raised, the archive opens (its names are held once).
+    let run = run_measured(
+        &["analyze", "--local", archive, "--max-name-bytes", "200M"],
+        30,
+    );
+    run.within(256, 10.0, "--max-name-bytes 200M");
+    assert!(run.output.status.success(), "{}", run.stderr());
+}
+
+#[test]
+fn rootfs_diff_names_are_capped() {
+    let tmp = tempfile::tempdir().unwrap();
+    // rootfs-diff.tar is itself zstd data (engines compress it despite its name).
+    let inner = tmp.path().join("rootfs-diff.tar");
+    let mut rootfs = Command::new("zstd")
+        .args(["-q", "-1", "-c", "-o"])
+        .arg(&inner)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        let mut tar = tar::Builder::new(rootfs.stdin.as_mut().unwrap());
+        for i in 0..100 {
+            append(&mut tar, &long_name(i), b"");
+        }
+        tar.finish().unwrap();
+    }
+    assert!(rootfs.wait().unwrap().success());
+    let inner = std::fs::read(&inner).unwrap();
+    let deleted = serde_json::to_vec(&vec![""; 600_000]).unwrap();
+    let archive = tmp.path().join("rootfs.tar.zst");
+    zstd_archive(&archive, Base::Py, |tar| {
+        append(tar, "rootfs-diff.tar", &inner);
+        append(tar, "deleted.files", &deleted);
+    });
+    let archive = archive.to_str().unwrap();
+    let run = run_measured(&["analyze", "--local", archive, "--rootfs-diff"], 30);
+    run.within(96, 5.0, "--rootfs-diff");
+    assert_eq!(run.output.status.code(), Some(2));
+    assert!(
+        run.stderr().contains(&format!(
+            "{archive}: member rootfs-diff.tar: the names of its first 33 entries take more than 33554432 bytes"
+        )),
+        "{}",
+        run.stderr()
+    );
+    // 600,000 deleted paths: over the entry cap, refused while parsing.
+    let run = run_measured(
+        &[
+            "analyze",
+            "--local",
+            archive,
+            "--rootfs-diff",
+            "--max-name-bytes",
+            "1G",
+        ],
+        30,
+    );
+    run.within(256, 10.0, "deleted.files");
+    assert_eq!(run.output.status.code(), Some(2));
+    assert!(
+        run.stderr()
+            .contains("member deleted.files: not a JSON list of paths: more than 500000 entries"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn member_count_is_capped_and_lookups_are_not_quadratic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("many.tar.zst");
+    zstd_archive(&archive, Base::Py, |tar| {
+        for i in 0..30_000 {
+            append(tar, &format!("m/{i:07}"), b"");
+        }
+    });
+    let archive = archive.to_str().unwrap();
+    let run = run_measured(
+        &["analyze", "--local", archive, "--max-members", "20000"],
+        30,
+    );
+    run.within(64, 5.0, "--max-members 20000");
+    assert_eq!(run.output.status.code(), Some(2));
+    assert!(
+        run.stderr().contains(&format!(
+            "{archive}: more than 20000 members; refusing the archive"
+        )),
+        "{}",
+        run.stderr()
+    );
+    let run = run_measured(&["analyze", "--local", archive], 30);
+    run.within(96, 5.0, "30,000 members");
+    assert!(run.output.status.success(), "{}", run.stderr());
+
+    // 20,000 processes, each with a core image: every per-process lookup is a search of the
+    // index (it was a scan of every member, quadratic: minutes at 80,000 processes).
+    let processes = tmp.path().join("processes.tar.zst");
+    let pids: Vec<u32> = (10_000..30_000).collect();
+    zstd_archive(&processes, Base::Empty, |tar| {
+        let tree: Vec<PstreeEntry> = pids
+            .iter()
+            .map(|&pid| PstreeEntry {
+                pid,
+                ppid: if pid == 10_000 { 0 } else { 10_000 },
+                pgid: 10_000,
+                sid: 10_000,
+                threads: vec![pid],
+            })
+            .collect();
+        append(tar, "checkpoint/pstree.img", &encode_image(&tree));
+        let core = encode_image(&[CoreEntry {
+            mtype: 1,
+            tc: Some(TaskCoreEntry {
+                task_state: 1,
+                comm: "gen".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }]);
+        for pid in &pids {
+            append(tar, &format!("checkpoint/core-{pid}.img"), &core);
+        }
+    });
+    let processes = processes.to_str().unwrap();
+    let run = run_measured(&["analyze", "--local", processes, "--search", "x"], 60);
+    run.within(128, 10.0, "--search over 20,000 processes");
+    // No process has memory images: each is reported, none is searched.
+    assert!(run.stderr().contains("mm-10000.img"), "{}", run.stderr());
+}
+
+#[test]
+fn members_past_the_memory_budget_are_spooled_not_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("big-members.tar.zst");
+    // 16 members of 30 MiB: the old 512 MiB budget kept them all in memory.
+    zstd_archive(&archive, Base::Py, |tar| {
+        for i in 0..16 {
+            let data = std::io::repeat(b'k').take(30 << 20);
+            append_stream(tar, &format!("extra/big-{i}.bin"), 30 << 20, data);
+        }
+    });
+    assert!(std::fs::metadata(&archive).unwrap().len() < 1 << 20);
+    let archive = archive.to_str().unwrap();
+    let run = run_measured(&["analyze", "--local", archive, "--all"], 30);
+    run.within(96, 10.0, "16 members of 30 MiB");
+    assert!(run.output.status.success(), "{}", run.stderr());
+    // A member past the budget is still there, read from its spool file.
+    let run = run_measured(&["decode", &format!("{archive}:extra/big-9.bin")], 30);
+    run.within(160, 10.0, "decode of a spooled member");
+    assert!(
+        run.stderr().contains("extra/big-9.bin") && run.stderr().contains("magic"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn zero_pages_are_spooled_sparsely() {
+    let spool = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("zero-pages.tar.zst");
+    let size: u64 = 2 << 30;
+    zstd_archive(&archive, Base::PyWithoutPages, |tar| {
+        append_stream(
+            tar,
+            "checkpoint/pages-1.img",
+            size,
+            std::io::repeat(0).take(size),
+        );
+    });
+    assert!(std::fs::metadata(&archive).unwrap().len() < 1 << 20);
+    let free = || {
+        let st = rustix::fs::statvfs(spool.path()).unwrap();
+        st.f_bavail * st.f_frsize
+    };
+    let before = free();
+    let params = OpenParams::default().spool_dir(spool.path());
+    let started = Instant::now();
+    let ckpt = Checkpoint::open_with(&archive, &params).unwrap();
+    let took = started.elapsed();
+    // The 2 GiB spool file exists while `ckpt` lives, and takes (almost) no disk.
+    let used = before.saturating_sub(free());
+    assert!(
+        used < 1 << 30,
+        "spooling 2 GiB of zeros took {used} bytes of disk"
+    );
+    assert!(took.as_secs() < 20, "{took:?}");
+    let pages = ckpt.open_pages(1).unwrap();
+    assert_eq!(pages.len(), size);
+    let mut page = vec![1u8; 4096];
+    pages.read_exact_at(&mut page, size / 2).unwrap();
+    assert!(page.iter().all(|&b| b == 0));
+    drop(ckpt);
+    // Through the binary: the overview, with its peak memory.
+    let archive = archive.to_str().unwrap();
+    let spool_dir = spool.path().to_str().unwrap();
+    let run = run_measured(
+        &["analyze", "--local", archive, "--spool-dir", spool_dir],
+        60,
+    );
+    run.within(64, 20.0, "2 GiB of zero pages");
+    assert!(run.output.status.success(), "{}", run.stderr());
 }
 
 // ---- the terminal ----
