@@ -275,6 +275,16 @@ pub fn read_entries<M: CriuMessage>(file_name: &str, bytes: &[u8]) -> Result<Vec
     Ok(out)
 }
 
+/// Decodes the first entry of an image of type `M` (checking the magic), leaving the rest
+/// undecoded; `None` when the image holds no entry.
+pub fn first_entry<M: CriuMessage>(file_name: &str, bytes: &[u8]) -> Result<Option<M>, Error> {
+    let mut iter = typed_entries::<M>(file_name, bytes)?.skip(M::SKIP);
+    match iter.next() {
+        Some(entry) => decode_entry::<M>(file_name, &entry?).map(Some),
+        None => Ok(None),
+    }
+}
+
 /// Decodes the entries of an image of type `M` one at a time, checking the magic first, and
 /// hands each to `visit` with its index and byte offset; `visit` may stop the walk with an
 /// error of its own type.
@@ -287,40 +297,51 @@ pub fn for_each_entry<M: CriuMessage, E: From<Error>>(
     bytes: &[u8],
     mut visit: impl FnMut(u64, u64, M) -> Result<(), E>,
 ) -> Result<(), E> {
-    let iter = entries(file_name, bytes).map_err(E::from)?;
+    for entry in typed_entries::<M>(file_name, bytes)?.skip(M::SKIP) {
+        let entry = entry?;
+        let message = decode_entry::<M>(file_name, &entry)?;
+        visit(entry.index, entry.offset, message)?;
+    }
+    Ok(())
+}
+
+/// The entries of an image whose magic says it holds entries of type `M`.
+fn typed_entries<'a, M: CriuMessage>(
+    file_name: &'a str,
+    bytes: &'a [u8],
+) -> Result<Entries<'a>, Error> {
+    let iter = entries(file_name, bytes)?;
     if !M::accepts(iter.magic()) {
         return Err(Error::WrongMagic {
             file: file_name.to_owned(),
             found: iter.magic(),
             expected: M::MAGIC,
-        }
-        .into());
+        });
     }
-    for entry in iter.skip(M::SKIP) {
-        let entry = entry.map_err(E::from)?;
-        let problem = |problem| Error::Entry {
-            file: file_name.to_owned(),
-            entry: entry.index,
-            offset: entry.offset,
-            problem,
-        };
-        let elements = count_repeated(entry.payload, M::schema(), MAX_REPEATED_ELEMENTS);
-        if elements > MAX_REPEATED_ELEMENTS {
-            return Err(problem(Problem::TooManyElements {
-                message: message_name::<M>(),
-                limit: MAX_REPEATED_ELEMENTS,
-            })
-            .into());
-        }
-        let message = M::decode(entry.payload).map_err(|source| {
-            problem(Problem::Decode {
-                message: message_name::<M>(),
-                source,
-            })
-        })?;
-        visit(entry.index, entry.offset, message)?;
+    Ok(iter)
+}
+
+/// Decodes one entry, after counting its repeated-field elements on the wire.
+fn decode_entry<M: CriuMessage>(file_name: &str, entry: &RawEntry<'_>) -> Result<M, Error> {
+    let problem = |problem| Error::Entry {
+        file: file_name.to_owned(),
+        entry: entry.index,
+        offset: entry.offset,
+        problem,
+    };
+    let elements = count_repeated(entry.payload, M::schema(), MAX_REPEATED_ELEMENTS);
+    if elements > MAX_REPEATED_ELEMENTS {
+        return Err(problem(Problem::TooManyElements {
+            message: message_name::<M>(),
+            limit: MAX_REPEATED_ELEMENTS,
+        }));
     }
-    Ok(())
+    M::decode(entry.payload).map_err(|source| {
+        problem(Problem::Decode {
+            message: message_name::<M>(),
+            source,
+        })
+    })
 }
 
 fn message_name<M>() -> &'static str {

@@ -25,8 +25,8 @@ pub mod schema;
 pub mod wire;
 
 pub use image::{
-    encode_image, entries, for_each_entry, read_entries, read_header, CriuMessage, Entries,
-    RawEntry,
+    encode_image, entries, first_entry, for_each_entry, read_entries, read_header, CriuMessage,
+    Entries, RawEntry,
 };
 pub use json::{
     check_not_raw, count_entries, decode_image, decode_image_with, raw_image_kind, DecodedImage,

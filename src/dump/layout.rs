@@ -39,6 +39,11 @@ pub mod status {
     pub const VMA_AREA_MEMFD: u32 = 1 << 14;
 }
 
+/// One past the highest user address any 64-bit Linux hands out (x86_64 with 5-level paging
+/// stops at 2^56, arm64 at 2^52): a VMA ending past it was fabricated. Only the kernel's
+/// `[vsyscall]` page lies above.
+pub const USER_SPACE_END: u64 = 1 << 57;
+
 /// `mmap` flag of areas that grow down (stacks).
 pub const MAP_GROWSDOWN: u32 = 0x100;
 /// `mmap` flag of shared mappings.
@@ -229,6 +234,11 @@ impl MemoryLayout {
             }
             if !vma.start.is_multiple_of(PAGE_SIZE) || !vma.end.is_multiple_of(PAGE_SIZE) {
                 return Err(bad("it is not page-aligned"));
+            }
+            if vma.end > USER_SPACE_END && vma.status & status::VMA_AREA_VSYSCALL == 0 {
+                return Err(bad(
+                    "it ends past the largest user address space (2^57 bytes)",
+                ));
             }
         }
         vmas.sort_by_key(|vma| vma.start);

@@ -564,17 +564,11 @@ impl Loader<'_> {
         Ok(criu::read_entries::<M>(&self.label(name), &bytes)?)
     }
 
+    /// The first entry of image `name` (the others are not decoded).
     fn decode_first<M: CriuMessage>(&self, name: &str) -> Result<M, Error> {
         let bytes = self.checkpoint.read_image(name)?;
-        let mut first = None;
         let label = self.label(name);
-        criu::for_each_entry::<M, Error>(&label, &bytes, |_, _, message| {
-            if first.is_none() {
-                first = Some(message);
-            }
-            Ok(())
-        })?;
-        first.ok_or(Error::EmptyImage { image: label })
+        criu::first_entry::<M>(&label, &bytes)?.ok_or(Error::EmptyImage { image: label })
     }
 
     /// Visits every entry of image `name` if the checkpoint has it, at most

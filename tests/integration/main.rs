@@ -23,6 +23,7 @@ mod fake_apiserver;
 mod fetch;
 mod fixture_truth;
 mod hostile;
+mod hostile_model;
 mod krew;
 mod list;
 mod memsearch;

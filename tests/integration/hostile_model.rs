@@ -1,0 +1,397 @@
+//! `hostile_model`: forged images aimed at the checkpoint model (src/dump), each built here from
+//! the real `criu-4.2/py` dump with one image replaced, run through the real binary: every verb
+//! refuses the same broken structure with the same error, and memory and time stay within the
+//! budgets of docs/security.md whatever the images claim.
+
+use std::path::Path;
+
+use kubectl_checkpoint::criu::messages::{
+    FdinfoEntry, FileEntry, MmEntry, PagemapEntry, PagemapHead, PstreeEntry, RegFileEntry, VmaEntry,
+};
+use kubectl_checkpoint::criu::{encode_image, read_entries, Magic, IMG_COMMON};
+use prost::Message;
+
+use crate::support::measure::run_measured;
+use crate::support::truth::fixtures;
+
+const PID: u32 = 24390;
+
+/// A copy of `criu-4.2/py` in a temp dir with `images` replaced.
+fn forged(images: &[(&str, Vec<u8>)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let py = fixtures().join("criu-4.2/py");
+    for entry in std::fs::read_dir(&py).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    for (name, bytes) in images {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    dir
+}
+
+fn original<M: kubectl_checkpoint::criu::CriuMessage>(name: &str) -> Vec<M> {
+    let bytes = std::fs::read(fixtures().join("criu-4.2/py").join(name)).unwrap();
+    read_entries(name, &bytes).unwrap()
+}
+
+fn path(dir: &Path) -> &str {
+    dir.to_str().unwrap()
+}
+
+/// The verbs that read the process tree, on `dir`.
+fn every_verb(dir: &str, cores: &str) -> Vec<Vec<String>> {
+    [
+        vec!["analyze", "--local", dir, "--ps-tree"],
+        vec!["analyze", "--local", dir, "--memory"],
+        vec!["analyze", "--local", dir, "--search", "KEY"],
+        vec!["analyze", "--local", dir, "--crit-x", "ps"],
+        vec!["coredump", dir, "--dir", cores],
+    ]
+    .into_iter()
+    .map(|args| args.into_iter().map(str::to_owned).collect())
+    .collect()
+}
+
+#[test]
+fn broken_trees_are_refused_identically_by_every_verb() {
+    let entry = |pid: u32, ppid: u32| PstreeEntry {
+        pid,
+        ppid,
+        pgid: pid,
+        sid: pid,
+        threads: vec![pid],
+    };
+    let cases = [
+        (
+            vec![entry(PID, 0), entry(PID, 0)],
+            "pid 24390 appears twice",
+        ),
+        (vec![entry(PID, 0), entry(7, 0)], "two roots"),
+        (vec![entry(PID, 8), entry(8, PID)], "no root process"),
+        (
+            vec![entry(1, 0), entry(PID, 8), entry(8, PID)],
+            "is not below the root",
+        ),
+    ];
+    for (tree, problem) in cases {
+        let dir = forged(&[("pstree.img", encode_image(&tree))]);
+        let cores = tempfile::tempdir().unwrap();
+        for args in every_verb(path(dir.path()), path(cores.path())) {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let run = run_measured(&args, 20);
+            run.within(64, 5.0, problem);
+            let stderr = run.stderr();
+            assert_eq!(run.output.status.code(), Some(2), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains("pstree.img") && stderr.contains(problem),
+                "{args:?}: {stderr}"
+            );
+        }
+        assert_eq!(std::fs::read_dir(cores.path()).unwrap().count(), 0);
+    }
+}
+
+/// The py dump's mm with its VMAs replaced.
+fn mm_with(vmas: Vec<VmaEntry>) -> Vec<u8> {
+    let mut mm: Vec<MmEntry> = original("mm-24390.img");
+    mm[0].vmas = vmas;
+    encode_image(&mm)
+}
+
+#[test]
+fn impossible_layouts_are_refused_identically_by_every_verb() {
+    let vma = |start: u64, end: u64| VmaEntry {
+        start,
+        end,
+        prot: 3,
+        flags: 0x22,
+        status: 1 | (1 << 9),
+        ..VmaEntry::default()
+    };
+    let cases = [
+        (vec![vma(0x2000, 0x1000)], "ends before it starts"),
+        (vec![vma(0x1000, 0x1800)], "not page-aligned"),
+        (
+            vec![vma(0x1000, 0x4000), vma(0x3000, 0x5000)],
+            "overlaps the mapping before it",
+        ),
+        (
+            vec![vma(0x1000, 1 << 63)],
+            "past the largest user address space",
+        ),
+    ];
+    for (vmas, problem) in cases {
+        let dir = forged(&[("mm-24390.img", mm_with(vmas))]);
+        let cores = tempfile::tempdir().unwrap();
+        let dir = path(dir.path());
+        // The process's memory is unavailable with the same reason everywhere: the memory
+        // views and coredump fail (the only process), analyze marks the facts and exits 1.
+        for args in [
+            vec!["analyze", "--local", dir, "--memory"],
+            vec!["analyze", "--local", dir, "--search", "KEY"],
+            vec!["coredump", dir, "--dir", path(cores.path())],
+            vec!["analyze", "--local", dir, "--cmdline"],
+        ] {
+            let run = run_measured(&args, 20);
+            run.within(64, 5.0, problem);
+            let stderr = run.stderr();
+            assert_ne!(run.output.status.code(), Some(0), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains("mm-24390.img") && stderr.contains(problem),
+                "{args:?}: {stderr}"
+            );
+        }
+    }
+}
+
+/// A pagemap image: head, then runs of `(vaddr, nr_pages)`, all present.
+fn pagemap(runs: &[(u64, u64)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&IMG_COMMON.to_le_bytes());
+    out.extend_from_slice(&Magic::Pagemap.value().to_le_bytes());
+    let mut push = |bytes: Vec<u8>| {
+        out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        out.extend_from_slice(&bytes);
+    };
+    push(PagemapHead { pages_id: 1 }.encode_to_vec());
+    for &(vaddr, nr_pages) in runs {
+        push(
+            PagemapEntry {
+                vaddr,
+                compat_nr_pages: 0,
+                in_parent: None,
+                flags: Some(4),
+                nr_pages: Some(nr_pages),
+            }
+            .encode_to_vec(),
+        );
+    }
+    out
+}
+
+#[test]
+fn empty_and_unaligned_page_runs_are_refused() {
+    for (runs, problem) in [
+        (vec![(0x735a000, 0)], "holds no pages"),
+        (vec![(0x735a010, 1)], "does not start on a page boundary"),
+    ] {
+        let dir = forged(&[("pagemap-24390.img", pagemap(&runs))]);
+        let dir = path(dir.path());
+        for args in [
+            vec!["analyze", "--local", dir, "--memory"],
+            vec!["analyze", "--local", dir, "--crit-x", "rss"],
+        ] {
+            let run = run_measured(&args, 20);
+            let stderr = run.stderr();
+            assert_ne!(run.output.status.code(), Some(0), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains("pagemap-24390.img") && stderr.contains(problem),
+                "{args:?}: {stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn counts_in_images_are_not_capacities() {
+    // files.img of 4 million zero-length entries (16 MiB): refused past the entry cap, by name,
+    // without holding them.
+    let mut files = Vec::with_capacity(8 + 4 * 4_000_000);
+    files.extend_from_slice(&IMG_COMMON.to_le_bytes());
+    files.extend_from_slice(&Magic::Files.value().to_le_bytes());
+    files.resize(files.len() + 4 * 4_000_000, 0);
+    // core-24390.img with its entry followed by millions of empty ones: only the first is read.
+    let mut core = std::fs::read(fixtures().join("criu-4.2/py/core-24390.img")).unwrap();
+    core.resize(core.len() + 4 * 4_000_000, 0);
+    // A pstree entry listing a million thread ids.
+    let tree = PstreeEntry {
+        pid: PID,
+        ppid: 0,
+        pgid: PID,
+        sid: PID,
+        threads: (PID..PID + 1_000_000).collect(),
+    };
+    // (image, its bytes, analyze flags, the refusal expected or None for success)
+    type Case<'a> = (&'a str, Vec<u8>, &'a [&'a str], Option<&'a str>);
+    let cases: Vec<Case> = vec![
+        (
+            "files.img",
+            files,
+            &["--files"],
+            Some("more than 1048576 entries"),
+        ),
+        ("core-24390.img", core, &["--ps-tree", "--cmdline"], None),
+        (
+            "pstree.img",
+            encode_image(&[tree]),
+            &["--ps-tree"],
+            Some("more than 262144 elements"),
+        ),
+    ];
+    for (image, bytes, flags, problem) in cases {
+        let dir = forged(&[(image, bytes)]);
+        let mut args = vec!["analyze", "--local", path(dir.path())];
+        args.extend_from_slice(flags);
+        let run = run_measured(&args, 30);
+        run.within(256, 10.0, image);
+        let stderr = run.stderr();
+        match problem {
+            Some(problem) => {
+                assert_eq!(run.output.status.code(), Some(2), "{image}: {stderr}");
+                assert!(
+                    stderr.contains(image) && stderr.contains(problem),
+                    "{image}: {stderr}"
+                );
+            }
+            None => assert!(run.output.status.success(), "{image}: {stderr}"),
+        }
+    }
+}
+
+#[test]
+fn one_long_path_used_many_times_is_held_once_and_cut_to_path_max() {
+    // A 1 MiB path, opened by 20,000 descriptors and mapped by 20,000 VMAs.
+    let long = format!("/{}", "a".repeat(1 << 20));
+    let mut files: Vec<FileEntry> = original("files.img");
+    files.push(FileEntry {
+        r#type: 1,
+        id: 9000,
+        reg: Some(RegFileEntry {
+            id: 9000,
+            name: long.clone(),
+            ..RegFileEntry::default()
+        }),
+        ..FileEntry::default()
+    });
+    let mut fdinfo: Vec<FdinfoEntry> = original("fdinfo-2.img");
+    for fd in 100..20_100 {
+        fdinfo.push(FdinfoEntry {
+            id: 9000,
+            flags: 0,
+            r#type: 1,
+            fd,
+            ..FdinfoEntry::default()
+        });
+    }
+    let vmas: Vec<VmaEntry> = (0..20_000u64)
+        .map(|i| VmaEntry {
+            start: 0x1_0000_0000 + i * 0x2000,
+            end: 0x1_0000_1000 + i * 0x2000,
+            prot: 1,
+            flags: 2,
+            status: 1 | (1 << 6),
+            shmid: 9000,
+            ..VmaEntry::default()
+        })
+        .collect();
+    let mut mm: Vec<MmEntry> = original("mm-24390.img");
+    mm[0].vmas.extend(vmas);
+    let dir = forged(&[
+        ("files.img", encode_image(&files)),
+        ("fdinfo-2.img", encode_image(&fdinfo)),
+        ("mm-24390.img", encode_image(&mm)),
+    ]);
+    let dir = path(dir.path());
+    for args in [
+        vec!["analyze", "--local", dir, "--files", "-o", "json"],
+        vec!["analyze", "--local", dir, "--memory"],
+        vec!["analyze", "--local", dir, "--crit-x", "mems"],
+    ] {
+        let run = run_measured(&args, 30);
+        run.within(256, 10.0, &format!("{args:?}"));
+        assert!(run.output.status.success(), "{args:?}: {}", run.stderr());
+        // No line carries more than PATH_MAX bytes of the path.
+        let longest = run
+            .output
+            .stdout
+            .split(|&b| b == b'\n')
+            .map(<[u8]>::len)
+            .max()
+            .unwrap_or(0);
+        assert!(
+            longest < 4096 + 200_000,
+            "{args:?}: a line of {longest} bytes"
+        );
+    }
+    let run = run_measured(&["analyze", "--local", dir, "--files", "-o", "json"], 30);
+    let text = String::from_utf8_lossy(&run.output.stdout);
+    assert!(text.contains("bytes, longer than the kernel allows"));
+}
+
+#[test]
+fn a_thread_list_beyond_the_core_limit_is_cut_with_a_note() {
+    // 9,000 threads, each with a copy of the main thread's core image.
+    let threads: Vec<u32> = (0..9_000u32)
+        .map(|i| if i == 0 { PID } else { 100_000 + i })
+        .collect();
+    let tree = PstreeEntry {
+        pid: PID,
+        ppid: 0,
+        pgid: PID,
+        sid: PID,
+        threads: threads.clone(),
+    };
+    let core = std::fs::read(fixtures().join("criu-4.2/py/core-24390.img")).unwrap();
+    let mut images: Vec<(String, Vec<u8>)> = vec![("pstree.img".into(), encode_image(&[tree]))];
+    for tid in threads.iter().skip(1) {
+        images.push((format!("core-{tid}.img"), core.clone()));
+    }
+    let refs: Vec<(&str, Vec<u8>)> = images
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.clone()))
+        .collect();
+    let dir = forged(&refs);
+    let cores = tempfile::tempdir().unwrap();
+    let run = run_measured(
+        &["coredump", path(dir.path()), "--dir", path(cores.path())],
+        60,
+    );
+    run.within(256, 30.0, "9000 threads");
+    let stderr = run.stderr();
+    assert!(run.output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("the registers of 808 more threads left out (at most 8192 per core)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_huge_untouched_mapping_warns_before_the_core_is_written() {
+    let mut mm: Vec<MmEntry> = original("mm-24390.img");
+    // 16 TiB up to 80 TiB: between the heap and the libraries of the py dump.
+    let start = 16u64 << 40;
+    assert!(mm[0]
+        .vmas
+        .iter()
+        .all(|v| v.end <= start || v.start >= start + (64 << 40)));
+    mm[0].vmas.push(VmaEntry {
+        start,
+        end: start + (64 << 40),
+        prot: 3,
+        flags: 0x22,
+        status: 1 | (1 << 9),
+        ..VmaEntry::default()
+    });
+    let dir = forged(&[("mm-24390.img", encode_image(&mm))]);
+    let cores = tempfile::tempdir().unwrap();
+    let run = run_measured(
+        &["coredump", path(dir.path()), "--dir", path(cores.path())],
+        60,
+    );
+    run.within(256, 30.0, "64 TiB mapping");
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("warning:") && stderr.contains("the rest is holes"),
+        "{stderr}"
+    );
+    if !run.output.status.success() {
+        // A file system that cannot hold it: the error names the core and its size.
+        assert!(
+            stderr.contains("core.24390") && stderr.contains("bytes"),
+            "{stderr}"
+        );
+        let left: Vec<_> = std::fs::read_dir(cores.path()).unwrap().collect();
+        assert!(left.is_empty(), "no partial core: {left:?}");
+    }
+}
