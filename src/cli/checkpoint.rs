@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::fetch::{fetch_one, FetchFlags};
 use super::kube_args::RECORD_FORMATS;
-use super::pick::{interactive, pick_container, pick_pod};
+use super::pick::{interactive, pick_containers, pick_pod};
 use super::{KubeArgs, Outcome, OutputFormat};
 use crate::cluster::{self, CheckpointRecord, ContainerChoice, ContainerRef, Target};
 use crate::Error;
@@ -208,7 +208,7 @@ pub(super) fn resolve_containers(
                     Ok(vec![name])
                 }
                 Ok(ContainerChoice::Ambiguous(names)) if single && interactive() => {
-                    Ok(vec![pick_container(pod, &names)?])
+                    Ok(pick_containers(pod, &names)?)
                 }
                 Ok(ContainerChoice::Ambiguous(names)) => Err(cluster::Error::ChooseContainer {
                     namespace: pod.metadata.namespace.clone().unwrap_or_default(),

@@ -1,21 +1,26 @@
 //! `kubectl checkpoint completion SHELL`: shell completion scripts, and the completion helper
 //! kubectl itself calls for `kubectl checkpoint <TAB>`.
 //!
-//! Two ways in:
-//! - `completion bash|zsh|fish` writes a clap_complete script that completes the binary's own
-//!   name, `kubectl-checkpoint`.
+//! Every way in ends in the same place, `--complete-words`, so bash, zsh, fish and kubectl all
+//! offer the same words:
+//! - `completion bash|zsh|fish` writes a small script (under `completion/`) for the binary's own
+//!   name, `kubectl-checkpoint`, that calls back with the words typed so far.
 //! - `completion kubectl` writes `kubectl_complete-checkpoint`, the executable that kubectl (1.26
 //!   and later) looks for on PATH to complete a plugin's arguments. kubectl runs it with the words
 //!   after `kubectl checkpoint`, the last one being the word under the cursor (empty when none),
 //!   and reads one candidate per line, `WORD<TAB>DESCRIPTION`, then `:DIRECTIVE` (cobra's shell
-//!   completion directive). The helper calls back into this binary (`--complete-words`), so its
-//!   answers always follow the clap definition. No cluster is contacted: pod and node names are
-//!   not completed.
+//!   completion directive).
+//!
+//! `--complete-words` reads the words against the clap definition ([`build_walk`]): verbs, flags
+//! and flag values come from clap ([`build_completions`]); names come from the cluster
+//! ([`super::completion_cluster`]): namespaces, contexts, pods and workloads, containers, nodes
+//! and archives.
 
 use std::io::Write;
 
 use clap::{Args, CommandFactory, ValueEnum};
 
+use super::completion_cluster::collect_cluster_candidates;
 use super::{Cli, Outcome};
 use crate::Error;
 
@@ -68,6 +73,8 @@ const BIN_NAME: &str = "kubectl-checkpoint";
 
 /// cobra's `ShellCompDirectiveDefault`: the shell may also offer file names.
 pub const DIRECTIVE_DEFAULT: u8 = 0;
+/// cobra's `ShellCompDirectiveNoSpace`: no space after the word (`deploy/` goes on).
+pub const DIRECTIVE_NO_SPACE: u8 = 2;
 /// cobra's `ShellCompDirectiveNoFileComp`: offer only the candidates given.
 pub const DIRECTIVE_NO_FILE_COMP: u8 = 4;
 
@@ -85,7 +92,25 @@ pub fn run(args: CompletionArgs) -> Result<Outcome, Error> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if args.complete_words {
-        let completions = build_completions(&args.words);
+        let mut completions = build_completions(&args.words);
+        let mut root = Cli::command();
+        root.build();
+        let walk = build_walk(&root, &args.words);
+        let current = args.words.last().map(String::as_str).unwrap_or_default();
+        if let Some(found) = collect_cluster_candidates(&walk, current) {
+            // The cluster answered for this slot: its names, not file names.
+            completions.candidates.extend(found);
+            completions.directive = if completions
+                .candidates
+                .iter()
+                .all(|(word, _)| word.ends_with('/'))
+                && !completions.candidates.is_empty()
+            {
+                DIRECTIVE_NO_SPACE | DIRECTIVE_NO_FILE_COMP
+            } else {
+                DIRECTIVE_NO_FILE_COMP
+            };
+        }
         render_completions(&completions, &mut out).map_err(write_error)?;
     } else if let Some(shell) = args.shell {
         render_script(shell, &mut out).map_err(write_error)?;
@@ -98,12 +123,13 @@ fn write_error(err: std::io::Error) -> Error {
     Error::Output(crate::output::Error::from(err))
 }
 
-/// Writes the completion script for `shell`.
+/// Writes the completion script for `shell`. Each one asks this binary for the candidates
+/// (`--complete-words`), so all shells complete the same words, cluster names included.
 pub fn render_script(shell: CompletionShell, out: &mut dyn Write) -> std::io::Result<()> {
-    let generator = match shell {
-        CompletionShell::Bash => clap_complete::Shell::Bash,
-        CompletionShell::Zsh => clap_complete::Shell::Zsh,
-        CompletionShell::Fish => clap_complete::Shell::Fish,
+    let script = match shell {
+        CompletionShell::Bash => include_str!("completion/bash.sh"),
+        CompletionShell::Zsh => include_str!("completion/zsh.zsh"),
+        CompletionShell::Fish => include_str!("completion/fish.fish"),
         CompletionShell::Kubectl => {
             return writeln!(
                 out,
@@ -114,9 +140,7 @@ pub fn render_script(shell: CompletionShell, out: &mut dyn Write) -> std::io::Re
             );
         }
     };
-    let mut command = Cli::command();
-    clap_complete::generate(generator, &mut command, BIN_NAME, out);
-    Ok(())
+    out.write_all(script.as_bytes())
 }
 
 /// Writes completions in kubectl's plugin protocol: `WORD<TAB>DESCRIPTION` lines, then `:DIRECTIVE`.
@@ -131,97 +155,206 @@ pub fn render_completions(completions: &Completions, out: &mut dyn Write) -> std
     writeln!(out, ":{}", completions.directive)
 }
 
+/// Where the word under the cursor stands, read against the clap definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Slot {
+    /// The value of the flag with this id (`namespace`, `context`, `container`, `node`, ...).
+    FlagValue(String),
+    /// A flag's name.
+    Flag,
+    /// The `index`-th positional word of `verb` (`None`: the default verb).
+    Positional {
+        /// The verb, if any.
+        verb: Option<String>,
+        /// 0 for the first positional word.
+        index: usize,
+    },
+}
+
+/// The finished words read against the clap definition: where the cursor stands, and the
+/// flag values and positional words given so far (the cluster candidates need `-n`, `--context`,
+/// `--kubeconfig` and the TARGET).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Walk {
+    /// Where the word under the cursor stands.
+    pub slot: Slot,
+    /// `(flag id, value)` of the flags given with a value.
+    pub values: Vec<(String, String)>,
+    /// The ids of the flags given without a value (`local`, ...).
+    pub flags: Vec<String>,
+    /// The positional words given, in order.
+    pub positionals: Vec<String>,
+    /// The verb, if any.
+    pub verb: Option<String>,
+}
+
+impl Walk {
+    /// The last value given for the flag with id `id`.
+    pub fn value(&self, id: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .rev()
+            .find(|(flag, _)| flag == id)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// Reads the finished words (all but the last of `words`, the words after `kubectl checkpoint`)
+/// against `root`, which must be built. Flags before the verb count, as when running.
+pub fn build_walk(root: &clap::Command, words: &[String]) -> Walk {
+    let (current, before) = match words.split_last() {
+        Some((current, before)) => (current.as_str(), before),
+        None => ("", &[][..]),
+    };
+    let mut command = root;
+    let mut verb = None;
+    let mut pending: Option<&clap::Arg> = None;
+    let mut after_double_dash = false;
+    let mut values = Vec::new();
+    let mut flags = Vec::new();
+    let mut positionals: Vec<String> = Vec::new();
+    for word in before {
+        if let Some(arg) = pending.take() {
+            values.push((arg.get_id().to_string(), word.clone()));
+            continue;
+        }
+        if after_double_dash {
+            positionals.push(word.clone());
+        } else if word == "--" {
+            after_double_dash = true;
+        } else if let Some((flag, value)) = word.split_once('=').filter(|_| word.starts_with("--"))
+        {
+            if let Some(arg) = find_flag(command, flag).or_else(|| find_flag(root, flag)) {
+                values.push((arg.get_id().to_string(), value.to_string()));
+            }
+        } else if word.starts_with('-') && word.len() > 1 {
+            let arg = find_flag(command, word).or_else(|| find_flag(root, word));
+            match arg {
+                Some(arg) if takes_value(arg) => pending = Some(arg),
+                Some(arg) => flags.push(arg.get_id().to_string()),
+                None => {
+                    // `-ndemo`: a short flag with its value attached.
+                    if let Some(short) = word.strip_prefix('-').and_then(|w| w.chars().next()) {
+                        let value: String = word.chars().skip(2).collect();
+                        let flag = format!("-{short}");
+                        if let Some(arg) = find_flag(command, &flag).filter(|a| takes_value(a)) {
+                            if !value.is_empty() && !word.starts_with("--") {
+                                values.push((arg.get_id().to_string(), value));
+                            }
+                        }
+                    }
+                }
+            }
+        } else if let Some(sub) = (verb.is_none() && positionals.is_empty())
+            .then(|| root.find_subcommand(word))
+            .flatten()
+        {
+            command = sub;
+            verb = Some(sub.get_name().to_string());
+        } else {
+            positionals.push(word.clone());
+        }
+    }
+    let slot = match pending {
+        Some(arg) => Slot::FlagValue(arg.get_id().to_string()),
+        None if current.starts_with('-') && !after_double_dash => Slot::Flag,
+        None => Slot::Positional {
+            verb: verb.clone(),
+            index: positionals.len(),
+        },
+    };
+    Walk {
+        slot,
+        values,
+        flags,
+        positionals,
+        verb,
+    }
+}
+
 /// Computes the completions of the last of `words` (the words after `kubectl checkpoint`), from
 /// the clap definition alone.
 pub fn build_completions(words: &[String]) -> Completions {
     let mut root = Cli::command();
     root.build();
-    let (current, before) = match words.split_last() {
-        Some((current, before)) => (current.as_str(), before),
-        None => ("", &[][..]),
-    };
+    let current = words.last().map(String::as_str).unwrap_or_default();
+    let walk = build_walk(&root, words);
+    let command = walk
+        .verb
+        .as_deref()
+        .and_then(|verb| root.find_subcommand(verb))
+        .unwrap_or(&root);
 
-    // Walk the finished words: descend into verbs, skip the values of flags that take one.
-    let mut command = &root;
-    let mut pending_value: Option<&clap::Arg> = None;
-    let mut after_double_dash = false;
-    for word in before {
-        if pending_value.take().is_some() {
-            continue;
-        }
-        if after_double_dash {
-            continue;
-        }
-        if word == "--" {
-            after_double_dash = true;
-        } else if word.starts_with('-') {
-            if !word.contains('=') {
-                pending_value = find_flag(command, word).filter(|arg| takes_value(arg));
+    match &walk.slot {
+        Slot::FlagValue(id) => {
+            let arg = command
+                .get_arguments()
+                .chain(root.get_arguments())
+                .find(|arg| arg.get_id() == id.as_str());
+            let values = arg
+                .map(|arg| value_candidates(arg, current))
+                .unwrap_or_default();
+            let directive = if arg.is_some_and(|arg| !arg.get_possible_values().is_empty()) {
+                DIRECTIVE_NO_FILE_COMP
+            } else {
+                DIRECTIVE_DEFAULT
+            };
+            Completions {
+                candidates: values,
+                directive,
             }
-        } else if let Some(sub) = command.find_subcommand(word) {
-            command = sub;
         }
-    }
-
-    if let Some(arg) = pending_value {
-        let values = value_candidates(arg, current);
-        let directive = if arg.get_possible_values().is_empty() {
-            DIRECTIVE_DEFAULT
-        } else {
-            DIRECTIVE_NO_FILE_COMP
-        };
-        return Completions {
-            candidates: values,
-            directive,
-        };
-    }
-
-    if current.starts_with('-') && !after_double_dash {
-        let mut candidates = Vec::new();
-        for arg in command.get_arguments().filter(|arg| !arg.is_hide_set()) {
-            let help = help_line(arg.get_help());
-            if let Some(long) = arg.get_long() {
-                let word = format!("--{long}");
-                if word.starts_with(current) {
-                    candidates.push((word, help.clone()));
+        Slot::Flag => {
+            let mut candidates = Vec::new();
+            for arg in command.get_arguments().filter(|arg| !arg.is_hide_set()) {
+                let help = help_line(arg.get_help());
+                if let Some(long) = arg.get_long() {
+                    let word = format!("--{long}");
+                    if word.starts_with(current) {
+                        candidates.push((word, help.clone()));
+                    }
+                }
+                if let Some(short) = arg.get_short() {
+                    let word = format!("-{short}");
+                    if word.starts_with(current) {
+                        candidates.push((word, help));
+                    }
                 }
             }
-            if let Some(short) = arg.get_short() {
-                let word = format!("-{short}");
-                if word.starts_with(current) {
-                    candidates.push((word, help));
-                }
+            Completions {
+                candidates,
+                directive: DIRECTIVE_NO_FILE_COMP,
             }
         }
-        return Completions {
-            candidates,
-            directive: DIRECTIVE_NO_FILE_COMP,
-        };
-    }
-
-    let mut candidates: Vec<(String, String)> = command
-        .get_subcommands()
-        .filter(|sub| !sub.is_hide_set() && sub.get_name().starts_with(current))
-        .map(|sub| (sub.get_name().to_string(), help_line(sub.get_about())))
-        .collect();
-    let positionals: Vec<&clap::Arg> = command
-        .get_positionals()
-        .filter(|arg| !arg.is_hide_set())
-        .collect();
-    for arg in &positionals {
-        candidates.extend(value_candidates(arg, current));
-    }
-    // Free-form positionals (pods, paths) leave the shell its file names.
-    let free_form = positionals
-        .iter()
-        .any(|arg| arg.get_possible_values().is_empty());
-    Completions {
-        candidates,
-        directive: if free_form {
-            DIRECTIVE_DEFAULT
-        } else {
-            DIRECTIVE_NO_FILE_COMP
-        },
+        Slot::Positional { verb, index } => {
+            let mut candidates: Vec<(String, String)> = Vec::new();
+            if verb.is_none() && *index == 0 {
+                candidates.extend(
+                    root.get_subcommands()
+                        .filter(|sub| !sub.is_hide_set() && sub.get_name().starts_with(current))
+                        .map(|sub| (sub.get_name().to_string(), help_line(sub.get_about()))),
+                );
+            }
+            let positionals: Vec<&clap::Arg> = command
+                .get_positionals()
+                .filter(|arg| !arg.is_hide_set())
+                .collect();
+            for arg in &positionals {
+                candidates.extend(value_candidates(arg, current));
+            }
+            // Free-form positionals (pods, paths) leave the shell its file names.
+            let free_form = positionals
+                .iter()
+                .any(|arg| arg.get_possible_values().is_empty());
+            Completions {
+                candidates,
+                directive: if free_form {
+                    DIRECTIVE_DEFAULT
+                } else {
+                    DIRECTIVE_NO_FILE_COMP
+                },
+            }
+        }
     }
 }
 

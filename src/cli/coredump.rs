@@ -17,19 +17,20 @@ use crate::Error;
 /// Arguments of `kubectl checkpoint coredump`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
-  # Cores of every process of a checkpoint, into ./cores (core.PID, mode 0600)
-  kubectl checkpoint coredump --dir cores tests/fixtures/crio/*.tar
+  # Cores of every process of a checkpoint, into ./cores (core.PID, 0600)
+  kubectl checkpoint coredump --dir cores counters.tar
 
-  # One process only
-  kubectl checkpoint coredump counters.tar --pid 27426
+  # Some processes only
+  kubectl checkpoint coredump counters.tar --pid 27426,1
 
   # Then open it with gdb
   gdb -c cores/core.27426")]
 pub struct CoredumpArgs {
     /// A checkpoint archive or CRIU image directory.
     pub input: PathBuf,
-    /// Write cores of these processes only (default: all).
-    #[arg(long = "pid")]
+    /// Write cores of these processes only (default: all); several as `--pid 1,7` or
+    /// `--pid 1 --pid 7`.
+    #[arg(long = "pid", value_name = "PID", value_delimiter = ',')]
     pub pids: Vec<u32>,
     /// Directory for the core files.
     #[arg(long, default_value = ".")]

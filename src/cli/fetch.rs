@@ -9,7 +9,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::checkpoint::{ctrl_c, render_records, runtime};
 use super::kube_args::{HelperArgs, RECORD_FORMATS};
-use super::pick::{given_source, pick_archive};
+use super::pick::{given_source, pick_archives};
+use super::picker::Choose;
 use super::{KubeArgs, Outcome, OutputFormat};
 use crate::cluster::{self, FetchParams, FetchRecord, NodePath, Progress, Verify};
 use crate::Error;
@@ -177,7 +178,10 @@ pub fn run(args: FetchArgs) -> Result<Outcome, Error> {
         Some(source) => source,
         None => {
             let helper = args.flags.helper.helper_params(&conn.namespace);
-            pick_archive(&rt, &conn, &helper, "fetch")?
+            pick_archives(&rt, &conn, &helper, "fetch", Choose::One)?
+                .into_iter()
+                .next()
+                .ok_or(Error::Cancelled)?
         }
     };
     let dest_is_dir = args.dest.as_deref().is_some_and(|d| d.is_dir());

@@ -8,7 +8,8 @@ use futures::StreamExt;
 
 use super::checkpoint::{ctrl_c, finish, render_records, runtime};
 use super::kube_args::HelperArgs;
-use super::pick::{given_source, pick_archive};
+use super::pick::{confirm, given_source, pick_archives};
+use super::picker::Choose;
 use super::{KubeArgs, Outcome, OutputFormat};
 use crate::cluster::{self, HelperParams, ListedArchive};
 use crate::output::{self, Style, Table};
@@ -82,8 +83,10 @@ const LIST_FORMATS: &[OutputFormat] = &[
   # Delete an archive the kubelet left on a node (it never deletes them)
   kubectl checkpoint delete worker-1:/var/lib/kubelet/checkpoints/ARCHIVE.tar")]
 pub struct DeleteArgs {
-    /// The archive on the node, as `NODE:PATH`; on a terminal, left out to pick one from a list.
-    pub source: Option<String>,
+    /// The archives on their nodes, as `NODE:PATH`; on a terminal, left out to pick any number
+    /// from a list (then confirm).
+    #[arg(value_name = "NODE:PATH")]
+    pub sources: Vec<String>,
     /// Helper pod options.
     #[command(flatten)]
     pub helper: HelperArgs,
@@ -231,25 +234,45 @@ fn render_table(archives: &[ListedArchive], wide: bool, headers: bool) -> Result
 
 /// Runs `delete`.
 pub fn run_delete(args: DeleteArgs) -> Result<Outcome, Error> {
-    let source = given_source(args.source.as_deref(), "delete")?;
+    let mut sources = Vec::new();
+    for source in &args.sources {
+        sources.extend(given_source(Some(source), "delete")?);
+    }
+    // Nothing given: on a terminal, pick (given_source fails elsewhere).
+    let pick = sources.is_empty() && given_source(None, "delete")?.is_none();
     let rt = runtime()?;
     let conn = rt.block_on(cluster::connect(&args.kube.connect_params(None)))?;
     let helper = args.helper.helper_params(&conn.namespace);
-    let source = match source {
-        Some(source) => source,
-        None => pick_archive(&rt, &conn, &helper, "delete")?,
-    };
-    rt.block_on(cluster::delete_archive(
-        &conn.client,
-        &source,
-        &helper,
-        ctrl_c(),
-    ))?;
-    writeln!(
-        std::io::stdout().lock(),
-        "deleted {}",
-        crate::output::escape_text(&format!("{}:{}", source.node, source.path))
-    )
-    .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
-    Ok(Outcome::Success)
+    if pick {
+        sources = pick_archives(&rt, &conn, &helper, "delete", Choose::Several)?;
+        let what = match sources.as_slice() {
+            [one] => format!("{}:{}", one.node, one.path),
+            many => format!("these {} archives", many.len()),
+        };
+        confirm(&format!(
+            "Delete {} from the node? It cannot be undone",
+            crate::output::escape_text(&what)
+        ))?;
+    }
+    let total = sources.len();
+    let mut failures = Vec::new();
+    let mut out = std::io::stdout().lock();
+    for source in &sources {
+        match rt.block_on(cluster::delete_archive(
+            &conn.client,
+            source,
+            &helper,
+            ctrl_c(),
+        )) {
+            Ok(()) => writeln!(
+                out,
+                "deleted {}",
+                crate::output::escape_text(&format!("{}:{}", source.node, source.path))
+            )
+            .map_err(|e| Error::Output(crate::output::Error::Io(e)))?,
+            Err(cluster::Error::Interrupted) => return Err(cluster::Error::Interrupted.into()),
+            Err(err) => failures.push(err),
+        }
+    }
+    finish(total, failures)
 }

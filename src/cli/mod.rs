@@ -12,6 +12,7 @@ mod archive_args;
 mod argv;
 mod checkpoint;
 mod completion;
+mod completion_cluster;
 mod coredump;
 mod decode;
 mod fetch;
@@ -19,6 +20,7 @@ mod kube_args;
 mod list;
 mod memory_args;
 mod pick;
+mod picker;
 
 pub use kube_args::{KubeArgs, OutputFormat};
 

@@ -1,13 +1,15 @@
-//! Interactive picks (dialoguer) for when a verb is not told what to act on and stdin and stderr
-//! are terminals: a running pod of the namespace (the default verb), a container of a pod, an
-//! archive on the nodes (`fetch`, `delete`). Without a terminal no verb prompts; each fails
-//! with a message saying what to give instead.
+//! Interactive picks for when a verb is not told what to act on and stdin and stderr are
+//! terminals: a running pod of the namespace (the default verb), a container of a pod (or all of
+//! them), archives on the nodes (`fetch` one, `delete` several, after a confirmation). Without a
+//! terminal no verb prompts; each fails with a message saying what to give instead. The list on
+//! screen is [`super::picker`]'s.
 
 use std::io::IsTerminal;
 
 use k8s_openapi::api::core::v1::Pod;
 
 use super::list::collect_archives;
+use super::picker::{Choose, Picker};
 use crate::cluster::{self, HelperParams, NodePath};
 use crate::output::Table;
 use crate::Error;
@@ -17,23 +19,33 @@ pub(super) fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
-/// Shows `items` (one line each) and returns the index chosen; Esc or `q` cancels.
-fn select(prompt: &str, items: &[String]) -> Result<usize, Error> {
-    let choice = dialoguer::Select::new()
-        .with_prompt(prompt)
-        .items(items)
-        .default(0)
-        .interact_opt();
-    match choice {
-        Ok(Some(index)) if index < items.len() => Ok(index),
-        Ok(_) => Err(Error::Cancelled),
-        Err(dialoguer::Error::IO(err)) if err.kind() == std::io::ErrorKind::Interrupted => {
-            Err(Error::Cancelled)
-        }
-        Err(dialoguer::Error::IO(err)) => Err(Error::Usage(format!(
-            "the interactive pick failed ({err}); give the choice on the command line"
-        ))),
+/// Shows `rows` under `header`; returns the indices chosen.
+fn choose(
+    prompt: &str,
+    header: &[&str],
+    rows: Vec<Vec<String>>,
+    choose: Choose,
+) -> Result<Vec<usize>, Error> {
+    // The header goes through the same column widths as the rows, as their first line (the
+    // table escapes every cell for the terminal).
+    let mut aligned = Table::default();
+    aligned.row(header.iter().map(|h| (*h).to_owned()).collect());
+    for row in rows {
+        aligned.row(row);
     }
+    let mut lines = aligned.row_lines();
+    let header = if lines.is_empty() {
+        String::new()
+    } else {
+        lines.remove(0)
+    };
+    Picker {
+        prompt,
+        header: &header,
+        rows: &lines,
+        choose,
+    }
+    .run()
 }
 
 /// Parses the `NODE:PATH` given to `verb`; `None` when it was left out on a terminal (the
@@ -54,40 +66,71 @@ pub(super) fn pick_pod(
     conn: &cluster::Connection,
 ) -> Result<String, Error> {
     let pods = rt.block_on(cluster::collect_running_pods(&conn.client, &conn.namespace))?;
-    let mut choices = Table::default();
+    let mut choices = Vec::new();
     for pod in &pods {
         let spec = pod.spec.as_ref();
         let containers: Vec<&str> = spec
             .map(|s| s.containers.iter().map(|c| c.name.as_str()).collect())
             .unwrap_or_default();
-        choices.row(vec![
+        choices.push(vec![
             pod.metadata.name.clone().unwrap_or_default(),
             spec.and_then(|s| s.node_name.clone()).unwrap_or_default(),
             containers.join(","),
         ]);
     }
     let prompt = format!("Pod of namespace {} to checkpoint", conn.namespace);
-    let index = select(&prompt, &choices.row_lines())?;
-    pods.get(index)
+    let chosen = choose(
+        &prompt,
+        &["NAME", "NODE", "CONTAINERS"],
+        choices,
+        Choose::One,
+    )?;
+    chosen
+        .first()
+        .and_then(|&index| pods.get(index))
         .and_then(|pod| pod.metadata.name.clone())
         .ok_or(Error::Cancelled)
 }
 
-/// Asks which of the pod's containers `names` to checkpoint.
-pub(super) fn pick_container(pod: &Pod, names: &[String]) -> Result<String, Error> {
+/// Asks which of the pod's containers `names` to checkpoint; the first entry takes them all.
+pub(super) fn pick_containers(pod: &Pod, names: &[String]) -> Result<Vec<String>, Error> {
     let pod_name = pod.metadata.name.as_deref().unwrap_or_default();
-    let index = select(&format!("Container of pod {pod_name} to checkpoint"), names)?;
-    names.get(index).cloned().ok_or(Error::Cancelled)
+    let mut choices = Vec::new();
+    choices.push(vec![
+        "(all containers)".into(),
+        format!("each of the {} containers", names.len()),
+    ]);
+    let images = pod.spec.iter().flat_map(|s| s.containers.iter());
+    for name in names {
+        let image = images
+            .clone()
+            .find(|c| &c.name == name)
+            .and_then(|c| c.image.clone())
+            .unwrap_or_default();
+        choices.push(vec![name.clone(), image]);
+    }
+    let prompt = format!("Container of pod {pod_name} to checkpoint");
+    let chosen = choose(&prompt, &["CONTAINER", "IMAGE"], choices, Choose::One)?;
+    match chosen.first() {
+        Some(0) => Ok(names.to_vec()),
+        Some(&index) => names
+            .get(index - 1)
+            .map(|name| vec![name.clone()])
+            .ok_or(Error::Cancelled),
+        None => Err(Error::Cancelled),
+    }
 }
 
-/// Asks which archive on the cluster's nodes to `verb` (listing them through helper pods, as
-/// `list` does). Nodes that cannot be listed are reported on stderr; the rest are offered.
-pub(super) fn pick_archive(
+/// Asks which archives on the cluster's nodes to `verb` (listing them through helper pods, as
+/// `list` does): one, or with [`Choose::Several`] any number. Nodes that cannot be listed are
+/// reported on stderr; the rest are offered.
+pub(super) fn pick_archives(
     rt: &tokio::runtime::Runtime,
     conn: &cluster::Connection,
     helper: &HelperParams,
     verb: &str,
-) -> Result<NodePath, Error> {
+    how_many: Choose,
+) -> Result<Vec<NodePath>, Error> {
     let nodes = rt.block_on(cluster::collect_nodes(&conn.client))?;
     let (archives, failures) = collect_archives(rt, conn, &nodes, helper)?;
     if archives.is_empty() {
@@ -102,7 +145,7 @@ pub(super) fn pick_archive(
     for err in failures {
         eprintln!("warning: {}", Error::from(err).render());
     }
-    let mut choices = Table::default();
+    let mut choices = Vec::new();
     for a in &archives {
         let (what, time) = match &a.name {
             Some(n) => (
@@ -114,20 +157,44 @@ pub(super) fn pick_archive(
                 "-".into(),
             ),
         };
-        choices.row(vec![
+        choices.push(vec![
             what,
             time,
             crate::output::human_size(a.size),
             a.node.clone(),
         ]);
     }
-    let index = select(
+    let chosen = choose(
         &format!("Checkpoint archive to {verb}"),
-        &choices.row_lines(),
+        &["ARCHIVE", "TIME", "SIZE", "NODE"],
+        choices,
+        how_many,
     )?;
-    let chosen = archives.get(index).ok_or(Error::Cancelled)?;
-    Ok(cluster::parse_node_path(&format!(
-        "{}:{}",
-        chosen.node, chosen.path
-    ))?)
+    let mut sources = Vec::new();
+    for index in chosen {
+        let archive = archives.get(index).ok_or(Error::Cancelled)?;
+        sources.push(cluster::parse_node_path(&format!(
+            "{}:{}",
+            archive.node, archive.path
+        ))?);
+    }
+    Ok(sources)
+}
+
+/// Asks `question` (default no); anything but yes cancels.
+pub(super) fn confirm(question: &str) -> Result<(), Error> {
+    let answer = dialoguer::Confirm::new()
+        .with_prompt(question)
+        .default(false)
+        .interact_opt();
+    match answer {
+        Ok(Some(true)) => Ok(()),
+        Ok(_) => Err(Error::Cancelled),
+        Err(dialoguer::Error::IO(err)) if err.kind() == std::io::ErrorKind::Interrupted => {
+            Err(Error::Cancelled)
+        }
+        Err(dialoguer::Error::IO(err)) => Err(Error::Usage(format!(
+            "the confirmation failed ({err}); give the archives on the command line"
+        ))),
+    }
 }

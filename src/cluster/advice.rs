@@ -184,6 +184,11 @@ pub fn advise(status: &Status, call: Call) -> Advice {
         {
             (Problem::RuntimeTooOld, Some(RUNTIME_OLD.to_string()))
         }
+        // The kubelet cancels the runtime's checkpoint after `timeout` seconds (default 4 min).
+        500 if lower.contains("deadlineexceeded") || lower.contains("deadline exceeded") => (
+            Problem::Timeout,
+            Some("the checkpoint took longer than the kubelet allowed: raise --timeout (seconds; the kubelet's default is 240) for large containers".to_string()),
+        ),
         500 if call == Call::Checkpoint => (
             Problem::RuntimeFailed,
             Some("the container runtime failed to checkpoint; its message is above, and the node's CRI-O/containerd and CRIU logs (dump.log) have details".to_string()),
@@ -228,6 +233,7 @@ mod tests {
             (500, "checkpointing of demo/p/c failed (rpc error: code = Unknown desc = CRIU binary not found or too old)", "x", Call::Checkpoint, Problem::ContainerdWithoutCriu, "install CRIU"),
             (500, "checkpointing of demo/p/c failed (rpc error: code = Unimplemented desc = unknown method CheckpointContainer)", "x", Call::Checkpoint, Problem::RuntimeTooOld, "CRI-O 1.25"),
             (500, "checkpointing of demo/p/c failed (criu failed: type NOTIFY errno 0)", "x", Call::Checkpoint, Problem::RuntimeFailed, "dump.log"),
+            (500, "checkpointing of demo/p/c failed (rpc error: code = DeadlineExceeded desc = context deadline exceeded)", "x", Call::Checkpoint, Problem::Timeout, "raise --timeout"),
             (403, "pods is forbidden", "Forbidden", Call::Helper, Problem::ApiForbidden, "pods/exec"),
         ];
         for (code, message, reason, call, problem, hint) in cases {

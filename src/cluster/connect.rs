@@ -84,6 +84,24 @@ pub async fn connect(params: &ConnectParams) -> Result<Connection> {
     Ok(Connection { client, namespace })
 }
 
+/// The context names of the kubeconfig `--kubeconfig` names, else of `$KUBECONFIG` (missing
+/// files skipped) or `~/.kube/config` (for completion; nothing on any error).
+pub fn collect_contexts(kubeconfig: Option<&Path>) -> Vec<String> {
+    let config = match kubeconfig {
+        Some(path) => Kubeconfig::read_from(path).ok(),
+        None => match std::env::var_os("KUBECONFIG") {
+            Some(list) => match read_kubeconfig_list(&list) {
+                Ok(Some(merged)) => Some(merged),
+                _ => Kubeconfig::read().ok(),
+            },
+            None => Kubeconfig::read().ok(),
+        },
+    };
+    config
+        .map(|c| c.contexts.into_iter().map(|named| named.name).collect())
+        .unwrap_or_default()
+}
+
 /// The server of this run's connection, for messages.
 static SERVER: Mutex<Option<String>> = Mutex::new(None);
 

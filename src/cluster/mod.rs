@@ -21,7 +21,7 @@ pub use checkpoint::{
     build_checkpoint_path, build_checkpoint_request, collect_checkpoint,
     decode_checkpoint_response, CheckpointRecord, ContainerRef,
 };
-pub use connect::{connect, ConnectParams, Connection};
+pub use connect::{collect_contexts, connect, ConnectParams, Connection};
 pub use helper::{
     build_helper_pod, with_helper, ExecOutput, Helper, HelperParams, CHECKPOINT_DIR, HELPER_LABEL,
 };
@@ -30,8 +30,8 @@ pub use listing::{
     decode_checkpoint_name, decode_listing, delete_archive, ArchiveName, ListedArchive,
 };
 pub use target::{
-    build_selector, choose_container, collect_pods, collect_running_pods, parse_target, pod_ref,
-    ContainerChoice, Target, WorkloadKind,
+    build_selector, choose_container, collect_pods, collect_running_pods, collect_workload_names,
+    parse_target, pod_ref, ContainerChoice, Target, WorkloadKind,
 };
 pub use transfer::{
     build_dest, collect_archive, parse_node_path, FetchParams, FetchRecord, NodePath, Progress,

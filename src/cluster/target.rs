@@ -203,6 +203,34 @@ pub enum ContainerChoice {
     Ambiguous(Vec<String>),
 }
 
+/// Names of the workloads of `kind` in `namespace` (for completion).
+pub async fn collect_workload_names(
+    client: &Client,
+    namespace: &str,
+    kind: WorkloadKind,
+) -> Result<Vec<String>> {
+    async fn names<K>(api: Api<K>) -> std::result::Result<Vec<String>, kube::Error>
+    where
+        K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned,
+    {
+        let list = api.list(&ListParams::default()).await?;
+        Ok(list
+            .items
+            .iter()
+            .filter_map(|item| item.meta().name.clone())
+            .collect())
+    }
+    let c = client.clone();
+    let found = match kind {
+        WorkloadKind::Deployment => names(Api::<Deployment>::namespaced(c, namespace)).await,
+        WorkloadKind::StatefulSet => names(Api::<StatefulSet>::namespaced(c, namespace)).await,
+        WorkloadKind::DaemonSet => names(Api::<DaemonSet>::namespaced(c, namespace)).await,
+        WorkloadKind::ReplicaSet => names(Api::<ReplicaSet>::namespaced(c, namespace)).await,
+        WorkloadKind::Job => names(Api::<Job>::namespaced(c, namespace)).await,
+    };
+    found.map_err(|err| from_kube(format!("listing {kind:?}s in {namespace}"), Call::Read, err))
+}
+
 /// Names of the pod's (regular) containers.
 fn container_names(pod: &Pod) -> Vec<String> {
     pod.spec

@@ -290,7 +290,7 @@ fn a_missing_target_is_picked_from_the_running_pods_on_a_terminal() {
     let mut terminal = plugin.on_terminal(&["-n", "shop"]);
     terminal.wait_for("Pod of namespace shop to checkpoint");
     terminal.wait_for("web-2   node-b   app");
-    terminal.type_keys("j\r");
+    terminal.press(&["\x1b[B", "\r"]);
     let (status, screen) = terminal.finish();
     assert!(status.success(), "{screen}");
     // Only the running pods of the namespace were offered, in name order.
@@ -329,7 +329,8 @@ fn a_container_is_picked_on_a_terminal_and_q_cancels() {
     let mut terminal = plugin.on_terminal(&["two", "-n", "ns"]);
     terminal.wait_for("Container of pod two to checkpoint");
     terminal.wait_for("sidecar");
-    terminal.type_keys("j\r");
+    // Type to filter, then Enter.
+    terminal.press(&["s", "i", "d", "\r"]);
     let (status, screen) = terminal.finish();
     assert!(status.success(), "{screen}");
     assert!(

@@ -9,7 +9,7 @@ use std::process::Command;
 use kubectl_checkpoint::cluster::{CheckpointRecord, ListedArchive};
 use serde::Deserialize;
 
-use crate::support::fake_apiserver::{FakeCluster, PodSpec};
+use crate::support::fake_apiserver::{FakeCluster, Fault, PodSpec};
 use crate::support::plugin::{checkpoint_posts, fixture, stderr, stdout, Plugin};
 
 const POD: &str = "counters-857d7978fd-jnkck";
@@ -350,4 +350,18 @@ fn slips_with_local_files_get_a_hint() {
     ] {
         assert!(err.contains(image), "{image}: {err}");
     }
+}
+
+#[test]
+fn a_checkpoint_past_its_timeout_says_to_raise_it() {
+    let cluster = cluster();
+    let plugin = Plugin::new(&cluster);
+    // What the kubelet answers when the runtime's checkpoint outlives `timeout`.
+    cluster.set_fault(Fault::Runtime500(
+        "checkpointing of demo/counters/counter failed (rpc error: code = DeadlineExceeded desc = context deadline exceeded)".into(),
+    ));
+    let out = plugin.kubectl(&["-n", "demo", POD, "--timeout", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("raise --timeout"), "{}", stderr(&out));
+    assert!(checkpoint_posts(&cluster)[0].contains("timeout=1"));
 }

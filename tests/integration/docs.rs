@@ -94,7 +94,13 @@ fn render_arg(arg: &clap::Arg, out: &mut String) {
             .get_value_names()
             .and_then(|names| names.first().map(|n| n.to_string()))
             .unwrap_or_else(|| arg.get_id().as_str().to_uppercase());
-        write!(name, " <{value}>").unwrap();
+        // `--fetch [<DEST>]`: a value that may be left out is shown as optional.
+        let optional = arg.get_num_args().is_some_and(|r| r.min_values() == 0);
+        if optional {
+            write!(name, " [<{value}>]").unwrap();
+        } else {
+            write!(name, " <{value}>").unwrap();
+        }
     }
     let help = sentence(&plain(arg.get_long_help().or(arg.get_help())));
     write!(out, "- `{name}`").unwrap();
@@ -252,20 +258,231 @@ fn cli_reference_covers_every_verb_and_flag() {
     }
 }
 
-/// docs/man/*.1, one page per verb, from clap_mangen.
+/// Text for roff: backslashes and hyphens escaped, no line starting with a control character.
+fn roff_text(text: &str) -> String {
+    let escaped = text.replace('\\', "\\e").replace('-', "\\-");
+    if escaped.starts_with('.') || escaped.starts_with('\'') {
+        format!("\\&{escaped}")
+    } else {
+        escaped
+    }
+}
+
+/// SYNOPSIS with each option's value (`[-o|--output FORMAT]`), which clap_mangen leaves out.
+fn render_man_synopsis(command: &clap::Command, out: &mut String) {
+    let name = command.get_bin_name().unwrap_or(command.get_name());
+    write!(out, ".SH SYNOPSIS\n\\fB{}\\fR", roff_text(name)).unwrap();
+    // Options first, then the positional words, as man pages write them.
+    let options = command
+        .get_arguments()
+        .filter(|a| !a.is_hide_set() && !a.is_positional());
+    let positionals = command
+        .get_arguments()
+        .filter(|a| !a.is_hide_set() && a.is_positional());
+    for arg in options.chain(positionals) {
+        let value = arg
+            .get_value_names()
+            .and_then(|names| names.first().map(|n| n.to_string()))
+            .unwrap_or_else(|| arg.get_id().as_str().to_uppercase());
+        let takes_value = arg.get_num_args().is_some_and(|r| r.takes_values());
+        let optional_value = arg.get_num_args().is_some_and(|r| r.min_values() == 0);
+        if arg.is_positional() {
+            let many = arg.get_num_args().is_some_and(|r| r.max_values() > 1);
+            let dots = if many { "..." } else { "" };
+            if arg.is_required_set() {
+                write!(out, " \\fI{}\\fR{dots}", roff_text(&value)).unwrap();
+            } else {
+                write!(out, " [\\fI{}\\fR]{dots}", roff_text(&value)).unwrap();
+            }
+            continue;
+        }
+        let mut names = Vec::new();
+        if let Some(short) = arg.get_short() {
+            names.push(format!("\\fB\\-{short}\\fR"));
+        }
+        if let Some(long) = arg.get_long() {
+            names.push(format!("\\fB\\-\\-{}\\fR", roff_text(long)));
+        }
+        let value = match (takes_value, optional_value) {
+            (false, _) => String::new(),
+            (true, false) => format!(" \\fI{}\\fR", roff_text(&value)),
+            (true, true) => format!(" [\\fI{}\\fR]", roff_text(&value)),
+        };
+        write!(out, " [{}{value}]", names.join("|")).unwrap();
+    }
+    if command.get_subcommands().any(|s| !s.is_hide_set()) {
+        out.push_str(" [\\fIVERB\\fR]");
+    }
+    out.push('\n');
+}
+
+/// EXAMPLES from the `Examples:` of the verb's help (indented lines, kept as they are), and
+/// the help's closing text, if any, as NOTES.
+fn render_man_examples(command: &clap::Command, out: &mut String) {
+    let after = plain(command.get_after_long_help().or(command.get_after_help()));
+    let Some(body) = after.strip_prefix("Examples:\n") else {
+        return;
+    };
+    let lines: Vec<&str> = body.lines().collect();
+    let examples_end = lines
+        .iter()
+        .position(|l| !l.is_empty() && !l.starts_with(' '))
+        .unwrap_or(lines.len());
+    out.push_str(".SH EXAMPLES\n.nf\n");
+    for line in lines.iter().take(examples_end) {
+        writeln!(
+            out,
+            "{}",
+            roff_text(line.strip_prefix("  ").unwrap_or(line))
+        )
+        .unwrap();
+    }
+    out.push_str(".fi\n");
+    let notes: Vec<&str> = lines.iter().skip(examples_end).copied().collect();
+    if !notes.is_empty() {
+        writeln!(out, ".SH NOTES\n{}", roff_text(&notes.join(" "))).unwrap();
+    }
+}
+
+/// EXIT STATUS, ENVIRONMENT and SEE ALSO, the same facts as docs/cli.md.
+fn render_man_closing(command: &clap::Command, siblings: &[String], out: &mut String) {
+    out.push_str(".SH \"EXIT STATUS\"\n");
+    for (code, meaning) in [
+        (0, "Success."),
+        (
+            EXIT_PARTIAL,
+            "Some items failed (each is reported on stderr); the others were done.",
+        ),
+        (
+            EXIT_ERROR,
+            "An error stopped the verb, including a command line that does not parse.",
+        ),
+        (
+            EXIT_CANCELLED,
+            "Cancelled: Ctrl-C, or Esc or q at a prompt; nothing more was done.",
+        ),
+    ] {
+        writeln!(out, ".TP\n\\fB{code}\\fR\n{}", roff_text(meaning)).unwrap();
+    }
+    out.push_str(".SH ENVIRONMENT\n");
+    let cluster = command.get_arguments().any(|a| a.get_id() == "kubeconfig");
+    let mut variables = Vec::new();
+    if cluster {
+        variables.push((
+            "KUBECONFIG",
+            "The kubeconfig files to use, separated by colons (files that do not exist are \
+             skipped, as kubectl does); --kubeconfig overrides it. Without either, \
+             ~/.kube/config, else the in-cluster service account.",
+        ));
+    }
+    if command.get_name() == "completion" {
+        variables.push((
+            "XDG_CACHE_HOME",
+            "Where archive names listed for completion are kept for a minute \
+             (kubectl-checkpoint/, files 0600); default ~/.cache.",
+        ));
+    }
+    variables.push((
+        "NO_COLOR",
+        "When set to any value, tables and trees are never coloured.",
+    ));
+    for (name, meaning) in variables {
+        writeln!(out, ".TP\n\\fB{name}\\fR\n{}", roff_text(meaning)).unwrap();
+    }
+    out.push_str(".SH \"SEE ALSO\"\n");
+    let mut refs: Vec<String> = ["kubectl", "crit", "gdb"]
+        .iter()
+        .map(|page| format!("\\fB{page}\\fR(1)"))
+        .collect();
+    let own = command
+        .get_bin_name()
+        .unwrap_or(command.get_name())
+        .replace(' ', "-");
+    for page in siblings.iter().filter(|p| **p != own) {
+        refs.push(format!("\\fB{}\\fR(1)", roff_text(page)));
+    }
+    writeln!(out, "{}", refs.join(", ")).unwrap();
+}
+
+/// docs/man/*.1, one page per verb: clap_mangen's title, name, description, options and verbs,
+/// then our synopsis (with option values), examples, exit status, environment and see-also.
 fn render_man_pages() -> Vec<(String, String)> {
-    fn walk(command: &clap::Command, pages: &mut Vec<(String, String)>) {
+    fn walk(command: &clap::Command, names: &[String], pages: &mut Vec<(String, String)>) {
         let man = clap_mangen::Man::new(command.clone());
         let mut roff = Vec::new();
-        man.render(&mut roff).unwrap();
-        pages.push((man.get_filename(), String::from_utf8(roff).unwrap()));
+        man.render_title(&mut roff).unwrap();
+        man.render_name_section(&mut roff).unwrap();
+        let mut synopsis = String::new();
+        render_man_synopsis(command, &mut synopsis);
+        roff.extend_from_slice(synopsis.as_bytes());
+        man.render_description_section(&mut roff).unwrap();
+        man.render_options_section(&mut roff).unwrap();
+        if command.get_subcommands().any(|s| !s.is_hide_set()) {
+            man.render_subcommands_section(&mut roff).unwrap();
+        }
+        let mut closing = String::new();
+        render_man_examples(command, &mut closing);
+        render_man_closing(command, names, &mut closing);
+        roff.extend_from_slice(closing.as_bytes());
+        if command.get_version().is_some() {
+            man.render_version_section(&mut roff).unwrap();
+        }
+        // Each clap_mangen section starts with the same two-line preamble: keep the first.
+        let preamble = ".ie \\n(.g .ds Aq \\(aq\n.el .ds Aq '\n";
+        let text = String::from_utf8(roff).unwrap();
+        let text = match text.split_once(preamble) {
+            Some((head, rest)) => format!("{head}{preamble}{}", rest.replace(preamble, "")),
+            None => text,
+        };
+        pages.push((man.get_filename(), text));
         for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
-            walk(sub, pages);
+            walk(sub, names, pages);
         }
     }
+    let command = cli_command();
+    let mut names = vec!["kubectl-checkpoint".to_string()];
+    for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+        names.push(format!("kubectl-checkpoint-{}", sub.get_name()));
+    }
     let mut pages = Vec::new();
-    walk(&cli_command(), &mut pages);
+    walk(&command, &names, &mut pages);
     pages
+}
+
+#[test]
+fn man_pages_have_the_usual_sections() {
+    for (name, roff) in render_man_pages() {
+        for section in [
+            ".SH NAME",
+            ".SH SYNOPSIS",
+            ".SH OPTIONS",
+            ".SH \"EXIT STATUS\"",
+            ".SH ENVIRONMENT",
+            ".SH \"SEE ALSO\"",
+        ] {
+            assert!(roff.contains(section), "{name}: no {section}");
+        }
+        assert!(!roff.contains(".SH EXTRA"), "{name}");
+        assert!(
+            roff.contains("\\fBcrit\\fR(1)") && roff.contains("\\fBgdb\\fR(1)"),
+            "{name}"
+        );
+        assert!(roff.contains(".SH EXAMPLES\n.nf\n# "), "{name}");
+    }
+    let pages: std::collections::BTreeMap<String, String> =
+        render_man_pages().into_iter().collect();
+    let fetch = &pages["kubectl-checkpoint-fetch.1"];
+    assert!(
+        fetch.contains("[\\fB\\-o\\fR|\\fB\\-\\-output\\fR \\fIFORMAT\\fR]"),
+        "{fetch}"
+    );
+    assert!(fetch.contains("\\fBKUBECONFIG\\fR"));
+    let root = &pages["kubectl-checkpoint.1"];
+    assert!(
+        root.contains("[\\fB\\-\\-fetch\\fR [\\fIDEST\\fR]]"),
+        "{root}"
+    );
+    assert!(!pages["kubectl-checkpoint-decode.1"].contains("KUBECONFIG"));
 }
 
 #[test]

@@ -398,7 +398,7 @@ fn a_missing_source_is_picked_from_the_nodes_archives_on_a_terminal() {
     let mut terminal = plugin.on_terminal(&["fetch", "-n", "demo"]);
     terminal.wait_for("Checkpoint archive to fetch");
     terminal.wait_for("shop/web-1 app");
-    terminal.type_keys("j\r");
+    terminal.press(&["\x1b[B", "\r"]);
     let (status, screen) = terminal.finish();
     assert!(status.success(), "{screen}");
     assert!(screen.contains(&format!("demo/{POD} counter")), "{screen}");
@@ -434,7 +434,7 @@ fn analyze_without_a_target_picks_a_pod_on_a_terminal() {
     let mut terminal = plugin.on_terminal(&["analyze", "-n", "demo", "--ps-tree", "--cmdline"]);
     terminal.wait_for("Pod of namespace demo to checkpoint");
     terminal.wait_for(POD);
-    terminal.type_keys("j\r");
+    terminal.press(&["\x1b[B", "\r"]);
     let (status, screen) = terminal.finish();
     assert!(status.success(), "{screen}");
     assert!(

@@ -121,6 +121,8 @@ fn delete_without_a_source_offers_the_archives_on_a_terminal() {
     terminal.wait_for("Checkpoint archive to delete");
     terminal.wait_for(&format!("demo/{POD} counter"));
     terminal.type_keys("\r");
+    terminal.wait_for("It cannot be undone");
+    terminal.type_keys("y");
     let (status, screen) = terminal.finish();
     assert!(status.success(), "{screen}");
     assert!(screen.contains(&format!("deleted {source}")), "{screen}");

@@ -28,3 +28,4 @@ mod krew;
 mod list;
 mod memsearch;
 mod model;
+mod pickers;

@@ -98,10 +98,19 @@ impl Terminal {
         std::thread::sleep(Duration::from_millis(300));
     }
 
-    /// Types `keys` (e.g. `"j"` to move down a list, `"\r"` for Enter, `"q"` to cancel).
+    /// Types `keys` at once (e.g. `"\r"` for Enter, `"q"` to cancel).
     pub fn type_keys(&mut self, keys: &str) {
         self.keys.write_all(keys.as_bytes()).unwrap();
         self.keys.flush().unwrap();
+    }
+
+    /// Types each of `keys` in turn, as a person does (an arrow key is one of them:
+    /// `"\x1b[B"` is Down), leaving the program time to read and redraw between them.
+    pub fn press(&mut self, keys: &[&str]) {
+        for key in keys {
+            self.type_keys(key);
+            std::thread::sleep(Duration::from_millis(150));
+        }
     }
 
     /// Waits for the end of the run; returns how it exited and the whole screen.
