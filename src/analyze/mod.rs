@@ -11,6 +11,7 @@ mod container;
 mod explore;
 mod explore_report;
 mod files;
+pub mod indicators;
 mod processes;
 mod report;
 mod sockets;
@@ -71,6 +72,8 @@ pub struct Sections {
     pub mounts: bool,
     /// Root file system changes.
     pub rootfs_diff: bool,
+    /// Compromise indicators ([`indicators`]).
+    pub indicators: bool,
     /// Limit the process views (tree, files, sockets) to this process and its descendants.
     pub pid: Option<u32>,
 }
@@ -88,13 +91,14 @@ impl Sections {
             sockets: true,
             mounts: true,
             rootfs_diff: true,
+            indicators: true,
             pid: None,
         }
     }
 
     /// True when a section needs the decoded images, not only the container metadata.
     fn needs_dump(&self) -> bool {
-        self.ps_tree || self.files || self.sockets || self.mounts
+        self.ps_tree || self.files || self.sockets || self.mounts || self.indicators
     }
 }
 
@@ -151,6 +155,12 @@ pub fn collect_report(
         if sections.mounts {
             report.mounts = Some(container::collect_mounts(&dump)?);
         }
+        if sections.indicators {
+            report.indicators = Some(indicators::collect_for(
+                &dump,
+                selected_tasks(&dump, sections),
+            ));
+        }
     }
     Ok(report)
 }
@@ -196,6 +206,15 @@ pub fn unreadable_facts(report: &CheckpointReport) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(root) = &report.process_tree {
         walk(root, &mut out);
+    }
+    for skipped in report.indicators.iter().flat_map(|i| &i.not_checked) {
+        let kinds: Vec<&str> = skipped.kinds.iter().map(|k| k.name()).collect();
+        out.push(format!(
+            "pid {}: indicators {} cannot be checked: {}",
+            skipped.pid,
+            kinds.join(", "),
+            skipped.reason
+        ));
     }
     for process in report.file_descriptors.iter().flatten() {
         if let Some(reason) = &process.unavailable {

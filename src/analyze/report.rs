@@ -64,6 +64,9 @@ pub struct CheckpointReport {
     /// Files the container changed or deleted in its root file system (`--rootfs-diff`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rootfs_diff: Option<RootfsDiffReport>,
+    /// Compromise indicators (`--indicators`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indicators: Option<super::indicators::IndicatorReport>,
 }
 
 /// Sizes in bytes. `total_size` is the archive file (or the sum of the directory's files).

@@ -49,7 +49,7 @@ fn protocol_name(proto: u32) -> String {
 }
 
 /// Socket state names (the kernel's TCP states, which UNIX sockets reuse).
-fn state_name(state: u32) -> String {
+pub(crate) fn state_name(state: u32) -> String {
     match state {
         1 => "ESTABLISHED".to_owned(),
         2 => "SYN_SENT".to_owned(),
@@ -68,7 +68,7 @@ fn state_name(state: u32) -> String {
 
 /// An address of `inet_sk_entry`: one u32 for IPv4, four for IPv6, each holding the address
 /// bytes in memory order (so little-endian on the wire of the image).
-fn ip_address(words: &[u32]) -> String {
+pub(crate) fn ip_address(words: &[u32]) -> String {
     match words {
         [] => String::new(),
         [v4] => Ipv4Addr::from(v4.to_le_bytes()).to_string(),

@@ -33,6 +33,10 @@ use crate::Error;
   kubectl checkpoint analyze --local counters.tar --ps-tree --cmdline --env \\
       --files --sockets
 
+  # What an incident responder checks first: fileless or deleted executables,
+  # reverse shells, LD_PRELOAD, writable and executable memory, ...
+  kubectl checkpoint analyze --local counters.tar --indicators
+
   # Everything as JSON (checkpointctl inspect's keys) for scripts
   kubectl checkpoint analyze --local counters.tar -o json
 
@@ -76,7 +80,7 @@ const ANALYZE_FORMATS: &[OutputFormat] = &[
 ];
 
 /// The section flags, for `conflicts_with_all`.
-const SECTION_FLAGS: [&str; 10] = [
+const SECTION_FLAGS: [&str; 11] = [
     "stats",
     "ps_tree",
     "cmdline",
@@ -86,6 +90,7 @@ const SECTION_FLAGS: [&str; 10] = [
     "mounts",
     "metadata",
     "rootfs_diff",
+    "indicators",
     "all",
 ];
 
@@ -119,6 +124,11 @@ pub struct SectionArgs {
     /// Files the container changed or deleted in its root file system.
     #[arg(long)]
     pub rootfs_diff: bool,
+    /// Compromise indicators: deleted or fileless executables, code in /tmp, writable and
+    /// executable memory, LD_PRELOAD, reverse shells, listeners on all addresses, disguised
+    /// names, stopped tasks, duplicated environment variables.
+    #[arg(long)]
+    pub indicators: bool,
     /// Every section.
     #[arg(long)]
     pub all: bool,
@@ -148,6 +158,7 @@ impl SectionArgs {
             || self.mounts
             || self.metadata
             || self.rootfs_diff
+            || self.indicators
             || self.all
     }
 
@@ -172,6 +183,7 @@ impl SectionArgs {
             sockets: self.sockets,
             mounts: self.mounts,
             rootfs_diff: self.rootfs_diff,
+            indicators: self.indicators,
         }
     }
 }

@@ -8,6 +8,7 @@
 
 mod escape;
 mod explore;
+mod indicators;
 mod memory;
 mod report_table;
 mod report_tree;

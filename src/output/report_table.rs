@@ -236,6 +236,12 @@ fn sections(report: &CheckpointReport, style: Style) -> Vec<(&'static str, Table
         }
         sections.push(("root file system changes", table));
     }
+    if let Some(indicators) = &report.indicators {
+        sections.push((
+            "compromise indicators",
+            super::indicators::build_table(indicators),
+        ));
+    }
     sections
 }
 

@@ -199,6 +199,9 @@ fn build_tree(report: &CheckpointReport) -> TreeNode {
         );
         children.push(TreeNode::branch("Root FS changes", items));
     }
+    if let Some(indicators) = &report.indicators {
+        children.push(super::indicators::build_tree(indicators));
+    }
     let title = if report.container_name.is_empty() {
         report.checkpoint.clone()
     } else {

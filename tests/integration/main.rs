@@ -24,6 +24,7 @@ mod fetch;
 mod fixture_truth;
 mod hostile;
 mod hostile_model;
+mod indicators;
 mod krew;
 mod list;
 mod memsearch;
