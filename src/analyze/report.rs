@@ -40,6 +40,10 @@ pub struct CheckpointReport {
     pub namespace: String,
     /// Sizes of the checkpoint and of its parts, in bytes.
     pub checkpoint_size: CheckpointSize,
+    /// The chain of custody recorded when the archive was fetched (`ARCHIVE.custody.json`),
+    /// and whether the archive still matches it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custody: Option<crate::archive::CustodyStatus>,
     /// CRIU's dump statistics (`--stats`).
     #[serde(rename = "statistics", skip_serializing_if = "Option::is_none")]
     pub statistics: Option<DumpStatistics>,

@@ -23,9 +23,13 @@
 //! searches of one sorted index. Checkpoints are found by `checkpoint/pstree.img`, never by
 //! globbing `core-*.img`.
 //!
+//! [`custody`] reads the chain-of-custody manifest a fetch writes beside an archive and checks the
+//! archive against it.
+//!
 //! What this module leaves out: decoding CRIU images (see [`crate::criu`]) and anything about
 //! Kubernetes clusters.
 
+pub mod custody;
 mod index;
 mod member_reader;
 pub mod metadata;
@@ -39,6 +43,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use custody::{check_custody, CustodyRecord, CustodyStatus};
 pub use member_reader::{MemberReader, PagesReader};
 pub use metadata::ContainerMetadata;
 pub use rootfs::{ChangedFile, RootfsDiff};

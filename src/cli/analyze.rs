@@ -295,13 +295,25 @@ fn run_local(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome, 
             let report = open_input(input, &args.archive)
                 .and_then(|checkpoint| Ok(analyze::collect_report(checkpoint, source, &sections)?));
             match report {
-                Ok(report) => {
+                Ok(mut report) => {
                     let unreadable = analyze::unreadable_facts(&report);
                     for fact in &unreadable {
                         eprintln!("error: {source}: {fact}");
                     }
                     if !unreadable.is_empty() {
                         failed += 1;
+                    }
+                    report.custody = crate::archive::check_custody(input);
+                    if let Some(problem) = report
+                        .custody
+                        .as_ref()
+                        .filter(|c| !c.matches)
+                        .and_then(|c| c.problem.as_deref())
+                    {
+                        eprintln!(
+                            "warning: {} does not match its custody record: {problem}",
+                            input.display()
+                        );
                     }
                     reports.push(report)
                 }

@@ -8,18 +8,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use futures::StreamExt;
 use serde::Serialize;
 
-use super::fetch::{fetch_one, FetchFlags};
+use super::fetch::FetchFlags;
 use super::kube_args::RECORD_FORMATS;
 use super::pick::{interactive, pick_containers, pick_pod};
+use super::progress::Activity;
 use super::{KubeArgs, Outcome, OutputFormat};
 use crate::cluster::{self, CheckpointRecord, ContainerChoice, ContainerRef, Target};
 use crate::Error;
-
-/// How many checkpoints run at the same time.
-const CONCURRENCY: usize = 4;
 
 /// Arguments of `kubectl checkpoint TARGET`.
 #[derive(Debug, Args)]
@@ -115,13 +112,6 @@ pub(super) fn checkpoint_to_temp(
             ))
         }
     };
-    let record = rt.block_on(cluster::collect_checkpoint(
-        &conn.client,
-        &container,
-        timeout,
-    ))?;
-    let source_text = format!("{}:{}", record.node, record.path);
-    let source = cluster::parse_node_path(&source_text)?;
     let dir = tempfile::Builder::new()
         .prefix("kubectl-checkpoint-")
         .tempdir()
@@ -129,21 +119,64 @@ pub(super) fn checkpoint_to_temp(
             path: std::env::temp_dir(),
             source,
         })?;
-    let path = dir.path().join(source.basename());
-    let show_progress = std::io::stderr().is_terminal();
-    fetch_one(
-        &rt,
+    let params = remote.fetch_flags.fetch_params(&conn.namespace);
+    let into = dir.path().to_path_buf();
+    let dest = move |source: &cluster::NodePath| into.join(source.basename());
+    let activity = Activity::new(std::io::stderr().is_terminal());
+    let mut captured = rt.block_on(cluster::collect_checkpoints(
         &conn,
-        &source,
-        &path,
-        &remote.fetch_flags,
-        show_progress,
-    )?;
+        std::slice::from_ref(&container),
+        timeout,
+        params.helper.retries,
+        Some(cluster::FetchPlan {
+            params: &params,
+            dest: &dest,
+        }),
+        &activity,
+        ctrl_c(),
+    ))?;
+    drop(activity);
+    let Some(one) = captured.pop() else {
+        return Err(Error::Usage("nothing was checkpointed".into()));
+    };
+    let record = one.checkpoint?;
+    let source_text = format!("{}:{}", record.node, record.path);
+    let fetched = match one.fetched {
+        Some(Ok(fetched)) => fetched,
+        Some(Err(err)) => return Err(fetch_failed(&record, err).into()),
+        None => return Err(Error::Usage("the archive was not fetched".into())),
+    };
+    if remote.fetch_flags.delete_after_fetch {
+        let source = cluster::parse_node_path(&source_text)?;
+        let activity = Activity::new(std::io::stderr().is_terminal());
+        rt.block_on(cluster::delete_archive(
+            &conn,
+            &source,
+            &params.helper,
+            &activity,
+            ctrl_c(),
+        ))?;
+    }
     Ok(TempCheckpoint {
         _dir: dir,
-        path,
+        path: fetched.dest,
         source: source_text,
     })
+}
+
+/// The error of a fetch that failed after its checkpoint succeeded: it names the archive on
+/// the node, so the evidence is not lost.
+fn fetch_failed(record: &CheckpointRecord, err: cluster::Error) -> cluster::Error {
+    cluster::Error::Transfer {
+        node: record.node.clone(),
+        path: record.path.clone(),
+        reason: format!(
+            "the checkpoint was taken but could not be copied here; it stays on the node (fetch it later with `kubectl checkpoint fetch {}:{}`): {}",
+            record.node,
+            record.path,
+            crate::Error::from(err).render()
+        ),
+    }
 }
 
 /// The multi-threaded runtime the cluster verbs drive their requests on.
@@ -298,65 +331,106 @@ pub fn run(args: CheckpointArgs) -> Result<Outcome, Error> {
         args.container.as_deref(),
         args.all_containers,
     )?;
+    let mut partial = 0usize;
     let total = refs.len() + failures.len();
-    let results: Vec<Result<CheckpointRecord, cluster::Error>> = rt.block_on(
-        futures::stream::iter(refs.iter())
-            .map(|r| cluster::collect_checkpoint(&conn.client, r, timeout))
-            .buffered(CONCURRENCY)
-            .collect(),
-    );
+    let show_progress = args.output.is_none() && std::io::stderr().is_terminal();
+    let activity = Activity::new(show_progress);
+    let params = args.fetch_flags.fetch_params(&conn.namespace);
+    // With several containers DEST is a directory; with one, a file unless it is a directory.
+    let dest_dir = args.fetch.as_ref().map(|dest| {
+        let is_dir = refs.len() > 1
+            || dest
+                .as_deref()
+                .is_some_and(|d| d.is_dir() || d.as_os_str().to_string_lossy().ends_with('/'));
+        (dest.clone(), is_dir)
+    });
+    if let Some((Some(dir), true)) = &dest_dir {
+        std::fs::create_dir_all(dir).map_err(|source| cluster::Error::Write {
+            path: dir.clone(),
+            source,
+        })?;
+    }
+    let dest = |source: &cluster::NodePath| match &dest_dir {
+        Some((dest, is_dir)) => cluster::build_dest(source, dest.as_deref(), *is_dir),
+        None => PathBuf::from(source.basename()),
+    };
+    let captured = rt.block_on(cluster::collect_checkpoints(
+        &conn,
+        &refs,
+        timeout,
+        params.helper.retries,
+        args.fetch.as_ref().map(|_| cluster::FetchPlan {
+            params: &params,
+            dest: &dest,
+        }),
+        &activity,
+        ctrl_c(),
+    ))?;
+    drop(activity);
     let mut records = Vec::new();
-    for result in results {
-        match result {
-            Ok(record) => records.push(record),
-            Err(err) => failures.push(err),
+    let mut fetched = Vec::new();
+    for one in captured {
+        match (one.checkpoint, one.fetched) {
+            (Err(err), _) => failures.push(err),
+            (Ok(record), None) => records.push(record),
+            (Ok(mut record), Some(Ok(done))) => {
+                record.fetched = Some(done.dest.clone());
+                fetched.push(done);
+                records.push(record);
+            }
+            (Ok(mut record), Some(Err(err))) => {
+                let err = fetch_failed(&record, err);
+                record.fetch_error = Some(crate::Error::from(err).render());
+                if let Some(text) = &record.fetch_error {
+                    eprintln!("error: {text}");
+                }
+                partial += 1;
+                records.push(record);
+            }
         }
     }
-    if let Some(dest) = &args.fetch {
-        let dest_is_dir = dest.as_deref().is_some_and(|d| d.is_dir()) || records.len() > 1;
-        if records.len() > 1 {
-            if let Some(dir) = dest {
-                std::fs::create_dir_all(dir).map_err(|source| cluster::Error::Write {
-                    path: dir.clone(),
-                    source,
-                })?;
-            }
-        }
-        let show_progress = args.output.is_none() && std::io::stderr().is_terminal();
-        let mut fetched = Vec::new();
-        for mut record in records {
-            let source = cluster::parse_node_path(&format!("{}:{}", record.node, record.path))?;
-            let local = cluster::build_dest(&source, dest.as_deref(), dest_is_dir);
-            match fetch_one(
-                &rt,
-                &conn,
-                &source,
-                &local,
-                &args.fetch_flags,
-                show_progress,
-            ) {
-                Ok(done) => {
-                    record.fetched = Some(done.dest);
-                    fetched.push(record);
-                }
-                Err(cluster::Error::Interrupted) => return Err(cluster::Error::Interrupted.into()),
-                Err(err) => failures.push(err),
-            }
-        }
-        records = fetched;
+    if records.is_empty() && !failures.is_empty() {
+        // Nothing was taken: the error goes to stderr, and nothing (not even `[]`) to stdout.
+        return finish(total, failures);
     }
     if !render_records(args.output, &records)? {
         let mut out = std::io::stdout().lock();
         for record in &records {
-            let line = match &record.fetched {
-                Some(local) => local.display().to_string(),
+            let line = match fetched
+                .iter()
+                .find(|f| Some(&f.dest) == record.fetched.as_ref())
+            {
+                Some(done) => super::fetch::render_fetched(done),
                 None => format!("{}:{}", record.node, record.path),
             };
             let line = crate::output::escape_text(&line);
             writeln!(out, "{line}").map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
         }
     }
-    finish(total, failures)
+    if args.fetch_flags.delete_after_fetch {
+        for done in &fetched {
+            let source = cluster::parse_node_path(&format!("{}:{}", done.node, done.path))?;
+            let activity = Activity::new(show_progress);
+            if let Err(err) = rt.block_on(cluster::delete_archive(
+                &conn,
+                &source,
+                &params.helper,
+                &activity,
+                ctrl_c(),
+            )) {
+                failures.push(err);
+            }
+        }
+    }
+    if partial > 0 && failures.is_empty() {
+        return Ok(Outcome::PartialFailure);
+    }
+    let outcome = finish(total, failures)?;
+    Ok(if partial > 0 {
+        Outcome::PartialFailure
+    } else {
+        outcome
+    })
 }
 
 /// Reports per-item failures on stderr; a lone failure is the verb's error.

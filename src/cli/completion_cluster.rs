@@ -218,17 +218,22 @@ fn collect_archive_candidates(params: &ConnectParams) -> Option<Vec<(String, Str
             let namespaces = cluster::collect_namespaces(&conn.client).await;
             let helper = helper_defaults()?.helper_params(&conn.namespace);
             let mut found = Vec::new();
-            for node in &nodes {
-                let listed =
-                    cluster::collect_listing(&conn.client, node, &helper, &namespaces, ctrl_c())
-                        .await;
-                for archive in listed.unwrap_or_default() {
-                    let what = match &archive.name {
-                        Some(n) => format!("{}/{} {} {}", n.namespace, n.pod, n.container, n.time),
-                        None => String::new(),
-                    };
-                    found.push((format!("{}:{}", archive.node, archive.path), what));
-                }
+            let listed = cluster::collect_listings(
+                &conn,
+                &nodes,
+                &helper,
+                &namespaces,
+                &cluster::Silent,
+                ctrl_c(),
+            )
+            .await
+            .ok()?;
+            for archive in listed.into_iter().flatten().flat_map(|l| l.archives) {
+                let what = match &archive.name {
+                    Some(n) => format!("{}/{} {} {}", n.namespace, n.pod, n.container, n.time),
+                    None => String::new(),
+                };
+                found.push((format!("{}:{}", archive.node, archive.path), what));
             }
             Some(found)
         })

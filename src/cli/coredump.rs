@@ -38,6 +38,9 @@ pub struct CoredumpArgs {
     /// Spool directory and limits of the archive reader.
     #[command(flatten)]
     pub archive: ArchiveArgs,
+    /// Replace existing `core.PID` files in --dir; without it they are never overwritten.
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// Runs `coredump`.
@@ -50,6 +53,20 @@ pub fn run(args: CoredumpArgs) -> Result<Outcome, Error> {
     }
     let dump = Dump::load(open_checkpoint(&args.input, &args.archive)?)?;
     let chosen = choose_processes(&dump, &args.pids)?;
+    if !args.overwrite {
+        let existing: Vec<String> = chosen
+            .iter()
+            .map(|pid| args.dir.join(format!("core.{pid}")))
+            .filter(|path| std::fs::symlink_metadata(path).is_ok())
+            .map(|path| path.display().to_string())
+            .collect();
+        if !existing.is_empty() {
+            return Err(Error::Usage(format!(
+                "{} already exist; cores are never replaced silently: pass --overwrite to replace them, or choose another --dir",
+                existing.join(", ")
+            )));
+        }
+    }
     let mut failed = 0usize;
     for &pid in &chosen {
         let mut warn = |line: String| eprintln!("warning: {}", crate::output::escape_text(&line));

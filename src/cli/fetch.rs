@@ -5,14 +5,14 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use super::checkpoint::{ctrl_c, render_records, runtime};
 use super::kube_args::{HelperArgs, RECORD_FORMATS};
 use super::pick::{given_source, pick_archives};
 use super::picker::Choose;
+use super::progress::Activity;
 use super::{KubeArgs, Outcome, OutputFormat};
-use crate::cluster::{self, FetchParams, FetchRecord, NodePath, Progress, Verify};
+use crate::cluster::{self, FetchParams, FetchRecord, NodePath, Verify};
 use crate::Error;
 
 /// Arguments of `kubectl checkpoint fetch`.
@@ -29,7 +29,7 @@ use crate::Error;
       worker-1:/var/lib/kubelet/checkpoints/ARCHIVE.tar counters.tar
 
   # Run the helper pod in a dedicated namespace, from a mirrored image
-  kubectl checkpoint fetch -n checkpoint-helpers \\
+  kubectl checkpoint fetch --helper-namespace checkpoint-helpers \\
       --helper-image registry.example.com/busybox:1.36 \\
       worker-1:/var/lib/kubelet/checkpoints/ARCHIVE.tar")]
 pub struct FetchArgs {
@@ -53,20 +53,35 @@ pub struct FetchArgs {
 /// Options of every fetch.
 #[derive(Debug, Clone, Args)]
 pub struct FetchFlags {
-    /// How often to resume a broken stream before giving up.
-    #[arg(long, value_name = "N", default_value_t = 3)]
-    pub retries: u32,
     /// Delete the archive from the node once it is fetched and verified.
     #[arg(long)]
     pub delete_after_fetch: bool,
-    /// How to check the copy: `sha256` has the node hash the archive too and compares (chain
-    /// of custody); `size` compares sizes only, and hashes on the node only after a resumed
-    /// stream. The copy's sha256 is reported either way.
+    /// How to check the copy: `sha256` has the node hash the archive too (in the same pass that
+    /// streams it) and compares (chain of custody); `size` compares sizes only, and hashes on
+    /// the node only after a resumed stream. The copy's sha256 is reported either way.
     #[arg(long, value_enum, default_value_t = VerifyArg::Sha256)]
     pub verify: VerifyArg,
+    /// Replace DEST (and its custody manifest) if it exists; without it an existing file is
+    /// never overwritten.
+    #[arg(long)]
+    pub overwrite: bool,
     /// Helper pod options.
     #[command(flatten)]
     pub helper: HelperArgs,
+}
+
+impl FetchFlags {
+    /// The fetch parameters, helpers in `namespace` unless `--helper-namespace`.
+    pub(super) fn fetch_params(&self, namespace: &str) -> FetchParams {
+        FetchParams {
+            verify: match self.verify {
+                VerifyArg::Sha256 => Verify::Sha256,
+                VerifyArg::Size => Verify::Size,
+            },
+            overwrite: self.overwrite,
+            helper: self.helper.helper_params(namespace),
+        }
+    }
 }
 
 /// `--verify` values.
@@ -78,56 +93,18 @@ pub enum VerifyArg {
     Size,
 }
 
-/// An indicatif bar on stderr, or nothing.
-struct Bar(Option<ProgressBar>);
-
-impl Bar {
-    fn new(show: bool, label: &str) -> Bar {
-        if !show {
-            return Bar(None);
-        }
-        let bar = ProgressBar::new(0);
-        let style = ProgressStyle::with_template(
-            "{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
-        )
-        .map(|s| s.progress_chars("=> "))
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-        bar.set_style(style);
-        bar.set_message(label.to_string());
-        Bar(Some(bar))
-    }
-}
-
-impl Progress for Bar {
-    fn start(&self, total: u64) {
-        if let Some(bar) = &self.0 {
-            bar.set_length(total);
-        }
-    }
-    fn position(&self, done: u64) {
-        if let Some(bar) = &self.0 {
-            bar.set_position(done);
-        }
-    }
-    fn resumed(&self, attempt: u32, offset: u64, reason: &str) {
-        let text =
-            format!("stream broke at byte {offset} ({reason}); resuming (attempt {attempt})");
-        match &self.0 {
-            Some(bar) => bar.println(text),
-            None => eprintln!("warning: {text}"),
-        }
-    }
-    fn verifying(&self) {
-        if let Some(bar) = &self.0 {
-            let label = bar.message();
-            bar.set_message(format!("{label}: waiting for the node's sha256"));
-        }
-    }
-    fn finish(&self) {
-        if let Some(bar) = &self.0 {
-            bar.finish_and_clear();
-        }
-    }
+/// One line about a finished fetch: where, how big, its sha256 and how it was checked.
+pub(super) fn render_fetched(record: &FetchRecord) -> String {
+    let checked = match record.verified {
+        Verify::Sha256 => "matches the node's",
+        Verify::Size => "size checked",
+    };
+    format!(
+        "{}  {}  sha256:{} ({checked})",
+        crate::output::escape_text(&record.dest.display().to_string()),
+        indicatif::HumanBytes(record.size),
+        record.sha256
+    )
 }
 
 /// Fetches one archive, with a progress bar when `show_progress`, stopping cleanly on Ctrl-C;
@@ -140,29 +117,32 @@ pub(super) fn fetch_one(
     flags: &FetchFlags,
     show_progress: bool,
 ) -> Result<FetchRecord, cluster::Error> {
-    let helper = flags.helper.helper_params(&conn.namespace);
-    let params = FetchParams {
-        retries: flags.retries,
-        verify: match flags.verify {
-            VerifyArg::Sha256 => Verify::Sha256,
-            VerifyArg::Size => Verify::Size,
-        },
-        helper: helper.clone(),
-    };
-    let bar = Bar::new(show_progress, source.basename());
-    let record = rt.block_on(cluster::collect_archive(
-        &conn.client,
+    let params = flags.fetch_params(&conn.namespace);
+    let activity = Activity::new(show_progress);
+    let fetched = rt.block_on(cluster::collect_archive(
+        conn,
         source,
         dest,
         &params,
-        &bar,
+        &activity,
         ctrl_c(),
-    ))?;
+    ));
+    if let Err(cluster::Error::Interrupted) = &fetched {
+        let part = cluster::part_path(dest);
+        if part.exists() {
+            eprintln!(
+                "note: the partial copy stays in {}: run the same fetch again to resume",
+                part.display()
+            );
+        }
+    }
+    let record = fetched?;
     if flags.delete_after_fetch {
         rt.block_on(cluster::delete_archive(
-            &conn.client,
+            conn,
             source,
-            &helper,
+            &params.helper,
+            &activity,
             ctrl_c(),
         ))?;
     }
@@ -171,6 +151,7 @@ pub(super) fn fetch_one(
 
 /// Runs `fetch`.
 pub fn run(args: FetchArgs) -> Result<Outcome, Error> {
+    let given = args.source.clone().unwrap_or_default();
     let source = given_source(args.source.as_deref(), "fetch")?;
     let rt = runtime()?;
     let conn = rt.block_on(cluster::connect(&args.kube.connect_params(None)))?;
@@ -187,15 +168,17 @@ pub fn run(args: FetchArgs) -> Result<Outcome, Error> {
     let dest_is_dir = args.dest.as_deref().is_some_and(|d| d.is_dir());
     let dest = cluster::build_dest(&source, args.dest.as_deref(), dest_is_dir);
     let show_progress = args.output.is_none() && std::io::stderr().is_terminal();
-    let record = fetch_one(&rt, &conn, &source, &dest, &args.flags, show_progress)?;
+    let record = match fetch_one(&rt, &conn, &source, &dest, &args.flags, show_progress) {
+        Err(cluster::Error::NoSuchNode { node }) if std::path::Path::new(&given).exists() => {
+            return Err(Error::Usage(format!(
+                "node {node} does not exist; {given} is a file here: analyse a local archive with `kubectl checkpoint analyze --local {given}`"
+            )))
+        }
+        other => other?,
+    };
     if !render_records(args.output, &record)? {
-        let dest = record.dest.display().to_string();
-        writeln!(
-            std::io::stdout().lock(),
-            "{}",
-            crate::output::escape_text(&dest)
-        )
-        .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
+        writeln!(std::io::stdout().lock(), "{}", render_fetched(&record))
+            .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
     }
     Ok(Outcome::Success)
 }

@@ -41,6 +41,15 @@ impl KubeArgs {
 /// Flags of the helper pod that fetch, list and delete run on a node.
 #[derive(Debug, Clone, Args)]
 pub struct HelperArgs {
+    /// Namespace to run the helper pod in (default: the -n namespace). It must allow a hostPath
+    /// volume (Pod Security `privileged`; on OpenShift an SCC such as hostmount-anyuid).
+    #[arg(long, value_name = "NAMESPACE")]
+    pub helper_namespace: Option<String>,
+    /// How often to retry a transient failure (a broken stream, a restarting kubelet, HTTP
+    /// 500/502/503 while the API server dials it) before giving up; waits 0.5 s, doubling up to
+    /// 10 s.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
     /// Image of the helper pod; it needs cat, tail, stat, sha256sum, find and rm.
     #[arg(long, value_name = "IMAGE", default_value = "busybox:1.36")]
     pub helper_image: String,
@@ -53,14 +62,18 @@ pub struct HelperArgs {
 }
 
 impl HelperArgs {
-    /// The helper parameters for `namespace`.
+    /// The helper parameters: in `--helper-namespace`, else in `namespace`.
     pub fn helper_params(&self, namespace: &str) -> HelperParams {
         HelperParams {
-            namespace: namespace.to_string(),
+            namespace: self
+                .helper_namespace
+                .clone()
+                .unwrap_or_else(|| namespace.to_string()),
             image: self.helper_image.clone(),
             writable: false,
             start_timeout: Duration::from_secs(self.helper_timeout),
             keep: self.keep_helper,
+            retries: self.retries,
         }
     }
 }
@@ -141,7 +154,7 @@ mod tests {
         };
         assert_eq!(fetch.kube.context.as_deref(), Some("ctx"));
         assert_eq!(fetch.kube.namespace.as_deref(), Some("ns"));
-        assert_eq!(fetch.flags.retries, 5);
+        assert_eq!(fetch.flags.helper.retries, 5);
         assert_eq!(fetch.flags.helper.helper_image, "busybox:1.36");
     }
 

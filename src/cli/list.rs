@@ -1,22 +1,19 @@
 //! `kubectl checkpoint list [--node NODE | TARGET]` and `kubectl checkpoint delete NODE:PATH`.
 
 use std::collections::BTreeSet;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use clap::Args;
-use futures::StreamExt;
 
 use super::checkpoint::{ctrl_c, finish, render_records, runtime};
 use super::kube_args::HelperArgs;
 use super::pick::{confirm, given_source, pick_archives};
 use super::picker::Choose;
+use super::progress::Activity;
 use super::{KubeArgs, Outcome, OutputFormat};
 use crate::cluster::{self, HelperParams, ListedArchive};
 use crate::output::{self, Style, Table};
 use crate::Error;
-
-/// How many nodes are listed at the same time.
-const CONCURRENCY: usize = 4;
 
 /// Arguments of `kubectl checkpoint list`.
 #[derive(Debug, Args)]
@@ -133,7 +130,12 @@ pub fn run(args: ListArgs) -> Result<Outcome, Error> {
         (None, None) => (rt.block_on(cluster::collect_nodes(&conn.client))?, None),
     };
     let helper = args.helper.helper_params(&conn.namespace);
-    let (mut archives, failures) = collect_archives(&rt, &conn, &nodes, &helper)?;
+    let show = args.output.is_none() && std::io::stderr().is_terminal();
+    let (mut archives, failures) = collect_archives(&rt, &conn, &nodes, &helper, show)?;
+    // Every node failed: the error goes to stderr, and nothing (not even `[]`) to stdout.
+    if failures.len() == nodes.len() && !nodes.is_empty() {
+        return finish(nodes.len(), failures);
+    }
     let namespace = (!args.all_namespaces).then_some(conn.namespace.as_str());
     archives.retain(|a| keep(a, &pods, namespace));
     if !render_records(args.output, &archives)? {
@@ -150,32 +152,46 @@ pub fn run(args: ListArgs) -> Result<Outcome, Error> {
     finish(nodes.len(), failures)
 }
 
-/// Lists the archives on `nodes` through helper pods, a few nodes at a time; the nodes that
-/// could not be listed come back as errors beside the archives of the others. Ctrl-C removes
-/// the helpers and ends the listing with [`cluster::Error::Interrupted`].
+/// Lists the archives on `nodes` through helper pods (a spinner on stderr when `show`); the
+/// nodes that could not be listed come back as errors beside the archives of the others, and a
+/// node without a checkpoint directory has none. Ctrl-C removes the helpers and ends the
+/// listing with [`cluster::Error::Interrupted`].
 pub(super) fn collect_archives(
     rt: &tokio::runtime::Runtime,
     conn: &cluster::Connection,
     nodes: &[String],
     helper: &HelperParams,
+    show: bool,
 ) -> Result<(Vec<ListedArchive>, Vec<cluster::Error>), Error> {
     let namespaces = rt.block_on(cluster::collect_namespaces(&conn.client));
-    let results: Vec<Result<Vec<ListedArchive>, cluster::Error>> = rt.block_on(
-        futures::stream::iter(nodes)
-            .map(|node| cluster::collect_listing(&conn.client, node, helper, &namespaces, ctrl_c()))
-            .buffered(CONCURRENCY)
-            .collect(),
-    );
+    let activity = Activity::new(show);
+    activity_waiting(&activity, nodes);
+    let results = rt.block_on(cluster::collect_listings(
+        conn,
+        nodes,
+        helper,
+        &namespaces,
+        &activity,
+        ctrl_c(),
+    ))?;
+    drop(activity);
     let mut archives = Vec::new();
     let mut failures = Vec::new();
     for result in results {
         match result {
-            Ok(found) => archives.extend(found),
-            Err(cluster::Error::Interrupted) => return Err(cluster::Error::Interrupted.into()),
+            Ok(listing) => archives.extend(listing.archives),
             Err(err) => failures.push(err),
         }
     }
     Ok((archives, failures))
+}
+
+fn activity_waiting(activity: &Activity, nodes: &[String]) {
+    use crate::cluster::Reporter;
+    activity.waiting(&match nodes {
+        [node] => format!("a helper pod on node {node} to list its archives"),
+        many => format!("helper pods on {} nodes to list their archives", many.len()),
+    });
 }
 
 /// Keeps the archives of `namespace` (all with `-A`, `None`), and with a TARGET only those of
@@ -258,12 +274,16 @@ pub fn run_delete(args: DeleteArgs) -> Result<Outcome, Error> {
     let mut failures = Vec::new();
     let mut out = std::io::stdout().lock();
     for source in &sources {
-        match rt.block_on(cluster::delete_archive(
-            &conn.client,
+        let activity = Activity::new(std::io::stderr().is_terminal());
+        let deleted = rt.block_on(cluster::delete_archive(
+            &conn,
             source,
             &helper,
+            &activity,
             ctrl_c(),
-        )) {
+        ));
+        drop(activity);
+        match deleted {
             Ok(()) => writeln!(
                 out,
                 "deleted {}",

@@ -21,6 +21,7 @@ mod list;
 mod memory_args;
 mod pick;
 mod picker;
+mod progress;
 
 pub use kube_args::{KubeArgs, OutputFormat};
 

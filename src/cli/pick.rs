@@ -132,7 +132,7 @@ pub(super) fn pick_archives(
     how_many: Choose,
 ) -> Result<Vec<NodePath>, Error> {
     let nodes = rt.block_on(cluster::collect_nodes(&conn.client))?;
-    let (archives, failures) = collect_archives(rt, conn, &nodes, helper)?;
+    let (archives, failures) = collect_archives(rt, conn, &nodes, helper, true)?;
     if archives.is_empty() {
         return match failures.into_iter().next() {
             Some(err) => Err(err.into()),

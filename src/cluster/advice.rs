@@ -25,6 +25,10 @@ pub enum Problem {
     ApiForbidden,
     /// 403 from the kubelet: the API server's kubelet-client identity lacks `nodes/checkpoint`.
     KubeletForbidden,
+    /// 403: Pod Security admission refuses the helper pod (its hostPath volume).
+    PodSecurity,
+    /// 403: OpenShift's security context constraints refuse the helper pod.
+    SecurityContextConstraints,
     /// 404 with no message from the kubelet: the checkpoint route is missing.
     FeatureGateOff,
     /// 404 `pod does not exist`: the kubelet does not know the pod.
@@ -98,6 +102,20 @@ Bind a role like this one to the user the kube-apiserver presents to kubelets
     resources: [\"nodes/checkpoint\"]
     verbs: [\"create\"]";
 
+const POD_SECURITY: &str = "\
+the helper pod's namespace enforces a Pod Security level below `privileged`, and the helper mounts
+the kubelet's checkpoint directory (a hostPath volume). Run the helpers in a namespace of their own:
+  kubectl create namespace checkpoint-helpers
+  kubectl label namespace checkpoint-helpers pod-security.kubernetes.io/enforce=privileged
+and pass --helper-namespace checkpoint-helpers (see docs/rbac.md, \"The helper pod and Pod Security\").";
+
+const SCC: &str = "\
+OpenShift's security context constraints refuse the helper pod (a hostPath volume, uid 0). Use a
+namespace for the helpers whose service account may use the hostmount-anyuid SCC:
+  oc new-project checkpoint-helpers
+  oc adm policy add-scc-to-user hostmount-anyuid -z default -n checkpoint-helpers
+and pass --helper-namespace checkpoint-helpers (see docs/openshift.md, \"Permissions\").";
+
 const GATE_OFF: &str = "\
 the kubelet has no checkpoint endpoint: the ContainerCheckpoint feature gate is off.
 It is beta and on by default from Kubernetes 1.30; on 1.25-1.29 start the kubelet (and
@@ -138,6 +156,13 @@ pub fn advise(status: &Status, call: Call) -> Advice {
                 Some(KUBELET_CHECKPOINT_RULE.to_string()),
             )
         }
+        403 if lower.contains("violates podsecurity") => {
+            (Problem::PodSecurity, Some(POD_SECURITY.to_string()))
+        }
+        403 if lower.contains("unable to validate against any security context constraint") => (
+            Problem::SecurityContextConstraints,
+            Some(SCC.to_string()),
+        ),
         403 if call == Call::Checkpoint => {
             (Problem::ApiForbidden, Some(NODES_PROXY_RULE.to_string()))
         }
@@ -235,6 +260,8 @@ mod tests {
             (500, "checkpointing of demo/p/c failed (criu failed: type NOTIFY errno 0)", "x", Call::Checkpoint, Problem::RuntimeFailed, "dump.log"),
             (500, "checkpointing of demo/p/c failed (rpc error: code = DeadlineExceeded desc = context deadline exceeded)", "x", Call::Checkpoint, Problem::Timeout, "raise --timeout"),
             (403, "pods is forbidden", "Forbidden", Call::Helper, Problem::ApiForbidden, "pods/exec"),
+            (403, "pods \"kubectl-checkpoint-helper-1\" is forbidden: violates PodSecurity \"baseline:latest\": hostPath volumes (volume \"checkpoints\")", "Forbidden", Call::Helper, Problem::PodSecurity, "--helper-namespace checkpoint-helpers"),
+            (403, "pods \"kubectl-checkpoint-helper-1\" is forbidden: unable to validate against any security context constraint: [spec.volumes[0]: Invalid value: \"hostPath\": hostPath volumes are not allowed to be used]", "Forbidden", Call::Helper, Problem::SecurityContextConstraints, "--helper-namespace"),
         ];
         for (code, message, reason, call, problem, hint) in cases {
             let advice = advise(&status(*code, message, reason), *call);

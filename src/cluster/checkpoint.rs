@@ -8,7 +8,7 @@ use kube::Client;
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use serde::{Deserialize, Serialize};
 
-use super::{from_kube, Call, Error, Result};
+use super::{from_kube, Call, Error, Reporter, Result};
 
 /// Characters escaped in one path segment: everything that would end or change the segment.
 const SEGMENT: &AsciiSet = &CONTROLS
@@ -70,6 +70,9 @@ pub struct CheckpointRecord {
     /// Where `--fetch` wrote the archive on this machine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fetched: Option<std::path::PathBuf>,
+    /// Why `--fetch` could not copy it (the archive stays on the node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetch_error: Option<String>,
 }
 
 /// The nodes-proxy path of the checkpoint request, each segment percent-encoded.
@@ -113,16 +116,43 @@ pub fn decode_checkpoint_response(body: &str) -> Result<String, String> {
     }
 }
 
-/// Checkpoints one container and returns where the kubelet wrote the archive.
+/// Whether a failed checkpoint request never reached the kubelet (the API server could not
+/// dial it), so that sending it again cannot checkpoint twice.
+fn never_reached_kubelet(err: &kube::Error) -> bool {
+    matches!(err, kube::Error::Api(status)
+        if status.code == 500 && status.message.contains("error dialing backend"))
+}
+
+/// Checkpoints one container and returns where the kubelet wrote the archive. A request the
+/// API server could not deliver to the kubelet (`error dialing backend`, as while the kubelet
+/// restarts) is sent again up to `retries` times, with a backoff, reported to `reporter`.
 pub async fn collect_checkpoint(
     client: &Client,
     target: &ContainerRef,
     timeout: Option<Duration>,
+    retries: u32,
+    reporter: &dyn Reporter,
 ) -> Result<CheckpointRecord> {
     let what = format!("checkpoint of {target}");
-    let request = build_checkpoint_request(target, timeout)?;
     let started = Instant::now();
-    let send = client.request_text(request);
+    let send = async {
+        let mut backoff = super::retry::Backoff::default();
+        let mut attempt = 0;
+        loop {
+            let request = build_checkpoint_request(target, timeout)?;
+            match client.request_text(request).await {
+                Err(err) if never_reached_kubelet(&err) && attempt < retries => {
+                    attempt += 1;
+                    let delay = backoff.next_delay();
+                    reporter.retrying(&what, attempt, retries, delay, &err_text(&err));
+                    tokio::time::sleep(delay).await;
+                }
+                other => {
+                    return other.map_err(|err| from_kube(what.clone(), Call::Checkpoint, err))
+                }
+            }
+        }
+    };
     let body = match timeout {
         // The kubelet enforces `timeout` itself; allow the answer some slack on top.
         Some(limit) => tokio::time::timeout(limit + Duration::from_secs(30), send)
@@ -132,8 +162,7 @@ pub async fn collect_checkpoint(
                 seconds: limit.as_secs(),
             })?,
         None => send.await,
-    }
-    .map_err(|err| from_kube(what.clone(), Call::Checkpoint, err))?;
+    }?;
     let path = decode_checkpoint_response(&body).map_err(|reason| Error::Decode {
         what: what.clone(),
         reason,
@@ -146,7 +175,15 @@ pub async fn collect_checkpoint(
         path,
         duration_seconds: started.elapsed().as_secs_f64(),
         fetched: None,
+        fetch_error: None,
     })
+}
+
+fn err_text(err: &kube::Error) -> String {
+    match err {
+        kube::Error::Api(status) => format!("HTTP {}: {}", status.code, status.message),
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -225,6 +262,7 @@ mod tests {
             path: "/x.tar".into(),
             duration_seconds: 1.5,
             fetched: None,
+            fetch_error: None,
         };
         let json = serde_json::to_string(&record).unwrap();
         assert!(!json.contains("fetched"));

@@ -4,14 +4,22 @@
 //! [`connect`] also remembers the server it connected to for the run, so that a request that
 //! fails before any answer names it ([`current_server`]), as kubectl's "The connection to the
 //! server ... was refused" does: one process talks to one server.
+//!
+//! It also asks the API server who we are (for the custody record). Every request carries
+//! `User-Agent: kubectl-checkpoint/VERSION`, so audit logs can tell our requests from kubectl's.
+//! kube's silent retry layer is off: transient failures are retried where it is safe, visibly
+//! (see `retry`).
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use k8s_openapi::api::authentication::v1::SelfSubjectReview;
+use kube::api::PostParams;
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
+use kube::{Api, Client, Config};
+use serde::{Deserialize, Serialize};
 
 use super::{Error, Result};
 
@@ -28,6 +36,9 @@ pub struct ConnectParams {
     pub read_timeout: Option<Duration>,
 }
 
+/// The `User-Agent` of every request.
+pub const USER_AGENT: &str = concat!("kubectl-checkpoint/", env!("CARGO_PKG_VERSION"));
+
 /// A client and the namespace the verb works in.
 #[derive(Clone)]
 pub struct Connection {
@@ -35,6 +46,8 @@ pub struct Connection {
     pub client: Client,
     /// `-n`, or the context's namespace.
     pub namespace: String,
+    /// The API server's URL.
+    pub server: String,
 }
 
 /// Loads the configuration as kubectl would (tokens, client certificates, exec plugins, CA,
@@ -75,13 +88,54 @@ pub async fn connect(params: &ConnectParams) -> Result<Connection> {
     if let Some(timeout) = params.read_timeout {
         config.read_timeout = Some(timeout);
     }
+    config.headers.push((
+        http::header::USER_AGENT,
+        http::HeaderValue::from_static(USER_AGENT),
+    ));
+    config.default_retry = false;
+    let server = config.cluster_url.to_string();
     let namespace = params
         .namespace
         .clone()
         .unwrap_or_else(|| config.default_namespace.clone());
     remember_server(config.cluster_url.to_string());
     let client = Client::try_from(config).map_err(Error::BuildClient)?;
-    Ok(Connection { client, namespace })
+    Ok(Connection {
+        client,
+        namespace,
+        server: server.trim_end_matches('/').to_string(),
+    })
+}
+
+/// Who the API server says we are (a `SelfSubjectReview`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// The authenticated user name.
+    pub username: String,
+    /// The user's groups.
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// Asks the API server who the kubeconfig's credentials belong to; an error text when it
+/// cannot say (API servers before 1.28, or a policy that denies it).
+pub async fn collect_identity(client: &Client) -> Result<Identity, String> {
+    let reviews: Api<SelfSubjectReview> = Api::all(client.clone());
+    let review = reviews
+        .create(&PostParams::default(), &SelfSubjectReview::default())
+        .await
+        .map_err(|err| match err {
+            kube::Error::Api(status) => format!("HTTP {}: {}", status.code, status.message),
+            other => other.to_string(),
+        })?;
+    let user = review
+        .status
+        .and_then(|s| s.user_info)
+        .ok_or_else(|| "the review named no user".to_string())?;
+    Ok(Identity {
+        username: user.username.unwrap_or_default(),
+        groups: user.groups.unwrap_or_default(),
+    })
 }
 
 /// The context names of the kubeconfig `--kubeconfig` names, else of `$KUBECONFIG` (missing

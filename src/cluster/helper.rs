@@ -1,5 +1,7 @@
 //! Helper pods: a small pod pinned to a node with the kubelet's checkpoint directory mounted, in
-//! which fetch, list and delete run commands over exec.
+//! which fetch, list and delete run commands over exec (see `exec`). This module holds their
+//! lifecycle: building the pod, deciding whether an existing one may be trusted, creating one and
+//! watching it start, and removing it.
 //!
 //! # Security
 //! The helper mounts only `/var/lib/kubelet/checkpoints` (read-only unless it deletes), runs as
@@ -8,46 +10,68 @@
 //! `privileged` nor DAC_OVERRIDE/DAC_READ_SEARCH is needed. It gets no service account token,
 //! no privilege escalation, a read-only root filesystem, and tolerates every taint so it can
 //! run on any node the checkpointed pod ran on.
+//!
+//! # Trust
+//! Every byte of a fetched archive, and the node's sha256 of it, come from the helper: a pod
+//! someone else controls could serve fabricated bytes with a matching hash. So a helper is used
+//! only when its spec, as the API server returns it, is exactly the one we built (one container
+//! with our image, command, mount and security context; no init, ephemeral or injected
+//! containers, no host namespaces, no other volumes). A helper this run did not create is used
+//! only when it also proves to be one this user kept (`--keep-helper`): its uid (assigned by the
+//! API server, unforgeable) and nonce annotation are recorded in the local state, the kubelet still
+//! runs the image digest it ran then, the container never restarted, and at least ten minutes
+//! remain before its `activeDeadlineSeconds`. Anything else is not used, and a warning says why.
+//!
+//! # Cleanup
+//! [`with_helpers`] removes every helper it created when its body ends, fails, or is cancelled
+//! (Ctrl-C): names are chosen before the create request, so even a helper whose creation was
+//! interrupted is deleted. Helpers kept with `--keep-helper` are recorded for later reuse instead.
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::hash::{BuildHasher, Hasher};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
-use futures::future::{BoxFuture, Shared};
-use futures::FutureExt;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, HostPathVolumeSource, Pod, PodSpec, SecurityContext, Toleration,
-    Volume, VolumeMount,
+    Capabilities, Container, Event, HostPathVolumeSource, Node, Pod, PodSpec, SecurityContext,
+    Toleration, Volume, VolumeMount,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
-use kube::api::{AttachParams, AttachedProcess, DeleteParams, ListParams, PostParams};
-use kube::{Api, Client};
-use tokio::io::AsyncReadExt;
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use kube::api::{DeleteParams, ListParams, PostParams, WatchEvent, WatchParams};
+use kube::Api;
 
-use super::{from_kube, Call, Error, Result};
+use super::local_state::{self, KeptHelper};
+use super::{from_kube, Call, Connection, Error, Reporter, Result};
 
 /// The kubelet's checkpoint directory on every node, mounted at the same path in the helper.
 pub const CHECKPOINT_DIR: &str = "/var/lib/kubelet/checkpoints";
-/// The label every helper pod carries (value `helper`), used to find and reuse them.
+/// The label every helper pod carries (value `kubectl-checkpoint-helper`).
 pub const HELPER_LABEL: &str = "app.kubernetes.io/name";
 const HELPER_LABEL_VALUE: &str = "kubectl-checkpoint-helper";
 /// Label saying whether the helper's mount is writable (`rw`) or not (`ro`).
 const MODE_LABEL: &str = "kubectl-checkpoint/mount";
+/// Annotation holding the random nonce of the run that created the helper.
+const NONCE_ANNOTATION: &str = "kubectl-checkpoint/nonce";
 /// The helper's container name.
-const CONTAINER: &str = "helper";
+pub(crate) const CONTAINER: &str = "helper";
+/// The helper's volume name.
+const VOLUME: &str = "checkpoints";
 /// How long a helper lives if nobody deletes it (a killed client leaves it behind).
 const LIFETIME_SECONDS: i64 = 3600;
-/// The most output a helper command may print for [`Helper::run`].
-const MAX_OUTPUT: usize = 16 << 20;
+/// A kept helper closer than this to its deadline is not reused.
+const MIN_REMAINING_SECONDS: i64 = 600;
+/// How often a helper's state is read when the user may not watch pods.
+const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 /// How helper pods are made.
 #[derive(Debug, Clone)]
 pub struct HelperParams {
     /// The namespace to create them in.
     pub namespace: String,
-    /// The image; it needs `cat`, `tail`, `stat`, `sha256sum`, `find` and `rm` (busybox has them).
+    /// The image; it needs `sh`, `cat`, `tail`, `tee`, `stat`, `sha256sum`, `find` and `rm`
+    /// (busybox has them).
     pub image: String,
     /// Mount the checkpoint directory writable (only `delete` needs it).
     pub writable: bool,
@@ -55,10 +79,14 @@ pub struct HelperParams {
     pub start_timeout: Duration,
     /// Leave a helper this run created in place afterwards (a later run reuses it).
     pub keep: bool,
+    /// How often a transient failure (a restarting kubelet, HTTP 500/502/503 while dialing it,
+    /// a reset connection) is retried before giving up.
+    pub retries: u32,
 }
 
-/// The helper pod for `node` named `name` (pure; [`with_helper`] creates it).
-pub fn build_helper_pod(node: &str, name: &str, params: &HelperParams) -> Pod {
+/// The helper pod for `node` named `name` with nonce `nonce` (pure; [`with_helpers`] creates
+/// it).
+pub fn build_helper_pod(node: &str, name: &str, nonce: &str, params: &HelperParams) -> Pod {
     let mut pod = Pod::default();
     pod.metadata.name = Some(name.to_string());
     pod.metadata.namespace = Some(params.namespace.clone());
@@ -66,6 +94,10 @@ pub fn build_helper_pod(node: &str, name: &str, params: &HelperParams) -> Pod {
         (HELPER_LABEL.to_string(), HELPER_LABEL_VALUE.to_string()),
         (MODE_LABEL.to_string(), mode(params.writable).to_string()),
     ]));
+    pod.metadata.annotations = Some(BTreeMap::from([(
+        NONCE_ANNOTATION.to_string(),
+        nonce.to_string(),
+    )]));
     pod.spec = Some(PodSpec {
         node_name: Some(node.to_string()),
         restart_policy: Some("Never".into()),
@@ -77,7 +109,7 @@ pub fn build_helper_pod(node: &str, name: &str, params: &HelperParams) -> Pod {
             ..Default::default()
         }]),
         volumes: Some(vec![Volume {
-            name: "checkpoints".into(),
+            name: VOLUME.into(),
             host_path: Some(HostPathVolumeSource {
                 path: CHECKPOINT_DIR.into(),
                 type_: Some("Directory".into()),
@@ -89,7 +121,7 @@ pub fn build_helper_pod(node: &str, name: &str, params: &HelperParams) -> Pod {
             image: Some(params.image.clone()),
             command: Some(vec!["sleep".into(), LIFETIME_SECONDS.to_string()]),
             volume_mounts: Some(vec![VolumeMount {
-                name: "checkpoints".into(),
+                name: VOLUME.into(),
                 mount_path: CHECKPOINT_DIR.into(),
                 read_only: Some(!params.writable),
                 ..Default::default()
@@ -121,58 +153,190 @@ fn mode(writable: bool) -> &'static str {
     }
 }
 
-/// A random-enough suffix for helper names (no RNG crate: std's per-process random hash keys).
-fn random_suffix() -> String {
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default(),
-    );
-    format!("{:010x}", hasher.finish() & 0xff_ffff_ffff)
-}
-
-/// Runs `work` in a helper pod on `node`: reuses a running helper (found by label) or creates
-/// one and waits until it runs. A helper this call created is deleted afterwards unless
-/// `params.keep`, also when `work` fails or when `cancel` (Ctrl-C) completes first, which ends
-/// the call with [`Error::Interrupted`].
-pub async fn with_helper<T>(
-    client: &Client,
-    node: &str,
-    params: &HelperParams,
-    cancel: impl Future<Output = ()>,
-    work: impl AsyncFnOnce(&Helper) -> Result<T>,
-) -> Result<T> {
-    let mut cancel = std::pin::pin!(cancel);
-    let helper = tokio::select! {
-        helper = Helper::acquire(client, node, params) => helper?,
-        () = &mut cancel => return Err(Error::Interrupted),
-    };
-    let outcome = tokio::select! {
-        outcome = async {
-            helper.wait_running(params).await?;
-            work(&helper).await
-        } => outcome,
-        () = &mut cancel => Err(Error::Interrupted),
-    };
-    if helper.created && !(params.keep && outcome.is_ok()) {
-        let removed = helper.remove().await;
-        // The error that matters is the work's; a failed removal only matters after success.
-        if outcome.is_ok() {
-            removed?;
+/// `n` random bytes as hex, from the kernel.
+pub(crate) fn random_hex(n: usize) -> String {
+    use std::io::Read;
+    let mut bytes = vec![0u8; n];
+    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if read.is_err() {
+        // No /dev/urandom (a very odd machine): std's per-process random hash keys and the time.
+        use std::hash::{BuildHasher, Hasher};
+        for chunk in bytes.chunks_mut(8) {
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_u128(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or_default(),
+            );
+            let value = hasher.finish().to_le_bytes();
+            chunk.copy_from_slice(value.get(..chunk.len()).unwrap_or_default());
         }
     }
-    outcome
+    hex::encode(bytes)
 }
 
-/// What a short command printed.
-#[derive(Debug)]
-pub struct ExecOutput {
-    /// Its standard output.
-    pub stdout: Vec<u8>,
-    /// Its standard error.
-    pub stderr: Vec<u8>,
+/// Whether `pod` has exactly the shape of `expected` (see the module docs, "Trust"); else why
+/// not.
+pub fn check_helper_spec(pod: &Pod, expected: &Pod) -> std::result::Result<(), String> {
+    let (Some(spec), Some(want)) = (pod.spec.as_ref(), expected.spec.as_ref()) else {
+        return Err("it has no spec".into());
+    };
+    if spec.node_name != want.node_name {
+        return Err(format!(
+            "it runs on node {}",
+            spec.node_name.as_deref().unwrap_or("(none)")
+        ));
+    }
+    let names: Vec<&str> = spec.containers.iter().map(|c| c.name.as_str()).collect();
+    let [container] = spec.containers.as_slice() else {
+        return Err(format!(
+            "it has containers {names:?}, not only {CONTAINER:?} (injected at admission?)"
+        ));
+    };
+    if let Some(init) = spec.init_containers.as_ref().filter(|c| !c.is_empty()) {
+        let names: Vec<&str> = init.iter().map(|c| c.name.as_str()).collect();
+        return Err(format!("it has init containers {names:?}"));
+    }
+    if spec
+        .ephemeral_containers
+        .as_ref()
+        .is_some_and(|c| !c.is_empty())
+    {
+        return Err("ephemeral containers were added to it".into());
+    }
+    if spec.host_pid == Some(true)
+        || spec.host_ipc == Some(true)
+        || spec.host_network == Some(true)
+        || spec.share_process_namespace == Some(true)
+    {
+        return Err("it shares host or pod namespaces".into());
+    }
+    if spec.automount_service_account_token != Some(false) {
+        return Err("it mounts a service account token".into());
+    }
+    let volumes = serde_json::to_value(&spec.volumes).unwrap_or_default();
+    if volumes != serde_json::to_value(&want.volumes).unwrap_or_default() {
+        return Err(format!("its volumes differ ({volumes})"));
+    }
+    let Some(want_container) = want.containers.first() else {
+        return Err("nothing to compare with".into());
+    };
+    if container.name != want_container.name
+        || container.image != want_container.image
+        || container.command != want_container.command
+        || container.args.as_ref().is_some_and(|a| !a.is_empty())
+    {
+        return Err(format!(
+            "its container runs {:?} {:?}, not {:?} {:?}",
+            container.image.as_deref().unwrap_or(""),
+            container.command.as_deref().unwrap_or_default(),
+            want_container.image.as_deref().unwrap_or(""),
+            want_container.command.as_deref().unwrap_or_default(),
+        ));
+    }
+    // `readOnly: false` is omitted by the API server: compare it as a plain bool.
+    let mounts = |c: &Container| -> Vec<(String, String, bool, Option<String>)> {
+        c.volume_mounts
+            .iter()
+            .flatten()
+            .map(|m| {
+                (
+                    m.name.clone(),
+                    m.mount_path.clone(),
+                    m.read_only.unwrap_or(false),
+                    m.sub_path.clone().filter(|s| !s.is_empty()),
+                )
+            })
+            .collect()
+    };
+    if mounts(container) != mounts(want_container) {
+        return Err("its mounts differ".into());
+    }
+    let (Some(sc), Some(want_sc)) = (
+        container.security_context.as_ref(),
+        want_container.security_context.as_ref(),
+    ) else {
+        return Err("its security context is gone".into());
+    };
+    let added = sc
+        .capabilities
+        .as_ref()
+        .and_then(|c| c.add.as_ref())
+        .is_some_and(|a| !a.is_empty());
+    if sc.run_as_user != want_sc.run_as_user
+        || sc.privileged == Some(true)
+        || sc.allow_privilege_escalation != want_sc.allow_privilege_escalation
+        || sc.read_only_root_filesystem != want_sc.read_only_root_filesystem
+        || added
+    {
+        return Err("its security context differs".into());
+    }
+    Ok(())
+}
+
+/// Whether a helper found running may be reused as the one `kept` records (see the module
+/// docs); else why not.
+pub(crate) fn check_kept(
+    pod: &Pod,
+    kept: &KeptHelper,
+    expected: &Pod,
+    now: Timestamp,
+) -> std::result::Result<(), String> {
+    if pod.metadata.uid.as_deref() != Some(kept.uid.as_str()) {
+        return Err("it is not the pod that was kept (its uid differs)".into());
+    }
+    let nonce = pod
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(NONCE_ANNOTATION));
+    if nonce != Some(&kept.nonce) {
+        return Err("its nonce annotation changed".into());
+    }
+    if pod.metadata.deletion_timestamp.is_some() {
+        return Err("it is being deleted".into());
+    }
+    check_helper_spec(pod, expected)?;
+    let status = pod.status.as_ref().ok_or("it has no status")?;
+    if status.phase.as_deref() != Some("Running") {
+        return Err(format!(
+            "it is {}",
+            status.phase.as_deref().unwrap_or("in an unknown phase")
+        ));
+    }
+    let container = status
+        .container_statuses
+        .iter()
+        .flatten()
+        .find(|c| c.name == CONTAINER)
+        .ok_or("its container has no status")?;
+    if container.restart_count != 0 {
+        return Err(format!(
+            "its container restarted {} times",
+            container.restart_count
+        ));
+    }
+    if container.image_id != kept.image_id {
+        return Err(format!(
+            "it runs image {} now, not {}",
+            container.image_id, kept.image_id
+        ));
+    }
+    let deadline = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.active_deadline_seconds)
+        .ok_or("it has no deadline")?;
+    let started = status.start_time.as_ref().ok_or("it has no start time")?.0;
+    let left = started
+        .checked_add(SignedDuration::from_secs(deadline))
+        .map(|end| end.duration_since(now).as_secs())
+        .unwrap_or(0);
+    if left < MIN_REMAINING_SECONDS {
+        return Err(format!("only {left} s remain before its deadline"));
+    }
+    Ok(())
 }
 
 /// A running helper pod on one node.
@@ -183,269 +347,605 @@ pub struct Helper {
     pub name: String,
     /// Its namespace.
     pub namespace: String,
+    /// Its uid.
+    pub uid: String,
     /// The node it runs on.
     pub node: String,
-    /// True when this run created it (so it deletes it); false when an existing one was reused.
+    /// Its image, as asked for.
+    pub image: String,
+    /// The image the kubelet runs (`imageID`, usually a digest).
+    pub image_id: String,
+    /// True when this run created it; false when a kept one was reused.
     pub created: bool,
+    /// Whether its mount is writable.
+    pub writable: bool,
+    /// How often transient failures are retried.
+    pub(crate) retries: u32,
 }
 
-impl Helper {
-    /// Finds a running helper on `node` or creates one (which may not run yet).
-    async fn acquire(client: &Client, node: &str, params: &HelperParams) -> Result<Helper> {
-        let pods: Api<Pod> = Api::namespaced(client.clone(), &params.namespace);
-        let labels = format!(
-            "{HELPER_LABEL}={HELPER_LABEL_VALUE},{MODE_LABEL}={}",
-            mode(params.writable)
-        );
-        let existing = pods
-            .list(&ListParams::default().labels(&labels))
-            .await
-            .map_err(|err| {
-                from_kube(
-                    format!("listing helper pods in {}", params.namespace),
-                    Call::Helper,
-                    err,
-                )
-            })?;
-        let reusable = existing.items.into_iter().find(|p| {
-            p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node)
-                && p.metadata.deletion_timestamp.is_none()
-                && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
-        });
-        if let Some(pod) = reusable {
-            return Ok(Helper {
-                pods,
-                name: pod.metadata.name.unwrap_or_default(),
-                namespace: params.namespace.clone(),
-                node: node.to_string(),
-                created: false,
-            });
+/// A helper this scope created (or is creating), to remove or record at its end.
+struct Created {
+    node: String,
+    name: String,
+    nonce: String,
+    writable: bool,
+    /// Set once it ran: (uid, image id).
+    ran: Option<(String, String)>,
+    removed: bool,
+}
+
+/// The helpers of one run: starts them on demand and removes (or records) them at the end; see
+/// [`with_helpers`].
+pub struct HelperScope<'a> {
+    conn: &'a Connection,
+    params: &'a HelperParams,
+    reporter: &'a dyn Reporter,
+    created: Mutex<Vec<Created>>,
+}
+
+impl<'a> HelperScope<'a> {
+    fn pods(&self) -> Api<Pod> {
+        Api::namespaced(self.conn.client.clone(), &self.params.namespace)
+    }
+
+    fn params_for(&self, writable: bool) -> HelperParams {
+        HelperParams {
+            writable,
+            ..self.params.clone()
         }
-        let name = format!("kubectl-checkpoint-helper-{}", random_suffix());
-        let pod = build_helper_pod(node, &name, params);
-        pods.create(&PostParams::default(), &pod)
+    }
+
+    /// A running, trusted helper on `node` (mount writable when `writable`): a kept one of this
+    /// user if one qualifies, else a new one. Fails at once when the node does not exist or has
+    /// no checkpoint directory.
+    pub async fn start(&self, node: &str, writable: bool) -> Result<Helper> {
+        self.check_node(node).await?;
+        if let Some(helper) = self.reuse_kept(node, writable).await {
+            return Ok(helper);
+        }
+        self.create(node, writable).await
+    }
+
+    /// Removes a helper this scope created now (unless it is to be kept).
+    pub async fn release(&self, helper: &Helper) -> Result<()> {
+        if !helper.created || self.params.keep {
+            return Ok(());
+        }
+        let result = self.delete(&helper.name).await;
+        if let Some(entry) = self
+            .created
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter_mut()
+            .find(|c| c.name == helper.name)
+        {
+            entry.removed = result.is_ok();
+        }
+        result
+    }
+
+    async fn check_node(&self, node: &str) -> Result<()> {
+        let nodes: Api<Node> = Api::all(self.conn.client.clone());
+        match nodes.get_opt(node).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(Error::NoSuchNode {
+                node: node.to_string(),
+            }),
+            // Not allowed to read nodes (or a hiccup): the helper's own start will tell.
+            Err(_) => Ok(()),
+        }
+    }
+
+    async fn reuse_kept(&self, node: &str, writable: bool) -> Option<Helper> {
+        let dir = local_state::state_dir()?;
+        let load_dir = dir.clone();
+        let state = tokio::task::spawn_blocking(move || local_state::load(&load_dir))
             .await
-            .map_err(|err| {
-                from_kube(
-                    format!(
-                        "creating helper pod {}/{name} on node {node}",
-                        params.namespace
-                    ),
-                    Call::Helper,
-                    err,
-                )
-            })?;
+            .ok()?;
+        let server = &self.conn.server;
+        let candidates: Vec<KeptHelper> = state
+            .kept_helpers
+            .into_iter()
+            .filter(|k| {
+                &k.server == server
+                    && k.namespace == self.params.namespace
+                    && k.node == node
+                    && k.writable == writable
+                    && k.image == self.params.image
+            })
+            .collect();
+        let pods = self.pods();
+        for kept in candidates {
+            let pod = match pods.get_opt(&kept.name).await {
+                Ok(pod) => pod,
+                Err(_) => continue,
+            };
+            let expected =
+                build_helper_pod(node, &kept.name, &kept.nonce, &self.params_for(writable));
+            let verdict = match &pod {
+                None => Err(String::new()),
+                Some(pod) => check_kept(pod, &kept, &expected, Timestamp::now()),
+            };
+            match verdict {
+                Ok(()) => {
+                    return Some(Helper {
+                        pods,
+                        name: kept.name,
+                        namespace: kept.namespace,
+                        uid: kept.uid,
+                        node: node.to_string(),
+                        image: kept.image,
+                        image_id: kept.image_id,
+                        created: false,
+                        writable,
+                        retries: self.params.retries,
+                    })
+                }
+                Err(reason) => {
+                    if !reason.is_empty() {
+                        self.reporter.warning(&format!(
+                            "not reusing the kept helper pod {}/{}: {reason}; a new one is used (inspect or delete the old one with kubectl)",
+                            kept.namespace, kept.name
+                        ));
+                    }
+                    let dir = dir.clone();
+                    let name = kept.name.clone();
+                    let _ = tokio::task::spawn_blocking(move || {
+                        local_state::update(&dir, |s| s.kept_helpers.retain(|k| k.name != name))
+                    })
+                    .await;
+                }
+            }
+        }
+        None
+    }
+
+    async fn create(&self, node: &str, writable: bool) -> Result<Helper> {
+        let name = format!("kubectl-checkpoint-helper-{}", random_hex(5));
+        let nonce = random_hex(16);
+        let params = self.params_for(writable);
+        let pod = build_helper_pod(node, &name, &nonce, &params);
+        self.created
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Created {
+                node: node.to_string(),
+                name: name.clone(),
+                nonce: nonce.clone(),
+                writable,
+                ran: None,
+                removed: false,
+            });
+        let pods = self.pods();
+        let what = || {
+            format!(
+                "creating helper pod {}/{name} on node {node}",
+                params.namespace
+            )
+        };
+        let post = PostParams::default();
+        let made = retry_transient(&what(), params.retries, self.reporter, || {
+            pods.create(&post, &pod)
+        })
+        .await
+        .map_err(|err| from_kube(what(), Call::Helper, err))?;
+        self.reporter
+            .waiting(&format!("helper pod on node {node} to start"));
+        let running = self.wait_running(&pods, &made, node).await?;
+        check_helper_spec(&running, &pod).map_err(|reason| Error::Helper {
+            namespace: params.namespace.clone(),
+            pod: name.clone(),
+            node: node.to_string(),
+            reason: format!(
+                "not used, because {reason}; run helpers in a namespace without admission changes (--helper-namespace)"
+            ),
+        })?;
+        let uid = running.metadata.uid.clone().unwrap_or_default();
+        let image_id = running
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+            .and_then(|c| c.iter().find(|c| c.name == CONTAINER))
+            .map(|c| c.image_id.clone())
+            .unwrap_or_default();
+        if let Some(entry) = self
+            .created
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter_mut()
+            .find(|c| c.name == name)
+        {
+            entry.ran = Some((uid.clone(), image_id.clone()));
+        }
         Ok(Helper {
             pods,
             name,
             namespace: params.namespace.clone(),
+            uid,
             node: node.to_string(),
+            image: params.image.clone(),
+            image_id,
             created: true,
+            writable,
+            retries: params.retries,
         })
     }
 
-    /// Waits until the helper runs; fails early when its image cannot be pulled.
-    async fn wait_running(&self, params: &HelperParams) -> Result<()> {
-        let started = Instant::now();
-        loop {
-            let pod = self.pods.get(&self.name).await.map_err(|err| {
-                from_kube(
-                    format!("reading helper pod {}/{}", self.namespace, self.name),
-                    Call::Helper,
-                    err,
-                )
-            })?;
-            let status = pod.status.unwrap_or_default();
-            match status.phase.as_deref() {
-                Some("Running") => return Ok(()),
-                Some(phase @ ("Failed" | "Succeeded")) => {
-                    return Err(self.failure(format!("it ended ({phase}) before it could be used")))
-                }
-                _ => {}
-            }
-            let waiting = status
-                .container_statuses
-                .iter()
-                .flatten()
-                .filter_map(|c| c.state.as_ref()?.waiting.as_ref())
-                .find_map(|w| w.reason.clone());
-            if let Some(reason @ ("ErrImagePull" | "ImagePullBackOff" | "InvalidImageName")) =
-                waiting.as_deref()
-            {
-                return Err(self.failure(format!(
-                    "its image cannot be pulled ({reason}); pass --helper-image with an image the node can pull"
-                )));
-            }
-            if started.elapsed() >= params.start_timeout {
-                return Err(self.failure(format!(
-                    "not running after {} s (phase {}); if the node has no {CHECKPOINT_DIR} yet, no checkpoint was ever taken there",
-                    params.start_timeout.as_secs(),
-                    status.phase.as_deref().unwrap_or("unknown"),
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-
-    fn failure(&self, reason: String) -> Error {
+    fn failure(&self, name: &str, node: &str, reason: String) -> Error {
         Error::Helper {
-            namespace: self.namespace.clone(),
-            pod: self.name.clone(),
-            node: self.node.clone(),
+            namespace: self.params.namespace.clone(),
+            pod: name.to_string(),
+            node: node.to_string(),
             reason,
         }
     }
 
-    /// Deletes the helper now (no grace period).
-    pub async fn remove(&self) -> Result<()> {
-        self.pods
-            .delete(&self.name, &DeleteParams::default().grace_period(0))
+    /// Follows the helper (a watch, or polling when watching is not allowed) and the events
+    /// about it until it runs; fails early on a missing checkpoint directory, an image that
+    /// cannot be pulled, or a pod that ended.
+    async fn wait_running(&self, pods: &Api<Pod>, made: &Pod, node: &str) -> Result<Pod> {
+        let name = made.metadata.name.clone().unwrap_or_default();
+        let deadline = Instant::now() + self.params.start_timeout;
+        let mut version = made.metadata.resource_version.clone().unwrap_or_default();
+        let mut last = made.clone();
+        let mut events = self.event_stream(&name).await;
+        let mut last_warning: Option<String> = None;
+        let mut can_watch = true;
+        loop {
+            match decode_helper_state(&last) {
+                HelperState::Running => return Ok(last),
+                HelperState::Failed(reason) => return Err(self.failure(&name, node, reason)),
+                HelperState::Waiting => {}
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                let phase = last
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.phase.clone())
+                    .unwrap_or_else(|| "unknown".into());
+                let why = last_warning
+                    .map(|w| format!("; last event: {w}"))
+                    .unwrap_or_default();
+                return Err(self.failure(
+                    &name,
+                    node,
+                    format!(
+                        "not running after {} s (phase {phase}{why}); raise --helper-timeout if the node pulls the image slowly",
+                        self.params.start_timeout.as_secs()
+                    ),
+                ));
+            }
+            let mut updates: BoxStream<'static, kube::Result<WatchEvent<Pod>>> = if can_watch {
+                let params = WatchParams::default()
+                    .fields(&format!("metadata.name={name}"))
+                    .timeout(left.as_secs().clamp(1, 290) as u32);
+                match pods.watch(&params, &version).await {
+                    Ok(stream) => stream.boxed(),
+                    Err(kube::Error::Api(status)) if status.code == 403 => {
+                        can_watch = false;
+                        futures::stream::empty().boxed()
+                    }
+                    Err(err) => {
+                        return Err(from_kube(
+                            format!("watching helper pod {}/{name}", self.params.namespace),
+                            Call::Helper,
+                            err,
+                        ))
+                    }
+                }
+            } else {
+                futures::stream::empty().boxed()
+            };
+            let poll = async {
+                if can_watch {
+                    std::future::pending::<()>().await
+                } else {
+                    tokio::time::sleep(POLL_INTERVAL).await
+                }
+            };
+            tokio::pin!(poll);
+            let timeout = tokio::time::sleep(left);
+            tokio::pin!(timeout);
+            // Read updates until the pod changes state, the watch ends, or time is up.
+            loop {
+                tokio::select! {
+                    update = updates.next() => match update {
+                        Some(Ok(WatchEvent::Added(pod) | WatchEvent::Modified(pod))) => {
+                            version = pod.metadata.resource_version.clone().unwrap_or(version);
+                            last = pod;
+                            if !matches!(decode_helper_state(&last), HelperState::Waiting) {
+                                break;
+                            }
+                        }
+                        Some(Ok(WatchEvent::Deleted(_))) => {
+                            return Err(self.failure(&name, node, "it was deleted while starting".into()));
+                        }
+                        Some(Ok(WatchEvent::Bookmark(mark))) => {
+                            version = mark.metadata.resource_version;
+                        }
+                        // 410 Gone and friends: read the pod afresh and watch from there.
+                        Some(Ok(WatchEvent::Error(_))) | Some(Err(_)) | None => {
+                            last = self.read_pod(pods, &name).await?;
+                            version = last.metadata.resource_version.clone().unwrap_or_default();
+                            break;
+                        }
+                    },
+                    event = next_event(&mut events) => match event {
+                        Some(event) => {
+                            if let Some(err) = judge_event(&event, node, &last) {
+                                return Err(err);
+                            }
+                            if event.type_.as_deref() == Some("Warning") {
+                                let text = format!(
+                                    "{}: {}",
+                                    event.reason.as_deref().unwrap_or(""),
+                                    event.message.as_deref().unwrap_or("")
+                                );
+                                self.reporter.waiting(&format!(
+                                    "helper pod on node {node} to start ({text})"
+                                ));
+                                last_warning = Some(text);
+                            }
+                        }
+                        None => events = None,
+                    },
+                    () = &mut poll => {
+                        last = self.read_pod(pods, &name).await?;
+                        break;
+                    }
+                    () = &mut timeout => break,
+                }
+            }
+        }
+    }
+
+    async fn read_pod(&self, pods: &Api<Pod>, name: &str) -> Result<Pod> {
+        let what = format!("reading helper pod {}/{name}", self.params.namespace);
+        retry_transient(&what, self.params.retries, self.reporter, || pods.get(name))
             .await
-            .map(|_| ())
-            .map_err(|err| {
-                from_kube(
-                    format!("deleting helper pod {}/{}", self.namespace, self.name),
-                    Call::Helper,
-                    err,
+            .map_err(|err| from_kube(what.clone(), Call::Helper, err))
+    }
+
+    /// The events about helper `name` (those already there, then new ones), or `None` when
+    /// the user may not read events.
+    async fn event_stream(&self, name: &str) -> Option<BoxStream<'static, Event>> {
+        let events: Api<Event> = Api::namespaced(self.conn.client.clone(), &self.params.namespace);
+        let fields = format!(
+            "involvedObject.name={name},involvedObject.namespace={}",
+            self.params.namespace
+        );
+        let listed = events
+            .list(&ListParams::default().fields(&fields))
+            .await
+            .ok()?;
+        let version = listed.metadata.resource_version.clone().unwrap_or_default();
+        let params = WatchParams::default()
+            .fields(&fields)
+            .timeout(self.params.start_timeout.as_secs().clamp(1, 290) as u32);
+        let watched = events.watch(&params, &version).await.ok()?;
+        let new = watched
+            .try_filter_map(|event| async move {
+                Ok(match event {
+                    WatchEvent::Added(e) | WatchEvent::Modified(e) => Some(e),
+                    _ => None,
+                })
+            })
+            .take_while(|e| futures::future::ready(e.is_ok()))
+            .filter_map(|e| async move { e.ok() });
+        Some(futures::stream::iter(listed.items).chain(new).boxed())
+    }
+
+    async fn delete(&self, name: &str) -> Result<()> {
+        let pods = self.pods();
+        let what = format!("deleting helper pod {}/{name}", self.params.namespace);
+        let now = DeleteParams::default().grace_period(0);
+        match retry_transient(&what, self.params.retries, self.reporter, || {
+            pods.delete(name, &now)
+        })
+        .await
+        {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            Err(err) => Err(from_kube(what, Call::Helper, err)),
+        }
+    }
+
+    /// Removes every helper still standing, or records them for reuse when they are to be kept
+    /// and the run succeeded.
+    async fn finish(&self, succeeded: bool) -> Result<()> {
+        let standing: Vec<(String, String, String, bool, Option<(String, String)>)> = self
+            .created
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|c| !c.removed)
+            .map(|c| {
+                (
+                    c.node.clone(),
+                    c.name.clone(),
+                    c.nonce.clone(),
+                    c.writable,
+                    c.ran.clone(),
                 )
             })
-    }
-
-    /// Parameters for exec into the helper: stdout and stderr, no stdin, roomy pipes.
-    pub(crate) fn attach_params() -> AttachParams {
-        AttachParams::default()
-            .container(CONTAINER)
-            .stdin(false)
-            .stdout(true)
-            .stderr(true)
-            .max_stdout_buf_size(1 << 20)
-            .max_stderr_buf_size(64 << 10)
-    }
-
-    /// Runs a short command, collects its output (at most 16 MiB) and fails on a non-zero exit.
-    pub async fn run(&self, what: &str, command: &[String]) -> Result<ExecOutput> {
-        let describe = || format!("{what} in helper pod {}/{}", self.namespace, self.name);
-        let mut process = self
-            .pods
-            .exec(&self.name, command.to_vec(), &Self::attach_params())
-            .await
-            .map_err(|err| from_kube(describe(), Call::Helper, err))?;
-        let status = exec_status(&mut process);
-        let (stdout, stderr) = match (process.stdout(), process.stderr()) {
-            (Some(out), Some(err)) => (out, err),
-            _ => {
-                return Err(self.exec_error(what, "exec gave no output streams".into()));
+            .collect();
+        let mut first_error = None;
+        let mut keep = Vec::new();
+        for (node, name, nonce, writable, ran) in standing {
+            match ran {
+                Some((uid, image_id)) if self.params.keep && succeeded => {
+                    keep.push(KeptHelper {
+                        server: self.conn.server.clone(),
+                        namespace: self.params.namespace.clone(),
+                        node,
+                        name,
+                        uid,
+                        nonce,
+                        image: self.params.image.clone(),
+                        image_id,
+                        writable,
+                    });
+                }
+                _ => {
+                    if let Err(err) = self.delete(&name).await {
+                        first_error.get_or_insert(err);
+                    }
+                }
             }
-        };
-        let (out, err) = tokio::join!(
-            drain_bounded(stdout, MAX_OUTPUT, &status),
-            drain_bounded(stderr, 64 << 10, &status)
-        );
-        let (out, overflow) =
-            out.map_err(|e| self.exec_error(what, format!("reading its output: {e}")))?;
-        let (err, _) =
-            err.map_err(|e| self.exec_error(what, format!("reading its errors: {e}")))?;
-        if overflow {
-            return Err(self.exec_error(what, "it printed more than 16 MiB".into()));
         }
-        let status = status.await;
-        check_status(status.as_ref(), &err).map_err(|message| self.exec_error(what, message))?;
-        Ok(ExecOutput {
-            stdout: out,
-            stderr: err,
-        })
-    }
-
-    pub(crate) fn exec_error(&self, what: &str, message: String) -> Error {
-        Error::Exec {
-            node: self.node.clone(),
-            what: what.to_string(),
-            message,
+        if let (false, Some(dir)) = (keep.is_empty(), local_state::state_dir()) {
+            let _ = tokio::task::spawn_blocking(move || {
+                local_state::update(&dir, |s| {
+                    s.kept_helpers
+                        .retain(|k| !keep.iter().any(|n| n.name == k.name));
+                    s.kept_helpers.extend(keep);
+                })
+            })
+            .await;
+        }
+        match first_error {
+            Some(err) if succeeded => Err(err),
+            _ => Ok(()),
         }
     }
 }
 
-/// The exit status of an exec, awaitable from several readers at once. It resolves when kube's
-/// exec task ends: with the status, or `None` when the stream broke.
-pub(crate) type ExecStatus = Shared<BoxFuture<'static, Option<Status>>>;
+/// An error when `event` (about helper `pod` on `node`) says it can never start.
+fn judge_event(event: &Event, node: &str, pod: &Pod) -> Option<Error> {
+    let uid = pod.metadata.uid.as_deref();
+    if event.involved_object.uid.is_some() && event.involved_object.uid.as_deref() != uid {
+        return None;
+    }
+    let message = event.message.as_deref().unwrap_or("");
+    (event.reason.as_deref() == Some("FailedMount")
+        && message.contains("hostPath type check failed")
+        && message.contains(CHECKPOINT_DIR))
+    .then(|| Error::NoCheckpointDir {
+        node: node.to_string(),
+    })
+}
 
-/// Takes the process's status future in shareable form.
-pub(crate) fn exec_status(process: &mut AttachedProcess) -> ExecStatus {
-    match process.take_status() {
-        Some(status) => status.boxed().shared(),
-        None => futures::future::ready(None).boxed().shared(),
+async fn next_event(events: &mut Option<BoxStream<'static, Event>>) -> Option<Event> {
+    match events {
+        Some(stream) => stream.next().await,
+        None => std::future::pending().await,
     }
 }
 
-/// How long to wait for bytes still buffered after a broken exec stream.
-const BUFFERED_GRACE: Duration = Duration::from_millis(200);
-
-/// Reads once from an exec output stream, appending to `buf` (into its spare capacity, so a
-/// buffer is never zeroed first). kube 5 never closes the output pipes when its exec
-/// task fails (a dropped connection), so once the task ended without a status, a read that
-/// finds nothing buffered counts as the end of the stream.
-pub(crate) async fn read_exec(
-    reader: &mut (impl tokio::io::AsyncRead + Unpin),
-    buf: &mut BytesMut,
-    status: &ExecStatus,
-) -> std::io::Result<usize> {
-    tokio::select! {
-        biased;
-        n = reader.read_buf(buf) => n,
-        ended = status.clone() => match ended {
-            Some(_) => reader.read_buf(buf).await,
-            None => tokio::time::timeout(BUFFERED_GRACE, reader.read_buf(buf))
-                .await
-                .unwrap_or(Ok(0)),
-        },
-    }
+/// Where a helper stands, from its pod object.
+enum HelperState {
+    Running,
+    Waiting,
+    Failed(String),
 }
 
-/// Reads `reader` to its end, keeping the first `limit` bytes; true when more came.
-pub(crate) async fn drain_bounded(
-    mut reader: impl tokio::io::AsyncRead + Unpin,
-    limit: usize,
-    status: &ExecStatus,
-) -> std::io::Result<(Vec<u8>, bool)> {
-    let mut kept = Vec::new();
-    let mut overflow = false;
-    let mut buf = BytesMut::with_capacity(16 << 10);
-    loop {
-        buf.clear();
-        let n = read_exec(&mut reader, &mut buf, status).await?;
-        if n == 0 {
-            return Ok((kept, overflow));
-        }
-        let room = limit.saturating_sub(kept.len());
-        kept.extend_from_slice(buf.get(..n.min(room)).unwrap_or_default());
-        overflow |= n > room;
-    }
-}
-
-/// `Ok` for a successful exec status; else the command's error output, or its status text.
-pub(crate) fn check_status(
-    status: Option<&Status>,
-    stderr: &[u8],
-) -> std::result::Result<(), String> {
-    let Some(status) = status else {
-        return Err("the exec stream ended without an exit status".into());
+fn decode_helper_state(pod: &Pod) -> HelperState {
+    let Some(status) = pod.status.as_ref() else {
+        return HelperState::Waiting;
     };
-    if status.status.as_deref() == Some("Success") {
-        return Ok(());
+    match status.phase.as_deref() {
+        Some("Running") => return HelperState::Running,
+        Some(phase @ ("Failed" | "Succeeded")) => {
+            return HelperState::Failed(format!("it ended ({phase}) before it could be used"))
+        }
+        _ => {}
     }
-    let text = String::from_utf8_lossy(stderr).trim().to_string();
-    if !text.is_empty() {
-        return Err(text);
+    let waiting = status
+        .container_statuses
+        .iter()
+        .flatten()
+        .filter_map(|c| c.state.as_ref()?.waiting.as_ref())
+        .find_map(|w| w.reason.clone());
+    match waiting.as_deref() {
+        Some(reason @ ("ErrImagePull" | "ImagePullBackOff" | "InvalidImageName")) => {
+            HelperState::Failed(format!(
+                "its image cannot be pulled ({reason}); pass --helper-image with an image the node can pull"
+            ))
+        }
+        _ => HelperState::Waiting,
     }
-    Err(status
-        .message
-        .clone()
-        .unwrap_or_else(|| "the command failed".into()))
+}
+
+/// Runs `request` until it succeeds, fails for good, or `retries` transient failures passed.
+pub(crate) async fn retry_transient<T, F, Fut>(
+    what: &str,
+    retries: u32,
+    reporter: &dyn Reporter,
+    mut request: F,
+) -> kube::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = kube::Result<T>>,
+{
+    let mut backoff = super::retry::Backoff::default();
+    let mut attempt = 0;
+    loop {
+        match request().await {
+            Ok(value) => return Ok(value),
+            Err(err) => match super::retry::transient_reason(&err) {
+                Some(reason) if attempt < retries => {
+                    attempt += 1;
+                    let delay = backoff.next_delay();
+                    reporter.retrying(what, attempt, retries, delay, &reason);
+                    tokio::time::sleep(delay).await;
+                }
+                _ => return Err(err),
+            },
+        }
+    }
+}
+
+/// Runs `body` with a [`HelperScope`] that starts helper pods on demand, then removes the ones
+/// it created (or records them with `params.keep` after success), also when `body` fails or
+/// `cancel` (Ctrl-C) completes first, which ends the call with [`Error::Interrupted`].
+pub async fn with_helpers<T>(
+    conn: &Connection,
+    params: &HelperParams,
+    reporter: &dyn Reporter,
+    cancel: impl Future<Output = ()>,
+    body: impl AsyncFnOnce(&HelperScope<'_>) -> Result<T>,
+) -> Result<T> {
+    let scope = HelperScope {
+        conn,
+        params,
+        reporter,
+        created: Mutex::new(Vec::new()),
+    };
+    let outcome = tokio::select! {
+        outcome = body(&scope) => outcome,
+        () = cancel => Err(Error::Interrupted),
+    };
+    let finished = scope.finish(outcome.is_ok()).await;
+    // The error that matters is the body's; a failed removal only matters after success.
+    let value = outcome?;
+    finished?;
+    Ok(value)
+}
+
+/// Runs `work` in a helper pod on `node` (see [`with_helpers`]).
+pub async fn with_helper<T>(
+    conn: &Connection,
+    node: &str,
+    params: &HelperParams,
+    reporter: &dyn Reporter,
+    cancel: impl Future<Output = ()>,
+    work: impl AsyncFnOnce(&Helper) -> Result<T>,
+) -> Result<T> {
+    with_helpers(conn, params, reporter, cancel, async |scope| {
+        let helper = scope.start(node, params.writable).await?;
+        work(&helper).await
+    })
+    .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k8s_openapi::api::core::v1::{
+        ContainerState, ContainerStateRunning, ContainerStatus, PodStatus,
+    };
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
     fn params(writable: bool) -> HelperParams {
         HelperParams {
@@ -454,12 +954,15 @@ mod tests {
             image: "busybox:1.36".into(),
             writable,
             start_timeout: Duration::from_secs(60),
+            retries: 3,
         }
     }
 
     #[test]
     fn helper_pod_is_pinned_and_unprivileged() {
-        let pod = build_helper_pod("node-a", "h", &params(false));
+        let pod = build_helper_pod("node-a", "h", "n0nce", &params(false));
+        let annotations = pod.metadata.annotations.clone().unwrap();
+        assert_eq!(annotations[NONCE_ANNOTATION], "n0nce");
         let spec = pod.spec.unwrap();
         assert_eq!(spec.node_name.as_deref(), Some("node-a"));
         assert_eq!(spec.restart_policy.as_deref(), Some("Never"));
@@ -489,7 +992,7 @@ mod tests {
 
     #[test]
     fn delete_helper_mounts_writable() {
-        let pod = build_helper_pod("n", "h", &params(true));
+        let pod = build_helper_pod("n", "h", "x", &params(true));
         let container = &pod.spec.unwrap().containers[0];
         assert_eq!(
             container.volume_mounts.as_ref().unwrap()[0].read_only,
@@ -498,7 +1001,166 @@ mod tests {
     }
 
     #[test]
-    fn suffixes_differ() {
-        assert_ne!(random_suffix(), random_suffix());
+    fn random_values_differ() {
+        assert_ne!(random_hex(5), random_hex(5));
+        assert_eq!(random_hex(16).len(), 32);
+    }
+
+    /// The helper as an API server returns it once it runs: uid, status, start time.
+    fn running(expected: &Pod, uid: &str, started: Timestamp) -> Pod {
+        let mut pod = expected.clone();
+        pod.metadata.uid = Some(uid.into());
+        pod.status = Some(PodStatus {
+            phase: Some("Running".into()),
+            start_time: Some(Time(started)),
+            container_statuses: Some(vec![ContainerStatus {
+                name: CONTAINER.into(),
+                image: "busybox:1.36".into(),
+                image_id: "docker.io/library/busybox@sha256:abc".into(),
+                restart_count: 0,
+                state: Some(ContainerState {
+                    running: Some(ContainerStateRunning::default()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        });
+        pod
+    }
+
+    fn kept() -> KeptHelper {
+        KeptHelper {
+            server: "https://s".into(),
+            namespace: "ns".into(),
+            node: "n".into(),
+            name: "h".into(),
+            uid: "uid-1".into(),
+            nonce: "nonce-1".into(),
+            image: "busybox:1.36".into(),
+            image_id: "docker.io/library/busybox@sha256:abc".into(),
+            writable: false,
+        }
+    }
+
+    #[test]
+    fn a_kept_helper_is_reused_only_while_it_is_unchanged() {
+        let expected = build_helper_pod("n", "h", "nonce-1", &params(false));
+        let now = Timestamp::now();
+        let started = now - SignedDuration::from_secs(60);
+        let good = running(&expected, "uid-1", started);
+        assert_eq!(check_kept(&good, &kept(), &expected, now), Ok(()));
+
+        let changes: Vec<(&str, Box<dyn Fn(&mut Pod)>)> = vec![
+            (
+                "uid differs",
+                Box::new(|p| p.metadata.uid = Some("uid-2".into())),
+            ),
+            ("nonce", Box::new(|p| p.metadata.annotations = None)),
+            (
+                "runs \"evil:1\"",
+                Box::new(|p| p.spec.as_mut().unwrap().containers[0].image = Some("evil:1".into())),
+            ),
+            (
+                "ephemeral",
+                Box::new(|p| {
+                    p.spec.as_mut().unwrap().ephemeral_containers = Some(vec![Default::default()])
+                }),
+            ),
+            (
+                "containers [\"helper\", \"side\"]",
+                Box::new(|p| {
+                    let mut side = p.spec.as_ref().unwrap().containers[0].clone();
+                    side.name = "side".into();
+                    p.spec.as_mut().unwrap().containers.push(side)
+                }),
+            ),
+            (
+                "volumes differ",
+                Box::new(|p| {
+                    p.spec.as_mut().unwrap().volumes.as_mut().unwrap()[0]
+                        .host_path
+                        .as_mut()
+                        .unwrap()
+                        .path = "/".into()
+                }),
+            ),
+            (
+                "mounts differ",
+                Box::new(|p| {
+                    p.spec.as_mut().unwrap().containers[0]
+                        .volume_mounts
+                        .as_mut()
+                        .unwrap()[0]
+                        .read_only = Some(false)
+                }),
+            ),
+            (
+                "security context",
+                Box::new(|p| {
+                    p.spec.as_mut().unwrap().containers[0]
+                        .security_context
+                        .as_mut()
+                        .unwrap()
+                        .privileged = Some(true)
+                }),
+            ),
+            (
+                "restarted 1 times",
+                Box::new(|p| {
+                    p.status
+                        .as_mut()
+                        .unwrap()
+                        .container_statuses
+                        .as_mut()
+                        .unwrap()[0]
+                        .restart_count = 1
+                }),
+            ),
+            (
+                "runs image",
+                Box::new(|p| {
+                    p.status
+                        .as_mut()
+                        .unwrap()
+                        .container_statuses
+                        .as_mut()
+                        .unwrap()[0]
+                        .image_id = "x@sha256:def".into()
+                }),
+            ),
+            (
+                "before its deadline",
+                Box::new(move |p| {
+                    p.status.as_mut().unwrap().start_time =
+                        Some(Time(now - SignedDuration::from_secs(LIFETIME_SECONDS - 60)))
+                }),
+            ),
+            (
+                "shares host",
+                Box::new(|p| p.spec.as_mut().unwrap().share_process_namespace = Some(true)),
+            ),
+            (
+                "being deleted",
+                Box::new(move |p| p.metadata.deletion_timestamp = Some(Time(now))),
+            ),
+        ];
+        for (want, change) in changes {
+            let mut pod = good.clone();
+            change(&mut pod);
+            let err = check_kept(&pod, &kept(), &expected, now).unwrap_err();
+            assert!(err.contains(want), "{want}: {err}");
+        }
+    }
+
+    #[test]
+    fn helper_states() {
+        let mut pod = build_helper_pod("n", "h", "x", &params(false));
+        assert!(matches!(decode_helper_state(&pod), HelperState::Waiting));
+        pod.status = Some(PodStatus {
+            phase: Some("Failed".into()),
+            ..Default::default()
+        });
+        assert!(matches!(decode_helper_state(&pod), HelperState::Failed(_)));
     }
 }

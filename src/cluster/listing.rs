@@ -4,13 +4,19 @@
 
 use std::future::Future;
 
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, Node};
 use kube::api::ListParams;
 use kube::{Api, Client};
 use serde::{Deserialize, Serialize};
 
-use super::helper::with_helper;
-use super::{from_kube, Call, HelperParams, NodePath, Result, CHECKPOINT_DIR};
+use super::helper::{with_helper, with_helpers};
+use super::{
+    from_kube, Call, Connection, Error, HelperParams, NodePath, Reporter, Result, CHECKPOINT_DIR,
+};
+
+/// How many nodes are listed at the same time.
+const CONCURRENCY: usize = 4;
 
 /// The parts of a kubelet archive name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,26 +153,69 @@ pub fn decode_listing(node: &str, output: &str, namespaces: &[String]) -> Vec<Li
     archives
 }
 
-/// Lists the archives on `node` through a helper pod (removed afterwards unless kept, see
-/// [`with_helper`]). Stops early, cleaning up, when `cancel` completes.
-pub async fn collect_listing(
-    client: &Client,
-    node: &str,
+/// The archives on one node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeListing {
+    /// The node.
+    pub node: String,
+    /// Its archives, oldest first.
+    pub archives: Vec<ListedArchive>,
+    /// False when the node has no checkpoint directory (no checkpoint was ever taken there).
+    pub has_directory: bool,
+}
+
+/// Lists the archives on `nodes` through helper pods, a few nodes at a time, each helper removed
+/// as soon as its node is listed (unless kept). A node without a checkpoint directory is listed
+/// as empty; the other failures come back per node. Ctrl-C (`cancel`) removes the helpers and
+/// ends the call with [`Error::Interrupted`].
+pub async fn collect_listings(
+    conn: &Connection,
+    nodes: &[String],
     params: &HelperParams,
     namespaces: &[String],
+    reporter: &dyn Reporter,
     cancel: impl Future<Output = ()>,
-) -> Result<Vec<ListedArchive>> {
-    let output = with_helper(client, node, params, cancel, async |helper| {
-        helper
-            .run("listing the checkpoint directory", &build_list_command())
-            .await
+) -> Result<Vec<Result<NodeListing>>> {
+    with_helpers(conn, params, reporter, cancel, async |scope| {
+        let listed = futures::stream::iter(nodes)
+            .map(async |node| {
+                let helper = match scope.start(node, false).await {
+                    Ok(helper) => helper,
+                    Err(Error::NoCheckpointDir { .. }) => {
+                        return Ok(NodeListing {
+                            node: node.clone(),
+                            archives: Vec::new(),
+                            has_directory: false,
+                        })
+                    }
+                    Err(err) => return Err(err),
+                };
+                let output = helper
+                    .run(
+                        "listing the checkpoint directory",
+                        &build_list_command(),
+                        reporter,
+                    )
+                    .await;
+                let released = scope.release(&helper).await;
+                let output = output?;
+                released?;
+                Ok(NodeListing {
+                    node: node.clone(),
+                    archives: decode_listing(
+                        node,
+                        &String::from_utf8_lossy(&output.stdout),
+                        namespaces,
+                    ),
+                    has_directory: true,
+                })
+            })
+            .buffered(CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+        Ok(listed)
     })
-    .await?;
-    Ok(decode_listing(
-        node,
-        &String::from_utf8_lossy(&output.stdout),
-        namespaces,
-    ))
+    .await
 }
 
 /// The names of all nodes.
@@ -199,23 +248,32 @@ pub async fn collect_namespaces(client: &Client) -> Vec<String> {
 /// Deletes one archive through a helper pod with a writable mount (removed afterwards unless
 /// kept, see [`with_helper`]). Stops early, cleaning up, when `cancel` completes.
 pub async fn delete_archive(
-    client: &Client,
+    conn: &Connection,
     source: &NodePath,
     params: &HelperParams,
+    reporter: &dyn Reporter,
     cancel: impl Future<Output = ()>,
 ) -> Result<()> {
     let params = HelperParams {
         writable: true,
         ..params.clone()
     };
-    with_helper(client, &source.node, &params, cancel, async |helper| {
-        helper
-            .run(
-                &format!("deleting {}", source.path),
-                &build_delete_command(source),
-            )
-            .await
-    })
+    with_helper(
+        conn,
+        &source.node,
+        &params,
+        reporter,
+        cancel,
+        async |helper| {
+            helper
+                .run(
+                    &format!("deleting {}", source.path),
+                    &build_delete_command(source),
+                    reporter,
+                )
+                .await
+        },
+    )
     .await
     .map(|_| ())
 }

@@ -1,41 +1,59 @@
 //! Talking to Kubernetes: loading the kubeconfig, resolving targets to pods and containers, the
-//! checkpoint POST through the nodes proxy, helper pods on nodes, and files streamed over exec.
+//! checkpoint POST through the nodes proxy, helper pods on nodes, and files streamed over exec
+//! with a chain-of-custody record.
 //!
-//! Everything here is async and runs on the runtime the `cli` verb starts; nothing here prints.
-//! Request building (`build_*`) and answer parsing (`decode_*`) are pure and unit-tested; the
+//! Everything here is async and runs on the runtime the `cli` verb starts; nothing here prints:
+//! what an operation waits for, its retries and its warnings go to a [`Reporter`]. Request
+//! building (`build_*`) and answer parsing (`decode_*`) are pure and unit-tested; the
 //! `collect_*` functions touch the network. API failures become [`Advice`] in one place,
 //! [`advise`], so that every verb tells the user what to do about a 401, 403, 404 or 500.
+//! Transient failures (a restarting kubelet) are retried where that is safe, see `retry`.
 //!
 //! Credentials stay inside the `kube` client: no error or log line here carries a token.
 
 mod advice;
+mod capture;
 mod checkpoint;
 mod connect;
+mod exec;
 mod helper;
 mod listing;
+mod local_state;
+mod partial;
+mod reporter;
+mod retry;
 mod target;
 mod transfer;
 
 pub use advice::{advise, Advice, Call, Problem};
+pub use capture::{collect_checkpoints, Captured, FetchPlan};
 pub use checkpoint::{
     build_checkpoint_path, build_checkpoint_request, collect_checkpoint,
     decode_checkpoint_response, CheckpointRecord, ContainerRef,
 };
-pub use connect::{collect_contexts, connect, ConnectParams, Connection};
+pub use connect::{
+    collect_contexts, collect_identity, connect, ConnectParams, Connection, Identity, USER_AGENT,
+};
+pub use exec::ExecOutput;
 pub use helper::{
-    build_helper_pod, with_helper, ExecOutput, Helper, HelperParams, CHECKPOINT_DIR, HELPER_LABEL,
+    build_helper_pod, check_helper_spec, with_helper, with_helpers, Helper, HelperParams,
+    HelperScope, CHECKPOINT_DIR, HELPER_LABEL,
 };
 pub use listing::{
-    build_delete_command, build_list_command, collect_listing, collect_namespaces, collect_nodes,
+    build_delete_command, build_list_command, collect_listings, collect_namespaces, collect_nodes,
     decode_checkpoint_name, decode_listing, delete_archive, ArchiveName, ListedArchive,
+    NodeListing,
 };
+pub use partial::part_path;
+pub use reporter::{Progress, Reporter, Silent};
+pub use retry::{transient_reason, Backoff};
 pub use target::{
     build_selector, choose_container, collect_pods, collect_running_pods, collect_workload_names,
     parse_target, pod_ref, ContainerChoice, Target, WorkloadKind,
 };
 pub use transfer::{
-    build_dest, collect_archive, parse_node_path, FetchParams, FetchRecord, NodePath, Progress,
-    Verify,
+    build_dest, build_stream_command, check_dest, collect_archive, parse_node_path, FetchParams,
+    FetchRecord, FetchTiming, NodePath, Verify,
 };
 
 use std::path::PathBuf;
@@ -128,6 +146,26 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// The node named does not exist.
+    #[error("node {node} does not exist (kubectl get nodes lists them)")]
+    NoSuchNode {
+        /// The node asked for.
+        node: String,
+    },
+    /// The node has no checkpoint directory, so the helper cannot mount it.
+    #[error("node {node} has no {CHECKPOINT_DIR}: no checkpoint was ever taken there")]
+    NoCheckpointDir {
+        /// The node.
+        node: String,
+    },
+    /// A local file may not be written.
+    #[error("{} {reason}", path.display())]
+    Exists {
+        /// The file.
+        path: PathBuf,
+        /// Why not.
+        reason: String,
+    },
     /// The helper pod on a node did not come up.
     #[error("helper pod {namespace}/{pod} on node {node}: {reason}")]
     Helper {
@@ -177,10 +215,9 @@ pub enum Error {
         /// What was wrong with the answer.
         reason: String,
     },
-    /// The user pressed Ctrl-C; helper pods were removed and partial files deleted.
-    #[error(
-        "interrupted; the helper pods this run created were removed and no partial file was kept"
-    )]
+    /// The user pressed Ctrl-C; the helper pods this run created were removed (a partial copy
+    /// stays as `DEST.part`, for the next fetch to resume).
+    #[error("interrupted; the helper pods this run created were removed")]
     Interrupted,
 }
 
@@ -195,6 +232,23 @@ pub(crate) fn from_kube(what: String, call: Call, err: kube::Error) -> Error {
             what,
             advice: advise(&status, call),
         },
+        // A refused exec upgrade keeps only its status code.
+        kube::Error::UpgradeConnection(kube::client::UpgradeConnectionError::ProtocolSwitch(
+            code,
+        )) => {
+            let status = kube::core::Status::failure(
+                &format!(
+                    "exec refused ({})",
+                    code.canonical_reason().unwrap_or("no reason given")
+                ),
+                code.canonical_reason().unwrap_or(""),
+            )
+            .with_code(code.as_u16());
+            Error::Api {
+                what,
+                advice: advise(&status, call),
+            }
+        }
         source => Error::Request {
             what,
             server: connect::current_server(),

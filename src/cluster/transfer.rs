@@ -1,13 +1,19 @@
 //! Copying an archive off a node: `NODE:PATH` parsing, and a resumable, verified stream through
-//! a helper pod's exec.
+//! a helper pod's exec, with a chain-of-custody manifest beside the copy.
 //!
-//! The archive's size and sha256 come from `stat` and `sha256sum` in the helper (the hash runs
-//! while the bytes stream); the bytes come from `cat`, or `tail -c +N` to resume after a broken
-//! stream. A blocking writer thread appends them to `DEST.part` (created 0600, never following a
-//! symlink) and hashes them; only a file whose size and sha256 match is renamed to DEST (with
-//! [`Verify::Size`], the size, and the sha256 only after a resumed stream). On
-//! failure or cancellation the `.part` file is removed. Memory stays flat: at most a few 256 KiB
-//! chunks are in flight.
+//! One exec does the work: the helper prints the archive's size and mtime (`stat`) on stderr,
+//! then streams the file to stdout while `sha256sum` hashes the same bytes in the same pass
+//! (`tee`), and prints the hash on stderr after the last byte; the node reads the file once and
+//! the verification overlaps the transfer. A broken stream is resumed with `tail -c +N` (after
+//! a backoff, within the retries), and then the node hashes the whole archive once more at the
+//! end. With [`Verify::Size`] the node does not hash unless a stream was resumed.
+//!
+//! Locally, a blocking writer thread appends the bytes to `DEST.part` and hashes them (see
+//! `partial`); only a copy whose size and sha256 match is moved to DEST, and never over an
+//! existing file unless asked. A failed or interrupted transfer keeps `DEST.part` for the next
+//! run to resume. Every finished copy gets `DEST.custody.json` (see [`crate::archive::custody`]).
+//! Memory stays flat: at most a few 256 KiB chunks are in flight. A writer that fails (a full
+//! disk) stops the stream, and the node's hash with it, and its I/O error is the error.
 
 use std::future::Future;
 use std::io::Write;
@@ -15,13 +21,23 @@ use std::path::{Component, Path, PathBuf};
 use std::time::Instant;
 
 use bytes::BytesMut;
-use kube::Client;
+use k8s_openapi::jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use super::helper::{check_status, drain_bounded, exec_status, read_exec, with_helper};
-use super::{from_kube, Call, Error, Helper, HelperParams, Result, CHECKPOINT_DIR};
+use super::connect::{collect_identity, Identity, USER_AGENT};
+use super::exec::{check_status, exec_status, read_exec, MAX_ERRORS};
+use super::helper::with_helpers;
+use super::partial::{find_partial, open_part, write_private, Part, PartialState};
+use super::retry::Backoff;
+use super::{
+    CheckpointRecord, Connection, Error, Helper, HelperParams, Progress, Result, CHECKPOINT_DIR,
+};
+use crate::archive::custody::{
+    custody_path, CustodyArchive, CustodyCheckpoint, CustodyHelper, CustodyRecord, CustodySource,
+    CustodyUser, CUSTODY_FORMAT,
+};
 
 /// Bytes read from the exec stream at a time.
 const CHUNK: usize = 256 << 10;
@@ -92,42 +108,77 @@ pub fn build_dest(source: &NodePath, dest: Option<&Path>, dest_is_dir: bool) -> 
     }
 }
 
+/// The helper command that streams `path` from byte `offset` on, printing the file's size and
+/// mtime on stderr first; with `hash`, `sha256sum` reads the same bytes as they stream (through
+/// `tee`) and prints the hash on stderr after the last one (only from offset 0).
+pub fn build_stream_command(path: &str, offset: u64, hash: bool) -> Vec<String> {
+    const STAT: &str = "stat -c '%s %Y' \"$1\" >&2 || exit 1";
+    let script = if hash && offset == 0 {
+        format!(
+            "(set -o pipefail) 2>/dev/null && set -o pipefail; {STAT}; \
+             {{ tee /proc/self/fd/3 <\"$1\" | sha256sum >&2; }} 3>&1"
+        )
+    } else if offset == 0 {
+        format!("{STAT}; exec cat \"$1\"")
+    } else {
+        format!("{STAT}; exec tail -c \"+$2\" \"$1\"")
+    };
+    let mut command = vec![
+        "sh".to_string(),
+        "-c".to_string(),
+        script,
+        "kubectl-checkpoint".to_string(),
+        path.to_string(),
+    ];
+    if offset > 0 {
+        command.push((offset + 1).to_string());
+    }
+    command
+}
+
 /// How a fetched copy is checked against the archive on the node. The copy's own sha256 is
 /// always computed and reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verify {
-    /// The node hashes the archive (`sha256sum`, while it streams) and the hashes must match:
-    /// an end-to-end check for chain of custody.
+    /// The node hashes the archive (`sha256sum`, in the same pass that streams it) and the
+    /// hashes must match: an end-to-end check for chain of custody.
     Sha256,
     /// Only the sizes must match; the node hashes the archive only when a broken stream was
     /// resumed, to check the pieces fit. Spares the node's CPU, as `kubectl cp` does.
     Size,
 }
 
+impl Verify {
+    fn as_str(self) -> &'static str {
+        match self {
+            Verify::Sha256 => "sha256",
+            Verify::Size => "size",
+        }
+    }
+}
+
 /// How to fetch.
 #[derive(Debug, Clone)]
 pub struct FetchParams {
-    /// How often a broken stream is resumed before giving up.
-    pub retries: u32,
     /// How the copy is checked.
     pub verify: Verify,
-    /// The helper pod to stream through.
+    /// Replace an existing DEST (and its custody manifest).
+    pub overwrite: bool,
+    /// The helper pod to stream through (its `retries` bound the resumes too).
     pub helper: HelperParams,
 }
 
-/// Progress of one transfer; the CLI draws a bar, tests and `-o json` ignore it.
-pub trait Progress: Send + Sync {
-    /// The transfer of `total` bytes starts.
-    fn start(&self, total: u64);
-    /// `done` bytes have arrived.
-    fn position(&self, done: u64);
-    /// The stream broke at `offset` and is resumed (attempt `attempt`).
-    fn resumed(&self, attempt: u32, offset: u64, reason: &str);
-    /// All bytes arrived; the node's sha256 is awaited.
-    fn verifying(&self);
-    /// The transfer ended (either way).
-    fn finish(&self);
+/// Where the time of one fetch went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct FetchTiming {
+    /// Until the helper pod ran (0 when it was already running, e.g. started during the
+    /// checkpoint).
+    pub helper_start_seconds: f64,
+    /// From the first exec until the last byte was written here.
+    pub stream_seconds: f64,
+    /// From the last byte until the node's sha256 was known and compared.
+    pub verify_seconds: f64,
 }
 
 /// What one fetch did; the JSON/YAML record of `fetch -o json`.
@@ -148,302 +199,550 @@ pub struct FetchRecord {
     pub verified: Verify,
     /// How often a broken stream was resumed.
     pub resumes: u32,
+    /// Bytes taken over from the partial copy of an earlier run.
+    #[serde(default)]
+    pub resumed_from_partial: u64,
+    /// The chain-of-custody manifest written beside it.
+    pub custody: PathBuf,
     /// Seconds the fetch took, helper start included.
     pub duration_seconds: f64,
+    /// Where the time went.
+    #[serde(default)]
+    pub timing: FetchTiming,
+}
+
+/// Fails when DEST exists and may not be replaced (before any helper starts).
+pub async fn check_dest(dest: &Path, overwrite: bool) -> Result<()> {
+    let path = dest.to_path_buf();
+    let meta = tokio::task::spawn_blocking(move || std::fs::symlink_metadata(&path))
+        .await
+        .ok()
+        .and_then(|m| m.ok());
+    match meta {
+        Some(meta) if meta.is_dir() => Err(Error::Exists {
+            path: dest.to_path_buf(),
+            reason: "is a directory".into(),
+        }),
+        Some(_) if !overwrite => Err(Error::Exists {
+            path: dest.to_path_buf(),
+            reason: "exists; evidence is never replaced silently: pass --overwrite to replace it, or choose another DEST".into(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Copies `source` to `dest` through a helper pod on its node (removed afterwards unless kept,
-/// see [`with_helper`]). Stops early, cleaning up, when `cancel` completes.
+/// see [`with_helpers`]). Stops early, cleaning up, when `cancel` completes.
 pub async fn collect_archive(
-    client: &Client,
+    conn: &Connection,
     source: &NodePath,
     dest: &Path,
     params: &FetchParams,
     progress: &dyn Progress,
     cancel: impl Future<Output = ()>,
 ) -> Result<FetchRecord> {
-    let started = Instant::now();
-    let outcome = with_helper(
-        client,
-        &source.node,
-        &params.helper,
-        cancel,
-        async |helper| transfer(helper, source, dest, params, progress).await,
-    )
+    check_dest(dest, params.overwrite).await?;
+    let started = Started::now();
+    let outcome = with_helpers(conn, &params.helper, progress, cancel, async |scope| {
+        let (helper, identity) = tokio::join!(
+            scope.start(&source.node, false),
+            collect_identity(&conn.client)
+        );
+        let helper = helper?;
+        let helper_start = started.instant.elapsed().as_secs_f64();
+        transfer(
+            conn,
+            &helper,
+            source,
+            dest,
+            params,
+            progress,
+            Context {
+                started: &started,
+                helper_start,
+                identity,
+                checkpoint: None,
+            },
+        )
+        .await
+    })
     .await;
     progress.finish();
-    let Transferred {
-        size,
-        sha256,
-        resumes,
-        verified,
-    } = outcome?;
-    Ok(FetchRecord {
-        node: source.node.clone(),
-        path: source.path.clone(),
-        dest: dest.to_path_buf(),
-        size,
-        sha256,
-        verified,
-        resumes,
-        duration_seconds: started.elapsed().as_secs_f64(),
-    })
+    outcome
 }
 
-/// `DEST.part`: removed on drop unless renamed to DEST by [`PartFile::commit`].
-struct PartFile {
-    part: PathBuf,
-    committed: bool,
+/// When a fetch started, by the clock and for durations.
+pub(crate) struct Started {
+    /// The wall clock.
+    pub at: Timestamp,
+    /// For durations.
+    pub instant: Instant,
 }
 
-impl Drop for PartFile {
-    fn drop(&mut self) {
-        if !self.committed {
-            // A small unlink; safe to do on any thread, even the runtime's.
-            let _ = std::fs::remove_file(&self.part);
+impl Started {
+    /// Now.
+    pub fn now() -> Started {
+        Started {
+            at: Timestamp::now(),
+            instant: Instant::now(),
         }
     }
 }
 
-fn part_path(dest: &Path) -> PathBuf {
-    let mut name = dest.file_name().unwrap_or_default().to_os_string();
-    name.push(".part");
-    dest.with_file_name(name)
+/// What a transfer records besides its own doings.
+pub(crate) struct Context<'a> {
+    pub started: &'a Started,
+    pub helper_start: f64,
+    pub identity: std::result::Result<Identity, String>,
+    pub checkpoint: Option<(&'a CheckpointRecord, Timestamp)>,
 }
 
-fn open_part(part: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    // A leftover of an earlier run is replaced, never followed if it is a symlink.
-    match std::fs::remove_file(part) {
-        Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
-        _ => {}
-    }
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(part)
+/// RFC 3339 in UTC with milliseconds.
+pub(crate) fn rfc3339(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// The node's size and mtime of the archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct NodeStat {
+    size: u64,
+    modified: i64,
+}
+
+fn decode_stat(line: &str) -> Option<NodeStat> {
+    let mut fields = line.split_whitespace();
+    let size = fields.next()?.parse().ok()?;
+    let modified = fields.next()?.parse().ok()?;
+    fields
+        .next()
+        .is_none()
+        .then_some(NodeStat { size, modified })
+}
+
+fn decode_hash(line: &str) -> Option<String> {
+    let hash = line.split_whitespace().next()?.to_ascii_lowercase();
+    (hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit())).then_some(hash)
 }
 
 /// The writer thread: appends chunks, hashes them, returns (bytes, sha256 hex).
 fn write_chunks(
     mut file: std::fs::File,
+    mut hasher: Sha256,
+    mut written: u64,
     mut chunks: mpsc::Receiver<BytesMut>,
 ) -> std::io::Result<(u64, String)> {
-    let mut hasher = Sha256::new();
-    let mut written = 0u64;
     while let Some(chunk) = chunks.blocking_recv() {
         file.write_all(&chunk)?;
         hasher.update(&chunk);
         written += chunk.len() as u64;
     }
-    file.flush()?;
+    file.sync_all()?;
     Ok((written, hex::encode(hasher.finalize())))
 }
 
-/// What [`transfer`] did.
-struct Transferred {
-    size: u64,
-    sha256: String,
-    resumes: u32,
-    verified: Verify,
-}
-
-async fn transfer(
+/// Copies `source` through the running `helper` (see the module docs). Public within the crate
+/// for the checkpoint-and-fetch path, which starts the helper while the kubelet dumps.
+pub(crate) async fn transfer(
+    conn: &Connection,
     helper: &Helper,
     source: &NodePath,
     dest: &Path,
     params: &FetchParams,
     progress: &dyn Progress,
-) -> Result<Transferred> {
-    let retries = params.retries;
+    context: Context<'_>,
+) -> Result<FetchRecord> {
+    let retries = params.helper.retries;
     let fail = |reason: String| Error::Transfer {
         node: source.node.clone(),
         path: source.path.clone(),
         reason,
     };
-    let stat = helper
-        .run(
-            "reading the archive's size",
-            &["stat".into(), "-c".into(), "%s".into(), source.path.clone()],
-        )
-        .await?;
-    let size: u64 = String::from_utf8_lossy(&stat.stdout)
-        .trim()
-        .parse()
-        .map_err(|_| fail("`stat -c %s` printed no size".into()))?;
+    let blocking = |err: tokio::task::JoinError| fail(format!("local file task: {err}"));
 
-    let part = PartFile {
-        part: part_path(dest),
-        committed: false,
-    };
-    let part_name = part.part.clone();
-    let file = tokio::task::spawn_blocking(move || open_part(&part_name))
+    // A partial copy of an earlier run, if the node's file is unchanged since.
+    let (d, server, node, path) = (
+        dest.to_path_buf(),
+        conn.server.clone(),
+        source.node.clone(),
+        source.path.clone(),
+    );
+    let found = tokio::task::spawn_blocking(move || find_partial(&d, &server, &node, &path))
         .await
-        .map_err(|err| fail(format!("writer task: {err}")))?
+        .map_err(blocking)?;
+    let mut node_stat: Option<NodeStat> = None;
+    let mut keep = None;
+    if let Some((state, have)) = found {
+        let stat = helper
+            .run(
+                "reading the archive's size",
+                &[
+                    "stat".into(),
+                    "-c".into(),
+                    "%s %Y".into(),
+                    source.path.clone(),
+                ],
+                progress,
+            )
+            .await?;
+        let now = decode_stat(String::from_utf8_lossy(&stat.stdout).trim());
+        let was = NodeStat {
+            size: state.node_size,
+            modified: state.node_modified,
+        };
+        if now == Some(was) && have > 0 && have <= was.size {
+            node_stat = Some(was);
+            keep = Some(have);
+        } else {
+            progress.warning(&format!(
+                "the partial copy {} does not fit the node's archive any more (it changed): starting over",
+                super::partial::part_path(dest).display()
+            ));
+        }
+    }
+    let part = Part::new(dest);
+    let part_name = part.path();
+    let (file, hasher, offset) = tokio::task::spawn_blocking(move || open_part(&part_name, keep))
+        .await
+        .map_err(blocking)?
         .map_err(|source| Error::Write {
-            path: part.part.clone(),
+            path: part.path(),
             source,
         })?;
-    let (tx, rx) = mpsc::channel::<BytesMut>(QUEUE);
-    let writer = tokio::task::spawn_blocking(move || write_chunks(file, rx));
-
-    progress.start(size);
-    let hash_command = ["sha256sum".to_string(), source.path.clone()];
-    let remote_hash = async {
-        match params.verify {
-            Verify::Sha256 => Some(helper.run("hashing the archive", &hash_command).await),
-            Verify::Size => None,
+    let keep_state = |stat: NodeStat| PartialState {
+        server: conn.server.clone(),
+        node: source.node.clone(),
+        path: source.path.clone(),
+        node_size: stat.size,
+        node_modified: stat.modified,
+    };
+    if let Some(stat) = node_stat {
+        part.keep_for(Some(keep_state(stat)));
+        progress.start(source.basename(), stat.size, offset);
+    }
+    let on_stat = |stat: NodeStat| {
+        if !part.keeps() {
+            part.keep_for(Some(keep_state(stat)));
         }
     };
-    let stream = async {
-        let mut received = 0u64;
-        let mut resumes = 0u32;
-        loop {
-            let ended = stream_once(helper, &source.path, &mut received, size, &tx, progress).await;
-            if received > size {
+    let (tx, rx) = mpsc::channel::<BytesMut>(QUEUE);
+    let mut writer = Some(tokio::task::spawn_blocking(move || {
+        write_chunks(file, hasher, offset, rx)
+    }));
+
+    // Stream, resuming broken streams.
+    let stream_started = Instant::now();
+    let mut received = offset;
+    let mut one_pass = params.verify == Verify::Sha256 && offset == 0;
+    let mut node_hash = None;
+    let mut resumes = 0u32;
+    let mut backoff = Backoff::default();
+    let mut tx = Some(tx);
+    loop {
+        let Some(sender) = tx.as_ref() else { break };
+        let from = received;
+        let ended = stream_once(
+            helper,
+            source,
+            &mut received,
+            one_pass,
+            sender,
+            progress,
+            &mut node_stat,
+            &on_stat,
+        )
+        .await;
+        let size = node_stat.map_or(0, |s| s.size);
+        if received > size && node_stat.is_some() {
+            part.keep_for(None);
+            return Err(fail(format!(
+                "the archive grew while it was copied ({received} bytes, {size} expected)"
+            )));
+        }
+        match ended {
+            Ok(hash) if received == size => {
+                node_hash = hash;
+                break;
+            }
+            Ok(_) => {
+                part.keep_for(None);
                 return Err(fail(format!(
-                    "the archive grew while it was copied ({received} bytes, {size} expected)"
+                    "the archive shrank while it was copied ({received} of {size} bytes)"
                 )));
             }
-            match ended {
-                Ok(()) if received == size => return Ok(resumes),
-                Err(StreamEnd::Fatal(err)) => return Err(err),
-                Ok(()) => {
+            Err(StreamEnd::Fatal(err)) => return Err(err),
+            Err(StreamEnd::WriterStopped) => {
+                drop(tx.take());
+                return Err(writer_error(writer.take(), &part, fail).await);
+            }
+            Err(StreamEnd::TeeUnsupported) if one_pass => one_pass = false,
+            Err(StreamEnd::TeeUnsupported) => {
+                return Err(fail(
+                    "the helper's tee cannot write to /proc/self/fd/3".into(),
+                ))
+            }
+            Err(StreamEnd::Broken(reason)) => {
+                if resumes >= retries {
                     return Err(fail(format!(
-                        "the archive shrank while it was copied ({received} of {size} bytes)"
-                    )))
+                        "the stream broke at byte {received} of {size} and {retries} resumes did not finish it: {reason}; the partial copy stays in {}: run the same command again to resume",
+                        part.path().display()
+                    )));
                 }
-                Err(StreamEnd::Broken(reason)) => {
-                    if resumes >= retries {
-                        return Err(fail(format!(
-                            "the stream broke at byte {received} of {size} and {retries} resumes did not finish it: {reason}"
-                        )));
-                    }
-                    resumes += 1;
-                    progress.resumed(resumes, received, &reason);
+                resumes += 1;
+                one_pass = false;
+                if received > from {
+                    backoff.reset();
                 }
+                let delay = backoff.next_delay();
+                progress.retrying(
+                    &format!("streaming {}", source.basename()),
+                    resumes,
+                    retries,
+                    delay,
+                    &format!("the stream broke at byte {received}: {reason}"),
+                );
+                tokio::time::sleep(delay).await;
             }
         }
-    };
-    let stream = async {
-        let streamed = stream.await;
-        if streamed.is_ok() && params.verify == Verify::Sha256 {
-            progress.verifying();
-        }
-        streamed
-    };
-    let (streamed, hashed) = tokio::join!(stream, remote_hash);
-    drop(tx);
-    let written = writer
-        .await
-        .map_err(|err| fail(format!("writer task: {err}")))?
-        .map_err(|source| Error::Write {
-            path: part.part.clone(),
-            source,
-        });
-    let resumes = streamed?;
-    let (written, local_hash) = written?;
-    if written != size {
-        return Err(fail(format!("wrote {written} bytes, expected {size}")));
     }
-    let hashed = match hashed {
-        Some(hashed) => Some(hashed?),
-        // Pieces were joined at byte offsets: check the whole against the node after all.
-        None if resumes > 0 => {
-            progress.verifying();
+    drop(tx);
+    let (written, local_hash) = match writer.take() {
+        Some(task) => task
+            .await
+            .map_err(blocking)?
+            .map_err(|source| Error::Write {
+                path: part.path(),
+                source,
+            })?,
+        None => return Err(fail("the local writer is gone".into())),
+    };
+    let stream_seconds = stream_started.elapsed().as_secs_f64();
+    let Some(stat) = node_stat else {
+        return Err(fail("the helper never said the archive's size".into()));
+    };
+    if written != stat.size {
+        return Err(fail(format!(
+            "wrote {written} bytes, expected {}",
+            stat.size
+        )));
+    }
+
+    // The node's hash: from the streaming pass, or of the whole file when pieces were joined.
+    let verify_started = Instant::now();
+    let node_hash = match node_hash {
+        Some(hash) => Some(hash),
+        None if params.verify == Verify::Sha256 || resumes > 0 || offset > 0 => {
+            progress.waiting("the node's sha256 of the whole archive");
+            let out = helper
+                .run(
+                    "hashing the archive",
+                    &["sha256sum".into(), source.path.clone()],
+                    progress,
+                )
+                .await?;
             Some(
-                helper
-                    .run("hashing the resumed archive", &hash_command)
-                    .await?,
+                decode_hash(&String::from_utf8_lossy(&out.stdout))
+                    .ok_or_else(|| fail("sha256sum printed no hash".into()))?,
             )
         }
         None => None,
     };
-    let verified = match hashed {
-        Some(hashed) => {
-            let remote_hash = String::from_utf8_lossy(&hashed.stdout)
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            if remote_hash != local_hash {
-                return Err(fail(format!(
-                    "sha256 mismatch: node has {remote_hash}, received {local_hash}"
-                )));
-            }
-            Verify::Sha256
+    if let Some(node_hash) = &node_hash {
+        if *node_hash != local_hash {
+            part.keep_for(None);
+            return Err(fail(format!(
+                "sha256 mismatch: the node has {node_hash}, the copy here {local_hash}; nothing was kept"
+            )));
         }
-        None => Verify::Size,
+    }
+    let verified = if node_hash.is_some() {
+        Verify::Sha256
+    } else {
+        Verify::Size
     };
-    let mut part = part;
-    let (from, to) = (part.part.clone(), dest.to_path_buf());
-    tokio::task::spawn_blocking(move || std::fs::rename(&from, &to))
+    let verify_seconds = verify_started.elapsed().as_secs_f64();
+
+    // Move it in place, then write its custody manifest.
+    let overwrite = params.overwrite;
+    let part = tokio::task::spawn_blocking(move || {
+        let mut part = part;
+        part.commit(overwrite).map(|()| part)
+    })
+    .await
+    .map_err(blocking)?
+    .map_err(|source| Error::Write {
+        path: dest.to_path_buf(),
+        source,
+    })?;
+    part.keep_for(None);
+    let finished = Timestamp::now();
+    let (fetched_by, fetched_by_unknown) = match context.identity {
+        Ok(identity) => (
+            Some(CustodyUser {
+                username: identity.username,
+                groups: identity.groups,
+            }),
+            None,
+        ),
+        Err(reason) => (None, Some(reason)),
+    };
+    let record = CustodyRecord {
+        format: CUSTODY_FORMAT.into(),
+        tool: USER_AGENT.into(),
+        archive: CustodyArchive {
+            file: dest
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            size: written,
+            sha256: local_hash.clone(),
+        },
+        source: CustodySource {
+            server: conn.server.clone(),
+            node: source.node.clone(),
+            path: source.path.clone(),
+            size: stat.size,
+            modified: Timestamp::from_second(stat.modified)
+                .map(rfc3339)
+                .unwrap_or_else(|_| stat.modified.to_string()),
+            sha256: node_hash,
+        },
+        verified: verified.as_str().into(),
+        checkpoint: context.checkpoint.map(|(c, requested)| CustodyCheckpoint {
+            namespace: c.namespace.clone(),
+            pod: c.pod.clone(),
+            container: c.container.clone(),
+            requested: rfc3339(requested),
+        }),
+        helper: CustodyHelper {
+            namespace: helper.namespace.clone(),
+            name: helper.name.clone(),
+            uid: helper.uid.clone(),
+            image: helper.image.clone(),
+            image_id: helper.image_id.clone(),
+            created_by_this_run: helper.created,
+        },
+        fetched_by,
+        fetched_by_unknown,
+        started: rfc3339(context.started.at),
+        finished: rfc3339(finished),
+        resumes,
+        resumed_from_partial: offset,
+    };
+    let manifest = custody_path(dest);
+    let text = serde_json::to_vec_pretty(&record).map_err(|err| fail(err.to_string()))?;
+    let target = manifest.clone();
+    tokio::task::spawn_blocking(move || write_private(&target, &text))
         .await
-        .map_err(|err| fail(format!("rename task: {err}")))?
+        .map_err(blocking)?
         .map_err(|source| Error::Write {
-            path: dest.to_path_buf(),
+            path: manifest.clone(),
             source,
         })?;
-    part.committed = true;
-    Ok(Transferred {
-        size,
+    Ok(FetchRecord {
+        node: source.node.clone(),
+        path: source.path.clone(),
+        dest: dest.to_path_buf(),
+        size: written,
         sha256: local_hash,
-        resumes,
         verified,
+        resumes,
+        resumed_from_partial: offset,
+        custody: manifest,
+        duration_seconds: context.started.instant.elapsed().as_secs_f64(),
+        timing: FetchTiming {
+            helper_start_seconds: context.helper_start,
+            stream_seconds,
+            verify_seconds,
+        },
     })
+}
+
+/// The writer thread's own error, once it stopped taking chunks.
+async fn writer_error(
+    writer: Option<tokio::task::JoinHandle<std::io::Result<(u64, String)>>>,
+    part: &Part,
+    fail: impl Fn(String) -> Error,
+) -> Error {
+    match writer {
+        Some(task) => match task.await {
+            Ok(Err(source)) => Error::Write {
+                path: part.path(),
+                source,
+            },
+            Ok(Ok(_)) => fail("the local writer stopped".into()),
+            Err(err) => fail(format!("local file task: {err}")),
+        },
+        None => fail("the local writer stopped".into()),
+    }
 }
 
 enum StreamEnd {
     /// The stream ended early; resuming may help.
     Broken(String),
-    /// Resuming cannot help (the local file cannot be written, exec is refused).
+    /// Resuming cannot help (the archive is missing or changed, exec is refused).
     Fatal(Error),
+    /// The local writer stopped (its error says why).
+    WriterStopped,
+    /// The helper's `tee` cannot write to `/proc/self/fd/3`: stream and hash separately.
+    TeeUnsupported,
 }
 
-/// Streams the archive from byte `received` on; returns `Ok` when the command exited cleanly.
+/// Streams the archive from byte `received` on (hashing on the node with `hash`); returns the
+/// node's hash (with `hash`) when the command exited cleanly.
 async fn stream_once(
     helper: &Helper,
-    path: &str,
+    source: &NodePath,
     received: &mut u64,
-    size: u64,
+    hash: bool,
     tx: &mpsc::Sender<BytesMut>,
     progress: &dyn Progress,
-) -> std::result::Result<(), StreamEnd> {
-    let command: Vec<String> = if *received == 0 {
-        vec!["cat".into(), path.into()]
-    } else {
-        vec![
-            "tail".into(),
-            "-c".into(),
-            format!("+{}", *received + 1),
-            path.into(),
-        ]
-    };
-    let what = format!(
-        "streaming {path} from helper pod {}/{}",
-        helper.namespace, helper.name
-    );
-    let mut process = match helper
-        .pods
-        .exec(&helper.name, command, &Helper::attach_params())
+    node_stat: &mut Option<NodeStat>,
+    on_stat: &(dyn Fn(NodeStat) + Sync),
+) -> std::result::Result<Option<String>, StreamEnd> {
+    let offset = *received;
+    let command = build_stream_command(&source.path, offset, hash);
+    let what = format!("streaming {}", source.basename());
+    let mut process = helper
+        .start_exec(&what, &command, progress)
         .await
-    {
-        Ok(process) => process,
-        // The API server refusing exec is final; a dropped connection is worth a retry.
-        Err(kube::Error::Api(status)) => {
-            return Err(StreamEnd::Fatal(from_kube(
-                what,
-                Call::Helper,
-                kube::Error::Api(status),
-            )))
-        }
-        Err(err) => return Err(StreamEnd::Broken(err.to_string())),
-    };
+        .map_err(StreamEnd::Fatal)?;
     let status = exec_status(&mut process);
-    let (Some(mut stdout), Some(stderr)) = (process.stdout(), process.stderr()) else {
+    let (Some(mut stdout), Some(mut stderr)) = (process.stdout(), process.stderr()) else {
         return Err(StreamEnd::Broken("exec gave no output streams".into()));
+    };
+    let known = *node_stat;
+    let read_errors = async {
+        let mut kept = Vec::new();
+        let mut seen: Option<NodeStat> = None;
+        let mut buf = BytesMut::with_capacity(4096);
+        loop {
+            buf.clear();
+            let n = read_exec(&mut stderr, &mut buf, &status).await.unwrap_or(0);
+            if n == 0 {
+                return Ok((kept, seen));
+            }
+            let room = MAX_ERRORS.saturating_sub(kept.len());
+            kept.extend_from_slice(buf.get(..n.min(room)).unwrap_or_default());
+            if seen.is_none() {
+                let text = String::from_utf8_lossy(&kept);
+                if let Some((line, _)) = text.split_once('\n') {
+                    if let Some(stat) = decode_stat(line) {
+                        if known.is_some_and(|k| k != stat) {
+                            return Err(StreamEnd::Fatal(Error::Transfer {
+                                node: source.node.clone(),
+                                path: source.path.clone(),
+                                reason: "the archive changed on the node while it was copied (its size or mtime differ); nothing was kept".into(),
+                            }));
+                        }
+                        if known.is_none() {
+                            on_stat(stat);
+                            progress.start(source.basename(), stat.size, offset);
+                        }
+                        seen = Some(stat);
+                    }
+                }
+            }
+        }
     };
     let read_stdout = async {
         let mut eof = false;
@@ -470,23 +769,52 @@ async fn stream_once(
             }
             *received += chunk.len() as u64;
             if tx.send(chunk).await.is_err() {
-                return Err(StreamEnd::Fatal(Error::Transfer {
-                    node: helper.node.clone(),
-                    path: path.to_string(),
-                    reason: "the local writer stopped".into(),
-                }));
+                return Err(StreamEnd::WriterStopped);
             }
-            progress.position((*received).min(size));
+            progress.position(*received);
         }
         Ok(())
     };
-    let (out, errors) = tokio::join!(read_stdout, drain_bounded(stderr, 64 << 10, &status));
-    out?;
-    let errors = errors.map(|(kept, _)| kept).unwrap_or_default();
+    let (errors, stat) = match tokio::try_join!(read_stdout, read_errors) {
+        Ok(((), (errors, stat))) => (errors, stat),
+        Err(end) => {
+            // A fatal end drops the exec here, which stops the node's commands too.
+            if let StreamEnd::Fatal(Error::Transfer { .. }) = &end {
+                *node_stat = None;
+            }
+            return Err(end);
+        }
+    };
+    if node_stat.is_none() {
+        *node_stat = stat;
+    }
+    let text = String::from_utf8_lossy(&errors).into_owned();
     let status = status.await;
-    match check_status(status.as_ref(), &errors) {
-        Ok(()) => Ok(()),
-        Err(message) => Err(StreamEnd::Broken(message)),
+    if let Err(message) = check_status(status.as_ref(), &errors) {
+        if status.is_some() && stat.is_none() {
+            // `stat` failed: the archive is not there (or not readable); no retry helps.
+            return Err(StreamEnd::Fatal(
+                helper.exec_error(&format!("reading {}", source.path), message),
+            ));
+        }
+        if hash && *received == offset && text.contains("/proc/self/fd/3") {
+            return Err(StreamEnd::TeeUnsupported);
+        }
+        return Err(StreamEnd::Broken(message));
+    }
+    if !hash || offset > 0 {
+        return Ok(None);
+    }
+    let hashed = text.lines().skip(1).find_map(decode_hash);
+    match hashed {
+        Some(hashed) => Ok(Some(hashed)),
+        None if *received == offset && text.contains("/proc/self/fd/3") => {
+            Err(StreamEnd::TeeUnsupported)
+        }
+        None => Err(StreamEnd::Broken(format!(
+            "the helper printed no sha256 ({})",
+            text.trim()
+        ))),
     }
 }
 
@@ -537,24 +865,45 @@ mod tests {
             build_dest(&source, Some(Path::new("x.tar")), false),
             PathBuf::from("x.tar")
         );
-        assert_eq!(
-            part_path(Path::new("d/x.tar")),
-            PathBuf::from("d/x.tar.part")
-        );
     }
 
     #[test]
-    fn part_file_is_private_and_replaces_symlinks() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("victim");
-        std::fs::write(&target, b"keep").unwrap();
-        let part = dir.path().join("a.tar.part");
-        std::os::unix::fs::symlink(&target, &part).unwrap();
-        let mut file = open_part(&part).unwrap();
-        file.write_all(b"new").unwrap();
-        assert_eq!(std::fs::read(&target).unwrap(), b"keep");
-        let mode = std::fs::metadata(&part).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
+    fn stream_commands_are_exact() {
+        let path = "/var/lib/kubelet/checkpoints/a.tar";
+        let one_pass = build_stream_command(path, 0, true);
+        assert_eq!(one_pass[..2], ["sh", "-c"]);
+        assert_eq!(one_pass[3..], ["kubectl-checkpoint", path]);
+        assert!(one_pass[2].contains("stat -c '%s %Y' \"$1\" >&2 || exit 1"));
+        assert!(one_pass[2].contains("{ tee /proc/self/fd/3 <\"$1\" | sha256sum >&2; } 3>&1"));
+        let plain = build_stream_command(path, 0, false);
+        assert!(plain[2].ends_with("exec cat \"$1\""), "{plain:?}");
+        let resumed = build_stream_command(path, 3_000_000, true);
+        assert!(
+            resumed[2].ends_with("exec tail -c \"+$2\" \"$1\""),
+            "{resumed:?}"
+        );
+        assert_eq!(resumed[3..], ["kubectl-checkpoint", path, "3000001"]);
+    }
+
+    #[test]
+    fn decodes_what_the_helper_prints() {
+        assert_eq!(
+            decode_stat("9236480 1692876258"),
+            Some(NodeStat {
+                size: 9236480,
+                modified: 1692876258
+            })
+        );
+        assert_eq!(decode_stat("stat: can't stat"), None);
+        assert_eq!(decode_stat("1 2 3"), None);
+        let hash = "589d39ec47afb0768f4ac888cad5f2c515050b70e2f692c01218766d74dc7c98";
+        assert_eq!(decode_hash(&format!("{hash}  -")).as_deref(), Some(hash));
+        assert_eq!(decode_hash("tee: /proc/self/fd/3: No such device"), None);
+    }
+
+    #[test]
+    fn times_are_rfc3339_utc() {
+        let at = Timestamp::from_second(1_692_876_258).unwrap();
+        assert_eq!(rfc3339(at), "2023-08-24T11:24:18.000Z");
     }
 }

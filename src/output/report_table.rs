@@ -17,6 +17,11 @@ pub(super) fn render(
 ) -> Result<(), Error> {
     overview(reports).render(style, out)?;
     for report in reports {
+        if let Some(custody) = &report.custody {
+            writeln!(out, "{}", custody_line(&report.checkpoint, custody))?;
+        }
+    }
+    for report in reports {
         for (title, table) in sections(report, style) {
             writeln!(out)?;
             let checkpoint = escape_text(&report.checkpoint);
@@ -29,6 +34,47 @@ pub(super) fn render(
         }
     }
     Ok(())
+}
+
+/// One line on where the archive came from and whether it is still the copy that was fetched.
+fn custody_line(checkpoint: &str, custody: &crate::archive::CustodyStatus) -> String {
+    // Recorded text is input too: control characters are shown escaped, never sent raw.
+    let plain = |text: &str| -> String {
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    };
+    let what = match &custody.record {
+        Some(record) => {
+            let by = record
+                .fetched_by
+                .as_ref()
+                .map(|u| plain(&u.username))
+                .unwrap_or_else(|| "an unknown user".into());
+            let checked = if record.source.sha256.is_some() {
+                "sha256 checked on the node"
+            } else {
+                "size checked"
+            };
+            format!(
+                "fetched from {}:{} by {by} at {} ({checked})",
+                plain(&record.source.node),
+                plain(&record.source.path),
+                plain(&record.finished),
+            )
+        }
+        None => "unreadable record".into(),
+    };
+    match &custody.problem {
+        Some(problem) => format!("{checkpoint}: custody: {what}; WARNING: {}", plain(problem)),
+        None => format!("{checkpoint}: custody: {what}; the archive matches its recorded sha256"),
+    }
 }
 
 fn or_none(text: &str) -> String {

@@ -509,3 +509,39 @@ fn gdb_sees_every_thread() {
         "{text}"
     );
 }
+
+#[test]
+fn existing_cores_are_never_replaced_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture("criu-4.2/tree");
+    let dir_arg = dir.path().to_str().unwrap();
+    let out = coredump(&[input.to_str().unwrap(), "--dir", dir_arg]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(!first.is_empty());
+    let core = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    std::fs::write(&core, b"evidence").unwrap();
+    let out = coredump(&[input.to_str().unwrap(), "--dir", dir_arg]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("already exist") && err.contains("--overwrite"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&core).unwrap(), b"evidence");
+    let out = coredump(&[input.to_str().unwrap(), "--dir", dir_arg, "--overwrite"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(std::fs::read(&core).unwrap(), b"evidence");
+}

@@ -8,13 +8,16 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use kubectl_checkpoint::archive::CustodyRecord;
 use kubectl_checkpoint::cluster::{CheckpointRecord, FetchRecord, Verify};
-use support::fake_apiserver::{FakeCluster, Fault};
+use support::fake_apiserver::{FakeCluster, Fault, PodSpec};
 use support::plugin::{
     checkpoint_posts, exec_commands, fixture, helper_pods, stderr, stdout, Plugin,
 };
 
 const POD: &str = "counters-857d7978fd-jnkck";
+
+const FIXTURE_SHA256: &str = "589d39ec47afb0768f4ac888cad5f2c515050b70e2f692c01218766d74dc7c98";
 
 fn demo() -> FakeCluster {
     FakeCluster::builder()
@@ -71,16 +74,33 @@ fn checkpoint_with_fetch_copies_the_archive_byte_for_byte() {
     let spec = pod.spec.unwrap();
     assert_eq!(spec.node_name.as_deref(), Some("node-a"));
     assert_eq!(spec.containers[0].image.as_deref(), Some("busybox:1.36"));
+    // One exec: stat, then the bytes through tee into sha256sum (the node reads the file once).
     let commands = exec_commands(&cluster);
-    assert!(commands
+    assert_eq!(commands.len(), 1, "{commands:?}");
+    assert!(
+        commands[0].starts_with("sh -c ")
+            && commands[0].contains("stat -c '%s %Y'")
+            && commands[0].contains("tee /proc/self/fd/3")
+            && commands[0].contains("sha256sum")
+            && commands[0].contains(" kubectl-checkpoint /var/lib/kubelet/checkpoints/checkpoint-"),
+        "{commands:?}"
+    );
+    // The helper was created while the kubelet dumped: its POST is not after the checkpoint's.
+    let requests = cluster.requests();
+    let helper_post = requests
         .iter()
-        .any(|c| c.starts_with("stat -c %s /var/lib/kubelet/checkpoints/")));
-    assert!(commands
-        .iter()
-        .any(|c| c.starts_with("sha256sum /var/lib/kubelet/checkpoints/")));
-    assert!(commands
-        .iter()
-        .any(|c| c.starts_with("cat /var/lib/kubelet/checkpoints/")));
+        .position(|r| r.method == "POST" && r.path() == "/api/v1/namespaces/demo/pods");
+    let exec = requests.iter().position(|r| r.path().ends_with("/exec"));
+    assert!(helper_post < exec);
+    // Every request says who we are.
+    for request in &requests {
+        assert_eq!(
+            request.user_agent.as_deref(),
+            Some(concat!("kubectl-checkpoint/", env!("CARGO_PKG_VERSION"))),
+            "{}",
+            request.path_and_query
+        );
+    }
 }
 
 #[test]
@@ -91,7 +111,11 @@ fn fetch_prints_the_local_path_and_defaults_to_the_basename() {
     let out = plugin.run(&["fetch", &source, "-n", "demo"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let name = source.rsplit('/').next().unwrap();
-    assert_eq!(stdout(&out).trim(), name);
+    // The path, its size and its sha256, checked against the node's.
+    assert_eq!(
+        stdout(&out).trim(),
+        format!("{name}  8.81 MiB  sha256:{FIXTURE_SHA256} (matches the node's)")
+    );
     assert_is_fixture(&plugin.dir.path().join(name));
     // Into a directory.
     std::fs::create_dir(plugin.dir.path().join("d")).unwrap();
@@ -120,28 +144,49 @@ fn a_cut_stream_is_resumed_and_verified() {
     assert_is_fixture(&plugin.dir.path().join("got.tar"));
     let tails: Vec<String> = exec_commands(&cluster)
         .into_iter()
-        .filter(|c| c.starts_with("tail "))
+        .filter(|c| c.contains("exec tail -c"))
         .collect();
     assert_eq!(tails.len(), 3);
-    assert!(
-        tails[0].starts_with("tail -c +3000001 /var/lib/kubelet/checkpoints/"),
-        "{tails:?}"
+    assert!(tails[0].ends_with(" 3000001"), "{tails:?}");
+    // Each resume was announced, after a backoff.
+    assert_eq!(
+        stderr(&out).matches("retrying in 0.5 s").count(),
+        3,
+        "{}",
+        stderr(&out)
     );
     assert!(helper_pods(&cluster).is_empty());
 
-    // Too few retries: an error, and neither the file nor a .part is left.
+    // Too few retries: an error, and the partial copy stays for the next run.
     let out = plugin.run(&["fetch", &source, "bad.tar", "-n", "demo", "--retries", "1"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains(
             "the stream broke at byte 6000000 of 9236480 and 1 resumes did not finish it"
-        ),
+        ) && stderr(&out).contains("bad.tar.part: run the same command again to resume"),
         "{}",
         stderr(&out)
     );
     assert!(!plugin.dir.path().join("bad.tar").exists());
-    no_part_files(plugin.dir.path());
+    let part = plugin.dir.path().join("bad.tar.part");
+    assert_eq!(std::fs::metadata(&part).unwrap().len(), 6_000_000);
+    let mode = std::fs::metadata(&part).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
     assert!(helper_pods(&cluster).is_empty());
+
+    // The next run takes it over and fetches only the rest; the whole is checked on the node.
+    cluster.clear_faults();
+    let out = plugin.run(&["fetch", &source, "bad.tar", "-n", "demo", "-o", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let record: FetchRecord = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(record.resumed_from_partial, 6_000_000);
+    assert_eq!(record.verified, Verify::Sha256);
+    assert_is_fixture(&plugin.dir.path().join("bad.tar"));
+    no_part_files(plugin.dir.path());
+    assert!(!plugin.dir.path().join("bad.tar.part.json").exists());
+    let last: Vec<String> = exec_commands(&cluster).into_iter().rev().take(2).collect();
+    assert!(last[0].starts_with("sha256sum "), "{last:?}");
+    assert!(last[1].ends_with(" 6000001"), "{last:?}");
 }
 
 #[test]
@@ -167,7 +212,7 @@ fn verify_size_skips_the_node_hash_unless_a_stream_was_resumed() {
     assert!(
         !exec_commands(&cluster)
             .iter()
-            .any(|c| c.starts_with("sha256sum")),
+            .any(|c| c.contains("sha256sum")),
         "{:?}",
         exec_commands(&cluster)
     );
@@ -178,16 +223,14 @@ fn verify_size_skips_the_node_hash_unless_a_stream_was_resumed() {
     assert_eq!((record.verified, record.resumes), (Verify::Sha256, 1));
     assert_is_fixture(&plugin.dir.path().join("resumed.tar"));
     let commands = exec_commands(&cluster);
-    let tail = commands
-        .iter()
-        .position(|c| c.starts_with("tail -c +5000001 "));
+    let tail = commands.iter().position(|c| c.ends_with(" 5000001"));
     let hash = commands.iter().position(|c| c.starts_with("sha256sum "));
     assert!(tail.is_some() && hash > tail, "{commands:?}");
     assert!(helper_pods(&cluster).is_empty());
 }
 
 #[test]
-fn ctrl_c_removes_the_helper_and_the_partial_file() {
+fn ctrl_c_removes_the_helper_and_keeps_the_partial_file_to_resume() {
     let cluster = demo();
     let plugin = Plugin::new(&cluster);
     let source = checkpoint(&plugin);
@@ -212,13 +255,26 @@ fn ctrl_c_removes_the_helper_and_the_partial_file() {
     // Ctrl-C: 130, as a shell reports it.
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
     assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
-    assert!(!part.exists() && !plugin.dir.path().join("slow.tar").exists());
-    no_part_files(plugin.dir.path());
+    assert!(
+        stderr(&out).contains("slow.tar.part: run the same fetch again to resume"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!plugin.dir.path().join("slow.tar").exists());
+    let kept = std::fs::metadata(&part).unwrap().len();
+    assert!(kept >= 500_000, "{kept}");
     assert!(
         helper_pods(&cluster).is_empty(),
         "{:?}",
         helper_pods(&cluster)
     );
+    cluster.clear_faults();
+    let out = plugin.run(&["fetch", &source, "slow.tar", "-n", "demo", "-o", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let record: FetchRecord = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(record.resumed_from_partial, kept);
+    assert_is_fixture(&plugin.dir.path().join("slow.tar"));
+    no_part_files(plugin.dir.path());
 }
 
 #[test]
@@ -250,6 +306,7 @@ fn keep_helper_is_reused_and_delete_after_fetch_removes_the_archive() {
     assert!(out.status.success(), "{}", stderr(&out));
     let kept = helper_pods(&cluster);
     assert_eq!(kept.len(), 1);
+
     let out = plugin.run(&[
         "fetch",
         &source,
@@ -470,4 +527,406 @@ fn analyze_without_a_target_picks_a_pod_on_a_terminal() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn every_fetch_writes_a_custody_manifest_and_never_overwrites_evidence() {
+    let cluster = demo();
+    let plugin = Plugin::new(&cluster);
+    let source = checkpoint(&plugin);
+    let (node, path) = source.split_once(':').unwrap();
+    let out = plugin.run(&["fetch", &source, "a.tar", "-n", "demo", "-o", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let record: FetchRecord = serde_json::from_slice(&out.stdout).unwrap();
+    let manifest_path = plugin.dir.path().join("a.tar.custody.json");
+    assert_eq!(record.custody, Path::new("a.tar.custody.json"));
+    let mode = std::fs::metadata(&manifest_path)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let manifest: CustodyRecord =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    assert_eq!(manifest.format, "kubectl-checkpoint/custody/v1");
+    assert_eq!(manifest.archive.file, "a.tar");
+    assert_eq!(manifest.archive.size, 9_236_480);
+    assert_eq!(manifest.archive.sha256, FIXTURE_SHA256);
+    assert_eq!(manifest.source.node, node);
+    assert_eq!(manifest.source.path, path);
+    assert_eq!(manifest.source.server, cluster.url());
+    assert_eq!(manifest.source.size, 9_236_480);
+    // The node's own hash and its mtime of the file.
+    assert_eq!(manifest.source.sha256.as_deref(), Some(FIXTURE_SHA256));
+    let on_node = std::fs::metadata(
+        cluster
+            .node_dir(node)
+            .join(path.rsplit('/').next().unwrap()),
+    )
+    .unwrap();
+    let mtime = on_node
+        .modified()
+        .unwrap()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mtime = k8s_openapi::jiff::Timestamp::from_second(mtime as i64).unwrap();
+    assert_eq!(
+        manifest.source.modified,
+        mtime.strftime("%Y-%m-%dT%H:%M:%S.000Z").to_string()
+    );
+    assert_eq!(manifest.verified, "sha256");
+    // Who fetched it, as the API server says (SelfSubjectReview), and through which helper.
+    let user = manifest.fetched_by.unwrap();
+    assert_eq!(user.username, "fake-user");
+    assert_eq!(user.groups, ["system:authenticated"]);
+    assert!(manifest
+        .helper
+        .name
+        .starts_with("kubectl-checkpoint-helper-"));
+    assert!(!manifest.helper.uid.is_empty());
+    assert_eq!(manifest.helper.image, "busybox:1.36");
+    assert!(manifest.helper.image_id.starts_with("busybox:1.36@sha256:"));
+    assert!(manifest.helper.created_by_this_run);
+    assert_eq!(
+        manifest.tool,
+        concat!("kubectl-checkpoint/", env!("CARGO_PKG_VERSION"))
+    );
+    assert!(manifest.started <= manifest.finished && manifest.finished.ends_with('Z'));
+    assert_eq!((manifest.resumes, manifest.resumed_from_partial), (0, 0));
+    assert!(cluster
+        .requests()
+        .iter()
+        .any(|r| r.method == "POST"
+            && r.path() == "/apis/authentication.k8s.io/v1/selfsubjectreviews"));
+
+    // A second fetch to the same file refuses before any helper starts; --overwrite replaces.
+    std::fs::write(plugin.dir.path().join("a.tar"), b"evidence").unwrap();
+    let before = cluster.requests().len();
+    let out = plugin.run(&["fetch", &source, "a.tar", "-n", "demo"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out)
+            .contains("a.tar exists; evidence is never replaced silently: pass --overwrite"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read(plugin.dir.path().join("a.tar")).unwrap(),
+        b"evidence"
+    );
+    assert_eq!(cluster.requests().len(), before);
+    let out = plugin.run(&["fetch", &source, "a.tar", "-n", "demo", "--overwrite"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_is_fixture(&plugin.dir.path().join("a.tar"));
+
+    // `--fetch FILE` for one container writes that file.
+    let out = plugin.run(&[POD, "-n", "demo", "--fetch", "one.tar"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_is_fixture(&plugin.dir.path().join("one.tar"));
+    assert!(plugin.dir.path().join("one.tar.custody.json").is_file());
+    let manifest: CustodyRecord = serde_json::from_slice(
+        &std::fs::read(plugin.dir.path().join("one.tar.custody.json")).unwrap(),
+    )
+    .unwrap();
+    let taken = manifest.checkpoint.unwrap();
+    assert_eq!(
+        (taken.namespace.as_str(), taken.pod.as_str()),
+        ("demo", POD)
+    );
+    assert_eq!(taken.container, "counter");
+}
+
+#[test]
+fn a_restarting_kubelet_is_waited_for_within_the_retries() {
+    let cluster = demo();
+    let plugin = Plugin::new(&cluster);
+    let source = checkpoint(&plugin);
+    // The API server cannot dial the kubelet for two exec requests, then can again.
+    cluster.refuse_exec(2);
+    let out = plugin.run(&["fetch", &source, "a.tar", "-n", "demo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_is_fixture(&plugin.dir.path().join("a.tar"));
+    let err = stderr(&out);
+    assert!(
+        err.contains("HTTP 500: error dialing backend: dial tcp 127.0.0.1:10250: connect: connection refused; retrying in 0.5 s (retry 1 of 3)")
+            && err.contains("retrying in 1.0 s (retry 2 of 3)"),
+        "{err}"
+    );
+    // Too many: the error says what the server said.
+    cluster.refuse_exec(5);
+    let out = plugin.run(&["fetch", &source, "b.tar", "-n", "demo", "--retries", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("HTTP 500"), "{}", stderr(&out));
+    assert!(helper_pods(&cluster).is_empty());
+}
+
+#[test]
+fn a_missing_node_is_named_at_once() {
+    let cluster = demo();
+    let plugin = Plugin::new(&cluster);
+    let started = Instant::now();
+    let out = plugin.run(&[
+        "fetch",
+        "node-x:/var/lib/kubelet/checkpoints/a.tar",
+        "-n",
+        "demo",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("node node-x does not exist"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(cluster.pods().len() == 1, "no helper pod was made");
+    // A local file whose timestamp's colon reads as NODE:PATH.
+    let file = "checkpoint-p_demo-c-2023-08-24T11:24:18Z.tar";
+    std::fs::write(plugin.dir.path().join(file), b"x").unwrap();
+    let out = plugin.run(&["fetch", file, "-n", "demo"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(&format!("analyze --local {file}")),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_full_disk_is_reported_as_the_io_error_it_is() {
+    let cluster = demo();
+    let plugin = Plugin::new(&cluster);
+    let source = checkpoint(&plugin);
+    // Files of at most 1 MiB (ulimit -f counts 1 KiB blocks); SIGXFSZ ignored, so write(2)
+    // fails with EFBIG as on a full file system.
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 1024; exec \"$@\"")
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_kubectl-checkpoint"))
+        .args(["fetch", &source, "full.tar", "-n", "demo", "--kubeconfig"])
+        .arg(&plugin.kubeconfig)
+        .current_dir(plugin.dir.path())
+        .env("HOME", plugin.dir.path())
+        .stdin(std::process::Stdio::null());
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("writing ") && err.contains("full.tar.part: File too large"),
+        "{err}"
+    );
+    assert!(!err.contains("writer stopped"), "{err}");
+    assert!(helper_pods(&cluster).is_empty());
+}
+
+#[test]
+fn only_a_kept_helper_that_is_unchanged_is_reused() {
+    let cluster = FakeCluster::builder()
+        .node("node-a")
+        .pod("demo", POD, "node-a", &["counter"])
+        // A look-alike someone else made, with the helper's labels: never used.
+        .pod_with(
+            PodSpec::new(
+                "demo",
+                "kubectl-checkpoint-helper-f00",
+                "node-a",
+                &["helper"],
+            )
+            .label("app.kubernetes.io/name", "kubectl-checkpoint-helper")
+            .label("kubectl-checkpoint/mount", "ro"),
+        )
+        .start();
+    let plugin = Plugin::new(&cluster);
+    let source = checkpoint(&plugin);
+    let out = plugin.run(&["fetch", &source, "a.tar", "-n", "demo", "--keep-helper"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut kept = helper_pods(&cluster);
+    kept.retain(|n| n != "kubectl-checkpoint-helper-f00");
+    assert_eq!(kept.len(), 1);
+    let execs = |cluster: &FakeCluster| -> Vec<String> {
+        cluster
+            .requests()
+            .iter()
+            .filter(|r| r.path().ends_with("/exec"))
+            .map(|r| r.path().to_string())
+            .collect()
+    };
+    assert!(execs(&cluster).iter().all(|p| p.contains(&kept[0])));
+    // The kept one is reused as it is.
+    let out = plugin.run(&["fetch", &source, "b.tar", "-n", "demo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let manifest: CustodyRecord = serde_json::from_slice(
+        &std::fs::read(plugin.dir.path().join("b.tar.custody.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest.helper.name, kept[0]);
+    assert!(!manifest.helper.created_by_this_run);
+    // Someone changes its image: it is no longer trusted, and a new helper serves the fetch.
+    cluster.modify_pod("demo", &kept[0], |pod| {
+        pod.spec.as_mut().unwrap().containers[0].image = Some("evil/busybox:1".into());
+    });
+    let out = plugin.run(&["fetch", &source, "c.tar", "-n", "demo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("not reusing the kept helper pod demo/{}", kept[0]))
+            && stderr(&out).contains("evil/busybox:1"),
+        "{}",
+        stderr(&out)
+    );
+    let manifest: CustodyRecord = serde_json::from_slice(
+        &std::fs::read(plugin.dir.path().join("c.tar.custody.json")).unwrap(),
+    )
+    .unwrap();
+    assert_ne!(manifest.helper.name, kept[0]);
+    assert!(manifest.helper.created_by_this_run);
+    assert!(!execs(&cluster).iter().any(|p| p.contains("helper-f00")));
+}
+
+#[test]
+fn a_pod_security_refusal_keeps_the_archive_and_says_what_to_do() {
+    let cluster = FakeCluster::builder()
+        .node("node-a")
+        .pod("demo", POD, "node-a", &["counter"])
+        .baseline_namespace("demo")
+        .start();
+    let plugin = Plugin::new(&cluster);
+    let out = plugin.run(&[POD, "-n", "demo", "--fetch", "out.tar", "-o", "json"]);
+    // The checkpoint was taken: exit 1 (some items failed), and the record names the archive.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let records: Vec<CheckpointRecord> = serde_json::from_slice(&out.stdout).unwrap();
+    let record = &records[0];
+    assert!(record.fetched.is_none());
+    let error = record.fetch_error.as_deref().unwrap();
+    assert!(error.contains("violates PodSecurity"), "{error}");
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("kubectl checkpoint fetch node-a:{}", record.path))
+            && err.contains("pod-security.kubernetes.io/enforce=privileged")
+            && err.contains("--helper-namespace checkpoint-helpers")
+            && !err.contains("you need `create` and `delete` on `pods`"),
+        "{err}"
+    );
+    assert!(cluster
+        .node_dir("node-a")
+        .join(record.path.rsplit('/').next().unwrap())
+        .exists());
+    // In one step with a namespace for the helpers.
+    let out = plugin.run(&[
+        POD,
+        "-n",
+        "demo",
+        "--fetch",
+        "out.tar",
+        "--helper-namespace",
+        "checkpoint-helpers",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_is_fixture(&plugin.dir.path().join("out.tar"));
+    assert!(cluster
+        .requests()
+        .iter()
+        .any(|r| r.method == "POST" && r.path() == "/api/v1/namespaces/checkpoint-helpers/pods"));
+}
+
+#[test]
+fn the_helper_is_watched_not_polled() {
+    let cluster = FakeCluster::builder()
+        .node("node-a")
+        .pod("demo", POD, "node-a", &["counter"])
+        .pod_start_delay(Duration::from_secs(3))
+        .start();
+    let plugin = Plugin::new(&cluster);
+    let source = checkpoint(&plugin);
+    let out = plugin.run(&["fetch", &source, "a.tar", "-n", "demo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let helper_reads = cluster
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path().starts_with("/api/v1/namespaces/demo/pods"))
+        .filter(|r| r.query_values("watch").is_empty())
+        .count();
+    let watches = cluster
+        .requests()
+        .iter()
+        .filter(|r| r.query_values("watch") == ["true"])
+        .count();
+    // Three seconds of start-up: one pod watch and one event watch, no polling.
+    assert!(helper_reads <= 2, "{helper_reads} GETs");
+    assert!((1..=4).contains(&watches), "{watches} watches");
+}
+
+#[test]
+fn two_checkpoints_in_one_second_warn_that_the_first_was_replaced() {
+    let cluster = demo();
+    let plugin = Plugin::new(&cluster);
+    // The fake kubelet names archives by the second, as the real one: retry until two runs
+    // fall into the same second.
+    for _ in 0..5 {
+        let first = plugin.run(&[POD, "-n", "demo"]);
+        let second = plugin.run(&[POD, "-n", "demo"]);
+        assert!(first.status.success() && second.status.success());
+        if stdout(&first) == stdout(&second) {
+            assert!(
+                stderr(&second).contains("was written again: the kubelet names archives by the second, so this checkpoint replaced the one taken at"),
+                "{}",
+                stderr(&second)
+            );
+            return;
+        }
+        assert!(
+            !stderr(&second).contains("written again"),
+            "{}",
+            stderr(&second)
+        );
+    }
+    panic!("no two checkpoints fell into the same second");
+}
+
+#[test]
+fn analyze_shows_the_custody_and_warns_when_the_archive_changed() {
+    let cluster = demo();
+    let plugin = Plugin::new(&cluster);
+    let source = checkpoint(&plugin);
+    let out = plugin.run(&["fetch", &source, "a.tar", "-n", "demo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (node, path) = source.split_once(':').unwrap();
+    let out = plugin.run(&["analyze", "--local", "a.tar"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!(
+            "a.tar: custody: fetched from {node}:{path} by fake-user at "
+        )) && stdout(&out)
+            .contains("(sha256 checked on the node); the archive matches its recorded sha256"),
+        "{}",
+        stdout(&out)
+    );
+    let out = plugin.run(&["analyze", "--local", "a.tar", "-o", "json"]);
+    let reports: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(reports[0]["custody"]["matches"], true);
+    assert_eq!(
+        reports[0]["custody"]["record"]["fetched_by"]["username"],
+        "fake-user"
+    );
+
+    // One byte changed in the copy: the report and stderr both say so.
+    let copy = plugin.dir.path().join("a.tar");
+    let mut bytes = std::fs::read(&copy).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&copy, &bytes).unwrap();
+    let out = plugin.run(&["analyze", "--local", "a.tar"]);
+    assert!(
+        stdout(&out).contains("WARNING: the archive's sha256 is")
+            && stdout(&out).contains("it changed since it was fetched"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("warning: a.tar does not match its custody record"),
+        "{}",
+        stderr(&out)
+    );
+    let out = plugin.run(&["analyze", "--local", "a.tar", "-o", "json"]);
+    let reports: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(reports[0]["custody"]["matches"], false);
 }

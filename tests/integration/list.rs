@@ -188,3 +188,65 @@ fn keep_helper_keeps_the_listing_helper_for_the_next_run() {
     // Reused, and left alone because this run did not create it.
     assert_eq!(helper_pods(&cluster), kept);
 }
+
+#[test]
+fn a_node_that_never_checkpointed_has_no_archives_and_does_not_stall_the_listing() {
+    let cluster = cluster();
+    let plugin = Plugin::new(&cluster);
+    let out = plugin.run(&[POD, "-n", "demo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // node-b has no /var/lib/kubelet/checkpoints: its helper cannot mount it.
+    std::fs::remove_dir(cluster.node_dir("node-b")).unwrap();
+    let started = std::time::Instant::now();
+    let out = plugin.run(&["list", "-o", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let archives: Vec<ListedArchive> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(archives.len(), 1);
+    assert_eq!(archives[0].node, "node-a");
+    let out = plugin.run(&["list", "--node", "node-b"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    assert!(
+        stderr(&out).contains("No archives on node node-b."),
+        "{}",
+        stderr(&out)
+    );
+    // The kubelet's FailedMount event ended the wait at once, not the helper timeout.
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert!(cluster
+        .events()
+        .iter()
+        .any(|e| e.reason.as_deref() == Some("FailedMount")));
+    assert!(
+        helper_pods(&cluster).is_empty(),
+        "{:?}",
+        helper_pods(&cluster)
+    );
+    // fetch says why there is nothing to fetch.
+    let out = plugin.run(&["fetch", "node-b:/var/lib/kubelet/checkpoints/a.tar"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "node node-b has no /var/lib/kubelet/checkpoints: no checkpoint was ever taken there"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn hard_errors_print_nothing_on_stdout_in_json() {
+    let cluster = cluster();
+    let plugin = Plugin::new(&cluster);
+    let out = plugin.run(&["list", "--node", "node-x", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out), "");
+    assert!(
+        stderr(&out).contains("node node-x does not exist"),
+        "{}",
+        stderr(&out)
+    );
+    let out = plugin.run(&["pod/nosuch", "-n", "demo", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out), "");
+}

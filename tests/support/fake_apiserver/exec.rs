@@ -65,6 +65,22 @@ pub(super) async fn handle(
     let Some(pod) = pod else {
         return not_found("pods", "", pod_name);
     };
+    let refusals = &shared.exec_refusals;
+    if refusals
+        .fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |n| n.checked_sub(1),
+        )
+        .is_ok()
+    {
+        return status_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            "error dialing backend: dial tcp 127.0.0.1:10250: connect: connection refused",
+            None,
+        );
+    }
     let plan = match build_plan(&shared, &pod, query) {
         Ok(plan) => plan,
         Err(resp) => return *resp,

@@ -95,6 +95,8 @@ pub struct RecordedRequest {
     pub accept: Option<String>,
     /// The request body (empty for upgrades and bodiless requests).
     pub body: Vec<u8>,
+    /// The `User-Agent` header, if any.
+    pub user_agent: Option<String>,
 }
 
 impl RecordedRequest {
@@ -125,9 +127,17 @@ pub struct FakeClusterBuilder {
     pod_start_delay: Duration,
     namespace: String,
     aggregated_discovery: bool,
+    restricted_namespaces: Vec<String>,
 }
 
 impl FakeClusterBuilder {
+    /// Labels `namespace` `pod-security.kubernetes.io/enforce=baseline`: pods with hostPath
+    /// volumes are refused there, as Pod Security admission does.
+    pub fn baseline_namespace(mut self, namespace: &str) -> Self {
+        self.restricted_namespaces.push(namespace.to_string());
+        self
+    }
+
     /// Adds a node (Ready, cri-o, kubelet v1.31) with its own checkpoint directory.
     pub fn node(mut self, name: &str) -> Self {
         self.nodes.push(name.to_string());
@@ -266,6 +276,7 @@ impl FakeCluster {
             pod_start_delay: Duration::from_millis(200),
             namespace: "default".to_string(),
             aggregated_discovery: true,
+            restricted_namespaces: Vec::new(),
         }
     }
 
@@ -319,6 +330,33 @@ impl FakeCluster {
     /// Adds a fault (several may be active).
     pub fn set_fault(&self, fault: Fault) {
         lock(&self.shared.faults).push(fault);
+    }
+
+    /// Refuses the next `n` exec requests with the API server's `500 error dialing backend`, as
+    /// while a kubelet restarts.
+    pub fn refuse_exec(&self, n: u32) {
+        self.shared
+            .exec_refusals
+            .store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The events recorded so far (core/v1).
+    pub fn events(&self) -> Vec<k8s_openapi::api::core::v1::Event> {
+        self.lock_state().events.clone()
+    }
+
+    /// Changes pod `namespace/name` as `change` says (as `kubectl patch` or an attacker with
+    /// `patch pods` would), giving it a new resourceVersion.
+    pub fn modify_pod(&self, namespace: &str, name: &str, change: impl FnOnce(&mut Pod)) {
+        let mut state = self.lock_state();
+        let version = state.next_resource_version();
+        if let Some(stored) = state.pods.iter_mut().find(|p| {
+            p.pod.metadata.namespace.as_deref() == Some(namespace)
+                && p.pod.metadata.name.as_deref() == Some(name)
+        }) {
+            change(&mut stored.pod);
+            stored.pod.metadata.resource_version = Some(version);
+        }
     }
 
     /// Removes all faults.

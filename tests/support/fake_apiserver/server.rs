@@ -11,7 +11,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{header, Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use k8s_openapi::api::core::v1::{Namespace, NamespaceStatus, Node, Pod};
+use k8s_openapi::api::core::v1::{Event, Namespace, NamespaceStatus, Node, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
     APIGroup, APIGroupList, APIResource, APIResourceList, APIVersions, DeleteOptions,
     GroupVersionForDiscovery, ListMeta, ObjectMeta, ServerAddressByClientCIDR, Status,
@@ -124,6 +124,11 @@ async fn handle(shared: Arc<Shared>, mut req: Request<Incoming>) -> Response<Bod
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let token_ok = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -179,6 +184,7 @@ async fn handle(shared: Arc<Shared>, mut req: Request<Incoming>) -> Response<Bod
         authorized,
         accept,
         body: body.clone(),
+        user_agent,
     });
     if !authorized {
         return status_response(
@@ -223,6 +229,12 @@ async fn handle(shared: Arc<Shared>, mut req: Request<Incoming>) -> Response<Bod
         }
         (["api", "v1", "namespaces", ns, "pods", name, "log"], &Method::GET) => {
             pod_log(&shared, ns, name, &query)
+        }
+        (["api", "v1", "namespaces", ns, "events"], &Method::GET) => {
+            list_events(&shared, ns, &query)
+        }
+        (["apis", "authentication.k8s.io", "v1", "selfsubjectreviews"], &Method::POST) => {
+            self_subject_review()
         }
         (["api", "v1", "namespaces"], &Method::GET) => list_namespaces(&shared),
         (["api", "v1", "namespaces", name], &Method::GET) => get_namespace(&shared, name),
@@ -278,6 +290,8 @@ fn is_known_path(segs: &[&str]) -> bool {
             | ["api", "v1", "namespaces", _, "pods", _, "log"]
             | ["api", "v1", "namespaces"]
             | ["api", "v1", "namespaces", _]
+            | ["api", "v1", "namespaces", _, "events"]
+            | ["apis", "authentication.k8s.io", "v1", "selfsubjectreviews"]
             | ["api", "v1", "nodes"]
             | ["api", "v1", "nodes", _]
     )
@@ -740,6 +754,29 @@ fn create_pod(shared: &Shared, namespace: &str, body: &[u8]) -> Response<Body> {
             }),
         );
     }
+    let host_path = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.volumes.as_ref())
+        .and_then(|v| v.iter().find(|v| v.host_path.is_some()))
+        .map(|v| v.name.clone());
+    if let (Some(volume), true) = (
+        host_path,
+        shared.restricted_namespaces.iter().any(|n| n == namespace),
+    ) {
+        return status_response(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            &format!(
+                "pods \"{name}\" is forbidden: violates PodSecurity \"baseline:latest\": hostPath volumes (volume \"{volume}\")"
+            ),
+            Some(StatusDetails {
+                name: Some(name),
+                kind: Some("pods".to_string()),
+                ..StatusDetails::default()
+            }),
+        );
+    }
     let Some(spec) = pod.spec.as_mut().filter(|s| !s.containers.is_empty()) else {
         return status_response(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -828,6 +865,83 @@ fn delete_pod(
     pod.metadata.deletion_timestamp = Some(Time(now));
     pod.metadata.deletion_grace_period_seconds = Some(0);
     json_response(StatusCode::OK, &pod)
+}
+
+const EVENT_FIELDS: &[&str] = &[
+    "involvedObject.name",
+    "involvedObject.namespace",
+    "involvedObject.uid",
+    "involvedObject.kind",
+    "reason",
+    "type",
+];
+
+fn event_field(event: &Event, field: &str) -> String {
+    let object = &event.involved_object;
+    match field {
+        "involvedObject.name" => object.name.clone(),
+        "involvedObject.namespace" => object.namespace.clone(),
+        "involvedObject.uid" => object.uid.clone(),
+        "involvedObject.kind" => object.kind.clone(),
+        "reason" => event.reason.clone(),
+        "type" => event.type_.clone(),
+        _ => None,
+    }
+    .unwrap_or_default()
+}
+
+/// Events of a namespace (list or watch), filtered by field selectors on the involved object.
+fn list_events(shared: &Arc<Shared>, namespace: &str, query: &Query) -> Response<Body> {
+    let (_, fields) = match selectors(query, EVENT_FIELDS) {
+        Ok(s) => s,
+        Err(message) => return bad_request(&message),
+    };
+    let namespace = namespace.to_string();
+    let matches = move |event: &Event| {
+        event.metadata.namespace.as_deref() == Some(namespace.as_str())
+            && fields.matches(|f| event_field(event, f))
+    };
+    if query.flag("watch") {
+        let since = query
+            .get("resourceVersion")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let timeout = query.get("timeoutSeconds").and_then(|v| v.parse().ok());
+        return super::watch::watch_events(Arc::clone(shared), Box::new(matches), since, timeout);
+    }
+    let mut state = lock(&shared.state);
+    state.refresh();
+    let list = ListObject {
+        api_version: "v1",
+        kind: "EventList",
+        metadata: ListMeta {
+            resource_version: Some(state.resource_version()),
+            ..ListMeta::default()
+        },
+        items: state
+            .events
+            .iter()
+            .filter(|e| matches(e))
+            .cloned()
+            .collect(),
+    };
+    json_response(StatusCode::OK, &list)
+}
+
+/// `kubectl auth whoami`: the fake's one user.
+fn self_subject_review() -> Response<Body> {
+    json_response(
+        StatusCode::CREATED,
+        &serde_json::json!({
+            "kind": "SelfSubjectReview",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"creationTimestamp": null},
+            "status": {"userInfo": {
+                "username": "fake-user",
+                "groups": ["system:authenticated"],
+            }},
+        }),
+    )
 }
 
 fn namespace_object(name: &str) -> Namespace {

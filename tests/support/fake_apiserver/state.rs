@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Event, EventSource, Node, ObjectReference, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::jiff::Timestamp;
 
 use super::objects::{self, build_node, mark_running, OwnerKind, Workload, WorkloadKind};
@@ -30,6 +31,11 @@ pub(super) struct Shared {
     pub isolated_exec: bool,
     /// Whether `/api` and `/apis` answer in the aggregated form when asked.
     pub aggregated_discovery: bool,
+    /// How many more exec requests are refused with the API server's 500 `error dialing
+    /// backend` (as while a kubelet restarts).
+    pub exec_refusals: std::sync::atomic::AtomicU32,
+    /// Namespaces whose Pod Security `enforce` level is below privileged.
+    pub restricted_namespaces: Vec<String>,
     root: PathBuf,
     exec_counter: AtomicU64,
 }
@@ -58,6 +64,10 @@ pub(super) struct State {
     pub logs: BTreeMap<(String, String, String), String>,
     /// How long a created pod stays Pending.
     pub pod_start_delay: Duration,
+    /// Events (core/v1), oldest first.
+    pub events: Vec<Event>,
+    /// `<root>/nodes`: each node's `/` is a directory in it.
+    nodes_root: PathBuf,
     resource_version: u64,
 }
 
@@ -71,6 +81,7 @@ impl Shared {
             fixture,
             pod_start_delay,
             aggregated_discovery,
+            restricted_namespaces,
             ..
         } = builder;
         let (fixture, pod_start_delay, aggregated_discovery) =
@@ -82,6 +93,8 @@ impl Shared {
             workloads: workloads.to_vec(),
             logs: BTreeMap::new(),
             pod_start_delay,
+            events: Vec::new(),
+            nodes_root: root.join("nodes"),
             resource_version: 1000,
         };
         let shared_root = root.clone();
@@ -130,6 +143,8 @@ impl Shared {
             fixture,
             isolated_exec: super::exec::probe_isolation(&root.join("exec").join("probe")),
             aggregated_discovery,
+            exec_refusals: std::sync::atomic::AtomicU32::new(0),
+            restricted_namespaces: restricted_namespaces.clone(),
             root,
             exec_counter: AtomicU64::new(0),
         }
@@ -204,6 +219,24 @@ impl State {
             }
         }
         for i in due {
+            let missing = self
+                .pods
+                .get(i)
+                .and_then(|stored| self.missing_host_dir(&stored.pod));
+            if let Some(path) = missing {
+                // The kubelet cannot mount it: the pod stays Pending and says so in an event.
+                if let Some(stored) = self.pods.get_mut(i) {
+                    stored.running_at = None;
+                }
+                if let Some(pod) = self.pods.get(i).map(|s| s.pod.clone()) {
+                    self.add_event(
+                        &pod,
+                        "FailedMount",
+                        &format!("MountVolume.SetUp failed for volume \"checkpoints\" : hostPath type check failed: {path} is not a directory"),
+                    );
+                }
+                continue;
+            }
             let version = self.next_resource_version();
             if let Some(stored) = self.pods.get_mut(i) {
                 stored.running_at = None;
@@ -211,6 +244,56 @@ impl State {
                 stored.pod.metadata.resource_version = Some(version);
             }
         }
+    }
+
+    /// The first `hostPath` of type `Directory` that does not exist on the pod's node.
+    fn missing_host_dir(&self, pod: &Pod) -> Option<String> {
+        let spec = pod.spec.as_ref()?;
+        let node = spec.node_name.as_deref()?;
+        spec.volumes.iter().flatten().find_map(|volume| {
+            let host = volume.host_path.as_ref()?;
+            let is_dir = host.type_.as_deref() == Some("Directory");
+            let on_node = self
+                .nodes_root
+                .join(node)
+                .join(host.path.trim_start_matches('/'));
+            (is_dir && !on_node.is_dir()).then(|| host.path.clone())
+        })
+    }
+
+    /// Records a Warning event from the kubelet about `pod`.
+    pub fn add_event(&mut self, pod: &Pod, reason: &str, message: &str) {
+        let version = self.next_resource_version();
+        let namespace = pod.metadata.namespace.clone().unwrap_or_default();
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let now = Time(Timestamp::now());
+        self.events.push(Event {
+            metadata: ObjectMeta {
+                name: Some(format!("{name}.{version}")),
+                namespace: Some(namespace.clone()),
+                resource_version: Some(version),
+                ..ObjectMeta::default()
+            },
+            involved_object: ObjectReference {
+                api_version: Some("v1".into()),
+                kind: Some("Pod".into()),
+                name: Some(name),
+                namespace: Some(namespace),
+                uid: pod.metadata.uid.clone(),
+                ..ObjectReference::default()
+            },
+            reason: Some(reason.into()),
+            message: Some(message.into()),
+            type_: Some("Warning".into()),
+            count: Some(1),
+            first_timestamp: Some(now.clone()),
+            last_timestamp: Some(now),
+            source: Some(EventSource {
+                component: Some("kubelet".into()),
+                host: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+            }),
+            ..Event::default()
+        });
     }
 
     /// Namespaces: `default`, `kube-system` and those of pods and workloads, sorted.

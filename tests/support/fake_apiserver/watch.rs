@@ -141,3 +141,61 @@ pub(super) fn watch_pods(
     );
     resp
 }
+
+/// Which events a watch follows.
+pub(super) type EventFilter = Box<dyn Fn(&k8s_openapi::api::core::v1::Event) -> bool + Send>;
+
+/// Starts a watch of events created after resourceVersion `since` (ADDED only: the fake's
+/// events never change).
+pub(super) fn watch_events(
+    shared: Arc<Shared>,
+    filter: EventFilter,
+    since: u64,
+    timeout_seconds: Option<u64>,
+) -> Response<Body> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let timeout = Duration::from_secs(timeout_seconds.unwrap_or(DEFAULT_WATCH_SECONDS));
+    tokio::spawn(async move {
+        let deadline = Instant::now() + timeout;
+        let mut sent = since;
+        loop {
+            let fresh: Vec<(u64, k8s_openapi::api::core::v1::Event)> = {
+                let mut state = lock(&shared.state);
+                state.refresh();
+                state
+                    .events
+                    .iter()
+                    .filter_map(|e| {
+                        let version = e.metadata.resource_version.as_deref()?.parse().ok()?;
+                        (version > sent && filter(e)).then(|| (version, e.clone()))
+                    })
+                    .collect()
+            };
+            for (version, event) in fresh {
+                sent = sent.max(version);
+                let mut line = serde_json::to_vec(&WatchEvent::Added(event)).unwrap_or_default();
+                line.push(b'\n');
+                if tx.send(Bytes::from(line)).await.is_err() {
+                    return;
+                }
+            }
+            if Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    });
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|bytes| (Ok::<_, Infallible>(Frame::data(bytes)), rx))
+    });
+    let body = BodyExt::boxed_unsync(StreamBody::new(stream));
+    let mut resp = Response::new(body);
+    *resp.status_mut() = StatusCode::OK;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    resp
+}

@@ -1,0 +1,244 @@
+//! The default verb's fan-out: checkpoint containers a few at a time and, with `--fetch`, copy
+//! each archive here. The helper pods start while the kubelets are still dumping, so their
+//! start-up is hidden behind the checkpoint; each node gets one helper for all its archives.
+//!
+//! A checkpoint that succeeded is never lost to a failed fetch: its record comes back with the
+//! fetch's error beside it. Archive paths the kubelet returns are remembered (see
+//! `local_state`): the kubelet names archives by the second, so a second checkpoint of a
+//! container within the same second replaces the first, and that gets a warning.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::jiff::Timestamp;
+
+use super::connect::collect_identity;
+use super::helper::with_helpers;
+use super::local_state::{self, RecentCheckpoint};
+use super::transfer::{check_dest, rfc3339, transfer, Context, Started};
+use super::{
+    collect_checkpoint, parse_node_path, CheckpointRecord, Connection, ContainerRef, Error,
+    FetchParams, FetchRecord, NodePath, Progress, Reporter, Result,
+};
+
+/// How many checkpoints run at the same time.
+const CONCURRENCY: usize = 4;
+
+/// What `--fetch` does with each archive.
+pub struct FetchPlan<'a> {
+    /// How to fetch.
+    pub params: &'a FetchParams,
+    /// Where each archive goes.
+    pub dest: &'a (dyn Fn(&NodePath) -> PathBuf + Sync),
+}
+
+/// One container's checkpoint and, with `--fetch`, its copy.
+#[derive(Debug)]
+pub struct Captured {
+    /// The container.
+    pub target: ContainerRef,
+    /// The checkpoint.
+    pub checkpoint: Result<CheckpointRecord>,
+    /// The copy (`None` without `--fetch` or when the checkpoint failed).
+    pub fetched: Option<Result<FetchRecord>>,
+}
+
+/// Checkpoints `targets` (a few at a time) and, with `fetch`, copies each archive through a
+/// helper pod on its node, started while the kubelet dumps. Transient failures to reach a
+/// kubelet are retried within `retries`. Ctrl-C (`cancel`) removes the helper pods and ends the
+/// call with [`Error::Interrupted`].
+pub async fn collect_checkpoints(
+    conn: &Connection,
+    targets: &[ContainerRef],
+    timeout: Option<Duration>,
+    retries: u32,
+    fetch: Option<FetchPlan<'_>>,
+    progress: &dyn Progress,
+    cancel: impl Future<Output = ()>,
+) -> Result<Vec<Captured>> {
+    let checkpoints = async {
+        progress.waiting(&match targets {
+            [one] => format!(
+                "the kubelet on node {} to checkpoint {}/{} container {}",
+                one.node, one.namespace, one.pod, one.container
+            ),
+            many => format!("the kubelets to checkpoint {} containers", many.len()),
+        });
+        let taken: Vec<(Result<CheckpointRecord>, Timestamp, Instant)> =
+            futures::stream::iter(targets)
+                .map(async |target| {
+                    let requested = Timestamp::now();
+                    let result =
+                        collect_checkpoint(&conn.client, target, timeout, retries, progress).await;
+                    (result, requested, Instant::now())
+                })
+                .buffered(CONCURRENCY)
+                .collect()
+                .await;
+        warn_replaced(conn, &taken, progress).await;
+        taken
+    };
+    let Some(plan) = fetch else {
+        let mut cancel = std::pin::pin!(cancel);
+        let taken = tokio::select! {
+            taken = checkpoints => taken,
+            () = &mut cancel => return Err(Error::Interrupted),
+        };
+        return Ok(targets
+            .iter()
+            .zip(taken)
+            .map(|(target, (checkpoint, ..))| Captured {
+                target: target.clone(),
+                checkpoint,
+                fetched: None,
+            })
+            .collect());
+    };
+    let mut nodes: Vec<&str> = targets.iter().map(|t| t.node.as_str()).collect();
+    nodes.sort_unstable();
+    nodes.dedup();
+    with_helpers(conn, &plan.params.helper, progress, cancel, async |scope| {
+        let helpers = futures::future::join_all(nodes.iter().map(async |node| {
+            let helper = scope.start(node, false).await;
+            (helper, Instant::now())
+        }));
+        let (taken, helpers, identity) =
+            tokio::join!(checkpoints, helpers, collect_identity(&conn.client));
+        let mut helpers: Vec<(&str, Option<Result<super::Helper>>, Instant)> = nodes
+            .iter()
+            .zip(helpers)
+            .map(|(node, (helper, ready))| (*node, Some(helper), ready))
+            .collect();
+        let mut captured = Vec::with_capacity(targets.len());
+        for (target, (checkpoint, requested, done)) in targets.iter().zip(taken) {
+            let record = match checkpoint {
+                Ok(record) => record,
+                Err(err) => {
+                    captured.push(Captured {
+                        target: target.clone(),
+                        checkpoint: Err(err),
+                        fetched: None,
+                    });
+                    continue;
+                }
+            };
+            let fetched = fetch_one(
+                conn,
+                &plan,
+                &record,
+                requested,
+                done,
+                &mut helpers,
+                &identity,
+                progress,
+            )
+            .await;
+            progress.finish();
+            if let Err(Error::Interrupted) = fetched {
+                return Err(Error::Interrupted);
+            }
+            captured.push(Captured {
+                target: target.clone(),
+                checkpoint: Ok(record),
+                fetched: Some(fetched),
+            });
+        }
+        Ok(captured)
+    })
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn fetch_one(
+    conn: &Connection,
+    plan: &FetchPlan<'_>,
+    record: &CheckpointRecord,
+    requested: Timestamp,
+    checkpointed: Instant,
+    helpers: &mut [(&str, Option<Result<super::Helper>>, Instant)],
+    identity: &std::result::Result<super::connect::Identity, String>,
+    progress: &dyn Progress,
+) -> Result<FetchRecord> {
+    let source = parse_node_path(&format!("{}:{}", record.node, record.path))?;
+    let dest = (plan.dest)(&source);
+    check_dest(&dest, plan.params.overwrite).await?;
+    let Some((_, slot, ready)) = helpers.iter_mut().find(|(n, ..)| *n == record.node) else {
+        return Err(Error::Transfer {
+            node: record.node.clone(),
+            path: record.path.clone(),
+            reason: "no helper pod was started on this node".into(),
+        });
+    };
+    let helper = match slot {
+        Some(Ok(helper)) => helper,
+        failed => {
+            return Err(match failed.take() {
+                Some(Err(err)) => err,
+                _ => Error::Transfer {
+                    node: record.node.clone(),
+                    path: record.path.clone(),
+                    reason: "the helper pod on this node could not start (see the error above)"
+                        .into(),
+                },
+            })
+        }
+    };
+    let started = Started::now();
+    transfer(
+        conn,
+        helper,
+        &source,
+        &dest,
+        plan.params,
+        progress,
+        Context {
+            started: &started,
+            helper_start: ready.saturating_duration_since(checkpointed).as_secs_f64(),
+            identity: identity.clone(),
+            checkpoint: Some((record, requested)),
+        },
+    )
+    .await
+}
+
+/// Remembers the archive paths just taken and warns about any the kubelet reused: the earlier
+/// archive at that path was replaced.
+async fn warn_replaced(
+    conn: &Connection,
+    taken: &[(Result<CheckpointRecord>, Timestamp, Instant)],
+    reporter: &dyn Reporter,
+) {
+    let Some(dir) = local_state::state_dir() else {
+        return;
+    };
+    let recent: Vec<RecentCheckpoint> = taken
+        .iter()
+        .filter_map(|(record, requested, _)| record.as_ref().ok().map(|r| (r, requested)))
+        .map(|(record, requested)| RecentCheckpoint {
+            server: conn.server.clone(),
+            node: record.node.clone(),
+            path: record.path.clone(),
+            taken: rfc3339(*requested),
+        })
+        .collect();
+    if recent.is_empty() {
+        return;
+    }
+    let replaced = tokio::task::spawn_blocking(move || {
+        local_state::update(&dir, |state| {
+            recent
+                .into_iter()
+                .filter_map(|c| state.remember_checkpoint(c))
+                .collect::<Vec<_>>()
+        })
+    })
+    .await;
+    for earlier in replaced.ok().and_then(|r| r.ok()).unwrap_or_default() {
+        reporter.warning(&format!(
+            "{}:{} was written again: the kubelet names archives by the second, so this checkpoint replaced the one taken at {} (fetch an archive before checkpointing the container again)",
+            earlier.node, earlier.path, earlier.taken
+        ));
+    }
+}
