@@ -1,0 +1,734 @@
+//! End-to-end tests against a real cluster: every verb through a real API server, kubelet,
+//! container runtime and CRIU. They are `#[ignore]`d, so `cargo test` skips them and says so;
+//! `cargo test --test e2e -- --ignored` runs them and fails loudly when no cluster is given.
+//!
+//! Environment (docs/testing.md says how to get a cluster):
+//! - `KUBECTL_CHECKPOINT_E2E_KUBECONFIG` (required): a kubeconfig whose user may create
+//!   namespaces, pods, deployments, service accounts, roles and tokens, and `nodes/proxy`.
+//! - `KUBECTL_CHECKPOINT_E2E_IMAGE`: the workload and helper image (default `busybox:1.36`).
+//! - `KUBECTL_CHECKPOINT_E2E_NODE`: the node to run the workloads on (default: the first
+//!   Ready node).
+//! - `KUBECTL_CHECKPOINT_E2E_RESTART_KUBELET`: a shell command that restarts that node's
+//!   kubelet, for `e2e_fetch_survives_a_kubelet_restart` (which fails without it: skip it
+//!   with `--skip kubelet_restart` on clusters where you cannot restart a kubelet).
+//!
+//! Each test works in a namespace of its own (`kc-e2e-...`, deleted at the end) and a temp
+//! HOME, and runs the real `kubectl` to set up what it needs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use kubectl_checkpoint::archive::CustodyRecord;
+use kubectl_checkpoint::cluster::{CheckpointRecord, FetchRecord, ListedArchive, Verify};
+use sha2::{Digest, Sha256};
+
+const NEEDS: &str = "needs a real cluster: set KUBECTL_CHECKPOINT_E2E_KUBECONFIG (docs/testing.md)";
+const SECRET: &str = "E2E_SECRET_4711";
+
+/// The cluster the tests run against.
+struct Cluster {
+    kubeconfig: PathBuf,
+    image: String,
+    node: String,
+}
+
+fn cluster() -> Cluster {
+    let Some(kubeconfig) = std::env::var_os("KUBECTL_CHECKPOINT_E2E_KUBECONFIG") else {
+        panic!(
+            "no cluster: set KUBECTL_CHECKPOINT_E2E_KUBECONFIG to a kubeconfig of a real cluster \
+             (docs/testing.md); these tests never pass without one"
+        );
+    };
+    let kubeconfig = PathBuf::from(kubeconfig);
+    assert!(
+        kubeconfig.is_file(),
+        "{} is not a file",
+        kubeconfig.display()
+    );
+    let image = std::env::var("KUBECTL_CHECKPOINT_E2E_IMAGE").unwrap_or("busybox:1.36".into());
+    let mut cluster = Cluster {
+        kubeconfig,
+        image,
+        node: String::new(),
+    };
+    cluster.node = match std::env::var("KUBECTL_CHECKPOINT_E2E_NODE") {
+        Ok(node) => node,
+        Err(_) => cluster
+            .kubectl_ok(&[
+                "get",
+                "nodes",
+                "-o",
+                "jsonpath={.items[?(@.status.conditions[-1].status==\"True\")].metadata.name}",
+            ])
+            .split_whitespace()
+            .next()
+            .expect("the cluster has no Ready node")
+            .to_string(),
+    };
+    cluster
+}
+
+impl Cluster {
+    fn kubectl(&self, args: &[&str]) -> Output {
+        Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run kubectl")
+    }
+
+    fn kubectl_ok(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args);
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn apply(&self, yaml: &str) {
+        let mut child = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(["apply", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run kubectl apply");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(yaml.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "kubectl apply: {}\n{yaml}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A fresh namespace (deleted when dropped), optionally with a Pod Security level.
+    fn namespace(&self, test: &str, enforce: Option<&str>) -> Namespace<'_> {
+        let name = format!("kc-e2e-{test}-{}", std::process::id() % 100_000);
+        let _ = self.kubectl(&["delete", "namespace", &name, "--wait=true"]);
+        let labels = enforce
+            .map(|level| format!("\n  labels: {{pod-security.kubernetes.io/enforce: {level}}}"))
+            .unwrap_or_default();
+        self.apply(&format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}{labels}\n"
+        ));
+        // Wait for the default service account (a controller-manager makes it; without one,
+        // make it ourselves).
+        for _ in 0..20 {
+            if self
+                .kubectl(&["get", "serviceaccount", "default", "-n", &name])
+                .status
+                .success()
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        let _ = self.kubectl(&["create", "serviceaccount", "default", "-n", &name]);
+        Namespace {
+            cluster: self,
+            name,
+        }
+    }
+
+    /// A pod with containers `app` (holds SECRET in its shell's memory, and `mib` MiB of
+    /// random text) and `side`, on the test node; waits until it is Ready.
+    fn workload(&self, namespace: &str, name: &str, mib: u32) {
+        let fill = if mib > 0 {
+            format!("F=$(head -c {} /dev/urandom | base64); ", mib << 20)
+        } else {
+            String::new()
+        };
+        self.apply(&format!(
+            r#"apiVersion: v1
+kind: Pod
+metadata: {{name: {name}, namespace: {namespace}, labels: {{app: {name}}}}}
+spec:
+  nodeName: {node}
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: {image}
+    env: [{{name: APP_MODE, value: e2e}}]
+    command: ["sh", "-c", "S=E2E_SECRET_$((4700+11)); {fill}touch /tmp/ready; while true; do sleep 1; done"]
+    readinessProbe: {{exec: {{command: ["test", "-e", "/tmp/ready"]}}, periodSeconds: 1}}
+  - name: side
+    image: {image}
+    command: ["sleep", "1000000"]
+"#,
+            node = self.node,
+            image = self.image,
+        ));
+        self.kubectl_ok(&[
+            "wait",
+            "-n",
+            namespace,
+            &format!("pod/{name}"),
+            "--for=condition=Ready",
+            "--timeout=180s",
+        ]);
+    }
+}
+
+/// A namespace of one test, deleted at the end.
+struct Namespace<'a> {
+    cluster: &'a Cluster,
+    name: String,
+}
+
+impl Drop for Namespace<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .cluster
+            .kubectl(&["delete", "namespace", &self.name, "--wait=false"]);
+    }
+}
+
+/// Our binary with a temp HOME (its local state) and working directory.
+struct Plugin {
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+}
+
+impl Plugin {
+    fn new(cluster: &Cluster) -> Plugin {
+        Plugin {
+            dir: tempfile::tempdir().unwrap(),
+            kubeconfig: cluster.kubeconfig.clone(),
+        }
+    }
+
+    fn with_kubeconfig(kubeconfig: PathBuf) -> Plugin {
+        Plugin {
+            dir: tempfile::tempdir().unwrap(),
+            kubeconfig,
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubectl-checkpoint"));
+        cmd.args(args)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .current_dir(self.dir.path())
+            .env("HOME", self.dir.path())
+            .env_remove("KUBECONFIG")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let out = self.command(args).output().unwrap();
+        eprintln!(
+            "$ kubectl-checkpoint {}\n-> {:?}\n{}{}",
+            args.join(" "),
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?} failed");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn sha256_file(path: &Path) -> String {
+    hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+fn custody(path: &Path) -> CustodyRecord {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".custody.json");
+    serde_json::from_slice(&std::fs::read(PathBuf::from(name)).unwrap()).unwrap()
+}
+
+/// Checkpoints `pod`'s container `app` and returns its record.
+fn checkpoint(plugin: &Plugin, namespace: &str, pod: &str) -> CheckpointRecord {
+    let out = plugin.ok(&[
+        "-n",
+        namespace,
+        &format!("pod/{pod}"),
+        "-c",
+        "app",
+        "-o",
+        "json",
+    ]);
+    let mut records: Vec<CheckpointRecord> = serde_json::from_str(&out).unwrap();
+    assert_eq!(records.len(), 1);
+    records.remove(0)
+}
+
+#[test]
+#[ignore = "needs a real cluster: set KUBECTL_CHECKPOINT_E2E_KUBECONFIG (docs/testing.md)"]
+fn e2e_checkpoint_list_fetch_with_custody_analyze_delete() {
+    let cluster = cluster();
+    let ns = cluster.namespace("basic", None);
+    cluster.workload(&ns.name, "app", 0);
+    let plugin = Plugin::new(&cluster);
+    let record = checkpoint(&plugin, &ns.name, "app");
+    assert_eq!(record.node, cluster.node);
+    assert!(record.path.starts_with(&format!(
+        "/var/lib/kubelet/checkpoints/checkpoint-app_{}-app-",
+        ns.name
+    )));
+    let source = format!("{}:{}", record.node, record.path);
+
+    // list finds it, on the node and by TARGET.
+    let listed: Vec<ListedArchive> =
+        serde_json::from_str(&plugin.ok(&["list", "--node", &cluster.node, "-o", "json"])).unwrap();
+    let found = listed.iter().find(|a| a.path == record.path).unwrap();
+    assert_eq!(found.name.as_ref().unwrap().namespace, ns.name);
+    let by_target = plugin.ok(&["list", "-n", &ns.name, "pod/app"]);
+    assert!(by_target.contains(&record.path), "{by_target}");
+
+    // fetch: the node's sha256 equals the copy's; a custody manifest names everything.
+    let fetched: FetchRecord = serde_json::from_str(
+        &plugin.ok(&["fetch", &source, "a.tar", "-o", "json", "-n", &ns.name]),
+    )
+    .unwrap();
+    assert_eq!(fetched.verified, Verify::Sha256);
+    let copy = plugin.path("a.tar");
+    assert_eq!(fetched.sha256, sha256_file(&copy));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let manifest = custody(&copy);
+    assert_eq!(
+        manifest.source.sha256.as_deref(),
+        Some(fetched.sha256.as_str())
+    );
+    assert_eq!(manifest.source.node, cluster.node);
+    assert_eq!(manifest.source.path, record.path);
+    let whoami = cluster.kubectl(&[
+        "auth",
+        "whoami",
+        "-o",
+        "jsonpath={.status.userInfo.username}",
+    ]);
+    if whoami.status.success() {
+        assert_eq!(
+            manifest.fetched_by.as_ref().map(|u| u.username.as_str()),
+            Some(String::from_utf8_lossy(&whoami.stdout).trim())
+        );
+    }
+    assert!(
+        manifest.helper.image_id.contains("sha256:"),
+        "{:?}",
+        manifest.helper
+    );
+    // The same DEST again is refused.
+    let again = plugin.run(&["fetch", &source, "a.tar", "-n", &ns.name]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("--overwrite"));
+
+    // analyze the copy (custody shown), and the pod directly, with a memory search.
+    let report = plugin.ok(&["analyze", "--local", "a.tar"]);
+    assert!(
+        report.contains("the archive matches its recorded sha256"),
+        "{report}"
+    );
+    assert!(
+        report.contains("containerd") || report.contains("CRI-O"),
+        "{report}"
+    );
+    let found = plugin.ok(&[
+        "analyze", "-n", &ns.name, "pod/app", "-c", "app", "--search", SECRET,
+    ]);
+    assert!(found.contains(SECRET), "{found}");
+    let found = plugin.ok(&["analyze", "--local", "a.tar", "--search", SECRET]);
+    assert!(found.contains(SECRET), "{found}");
+
+    // delete removes it from the node.
+    let deleted = plugin.ok(&["delete", &source, "-n", &ns.name]);
+    assert!(deleted.contains("deleted"), "{deleted}");
+    let listed: Vec<ListedArchive> =
+        serde_json::from_str(&plugin.ok(&["list", "--node", &cluster.node, "-o", "json"])).unwrap();
+    assert!(!listed.iter().any(|a| a.path == record.path));
+}
+
+#[test]
+#[ignore = "needs a real cluster: set KUBECTL_CHECKPOINT_E2E_KUBECONFIG (docs/testing.md)"]
+fn e2e_checkpoint_with_fetch_and_workloads() {
+    let cluster = cluster();
+    let ns = cluster.namespace("workloads", None);
+    cluster.apply(&format!(
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: {ns}}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      nodeName: {node}
+      terminationGracePeriodSeconds: 1
+      containers:
+      - {{name: app, image: {image}, command: ["sleep", "1000000"]}}
+"#,
+        ns = ns.name,
+        node = cluster.node,
+        image = cluster.image,
+    ));
+    let rolled = cluster.kubectl(&[
+        "rollout",
+        "status",
+        "-n",
+        &ns.name,
+        "deploy/web",
+        "--timeout=120s",
+    ]);
+    assert!(
+        rolled.status.success(),
+        "deploy/web did not roll out (the cluster needs a kube-controller-manager): {}",
+        stderr(&rolled)
+    );
+    let plugin = Plugin::new(&cluster);
+    let records: Vec<CheckpointRecord> =
+        serde_json::from_str(&plugin.ok(&["-n", &ns.name, "deploy/web", "-o", "json"])).unwrap();
+    assert_eq!(records.len(), 2);
+    let records: Vec<CheckpointRecord> =
+        serde_json::from_str(&plugin.ok(&["-n", &ns.name, "-l", "app=web", "-o", "json"])).unwrap();
+    assert_eq!(records.len(), 2);
+    // --fetch of several: DEST is a directory, one verified copy (and manifest) per archive.
+    let records: Vec<CheckpointRecord> = serde_json::from_str(&plugin.ok(&[
+        "-n",
+        &ns.name,
+        "deploy/web",
+        "--fetch",
+        "out",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(records.len(), 2);
+    for record in &records {
+        let local = plugin.dir.path().join(record.fetched.as_ref().unwrap());
+        assert!(local.starts_with(plugin.path("out")), "{}", local.display());
+        assert_eq!(custody(&local).archive.sha256, sha256_file(&local));
+        assert_eq!(
+            custody(&local).checkpoint.unwrap().pod,
+            record.pod,
+            "the manifest names the checkpointed pod"
+        );
+    }
+    // --fetch FILE for one container writes that file.
+    let pod = &records[0].pod;
+    let out = plugin.ok(&["-n", &ns.name, &format!("pod/{pod}"), "--fetch", "one.tar"]);
+    assert!(out.starts_with("one.tar  "), "{out}");
+    assert!(plugin.path("one.tar").is_file());
+}
+
+/// A checkpoint big enough (about 130 MiB) that a transfer can be cut while it runs.
+fn big_archive(cluster: &Cluster, ns: &str, plugin: &Plugin) -> String {
+    cluster.workload(ns, "big", 96);
+    let record = checkpoint(plugin, ns, "big");
+    format!("{}:{}", record.node, record.path)
+}
+
+/// Waits until `path` holds more than `bytes` bytes, or the process ended.
+fn wait_for_bytes(path: &Path, bytes: u64, child: &mut std::process::Child) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(120) {
+        if std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) > bytes {
+            return true;
+        }
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    false
+}
+
+#[test]
+#[ignore = "needs a real cluster: set KUBECTL_CHECKPOINT_E2E_KUBECONFIG (docs/testing.md)"]
+fn e2e_fetch_resumes_after_cut_streams() {
+    let cluster = cluster();
+    let ns = cluster.namespace("resume", None);
+    let plugin = Plugin::new(&cluster);
+    let source = big_archive(&cluster, &ns.name, &plugin);
+
+    // 1. The stream is cut on the node (its reader killed): resumed within the same run.
+    let mut child = plugin
+        .command(&[
+            "fetch",
+            &source,
+            "cut.tar",
+            "-n",
+            &ns.name,
+            "--retries",
+            "5",
+            "-o",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let cut = wait_for_bytes(&plugin.path("cut.tar.part"), 4 << 20, &mut child);
+    if cut {
+        let helpers = cluster.kubectl_ok(&[
+            "get",
+            "pods",
+            "-n",
+            &ns.name,
+            "-l",
+            "app.kubernetes.io/name=kubectl-checkpoint-helper",
+            "-o",
+            "jsonpath={.items[*].metadata.name}",
+        ]);
+        let helper = helpers.split_whitespace().next().expect("a helper pod");
+        let _ = cluster.kubectl(&["exec", "-n", &ns.name, helper, "--", "pkill", "tee"]);
+    }
+    let out = child.wait_with_output().unwrap();
+    eprintln!("{}", stderr(&out));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let record: FetchRecord = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(record.verified, Verify::Sha256);
+    assert_eq!(record.sha256, sha256_file(&plugin.path("cut.tar")));
+    if cut {
+        assert!(record.resumes >= 1, "the cut was not noticed: {record:?}");
+        assert!(
+            stderr(&out).contains("the stream broke at byte"),
+            "{}",
+            stderr(&out)
+        );
+    }
+
+    // 2. The fetch is interrupted here (Ctrl-C): the partial copy stays, the next run
+    //    resumes it and checks the whole on the node.
+    let mut child = plugin
+        .command(&["fetch", &source, "int.tar", "-n", &ns.name])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_for_bytes(&plugin.path("int.tar.part"), 4 << 20, &mut child),
+        "the fetch ended before it could be interrupted"
+    );
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("run the same fetch again to resume"),
+        "{}",
+        stderr(&out)
+    );
+    let kept = std::fs::metadata(plugin.path("int.tar.part"))
+        .unwrap()
+        .len();
+    let record: FetchRecord = serde_json::from_str(
+        &plugin.ok(&["fetch", &source, "int.tar", "-n", &ns.name, "-o", "json"]),
+    )
+    .unwrap();
+    assert_eq!(record.resumed_from_partial, kept);
+    assert_eq!(record.verified, Verify::Sha256);
+    assert_eq!(record.sha256, sha256_file(&plugin.path("int.tar")));
+    assert_eq!(custody(&plugin.path("int.tar")).resumed_from_partial, kept);
+}
+
+#[test]
+#[ignore = "needs a real cluster: set KUBECTL_CHECKPOINT_E2E_KUBECONFIG (docs/testing.md)"]
+fn e2e_fetch_survives_a_kubelet_restart() {
+    let cluster = cluster();
+    let Ok(restart) = std::env::var("KUBECTL_CHECKPOINT_E2E_RESTART_KUBELET") else {
+        panic!(
+            "set KUBECTL_CHECKPOINT_E2E_RESTART_KUBELET to a shell command that restarts the \
+             kubelet of node {} (docs/testing.md), or skip this test with --skip kubelet_restart",
+            cluster.node
+        );
+    };
+    let ns = cluster.namespace("restart", None);
+    let plugin = Plugin::new(&cluster);
+    let source = big_archive(&cluster, &ns.name, &plugin);
+    let mut child = plugin
+        .command(&[
+            "fetch",
+            &source,
+            "r.tar",
+            "-n",
+            &ns.name,
+            "--retries",
+            "8",
+            "-o",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let cut = wait_for_bytes(&plugin.path("r.tar.part"), 4 << 20, &mut child);
+    assert!(cut, "the fetch ended before the kubelet could be restarted");
+    let restarted = Command::new("sh").args(["-c", &restart]).status().unwrap();
+    assert!(restarted.success(), "{restart} failed");
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let record: FetchRecord = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(record.resumes >= 1, "{record:?}");
+    assert_eq!(record.verified, Verify::Sha256);
+    assert_eq!(record.sha256, sha256_file(&plugin.path("r.tar")));
+    assert!(stderr(&out).contains("retrying in"), "{}", stderr(&out));
+}
+
+#[test]
+#[ignore = "needs a real cluster: set KUBECTL_CHECKPOINT_E2E_KUBECONFIG (docs/testing.md)"]
+fn e2e_refusals_get_the_right_advice() {
+    let cluster = cluster();
+    let ns = cluster.namespace("refuse", None);
+    cluster.workload(&ns.name, "app", 0);
+    let plugin = Plugin::new(&cluster);
+
+    // Missing pod, container, node.
+    let out = plugin.run(&["-n", &ns.name, "pod/nosuch"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
+    let out = plugin.run(&["-n", &ns.name, "pod/app", "-c", "nosuch"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("has no container \"nosuch\""),
+        "{}",
+        stderr(&out)
+    );
+    let started = Instant::now();
+    let out = plugin.run(&["fetch", "no-such-node:/var/lib/kubelet/checkpoints/a.tar"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("node no-such-node does not exist"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    // A user without nodes/proxy (a service account with pod rights only): the RBAC advice.
+    cluster.apply(&format!(
+        r#"apiVersion: v1
+kind: ServiceAccount
+metadata: {{name: limited, namespace: {ns}}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: limited, namespace: {ns}}}
+rules:
+- {{apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "create", "delete"]}}
+- {{apiGroups: [""], resources: ["pods/exec"], verbs: ["create", "get"]}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: limited, namespace: {ns}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: limited}}
+subjects: [{{kind: ServiceAccount, name: limited, namespace: {ns}}}]
+"#,
+        ns = ns.name
+    ));
+    let token = cluster.kubectl_ok(&["create", "token", "limited", "-n", &ns.name]);
+    let server = cluster.kubectl_ok(&[
+        "config",
+        "view",
+        "--minify",
+        "--raw",
+        "-o",
+        "jsonpath={.clusters[0].cluster.server}",
+    ]);
+    let ca = cluster.kubectl_ok(&[
+        "config",
+        "view",
+        "--minify",
+        "--raw",
+        "-o",
+        "jsonpath={.clusters[0].cluster.certificate-authority-data}",
+    ]);
+    let limited = tempfile::tempdir().unwrap();
+    let kubeconfig = limited.path().join("kubeconfig");
+    let ca_line = if ca.is_empty() {
+        "insecure-skip-tls-verify: true".to_string()
+    } else {
+        format!("certificate-authority-data: {ca}")
+    };
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\n    {ca_line}\nusers:\n- name: limited\n  user:\n    token: {}\ncontexts:\n- name: c\n  context: {{cluster: c, user: limited, namespace: {}}}\ncurrent-context: c\n",
+            token.trim(),
+            ns.name
+        ),
+    )
+    .unwrap();
+    let limited_plugin = Plugin::with_kubeconfig(kubeconfig);
+    let out = limited_plugin.run(&["pod/app", "-c", "app"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("nodes/proxy") && !stderr(&out).contains(token.trim()),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+#[ignore = "needs a real cluster: set KUBECTL_CHECKPOINT_E2E_KUBECONFIG (docs/testing.md)"]
+fn e2e_pod_security_refusal_and_helper_namespace() {
+    let cluster = cluster();
+    let ns = cluster.namespace("baseline", Some("baseline"));
+    let helpers = cluster.namespace("helpers", Some("privileged"));
+    cluster.workload(&ns.name, "app", 0);
+    let plugin = Plugin::new(&cluster);
+    let out = plugin.run(&["-n", &ns.name, "pod/app", "-c", "app", "--fetch", "psa/"]);
+    // The checkpoint was taken; its fetch was refused: exit 1, the archive named on stdout.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with(&format!("{}:/var/lib/kubelet/checkpoints/", cluster.node)),
+        "{stdout}"
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("PodSecurity")
+            && err.contains("--helper-namespace")
+            && !err.contains("you need `create` and `delete` on `pods`"),
+        "{err}"
+    );
+    // In one step with a helper namespace that allows the helper.
+    let out = plugin.ok(&[
+        "-n",
+        &ns.name,
+        "pod/app",
+        "-c",
+        "app",
+        "--fetch",
+        "psa/",
+        "--helper-namespace",
+        &helpers.name,
+    ]);
+    let local = out.split_whitespace().next().unwrap();
+    assert!(plugin.path(local).is_file(), "{out}");
+}
