@@ -26,6 +26,14 @@ use sha2::{Digest, Sha256};
 const NEEDS: &str = "needs a real cluster: set KUBECTL_CHECKPOINT_E2E_KUBECONFIG (docs/testing.md)";
 const SECRET: &str = "E2E_SECRET_4711";
 
+/// Tests share the cluster; the one that restarts a kubelet runs alone (write lock), the others
+/// side by side (read locks).
+static KUBELET: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
+    KUBELET.read().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The cluster the tests run against.
 struct Cluster {
     kubeconfig: PathBuf,
@@ -286,6 +294,7 @@ fn checkpoint(plugin: &Plugin, namespace: &str, pod: &str) -> CheckpointRecord {
 #[test]
 #[ignore = "needs a real cluster: set KUBECTL_CHECKPOINT_E2E_KUBECONFIG (docs/testing.md)"]
 fn e2e_checkpoint_list_fetch_with_custody_analyze_delete() {
+    let _shared = shared();
     let cluster = cluster();
     let ns = cluster.namespace("basic", None);
     cluster.workload(&ns.name, "app", 0);
@@ -376,6 +385,7 @@ fn e2e_checkpoint_list_fetch_with_custody_analyze_delete() {
 #[test]
 #[ignore = "needs a real cluster: set KUBECTL_CHECKPOINT_E2E_KUBECONFIG (docs/testing.md)"]
 fn e2e_checkpoint_with_fetch_and_workloads() {
+    let _shared = shared();
     let cluster = cluster();
     let ns = cluster.namespace("workloads", None);
     cluster.apply(&format!(
@@ -471,12 +481,13 @@ fn wait_for_bytes(path: &Path, bytes: u64, child: &mut std::process::Child) -> b
 #[test]
 #[ignore = "needs a real cluster: set KUBECTL_CHECKPOINT_E2E_KUBECONFIG (docs/testing.md)"]
 fn e2e_fetch_resumes_after_cut_streams() {
+    let _shared = shared();
     let cluster = cluster();
     let ns = cluster.namespace("resume", None);
     let plugin = Plugin::new(&cluster);
     let source = big_archive(&cluster, &ns.name, &plugin);
 
-    // 1. The stream is cut on the node (its reader killed): resumed within the same run.
+    // 1. The stream is cut on the node (its readers killed): resumed within the same run.
     let mut child = plugin
         .command(&[
             "fetch",
@@ -494,7 +505,8 @@ fn e2e_fetch_resumes_after_cut_streams() {
         .spawn()
         .unwrap();
     let cut = wait_for_bytes(&plugin.path("cut.tar.part"), 4 << 20, &mut child);
-    if cut {
+    assert!(cut, "the fetch ended before its stream could be cut");
+    {
         let helpers = cluster.kubectl_ok(&[
             "get",
             "pods",
@@ -506,7 +518,10 @@ fn e2e_fetch_resumes_after_cut_streams() {
             "jsonpath={.items[*].metadata.name}",
         ]);
         let helper = helpers.split_whitespace().next().expect("a helper pod");
-        let _ = cluster.kubectl(&["exec", "-n", &ns.name, helper, "--", "pkill", "tee"]);
+        // Every process of the helper but its `sleep` (pid 1): the streaming shell and its
+        // pipeline die, as when a node kills them.
+        let killed = cluster.kubectl(&["exec", "-n", &ns.name, helper, "--", "kill", "-9", "-1"]);
+        eprintln!("kill -9 -1 in {helper}: {}", stderr(&killed));
     }
     let out = child.wait_with_output().unwrap();
     eprintln!("{}", stderr(&out));
@@ -514,7 +529,7 @@ fn e2e_fetch_resumes_after_cut_streams() {
     let record: FetchRecord = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(record.verified, Verify::Sha256);
     assert_eq!(record.sha256, sha256_file(&plugin.path("cut.tar")));
-    if cut {
+    {
         assert!(record.resumes >= 1, "the cut was not noticed: {record:?}");
         assert!(
             stderr(&out).contains("the stream broke at byte"),
@@ -561,6 +576,7 @@ fn e2e_fetch_resumes_after_cut_streams() {
 #[test]
 #[ignore = "needs a real cluster: set KUBECTL_CHECKPOINT_E2E_KUBECONFIG (docs/testing.md)"]
 fn e2e_fetch_survives_a_kubelet_restart() {
+    let _alone = KUBELET.write().unwrap_or_else(|e| e.into_inner());
     let cluster = cluster();
     let Ok(restart) = std::env::var("KUBECTL_CHECKPOINT_E2E_RESTART_KUBELET") else {
         panic!(
@@ -604,6 +620,7 @@ fn e2e_fetch_survives_a_kubelet_restart() {
 #[test]
 #[ignore = "needs a real cluster: set KUBECTL_CHECKPOINT_E2E_KUBECONFIG (docs/testing.md)"]
 fn e2e_refusals_get_the_right_advice() {
+    let _shared = shared();
     let cluster = cluster();
     let ns = cluster.namespace("refuse", None);
     cluster.workload(&ns.name, "app", 0);
@@ -697,6 +714,7 @@ subjects: [{{kind: ServiceAccount, name: limited, namespace: {ns}}}]
 #[test]
 #[ignore = "needs a real cluster: set KUBECTL_CHECKPOINT_E2E_KUBECONFIG (docs/testing.md)"]
 fn e2e_pod_security_refusal_and_helper_namespace() {
+    let _shared = shared();
     let cluster = cluster();
     let ns = cluster.namespace("baseline", Some("baseline"));
     let helpers = cluster.namespace("helpers", Some("privileged"));

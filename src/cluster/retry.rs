@@ -65,6 +65,12 @@ pub fn transient_reason(err: &kube::Error) -> Option<String> {
             match status.code {
                 502 | 503 | 429 => Some(format!("HTTP {}: {}", status.code, status.message)),
                 500 if dial => Some(format!("HTTP 500: {}", status.message)),
+                // The kubelet's own text (not the API server's `pods "x" not found`): a kubelet
+                // that just restarted does not know its pods for a moment.
+                404 if message == "pod does not exist" => Some(format!(
+                    "HTTP 404: {} (the kubelet restarted and has not synced its pods yet?)",
+                    status.message
+                )),
                 _ => None,
             }
         }
@@ -115,6 +121,7 @@ mod tests {
             api(503, "the server is currently unable to handle the request"),
             api(502, "bad gateway"),
             api(429, "too many requests"),
+            api(404, "pod does not exist"),
             kube::Error::UpgradeConnection(UpgradeConnectionError::ProtocolSwitch(
                 http::StatusCode::INTERNAL_SERVER_ERROR,
             )),

@@ -458,16 +458,18 @@ pub(crate) async fn transfer(
                 "the archive grew while it was copied ({received} bytes, {size} expected)"
             )));
         }
+        // A clean end before the last byte (a reader killed on the node): the size and mtime
+        // are checked again on the next try, so resuming cannot join different files.
+        let ended = match ended {
+            Ok(_) if received < size => Err(StreamEnd::Broken(format!(
+                "the stream ended early, at byte {received} of {size}"
+            ))),
+            other => other,
+        };
         match ended {
-            Ok(hash) if received == size => {
+            Ok(hash) => {
                 node_hash = hash;
                 break;
-            }
-            Ok(_) => {
-                part.keep_for(None);
-                return Err(fail(format!(
-                    "the archive shrank while it was copied ({received} of {size} bytes)"
-                )));
             }
             Err(StreamEnd::Fatal(err)) => return Err(err),
             Err(StreamEnd::WriterStopped) => {
