@@ -364,6 +364,7 @@ pub struct Helper {
 }
 
 /// A helper this scope created (or is creating), to remove or record at its end.
+#[derive(Clone)]
 struct Created {
     node: String,
     name: String,
@@ -754,25 +755,25 @@ impl<'a> HelperScope<'a> {
     /// Removes every helper still standing, or records them for reuse when they are to be kept
     /// and the run succeeded.
     async fn finish(&self, succeeded: bool) -> Result<()> {
-        let standing: Vec<(String, String, String, bool, Option<(String, String)>)> = self
+        let standing: Vec<Created> = self
             .created
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
             .filter(|c| !c.removed)
-            .map(|c| {
-                (
-                    c.node.clone(),
-                    c.name.clone(),
-                    c.nonce.clone(),
-                    c.writable,
-                    c.ran.clone(),
-                )
-            })
+            .cloned()
             .collect();
         let mut first_error = None;
         let mut keep = Vec::new();
-        for (node, name, nonce, writable, ran) in standing {
+        for Created {
+            node,
+            name,
+            nonce,
+            writable,
+            ran,
+            ..
+        } in standing
+        {
             match ran {
                 Some((uid, image_id)) if self.params.keep && succeeded => {
                     keep.push(KeptHelper {
@@ -1051,7 +1052,8 @@ mod tests {
         let good = running(&expected, "uid-1", started);
         assert_eq!(check_kept(&good, &kept(), &expected, now), Ok(()));
 
-        let changes: Vec<(&str, Box<dyn Fn(&mut Pod)>)> = vec![
+        type Change = (&'static str, Box<dyn Fn(&mut Pod)>);
+        let changes: Vec<Change> = vec![
             (
                 "uid differs",
                 Box::new(|p| p.metadata.uid = Some("uid-2".into())),

@@ -437,8 +437,7 @@ pub(crate) async fn transfer(
     let mut resumes = 0u32;
     let mut backoff = Backoff::default();
     let mut tx = Some(tx);
-    loop {
-        let Some(sender) = tx.as_ref() else { break };
+    while let Some(sender) = tx.as_ref() {
         let from = received;
         let ended = stream_once(
             helper,
@@ -691,6 +690,7 @@ enum StreamEnd {
 
 /// Streams the archive from byte `received` on (hashing on the node with `hash`); returns the
 /// node's hash (with `hash`) when the command exited cleanly.
+#[allow(clippy::too_many_arguments)]
 async fn stream_once(
     helper: &Helper,
     source: &NodePath,

@@ -19,6 +19,7 @@ mod criu_conformance;
 mod criu_images;
 mod decode;
 mod docs;
+mod e2e;
 mod fake_apiserver;
 mod fetch;
 mod fixture_truth;

@@ -1,6 +1,7 @@
 //! End-to-end tests against a real cluster: every verb through a real API server, kubelet,
 //! container runtime and CRIU. They are `#[ignore]`d, so `cargo test` skips them and says so;
-//! `cargo test --test e2e -- --ignored` runs them and fails loudly when no cluster is given.
+//! `cargo test --test integration e2e:: -- --ignored` runs them and fails loudly when no cluster
+//! is given.
 //!
 //! Environment (docs/testing.md says how to get a cluster):
 //! - `KUBECTL_CHECKPOINT_E2E_KUBECONFIG` (required): a kubeconfig whose user may create
@@ -23,7 +24,6 @@ use kubectl_checkpoint::archive::CustodyRecord;
 use kubectl_checkpoint::cluster::{CheckpointRecord, FetchRecord, ListedArchive, Verify};
 use sha2::{Digest, Sha256};
 
-const NEEDS: &str = "needs a real cluster: set KUBECTL_CHECKPOINT_E2E_KUBECONFIG (docs/testing.md)";
 const SECRET: &str = "E2E_SECRET_4711";
 
 /// Tests share the cluster; the one that restarts a kubelet runs alone (write lock), the others
