@@ -571,6 +571,7 @@ fn e2e_fetch_resumes_after_cut_streams() {
     assert_eq!(record.verified, Verify::Sha256);
     assert_eq!(record.sha256, sha256_file(&plugin.path("int.tar")));
     assert_eq!(custody(&plugin.path("int.tar")).resumed_from_partial, kept);
+    plugin.ok(&["delete", &source, "-n", &ns.name]);
 }
 
 #[test]
@@ -615,6 +616,7 @@ fn e2e_fetch_survives_a_kubelet_restart() {
     assert_eq!(record.verified, Verify::Sha256);
     assert_eq!(record.sha256, sha256_file(&plugin.path("r.tar")));
     assert!(stderr(&out).contains("retrying in"), "{}", stderr(&out));
+    plugin.ok(&["delete", &source, "-n", &ns.name]);
 }
 
 #[test]
