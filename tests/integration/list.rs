@@ -198,16 +198,16 @@ fn a_node_that_never_checkpointed_has_no_archives_and_does_not_stall_the_listing
     // node-b has no /var/lib/kubelet/checkpoints: its helper cannot mount it.
     std::fs::remove_dir(cluster.node_dir("node-b")).unwrap();
     let started = std::time::Instant::now();
-    let out = plugin.run(&["list", "-o", "json"]);
+    let out = plugin.run(&["list", "-A", "-o", "json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let archives: Vec<ListedArchive> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(archives.len(), 1);
     assert_eq!(archives[0].node, "node-a");
-    let out = plugin.run(&["list", "--node", "node-b"]);
+    let out = plugin.run(&["list", "-A", "--node", "node-b"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "");
     assert!(
-        stderr(&out).contains("No archives on node node-b."),
+        stderr(&out).contains("No checkpoint archives found."),
         "{}",
         stderr(&out)
     );
