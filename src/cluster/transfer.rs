@@ -791,8 +791,13 @@ async fn stream_once(
         *node_stat = stat;
     }
     let text = String::from_utf8_lossy(&errors).into_owned();
+    // What the commands said besides the stat line: their errors.
+    let said = match stat {
+        Some(_) => text.split_once('\n').map_or("", |(_, rest)| rest),
+        None => text.as_str(),
+    };
     let status = status.await;
-    if let Err(message) = check_status(status.as_ref(), &errors) {
+    if let Err(message) = check_status(status.as_ref(), said.as_bytes()) {
         if status.is_some() && stat.is_none() {
             // `stat` failed: the archive is not there (or not readable); no retry helps.
             return Err(StreamEnd::Fatal(

@@ -309,7 +309,8 @@ fn e2e_checkpoint_list_fetch_with_custody_analyze_delete() {
 
     // list finds it, on the node and by TARGET.
     let listed: Vec<ListedArchive> =
-        serde_json::from_str(&plugin.ok(&["list", "--node", &cluster.node, "-o", "json"])).unwrap();
+        serde_json::from_str(&plugin.ok(&["list", "-A", "--node", &cluster.node, "-o", "json"]))
+            .unwrap();
     let found = listed.iter().find(|a| a.path == record.path).unwrap();
     assert_eq!(found.name.as_ref().unwrap().namespace, ns.name);
     let by_target = plugin.ok(&["list", "-n", &ns.name, "pod/app"]);
@@ -378,7 +379,8 @@ fn e2e_checkpoint_list_fetch_with_custody_analyze_delete() {
     let deleted = plugin.ok(&["delete", &source, "-n", &ns.name]);
     assert!(deleted.contains("deleted"), "{deleted}");
     let listed: Vec<ListedArchive> =
-        serde_json::from_str(&plugin.ok(&["list", "--node", &cluster.node, "-o", "json"])).unwrap();
+        serde_json::from_str(&plugin.ok(&["list", "-A", "--node", &cluster.node, "-o", "json"]))
+            .unwrap();
     assert!(!listed.iter().any(|a| a.path == record.path));
 }
 
@@ -554,7 +556,7 @@ fn e2e_fetch_resumes_after_cut_streams() {
         .args(["-INT", &child.id().to_string()])
         .status();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("run the same fetch again to resume"),
         "{}",
