@@ -14,6 +14,7 @@ mod files;
 pub mod indicators;
 mod processes;
 mod report;
+mod secrets;
 mod sockets;
 
 pub use explore_report::{
@@ -23,6 +24,10 @@ pub use report::{
     ChangedFile, CheckpointReport, CheckpointSize, DumpStatistics, LockReport, MetadataReport,
     MountReport, OpenFile, ProcessFiles, ProcessNode, ProcessSockets, RootfsDiffReport, SocketData,
     SocketNode, SysvReport, ThreadNode, TimerfdReport, Unreadable,
+};
+pub use secrets::{
+    collect_secrets, secrets_scan_size, Incomplete, KindCount, ScanBudget, ScanEvent,
+    SecretLocation, SecretReport, SecretsParams, SecretsReport,
 };
 
 use crate::archive::Checkpoint;
@@ -40,6 +45,9 @@ pub enum Error {
     /// Decoding or validating the checkpoint's images failed.
     #[error(transparent)]
     Dump(#[from] crate::dump::Error),
+    /// The secret-detection rule table is unusable (a bug in the built-in table).
+    #[error(transparent)]
+    SecretRules(#[from] crate::secrets::Error),
     /// `spec.dump` is not the JSON of an OCI runtime spec.
     #[error("{archive}: spec.dump: cannot read its mounts")]
     ParseSpec {

@@ -14,6 +14,7 @@ use super::archive_args::{self, ArchiveArgs};
 use super::checkpoint::{checkpoint_to_temp, RemoteArgs};
 use super::memory_args::MemoryArgs;
 use super::pick::interactive;
+use super::secrets_args::{self, SecretsArgs};
 use super::{Outcome, OutputFormat};
 use crate::analyze::{self, ExploreView, Sections};
 use crate::archive::Checkpoint;
@@ -36,6 +37,10 @@ use crate::Error;
   # What an incident responder checks first: fileless or deleted executables,
   # reverse shells, LD_PRELOAD, writable and executable memory, ...
   kubectl checkpoint analyze --local counters.tar --indicators
+
+  # Credentials anywhere in the checkpoint (memory, environment, files,
+  # queues), where each copy is, values masked
+  kubectl checkpoint analyze --local counters.tar --secrets
 
   # Everything as JSON (checkpointctl inspect's keys) for scripts
   kubectl checkpoint analyze --local counters.tar -o json
@@ -63,6 +68,9 @@ pub struct AnalyzeArgs {
     /// Memory views and search.
     #[command(flatten)]
     pub memory: MemoryArgs,
+    /// Secrets in everything the checkpoint stores.
+    #[command(flatten)]
+    pub secrets: SecretsArgs,
     /// Spool directory and limits of the archive reader (boxed: the verb's arguments stay small).
     #[command(flatten)]
     pub archive: Box<ArchiveArgs>,
@@ -226,6 +234,16 @@ pub fn run(args: AnalyzeArgs) -> Result<Outcome, Error> {
         .iter()
         .map(|input| (input.as_path(), input.display().to_string()))
         .collect();
+    if args.secrets.secrets {
+        let format = output_format(args.output);
+        return secrets_args::run(
+            &args.secrets,
+            args.memory.pid,
+            &inputs,
+            format,
+            &args.archive,
+        );
+    }
     run_local(&args, &inputs)
 }
 
@@ -264,7 +282,18 @@ fn run_target(args: &AnalyzeArgs) -> Result<Outcome, Error> {
             &args.archive,
         );
     }
-    run_local(args, &[(fetched.path.as_path(), fetched.source.clone())])
+    let inputs = [(fetched.path.as_path(), fetched.source.clone())];
+    if args.secrets.secrets {
+        let format = output_format(args.output);
+        return secrets_args::run(
+            &args.secrets,
+            args.memory.pid,
+            &inputs,
+            format,
+            &args.archive,
+        );
+    }
+    run_local(args, &inputs)
 }
 
 /// Opens each input (a path and the name to report it under), builds its report, renders all

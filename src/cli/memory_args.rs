@@ -284,21 +284,8 @@ fn search_checkpoint(
     params: &SearchParams<'_>,
     failures: &mut Vec<(String, Error)>,
 ) -> Result<SearchReport, Error> {
-    let show_progress =
-        std::io::stderr().is_terminal() && matches!(params.format, Format::Table | Format::Tree);
-    let bar = if show_progress {
-        ProgressBar::new(0)
-    } else {
-        ProgressBar::hidden()
-    };
-    if show_progress {
-        bar.set_draw_target(ProgressDrawTarget::stderr());
-        if let Ok(style) =
-            ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
-        {
-            bar.set_style(style.progress_chars("=> "));
-        }
-    }
+    let show_progress = shows_progress(params.format);
+    let bar = scan_progress_bar(show_progress);
     let mut report = SearchReport {
         checkpoint: dump.display_name().to_owned(),
         pattern: params.pattern.to_owned(),
@@ -376,6 +363,28 @@ fn search_checkpoint(
     }
     bar.finish_and_clear();
     Ok(report)
+}
+
+/// True when a scan of memory should show a progress bar: stderr is a terminal and the output
+/// is for people.
+pub(super) fn shows_progress(format: Format) -> bool {
+    std::io::stderr().is_terminal() && matches!(format, Format::Table | Format::Tree)
+}
+
+/// The progress bar of a scan over memory (`{msg} [===> ] bytes/total rate`) on stderr, or a
+/// hidden one.
+pub(super) fn scan_progress_bar(show: bool) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_draw_target(ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
 }
 
 /// How far the search of one process went.

@@ -22,6 +22,7 @@ mod memory_args;
 mod pick;
 mod picker;
 mod progress;
+mod secrets_args;
 
 pub use kube_args::{KubeArgs, OutputFormat};
 

@@ -121,13 +121,22 @@ pub fn read_cmdline(memory: &ProcessMemory<'_>, bounds: &ArgBounds) -> Result<Cm
     })
 }
 
-/// Reads the environment in order, duplicates kept; strings that begin before `overwritten_to`
-/// (the end of a retitled command line) are left out.
-pub fn read_environ(
+/// One string of the environment area, where it lies in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvString {
+    /// Address of its first byte.
+    pub vaddr: u64,
+    /// Its bytes, without the terminating NUL.
+    pub bytes: Vec<u8>,
+}
+
+/// Reads the environment in order, duplicates kept, each string with its address; strings that
+/// begin before `overwritten_to` (the end of a retitled command line) are left out.
+pub fn read_environ_strings(
     memory: &ProcessMemory<'_>,
     bounds: &ArgBounds,
     overwritten_to: u64,
-) -> Result<Vec<String>, Error> {
+) -> Result<Vec<EnvString>, Error> {
     let ArgBounds {
         env_start, env_end, ..
     } = *bounds;
@@ -151,7 +160,10 @@ pub fn read_environ(
         if string.is_empty() || begins < overwritten_to {
             continue;
         }
-        out.push(String::from_utf8_lossy(string).into_owned());
+        out.push(EnvString {
+            vaddr: begins,
+            bytes: string.to_vec(),
+        });
     }
     Ok(out)
 }

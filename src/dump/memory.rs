@@ -10,6 +10,7 @@
 
 use std::io::{self, Write};
 
+use super::args::Cmdline;
 use super::layout::{MemoryLayout, PresentRun, Segment, Vma};
 use super::shared::SharedMemory;
 use super::{Error, MemoryMap};
@@ -48,6 +49,17 @@ impl Stretch {
     pub fn end(&self) -> u64 {
         self.vaddr.saturating_add(self.len)
     }
+}
+
+/// One sequential pass over a pages file (see [`ProcessMemory::passes`]).
+#[derive(Debug, Clone)]
+pub struct Pass {
+    /// Which pages file.
+    pub source: Source,
+    /// A reader of it (its own position, sharing the file handle).
+    pub reader: MemberReader,
+    /// What to read of it, in file order.
+    pub segments: Vec<Segment>,
 }
 
 /// A piece of a [`ProcessMemory::read_present`] answer: `len` bytes at `vaddr`, with their
@@ -276,25 +288,36 @@ impl<'d> ProcessMemory<'d> {
         Ok(())
     }
 
+    /// Every present byte as one sequential pass per pages file, private pages first: each
+    /// pass's segments (stretches joined where they follow each other both in memory and in the
+    /// file) in file order. Passes without segments are left out.
+    pub fn passes(&self) -> Vec<Pass> {
+        self.readers
+            .iter()
+            .map(|(source, reader)| Pass {
+                source: *source,
+                reader: reader.clone(),
+                segments: segments_of(&self.stretches, *source),
+            })
+            .filter(|pass| !pass.segments.is_empty())
+            .collect()
+    }
+
     /// Searches all present memory, one sequential pass over each pages file involved (see
-    /// [`search`]); the sink is told which pages file the next matches come from. Returns
-    /// `false` if the sink stopped the search.
+    /// [`search`] and [`ProcessMemory::passes`]); the sink is told which pages file the next
+    /// matches come from. Returns `false` if the sink stopped the search.
     pub fn search(
         &self,
         matcher: &Matcher,
         context: usize,
         sink: &mut dyn SearchSink,
     ) -> Result<bool, Error> {
-        for (source, reader) in &self.readers {
-            let segments = segments_of(&self.stretches, *source);
-            if segments.is_empty() {
-                continue;
-            }
-            sink.pages_file(reader.name());
-            let mut reader = reader.clone();
-            let finished = search::search_segments(&mut reader, &segments, matcher, context, sink)
-                .map_err(|source| Error::ReadPages {
-                    pages: reader.name().to_owned(),
+        for mut pass in self.passes() {
+            sink.pages_file(pass.reader.name());
+            let finished =
+                search::search_segments(&mut pass.reader, &pass.segments, matcher, context, sink)
+                    .map_err(|source| Error::ReadPages {
+                    pages: pass.reader.name().to_owned(),
                     source,
                 })?;
             if !finished {
@@ -302,6 +325,16 @@ impl<'d> ProcessMemory<'d> {
             }
         }
         Ok(true)
+    }
+
+    /// The bytes of the command line the kernel would show (see [`Dump::cmdline`]): from
+    /// `arg_start` to `cmdline.end`, NULs between the arguments kept; `arg_start` with them.
+    ///
+    /// [`Dump::cmdline`]: super::Dump::cmdline
+    pub fn cmdline_bytes(&self, cmdline: &Cmdline) -> Result<(u64, Vec<u8>), Error> {
+        let start = self.map.args.arg_start;
+        let len = cmdline.end.saturating_sub(start).min(MAX_STRINGS_AREA);
+        Ok((start, self.read_available(start, len)?))
     }
 
     fn not_present(&self, vaddr: u64) -> Error {

@@ -41,10 +41,10 @@ pub mod text;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub use args::{ArgBounds, Cmdline};
+pub use args::{ArgBounds, Cmdline, EnvString};
 pub use files::{File, FileKind, FileTable};
 pub use layout::{MemoryLayout, PresentRun, Vma, PAGE_SIZE};
-pub use memory::{Piece, ProcessMemory, Source, Stretch};
+pub use memory::{Pass, Piece, ProcessMemory, Source, Stretch};
 pub use shared::{SharedKind, SharedMemory, SharedObject, SysvSegment};
 pub use stored::{StoredData, StoredKind, StoredRange};
 pub use tasks::{Task, TaskState, TaskTree, Thread};
@@ -405,16 +405,29 @@ impl Dump {
         args::read_cmdline(memory, &map.args)
     }
 
-    /// The environment of task `pid`, in order, duplicates kept; `cmdline` says which bytes a
-    /// retitled command line overwrote.
+    /// The environment of task `pid`, in order, duplicates kept (lossily decoded as UTF-8);
+    /// `cmdline` says which bytes a retitled command line overwrote.
     pub fn environ(
         &self,
         memory: &ProcessMemory<'_>,
         cmdline: &Cmdline,
     ) -> Result<Vec<String>, Error> {
+        Ok(self
+            .environ_strings(memory, cmdline)?
+            .into_iter()
+            .map(|string| String::from_utf8_lossy(&string.bytes).into_owned())
+            .collect())
+    }
+
+    /// The strings of [`Dump::environ`] as bytes, each with its address.
+    pub fn environ_strings(
+        &self,
+        memory: &ProcessMemory<'_>,
+        cmdline: &Cmdline,
+    ) -> Result<Vec<EnvString>, Error> {
         let map = self.memory_map(memory.pid())?;
         let overwritten_to = if cmdline.retitled { cmdline.end } else { 0 };
-        args::read_environ(memory, &map.args, overwritten_to)
+        args::read_environ_strings(memory, &map.args, overwritten_to)
     }
 
     /// The file table.

@@ -12,6 +12,7 @@ mod indicators;
 mod memory;
 mod report_table;
 mod report_tree;
+mod secrets;
 mod table;
 mod tree;
 
@@ -24,6 +25,7 @@ use crate::analyze::{CheckpointReport, ExploreReport};
 pub use escape::{escape_bytes, escape_text};
 pub use explore::render_explore_text;
 pub use memory::{render_dump, render_hexdump, render_memory_summaries, render_search};
+pub use secrets::render_secrets;
 pub use table::Table;
 pub use tree::TreeNode;
 

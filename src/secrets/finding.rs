@@ -6,7 +6,7 @@
 //! [`mask`], so it can be printed as is. The raw value is only available as bytes
 //! ([`Finding::value`]); showing it is the caller's decision (`--reveal`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::rules::Rule;
 
@@ -60,7 +60,7 @@ impl Finding<'_> {
 }
 
 /// What a check decoded from a secret. Every string is printable ASCII (escaped input).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Details {
     /// A JSON Web Token's header and claims.
@@ -90,7 +90,8 @@ pub enum Details {
 }
 
 /// The parts of a JWT an investigator needs.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct JwtClaims {
     /// Header `alg`.
     pub algorithm: String,

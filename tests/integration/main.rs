@@ -31,3 +31,4 @@ mod list;
 mod memsearch;
 mod model;
 mod pickers;
+mod secrets;

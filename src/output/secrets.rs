@@ -1,0 +1,217 @@
+//! Renderer of `analyze --secrets`: one row per copy of each secret (the secret's kind, name,
+//! value, copies and details on its first row), or the reports as JSON/YAML.
+//!
+//! Values are masked unless the report carries them (`--reveal`); every cell goes through the
+//! table's escaping, so nothing from the checkpoint reaches the terminal raw.
+
+use std::io::Write;
+
+use super::{render_json, render_yaml, Error, Format, Style, Table};
+use crate::analyze::{SecretLocation, SecretReport, SecretsReport};
+use crate::secrets::Details;
+
+/// Renders the secrets reports of one or more checkpoints.
+pub fn render_secrets(
+    reports: &[SecretsReport],
+    format: Format,
+    style: Style,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    match format {
+        Format::Json => render_json(reports, out),
+        Format::Yaml => render_yaml(reports, out),
+        Format::Table | Format::Tree => {
+            let several = reports.len() > 1;
+            let mut header = vec!["KIND", "NAME", "VALUE", "COPIES", "WHERE", "DETAILS"];
+            if several {
+                header.insert(0, "CHECKPOINT");
+            }
+            let mut table = Table::new(&header);
+            for report in reports {
+                for secret in &report.secrets {
+                    add_rows(&mut table, several.then_some(&report.checkpoint), secret);
+                }
+            }
+            table.render(style, out)
+        }
+    }
+}
+
+/// The rows of one secret: its facts and first location, then one row per further location,
+/// then how many copies are not listed.
+fn add_rows(table: &mut Table, checkpoint: Option<&String>, secret: &SecretReport) {
+    let value = secret
+        .value
+        .clone()
+        .unwrap_or_else(|| secret.masked.clone());
+    let mut first = true;
+    let mut row = |location: String| {
+        let mut cells = Vec::with_capacity(7);
+        if let Some(checkpoint) = checkpoint {
+            cells.push(checkpoint.clone());
+        }
+        if first {
+            cells.extend([
+                secret.kind.clone(),
+                secret.name.clone().unwrap_or_default(),
+                value.clone(),
+                secret.copies.to_string(),
+                location,
+                secret.details.as_ref().map(describe).unwrap_or_default(),
+            ]);
+        } else {
+            cells.extend([
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                location,
+            ]);
+        }
+        first = false;
+        table.row(cells);
+    };
+    for location in &secret.locations {
+        row(describe_location(location));
+    }
+    let unlisted = secret.copies.saturating_sub(secret.locations.len() as u64);
+    if unlisted > 0 || secret.locations.is_empty() {
+        row(format!("({unlisted} more copies not listed)"));
+    }
+}
+
+/// A location in a few words: `pid 7 0x7ffd... [stack]`, `pid 7 environ offset 96`,
+/// `pipe:[118963] unread data offset 22`.
+pub fn describe_location(location: &SecretLocation) -> String {
+    match (location, location.source_offset()) {
+        (_, Some((source, offset))) => format!("{source} offset {offset}"),
+        (
+            SecretLocation::Memory {
+                pid, address, vma, ..
+            },
+            None,
+        ) => format!("pid {pid} {address} {vma}").trim_end().to_owned(),
+        (_, None) => String::new(),
+    }
+}
+
+/// What a rule's checks decoded, in one line.
+pub fn describe(details: &Details) -> String {
+    match details {
+        Details::Jwt(claims) => {
+            let mut parts = vec![format!("alg {}", claims.algorithm)];
+            if let (Some(namespace), Some(account)) = (&claims.namespace, &claims.service_account) {
+                parts.push(format!("service account {namespace}/{account}"));
+                if let Some(pod) = &claims.pod {
+                    parts.push(format!("pod {pod}"));
+                }
+            } else if let Some(subject) = &claims.subject {
+                parts.push(format!("sub {subject}"));
+            }
+            if let Some(issuer) = &claims.issuer {
+                parts.push(format!("iss {issuer}"));
+            }
+            if let Some(expires) = &claims.expires {
+                parts.push(format!("expires {expires}"));
+            }
+            parts.join(", ")
+        }
+        Details::PrivateKey {
+            key_type,
+            encrypted,
+        } => match encrypted {
+            Some(true) => format!("{key_type}, encrypted"),
+            Some(false) => format!("{key_type}, not encrypted"),
+            None => key_type.clone(),
+        },
+        Details::ServiceAccount {
+            client_email,
+            project_id,
+            private_key_id,
+        } => {
+            let mut parts = Vec::new();
+            if let Some(email) = client_email {
+                parts.push(email.clone());
+            }
+            if let Some(project) = project_id {
+                parts.push(format!("project {project}"));
+            }
+            if let Some(key) = private_key_id {
+                parts.push(format!("key id {key}"));
+            }
+            parts.join(", ")
+        }
+        Details::Credential { user } => format!("user {user}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn report() -> SecretsReport {
+        SecretsReport {
+            checkpoint: "a.tar".into(),
+            secrets: vec![SecretReport {
+                kind: "env-secret".into(),
+                rule: "env-secret".into(),
+                name: Some("DB_PASSWORD".into()),
+                masked: "Qc...(22)".into(),
+                value: None,
+                value_escaped: false,
+                length: 22,
+                copies: 3,
+                details: Some(Details::Credential {
+                    user: "orders".into(),
+                }),
+                locations: vec![
+                    SecretLocation::Environ {
+                        pid: 7,
+                        command: Arc::from("app"),
+                        source: "pid 7 environ".into(),
+                        variable: Arc::from("DB_PASSWORD"),
+                        offset: 12,
+                        address: "0x7ffd0000".into(),
+                        vma: Arc::from("[stack]"),
+                    },
+                    SecretLocation::Memory {
+                        pid: 7,
+                        command: Arc::from("app"),
+                        address: "0x1000".into(),
+                        vma: Arc::from("/tmp/\x1b]0;owned\x07"),
+                    },
+                ],
+            }],
+            kinds: Vec::new(),
+            findings: 3,
+            not_itemised: 0,
+            scanned_bytes: 4096,
+            incomplete: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_row_per_location_and_the_copies_not_listed() {
+        let mut out = Vec::new();
+        render_secrets(&[report()], Format::Table, Style::default(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(lines[1].contains("DB_PASSWORD") && lines[1].contains("Qc...(22)"));
+        assert!(lines[1].contains("pid 7 environ offset 12") && lines[1].contains("user orders"));
+        assert!(lines[2].contains("pid 7 0x1000 /tmp/\\x1b]0;owned\\x07"));
+        assert!(lines[3].contains("(1 more copies not listed)"));
+        assert!(!text.contains('\x1b'));
+    }
+
+    #[test]
+    fn json_has_no_value_unless_revealed() {
+        let mut out = Vec::new();
+        render_secrets(&[report()], Format::Json, Style::default(), &mut out).unwrap();
+        let back: Vec<SecretsReport> = serde_json::from_slice(&out).unwrap();
+        assert_eq!(back, vec![report()]);
+        let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert!(value[0]["secrets"][0].get("value").is_none());
+    }
+}
