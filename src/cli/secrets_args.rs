@@ -22,9 +22,9 @@ use crate::Error;
 #[derive(Debug, Default, Clone, Copy, Args)]
 pub struct SecretsArgs {
     /// Find credentials in everything the checkpoint stores (process memory, command lines,
-    /// environments, ghost files, pipe and socket queues, shared memory, rootfs-diff.tar): cloud
-    /// keys, tokens, JWTs, private keys, passwords; each with where it is and how many copies,
-    /// the value masked. With --pid, that process only.
+    /// environments, ghost files, pipe and socket queues, shared memory, rootfs-diff.tar, the
+    /// engine's files): cloud keys, tokens, JWTs, private keys, passwords; each with where it
+    /// is and how many copies, the value masked. With --pid, that process only.
     #[arg(long, conflicts_with_all = ["SectionArgs", "crit_x", "summary", "dump_memory", "hexdump", "search", "search_regex"])]
     pub secrets: bool,
     /// With --secrets: show each secret's value instead of its masked form.
