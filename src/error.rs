@@ -21,6 +21,9 @@ pub enum Error {
     /// Building a report failed.
     #[error(transparent)]
     Analyze(#[from] crate::analyze::Error),
+    /// Comparing two checkpoints failed.
+    #[error(transparent)]
+    Diff(#[from] crate::diff::Error),
     /// Writing a core file failed.
     #[error(transparent)]
     Coredump(#[from] crate::coredump::Error),

@@ -10,6 +10,7 @@
 //!   with the reader of process memory (private and shared pages) by address;
 //! - [`memory`] builds the memory views (summaries, search, raw dumps, hexdumps) on it;
 //! - [`analyze`] turns decoded images into report structs, and [`coredump`] into ELF core files;
+//! - [`diff`] compares two checkpoints into a report of what was added, removed and changed;
 //! - [`output`] renders reports as tables, trees, JSON or YAML.
 //!
 //! Only `cli` and `output` write to the terminal.
@@ -20,6 +21,7 @@ pub mod cli;
 pub mod cluster;
 pub mod coredump;
 pub mod criu;
+pub mod diff;
 pub mod dump;
 pub mod error;
 pub mod memory;

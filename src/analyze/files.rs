@@ -141,7 +141,7 @@ pub(crate) fn collect_files(dump: &Dump, sections: &Sections) -> Vec<ProcessFile
 }
 
 /// One descriptor, typed.
-fn open_file(files: &FileTable, pid: u32, fd: &Fd) -> OpenFile {
+pub(crate) fn open_file(files: &FileTable, pid: u32, fd: &Fd) -> OpenFile {
     let mut entry = OpenFile {
         fd: fd.fd.to_string(),
         file_type: file_type_name(fd.file_type),

@@ -30,6 +30,9 @@ pub use secrets::{
     SecretLocation, SecretReport, SecretsParams, SecretsReport,
 };
 
+pub(crate) use files::{describe_proc, open_file};
+pub(crate) use sockets::socket_node;
+
 use crate::archive::Checkpoint;
 use crate::dump::{Dump, Task};
 

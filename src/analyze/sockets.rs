@@ -170,7 +170,8 @@ fn netlink_node(fd: u32, sk: &NetlinkSkEntry) -> SocketNode {
     }
 }
 
-fn socket_node(files: &FileTable, fd: u32, kind: &FileKind) -> Option<SocketNode> {
+/// The report node of the socket `kind` held by descriptor `fd`; `None` for other files.
+pub(crate) fn socket_node(files: &FileTable, fd: u32, kind: &FileKind) -> Option<SocketNode> {
     match kind {
         FileKind::Inet(sk) => Some(inet_node(files, fd, sk)),
         FileKind::Unix(sk) => Some(unix_node(files, fd, sk)),

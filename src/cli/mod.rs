@@ -15,6 +15,7 @@ mod completion;
 mod completion_cluster;
 mod coredump;
 mod decode;
+mod diff;
 mod fetch;
 mod kube_args;
 mod list;
@@ -93,6 +94,8 @@ pub enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Decode one CRIU image file like `crit decode`.
     Decode(decode::DecodeArgs),
+    /// Compare two checkpoints: processes, files, sockets, memory, root file system, metadata.
+    Diff(diff::DiffArgs),
     /// Write ELF core files of the checkpointed processes for gdb.
     Coredump(coredump::CoredumpArgs),
     /// Write a shell completion script (bash, zsh, fish) or kubectl's completion helper.
@@ -106,6 +109,10 @@ pub enum Outcome {
     Success,
     /// Some items failed (each was reported on stderr); the others were done.
     PartialFailure,
+    /// `diff` found differences (exit 1, as diff(1)).
+    Differences,
+    /// `diff` could not compare some parts (each was reported on stderr; exit 2, as diff(1)).
+    Trouble,
 }
 
 impl Outcome {
@@ -113,7 +120,8 @@ impl Outcome {
     pub fn exit_code(self) -> ExitCode {
         match self {
             Outcome::Success => ExitCode::SUCCESS,
-            Outcome::PartialFailure => ExitCode::from(EXIT_PARTIAL),
+            Outcome::PartialFailure | Outcome::Differences => ExitCode::from(EXIT_PARTIAL),
+            Outcome::Trouble => ExitCode::from(EXIT_ERROR),
         }
     }
 }
@@ -178,6 +186,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Some(Command::Delete(args)) => list::run_delete(args),
         Some(Command::Analyze(args)) => analyze::run(args),
         Some(Command::Decode(args)) => decode::run(args),
+        Some(Command::Diff(args)) => diff::run(args),
         Some(Command::Coredump(args)) => coredump::run(args),
         Some(Command::Completion(args)) => completion::run(args),
     }

@@ -6,6 +6,7 @@
 //! with [`escape_text`], in [`Table`], [`TreeNode`] and the text views; JSON and YAML keep the
 //! data exact.
 
+mod diff;
 mod escape;
 mod explore;
 mod indicators;
@@ -22,6 +23,7 @@ use serde::Serialize;
 
 use crate::analyze::{CheckpointReport, ExploreReport};
 
+pub use diff::render_diff;
 pub use escape::{escape_bytes, escape_text};
 pub use explore::render_explore_text;
 pub use memory::{render_dump, render_hexdump, render_memory_summaries, render_search};

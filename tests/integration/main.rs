@@ -18,6 +18,7 @@ mod coredump;
 mod criu_conformance;
 mod criu_images;
 mod decode;
+mod diff;
 mod docs;
 mod e2e;
 mod fake_apiserver;
