@@ -26,8 +26,8 @@ use crate::Error;
   # With the changed page ranges of each mapping, as JSON
   kubectl checkpoint diff before.tar after.tar --memory -o json
 
-  # In a script: exit 0 when nothing changed, 1 when something did
-  kubectl checkpoint diff a.tar b.tar >/dev/null || echo changed
+  # As a tree; the exit status says whether anything changed (0 no, 1 yes)
+  kubectl checkpoint diff a.tar b.tar -o tree
 
 Exit status as diff(1): 0 no differences, 1 differences, 2 trouble.")]
 pub struct DiffArgs {

@@ -210,7 +210,8 @@ fn render_cli_reference() -> String {
         "\nExit codes: `0` success; `{EXIT_PARTIAL}` some items failed and the others were done \
          (each failure is reported on stderr); `{EXIT_ERROR}` an error stopped the verb, \
          including a command line that does not parse; `{EXIT_CANCELLED}` cancelled (Ctrl-C, \
-         or Esc/q at a prompt).\n"
+         or Esc/q at a prompt). `diff` exits as diff(1): `0` no differences, `1` differences, \
+         `2` trouble.\n"
     )
     .unwrap();
     render_command(&command, &mut out);
@@ -347,7 +348,17 @@ fn render_man_examples(command: &clap::Command, out: &mut String) {
 /// EXIT STATUS, ENVIRONMENT and SEE ALSO, the same facts as docs/cli.md.
 fn render_man_closing(command: &clap::Command, siblings: &[String], out: &mut String) {
     out.push_str(".SH \"EXIT STATUS\"\n");
-    for (code, meaning) in [
+    let diff_status = [
+        (0, "No differences."),
+        (EXIT_PARTIAL, "Differences (each is listed on stdout)."),
+        (
+            EXIT_ERROR,
+            "Trouble: a checkpoint could not be read, a part of one could not be compared (named \
+             on stderr; the report is still printed), or the command line does not parse.",
+        ),
+        (EXIT_CANCELLED, "Cancelled: Ctrl-C."),
+    ];
+    let verb_status = [
         (0, "Success."),
         (
             EXIT_PARTIAL,
@@ -361,7 +372,13 @@ fn render_man_closing(command: &clap::Command, siblings: &[String], out: &mut St
             EXIT_CANCELLED,
             "Cancelled: Ctrl-C, or Esc or q at a prompt; nothing more was done.",
         ),
-    ] {
+    ];
+    let status = if command.get_name() == "diff" {
+        diff_status
+    } else {
+        verb_status
+    };
+    for (code, meaning) in status {
         writeln!(out, ".TP\n\\fB{code}\\fR\n{}", roff_text(meaning)).unwrap();
     }
     out.push_str(".SH ENVIRONMENT\n");
