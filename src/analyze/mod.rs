@@ -16,6 +16,7 @@ mod processes;
 mod report;
 mod secrets;
 mod sockets;
+mod summary;
 
 pub use explore_report::{
     ExploreReport, FdsProcess, FdsRow, MemsProcess, MemsVma, PsRow, RssProcess, RssRun, RssVma,
@@ -28,6 +29,10 @@ pub use report::{
 pub use secrets::{
     collect_secrets, secrets_scan_size, Incomplete, KindCount, ScanBudget, ScanEvent,
     SecretLocation, SecretReport, SecretsParams, SecretsReport,
+};
+pub use summary::{
+    NotableFile, SummaryIndicator, SummaryMemory, SummaryProcess, SummaryReport, SummaryRootfs,
+    SummarySocket, SummaryTotals, LIST_CAP,
 };
 
 pub(crate) use files::{describe_proc, open_file};
@@ -85,6 +90,8 @@ pub struct Sections {
     pub rootfs_diff: bool,
     /// Compromise indicators ([`indicators`]).
     pub indicators: bool,
+    /// The forensic summary (the default view of one checkpoint).
+    pub summary: bool,
     /// Limit the process views (tree, files, sockets) to this process and its descendants.
     pub pid: Option<u32>,
 }
@@ -103,13 +110,14 @@ impl Sections {
             mounts: true,
             rootfs_diff: true,
             indicators: true,
+            summary: true,
             pid: None,
         }
     }
 
     /// True when a section needs the decoded images, not only the container metadata.
     fn needs_dump(&self) -> bool {
-        self.ps_tree || self.files || self.sockets || self.mounts || self.indicators
+        self.ps_tree || self.files || self.sockets || self.mounts || self.indicators || self.summary
     }
 }
 
@@ -148,8 +156,17 @@ pub fn collect_report(
     if sections.rootfs_diff {
         report.rootfs_diff = Some(container::collect_rootfs_diff(&checkpoint)?);
     }
+    // The summary counts root fs changes; a diff that cannot be read leaves them out of it.
+    let rootfs = sections
+        .summary
+        .then(|| checkpoint.rootfs_diff().ok())
+        .flatten();
     if sections.needs_dump() {
         let dump = Dump::load(checkpoint)?;
+        if sections.summary {
+            let found = indicators::collect(&dump);
+            report.summary = Some(summary::build_summary(&dump, rootfs.as_ref(), &found));
+        }
         if let Some(pid) = sections.pid {
             dump.task(pid)?;
         }

@@ -44,6 +44,9 @@ pub struct CheckpointReport {
     /// and whether the archive still matches it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custody: Option<crate::archive::CustodyStatus>,
+    /// The forensic summary (the default view of one checkpoint; JSON without section flags).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<super::SummaryReport>,
     /// CRIU's dump statistics (`--stats`).
     #[serde(rename = "statistics", skip_serializing_if = "Option::is_none")]
     pub statistics: Option<DumpStatistics>,

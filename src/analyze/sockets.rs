@@ -35,7 +35,7 @@ fn type_name(socket_type: u32) -> String {
 }
 
 /// IP protocol names (netinet/in.h).
-fn protocol_name(proto: u32) -> String {
+pub(crate) fn protocol_name(proto: u32) -> String {
     match proto {
         0 => "IP".to_owned(),
         1 => "ICMP".to_owned(),
@@ -87,8 +87,18 @@ pub(crate) fn ip_address(words: &[u32]) -> String {
     }
 }
 
+/// `addr:port` of an inet address, `[addr]:port` for IPv6.
+pub(crate) fn endpoint_text(words: &[u32], port: u32) -> String {
+    let address = ip_address(words);
+    if address.contains(':') {
+        format!("[{address}]:{port}")
+    } else {
+        format!("{address}:{port}")
+    }
+}
+
 /// A UNIX socket name: abstract names (leading NUL) get `@`, like `ss` prints them.
-fn unix_name(name: &[u8]) -> String {
+pub(crate) fn unix_name(name: &[u8]) -> String {
     let text = match name.split_first() {
         None => String::new(),
         Some((0, rest)) => format!("@{}", String::from_utf8_lossy(rest)),

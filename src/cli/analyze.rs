@@ -171,8 +171,10 @@ impl SectionArgs {
     }
 
     /// The sections to build: `--all`, or every section for JSON/YAML without section flags;
-    /// `pid` limits the process views to that process and its descendants.
-    pub fn resolve(&self, format: Format, pid: Option<u32>) -> Sections {
+    /// without section flags, the summary of a `single` checkpoint (several get the overview
+    /// table alone), or the process tree of `--pid`'s subtree. `pid` limits the process views
+    /// to that process and its descendants.
+    pub fn resolve(&self, format: Format, pid: Option<u32>, single: bool) -> Sections {
         let machine = matches!(format, Format::Json | Format::Yaml);
         if self.all || (machine && !self.any()) {
             return Sections {
@@ -180,8 +182,17 @@ impl SectionArgs {
                 ..Sections::all()
             };
         }
+        if !self.any() {
+            return Sections {
+                pid,
+                summary: single && pid.is_none(),
+                ps_tree: pid.is_some(),
+                ..Sections::default()
+            };
+        }
         Sections {
             pid,
+            summary: false,
             stats: self.stats,
             metadata: self.metadata,
             ps_tree: self.ps_tree || self.cmdline || self.env,
@@ -318,7 +329,9 @@ fn run_local(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome, 
             }
         }
     } else {
-        let sections = args.sections.resolve(format, args.memory.pid);
+        let sections = args
+            .sections
+            .resolve(format, args.memory.pid, inputs.len() == 1);
         let mut reports = Vec::with_capacity(inputs.len());
         for (input, source) in inputs {
             let report = open_input(input, &args.archive)
@@ -409,10 +422,22 @@ mod tests {
     #[test]
     fn json_without_flags_means_every_section() {
         let none = SectionArgs::default();
-        assert_eq!(none.resolve(Format::Json, None), Sections::all());
-        assert_eq!(none.resolve(Format::Yaml, None), Sections::all());
-        assert_eq!(none.resolve(Format::Table, None), Sections::default());
-        assert_eq!(none.resolve(Format::Json, Some(7)).pid, Some(7));
+        assert_eq!(none.resolve(Format::Json, None, true), Sections::all());
+        assert_eq!(none.resolve(Format::Yaml, None, false), Sections::all());
+        assert_eq!(
+            none.resolve(Format::Table, None, false),
+            Sections::default()
+        );
+        assert_eq!(none.resolve(Format::Json, Some(7), true).pid, Some(7));
+    }
+
+    #[test]
+    fn one_checkpoint_without_flags_gets_the_summary() {
+        let none = SectionArgs::default();
+        let one = none.resolve(Format::Table, None, true);
+        assert!(one.summary && !one.ps_tree);
+        let pid = none.resolve(Format::Table, Some(7), true);
+        assert!(!pid.summary && pid.ps_tree);
     }
 
     #[test]
@@ -421,7 +446,7 @@ mod tests {
             env: true,
             ..SectionArgs::default()
         };
-        let sections = args.resolve(Format::Table, None);
+        let sections = args.resolve(Format::Table, None, true);
         assert!(sections.ps_tree && sections.env && !sections.cmdline);
     }
 
@@ -432,7 +457,7 @@ mod tests {
             ..SectionArgs::default()
         };
         assert_eq!(
-            args.resolve(Format::Json, None),
+            args.resolve(Format::Json, None, true),
             Sections {
                 stats: true,
                 ..Sections::default()

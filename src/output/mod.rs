@@ -14,6 +14,7 @@ mod memory;
 mod report_table;
 mod report_tree;
 mod secrets;
+mod summary;
 mod table;
 mod tree;
 
@@ -66,17 +67,58 @@ pub struct Style {
     pub color: bool,
     /// Box-drawing glyphs in trees.
     pub glyphs: bool,
+    /// The terminal's width in columns: long cells are cut to fit it. `None` when the output
+    /// is not a terminal: then nothing is ever cut.
+    pub width: Option<usize>,
 }
 
 impl Style {
-    /// The style for an output that is (or is not) a terminal, given the `NO_COLOR` variable.
+    /// The style for an output that is (or is not) a terminal, given the `NO_COLOR` variable;
+    /// on a terminal, its width (see [`terminal_width`]).
     pub fn for_terminal(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> Style {
         let on = is_terminal && no_color.is_none_or(|value| value.is_empty());
         Style {
             color: on,
             glyphs: on,
+            width: is_terminal.then(terminal_width).flatten(),
         }
     }
+}
+
+/// Narrowest width long cells are cut to, whatever the terminal says.
+const MIN_TERMINAL_WIDTH: usize = 40;
+
+/// The width of the terminal on stdout: `COLUMNS` when set (as `ls` honours it), else what the
+/// terminal reports; `None` when neither says.
+pub fn terminal_width() -> Option<usize> {
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|text| text.trim().parse::<usize>().ok())
+        .or_else(|| {
+            console::Term::stdout()
+                .size_checked()
+                .map(|(_, cols)| usize::from(cols))
+        })?;
+    Some(columns.max(MIN_TERMINAL_WIDTH))
+}
+
+/// `text` cut to at most `max` characters by replacing its middle with `…` (the start and the
+/// end of a path say the most); unchanged when it fits.
+pub fn shorten_middle(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        return text.to_owned();
+    }
+    if max <= 1 {
+        return "…".chars().take(max).collect();
+    }
+    let keep = max - 1;
+    let head = keep.div_ceil(2);
+    let tail = keep - head;
+    let mut out: String = text.chars().take(head).collect();
+    out.push('…');
+    out.extend(text.chars().skip(count - tail));
+    out
 }
 
 /// Renders checkpoint reports: one overview row per checkpoint, then the sections each
@@ -164,17 +206,23 @@ mod tests {
     #[test]
     fn style_follows_terminal_and_no_color() {
         use std::ffi::OsStr;
-        let on = Style {
-            color: true,
-            glyphs: true,
-        };
-        assert_eq!(Style::for_terminal(true, None), on);
-        assert_eq!(Style::for_terminal(true, Some(OsStr::new(""))), on);
-        assert_eq!(
-            Style::for_terminal(true, Some(OsStr::new("1"))),
-            Style::default()
-        );
+        let style = Style::for_terminal(true, None);
+        assert!(style.color && style.glyphs);
+        assert!(Style::for_terminal(true, Some(OsStr::new(""))).color);
+        let no_color = Style::for_terminal(true, Some(OsStr::new("1")));
+        assert!(!no_color.color && !no_color.glyphs);
         assert_eq!(Style::for_terminal(false, None), Style::default());
+    }
+
+    #[test]
+    fn middles_are_shortened() {
+        assert_eq!(shorten_middle("short", 10), "short");
+        assert_eq!(
+            shorten_middle("/var/lib/kubelet/checkpoints/x.tar", 15),
+            "/var/li…s/x.tar"
+        );
+        assert_eq!(shorten_middle("abcdef", 5), "ab…ef");
+        assert_eq!(shorten_middle("abcdef", 1), "…");
     }
 
     #[test]

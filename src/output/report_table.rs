@@ -1,5 +1,6 @@
-//! Checkpoint reports as kubectl-like tables: an overview with one row per checkpoint, then
-//! one table per requested section, each under a `<checkpoint>: <section>` title.
+//! Checkpoint reports as kubectl-like tables. One checkpoint: its summary (the default view) or
+//! an overview row, then one table per requested section under its title. Several: an overview
+//! with one row per checkpoint, then each section under a `<checkpoint>: <section>` title.
 
 use std::io::Write;
 
@@ -15,41 +16,45 @@ pub(super) fn render(
     style: Style,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
-    overview(reports).render(style, out)?;
-    for report in reports {
-        if let Some(custody) = &report.custody {
-            writeln!(out, "{}", custody_line(&report.checkpoint, custody))?;
+    // One checkpoint: its describe-like head (and summary, the default view); section titles
+    // need no path. Several: the overview table, and each section titled with its checkpoint.
+    let single = reports.len() == 1;
+    match reports {
+        [report] => super::summary::render(report, report.summary.as_ref(), style, out)?,
+        _ => overview(reports).render(style, out)?,
+    }
+    if !single {
+        for report in reports {
+            if let Some(custody) = &report.custody {
+                let checkpoint = escape_text(&report.checkpoint);
+                let line = custody_text(custody);
+                writeln!(out, "{checkpoint}: custody: {}", escape_text(&line))?;
+            }
         }
     }
     for report in reports {
         for (title, table) in sections(report, style) {
             writeln!(out)?;
-            let checkpoint = escape_text(&report.checkpoint);
+            let title = if single {
+                capitalized(title)
+            } else {
+                format!("{}: {title}", escape_text(&report.checkpoint))
+            };
             if table.is_empty() {
-                writeln!(out, "{checkpoint}: {title}: none")?;
+                writeln!(out, "{title}: none")?;
                 continue;
             }
-            writeln!(out, "{checkpoint}: {title}")?;
+            writeln!(out, "{title}:")?;
             table.render(style, out)?;
         }
     }
     Ok(())
 }
 
-/// One line on where the archive came from and whether it is still the copy that was fetched.
-fn custody_line(checkpoint: &str, custody: &crate::archive::CustodyStatus) -> String {
-    // Recorded text is input too: control characters are shown escaped, never sent raw.
-    let plain = |text: &str| -> String {
-        text.chars()
-            .map(|c| {
-                if c.is_control() {
-                    c.escape_default().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect()
-    };
+/// Where the archive came from and whether it is still the copy that was fetched, in one line
+/// (without the checkpoint's name). Recorded text is input too: callers escape the line.
+pub(super) fn custody_text(custody: &crate::archive::CustodyStatus) -> String {
+    let plain = |text: &str| text.to_owned();
     let what = match &custody.record {
         Some(record) => {
             let by = record
@@ -72,8 +77,17 @@ fn custody_line(checkpoint: &str, custody: &crate::archive::CustodyStatus) -> St
         None => "unreadable record".into(),
     };
     match &custody.problem {
-        Some(problem) => format!("{checkpoint}: custody: {what}; WARNING: {}", plain(problem)),
-        None => format!("{checkpoint}: custody: {what}; the archive matches its recorded sha256"),
+        Some(problem) => format!("{what}; WARNING: {}", plain(problem)),
+        None => format!("{what}; the archive matches its recorded sha256"),
+    }
+}
+
+/// A section title with its first letter in upper case.
+fn capitalized(title: &str) -> String {
+    let mut chars = title.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 
@@ -440,7 +454,7 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("CHECKPOINT   CONTAINER"), "{text}");
         assert!(lines[1].starts_with("dir          <none>"), "{text}");
-        assert!(text.contains("dir: CRIU dump statistics\n"), "{text}");
+        assert!(text.contains("\nCRIU dump statistics:\n"), "{text}");
         assert!(text.contains("   2218\n"), "{text}");
         assert!(
             text.contains("\n9     1      0      0     Alive   1           sleep\n"),
@@ -459,7 +473,26 @@ mod tests {
         let mut out = Vec::new();
         render(&[report], Style::default(), &mut out).expect("writing to a Vec cannot fail");
         let text = String::from_utf8(out).expect("tables are UTF-8");
-        assert!(text.ends_with("\n\ndir: mounts: none\n"), "{text}");
+        assert!(text.ends_with("\n\nMounts: none\n"), "{text}");
+        // Several checkpoints: each section titled with its checkpoint.
+        let other = CheckpointReport {
+            checkpoint: "other".into(),
+            mounts: Some(Vec::new()),
+            ..CheckpointReport::default()
+        };
+        let both = [
+            CheckpointReport {
+                checkpoint: "dir".into(),
+                mounts: Some(Vec::new()),
+                ..CheckpointReport::default()
+            },
+            other,
+        ];
+        let mut out = Vec::new();
+        render(&both, Style::default(), &mut out).expect("writing to a Vec cannot fail");
+        let text = String::from_utf8(out).expect("tables are UTF-8");
+        assert!(text.contains("\ndir: mounts: none\n"), "{text}");
+        assert!(text.ends_with("\nother: mounts: none\n"), "{text}");
     }
 
     #[test]

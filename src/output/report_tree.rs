@@ -14,9 +14,28 @@ pub(super) fn render(
         if index > 0 {
             writeln!(out)?;
         }
+        // The summary is a describe-like block in every human format; the tree holds the rest.
+        if let (Some(summary), 1) = (&report.summary, reports.len()) {
+            super::summary::render(report, Some(summary), style, out)?;
+            if !has_sections(report) {
+                continue;
+            }
+            writeln!(out)?;
+        }
         build_tree(report).render(style, out)?;
     }
     Ok(())
+}
+
+/// True when a report holds a section besides the overview and the summary.
+fn has_sections(report: &CheckpointReport) -> bool {
+    report.statistics.is_some()
+        || report.metadata.is_some()
+        || report.process_tree.is_some()
+        || report.file_descriptors.is_some()
+        || report.sockets.is_some()
+        || report.mounts.is_some()
+        || report.rootfs_diff.is_some()
 }
 
 fn field(children: &mut Vec<TreeNode>, name: &str, value: &str) {

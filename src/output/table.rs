@@ -48,9 +48,14 @@ impl Table {
         self.rows.is_empty()
     }
 
-    /// Writes the header (bold when `style.color`) and the rows.
+    /// Writes the header (bold when `style.color`) and the rows. On a terminal
+    /// (`style.width`), the widest columns are narrowed until a line fits, and cells longer than
+    /// their column are cut in the middle (`…`); off a terminal nothing is cut.
     pub fn render(&self, style: Style, out: &mut dyn Write) -> Result<(), Error> {
-        let widths = self.widths();
+        let mut widths = self.widths();
+        if let Some(limit) = style.width {
+            self.fit(&mut widths, limit);
+        }
         let header = format_line(&self.header, &widths);
         if style.color {
             writeln!(out, "\x1b[1m{header}\x1b[0m")?;
@@ -72,6 +77,31 @@ impl Table {
             .collect()
     }
 
+    /// Narrows the widest columns (never below their header, nor below [`NARROWEST`]) until a
+    /// line is at most `limit` characters long, or no column can give more.
+    fn fit(&self, widths: &mut [usize], limit: usize) {
+        loop {
+            let total = line_len(widths);
+            if total <= limit {
+                return;
+            }
+            let Some((index, &width)) = widths.iter().enumerate().max_by_key(|(_, w)| **w) else {
+                return;
+            };
+            let floor = self
+                .header
+                .get(index)
+                .map_or(0, |h| h.chars().count())
+                .max(NARROWEST);
+            if width <= floor {
+                return;
+            }
+            if let Some(slot) = widths.get_mut(index) {
+                *slot = width.saturating_sub(total - limit).max(floor);
+            }
+        }
+    }
+
     /// Each column's widest cell, header included.
     fn widths(&self) -> Vec<usize> {
         let columns = self
@@ -91,12 +121,39 @@ impl Table {
     }
 }
 
-/// One line: every cell but the last padded to its column's width.
+/// The narrowest a column is cut to on a narrow terminal.
+const NARROWEST: usize = 8;
+
+/// The length of a line whose columns have these widths.
+fn line_len(widths: &[usize]) -> usize {
+    let last = widths.len().saturating_sub(1);
+    widths
+        .iter()
+        .enumerate()
+        .map(|(index, width)| {
+            if index < last {
+                (width + PADDING).max(MIN_WIDTH)
+            } else {
+                *width
+            }
+        })
+        .sum()
+}
+
+/// One line: every cell but the last padded to its column's width; a cell longer than its
+/// column is cut in the middle.
 fn format_line(cells: &[String], widths: &[usize]) -> String {
     let mut line = String::new();
     let last = widths.len().saturating_sub(1);
     for (index, width) in widths.iter().enumerate() {
         let cell = cells.get(index).map(String::as_str).unwrap_or("");
+        let cut;
+        let cell = if cell.chars().count() > *width {
+            cut = super::shorten_middle(cell, *width);
+            cut.as_str()
+        } else {
+            cell
+        };
         line.push_str(cell);
         if index < last {
             let target = (width + PADDING).max(MIN_WIDTH);
@@ -128,6 +185,30 @@ mod tests {
         assert_eq!(
             rendered(&table),
             "NAME      PID\npython3   24390\na         1\n"
+        );
+    }
+
+    #[test]
+    fn long_cells_are_cut_to_the_terminal_only() {
+        let mut table = Table::new(&["PID", "PATH"]);
+        table.row(vec![
+            "1".into(),
+            format!("/srv/{}/file.txt", "x".repeat(100)),
+        ]);
+        let narrow = Style {
+            width: Some(40),
+            ..Style::default()
+        };
+        let mut out = Vec::new();
+        table.render(narrow, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        for line in text.lines() {
+            assert!(line.chars().count() <= 40, "{line}");
+        }
+        assert!(text.contains("/srv/xx") && text.contains("…") && text.contains("file.txt"));
+        assert!(
+            rendered(&table).contains(&"x".repeat(100)),
+            "piped: nothing cut"
         );
     }
 
@@ -175,6 +256,7 @@ mod tests {
                 Style {
                     color: true,
                     glyphs: true,
+                    width: None,
                 },
                 &mut out,
             )

@@ -95,6 +95,7 @@ mod tests {
         let style = Style {
             color: false,
             glyphs: true,
+            width: None,
         };
         assert_eq!(
             rendered(style),

@@ -620,7 +620,7 @@ fn escaped_strings_are_spelled_out_and_rows_are_not_forged() {
         "{text}"
     );
     // One process row: the process table has its header and exactly one row under it.
-    let processes = text.split("processes\n").nth(1).unwrap();
+    let processes = text.split("\nProcesses:\n").nth(1).unwrap();
     assert_eq!(processes.lines().take_while(|l| !l.is_empty()).count(), 2);
 
     // JSON keeps the data exact: the same strings, unescaped, after decoding.

@@ -33,3 +33,4 @@ mod memsearch;
 mod model;
 mod pickers;
 mod secrets;
+mod summary;

@@ -20,8 +20,8 @@ pub struct Terminal {
     reader: Option<std::thread::JoinHandle<()>>,
 }
 
-/// Opens a new pseudo-terminal of 40 rows and 160 columns: (master, slave).
-fn open_pty() -> (OwnedFd, OwnedFd) {
+/// Opens a new pseudo-terminal of 40 rows and `columns` columns: (master, slave).
+fn open_pty(columns: u16) -> (OwnedFd, OwnedFd) {
     use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
     let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).unwrap();
     grantpt(&master).unwrap();
@@ -34,7 +34,7 @@ fn open_pty() -> (OwnedFd, OwnedFd) {
         .unwrap();
     let size = rustix::termios::Winsize {
         ws_row: 40,
-        ws_col: 160,
+        ws_col: columns,
         ws_xpixel: 0,
         ws_ypixel: 0,
     };
@@ -43,9 +43,17 @@ fn open_pty() -> (OwnedFd, OwnedFd) {
 }
 
 impl Terminal {
-    /// Starts `command` with all three standard streams on a new pseudo-terminal.
-    pub fn spawn(mut command: Command) -> Terminal {
-        let (master, slave) = open_pty();
+    /// Starts `command` with all three standard streams on a new pseudo-terminal of 160
+    /// columns.
+    pub fn spawn(command: Command) -> Terminal {
+        Terminal::spawn_sized(command, 160)
+    }
+
+    /// Starts `command` on a new pseudo-terminal of `columns` columns (`COLUMNS` unset, so the
+    /// program asks the terminal).
+    pub fn spawn_sized(mut command: Command, columns: u16) -> Terminal {
+        command.env_remove("COLUMNS");
+        let (master, slave) = open_pty(columns);
         let slave = File::from(slave);
         command
             .stdin(Stdio::from(slave.try_clone().unwrap()))
