@@ -894,7 +894,7 @@ fn analyze_shows_the_custody_and_warns_when_the_archive_changed() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).contains(&format!(
-            "a.tar: custody: fetched from {node}:{path} by fake-user at "
+            "Custody:       fetched from {node}:{path} by fake-user at "
         )) && stdout(&out)
             .contains("(sha256 checked on the node); the archive matches its recorded sha256"),
         "{}",
