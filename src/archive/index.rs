@@ -10,11 +10,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::spool::{self, SpoolPlace};
-use super::tar_stream::{FileSource, MemberKind, Source, StreamSource, Walker};
-use super::{Checkpoint, Compression, Engine, Error, MemberInfo, Storage};
+use super::tar_stream::{FileSource, MemberKind, Source, StreamSource, Trailer, Walker};
+use super::{
+    Checkpoint, Compression, Engine, Error, MemberInfo, PagesVisitor, Storage, TrailingData,
+};
 
-/// How many bytes after the end-of-archive block of a compressed archive are decompressed to
-/// reach (and check) the end of the compressed stream. Tar writers pad to 10 KiB records.
+/// How many bytes after the end-of-archive block are read to reach (and check) the end of a
+/// compressed stream and to look for data after the tar. Tar writers pad with zeros to their
+/// record size: 10 KiB by default, 1 MiB with the largest blocking factors in use.
 const TRAILER_LIMIT: u64 = 1 << 20;
 
 /// How deep a directory walk goes below the checkpoint directory.
@@ -128,7 +131,12 @@ enum Format {
 
 impl Checkpoint {
     /// Indexes the archive `file` (already open, `len` bytes long).
-    pub(super) fn index_archive(&mut self, file: File, len: u64) -> Result<(), Error> {
+    pub(super) fn index_archive(
+        &mut self,
+        file: File,
+        len: u64,
+        visitor: Option<&mut dyn PagesVisitor>,
+    ) -> Result<(), Error> {
         self.archive_bytes = len;
         let mut head = Vec::with_capacity(512);
         (&file)
@@ -156,7 +164,7 @@ impl Checkpoint {
                 self.compression = Compression::Gzip;
                 let decoder = flate2::read::MultiGzDecoder::new(BufReader::new(file));
                 let mut walker = Walker::new(StreamSource(decoder), &self.display, "gzip stream");
-                self.walk_compressed(&mut walker)
+                self.walk_compressed(&mut walker, visitor)
             }
             Format::Zstd => {
                 self.compression = Compression::Zstd;
@@ -168,7 +176,7 @@ impl Checkpoint {
                         source,
                     })?;
                 let mut walker = Walker::new(StreamSource(decoder), &self.display, "zstd stream");
-                self.walk_compressed(&mut walker)
+                self.walk_compressed(&mut walker, visitor)
             }
         }
     }
@@ -253,18 +261,52 @@ impl Checkpoint {
             };
             self.push(info, storage, entry.header_offset)?;
         }
+        self.note_trailer(walker.scan_trailer(TRAILER_LIMIT)?);
         Ok(())
     }
 
-    fn walk_compressed<S: Source>(&mut self, walker: &mut Walker<S>) -> Result<(), Error> {
+    /// Keeps what follows the end-of-archive block when it is not the zero padding tar writers
+    /// leave: data there is ignored here but other tools may read it.
+    fn note_trailer(&mut self, trailer: Trailer) {
+        if trailer.first_nonzero.is_some() || trailer.more {
+            self.trailing = Some(TrailingData {
+                end_block: trailer.end_block,
+                first_nonzero: trailer.first_nonzero,
+                scanned: trailer.scanned,
+                more: trailer.more,
+            });
+        }
+    }
+
+    fn walk_compressed<S: Source>(
+        &mut self,
+        walker: &mut Walker<S>,
+        mut visitor: Option<&mut dyn PagesVisitor>,
+    ) -> Result<(), Error> {
         let place = SpoolPlace::new(self.params.spool_dir.as_deref());
         let mut kept: u64 = 0;
         while let Some(entry) = walker.next_entry()? {
             let Some(info) = self.checked_info(&entry)? else {
                 continue;
             };
+            let pages_id = info
+                .name
+                .strip_prefix("checkpoint/")
+                .filter(|name| is_pages_image(name))
+                .and_then(|name| {
+                    name.strip_prefix("pages-")?
+                        .strip_suffix(".img")?
+                        .parse::<u32>()
+                        .ok()
+                });
             let storage = if info.kind != MemberKind::File {
                 Storage::NoData
+            } else if let (Some(id), Some(visitor)) = (pages_id, visitor.as_deref_mut()) {
+                let name = format!("{}:{}", self.display, info.name);
+                visitor
+                    .visit_pages(id, &name, info.size, &mut walker.data())
+                    .map_err(|source| walker.read_error(source))?;
+                Storage::Streamed
             } else if !info
                 .name
                 .strip_prefix("checkpoint/")
@@ -291,7 +333,9 @@ impl Checkpoint {
             self.push(info, storage, entry.header_offset)?;
         }
         // Check the compressed stream's end (gzip CRC and length, zstd frame end) as well.
-        walker.drain_trailer(TRAILER_LIMIT)
+        let trailer = walker.scan_trailer(TRAILER_LIMIT)?;
+        self.note_trailer(trailer);
+        Ok(())
     }
 
     pub(super) fn index_directory(&mut self) -> Result<(), Error> {

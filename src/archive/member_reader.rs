@@ -61,6 +61,23 @@ impl MemberReader {
         MemberReader::from_memory(Arc::new(Vec::new()), name.to_owned())
     }
 
+    /// A reader of a member whose bytes were handed to a [`PagesVisitor`](super::PagesVisitor)
+    /// while the archive streamed by and not kept: its length is known, every read fails.
+    pub(super) fn streamed(len: u64, name: String) -> Self {
+        MemberReader {
+            backing: Backing::Streamed,
+            base: 0,
+            len,
+            pos: 0,
+            name,
+        }
+    }
+
+    /// True if the member's bytes were streamed to a visitor at open and cannot be read.
+    pub fn is_streamed(&self) -> bool {
+        matches!(self.backing, Backing::Streamed)
+    }
+
     /// The size of the member in bytes.
     pub fn len(&self) -> u64 {
         self.len
@@ -94,6 +111,7 @@ impl MemberReader {
         }
         match &self.backing {
             Backing::File(file) => file.read_exact_at(buf, self.base + offset),
+            Backing::Streamed => Err(self.streamed_error()),
             Backing::Memory(bytes) => {
                 let from = usize::try_from(offset).map_err(io::Error::other)?;
                 let src = bytes
@@ -113,6 +131,18 @@ enum Backing {
     File(Arc<File>),
     /// Bytes kept in memory (small members of compressed archives).
     Memory(Arc<Vec<u8>>),
+    /// Bytes handed to a visitor at open and not kept.
+    Streamed,
+}
+
+impl MemberReader {
+    /// The error every read of a streamed member gives.
+    pub(super) fn streamed_error(&self) -> io::Error {
+        io::Error::other(format!(
+            "{}: its bytes were searched as the compressed archive streamed by and were not kept (open the archive without streaming to read them)",
+            self.name
+        ))
+    }
 }
 
 impl Read for MemberReader {
@@ -125,6 +155,7 @@ impl Read for MemberReader {
         let dst = buf.get_mut(..want).unwrap_or_default();
         let n = match &self.backing {
             Backing::File(file) => file.read_at(dst, self.base + self.pos)?,
+            Backing::Streamed => return Err(self.streamed_error()),
             Backing::Memory(bytes) => {
                 let from = usize::try_from(self.pos).unwrap_or(usize::MAX);
                 let src = bytes.get(from..).unwrap_or_default();

@@ -351,6 +351,56 @@ pub fn read_image_file(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
     Ok(bytes)
 }
 
+/// Receives the page data of a compressed archive while it streams by, instead of a spool file
+/// (see [`Checkpoint::open_streaming`]).
+pub trait PagesVisitor {
+    /// Called once per `checkpoint/pages-<pages_id>.img` in archive order, with its `len` bytes
+    /// in `data` (reading fewer is fine: the rest is skipped). `name` is the name readers of
+    /// the member give ([`MemberReader::name`]: `ARCHIVE:checkpoint/pages-N.img`). An error
+    /// stops the open.
+    fn visit_pages(
+        &mut self,
+        pages_id: u32,
+        name: &str,
+        len: u64,
+        data: &mut dyn Read,
+    ) -> io::Result<()>;
+}
+
+/// Data after a tar's end-of-archive block (see [`Checkpoint::trailing_data`]): ignored when
+/// reading, but other tools may read it (GNU tar with `--ignore-zeros` reads members hidden after
+/// the end block; a second gzip member or zstd frame holds more tar data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct TrailingData {
+    /// Offset of the end-of-archive block in the (decompressed) tar stream.
+    pub end_block: u64,
+    /// Offset of the first non-zero byte after it, if any was found in the bytes scanned.
+    pub first_nonzero: Option<u64>,
+    /// Bytes scanned after the end-of-archive block.
+    pub scanned: u64,
+    /// True when more bytes follow than were scanned (more than tar padding).
+    pub more: bool,
+}
+
+impl std::fmt::Display for TrailingData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let amount = if self.more {
+            format!("more than {} bytes", self.scanned)
+        } else {
+            format!("{} bytes", self.scanned)
+        };
+        write!(
+            f,
+            "{amount} follow the end-of-archive block at byte {}",
+            self.end_block
+        )?;
+        if let Some(at) = self.first_nonzero {
+            write!(f, " (not padding: data from byte {at})")?;
+        }
+        f.write_str("; they are ignored here, but other tools may read members hidden there")
+    }
+}
+
 /// What [`Error::SpoolFull`] says: a member that does not fit in the spool directory.
 #[derive(Debug)]
 pub struct NoRoom {
@@ -378,6 +428,19 @@ impl std::fmt::Display for NoRoom {
             self.archive, self.member, self.size, self.dir, self.needed, self.available, self.margin
         )
     }
+}
+
+/// Lists the members of any tar stream (plain, gzip or zstd, told by content) without
+/// extracting anything: the listing [`Checkpoint::rootfs_diff`] makes of `rootfs-diff.tar`,
+/// within the same caps ([`OpenParams::max_members`], [`OpenParams::max_name_bytes`]).
+pub fn list_tar(reader: impl Read, params: &OpenParams) -> Result<Vec<ChangedFile>, String> {
+    rootfs::list_changed(
+        reader,
+        rootfs::Caps {
+            entries: params.max_members,
+            name_bytes: params.max_name_bytes,
+        },
+    )
 }
 
 /// How the checkpoint is stored.
@@ -524,6 +587,8 @@ enum Storage {
     Memory(Arc<Vec<u8>>),
     /// Compressed archive: in an unnamed (sparse) temporary file.
     Spooled(Arc<File>),
+    /// Compressed archive: handed to a [`PagesVisitor`] while it streamed by, not kept.
+    Streamed,
     /// Directory: this file.
     Disk(PathBuf),
     /// Not a regular file.
@@ -559,6 +624,8 @@ pub struct Checkpoint {
     archive_file: Option<Arc<File>>,
     archive_bytes: u64,
     params: OpenParams,
+    /// What follows the end-of-archive block, when it is not tar padding.
+    trailing: Option<TrailingData>,
 }
 
 impl Checkpoint {
@@ -581,6 +648,14 @@ impl Checkpoint {
     /// the index by [`OpenParams::max_members`] and [`OpenParams::max_name_bytes`], whatever
     /// the headers declare; spool files by the free space of their file system.
     pub fn open_with(path: &Path, params: &OpenParams) -> Result<Checkpoint, Error> {
+        Checkpoint::open_inner(path, params, None)
+    }
+
+    fn open_inner(
+        path: &Path,
+        params: &OpenParams,
+        visitor: Option<&mut dyn PagesVisitor>,
+    ) -> Result<Checkpoint, Error> {
         let display = path.display().to_string();
         let open_err = |source| Error::Open {
             path: display.clone(),
@@ -601,12 +676,13 @@ impl Checkpoint {
             archive_file: None,
             archive_bytes: 0,
             params: params.clone(),
+            trailing: None,
         };
         if meta.is_dir() {
             drop(file);
             ckpt.index_directory()?;
         } else if meta.is_file() {
-            ckpt.index_archive(file, meta.len())?;
+            ckpt.index_archive(file, meta.len(), visitor)?;
         } else {
             return Err(Error::NotRegularInput {
                 path: ckpt.display,
@@ -617,6 +693,27 @@ impl Checkpoint {
         ckpt.check_pstree()?;
         ckpt.engine = ckpt.detect_engine()?;
         Ok(ckpt)
+    }
+
+    /// Opens like [`Checkpoint::open_with`], except that a compressed archive's page data
+    /// (`checkpoint/pages-*.img`) are handed to `visitor` while they stream by instead of being
+    /// spooled: one decompression pass and no disk. Those members stay listed with their sizes,
+    /// but reading them fails ([`MemberReader::is_streamed`]). Plain tars and directories are
+    /// opened as usual (their pages are read in place) and the visitor is not called; see
+    /// [`Checkpoint::pages_streamed`].
+    pub fn open_streaming(
+        path: &Path,
+        params: &OpenParams,
+        visitor: &mut dyn PagesVisitor,
+    ) -> Result<Checkpoint, Error> {
+        Checkpoint::open_inner(path, params, Some(visitor))
+    }
+
+    /// True if page data went to a [`PagesVisitor`] at open (and cannot be read).
+    pub fn pages_streamed(&self) -> bool {
+        self.members
+            .iter()
+            .any(|m| matches!(m.storage, Storage::Streamed))
     }
 
     /// The path given to [`Checkpoint::open`].
@@ -632,6 +729,14 @@ impl Checkpoint {
     /// How the checkpoint is stored.
     pub fn compression(&self) -> Compression {
         self.compression
+    }
+
+    /// Data found after the tar's end-of-archive block (plain tar: in the file; gzip or zstd: in
+    /// the decompressed stream, e.g. a second gzip member or zstd frame), when it is more than
+    /// the zero padding tar writers leave. `None` for directories and clean archives. Callers
+    /// should warn: the data is ignored here, but other tools may read members hidden there.
+    pub fn trailing_data(&self) -> Option<&TrailingData> {
+        self.trailing.as_ref()
     }
 
     /// Which engine wrote it, from spec.dump's `io.container.manager` annotation.
@@ -938,6 +1043,10 @@ impl Checkpoint {
                 }
                 Ok(buf)
             }
+            Storage::Streamed => Err(read_err(
+                MemberReader::streamed(m.info.size, format!("{}:{name}", self.display))
+                    .streamed_error(),
+            )),
             Storage::NoData => Err(self.not_regular(m)),
         }
     }
@@ -963,6 +1072,7 @@ impl Checkpoint {
                 let len = file.metadata().map(|md| md.len()).unwrap_or(m.info.size);
                 Ok(MemberReader::new(Arc::new(file), 0, len, name))
             }
+            Storage::Streamed => Ok(MemberReader::streamed(m.info.size, name)),
             Storage::NoData => Err(self.not_regular(m)),
         }
     }

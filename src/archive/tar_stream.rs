@@ -64,6 +64,19 @@ pub(super) struct Entry {
     pub data_offset: u64,
 }
 
+/// What follows a tar's end-of-archive block, as [`Walker::scan_trailer`] found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Trailer {
+    /// Offset of the end-of-archive block (the first all-zero header block).
+    pub end_block: u64,
+    /// Bytes read after that block (at most the scan limit).
+    pub scanned: u64,
+    /// Offset of the first byte after it that is not zero.
+    pub first_nonzero: Option<u64>,
+    /// True if more bytes follow than were scanned.
+    pub more: bool,
+}
+
 /// Where tar bytes come from.
 pub(super) trait Source: Read {
     /// Skips up to `n` bytes; returns how many were skipped (fewer only at the end of input).
@@ -238,13 +251,51 @@ impl<S: Source> Walker<S> {
         }
     }
 
-    /// After the end-of-archive block: reads on to the end of the input (at most `limit` more
-    /// bytes), so that a compressed stream's own end and checksum are checked too.
-    pub fn drain_trailer(&mut self, limit: u64) -> Result<(), Error> {
-        let n = io::copy(&mut (&mut self.src).take(limit), &mut io::sink())
-            .map_err(|e| self.read_error(e))?;
-        self.pos = self.pos.saturating_add(n);
-        Ok(())
+    /// After the end-of-archive block: reads on towards the end of the input (at most `limit`
+    /// more bytes, plus one to tell whether more follow), so that a compressed stream's own end
+    /// and checksum are checked too, and says what lies there. Tar writers pad with zeros (the
+    /// second end block, then up to a record); anything else is data other tools may read.
+    pub fn scan_trailer(&mut self, limit: u64) -> Result<Trailer, Error> {
+        let end_block = self.pos.saturating_sub(BLOCK);
+        let mut trailer = Trailer {
+            end_block,
+            scanned: 0,
+            first_nonzero: None,
+            more: false,
+        };
+        let mut buf = [0u8; 64 * 1024];
+        let mut reader = (&mut self.src).take(limit.saturating_add(1));
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(Error::Read {
+                        archive: self.archive.clone(),
+                        stream: self.stream,
+                        offset: self.pos,
+                        source: io::Error::new(
+                            e.kind(),
+                            format!("after the end-of-archive block at byte {end_block}: {e}"),
+                        ),
+                    })
+                }
+            };
+            let chunk = buf.get(..n).unwrap_or_default();
+            if trailer.first_nonzero.is_none() {
+                if let Some(at) = chunk.iter().position(|&b| b != 0) {
+                    trailer.first_nonzero = Some(self.pos + at as u64);
+                }
+            }
+            self.pos = self.pos.saturating_add(n as u64);
+            trailer.scanned += n as u64;
+        }
+        if trailer.scanned > limit {
+            trailer.more = true;
+            trailer.scanned = limit;
+        }
+        Ok(trailer)
     }
 
     /// A reader over the rest of the current member's data. Reading fewer bytes than the member

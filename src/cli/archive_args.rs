@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::archive::{self, Checkpoint, OpenParams};
+use crate::archive::{self, Checkpoint, OpenParams, PagesVisitor};
 use crate::Error;
 
 /// Where compressed archives are spooled, and the limits of the archive reader.
@@ -46,9 +46,32 @@ impl ArchiveArgs {
     }
 }
 
-/// Opens a checkpoint archive or directory with the flags' parameters.
+/// Opens a checkpoint archive or directory with the flags' parameters, and warns on stderr
+/// about data hidden after the end of its tar stream.
 pub fn open_checkpoint(path: &Path, args: &ArchiveArgs) -> Result<Checkpoint, Error> {
-    Ok(Checkpoint::open_with(path, &args.open_params())?)
+    let checkpoint = Checkpoint::open_with(path, &args.open_params())?;
+    warn_trailing(&checkpoint);
+    Ok(checkpoint)
+}
+
+/// Opens like [`open_checkpoint`], handing a compressed archive's page data to `visitor` while
+/// they stream by instead of spooling them ([`Checkpoint::open_streaming`]).
+pub fn open_checkpoint_streaming(
+    path: &Path,
+    args: &ArchiveArgs,
+    visitor: &mut dyn PagesVisitor,
+) -> Result<Checkpoint, Error> {
+    let checkpoint = Checkpoint::open_streaming(path, &args.open_params(), visitor)?;
+    warn_trailing(&checkpoint);
+    Ok(checkpoint)
+}
+
+/// Warns on stderr about data after the end of the archive's tar stream.
+fn warn_trailing(checkpoint: &Checkpoint) {
+    if let Some(trailing) = checkpoint.trailing_data() {
+        let text = format!("{}: {trailing}", checkpoint.display_name());
+        eprintln!("warning: {}", crate::output::escape_text(&text));
+    }
 }
 
 /// A byte count: digits with an optional `K`, `M`, `G` or `T` suffix (powers of 1024, an

@@ -13,13 +13,14 @@ use std::str::FromStr;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::archive_args::{open_checkpoint, ArchiveArgs};
+use super::archive_args::{open_checkpoint, open_checkpoint_streaming, ArchiveArgs};
 use super::{Outcome, OutputFormat};
 use crate::dump::Dump;
 use crate::memory::report::{
     build_hexdump, build_summary, write_dump, HitCollector, ProcessSearched, SearchReport,
 };
 use crate::memory::stored::search_stored;
+use crate::memory::streamed::StreamedSearch;
 use crate::memory::{self, Matcher, ProcessMemory};
 use crate::output::{self, Format, Style};
 use crate::Error;
@@ -160,8 +161,21 @@ pub fn run(
     let mut summaries = Vec::new();
     let mut searches = Vec::new();
     let mut failures: Vec<(String, Error)> = Vec::new();
+    // A search that reads no page otherwise goes through a compressed archive's pages in its one
+    // decompression pass, without spooling them.
+    let streamable = args.dump_memory.is_none() && args.hexdump.is_none();
+    let limit = (args.max_matches > 0).then_some(args.max_matches);
     for input in inputs {
-        let dump = Dump::load(open_checkpoint(input, archive)?)?;
+        let mut streamed = matcher
+            .as_ref()
+            .filter(|_| streamable)
+            .map(|(matcher, ..)| StreamedSearch::new(matcher, args.match_context, limit));
+        let checkpoint = match streamed.as_mut() {
+            Some(visitor) => open_checkpoint_streaming(input, archive, visitor)?,
+            None => open_checkpoint(input, archive)?,
+        };
+        let streamed = streamed.filter(|_| checkpoint.pages_streamed());
+        let dump = Dump::load(checkpoint)?;
         let processes = select_processes(&dump, args.pid)?;
         if args.summary {
             for (pid, command) in &processes {
@@ -194,9 +208,10 @@ pub fn run(
                 pattern,
                 regex: *regex,
                 context: args.match_context,
-                limit: (args.max_matches > 0).then_some(args.max_matches),
+                limit,
                 stored: args.pid.is_none(),
                 format,
+                streamed: streamed.as_ref(),
             };
             let report = search_checkpoint(&dump, &processes, &params, &mut failures)?;
             searches.push(report);
@@ -274,6 +289,8 @@ struct SearchParams<'a> {
     /// were asked for, not one `--pid`).
     stored: bool,
     format: Format,
+    /// The matches found while a compressed archive streamed by, when its pages were not kept.
+    streamed: Option<&'a StreamedSearch>,
 }
 
 /// Searches every selected process of one checkpoint, one pass over each pages file, with a
@@ -352,6 +369,7 @@ fn search_checkpoint(
             params.context,
             &mut report.stored_matches,
             room,
+            params.streamed,
             &mut progress,
         ) {
             Ok(searched) => report.truncated = searched.stopped,
@@ -360,6 +378,9 @@ fn search_checkpoint(
                 Error::from(err),
             )),
         }
+    }
+    if params.streamed.is_some_and(StreamedSearch::stopped) {
+        report.truncated = true;
     }
     bar.finish_and_clear();
     Ok(report)
@@ -406,7 +427,10 @@ fn search_process(
 ) -> Result<Searched, memory::Error> {
     let memory = dump.memory(pid)?;
     let mut sink = HitCollector::new(memory.layout(), pid, command, hits, params.limit, progress);
-    let finished = memory.search(params.matcher, params.context, &mut sink)?;
+    let finished = match params.streamed {
+        Some(streamed) => streamed.replay(&memory, &mut sink),
+        None => memory.search(params.matcher, params.context, &mut sink)?,
+    };
     Ok(Searched {
         bytes: sink.bytes,
         stopped: !finished,

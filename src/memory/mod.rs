@@ -3,6 +3,7 @@
 //!
 //! - [`search`]: the one-pass streaming search with a fixed-size buffer;
 //! - [`stored`]: the search of data stored outside process memory and of rootfs-diff.tar;
+//! - [`streamed`]: the same search over a compressed archive as it streams by, without spooling;
 //! - [`report`]: the serde report structs of the memory views (summary, search, dump, hexdump).
 //!
 //! This module never prints; `cli` drives it and `output` renders its reports.
@@ -10,6 +11,7 @@
 pub mod report;
 pub mod search;
 pub mod stored;
+pub mod streamed;
 
 pub use crate::dump::{MemoryLayout, PresentRun, ProcessMemory, Vma, PAGE_SIZE};
 pub use search::{Matcher, PatternError};

@@ -6,6 +6,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use super::report::{StoredHit, StoredHitCollector};
 use super::search::{search_segments, Matcher, SearchSink};
+use super::streamed::StreamedSearch;
 use super::Error;
 use crate::dump::layout::Segment;
 use crate::dump::Dump;
@@ -27,6 +28,7 @@ pub fn search_stored(
     context: usize,
     hits: &mut Vec<StoredHit>,
     room: Option<usize>,
+    streamed: Option<&StreamedSearch>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<StoredSearched, Error> {
     let mut bytes = 0u64;
@@ -54,6 +56,19 @@ pub fn search_stored(
             bytes: &mut bytes,
             progress,
         };
+        if let Some(streamed) = streamed.filter(|_| reader.is_streamed()) {
+            // Shared memory nobody maps, in a pages file searched as the archive streamed by.
+            let finished = streamed.replay_segments(reader.name(), &segments, &mut sink);
+            let found = sink.inner.count as usize;
+            left = left.map(|room| room.saturating_sub(found));
+            if !finished {
+                return Ok(StoredSearched {
+                    bytes,
+                    stopped: true,
+                });
+            }
+            continue;
+        }
         let finished = search_segments(&mut reader, &segments, matcher, context, &mut sink)
             .map_err(|source| {
                 Error::Dump(crate::dump::Error::ReadPages {

@@ -17,6 +17,8 @@ use kubectl_checkpoint::criu::messages::{
     CoreEntry, FdinfoEntry, FileEntry, MmEntry, PstreeEntry, TaskCoreEntry, UnixSkEntry,
 };
 use kubectl_checkpoint::criu::{encode_image, read_entries, PageMap, PAGE_SIZE};
+use kubectl_checkpoint::memory::search::Matcher;
+use kubectl_checkpoint::memory::streamed::StreamedSearch;
 
 fn fixture(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -422,6 +424,181 @@ fn zero_pages_are_spooled_sparsely() {
     );
     run.within(64, 20.0, "2 GiB of zero pages");
     assert!(run.output.status.success(), "{}", run.stderr());
+}
+
+// ---- disk: memory search over a compressed archive streams, it does not spool ----
+
+/// `analyze --search` as JSON, with the archive's own name replaced by `ARCHIVE` (it is part of
+/// every pages file name), so that two forms of one checkpoint compare equal.
+fn search_report(archive: &Path, args: &[&str]) -> serde_json::Value {
+    let archive = archive.to_str().unwrap();
+    let mut all = vec!["analyze", "--local", archive, "-o", "json"];
+    all.extend_from_slice(args);
+    let out = run(&all);
+    assert!(
+        out.status.success(),
+        "{all:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout)
+        .unwrap()
+        .replace(archive, "ARCHIVE");
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn search_of_compressed_archives_streams_and_equals_the_plain_search() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, decompress) in [
+        ("podman/ckpt-image-gzip.tar.gz", "gzip"),
+        ("podman/ckpt-rootfs-zstd.tar", "zstd"),
+    ] {
+        let archive = fixture(name);
+        // The same archive decompressed: read in place, pages never spooled nor streamed.
+        let plain = tmp.path().join(format!("{decompress}.tar"));
+        let out = Command::new(decompress)
+            .args(["-d", "-c"])
+            .arg(&archive)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        std::fs::write(&plain, &out.stdout).unwrap();
+
+        // The library streams the pages to the search and keeps none of them.
+        let matcher = Matcher::literal(b"CONTAINER_SECRET_5150").unwrap();
+        let mut streamed = StreamedSearch::new(&matcher, 16, None);
+        let ckpt =
+            Checkpoint::open_streaming(&archive, &OpenParams::default(), &mut streamed).unwrap();
+        assert!(ckpt.pages_streamed(), "{name}");
+        let pages = ckpt.open_pages(1).unwrap();
+        assert!(pages.is_streamed() && !pages.is_empty());
+        let err = pages.read_exact_at(&mut [0u8; 16], 0).unwrap_err();
+        assert!(err
+            .to_string()
+            .contains("searched as the compressed archive streamed by"));
+        let plain_ckpt = Checkpoint::open(&plain).unwrap();
+        assert!(!plain_ckpt.pages_streamed());
+
+        for args in [
+            &["--search", "CONTAINER_SECRET_5150"][..],
+            &["--search-regex", "SECRET=[A-Z_0-9]+", "-C", "4"],
+            &["--search", "sleep", "--pid", "1"],
+            &["--search", "/bin/", "--max-matches", "3"],
+        ] {
+            let streamed = search_report(&archive, args);
+            let in_place = search_report(&plain, args);
+            assert_eq!(streamed, in_place, "{name} {args:?}");
+        }
+        // The binary streams too: with no usable spool directory the search still works
+        // (pages would need one), and finds the secret.
+        let nowhere = tmp.path().join("no-such-dir");
+        let nowhere = nowhere.to_str().unwrap();
+        let report = search_report(
+            &archive,
+            &["--search", "CONTAINER_SECRET_5150", "--spool-dir", nowhere],
+        );
+        let hits = report[0]["matches"].as_array().unwrap();
+        assert!(!hits.is_empty(), "{name}: {report}");
+        let out = run(&[
+            "analyze",
+            "--local",
+            archive.to_str().unwrap(),
+            "--hexdump",
+            "0x1000",
+            "--pid",
+            "1",
+            "--spool-dir",
+            nowhere,
+        ]);
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("no-such-dir"),
+            "{name}: reading pages needs the spool"
+        );
+    }
+}
+
+// ---- data after the end of the archive ----
+
+/// A minimal checkpoint tar (py's pstree.img and core image) with its end blocks.
+fn minimal_tar() -> Vec<u8> {
+    let py = fixture("criu-4.2/py");
+    let mut tar = TarBuilder::new();
+    for name in ["pstree.img", "core-24390.img"] {
+        tar.file(
+            &format!("checkpoint/{name}"),
+            &std::fs::read(py.join(name)).unwrap(),
+        );
+    }
+    tar.finish()
+}
+
+#[test]
+fn data_after_the_end_of_the_archive_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clean = minimal_tar();
+    let mut hidden = TarBuilder::new();
+    hidden.file("checkpoint/hidden.img", b"members other tools would read");
+    let hidden = hidden.finish();
+    let end_block = clean.len() - 1024;
+    let gzip = |bytes: &[u8]| archive_builder::gzip(bytes);
+    let zstd = |bytes: &[u8]| archive_builder::zstd(bytes);
+    let padded = [clean.clone(), vec![0u8; 9216]].concat();
+    let cases: Vec<(&str, Vec<u8>, Option<String>)> = vec![
+        ("clean.tar", clean.clone(), None),
+        ("padded.tar", padded.clone(), None),
+        ("padded.tar.gz", gzip(&padded), None),
+        (
+            "appended.tar",
+            [clean.clone(), hidden.clone()].concat(),
+            Some(format!(
+                "{} bytes follow the end-of-archive block at byte {end_block} (not padding: data from byte {})",
+                512 + hidden.len(),
+                clean.len()
+            )),
+        ),
+        (
+            "two-members.tar.gz",
+            [gzip(&clean), gzip(&hidden)].concat(),
+            Some(format!("data from byte {}", clean.len())),
+        ),
+        (
+            "two-frames.tar.zst",
+            [zstd(&clean), zstd(&hidden)].concat(),
+            Some(format!("data from byte {}", clean.len())),
+        ),
+        (
+            "megabytes-of-zeros.tar",
+            [clean.clone(), vec![0u8; 3 << 20]].concat(),
+            Some(format!("more than 1048576 bytes follow the end-of-archive block at byte {end_block};")),
+        ),
+    ];
+    for (name, bytes, warning) in cases {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let path = path.to_str().unwrap();
+        for args in [
+            &["analyze", "--local", path][..],
+            &["decode", &format!("{path}:pstree.img")],
+        ] {
+            let out = run(args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{args:?}: {stderr}");
+            match &warning {
+                None => assert!(stderr.is_empty(), "{args:?}: {stderr}"),
+                Some(text) => {
+                    assert!(
+                        stderr.starts_with(&format!("warning: {path}: ")),
+                        "{args:?}: {stderr}"
+                    );
+                    assert!(stderr.contains(text.as_str()), "{args:?}: {stderr}");
+                    assert!(
+                        stderr.contains("other tools may read members hidden there"),
+                        "{args:?}: {stderr}"
+                    );
+                }
+            }
+        }
+    }
 }
 
 // ---- the terminal ----
