@@ -1,0 +1,86 @@
+//! The checkpoint model (`dump`: task tree, threads, file table, shared memory, validation,
+//! argv/env reading) and the views built on it, over a plain tar of arbitrary bytes: every
+//! report, crit view and memory read ends in a value or an error, never a panic.
+#![no_main]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use kubectl_checkpoint::analyze::{self, ExploreView, Sections};
+use kubectl_checkpoint::archive::{Checkpoint, OpenParams};
+use kubectl_checkpoint::dump::Dump;
+use kubectl_checkpoint::memory::search::{Match, Matcher, SearchSink};
+use libfuzzer_sys::fuzz_target;
+
+fn scratch() -> &'static (tempfile::TempDir, PathBuf) {
+    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let base = std::path::Path::new("/dev/shm");
+        let dir = if base.is_dir() {
+            tempfile::tempdir_in(base)
+        } else {
+            tempfile::tempdir()
+        }
+        .expect("a scratch directory");
+        let path = dir.path().join("checkpoint.tar");
+        (dir, path)
+    })
+}
+
+struct Count(usize);
+
+impl SearchSink for Count {
+    fn matched(&mut self, _: &Match<'_>) -> bool {
+        self.0 += 1;
+        self.0 < 100
+    }
+}
+
+fn open(path: &PathBuf, dir: &std::path::Path) -> Option<Checkpoint> {
+    let params = OpenParams::default()
+        .member_limit(1 << 20)
+        .memory_budget(1 << 20)
+        .max_members(10_000)
+        .max_name_bytes(4 << 20)
+        .spool_dir(dir);
+    Checkpoint::open_with(path, &params).ok()
+}
+
+fuzz_target!(|data: &[u8]| {
+    let (dir, path) = scratch();
+    std::fs::write(path, data).expect("scratch file");
+    let Some(ckpt) = open(path, dir.path()) else {
+        return;
+    };
+    let _ = analyze::collect_report(ckpt, "fuzz", &Sections::all());
+    for view in [
+        ExploreView::Ps,
+        ExploreView::Fds,
+        ExploreView::Mems,
+        ExploreView::Rss,
+    ] {
+        if let Some(ckpt) = open(path, dir.path()) {
+            let _ = analyze::collect_explore(ckpt, view);
+        }
+    }
+    let Some(ckpt) = open(path, dir.path()) else {
+        return;
+    };
+    let Ok(dump) = Dump::load(ckpt) else {
+        return;
+    };
+    let matcher = Matcher::literal(b"KEY").expect("a literal");
+    let pids: Vec<u32> = dump.tasks().iter().take(16).map(|t| t.pid).collect();
+    for pid in pids {
+        let _ = dump.open_files(pid);
+        let Ok(memory) = dump.memory(pid) else {
+            continue;
+        };
+        if let Ok(cmdline) = dump.cmdline(&memory) {
+            let _ = dump.environ(&memory, &cmdline);
+        }
+        let _ = memory.read_available(memory.vmas().first().map_or(0, |v| v.start), 4096);
+        let _ = memory.search(&matcher, 8, &mut Count(0));
+    }
+    let _ = dump.stored_data();
+});
