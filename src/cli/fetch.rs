@@ -102,7 +102,7 @@ pub(super) fn render_fetched(record: &FetchRecord) -> String {
     format!(
         "{}  {}  sha256:{} ({checked})",
         crate::output::escape_text(&record.dest.display().to_string()),
-        indicatif::HumanBytes(record.size),
+        crate::output::human_size(record.size),
         record.sha256
     )
 }

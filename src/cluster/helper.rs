@@ -70,7 +70,7 @@ const POLL_INTERVAL: Duration = Duration::from_millis(500);
 pub struct HelperParams {
     /// The namespace to create them in.
     pub namespace: String,
-    /// The image; it needs `sh`, `cat`, `tail`, `tee`, `stat`, `sha256sum`, `find` and `rm`
+    /// The image; it needs `sh`, `cat`, `tail`, `stat`, `sha256sum`, `find` and `rm`
     /// (busybox has them).
     pub image: String,
     /// Mount the checkpoint directory writable (only `delete` needs it).

@@ -1,12 +1,13 @@
 //! Copying an archive off a node: `NODE:PATH` parsing, and a resumable, verified stream through
 //! a helper pod's exec, with a chain-of-custody manifest beside the copy.
 //!
-//! One exec does the work: the helper prints the archive's size and mtime (`stat`) on stderr,
-//! then streams the file to stdout while `sha256sum` hashes the same bytes in the same pass
-//! (`tee`), and prints the hash on stderr after the last byte; the node reads the file once and
-//! the verification overlaps the transfer. A broken stream is resumed with `tail -c +N` (after
-//! a backoff, within the retries), and then the node hashes the whole archive once more at the
-//! end. With [`Verify::Size`] the node does not hash unless a stream was resumed.
+//! The helper prints the archive's size and mtime (`stat`) on stderr, then streams the file with
+//! `cat`; with [`Verify::Sha256`] a second exec runs `sha256sum` on the node at the same time, so
+//! the verification overlaps the transfer (both read the file, the second mostly from the page
+//! cache). A broken stream is resumed with `tail -c +N` (after a backoff, within the retries),
+//! its size and mtime checked again so that pieces of different files are never joined; a copy
+//! completed from an earlier run's partial file is checked against a node hash made at the end.
+//! With [`Verify::Size`] the node does not hash unless a stream was resumed.
 //!
 //! Locally, a blocking writer thread appends the bytes to `DEST.part` and hashes them (see
 //! `partial`); only a copy whose size and sha256 match is moved to DEST, and never over an
@@ -109,16 +110,10 @@ pub fn build_dest(source: &NodePath, dest: Option<&Path>, dest_is_dir: bool) -> 
 }
 
 /// The helper command that streams `path` from byte `offset` on, printing the file's size and
-/// mtime on stderr first; with `hash`, `sha256sum` reads the same bytes as they stream (through
-/// `tee`) and prints the hash on stderr after the last one (only from offset 0).
-pub fn build_stream_command(path: &str, offset: u64, hash: bool) -> Vec<String> {
+/// mtime on stderr first (so that a resumed stream can tell the file did not change).
+pub fn build_stream_command(path: &str, offset: u64) -> Vec<String> {
     const STAT: &str = "stat -c '%s %Y' \"$1\" >&2 || exit 1";
-    let script = if hash && offset == 0 {
-        format!(
-            "(set -o pipefail) 2>/dev/null && set -o pipefail; {STAT}; \
-             {{ tee /proc/self/fd/3 <\"$1\" | sha256sum >&2; }} 3>&1"
-        )
-    } else if offset == 0 {
+    let script = if offset == 0 {
         format!("{STAT}; exec cat \"$1\"")
     } else {
         format!("{STAT}; exec tail -c \"+$2\" \"$1\"")
@@ -429,82 +424,95 @@ pub(crate) async fn transfer(
         write_chunks(file, hasher, offset, rx)
     }));
 
-    // Stream, resuming broken streams.
+    // Stream, resuming broken streams; the node hashes the whole archive at the same time.
     let stream_started = Instant::now();
     let mut received = offset;
-    let mut one_pass = params.verify == Verify::Sha256 && offset == 0;
-    let mut node_hash = None;
     let mut resumes = 0u32;
     let mut backoff = Backoff::default();
     let mut tx = Some(tx);
-    while let Some(sender) = tx.as_ref() {
-        let from = received;
-        let ended = stream_once(
-            helper,
-            source,
-            &mut received,
-            one_pass,
-            sender,
-            progress,
-            &mut node_stat,
-            &on_stat,
-        )
-        .await;
-        let size = node_stat.map_or(0, |s| s.size);
-        if received > size && node_stat.is_some() {
-            part.keep_for(None);
-            return Err(fail(format!(
-                "the archive grew while it was copied ({received} bytes, {size} expected)"
-            )));
+    let hash_command = ["sha256sum".to_string(), source.path.clone()];
+    let hash_alongside = params.verify == Verify::Sha256 && offset == 0;
+    let node_hashing = async {
+        if !hash_alongside {
+            return Ok(None);
         }
-        // A clean end before the last byte (a reader killed on the node): the size and mtime
-        // are checked again on the next try, so resuming cannot join different files.
-        let ended = match ended {
-            Ok(_) if received < size => Err(StreamEnd::Broken(format!(
-                "the stream ended early, at byte {received} of {size}"
-            ))),
-            other => other,
-        };
-        match ended {
-            Ok(hash) => {
-                node_hash = hash;
-                break;
+        let out = helper
+            .run("hashing the archive", &hash_command, progress)
+            .await?;
+        Ok(Some(
+            decode_hash(&String::from_utf8_lossy(&out.stdout))
+                .ok_or_else(|| fail("sha256sum printed no hash".into()))?,
+        ))
+    };
+    let streaming = async {
+        while let Some(sender) = tx.as_ref() {
+            let from = received;
+            let ended = stream_once(
+                helper,
+                source,
+                &mut received,
+                sender,
+                progress,
+                &mut node_stat,
+                &on_stat,
+            )
+            .await;
+            let size = node_stat.map_or(0, |s| s.size);
+            if received > size && node_stat.is_some() {
+                part.keep_for(None);
+                return Err(fail(format!(
+                    "the archive grew while it was copied ({received} bytes, {size} expected)"
+                )));
             }
-            Err(StreamEnd::Fatal(err)) => return Err(err),
-            Err(StreamEnd::WriterStopped) => {
-                drop(tx.take());
-                return Err(writer_error(writer.take(), &part, fail).await);
-            }
-            Err(StreamEnd::TeeUnsupported) if one_pass => one_pass = false,
-            Err(StreamEnd::TeeUnsupported) => {
-                return Err(fail(
-                    "the helper's tee cannot write to /proc/self/fd/3".into(),
-                ))
-            }
-            Err(StreamEnd::Broken(reason)) => {
-                if resumes >= retries {
-                    return Err(fail(format!(
-                        "the stream broke at byte {received} of {size} and {retries} resumes did not finish it: {reason}; the partial copy stays in {}: run the same command again to resume",
-                        part.path().display()
-                    )));
+            // A clean end before the last byte (a reader killed on the node): the size and
+            // mtime are checked again on the next try, so resuming cannot join different files.
+            let ended = match ended {
+                Ok(()) if received < size => Err(StreamEnd::Broken(format!(
+                    "the stream ended early, at byte {received} of {size}"
+                ))),
+                other => other,
+            };
+            match ended {
+                Ok(()) => return Ok(()),
+                Err(StreamEnd::Fatal(err)) => return Err(err),
+                Err(StreamEnd::WriterStopped) => {
+                    drop(tx.take());
+                    return Err(writer_error(writer.take(), &part, fail).await);
                 }
-                resumes += 1;
-                one_pass = false;
-                if received > from {
-                    backoff.reset();
+                Err(StreamEnd::Broken(reason)) => {
+                    if resumes >= retries {
+                        return Err(fail(format!(
+                            "the stream broke at byte {received} of {size} and {retries} resumes did not finish it: {reason}; the partial copy stays in {}: run the same command again to resume",
+                            part.path().display()
+                        )));
+                    }
+                    resumes += 1;
+                    if received > from {
+                        backoff.reset();
+                    }
+                    let delay = backoff.next_delay();
+                    progress.retrying(
+                        &format!("streaming {}", source.basename()),
+                        resumes,
+                        retries,
+                        delay,
+                        &format!("the stream broke at byte {received}: {reason}"),
+                    );
+                    tokio::time::sleep(delay).await;
                 }
-                let delay = backoff.next_delay();
-                progress.retrying(
-                    &format!("streaming {}", source.basename()),
-                    resumes,
-                    retries,
-                    delay,
-                    &format!("the stream broke at byte {received}: {reason}"),
-                );
-                tokio::time::sleep(delay).await;
             }
         }
-    }
+        Err(fail("the local writer is gone".into()))
+    };
+    let streaming = async {
+        let streamed = streaming.await;
+        if streamed.is_ok() && hash_alongside {
+            progress.waiting("the node's sha256");
+        }
+        streamed
+    };
+    // A failed stream (a full disk here) drops the node's hash at once, and the other way round.
+    let ((), node_hash) = tokio::try_join!(streaming, node_hashing)?;
     drop(tx);
     let (written, local_hash) = match writer.take() {
         Some(task) => task
@@ -531,7 +539,7 @@ pub(crate) async fn transfer(
     let verify_started = Instant::now();
     let node_hash = match node_hash {
         Some(hash) => Some(hash),
-        None if params.verify == Verify::Sha256 || resumes > 0 || offset > 0 => {
+        None if resumes > 0 || offset > 0 => {
             progress.waiting("the node's sha256 of the whole archive");
             let out = helper
                 .run(
@@ -684,25 +692,20 @@ enum StreamEnd {
     Fatal(Error),
     /// The local writer stopped (its error says why).
     WriterStopped,
-    /// The helper's `tee` cannot write to `/proc/self/fd/3`: stream and hash separately.
-    TeeUnsupported,
 }
 
-/// Streams the archive from byte `received` on (hashing on the node with `hash`); returns the
-/// node's hash (with `hash`) when the command exited cleanly.
-#[allow(clippy::too_many_arguments)]
+/// Streams the archive from byte `received` on; `Ok` when the command exited cleanly.
 async fn stream_once(
     helper: &Helper,
     source: &NodePath,
     received: &mut u64,
-    hash: bool,
     tx: &mpsc::Sender<BytesMut>,
     progress: &dyn Progress,
     node_stat: &mut Option<NodeStat>,
     on_stat: &(dyn Fn(NodeStat) + Sync),
-) -> std::result::Result<Option<String>, StreamEnd> {
+) -> std::result::Result<(), StreamEnd> {
     let offset = *received;
-    let command = build_stream_command(&source.path, offset, hash);
+    let command = build_stream_command(&source.path, offset);
     let what = format!("streaming {}", source.basename());
     let mut process = helper
         .start_exec(&what, &command, progress)
@@ -804,25 +807,9 @@ async fn stream_once(
                 helper.exec_error(&format!("reading {}", source.path), message),
             ));
         }
-        if hash && *received == offset && text.contains("/proc/self/fd/3") {
-            return Err(StreamEnd::TeeUnsupported);
-        }
         return Err(StreamEnd::Broken(message));
     }
-    if !hash || offset > 0 {
-        return Ok(None);
-    }
-    let hashed = text.lines().skip(1).find_map(decode_hash);
-    match hashed {
-        Some(hashed) => Ok(Some(hashed)),
-        None if *received == offset && text.contains("/proc/self/fd/3") => {
-            Err(StreamEnd::TeeUnsupported)
-        }
-        None => Err(StreamEnd::Broken(format!(
-            "the helper printed no sha256 ({})",
-            text.trim()
-        ))),
-    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -877,14 +864,12 @@ mod tests {
     #[test]
     fn stream_commands_are_exact() {
         let path = "/var/lib/kubelet/checkpoints/a.tar";
-        let one_pass = build_stream_command(path, 0, true);
-        assert_eq!(one_pass[..2], ["sh", "-c"]);
-        assert_eq!(one_pass[3..], ["kubectl-checkpoint", path]);
-        assert!(one_pass[2].contains("stat -c '%s %Y' \"$1\" >&2 || exit 1"));
-        assert!(one_pass[2].contains("{ tee /proc/self/fd/3 <\"$1\" | sha256sum >&2; } 3>&1"));
-        let plain = build_stream_command(path, 0, false);
+        let plain = build_stream_command(path, 0);
+        assert_eq!(plain[..2], ["sh", "-c"]);
+        assert_eq!(plain[3..], ["kubectl-checkpoint", path]);
+        assert!(plain[2].contains("stat -c '%s %Y' \"$1\" >&2 || exit 1"));
         assert!(plain[2].ends_with("exec cat \"$1\""), "{plain:?}");
-        let resumed = build_stream_command(path, 3_000_000, true);
+        let resumed = build_stream_command(path, 3_000_000);
         assert!(
             resumed[2].ends_with("exec tail -c \"+$2\" \"$1\""),
             "{resumed:?}"

@@ -687,3 +687,84 @@ async fn kube_client_lists_and_execs_from_a_tokio_test() {
     let causes = status.details.unwrap().causes.unwrap();
     assert_eq!(causes[0].message.as_deref(), Some("7"));
 }
+
+#[test]
+fn kubectl_sees_who_it_is_a_failed_mount_event_and_a_pod_security_refusal() {
+    let cluster = FakeCluster::builder()
+        .node("node-a")
+        .node("node-b")
+        .pod("demo", "counters-857d7978fd-jnkck", "node-a", &["counter"])
+        .baseline_namespace("locked")
+        .start();
+    let kubectl = Kubectl::new(&cluster);
+    // SelfSubjectReview, as `kubectl auth whoami` asks for it.
+    let out = kubectl.ok(&[
+        "auth",
+        "whoami",
+        "-o",
+        "jsonpath={.status.userInfo.username}",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "fake-user");
+    // node-b never checkpointed: a hostPath pod there stays Pending with the kubelet's event.
+    std::fs::remove_dir(cluster.node_dir("node-b")).unwrap();
+    let manifest = kubectl.home().join("helper.json");
+    std::fs::write(&manifest, helper_pod_manifest("node-b")).unwrap();
+    kubectl.ok(&[
+        "create",
+        "--validate=false",
+        "-f",
+        manifest.to_str().unwrap(),
+    ]);
+    let mut events = String::new();
+    for _ in 0..40 {
+        let out = kubectl.ok(&[
+            "get",
+            "events",
+            "-n",
+            "demo",
+            "--field-selector",
+            "involvedObject.name=ckpt-helper",
+            "-o",
+            "jsonpath={.items[*].reason}: {.items[*].message}",
+        ]);
+        events = String::from_utf8_lossy(&out.stdout).into_owned();
+        if !events.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        events.starts_with("FailedMount: MountVolume.SetUp failed for volume")
+            && events.contains(
+                "hostPath type check failed: /var/lib/kubelet/checkpoints is not a directory"
+            ),
+        "{events}"
+    );
+    let phase = kubectl.ok(&[
+        "get",
+        "pod",
+        "-n",
+        "demo",
+        "ckpt-helper",
+        "-o",
+        "jsonpath={.status.phase}",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&phase.stdout), "Pending");
+    // Pod Security admission refuses a hostPath pod in a baseline namespace.
+    let locked = helper_pod_manifest("node-a").replace("\"demo\"", "\"locked\"");
+    std::fs::write(&manifest, locked).unwrap();
+    let out = kubectl.run(&[
+        "create",
+        "--validate=false",
+        "-f",
+        manifest.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "violates PodSecurity \"baseline:latest\": hostPath volumes (volume \"checkpoints\")"
+        ),
+        "{stderr}"
+    );
+}

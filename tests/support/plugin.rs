@@ -112,6 +112,11 @@ impl Plugin {
         cmd.output().unwrap()
     }
 
+    /// Starts on a pseudo-terminal `cols` columns wide.
+    pub fn on_terminal_of_width(&self, args: &[&str], cols: u16) -> Terminal {
+        Terminal::spawn_sized(self.direct_command(args), cols)
+    }
+
     /// Starts on a pseudo-terminal, to answer its prompts.
     pub fn on_terminal(&self, args: &[&str]) -> Terminal {
         Terminal::spawn(self.direct_command(args))
