@@ -465,6 +465,14 @@ fn core_v1_resources() -> APIResourceList {
         group_version: "v1".to_string(),
         resources: vec![
             resource(
+                "events",
+                "event",
+                "Event",
+                true,
+                &["get", "list", "watch"],
+                &["ev"],
+            ),
+            resource(
                 "namespaces",
                 "namespace",
                 "Namespace",
