@@ -2,11 +2,14 @@
 //!
 //! ```text
 //! cargo run --release --example gen_checkpoint -- OUT [--size 1G] [--processes 2] [--dir]
+//!     [--marker TEXT] [--fill-salt N]
 //! ```
 //!
 //! OUT is a plain tar archive (or, with `--dir`, a bare image directory) whose processes hold
-//! SIZE bytes of present pages in total, with the marker `KCP_GEN_MARKER_7731` at known
-//! addresses. Prints the marker, the number of hits in memory and the number of decoys (bytes
+//! SIZE bytes of present pages in total, with the marker `KCP_GEN_MARKER_7731` (or TEXT) at
+//! known addresses. Two runs that differ only in a marker of the same length give the same
+//! processes and mappings with other bytes on the marker pages; a different `--fill-salt` changes
+//! every page's filler (pairs for `diff` benchmarks). Prints the marker, the number of hits in memory and the number of decoys (bytes
 //! that are adjacent only in a pages file, which `grep` over the pages files counts too).
 
 #[path = "../tests/support/memgen.rs"]
@@ -36,6 +39,8 @@ fn main() -> ExitCode {
     let mut size = 1u64 << 30;
     let mut processes = 2u32;
     let mut dir = false;
+    let mut marker: Option<Vec<u8>> = None;
+    let mut fill_salt = 0u64;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -48,6 +53,14 @@ fn main() -> ExitCode {
                 _ => return usage("--processes needs a positive number"),
             },
             "--dir" => dir = true,
+            "--marker" => match args.next() {
+                Some(text) if !text.is_empty() => marker = Some(text.into_bytes()),
+                _ => return usage("--marker needs a text"),
+            },
+            "--fill-salt" => match args.next().and_then(|n| n.parse().ok()) {
+                Some(n) => fill_salt = n,
+                None => return usage("--fill-salt needs a number"),
+            },
             other if out.is_none() && !other.starts_with('-') => out = Some(PathBuf::from(other)),
             other => return usage(&format!("unexpected argument {other}")),
         }
@@ -55,11 +68,14 @@ fn main() -> ExitCode {
     let Some(out) = out else {
         return usage("missing OUT");
     };
+    let defaults = memgen::GenSpec::default();
     let spec = memgen::GenSpec {
         processes,
         bytes_per_process: size / u64::from(processes),
         markers_per_process: 64,
-        ..Default::default()
+        marker: marker.unwrap_or(defaults.marker.clone()),
+        fill_salt,
+        ..defaults
     };
     let result = if dir {
         memgen::write_dir(&out, &spec)
@@ -87,6 +103,6 @@ fn main() -> ExitCode {
 }
 
 fn usage(problem: &str) -> ExitCode {
-    eprintln!("error: {problem}\nusage: gen_checkpoint OUT [--size 1G] [--processes 2] [--dir]");
+    eprintln!("error: {problem}\nusage: gen_checkpoint OUT [--size 1G] [--processes 2] [--dir] [--marker TEXT] [--fill-salt N]");
     ExitCode::from(2)
 }

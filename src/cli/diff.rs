@@ -89,13 +89,18 @@ pub fn run(args: DiffArgs) -> Result<Outcome, Error> {
     output::render_diff(&report, output_format(args.output), style, &mut out)?;
     out.flush().map_err(output::Error::Io)?;
     for item in &report.not_compared {
-        let pid = item
+        let prefix = item
             .pid
-            .map_or_else(String::new, |pid| format!("pid {pid}: "));
+            .map(|pid| format!("pid {pid}: "))
+            .unwrap_or_default();
+        let reason = item
+            .reason
+            .strip_prefix(prefix.as_str())
+            .unwrap_or(&item.reason);
         eprintln!(
-            "error: {pid}{} not compared: {}",
+            "error: {prefix}{} not compared: {}",
             item.what,
-            output::escape_text(&item.reason)
+            output::escape_text(reason)
         );
     }
     Ok(if !report.not_compared.is_empty() {

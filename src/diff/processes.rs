@@ -61,12 +61,10 @@ fn process_facts(dump: &Dump, task: &Task) -> ProcessFacts {
         if let Ok(map) = dump.memory_map(task.pid) {
             exe = Some(describe_file(dump, map.exe_file_id));
         }
-        match dump.open_files(task.pid) {
-            Ok(open) => {
-                cwd = Some(describe_file(dump, open.cwd_id));
-                root = Some(describe_file(dump, open.root_id));
-            }
-            Err(err) => unreadable.push(("files", crate::error::render_chain(&err))),
+        // Unreadable descriptors are reported once, by the files section.
+        if let Ok(open) = dump.open_files(task.pid) {
+            cwd = Some(describe_file(dump, open.cwd_id));
+            root = Some(describe_file(dump, open.root_id));
         }
     }
     ProcessFacts {

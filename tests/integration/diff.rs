@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::support::archive_builder::{gzip, images_of, TarBuilder};
 use crate::support::truth::{dump_dir, fixtures, hex, load as truth};
+use crate::support::{measure, memgen};
 
 #[derive(Debug, Deserialize)]
 struct Report {
@@ -623,4 +624,68 @@ fn broken_input_exits_2_with_a_clear_error() {
         stderr.contains("pid 16613: memory not compared: "),
         "{stderr}"
     );
+}
+
+/// A generated pair: the same processes and mappings, other bytes where the markers are.
+fn generated_pair(tmp: &Path, bytes_per_process: u64) -> (String, String, memgen::Generated) {
+    let spec = memgen::GenSpec {
+        bytes_per_process,
+        ..Default::default()
+    };
+    let other = memgen::GenSpec {
+        marker: b"KCP_GEN_OTHER__7731".to_vec(),
+        ..spec.clone()
+    };
+    assert_eq!(spec.marker.len(), other.marker.len());
+    let (old, new) = (tmp.join("old.tar"), tmp.join("new.tar"));
+    let generated = memgen::write_tar(&old, &spec).unwrap();
+    memgen::write_tar(&new, &other).unwrap();
+    (path(&old), path(&new), generated)
+}
+
+#[test]
+fn generated_pair_differs_on_the_marker_pages_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (old, new, generated) = generated_pair(tmp.path(), 4 << 20);
+    let marker_len = memgen::GenSpec::default().marker.len() as u64;
+    let mut marker_pages = BTreeSet::new();
+    for planted in &generated.markers {
+        let first = planted.vaddr - planted.vaddr % 4096;
+        let last = (planted.vaddr + marker_len - 1) / 4096 * 4096;
+        marker_pages.insert((u64::from(planted.pid), first));
+        marker_pages.insert((u64::from(planted.pid), last));
+    }
+    let (code, report) = diff_json(&old, &new, &["--memory"]);
+    assert_eq!(code, Some(1));
+    assert!(report.not_compared.is_empty(), "{:?}", report.not_compared);
+    assert!(report.processes.changed.is_empty() && report.memory.added.is_empty());
+    let mut changed = BTreeSet::new();
+    for vma in &report.memory.changed {
+        for range in &vma.changed_ranges {
+            let from = hex(&Value::from(range.start.clone()));
+            let to = hex(&Value::from(range.end.clone()));
+            for page in (from..to).step_by(4096) {
+                changed.insert((vma.pid, page));
+            }
+        }
+    }
+    let missed: Vec<_> = marker_pages.difference(&changed).collect();
+    assert!(missed.is_empty(), "marker pages not reported: {missed:?}");
+    // Besides the markers, each process holds one decoy marker split across two runs that are
+    // apart in memory: up to two more pages per process.
+    let extra = changed.difference(&marker_pages).count();
+    assert!(
+        extra <= 2 * generated.argv.len(),
+        "{extra} pages beyond the markers"
+    );
+}
+
+#[test]
+fn memory_stays_flat_on_larger_pairs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (old, new, _) = generated_pair(tmp.path(), 48 << 20);
+    let run = measure::run_measured(&["diff", &old, &new, "-o", "json"], 120);
+    assert_eq!(run.output.status.code(), Some(1), "{}", run.stderr());
+    // Two 96 MiB checkpoints; the pages are streamed through two 256 KiB buffers.
+    run.within(32, 60.0, "diff of two 96 MiB checkpoints");
 }

@@ -2,7 +2,8 @@
 //!
 //! Writes a bare image directory or a plain tar archive (`checkpoint/` + `spec.dump` +
 //! `config.dump`) holding `processes` processes with consistent `inventory.img`, `pstree.img`,
-//! `core-PID.img`, `mm-PID.img`, `pagemap-PID.img`, `files.img` and `pages-N.img`. The pages are
+//! `core-PID.img`, `ids-PID.img`, `fdinfo-PID.img`, `fs-PID.img`, `mm-PID.img`,
+//! `pagemap-PID.img`, `files.img` and `pages-N.img`. The pages are
 //! streamed from a seeded generator (never held in memory), so GiB-sized checkpoints cost only
 //! disk space. A marker string is planted at known addresses, including across the edge of two
 //! runs that are contiguous in memory (a real match) and, as a decoy, across the file edge of two
@@ -17,8 +18,8 @@ use std::path::Path;
 
 use kubectl_checkpoint::criu::encode_image;
 use kubectl_checkpoint::criu::messages::{
-    CoreEntry, FileEntry, InventoryEntry, MmEntry, PagemapEntry, PagemapHead, PstreeEntry,
-    RegFileEntry, TaskCoreEntry, VmaEntry,
+    CoreEntry, FdinfoEntry, FileEntry, FsEntry, InventoryEntry, MmEntry, PagemapEntry, PagemapHead,
+    PstreeEntry, RegFileEntry, TaskCoreEntry, TaskKobjIdsEntry, VmaEntry,
 };
 
 const PAGE: u64 = 4096;
@@ -53,6 +54,9 @@ pub struct GenSpec {
     pub markers_per_process: usize,
     /// Seed of the page contents.
     pub seed: u64,
+    /// Mixed into the seed of the filler only, after the layout is planned: two specs that
+    /// differ only here give the same processes and mappings with other page contents.
+    pub fill_salt: u64,
 }
 
 impl Default for GenSpec {
@@ -63,6 +67,7 @@ impl Default for GenSpec {
             marker: b"KCP_GEN_MARKER_7731".to_vec(),
             markers_per_process: 16,
             seed: 0x5eed,
+            fill_salt: 0,
         }
     }
 }
@@ -300,7 +305,7 @@ fn plan_process(index: u32, spec: &GenSpec) -> Process {
         planted,
         mm,
         argv,
-        seed: rng.next(),
+        seed: rng.next() ^ spec.fill_salt,
     }
 }
 
@@ -371,19 +376,56 @@ fn small_images(processes: &[Process]) -> Vec<(String, Vec<u8>)> {
         ),
         (
             "files.img".to_owned(),
-            encode_image(&[FileEntry {
-                r#type: 1,
-                id: 1,
-                reg: Some(RegFileEntry {
-                    id: 1,
-                    name: EXE_PATH.into(),
+            encode_image(
+                &[
+                    (1, EXE_PATH, 0o100755),
+                    (2, "/dev/null", 0o20666),
+                    (3, "/", 0o40755),
+                ]
+                .map(|(id, name, mode)| FileEntry {
+                    r#type: 1,
+                    id,
+                    reg: Some(RegFileEntry {
+                        id,
+                        name: name.into(),
+                        mode: Some(mode),
+                        ..Default::default()
+                    }),
                     ..Default::default()
                 }),
-                ..Default::default()
-            }]),
+            ),
         ),
     ];
     for p in processes {
+        // Each process: stdin on /dev/null (file id 2), cwd and root `/` (file id 3).
+        images.push((
+            format!("ids-{}.img", p.pid),
+            encode_image(&[TaskKobjIdsEntry {
+                vm_id: p.pid,
+                files_id: p.pid,
+                fs_id: p.pid,
+                sighand_id: p.pid,
+                ..Default::default()
+            }]),
+        ));
+        images.push((
+            format!("fdinfo-{}.img", p.pid),
+            encode_image(&[FdinfoEntry {
+                id: 2,
+                flags: 0,
+                r#type: 1,
+                fd: 0,
+                ..Default::default()
+            }]),
+        ));
+        images.push((
+            format!("fs-{}.img", p.pid),
+            encode_image(&[FsEntry {
+                cwd_id: 3,
+                root_id: 3,
+                umask: Some(0o22),
+            }]),
+        ));
         images.push((format!("core-{}.img", p.pid), core_image()));
         images.push((
             format!("mm-{}.img", p.pid),
