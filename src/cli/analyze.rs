@@ -79,9 +79,11 @@ pub struct AnalyzeArgs {
     pub remote: RemoteArgs,
 }
 
-/// The `-o` values analyze honours.
+/// The `-o` values analyze honours (`wide`: the reports' tables with more columns; the other
+/// views show their one table).
 const ANALYZE_FORMATS: &[OutputFormat] = &[
     OutputFormat::Table,
+    OutputFormat::Wide,
     OutputFormat::Tree,
     OutputFormat::Json,
     OutputFormat::Yaml,
@@ -209,7 +211,7 @@ impl SectionArgs {
 
 fn output_format(format: OutputFormat) -> Format {
     match format {
-        // `wide` is not among ANALYZE_FORMATS: clap refuses it.
+        // `wide` is a table with more columns: `render_reports` is told separately.
         OutputFormat::Table | OutputFormat::Wide => Format::Table,
         OutputFormat::Tree => Format::Tree,
         OutputFormat::Json => Format::Json,
@@ -363,7 +365,8 @@ fn run_local(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome, 
             }
         }
         if !reports.is_empty() {
-            output::render_reports(&reports, format, style, &mut out)?;
+            let wide = args.output == OutputFormat::Wide;
+            output::render_reports(&reports, format, style, wide, &mut out)?;
         }
     }
     out.flush().map_err(output::Error::Io)?;

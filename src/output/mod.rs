@@ -121,18 +121,20 @@ pub fn shorten_middle(text: &str, max: usize) -> String {
     out
 }
 
-/// Renders checkpoint reports: one overview row per checkpoint, then the sections each
-/// report holds. JSON and YAML give a list with one object per checkpoint.
+/// Renders checkpoint reports: one checkpoint's summary or head, or one overview row per
+/// checkpoint, then the sections each report holds; `wide` adds columns to the tables, as
+/// kubectl's `-o wide` does. JSON and YAML give a list with one object per checkpoint.
 pub fn render_reports(
     reports: &[CheckpointReport],
     format: Format,
     style: Style,
+    wide: bool,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     match format {
         Format::Json => render_json(&reports, out),
         Format::Yaml => render_yaml(&reports, out),
-        Format::Table => report_table::render(reports, style, out),
+        Format::Table => report_table::render(reports, style, wide, out),
         Format::Tree => report_tree::render(reports, style, out),
     }
 }
@@ -233,7 +235,7 @@ mod tests {
             ..CheckpointReport::default()
         };
         let mut out = Vec::new();
-        render_reports(&[report], Format::Json, Style::default(), &mut out)
+        render_reports(&[report], Format::Json, Style::default(), false, &mut out)
             .expect("writing to a Vec cannot fail");
         let value: serde_json::Value = serde_json::from_slice(&out).expect("valid JSON");
         assert_eq!(value[0]["container_name"], "counter");

@@ -14,6 +14,7 @@ const NONE: &str = "<none>";
 pub(super) fn render(
     reports: &[CheckpointReport],
     style: Style,
+    wide: bool,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     // One checkpoint: its describe-like head (and summary, the default view); section titles
@@ -21,7 +22,7 @@ pub(super) fn render(
     let single = reports.len() == 1;
     match reports {
         [report] => super::summary::render(report, report.summary.as_ref(), style, out)?,
-        _ => overview(reports).render(style, out)?,
+        _ => overview(reports, wide).render(style, out)?,
     }
     if !single {
         for report in reports {
@@ -33,7 +34,7 @@ pub(super) fn render(
         }
     }
     for report in reports {
-        for (title, table) in sections(report, style) {
+        for (title, table) in sections(report, style, wide) {
             writeln!(out)?;
             let title = if single {
                 capitalized(title)
@@ -99,47 +100,74 @@ fn or_none(text: &str) -> String {
     }
 }
 
-fn overview(reports: &[CheckpointReport]) -> Table {
-    let mut table = Table::new(&[
-        "CHECKPOINT",
-        "CONTAINER",
-        "IMAGE",
-        "ID",
-        "RUNTIME",
-        "CREATED",
-        "CHECKPOINTED",
-        "ENGINE",
-        "IP",
-        "POD",
-        "NAMESPACE",
-        "CHKPT SIZE",
-        "PAGES SIZE",
-        "ROOTFS DIFF SIZE",
-    ]);
+/// One row per checkpoint: who and when, the size; `wide` adds the image, ids, runtime, times,
+/// IP and the parts' sizes.
+fn overview(reports: &[CheckpointReport], wide: bool) -> Table {
+    let mut table = if wide {
+        Table::new(&[
+            "CHECKPOINT",
+            "CONTAINER",
+            "IMAGE",
+            "ID",
+            "RUNTIME",
+            "CREATED",
+            "CHECKPOINTED",
+            "ENGINE",
+            "IP",
+            "POD",
+            "NAMESPACE",
+            "CHKPT SIZE",
+            "PAGES SIZE",
+            "ROOTFS DIFF SIZE",
+        ])
+    } else {
+        Table::new(&[
+            "CHECKPOINT",
+            "CONTAINER",
+            "POD",
+            "NAMESPACE",
+            "ENGINE",
+            "CHECKPOINTED",
+            "SIZE",
+        ])
+    };
     for report in reports {
         let id: String = report.id.chars().take(12).collect();
-        table.row(vec![
-            report.checkpoint.clone(),
-            or_none(&report.container_name),
-            or_none(&report.image),
-            or_none(&id),
-            or_none(&report.runtime),
-            or_none(&report.created),
-            or_none(&report.checkpointed),
-            or_none(&report.engine),
-            or_none(&report.ip),
-            or_none(&report.pod),
-            or_none(&report.namespace),
-            human_size(report.checkpoint_size.total_size),
-            human_size(report.checkpoint_size.memory_pages_size),
-            human_size(report.checkpoint_size.root_fs_diff_size),
-        ]);
+        let row = if wide {
+            vec![
+                report.checkpoint.clone(),
+                or_none(&report.container_name),
+                or_none(&report.image),
+                or_none(&id),
+                or_none(&report.runtime),
+                or_none(&report.created),
+                or_none(&report.checkpointed),
+                or_none(&report.engine),
+                or_none(&report.ip),
+                or_none(&report.pod),
+                or_none(&report.namespace),
+                human_size(report.checkpoint_size.total_size),
+                human_size(report.checkpoint_size.memory_pages_size),
+                human_size(report.checkpoint_size.root_fs_diff_size),
+            ]
+        } else {
+            vec![
+                report.checkpoint.clone(),
+                or_none(&report.container_name),
+                or_none(&report.pod),
+                or_none(&report.namespace),
+                or_none(&report.engine),
+                or_none(&report.checkpointed),
+                human_size(report.checkpoint_size.total_size),
+            ]
+        };
+        table.row(row);
     }
     table
 }
 
 /// The section tables of one report, with their titles, in a fixed order.
-fn sections(report: &CheckpointReport, style: Style) -> Vec<(&'static str, Table)> {
+fn sections(report: &CheckpointReport, style: Style, wide: bool) -> Vec<(&'static str, Table)> {
     let mut sections = Vec::new();
     if let Some(stats) = &report.statistics {
         let mut table = Table::new(&[
@@ -199,25 +227,31 @@ fn sections(report: &CheckpointReport, style: Style) -> Vec<(&'static str, Table
         }
     }
     if let Some(processes) = &report.file_descriptors {
-        let mut table = Table::new(&["PID", "FD", "TYPE", "PATH", "DETAIL"]);
+        let mut table = if wide {
+            Table::new(&["PID", "FD", "TYPE", "PATH", "SIZE", "DELETED", "DETAIL"])
+        } else {
+            Table::new(&["PID", "FD", "TYPE", "PATH", "DETAIL"])
+        };
         for process in processes {
             if let Some(reason) = &process.unavailable {
-                table.row(vec![
-                    process.pid.to_string(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    format!("cannot be read: {reason}"),
-                ]);
+                let mut row = vec![process.pid.to_string(), String::new(), String::new()];
+                row.resize(if wide { 6 } else { 4 }, String::new());
+                row.push(format!("cannot be read: {reason}"));
+                table.row(row);
             }
             for file in &process.open_files {
-                table.row(vec![
+                let mut row = vec![
                     process.pid.to_string(),
                     file.fd.clone(),
                     file.file_type.clone(),
                     file.path.clone(),
-                    file.detail.clone(),
-                ]);
+                ];
+                if wide {
+                    row.push(file.size.map(human_size).unwrap_or_default());
+                    row.push(if file.deleted { "yes" } else { "" }.to_owned());
+                }
+                row.push(file.detail.clone());
+                table.row(row);
             }
         }
         sections.push(("open files", table));
@@ -449,7 +483,7 @@ mod tests {
             ..CheckpointReport::default()
         };
         let mut out = Vec::new();
-        render(&[report], Style::default(), &mut out).expect("writing to a Vec cannot fail");
+        render(&[report], Style::default(), false, &mut out).expect("writing to a Vec cannot fail");
         let text = String::from_utf8(out).expect("tables are UTF-8");
         let lines: Vec<&str> = text.lines().collect();
         // One checkpoint: its path and describe-like head, not the wide overview row.
@@ -473,7 +507,7 @@ mod tests {
             ..CheckpointReport::default()
         };
         let mut out = Vec::new();
-        render(&[report], Style::default(), &mut out).expect("writing to a Vec cannot fail");
+        render(&[report], Style::default(), false, &mut out).expect("writing to a Vec cannot fail");
         let text = String::from_utf8(out).expect("tables are UTF-8");
         assert!(text.ends_with("\n\nMounts: none\n"), "{text}");
         // Several checkpoints: each section titled with its checkpoint.
@@ -491,7 +525,7 @@ mod tests {
             other,
         ];
         let mut out = Vec::new();
-        render(&both, Style::default(), &mut out).expect("writing to a Vec cannot fail");
+        render(&both, Style::default(), false, &mut out).expect("writing to a Vec cannot fail");
         let text = String::from_utf8(out).expect("tables are UTF-8");
         assert!(text.contains("\ndir: mounts: none\n"), "{text}");
         assert!(text.ends_with("\nother: mounts: none\n"), "{text}");

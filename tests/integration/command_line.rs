@@ -124,7 +124,7 @@ fn output_formats_a_verb_cannot_honour_are_refused() {
             "wide",
         ],
         &["list", "-o", "tree"],
-        &["analyze", "--local", "x.tar", "-o", "wide"],
+        &["diff", "a.tar", "b.tar", "-o", "wide"],
     ] {
         let out = local(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -83,7 +83,11 @@ fn real_kubectl_completes_plugin_verbs_and_flag_values() {
         .lines()
         .map(|l| l.split('\t').next().unwrap_or_default())
         .collect();
-    assert_eq!(words, ["table", "tree", "json", "yaml", ":4"], "{got}");
+    assert_eq!(
+        words,
+        ["table", "wide", "tree", "json", "yaml", ":4"],
+        "{got}"
+    );
 
     let got = kubectl_complete(dir.path(), &path, &["checkpoint", "completion", "f"]);
     assert!(got.lines().any(|l| l.starts_with("fish")), "{got}");

@@ -251,4 +251,45 @@ fn several_checkpoints_get_the_overview_table() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("CHECKPOINT "), "{text}");
     assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(!text.contains("IMAGE"), "the narrow overview: {text}");
+    // -o wide: every column, as kubectl's -o wide adds columns.
+    let out = bin()
+        .args(["analyze", "--local"])
+        .arg(&sample)
+        .arg(&model)
+        .args(["-o", "wide"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let header = text.lines().next().unwrap();
+    for column in [
+        "IMAGE",
+        "RUNTIME",
+        "CREATED",
+        "IP",
+        "PAGES SIZE",
+        "ROOTFS DIFF SIZE",
+    ] {
+        assert!(header.contains(column), "{column}: {text}");
+    }
+    assert!(text.contains("quay.io/rbohne/counters:latest"), "{text}");
+    // ... and more columns in the sections.
+    let out = bin()
+        .args(["analyze", "--local"])
+        .arg(&model)
+        .args(["--files", "-o", "wide"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("PATH                          SIZE       DELETED   DETAIL"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains("/srv/app/cache.db (deleted)")
+                && l.contains("46 B")
+                && l.contains("yes")),
+        "{text}"
+    );
 }
