@@ -728,7 +728,7 @@ fn kubectl_sees_who_it_is_a_failed_mount_event_and_a_pod_security_refusal() {
             "jsonpath={.items[*].reason}: {.items[*].message}",
         ]);
         events = String::from_utf8_lossy(&out.stdout).into_owned();
-        if !events.is_empty() {
+        if events.contains("FailedMount") {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
