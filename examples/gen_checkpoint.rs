@@ -2,15 +2,17 @@
 //!
 //! ```text
 //! cargo run --release --example gen_checkpoint -- OUT [--size 1G] [--processes 2] [--dir]
-//!     [--marker TEXT] [--fill-salt N]
+//!     [--marker TEXT] [--fill-salt N] [--pages-from FILE]
 //! ```
 //!
 //! OUT is a plain tar archive (or, with `--dir`, a bare image directory) whose processes hold
 //! SIZE bytes of present pages in total, with the marker `KCP_GEN_MARKER_7731` (or TEXT) at
 //! known addresses. Two runs that differ only in a marker of the same length give the same
 //! processes and mappings with other bytes on the marker pages; a different `--fill-salt` changes
-//! every page's filler (pairs for `diff` benchmarks). Prints the marker, the number of hits in memory and the number of decoys (bytes
-//! that are adjacent only in a pages file, which `grep` over the pages files counts too).
+//! every page's filler (pairs for `diff` benchmarks). With `--pages-from FILE` the pages are
+//! FILE's consecutive pages (e.g. the memory-like data of `examples/secrets_scan gen`) instead of
+//! generated filler. Prints the marker, the number of hits in memory and the number of decoys
+//! (bytes that are adjacent only in a pages file, which `grep` over the pages files counts too).
 
 #[path = "../tests/support/memgen.rs"]
 mod memgen;
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
     let mut dir = false;
     let mut marker: Option<Vec<u8>> = None;
     let mut fill_salt = 0u64;
+    let mut pages_from: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -61,6 +64,10 @@ fn main() -> ExitCode {
                 Some(n) => fill_salt = n,
                 None => return usage("--fill-salt needs a number"),
             },
+            "--pages-from" => match args.next() {
+                Some(path) => pages_from = Some(PathBuf::from(path)),
+                None => return usage("--pages-from needs a file"),
+            },
             other if out.is_none() && !other.starts_with('-') => out = Some(PathBuf::from(other)),
             other => return usage(&format!("unexpected argument {other}")),
         }
@@ -75,6 +82,7 @@ fn main() -> ExitCode {
         markers_per_process: 64,
         marker: marker.unwrap_or(defaults.marker.clone()),
         fill_salt,
+        pages_from,
         ..defaults
     };
     let result = if dir {
@@ -103,6 +111,6 @@ fn main() -> ExitCode {
 }
 
 fn usage(problem: &str) -> ExitCode {
-    eprintln!("error: {problem}\nusage: gen_checkpoint OUT [--size 1G] [--processes 2] [--dir] [--marker TEXT] [--fill-salt N]");
+    eprintln!("error: {problem}\nusage: gen_checkpoint OUT [--size 1G] [--processes 2] [--dir] [--marker TEXT] [--fill-salt N] [--pages-from FILE]");
     ExitCode::from(2)
 }

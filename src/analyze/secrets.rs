@@ -47,6 +47,9 @@ use crate::memory::report::hex_address;
 use crate::secrets::finding::DETAIL_MAX;
 use crate::secrets::{escape_printable, Details, Finding, Rules, Scanner, Tally, TallyLimits};
 
+/// The archive member holding the container's file system changes.
+const ROOTFS_DIFF: &str = "rootfs-diff.tar";
+
 /// Most command-line and environment findings of one process remembered to recognise their
 /// copies in the memory pass (beyond, such a copy is counted twice).
 const MAX_REMEMBERED: usize = 65_536;
@@ -347,11 +350,7 @@ pub fn secrets_scan_size(dump: &Dump, params: &SecretsParams) -> u64 {
     dump.stored_data()
         .iter()
         .fold(memory, |sum, data| sum.saturating_add(data.len()))
-        .saturating_add(
-            dump.checkpoint()
-                .member_size("rootfs-diff.tar")
-                .unwrap_or(0),
-        )
+        .saturating_add(dump.checkpoint().member_size(ROOTFS_DIFF).unwrap_or(0))
         .saturating_add(
             dump.checkpoint()
                 .members()
@@ -370,16 +369,16 @@ pub fn collect_secrets(
     progress: &mut dyn FnMut(ScanEvent<'_>),
 ) -> Result<SecretsReport, Error> {
     let rules = Rules::builtin()?;
-    let deadline = params
+    let allowed = params
         .budget
-        .map(|budget| (budget, budget.for_bytes(secrets_scan_size(dump, params))));
+        .map(|budget| budget.for_bytes(secrets_scan_size(dump, params)));
     let mut scan = Scan {
         scanner: Scanner::new(rules),
         tally: Tally::new(params.limits),
         progress,
         bytes: 0,
         started: Instant::now(),
-        deadline,
+        allowed,
         out_of_time: false,
         incomplete: Vec::new(),
         not_scanned: 0,
@@ -392,7 +391,7 @@ pub fn collect_secrets(
         for data in dump.stored_data() {
             scan.stored(dump, &data);
         }
-        (scan.progress)(ScanEvent::Stage("rootfs-diff.tar"));
+        (scan.progress)(ScanEvent::Stage(ROOTFS_DIFF));
         scan.rootfs(dump);
         (scan.progress)(ScanEvent::Stage("engine files"));
         scan.members(dump);
@@ -400,7 +399,10 @@ pub fn collect_secrets(
     if scan.not_scanned > 0 {
         let reason = scan.budget_reason();
         scan.incomplete.push(Incomplete {
-            what: format!("{} more sources", scan.not_scanned),
+            what: format!(
+                "{} more parts (process memory, stored data, files)",
+                scan.not_scanned
+            ),
             reason: format!("not scanned: {reason}"),
         });
     }
@@ -422,8 +424,8 @@ struct Scan<'r, 'p> {
     progress: &'p mut dyn FnMut(ScanEvent<'_>),
     bytes: u64,
     started: Instant,
-    /// The budget and the time it allows this scan.
-    deadline: Option<(ScanBudget, Duration)>,
+    /// The time the budget allows this scan.
+    allowed: Option<Duration>,
     out_of_time: bool,
     incomplete: Vec<Incomplete>,
     /// Streams skipped once the budget was spent.
@@ -434,7 +436,7 @@ impl<'r> Scan<'r, '_> {
     /// True (and the stream counted as skipped) once the budget is spent.
     fn skip_for_time(&mut self) -> bool {
         if !self.out_of_time {
-            if let Some((_, allowed)) = self.deadline {
+            if let Some(allowed) = self.allowed {
                 self.out_of_time = self.started.elapsed() > allowed;
             }
         }
@@ -446,11 +448,11 @@ impl<'r> Scan<'r, '_> {
 
     /// When the budget runs out.
     fn deadline_instant(&self) -> Option<Instant> {
-        self.deadline.map(|(_, allowed)| self.started + allowed)
+        self.allowed.map(|allowed| self.started + allowed)
     }
 
     fn budget_reason(&self) -> String {
-        let allowed = self.deadline.map_or(0.0, |(_, d)| d.as_secs_f64());
+        let allowed = self.allowed.map_or(0.0, |d| d.as_secs_f64());
         format!("the scan's time budget ({allowed:.1} s for this checkpoint's size) ran out")
     }
 
@@ -498,7 +500,10 @@ impl<'r> Scan<'r, '_> {
                 })
             };
             let end = self.scan_stream(&mut pass.reader, &pieces, &mut place);
-            let what = format!("pid {pid} memory ({})", pass.reader.name());
+            // The reader's name is `CHECKPOINT:MEMBER`; the report names the checkpoint.
+            let name = pass.reader.name();
+            let image = name.rsplit_once(':').map_or(name, |(_, image)| image);
+            let what = format!("pid {pid} memory ({image})");
             self.note_end(what, end);
         }
     }
@@ -657,7 +662,7 @@ impl<'r> Scan<'r, '_> {
 
     /// Every regular file of `rootfs-diff.tar`, each its own stream.
     fn rootfs(&mut self, dump: &Dump) {
-        if self.skip_for_time() {
+        if dump.checkpoint().member_size(ROOTFS_DIFF).is_none() || self.skip_for_time() {
             return;
         }
         let mut ends: Vec<(String, StreamEnd)> = Vec::new();
@@ -697,7 +702,7 @@ impl<'r> Scan<'r, '_> {
         }
         if let Err(err) = visited {
             self.incomplete.push(Incomplete {
-                what: "rootfs-diff.tar".to_owned(),
+                what: ROOTFS_DIFF.to_owned(),
                 reason: crate::error::render_chain(&err),
             });
         }
@@ -957,7 +962,7 @@ fn vma_name(layout: &MemoryLayout, vaddr: u64) -> Arc<str> {
 /// container's log, `dump.log`).
 fn is_engine_file(dump: &Dump, member: &MemberInfo) -> bool {
     member.kind == MemberKind::File
-        && member.name != "rootfs-diff.tar"
+        && member.name != ROOTFS_DIFF
         && !member.name.starts_with("checkpoint/")
         && !dump.checkpoint().has_image(&member.name)
 }

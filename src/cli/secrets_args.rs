@@ -60,14 +60,7 @@ pub fn run(
         std::env::var_os("NO_COLOR").as_deref(),
     );
     let mut out = stdout.lock();
-    let found: usize = reports.iter().map(|r| r.count()).sum();
-    if found == 0 && matches!(format, Format::Table | Format::Tree) {
-        if !reports.is_empty() {
-            eprintln!("No secrets found.");
-        }
-    } else {
-        output::render_secrets(&reports, format, style, &mut out)?;
-    }
+    output::render_secrets(&reports, format, style, &mut out)?;
     out.flush().map_err(output::Error::Io)?;
     for report in &reports {
         if report.not_itemised > 0 {

@@ -1,12 +1,13 @@
 //! Renderer of `analyze --secrets`: one row per copy of each secret (the secret's kind, name,
-//! value, copies and details on its first row), or the reports as JSON/YAML.
+//! value, copies and details on its first row), a line for each checkpoint without secrets, or
+//! the reports as JSON/YAML.
 //!
 //! Values are masked unless the report carries them (`--reveal`); every cell goes through the
 //! table's escaping, so nothing from the checkpoint reaches the terminal raw.
 
 use std::io::Write;
 
-use super::{render_json, render_yaml, Error, Format, Style, Table};
+use super::{escape_text, human_size, render_json, render_yaml, Error, Format, Style, Table};
 use crate::analyze::{SecretLocation, SecretReport, SecretsReport};
 use crate::secrets::Details;
 
@@ -21,6 +22,17 @@ pub fn render_secrets(
         Format::Json => render_json(reports, out),
         Format::Yaml => render_yaml(reports, out),
         Format::Table | Format::Tree => {
+            for report in reports.iter().filter(|r| r.secrets.is_empty()) {
+                writeln!(
+                    out,
+                    "{}: no secrets found ({} scanned)",
+                    escape_text(&report.checkpoint),
+                    human_size(report.scanned_bytes)
+                )?;
+            }
+            if reports.iter().all(|r| r.secrets.is_empty()) {
+                return Ok(());
+            }
             let several = reports.len() > 1;
             let mut header = vec!["KIND", "NAME", "VALUE", "COPIES", "WHERE", "DETAILS"];
             if several {
@@ -203,6 +215,36 @@ mod tests {
         assert!(lines[2].contains("pid 7 0x1000 /tmp/\\x1b]0;owned\\x07"));
         assert!(lines[3].contains("(1 more copies not listed)"));
         assert!(!text.contains('\x1b'));
+    }
+
+    #[test]
+    fn a_checkpoint_without_secrets_says_so() {
+        let empty = SecretsReport {
+            checkpoint: "clean\n.tar".into(),
+            secrets: Vec::new(),
+            scanned_bytes: 3 << 20,
+            ..report()
+        };
+        let mut out = Vec::new();
+        render_secrets(std::slice::from_ref(&empty), Format::Table, Style::default(), &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "clean\\n.tar: no secrets found (3.0 MiB scanned)\n"
+        );
+        let mut out = Vec::new();
+        render_secrets(
+            &[empty, report()],
+            Format::Table,
+            Style::default(),
+            &mut out,
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("clean\\n.tar: no secrets found"), "{text}");
+        assert!(
+            text.contains("CHECKPOINT") && text.contains("DB_PASSWORD"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -855,6 +855,8 @@ fn forensics_walkthrough_commands_work() {
         "kubectl checkpoint analyze --local tests/fixtures/crio/checkpoint-counters-857d7978fd-jnkck_demo-counter-2023-08-24T11:24:18Z.tar --search ",
         "kubectl checkpoint coredump",
         "gdb ",
+        "kubectl checkpoint analyze --local tests/fixtures/crio/checkpoint-counters-857d7978fd-jnkck_demo-counter-2023-08-24T11:24:18Z.tar --secrets",
+        "kubectl checkpoint analyze --local tests/fixtures/crio-secrets/",
     ] {
         assert!(
             commands.iter().any(|c| c.starts_with(step)),

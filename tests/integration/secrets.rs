@@ -17,9 +17,18 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use kubectl_checkpoint::analyze::{SecretLocation, SecretsReport};
+use std::time::{Duration, Instant};
+
+use kubectl_checkpoint::analyze::{
+    collect_secrets, ScanBudget, SecretLocation, SecretsParams, SecretsReport,
+};
+use kubectl_checkpoint::archive::Checkpoint;
+use kubectl_checkpoint::dump::Dump;
+use kubectl_checkpoint::secrets::Rules;
 use serde_json::Value;
 use support::fake_apiserver::FakeCluster;
+use support::measure::run_measured;
+use support::memgen;
 use support::plugin::{stderr, Plugin};
 use support::truth;
 
@@ -550,8 +559,9 @@ fn other_fixtures_hold_no_secret_but_podmans_secret_variable() {
         assert!(report.scanned_bytes > 0, "{}", input.display());
         let out = run(&["analyze", "--local", input.to_str().unwrap(), "--secrets"]);
         assert_eq!(out.status.code(), Some(0));
-        assert!(out.stdout.is_empty());
-        assert!(String::from_utf8_lossy(&out.stderr).contains("No secrets found."));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains(": no secrets found ("), "{text}");
     }
     // Podman: the container was run with SECRET=CONTAINER_SECRET_5150 (tests/fixtures/README.md):
     // in both processes' environments and in the engine's config.dump and spec.dump.
@@ -634,4 +644,120 @@ fn a_target_is_checkpointed_fetched_and_scanned() {
     );
     let local = scan(&archive, &[]);
     assert_eq!(reports[0].secrets, local.secrets);
+}
+
+/// Writes a checkpoint of two processes whose memory is `pattern` repeated (`size` bytes in
+/// all), as an image directory under `dir`.
+fn checkpoint_of(dir: &Path, pattern: &[u8], size: usize) -> PathBuf {
+    let pages = dir.join("pages.bin");
+    let mut data = Vec::with_capacity(size);
+    while data.len() < size {
+        data.extend_from_slice(pattern);
+    }
+    data.truncate(size);
+    std::fs::write(&pages, &data).unwrap();
+    let images = dir.join("checkpoint");
+    let spec = memgen::GenSpec {
+        processes: 2,
+        bytes_per_process: size as u64 / 2,
+        markers_per_process: 0,
+        pages_from: Some(pages),
+        ..Default::default()
+    };
+    memgen::write_dir(&images, &spec).unwrap();
+    images
+}
+
+/// Memory made only of the rules' anchors is the slowest input for the engine (every rule's
+/// regex runs everywhere): the time budget ends the scan, and the report says what it cut.
+#[test]
+fn the_time_budget_cuts_a_hostile_checkpoint_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut anchors = Vec::new();
+    for rule in Rules::builtin().unwrap().rules() {
+        for anchor in rule.anchors() {
+            anchors.extend_from_slice(anchor.as_bytes());
+        }
+    }
+    let images = checkpoint_of(tmp.path(), &anchors, 16 << 20);
+    let dump = Dump::load(Checkpoint::open(&images).unwrap()).unwrap();
+    let params = SecretsParams {
+        budget: Some(ScanBudget {
+            base: Duration::from_millis(300),
+            bytes_per_second: u64::MAX,
+        }),
+        ..SecretsParams::default()
+    };
+    let started = Instant::now();
+    let mut read = 0u64;
+    let report = collect_secrets(&dump, &params, &mut |event| {
+        if let kubectl_checkpoint::analyze::ScanEvent::Bytes(n) = event {
+            read += n;
+        }
+    })
+    .unwrap();
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(5),
+        "the budget was 0.3 s; took {took:?}"
+    );
+    let cut: Vec<_> = report
+        .incomplete
+        .iter()
+        .filter(|part| part.reason.contains("time budget"))
+        .collect();
+    assert!(!cut.is_empty(), "{:?}", report.incomplete);
+    assert!(
+        cut[0].what == "pid 4000 memory (pages-1.img)" && cut[0].reason.contains(" of "),
+        "{cut:?}"
+    );
+    assert!(read < 16 << 20, "read {read} bytes of 16 MiB");
+    assert_eq!(report.scanned_bytes, read);
+}
+
+/// Values past the report's limits are counted, not itemised: a checkpoint packed with about
+/// 30,000 distinct `NAME_TOKEN=value` pairs keeps 10,000 values, counts the rest, warns, exits
+/// 0, and stays within a small memory budget.
+#[test]
+fn distinct_secrets_past_the_limits_are_counted_in_bounded_memory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut pattern = Vec::new();
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    for n in 0..40_000u32 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        pattern.extend_from_slice(format!("\0APP{n:06}_TOKEN=Tk{state:016x}q\0").as_bytes());
+    }
+    let images = checkpoint_of(tmp.path(), &pattern, 1 << 20);
+    let measured = run_measured(
+        &[
+            "analyze",
+            "--local",
+            images.to_str().unwrap(),
+            "--secrets",
+            "-o",
+            "json",
+        ],
+        300,
+    );
+    measured.within(64, 60.0, "30,000 distinct secrets");
+    assert_eq!(
+        measured.output.status.code(),
+        Some(0),
+        "{}",
+        measured.stderr()
+    );
+    assert!(
+        measured.stderr().contains("were counted but not listed"),
+        "{}",
+        measured.stderr()
+    );
+    let reports: Vec<SecretsReport> = serde_json::from_slice(&measured.output.stdout).unwrap();
+    let report = &reports[0];
+    assert_eq!(report.secrets.len(), 10_000);
+    let listed: u64 = report.secrets.iter().map(|s| s.copies).sum();
+    assert!(report.findings > 25_000, "{}", report.findings);
+    assert_eq!(report.findings, listed + report.not_itemised);
+    assert!(report.secrets.iter().all(|s| s.kind == "env-secret"));
 }

@@ -14,7 +14,8 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
-use std::path::Path;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 
 use kubectl_checkpoint::criu::encode_image;
 use kubectl_checkpoint::criu::messages::{
@@ -57,6 +58,9 @@ pub struct GenSpec {
     /// Mixed into the seed of the filler only, after the layout is planned: two specs that
     /// differ only here give the same processes and mappings with other page contents.
     pub fill_salt: u64,
+    /// Take the page contents from this file instead of the seeded filler: the processes'
+    /// pages files are its consecutive pages (wrapping around), markers and argv patched in.
+    pub pages_from: Option<PathBuf>,
 }
 
 impl Default for GenSpec {
@@ -68,6 +72,7 @@ impl Default for GenSpec {
             markers_per_process: 16,
             seed: 0x5eed,
             fill_salt: 0,
+            pages_from: None,
         }
     }
 }
@@ -436,9 +441,14 @@ fn small_images(processes: &[Process]) -> Vec<(String, Vec<u8>)> {
     images
 }
 
-/// Streams a process's pages: seeded filler (a quarter of the pages zero) with the patches.
+/// Page contents taken from a file: `(file, its length, the byte this process starts at)`.
+type PageSource<'a> = Option<(&'a File, u64, u64)>;
+
+/// Streams a process's pages: seeded filler (a quarter of the pages zero), or the pages of a
+/// source file, with the patches.
 struct PagesStream<'a> {
     process: &'a Process,
+    source: PageSource<'a>,
     pos: u64,
     len: u64,
     page: [u8; PAGE as usize],
@@ -446,10 +456,11 @@ struct PagesStream<'a> {
 }
 
 impl<'a> PagesStream<'a> {
-    fn new(process: &'a Process) -> Self {
+    fn new(process: &'a Process, source: PageSource<'a>) -> Self {
         let len = process.runs.iter().map(|r| r.pages * PAGE).sum();
         PagesStream {
             process,
+            source,
             pos: 0,
             len,
             page: [0; PAGE as usize],
@@ -459,7 +470,12 @@ impl<'a> PagesStream<'a> {
 
     fn fill_page(&mut self, index: u64) {
         let mut rng = Rng(self.process.seed ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
-        if rng.below(4) == 0 {
+        if let Some((file, file_len, base)) = self.source {
+            let pages = (file_len / PAGE).max(1);
+            let at = ((base / PAGE + index) % pages) * PAGE;
+            self.page.fill(0);
+            let _ = file.read_exact_at(&mut self.page, at);
+        } else if rng.below(4) == 0 {
             self.page.fill(0);
         } else {
             for chunk in self.page.chunks_mut(8) {
@@ -534,6 +550,18 @@ fn plan(spec: &GenSpec) -> (Vec<Process>, Generated) {
     (processes, generated)
 }
 
+/// The file of [`GenSpec::pages_from`] and its length.
+fn open_source(spec: &GenSpec) -> io::Result<Option<(File, u64)>> {
+    spec.pages_from
+        .as_ref()
+        .map(|path| {
+            let file = File::open(path)?;
+            let len = file.metadata()?.len();
+            Ok((file, len))
+        })
+        .transpose()
+}
+
 /// Writes a bare image directory (created if missing).
 pub fn write_dir(dir: &Path, spec: &GenSpec) -> io::Result<Generated> {
     std::fs::create_dir_all(dir)?;
@@ -541,12 +569,16 @@ pub fn write_dir(dir: &Path, spec: &GenSpec) -> io::Result<Generated> {
     for (name, bytes) in small_images(&processes) {
         std::fs::write(dir.join(name), bytes)?;
     }
+    let source = open_source(spec)?;
+    let mut base = 0u64;
     for p in &processes {
         let mut out = BufWriter::with_capacity(
             1 << 20,
             File::create(dir.join(format!("pages-{}.img", p.pages_id)))?,
         );
-        io::copy(&mut PagesStream::new(p), &mut out)?;
+        let mut stream = PagesStream::new(p, source.as_ref().map(|(f, len)| (f, *len, base)));
+        base += stream.len;
+        io::copy(&mut stream, &mut out)?;
         out.flush()?;
     }
     Ok(generated)
@@ -586,9 +618,12 @@ pub fn write_tar(path: &Path, spec: &GenSpec) -> io::Result<Generated> {
             &mut bytes.as_slice(),
         )?;
     }
+    let source = open_source(spec)?;
+    let mut base = 0u64;
     for p in &processes {
-        let mut stream = PagesStream::new(p);
+        let mut stream = PagesStream::new(p, source.as_ref().map(|(f, len)| (f, *len, base)));
         let len = stream.len;
+        base += len;
         append(
             &mut builder,
             &format!("checkpoint/pages-{}.img", p.pages_id),
