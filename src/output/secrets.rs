@@ -226,7 +226,13 @@ mod tests {
             ..report()
         };
         let mut out = Vec::new();
-        render_secrets(std::slice::from_ref(&empty), Format::Table, Style::default(), &mut out).unwrap();
+        render_secrets(
+            std::slice::from_ref(&empty),
+            Format::Table,
+            Style::default(),
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "clean\\n.tar: no secrets found (3.0 MiB scanned)\n"
