@@ -44,6 +44,7 @@ use super::Error;
 use crate::archive::{MemberInfo, MemberKind};
 use crate::dump::{Dump, MemoryLayout, ProcessMemory, StoredData};
 use crate::memory::report::hex_address;
+use crate::memory::search::Sequential;
 use crate::secrets::finding::DETAIL_MAX;
 use crate::secrets::{escape_printable, Details, Finding, Rules, Scanner, Tally, TallyLimits};
 
@@ -686,10 +687,7 @@ impl<'r> Scan<'r, '_> {
                     at: 0,
                     len: size,
                 };
-                let mut reader = Sequential {
-                    inner: data,
-                    pos: 0,
-                };
+                let mut reader = Sequential::new(data);
                 let end = self.scan_stream(&mut reader, &[piece], &mut place);
                 let go_on = !end.timed_out && end.error.is_none();
                 if end.timed_out || end.error.is_some() {
@@ -920,33 +918,6 @@ impl<R: Read + ?Sized> Read for Metered<'_, R> {
         self.read += n as u64;
         (self.progress)(ScanEvent::Bytes(n as u64));
         Ok(n)
-    }
-}
-
-/// A stream read front to back (a file of `rootfs-diff.tar`): seeking only to where it is.
-struct Sequential<'a> {
-    inner: &'a mut dyn Read,
-    pos: u64,
-}
-
-impl Read for Sequential<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-impl Seek for Sequential<'_> {
-    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        match to {
-            SeekFrom::Start(at) if at == self.pos => Ok(self.pos),
-            SeekFrom::Current(0) => Ok(self.pos),
-            _ => Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "a stream is read front to back",
-            )),
-        }
     }
 }
 

@@ -208,6 +208,26 @@ pub struct Segment {
     pub pages_offset: u64,
 }
 
+/// Pieces of memory joined into segments where they follow each other both in memory and in
+/// the pages file, in file order (what [`crate::memory::search::search_segments`] walks).
+pub fn join_segments(pieces: impl IntoIterator<Item = Segment>) -> Vec<Segment> {
+    let mut pieces: Vec<Segment> = pieces.into_iter().collect();
+    pieces.sort_by_key(|piece| piece.pages_offset);
+    let mut segments: Vec<Segment> = Vec::new();
+    for piece in pieces {
+        if let Some(last) = segments.last_mut() {
+            if last.vaddr.checked_add(last.len) == Some(piece.vaddr)
+                && last.pages_offset.checked_add(last.len) == Some(piece.pages_offset)
+            {
+                last.len += piece.len;
+                continue;
+            }
+        }
+        segments.push(piece);
+    }
+    segments
+}
+
 /// VMAs and present runs of one process, sorted by address.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryLayout {
@@ -336,18 +356,6 @@ impl MemoryLayout {
         pieces
     }
 
-    /// Present bytes inside `[start, end)`.
-    pub fn present_bytes_in(&self, start: u64, end: u64) -> u64 {
-        let first = self.runs.partition_point(|run| run.end() <= start);
-        self.runs
-            .get(first..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(|run| run.vaddr < end)
-            .map(|run| run.end().min(end).saturating_sub(run.vaddr.max(start)))
-            .fold(0u64, u64::saturating_add)
-    }
-
     /// Total present bytes (the runs do not overlap, so the sum cannot pass 2^64).
     pub fn present_bytes(&self) -> u64 {
         self.runs
@@ -360,29 +368,6 @@ impl MemoryLayout {
         self.vmas
             .iter()
             .fold(0u64, |sum, vma| sum.saturating_add(vma.size()))
-    }
-
-    /// The runs grouped into segments contiguous in memory and in the pages file, in file order.
-    pub fn segments(&self) -> Vec<Segment> {
-        let mut by_offset: Vec<&PresentRun> = self.runs.iter().collect();
-        by_offset.sort_by_key(|run| run.pages_offset);
-        let mut segments: Vec<Segment> = Vec::new();
-        for run in by_offset {
-            if let Some(last) = segments.last_mut() {
-                if last.vaddr.checked_add(last.len) == Some(run.vaddr)
-                    && last.pages_offset.checked_add(last.len) == Some(run.pages_offset)
-                {
-                    last.len += run.len;
-                    continue;
-                }
-            }
-            segments.push(Segment {
-                vaddr: run.vaddr,
-                len: run.len,
-                pages_offset: run.pages_offset,
-            });
-        }
-        segments
     }
 }
 
@@ -521,7 +506,6 @@ mod tests {
         );
         assert_eq!(layout.run_at(0x2fff).map(|r| r.pages_offset), Some(0x1000));
         assert_eq!(layout.run_at(0x4000), None);
-        assert_eq!(layout.present_bytes_in(0x1800, 0x8800), 0x2800 + 0x800);
         assert_eq!(layout.present_bytes(), 0x5000);
         assert_eq!(layout.vma_bytes(), 0x6000);
         assert_eq!(layout.vmas()[1].perms(), "rw-s");
@@ -559,6 +543,30 @@ mod tests {
     }
 
     #[test]
+    fn segments_join_only_what_is_contiguous_in_memory_and_file() {
+        let piece = |vaddr, len, pages_offset| Segment {
+            vaddr,
+            len,
+            pages_offset,
+        };
+        let joined = join_segments([
+            piece(0x8000, 0x1000, 0x3000),
+            piece(0x1000, 0x1000, 0),
+            piece(0x2000, 0x2000, 0x1000),
+            piece(0x9000, 0x1000, 0x4000),
+            piece(0x20000, 0x1000, 0x5000),
+        ]);
+        assert_eq!(
+            joined,
+            vec![
+                piece(0x1000, 0x3000, 0),
+                piece(0x8000, 0x2000, 0x3000),
+                piece(0x20000, 0x1000, 0x5000),
+            ]
+        );
+    }
+
+    #[test]
     fn runs_are_cut_at_vma_edges() {
         let vmas = vec![
             vma(0x1000, 0x2000, 0x22, 1 << 9),
@@ -577,26 +585,6 @@ mod tests {
                 (0x1000, 0x1000, 0, Some(0x1000)),
                 (0x2000, 0x1000, 0x1000, Some(0x2000)),
                 (0x5000, 0x1000, 0x2000, None)
-            ]
-        );
-    }
-
-    #[test]
-    fn segments_join_only_contiguous_runs() {
-        let segments = layout().segments();
-        assert_eq!(
-            segments,
-            vec![
-                Segment {
-                    vaddr: 0x1000,
-                    len: 0x3000,
-                    pages_offset: 0
-                },
-                Segment {
-                    vaddr: 0x8000,
-                    len: 0x2000,
-                    pages_offset: 0x3000
-                },
             ]
         );
     }

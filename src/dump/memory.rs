@@ -11,7 +11,7 @@
 use std::io::{self, Write};
 
 use super::args::Cmdline;
-use super::layout::{MemoryLayout, PresentRun, Segment, Vma};
+use super::layout::{join_segments, MemoryLayout, PresentRun, Segment, Vma};
 use super::shared::SharedMemory;
 use super::{Error, MemoryMap};
 use crate::archive::{Checkpoint, MemberReader};
@@ -172,6 +172,12 @@ impl<'d> ProcessMemory<'d> {
             .take_while(|s| s.vaddr < end)
             .map(|s| s.end().min(end).saturating_sub(s.vaddr.max(start)))
             .fold(0u64, u64::saturating_add)
+    }
+
+    /// The stretches of `source` joined into segments contiguous in memory and in the file, in
+    /// file order: what a search of that pages file reads.
+    pub fn segments(&self, source: Source) -> Vec<Segment> {
+        segments_of(&self.stretches, source)
     }
 
     /// The stretch holding `vaddr`.
@@ -456,25 +462,16 @@ fn push_uncovered(out: &mut Vec<Stretch>, private: &[PresentRun], stretch: Stret
 /// The stretches of one source joined into segments contiguous in memory and in the file, in
 /// file order (what [`search::search_segments`] reads).
 fn segments_of(stretches: &[Stretch], source: Source) -> Vec<Segment> {
-    let mut mine: Vec<&Stretch> = stretches.iter().filter(|s| s.source == source).collect();
-    mine.sort_by_key(|s| s.pages_offset);
-    let mut segments: Vec<Segment> = Vec::new();
-    for stretch in mine {
-        if let Some(last) = segments.last_mut() {
-            if last.vaddr.checked_add(last.len) == Some(stretch.vaddr)
-                && last.pages_offset.checked_add(last.len) == Some(stretch.pages_offset)
-            {
-                last.len += stretch.len;
-                continue;
-            }
-        }
-        segments.push(Segment {
-            vaddr: stretch.vaddr,
-            len: stretch.len,
-            pages_offset: stretch.pages_offset,
-        });
-    }
-    segments
+    join_segments(
+        stretches
+            .iter()
+            .filter(|s| s.source == source)
+            .map(|s| Segment {
+                vaddr: s.vaddr,
+                len: s.len,
+                pages_offset: s.pages_offset,
+            }),
+    )
 }
 
 #[cfg(test)]

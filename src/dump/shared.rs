@@ -59,18 +59,6 @@ impl SharedObject {
         (offset < run.end()).then_some(run)
     }
 
-    /// Present bytes inside `[start, end)` of the object.
-    pub fn present_bytes_in(&self, start: u64, end: u64) -> u64 {
-        let first = self.runs.partition_point(|run| run.end() <= start);
-        self.runs
-            .get(first..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(|run| run.vaddr < end)
-            .map(|run| run.end().min(end).saturating_sub(run.vaddr.max(start)))
-            .fold(0u64, u64::saturating_add)
-    }
-
     /// Present bytes of the whole object.
     pub fn present_bytes(&self) -> u64 {
         self.runs
@@ -232,7 +220,6 @@ mod tests {
         };
         assert_eq!(object.run_at(0x2fff).map(|r| r.pages_offset), Some(0x1000));
         assert!(object.run_at(0x1000).is_none());
-        assert_eq!(object.present_bytes_in(0x800, 0x2800), 0x800 + 0x800);
         assert_eq!(object.present_bytes(), 0x3000);
         assert_eq!(object.describe(), "SysV segment key 0x1234 id 1");
     }

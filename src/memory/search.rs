@@ -225,6 +225,42 @@ pub fn search_segments<R: Read + Seek>(
     Ok(true)
 }
 
+/// A stream read front to back (a file of `rootfs-diff.tar`, for [`search_segments`] or the
+/// secrets scanner): seeking is allowed only to where it already is, which is all a search of
+/// one segment from offset 0 does.
+pub struct Sequential<'a> {
+    inner: &'a mut dyn Read,
+    pos: u64,
+}
+
+impl<'a> Sequential<'a> {
+    /// Wraps a stream at its start.
+    pub fn new(inner: &'a mut dyn Read) -> Self {
+        Sequential { inner, pos: 0 }
+    }
+}
+
+impl Read for Sequential<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for Sequential<'_> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        match to {
+            SeekFrom::Start(at) if at == self.pos => Ok(self.pos),
+            SeekFrom::Current(0) => Ok(self.pos),
+            _ => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a stream is read front to back",
+            )),
+        }
+    }
+}
+
 /// Reads at least one byte into a non-empty `buf`, retrying on interruption; a premature end of
 /// file is `UnexpectedEof`.
 fn read_some<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {

@@ -2,10 +2,8 @@
 //! of the files in `rootfs-diff.tar`: each source searched as one stream with the same matcher
 //! and buffer as process memory, hits reported by source and offset.
 
-use std::io::{self, Read, Seek, SeekFrom};
-
 use super::report::{StoredHit, StoredHitCollector};
-use super::search::{search_segments, Matcher, SearchSink};
+use super::search::{search_segments, Matcher, SearchSink, Sequential};
 use super::streamed::StreamedSearch;
 use super::Error;
 use crate::dump::layout::Segment;
@@ -90,10 +88,7 @@ pub fn search_stored(
     dump.checkpoint()
         .visit_rootfs_files(&mut |path, size, data| {
             let source = format!("rootfs-diff {path}");
-            let mut reader = Sequential {
-                inner: data,
-                pos: 0,
-            };
+            let mut reader = Sequential::new(data);
             let segment = Segment {
                 vaddr: 0,
                 len: size,
@@ -143,33 +138,5 @@ impl SearchSink for Counting<'_, '_> {
     fn progress(&mut self, bytes: u64) {
         *self.bytes = self.bytes.saturating_add(bytes);
         (self.progress)(bytes);
-    }
-}
-
-/// A stream read front to back: seeking is allowed only to where it already is (what a search
-/// of one segment from offset 0 does).
-struct Sequential<'a> {
-    inner: &'a mut dyn Read,
-    pos: u64,
-}
-
-impl Read for Sequential<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-impl Seek for Sequential<'_> {
-    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        match to {
-            SeekFrom::Start(at) if at == self.pos => Ok(self.pos),
-            SeekFrom::Current(0) => Ok(self.pos),
-            _ => Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "a stream is read front to back",
-            )),
-        }
     }
 }

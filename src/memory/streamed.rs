@@ -91,7 +91,7 @@ impl StreamedSearch {
             }
         }
         for source in sources {
-            let segments = segments_of(memory, source);
+            let segments = memory.segments(source);
             if segments.is_empty() {
                 continue;
             }
@@ -252,34 +252,6 @@ impl Seek for Forward<'_> {
         self.pos += skipped;
         Ok(self.pos)
     }
-}
-
-/// The segments of `source` in `memory`: stretches merged where contiguous in memory and in the
-/// file, sorted by file offset (what [`ProcessMemory::search`] walks).
-fn segments_of(memory: &ProcessMemory<'_>, source: Source) -> Vec<Segment> {
-    let mut mine: Vec<_> = memory
-        .stretches()
-        .iter()
-        .filter(|s| s.source == source)
-        .collect();
-    mine.sort_by_key(|s| s.pages_offset);
-    let mut segments: Vec<Segment> = Vec::new();
-    for stretch in mine {
-        if let Some(last) = segments.last_mut() {
-            if last.vaddr.checked_add(last.len) == Some(stretch.vaddr)
-                && last.pages_offset.checked_add(last.len) == Some(stretch.pages_offset)
-            {
-                last.len += stretch.len;
-                continue;
-            }
-        }
-        segments.push(Segment {
-            vaddr: stretch.vaddr,
-            len: stretch.len,
-            pages_offset: stretch.pages_offset,
-        });
-    }
-    segments
 }
 
 #[cfg(test)]
