@@ -32,7 +32,7 @@ pub use secrets::{
 };
 pub use summary::{
     NotableFile, SummaryIndicator, SummaryMemory, SummaryProcess, SummaryReport, SummaryRootfs,
-    SummarySocket, SummaryTotals, LIST_CAP,
+    SummarySecrets, SummarySocket, SummaryTotals, LIST_CAP,
 };
 
 pub(crate) use files::{describe_proc, open_file};
@@ -165,7 +165,14 @@ pub fn collect_report(
         let dump = Dump::load(checkpoint)?;
         if sections.summary {
             let found = indicators::collect(&dump);
-            report.summary = Some(summary::build_summary(&dump, rootfs.as_ref(), &found));
+            let secrets =
+                secrets::collect_secrets(&dump, &SecretsParams::default(), &mut |_| {}).ok();
+            report.summary = Some(summary::build_summary(
+                &dump,
+                rootfs.as_ref(),
+                &found,
+                secrets.as_ref(),
+            ));
         }
         if let Some(pid) = sections.pid {
             dump.task(pid)?;

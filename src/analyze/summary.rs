@@ -2,12 +2,15 @@
 //! from the [`Dump`] in one cheap pass (no page is read but the argument areas): the process
 //! tree with thread counts and command lines, listening sockets and connections, files of note
 //! (deleted while open, memfds), memory sizes, root file system changes, the compromise
-//! indicators found, and what could not be read. Lists are capped at [`LIST_CAP`] entries, with the total kept, so a forged checkpoint
+//! indicators and the secrets found (counted; the views of their own list them), and what could
+//! not be read. The secrets are the one part that reads every page: the engine runs at about the
+//! speed of `grep -c -a` (docs/performance.md). Lists are capped at [`LIST_CAP`] entries, with the total kept, so a forged checkpoint
 //! cannot make the summary large.
 
 use serde::Serialize;
 
 use super::indicators::IndicatorReport;
+use super::secrets::{KindCount, SecretsReport};
 use super::sockets::{endpoint_text, protocol_name, state_name};
 use crate::archive::RootfsDiff;
 use crate::dump::files::{Deleted, FileKind};
@@ -40,6 +43,23 @@ pub struct SummaryReport {
     /// Compromise indicators found (at most [`LIST_CAP`]; `analyze --indicators` has the
     /// evidence).
     pub indicators: Vec<SummaryIndicator>,
+    /// Secrets found in everything the checkpoint stores (`analyze --secrets` lists them,
+    /// masked); `None` when the scan could not run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<SummarySecrets>,
+}
+
+/// The secrets of a checkpoint, counted.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SummarySecrets {
+    /// Distinct secret values.
+    pub secrets: usize,
+    /// Copies of them, all places together.
+    pub copies: u64,
+    /// Values and copies per kind.
+    pub kinds: Vec<KindCount>,
+    /// Parts that could not be scanned, or not to their end (`analyze --secrets` names them).
+    pub incomplete: usize,
 }
 
 /// One compromise indicator, in the summary.
@@ -157,11 +177,13 @@ pub struct SummaryRootfs {
 const ROOTFS_EXAMPLES: usize = 5;
 
 /// Builds the summary of `dump`; `rootfs` is the checkpoint's root file system diff, if it
-/// could be read, and `indicators` the compromise indicators of every process.
+/// could be read, `indicators` the compromise indicators of every process, and `secrets` the
+/// secrets scan, if it could run.
 pub(crate) fn build_summary(
     dump: &Dump,
     rootfs: Option<&RootfsDiff>,
     indicators: &IndicatorReport,
+    secrets: Option<&SecretsReport>,
 ) -> SummaryReport {
     let mut summary = SummaryReport {
         processes: dump.tasks().len(),
@@ -213,6 +235,12 @@ pub(crate) fn build_summary(
                 usize::from(r.memory.is_err()) + usize::from(r.files.is_err())
             });
     }
+    summary.secrets = secrets.map(|report| SummarySecrets {
+        secrets: report.count(),
+        copies: report.findings,
+        kinds: report.kinds.clone(),
+        incomplete: report.incomplete.len(),
+    });
     summary.totals.indicators = indicators.found.len();
     summary.indicators = indicators
         .found

@@ -200,6 +200,46 @@ pub(super) fn render(
         },
         &["PROCESS", "INDICATOR", "WHAT IT MEANS"],
     )?;
+    match &summary.secrets {
+        None => {
+            writeln!(out)?;
+            writeln!(out, "Secrets: the scan could not run (--secrets says why)")?;
+        }
+        Some(secrets) => {
+            let title = if secrets.secrets == 0 {
+                "Secrets".to_owned()
+            } else {
+                format!(
+                    "Secrets ({} in {} copies; --secrets lists them, masked)",
+                    secrets.secrets, secrets.copies
+                )
+            };
+            section(
+                out,
+                &title,
+                secrets.kinds.len(),
+                "--secrets",
+                style,
+                |table| {
+                    for kind in secrets.kinds.iter().take(SHOWN) {
+                        table.row(vec![
+                            kind.kind.clone(),
+                            kind.secrets.to_string(),
+                            kind.copies.to_string(),
+                        ]);
+                    }
+                },
+                &["KIND", "SECRETS", "COPIES"],
+            )?;
+            if secrets.incomplete > 0 {
+                writeln!(
+                    out,
+                    "  {} parts could not be scanned to their end (--secrets names them)",
+                    secrets.incomplete
+                )?;
+            }
+        }
+    }
     let rootfs = &summary.rootfs;
     writeln!(out)?;
     if rootfs.changed + rootfs.deleted == 0 {
@@ -238,8 +278,9 @@ pub(super) fn render(
     )?;
     writeln!(
         out,
-        "             --rootfs-diff --indicators --memory --search STRING, or --all"
+        "             --rootfs-diff --indicators --secrets --memory --search STRING,"
     )?;
+    writeln!(out, "             or --all for every section")?;
     Ok(())
 }
 

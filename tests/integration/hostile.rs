@@ -365,8 +365,10 @@ fn members_past_the_memory_budget_are_spooled_not_kept() {
     });
     assert!(std::fs::metadata(&archive).unwrap().len() < 1 << 20);
     let archive = archive.to_str().unwrap();
-    let run = run_measured(&["analyze", "--local", archive, "--all"], 30);
-    run.within(96, 10.0, "16 members of 30 MiB");
+    let run = run_measured(&["analyze", "--local", archive, "--all"], 60);
+    // --all holds the summary, whose secrets scan reads the 480 MiB of extra members too (the
+    // engine's files beside the images): seconds in a release build, more in a test build.
+    run.within(96, 30.0, "16 members of 30 MiB");
     assert!(run.output.status.success(), "{}", run.stderr());
     // A member past the budget is still there, read from its spool file.
     let run = run_measured(&["decode", &format!("{archive}:extra/big-9.bin")], 30);

@@ -126,6 +126,43 @@ fn the_model_summary_holds_what_proc_showed() {
 }
 
 #[test]
+fn secrets_are_counted_as_analyze_secrets_lists_them() {
+    for (dir, any) in [
+        (dump_dir("secrets"), true),
+        (fixtures().join(SAMPLE), false),
+    ] {
+        let dir = dir.to_str().unwrap().to_owned();
+        let summary = summary_of(&dir);
+        let out = bin()
+            .args(["analyze", "--local", &dir, "--secrets", "-o", "json"])
+            .output()
+            .unwrap();
+        let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let secrets = listed[0]["secrets"].as_array().unwrap();
+        assert_eq!(
+            summary["secrets"]["secrets"].as_u64(),
+            Some(secrets.len() as u64),
+            "{dir}"
+        );
+        assert_eq!(summary["secrets"]["kinds"], listed[0]["kinds"], "{dir}");
+        assert_eq!(!secrets.is_empty(), any, "{dir}");
+    }
+    // The planted credentials of the secrets fixture are all there, none of its decoys.
+    let truth = truth("secrets");
+    let planted = truth["needles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["decoy"] == false && n["kind"] != "marker")
+        .count();
+    let summary = summary_of(dump_dir("secrets").to_str().unwrap());
+    assert!(
+        summary["secrets"]["secrets"].as_u64().unwrap() as usize >= planted / 2,
+        "{summary}"
+    );
+}
+
+#[test]
 fn indicators_are_counted_in_the_summary_and_the_clean_tree_has_none() {
     for (name, expect_any) in [("indicators", true), ("clean", false)] {
         let truth = truth(name);
