@@ -510,6 +510,125 @@ mod tests {
         assert!(changes.is_empty());
     }
 
+    fn facts(state: &str, cmdline: Option<&str>, threads: &[(u32, &str)]) -> ProcessFacts {
+        ProcessFacts {
+            summary: ProcessSummary {
+                pid: 7,
+                ppid: 1,
+                command: "app".into(),
+                state: state.into(),
+                threads: threads.len(),
+                cmdline: cmdline.map(str::to_owned),
+            },
+            pgid: 7,
+            sid: 7,
+            exe: Some("/usr/bin/app".into()),
+            cwd: Some("/srv".into()),
+            root: Some("/".into()),
+            environ: Some(strings(&["A=1"])),
+            threads: threads.iter().map(|(t, n)| (*t, (*n).to_owned())).collect(),
+            unreadable: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn process_changes_name_each_field() {
+        let old = facts("Alive", Some("app serve"), &[(7, "app"), (8, "worker-1")]);
+        let new = facts(
+            "Stopped",
+            Some("app serve --debug"),
+            &[(7, "app"), (8, "gc"), (9, "worker-2")],
+        );
+        assert_eq!(
+            compare_processes(&old, &new),
+            vec![
+                FieldChange::changed("state", "Alive", "Stopped"),
+                FieldChange::changed("cmdline", "app serve", "app serve --debug"),
+                FieldChange::changed("thread 8", "worker-1", "gc"),
+                FieldChange {
+                    field: "thread 9".into(),
+                    old: None,
+                    new: Some("worker-2".into())
+                },
+            ]
+        );
+        // A fact one side could not read is not compared.
+        let unreadable = facts("Alive", None, &[(7, "app"), (8, "worker-1")]);
+        assert!(compare_processes(&old, &unreadable).is_empty());
+        assert!(compare_processes(&old, &old).is_empty());
+    }
+
+    #[test]
+    fn descriptor_changes_leave_out_what_moves_on_its_own() {
+        let old = OpenFile {
+            fd: "3".into(),
+            file_type: "TIMERFD".into(),
+            path: "anon_inode:[timerfd]".into(),
+            detail: "clock monotonic, next in 59 s".into(),
+            ..OpenFile::default()
+        };
+        let new = OpenFile {
+            detail: "clock monotonic, next in 12 s".into(),
+            ..old.clone()
+        };
+        assert!(compare_fds(&old, &new).is_empty());
+        let pipe = OpenFile {
+            fd: "4".into(),
+            file_type: "PIPE".into(),
+            path: "pipe:[10]".into(),
+            unread_bytes: Some(0),
+            ..OpenFile::default()
+        };
+        let filled = OpenFile {
+            unread_bytes: Some(21),
+            ..pipe.clone()
+        };
+        assert_eq!(
+            compare_fds(&pipe, &filled),
+            vec![FieldChange::changed("unread bytes", "0", "21")]
+        );
+    }
+
+    #[test]
+    fn sockets_are_the_same_only_with_the_same_inode() {
+        use crate::analyze::SocketData;
+        let socket = |ino: u32, state: &str| SocketNode {
+            fd: 5,
+            protocol: "TCP".into(),
+            data: SocketData {
+                state: state.into(),
+                src: "127.0.0.1".into(),
+                src_port: Some(8080),
+                ino: Some(ino),
+                ..SocketData::default()
+            },
+        };
+        let mut out = Changes::default();
+        diff_socket(
+            1,
+            Some(&socket(10, "LISTEN")),
+            Some(&socket(10, "CLOSE")),
+            &mut out,
+        );
+        assert_eq!(out.changed.len(), 1);
+        assert_eq!(
+            out.changed[0].changes,
+            vec![FieldChange::changed("state", "LISTEN", "CLOSE")]
+        );
+        let mut out = Changes::default();
+        diff_socket(
+            1,
+            Some(&socket(10, "LISTEN")),
+            Some(&socket(11, "LISTEN")),
+            &mut out,
+        );
+        assert_eq!(
+            (out.added.len(), out.removed.len(), out.changed.len()),
+            (1, 1, 0)
+        );
+        assert_eq!(out.added[0].local, "127.0.0.1:8080");
+    }
+
     #[test]
     fn endpoints() {
         assert_eq!(endpoint("0.0.0.0", Some(80), ""), "0.0.0.0:80");
