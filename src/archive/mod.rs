@@ -709,6 +709,23 @@ impl Checkpoint {
         Checkpoint::open_inner(path, params, Some(visitor))
     }
 
+    /// Disk space the spool files of a compressed archive take (their allocated blocks: page
+    /// data and members past the memory budget, written sparsely), and their total length.
+    pub fn spool_usage(&self) -> (u64, u64) {
+        use std::os::unix::fs::MetadataExt;
+        let mut allocated = 0u64;
+        let mut length = 0u64;
+        for m in &self.members {
+            if let Storage::Spooled(file) = &m.storage {
+                if let Ok(meta) = file.metadata() {
+                    allocated = allocated.saturating_add(meta.blocks().saturating_mul(512));
+                    length = length.saturating_add(meta.len());
+                }
+            }
+        }
+        (allocated, length)
+    }
+
     /// True if page data went to a [`PagesVisitor`] at open (and cannot be read).
     pub fn pages_streamed(&self) -> bool {
         self.members

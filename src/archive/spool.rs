@@ -118,7 +118,8 @@ pub(super) fn spool_member<S: Source>(
             break;
         }
         let data = buf.get(..filled).unwrap_or_default();
-        let dense = dense_bytes(data);
+        let runs = dense_runs(data);
+        let dense: u64 = runs.iter().map(|run| run.len() as u64).sum();
         if dense > writer.allowance {
             let (available, margin) = (place.free_space)(&file).map_err(spool_err)?;
             writer.allowance = available.saturating_sub(margin);
@@ -127,7 +128,7 @@ pub(super) fn spool_member<S: Source>(
                 return Err(full(needed, available, margin));
             }
         }
-        writer.write(data).map_err(|source| {
+        writer.write(data, &runs).map_err(|source| {
             if source.raw_os_error() == Some(libc::ENOSPC) {
                 let needed = info.size.saturating_sub(writer.offset);
                 full(needed, 0, 0)
@@ -144,12 +145,21 @@ pub(super) fn spool_member<S: Source>(
     Ok(file)
 }
 
-/// Bytes of `data` in blocks that are not all zeros (what writing it sparsely takes).
-fn dense_bytes(data: &[u8]) -> u64 {
-    data.chunks(BLOCK)
-        .filter(|block| !is_zero(block))
-        .map(|block| block.len() as u64)
-        .sum()
+/// The ranges of `data` made of blocks that are not all zeros, adjacent blocks joined: what
+/// writing `data` sparsely writes.
+fn dense_runs(data: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    for (index, block) in data.chunks(BLOCK).enumerate() {
+        if is_zero(block) {
+            continue;
+        }
+        let at = index * BLOCK;
+        match runs.last_mut() {
+            Some(last) if last.end == at => last.end = at + block.len(),
+            _ => runs.push(at..at + block.len()),
+        }
+    }
+    runs
 }
 
 fn is_zero(block: &[u8]) -> bool {
@@ -166,23 +176,11 @@ struct SparseWriter<'a> {
 }
 
 impl SparseWriter<'_> {
-    /// Writes `data` at the current offset; `data` starts on a block boundary of the member.
-    fn write(&mut self, data: &[u8]) -> io::Result<()> {
-        let mut start = 0usize;
-        let mut run: Option<usize> = None; // start of the current run of non-zero blocks
-        for (index, block) in data.chunks(BLOCK).enumerate() {
-            let at = index * BLOCK;
-            if is_zero(block) {
-                if let Some(from) = run.take() {
-                    self.write_run(data.get(from..at).unwrap_or_default(), from)?;
-                }
-            } else if run.is_none() {
-                run = Some(at);
-            }
-            start = at + block.len();
-        }
-        if let Some(from) = run {
-            self.write_run(data.get(from..start).unwrap_or_default(), from)?;
+    /// Writes the `runs` of `data` (from [`dense_runs`]) at the current offset and moves past
+    /// all of `data`; `data` starts on a block boundary of the member.
+    fn write(&mut self, data: &[u8], runs: &[std::ops::Range<usize>]) -> io::Result<()> {
+        for run in runs {
+            self.write_run(data.get(run.clone()).unwrap_or_default(), run.start)?;
         }
         self.offset += data.len() as u64;
         Ok(())
@@ -300,7 +298,7 @@ mod tests {
             allowance: u64::MAX,
         };
         for piece in data.chunks(16 * BLOCK) {
-            writer.write(piece).unwrap();
+            writer.write(piece, &dense_runs(piece)).unwrap();
         }
         file.set_len(writer.offset).unwrap();
         let mut back = vec![0u8; data.len()];
@@ -309,7 +307,8 @@ mod tests {
         // Four blocks hold data: far fewer than the 65 blocks of the member are allocated.
         let allocated = file.metadata().unwrap().blocks() * 512;
         assert!(allocated <= 8 * BLOCK as u64, "{allocated} bytes allocated");
-        assert_eq!(dense_bytes(&data), 4 * BLOCK as u64 - BLOCK as u64 + 100);
+        let runs = dense_runs(&data);
+        assert_eq!(runs, [5 * BLOCK..8 * BLOCK, 64 * BLOCK..64 * BLOCK + 100]);
     }
 
     #[test]
@@ -322,7 +321,7 @@ mod tests {
         };
         let zeros = vec![0u8; CHUNK];
         for _ in 0..64 {
-            writer.write(&zeros).unwrap();
+            writer.write(&zeros, &dense_runs(&zeros)).unwrap();
         }
         file.set_len(writer.offset).unwrap();
         let meta = file.metadata().unwrap();
