@@ -329,8 +329,12 @@ fn decode_entry<M: CriuMessage>(file_name: &str, entry: &RawEntry<'_>) -> Result
         offset: entry.offset,
         problem,
     };
-    let elements = count_repeated(entry.payload, M::schema(), MAX_REPEATED_ELEMENTS);
-    if elements > MAX_REPEATED_ELEMENTS {
+    // Every repeated element takes at least one byte of the payload, so only a payload longer
+    // than the limit can hold more elements than it: shorter ones need no count.
+    let payload_len = u64::try_from(entry.payload.len()).unwrap_or(u64::MAX);
+    if payload_len > MAX_REPEATED_ELEMENTS
+        && count_repeated(entry.payload, M::schema(), MAX_REPEATED_ELEMENTS) > MAX_REPEATED_ELEMENTS
+    {
         return Err(problem(Problem::TooManyElements {
             message: message_name::<M>(),
             limit: MAX_REPEATED_ELEMENTS,

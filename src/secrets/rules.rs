@@ -1,13 +1,17 @@
 //! The rule table (`rules.yaml`, embedded in the binary) and its compiled form: one regex per
-//! rule, one aho-corasick automaton over every rule's anchors, and the reach of each rule (how
+//! rule (built on the first anchor hit of its rule: building every one costs more than scanning
+//! a small checkpoint), one aho-corasick automaton over every rule's anchors, and the reach of each rule (how
 //! far before and after an anchor its match, context and value can lie), from which the
 //! scanner's overlap is derived.
 //!
 //! Invariants checked when the table is compiled (a table that breaks one is refused):
 //! - every anchor is a literal of at least [`MIN_ANCHOR_LEN`] bytes;
-//! - every pattern compiles with Unicode off, cannot match the empty string, and has a bounded
+//! - every pattern parses with Unicode off, cannot match the empty string, and has a bounded
 //!   maximum match length of at most [`MAX_REACH`] bytes (so is every `max_len` and `within`);
 //! - capture groups are only `value` and `name`; checks name known validators.
+//!
+//! The built-in table's test builds every regex, so none of its rules fails to build when a scan
+//! first needs it.
 //!
 //! One invariant is the table's to keep and is tested on the examples: every match of a rule's
 //! pattern contains one of its anchors. A match without one would only be found if another
@@ -19,7 +23,7 @@ use std::sync::OnceLock;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::bytes::Regex;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
-use regex_syntax::hir::Hir;
+use regex_syntax::hir::{Hir, HirKind};
 use serde::Deserialize;
 
 use super::validate::Check;
@@ -94,7 +98,8 @@ pub struct Rule {
     description: String,
     anchors: Vec<String>,
     pattern: String,
-    pub(crate) regex: Regex,
+    /// The pattern's regex, built on first use (`None` if it does not build).
+    regex: OnceLock<Option<Regex>>,
     pub(crate) value_group: Option<usize>,
     pub(crate) name_group: Option<usize>,
     pub(crate) checks: Vec<Check>,
@@ -133,6 +138,19 @@ impl Rule {
     /// The confirming regex, as written.
     pub fn pattern(&self) -> &str {
         &self.pattern
+    }
+
+    /// The confirming regex, built on the first call; `None` when it does not build (a size
+    /// limit of the regex engine: never for the built-in table, whose test builds every rule).
+    pub(crate) fn regex(&self) -> Option<&Regex> {
+        self.regex
+            .get_or_init(|| {
+                regex::bytes::RegexBuilder::new(&self.pattern)
+                    .unicode(false)
+                    .build()
+                    .ok()
+            })
+            .as_ref()
     }
 
     /// The names of the structural checks run on a match.
@@ -333,10 +351,6 @@ fn compile_rule(index: usize, spec: RuleSpec) -> Result<Rule, Error> {
             "anchor {short:?} is shorter than {MIN_ANCHOR_LEN} bytes"
         )));
     }
-    let regex = regex::bytes::RegexBuilder::new(&spec.pattern)
-        .unicode(false)
-        .build()
-        .map_err(|err| fail(format!("pattern: {err}")))?;
     let hir = regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
@@ -357,8 +371,8 @@ fn compile_rule(index: usize, spec: RuleSpec) -> Result<Rule, Error> {
     };
     let mut value_group = None;
     let mut name_group = None;
-    for (i, group) in regex.capture_names().enumerate() {
-        match group {
+    for (i, group) in capture_groups(&hir) {
+        match group.as_deref() {
             None => {}
             Some("value") => value_group = Some(i),
             Some("name") => name_group = Some(i),
@@ -400,7 +414,7 @@ fn compile_rule(index: usize, spec: RuleSpec) -> Result<Rule, Error> {
         within,
         anchor_lead,
         value_max,
-        regex,
+        regex: OnceLock::new(),
         value_group,
         name_group,
         checks,
@@ -412,6 +426,24 @@ fn compile_rule(index: usize, spec: RuleSpec) -> Result<Rule, Error> {
         pattern: spec.pattern,
         examples: spec.examples,
     })
+}
+
+/// The capture groups of a parsed pattern: (index as the regex numbers it, name).
+fn capture_groups(hir: &Hir) -> Vec<(usize, Option<Box<str>>)> {
+    let mut groups = Vec::new();
+    let mut pending = vec![hir];
+    while let Some(hir) = pending.pop() {
+        match hir.kind() {
+            HirKind::Capture(capture) => {
+                groups.push((capture.index as usize, capture.name.clone()));
+                pending.push(&capture.sub);
+            }
+            HirKind::Repetition(repetition) => pending.push(&repetition.sub),
+            HirKind::Concat(subs) | HirKind::Alternation(subs) => pending.extend(subs),
+            HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => {}
+        }
+    }
+    groups
 }
 
 /// How far into a match its first anchor can lie, when the pattern's prefixes say: every match

@@ -87,7 +87,8 @@ struct Held<'r> {
 #[derive(Debug)]
 pub struct Scanner<'r> {
     rules: &'r Rules,
-    locations: Vec<CaptureLocations>,
+    /// Per rule, the capture slots of its regex, made on the rule's first anchor hit.
+    locations: Vec<Option<CaptureLocations>>,
     states: Vec<RuleState>,
     held: Vec<Held<'r>>,
     buf: Vec<u8>,
@@ -116,11 +117,7 @@ impl<'r> Scanner<'r> {
         let block = block.max(1);
         Scanner {
             rules,
-            locations: rules
-                .rules()
-                .iter()
-                .map(|r| r.regex.capture_locations())
-                .collect(),
+            locations: rules.rules().iter().map(|_| None).collect(),
             states: vec![RuleState::default(); rules.rules().len()],
             held: Vec::new(),
             buf: vec![0; block + rules.overlap()],
@@ -375,16 +372,19 @@ impl<'r> Scanner<'r> {
         };
         let data = self.buf.get(..self.filled).unwrap_or_default();
         let stream_from = self.rel(self.stream_start.max(self.base));
+        let Some(regex) = rule.regex() else {
+            return;
+        };
         let Some(locations) = self.locations.get_mut(rule.index) else {
             return;
         };
+        let locations = locations.get_or_insert_with(|| regex.capture_locations());
         while resume <= limit && resume < end {
             let at = usize::try_from(resume - self.base).unwrap_or(usize::MAX);
             if at >= haystack.len() {
                 break;
             }
-            let Some((m_start, m_end)) = rule
-                .regex
+            let Some((m_start, m_end)) = regex
                 .captures_read_at(locations, haystack, at)
                 .map(|m| (m.start(), m.end()))
             else {

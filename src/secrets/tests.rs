@@ -39,6 +39,20 @@ fn scan_split(text: &[u8], cuts: &[usize], block: usize) -> Vec<Key> {
     found
 }
 
+/// Every built-in rule's regex builds (they are built on first use, so nothing else would tell),
+/// and its groups are the ones the table compiler read from the parsed pattern.
+#[test]
+fn builtin_regexes_build_with_the_groups_read_at_load() {
+    for rule in rules().rules() {
+        let regex = rule
+            .regex()
+            .unwrap_or_else(|| panic!("{}: the regex does not build", rule.name()));
+        let group = |name: &str| regex.capture_names().position(|n| n == Some(name));
+        assert_eq!(group("value"), rule.value_group, "{}", rule.name());
+        assert_eq!(group("name"), rule.name_group, "{}", rule.name());
+    }
+}
+
 #[test]
 fn builtin_table_is_complete() {
     let rules = rules();
