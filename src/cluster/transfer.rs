@@ -44,6 +44,8 @@ use crate::archive::custody::{
 const CHUNK: usize = 256 << 10;
 /// Chunks queued for the writer thread.
 const QUEUE: usize = 4;
+/// Bytes written between two requests to flush the archive to disk.
+const FLUSH_STEP: u64 = 32 << 20;
 
 /// An archive on a node, from `NODE:PATH`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -319,20 +321,68 @@ fn decode_hash(line: &str) -> Option<String> {
     (hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit())).then_some(hash)
 }
 
-/// The writer thread: appends chunks, hashes them, returns (bytes, sha256 hex).
+/// The writer thread: appends chunks, hashes them, returns (bytes, sha256 hex) once the file
+/// is on disk.
 fn write_chunks(
     mut file: std::fs::File,
     mut hasher: Sha256,
     mut written: u64,
     mut chunks: mpsc::Receiver<BytesMut>,
 ) -> std::io::Result<(u64, String)> {
+    let flusher = Flusher::start(&file)?;
+    let mut unflushed = 0u64;
     while let Some(chunk) = chunks.blocking_recv() {
         file.write_all(&chunk)?;
         hasher.update(&chunk);
-        written += chunk.len() as u64;
+        let len = chunk.len() as u64;
+        written += len;
+        unflushed += len;
+        if unflushed >= FLUSH_STEP {
+            flusher.request();
+            unflushed = 0;
+        }
     }
+    flusher.finish()?;
     file.sync_all()?;
     Ok((written, hex::encode(hasher.finalize())))
+}
+
+/// Writes a file being received to disk on a thread of its own, while the transfer goes on, so
+/// that the final `fsync` finds little left to write (on its own it took 0.4 s for 500 MiB).
+struct Flusher {
+    requests: std::sync::mpsc::SyncSender<()>,
+    thread: std::thread::JoinHandle<std::io::Result<()>>,
+}
+
+impl Flusher {
+    fn start(file: &std::fs::File) -> std::io::Result<Flusher> {
+        let file = file.try_clone()?;
+        let (requests, received) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("flush".into())
+            .spawn(move || {
+                while received.recv().is_ok() {
+                    file.sync_data()?;
+                }
+                Ok(())
+            })?;
+        Ok(Flusher { requests, thread })
+    }
+
+    /// Asks for a flush of everything written so far; a flush already asked for and not yet
+    /// started covers this one too.
+    fn request(&self) {
+        // Full: a flush is pending. Disconnected: a flush failed, and `finish` reports it.
+        let _ = self.requests.try_send(());
+    }
+
+    /// Waits for the flushes asked for; the first error of any.
+    fn finish(self) -> std::io::Result<()> {
+        drop(self.requests);
+        self.thread
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the flush thread stopped")))
+    }
 }
 
 /// Copies `source` through the running `helper` (see the module docs). Public within the crate
