@@ -14,7 +14,9 @@
 //!   with `--skip kubelet_restart` on clusters where you cannot restart a kubelet).
 //!
 //! Each test works in a namespace of its own (`kc-e2e-...`, deleted at the end) and a temp
-//! HOME, and runs the real `kubectl` to set up what it needs.
+//! HOME, and runs the real `kubectl` to set up what it needs. Workloads loop over `sleep 1`
+//! rather than run one long `sleep`: busybox 1.36's `sleep` returns when the dump interrupts it,
+//! so such a container would exit at its first checkpoint.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -175,7 +177,7 @@ spec:
     readinessProbe: {{exec: {{command: ["test", "-e", "/tmp/ready"]}}, periodSeconds: 1}}
   - name: side
     image: {image}
-    command: ["sleep", "1000000"]
+    command: ["sh", "-c", "while true; do sleep 1; done"]
 "#,
             node = self.node,
             image = self.image,
@@ -403,7 +405,7 @@ spec:
       nodeName: {node}
       terminationGracePeriodSeconds: 1
       containers:
-      - {{name: app, image: {image}, command: ["sleep", "1000000"]}}
+      - {{name: app, image: {image}, command: ["sh", "-c", "while true; do sleep 1; done"]}}
 "#,
         ns = ns.name,
         node = cluster.node,
