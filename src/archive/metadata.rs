@@ -186,7 +186,9 @@ pub fn build_metadata(
             meta.name = ann("io.kubernetes.cri.container-name").or(meta.name);
             meta.pod = ann("io.kubernetes.cri.sandbox-name");
             meta.namespace = ann("io.kubernetes.cri.sandbox-namespace");
-            meta.image = meta.image.or_else(|| ann("io.kubernetes.cri.image-name"));
+            // containerd's config.dump names the image by its id (`sha256:...`, kept as
+            // `image_ref`); the CRI annotation has the name the pod asked for.
+            meta.image = ann("io.kubernetes.cri.image-name").or(meta.image);
         }
         Engine::Podman => {
             meta.ip = network_ip;
@@ -285,6 +287,26 @@ mod tests {
         assert_eq!(meta.checkpointed.as_deref(), Some("2024-01-02T00:00:00Z"));
         assert_eq!(meta.command, ["nginx"]);
         assert_eq!(meta.ip, None);
+    }
+
+    /// The shape containerd 2.1 writes (seen on a real cluster): config.dump names the image by
+    /// its id only, the spec's CRI annotation by the name the pod asked for.
+    #[test]
+    fn containerd_image_is_named_by_the_cri_annotation() {
+        let id = "sha256:8a9725590c3b6b325c82ed48107d687345668b278a35c6ebd31c3e3f0680cbc6";
+        let config = format!(
+            r#"{{"id":"1eaaa6423bd1","rootfsImage":"{id}","rootfsImageRef":"{id}","rootfsImageName":"{id}"}}"#
+        );
+        let sources = Sources {
+            config_dump: Some(config.into_bytes()),
+            spec_dump: Some(
+                br#"{"annotations":{"io.kubernetes.cri.image-name":"busybox:1.36"}}"#.to_vec(),
+            ),
+            ..Sources::default()
+        };
+        let meta = build_metadata(Engine::Containerd, &sources, None).unwrap();
+        assert_eq!(meta.image.as_deref(), Some("busybox:1.36"));
+        assert_eq!(meta.image_ref.as_deref(), Some(id));
     }
 
     #[test]
