@@ -40,6 +40,11 @@ pub(crate) fn fill_overview(
     let text = |value: &Option<String>| value.clone().unwrap_or_default();
     report.container_name = text(&metadata.name);
     report.image = text(&metadata.image);
+    report.image_id = metadata
+        .image_ref
+        .clone()
+        .filter(|id| *id != report.image)
+        .unwrap_or_default();
     report.id = text(&metadata.id);
     report.runtime = text(&metadata.runtime);
     report.created = text(&metadata.created);

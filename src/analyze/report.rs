@@ -18,6 +18,9 @@ pub struct CheckpointReport {
     pub container_name: String,
     /// Container image name.
     pub image: String,
+    /// The image's id or digest, as the engine recorded it (when it is not the name itself).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub image_id: String,
     /// Container ID.
     pub id: String,
     /// OCI runtime (`runc`, `crun`, ...).

@@ -50,7 +50,20 @@ pub(super) fn render(
         (namespace, pod) => format!("{namespace}/{pod}"),
     };
     pair("Pod", &pod)?;
-    pair("Image", &report.image)?;
+    // The image id as `docker images` shows it (12 hex digits); JSON has it whole.
+    let short_id: String = report
+        .image_id
+        .strip_prefix("sha256:")
+        .unwrap_or(&report.image_id)
+        .chars()
+        .take(12)
+        .collect();
+    let image = match (report.image.as_str(), short_id.as_str()) {
+        (name, "") => name.to_owned(),
+        ("", id) => id.to_owned(),
+        (name, id) => format!("{name} ({id})"),
+    };
+    pair("Image", &image)?;
     let engine = match (report.engine.as_str(), report.runtime.as_str()) {
         ("", _) => String::new(),
         (engine, "") => engine.to_owned(),

@@ -330,3 +330,29 @@ fn several_checkpoints_get_the_overview_table() {
         "{text}"
     );
 }
+
+/// The image by name and by the id the engine recorded: config.dump's `rootfsImageName` and
+/// `rootfsImageRef` of the CRI-O sample (read from the archive with Python's tarfile).
+#[test]
+fn the_image_is_named_and_identified() {
+    let id = "ec515cf8d335811dac79cf5428092977a141e104eb221ab6291a2f76aedb7e44";
+    let out = bin()
+        .args(["analyze", "--local"])
+        .arg(fixtures().join(SAMPLE))
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json[0]["image"], "quay.io/rbohne/counters:latest");
+    assert_eq!(json[0]["image_id"], id);
+    let out = bin()
+        .args(["analyze", "--local"])
+        .arg(fixtures().join(SAMPLE))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("Image:         quay.io/rbohne/counters:latest (ec515cf8d335)\n"),
+        "{text}"
+    );
+}
