@@ -12,6 +12,7 @@ use hyper::body::Frame;
 use hyper::{header, Response, StatusCode};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::WatchEvent;
+use tokio::sync::mpsc;
 
 use super::lock;
 use super::selector::{FieldSelector, LabelSelector};
@@ -77,7 +78,7 @@ pub(super) fn watch_pods(
     since: Option<u64>,
     timeout_seconds: Option<u64>,
 ) -> Response<Body> {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let (tx, rx) = mpsc::channel::<Bytes>(16);
     let timeout = Duration::from_secs(timeout_seconds.unwrap_or(DEFAULT_WATCH_SECONDS));
     tokio::spawn(async move {
         let deadline = Instant::now() + timeout;
@@ -115,9 +116,7 @@ pub(super) fn watch_pods(
                 seen.insert(key, (version, pod));
             }
             for event in events {
-                let mut line = serde_json::to_vec(&event).unwrap_or_default();
-                line.push(b'\n');
-                if tx.send(Bytes::from(line)).await.is_err() {
+                if !send_line(&tx, &event).await {
                     return;
                 }
             }
@@ -127,19 +126,7 @@ pub(super) fn watch_pods(
             tokio::time::sleep(POLL_INTERVAL).await;
         }
     });
-    let stream = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv()
-            .await
-            .map(|bytes| (Ok::<_, Infallible>(Frame::data(bytes)), rx))
-    });
-    let body = BodyExt::boxed_unsync(StreamBody::new(stream));
-    let mut resp = Response::new(body);
-    *resp.status_mut() = StatusCode::OK;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    resp
+    streaming_json(rx)
 }
 
 /// Which events a watch follows.
@@ -153,7 +140,7 @@ pub(super) fn watch_events(
     since: u64,
     timeout_seconds: Option<u64>,
 ) -> Response<Body> {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let (tx, rx) = mpsc::channel::<Bytes>(16);
     let timeout = Duration::from_secs(timeout_seconds.unwrap_or(DEFAULT_WATCH_SECONDS));
     tokio::spawn(async move {
         let deadline = Instant::now() + timeout;
@@ -173,9 +160,7 @@ pub(super) fn watch_events(
             };
             for (version, event) in fresh {
                 sent = sent.max(version);
-                let mut line = serde_json::to_vec(&WatchEvent::Added(event)).unwrap_or_default();
-                line.push(b'\n');
-                if tx.send(Bytes::from(line)).await.is_err() {
+                if !send_line(&tx, &WatchEvent::Added(event)).await {
                     return;
                 }
             }
@@ -185,6 +170,18 @@ pub(super) fn watch_events(
             tokio::time::sleep(POLL_INTERVAL).await;
         }
     });
+    streaming_json(rx)
+}
+
+/// Sends one watch event as a JSON line; false once the client is gone.
+async fn send_line<T: serde::Serialize>(tx: &mpsc::Sender<Bytes>, event: &WatchEvent<T>) -> bool {
+    let mut line = serde_json::to_vec(event).unwrap_or_default();
+    line.push(b'\n');
+    tx.send(Bytes::from(line)).await.is_ok()
+}
+
+/// A 200 response whose body streams the lines `rx` receives, until the sender ends.
+fn streaming_json(rx: mpsc::Receiver<Bytes>) -> Response<Body> {
     let stream = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv()
             .await
