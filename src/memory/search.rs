@@ -280,17 +280,19 @@ fn read_some<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use std::io::Cursor;
 
     /// (vaddr, pages offset, before, matched, after)
-    type Hit = (u64, u64, Vec<u8>, Vec<u8>, Vec<u8>);
+    pub(in crate::memory) type Hit = (u64, u64, Vec<u8>, Vec<u8>, Vec<u8>);
 
+    /// A sink that keeps every hit and counts the bytes searched (the streamed search's
+    /// tests use it too).
     #[derive(Default)]
-    struct Collect {
-        hits: Vec<Hit>,
-        bytes: u64,
+    pub(in crate::memory) struct Collect {
+        pub(in crate::memory) hits: Vec<Hit>,
+        pub(in crate::memory) bytes: u64,
     }
 
     impl SearchSink for Collect {

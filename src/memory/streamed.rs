@@ -257,31 +257,7 @@ impl Seek for Forward<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// (vaddr, pages offset, before, matched, after)
-    type Hit = (u64, u64, Vec<u8>, Vec<u8>, Vec<u8>);
-
-    #[derive(Default)]
-    struct Collect {
-        hits: Vec<Hit>,
-        bytes: u64,
-    }
-
-    impl SearchSink for Collect {
-        fn matched(&mut self, found: &Match<'_>) -> bool {
-            self.hits.push((
-                found.vaddr,
-                found.pages_offset,
-                found.before.to_vec(),
-                found.matched.to_vec(),
-                found.after.to_vec(),
-            ));
-            true
-        }
-        fn progress(&mut self, bytes: u64) {
-            self.bytes += bytes;
-        }
-    }
+    use crate::memory::search::tests::Collect;
 
     /// The in-place search and the streamed one, on the same file and segments.
     fn both(data: &[u8], segments: &[Segment], matcher: &Matcher, context: usize) -> [Collect; 2] {
