@@ -7,7 +7,7 @@ use super::{
     ChangedFile, CheckpointReport, CheckpointSize, DumpStatistics, Error, MetadataReport,
     MountReport, RootfsDiffReport,
 };
-use crate::archive::{Checkpoint, ContainerMetadata, Engine, MemberKind};
+use crate::archive::{Checkpoint, ContainerMetadata, Engine, MemberKind, RootfsDiff};
 use crate::criu::messages::{Fstype, MntEntry, StatsEntry};
 use crate::criu::read_entries;
 use crate::dump::Dump;
@@ -183,14 +183,13 @@ pub(crate) fn collect_mounts(dump: &Dump) -> Result<Vec<MountReport>, Error> {
 }
 
 /// The `--rootfs-diff` section.
-pub(crate) fn collect_rootfs_diff(checkpoint: &Checkpoint) -> Result<RootfsDiffReport, Error> {
-    let diff = checkpoint.rootfs_diff()?;
-    Ok(RootfsDiffReport {
+pub(crate) fn rootfs_diff_report(diff: &RootfsDiff) -> RootfsDiffReport {
+    RootfsDiffReport {
         changed: diff
             .changed
-            .into_iter()
+            .iter()
             .map(|file| ChangedFile {
-                path: file.name,
+                path: file.name.clone(),
                 kind: match file.kind {
                     MemberKind::File => "file",
                     MemberKind::Directory => "dir",
@@ -202,8 +201,8 @@ pub(crate) fn collect_rootfs_diff(checkpoint: &Checkpoint) -> Result<RootfsDiffR
                 size: file.size,
             })
             .collect(),
-        deleted: diff.deleted,
-    })
+        deleted: diff.deleted.clone(),
+    }
 }
 
 #[cfg(test)]

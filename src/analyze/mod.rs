@@ -153,16 +153,23 @@ pub fn collect_report(
     if sections.metadata {
         report.metadata = Some(container::build_metadata_report(metadata.as_ref()));
     }
+    // The root fs diff is read once for both its section (where an unreadable diff is an
+    // error) and the summary (which then leaves its changes out).
+    let rootfs = if sections.rootfs_diff {
+        Some(checkpoint.rootfs_diff()?)
+    } else if sections.summary {
+        checkpoint.rootfs_diff().ok()
+    } else {
+        None
+    };
     if sections.rootfs_diff {
-        report.rootfs_diff = Some(container::collect_rootfs_diff(&checkpoint)?);
+        report.rootfs_diff = rootfs.as_ref().map(container::rootfs_diff_report);
     }
-    // The summary counts root fs changes; a diff that cannot be read leaves them out of it.
-    let rootfs = sections
-        .summary
-        .then(|| checkpoint.rootfs_diff().ok())
-        .flatten();
     if sections.needs_dump() {
         let dump = Dump::load(checkpoint)?;
+        // Every process's indicators, for the summary; the indicators section reuses them
+        // unless `--pid` narrows it.
+        let mut all_indicators = None;
         if sections.summary {
             let found = indicators::collect(&dump);
             let secrets =
@@ -173,6 +180,7 @@ pub fn collect_report(
                 &found,
                 secrets.as_ref(),
             ));
+            all_indicators = Some(found);
         }
         if let Some(pid) = sections.pid {
             dump.task(pid)?;
@@ -191,10 +199,10 @@ pub fn collect_report(
             report.mounts = Some(container::collect_mounts(&dump)?);
         }
         if sections.indicators {
-            report.indicators = Some(indicators::collect_for(
-                &dump,
-                selected_tasks(&dump, sections),
-            ));
+            report.indicators = Some(match (all_indicators, sections.pid) {
+                (Some(found), None) => found,
+                _ => indicators::collect_for(&dump, selected_tasks(&dump, sections)),
+            });
         }
     }
     Ok(report)
