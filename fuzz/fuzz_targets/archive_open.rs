@@ -4,27 +4,13 @@
 //! is then read every way a verb reads it.
 #![no_main]
 
+mod scratch;
+
 use std::io::{Read, Write};
-use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use kubectl_checkpoint::archive::{Checkpoint, OpenParams};
 use libfuzzer_sys::fuzz_target;
-
-fn scratch() -> &'static (tempfile::TempDir, PathBuf) {
-    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let base = std::path::Path::new("/dev/shm");
-        let dir = if base.is_dir() {
-            tempfile::tempdir_in(base)
-        } else {
-            tempfile::tempdir()
-        }
-        .expect("a scratch directory");
-        let path = dir.path().join("archive");
-        (dir, path)
-    })
-}
+use scratch::scratch;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else {
@@ -39,15 +25,15 @@ fuzz_target!(|data: &[u8]| {
         2 => zstd::stream::encode_all(rest, 1).expect("in memory"),
         _ => rest.to_vec(),
     };
-    let (dir, path) = scratch();
-    std::fs::write(path, &bytes).expect("scratch file");
+    let (dir, path) = scratch("archive");
+    std::fs::write(&path, &bytes).expect("scratch file");
     let params = OpenParams::default()
         .member_limit(1 << 20)
         .memory_budget(1 << 20)
         .max_members(10_000)
         .max_name_bytes(4 << 20)
-        .spool_dir(dir.path());
-    let Ok(ckpt) = Checkpoint::open_with(path, &params) else {
+        .spool_dir(dir);
+    let Ok(ckpt) = Checkpoint::open_with(&path, &params) else {
         return;
     };
     let _ = ckpt.sizes();

@@ -3,29 +3,16 @@
 //! report, crit view and memory read ends in a value or an error, never a panic.
 #![no_main]
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
+mod scratch;
+
+use std::path::Path;
 
 use kubectl_checkpoint::analyze::{self, ExploreView, Sections};
 use kubectl_checkpoint::archive::{Checkpoint, OpenParams};
 use kubectl_checkpoint::dump::Dump;
 use kubectl_checkpoint::memory::search::{Match, Matcher, SearchSink};
 use libfuzzer_sys::fuzz_target;
-
-fn scratch() -> &'static (tempfile::TempDir, PathBuf) {
-    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let base = std::path::Path::new("/dev/shm");
-        let dir = if base.is_dir() {
-            tempfile::tempdir_in(base)
-        } else {
-            tempfile::tempdir()
-        }
-        .expect("a scratch directory");
-        let path = dir.path().join("checkpoint.tar");
-        (dir, path)
-    })
-}
+use scratch::scratch;
 
 struct Count(usize);
 
@@ -36,7 +23,7 @@ impl SearchSink for Count {
     }
 }
 
-fn open(path: &PathBuf, dir: &std::path::Path) -> Option<Checkpoint> {
+fn open(path: &Path, dir: &Path) -> Option<Checkpoint> {
     let params = OpenParams::default()
         .member_limit(1 << 20)
         .memory_budget(1 << 20)
@@ -47,9 +34,9 @@ fn open(path: &PathBuf, dir: &std::path::Path) -> Option<Checkpoint> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let (dir, path) = scratch();
-    std::fs::write(path, data).expect("scratch file");
-    let Some(ckpt) = open(path, dir.path()) else {
+    let (dir, path) = scratch("checkpoint.tar");
+    std::fs::write(&path, data).expect("scratch file");
+    let Some(ckpt) = open(&path, dir) else {
         return;
     };
     let _ = analyze::collect_report(ckpt, "fuzz", &Sections::all());
@@ -59,11 +46,11 @@ fuzz_target!(|data: &[u8]| {
         ExploreView::Mems,
         ExploreView::Rss,
     ] {
-        if let Some(ckpt) = open(path, dir.path()) {
+        if let Some(ckpt) = open(&path, dir) {
             let _ = analyze::collect_explore(ckpt, view);
         }
     }
-    let Some(ckpt) = open(path, dir.path()) else {
+    let Some(ckpt) = open(&path, dir) else {
         return;
     };
     let Ok(dump) = Dump::load(ckpt) else {
