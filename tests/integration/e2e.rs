@@ -467,19 +467,32 @@ fn big_archive(cluster: &Cluster, ns: &str, plugin: &Plugin) -> String {
     format!("{}:{}", record.node, record.path)
 }
 
-/// Waits until `path` holds more than `bytes` bytes, or the process ended.
-fn wait_for_bytes(path: &Path, bytes: u64, child: &mut std::process::Child) -> bool {
+/// Starts `fetch SOURCE DEST ARGS...` and waits until its partial copy (`DEST.part`) holds
+/// more than 4 MiB; the flag is false when the fetch ended (or two minutes passed) before.
+fn fetch_under_way(
+    plugin: &Plugin,
+    source: &str,
+    dest: &str,
+    args: &[&str],
+) -> (std::process::Child, bool) {
+    let mut child = plugin
+        .command(&[&["fetch", source, dest], args].concat())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let part = plugin.path(&format!("{dest}.part"));
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(120) {
-        if std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) > bytes {
-            return true;
+        if std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) > 4 << 20 {
+            return (child, true);
         }
         if child.try_wait().unwrap().is_some() {
-            return false;
+            return (child, false);
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    false
+    (child, false)
 }
 
 #[test]
@@ -492,23 +505,12 @@ fn e2e_fetch_resumes_after_cut_streams() {
     let source = big_archive(&cluster, &ns.name, &plugin);
 
     // 1. The stream is cut on the node (its readers killed): resumed within the same run.
-    let mut child = plugin
-        .command(&[
-            "fetch",
-            &source,
-            "cut.tar",
-            "-n",
-            &ns.name,
-            "--retries",
-            "5",
-            "-o",
-            "json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let cut = wait_for_bytes(&plugin.path("cut.tar.part"), 4 << 20, &mut child);
+    let (child, cut) = fetch_under_way(
+        &plugin,
+        &source,
+        "cut.tar",
+        &["-n", &ns.name, "--retries", "5", "-o", "json"],
+    );
     assert!(cut, "the fetch ended before its stream could be cut");
     {
         let helpers = cluster.kubectl_ok(&[
@@ -544,16 +546,8 @@ fn e2e_fetch_resumes_after_cut_streams() {
 
     // 2. The fetch is interrupted here (Ctrl-C): the partial copy stays, the next run
     //    resumes it and checks the whole on the node.
-    let mut child = plugin
-        .command(&["fetch", &source, "int.tar", "-n", &ns.name])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    assert!(
-        wait_for_bytes(&plugin.path("int.tar.part"), 4 << 20, &mut child),
-        "the fetch ended before it could be interrupted"
-    );
+    let (child, under_way) = fetch_under_way(&plugin, &source, "int.tar", &["-n", &ns.name]);
+    assert!(under_way, "the fetch ended before it could be interrupted");
     let _ = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status();
@@ -593,23 +587,12 @@ fn e2e_fetch_survives_a_kubelet_restart() {
     let ns = cluster.namespace("restart", None);
     let plugin = Plugin::new(&cluster);
     let source = big_archive(&cluster, &ns.name, &plugin);
-    let mut child = plugin
-        .command(&[
-            "fetch",
-            &source,
-            "r.tar",
-            "-n",
-            &ns.name,
-            "--retries",
-            "8",
-            "-o",
-            "json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let cut = wait_for_bytes(&plugin.path("r.tar.part"), 4 << 20, &mut child);
+    let (child, cut) = fetch_under_way(
+        &plugin,
+        &source,
+        "r.tar",
+        &["-n", &ns.name, "--retries", "8", "-o", "json"],
+    );
     assert!(cut, "the fetch ended before the kubelet could be restarted");
     let restarted = Command::new("sh").args(["-c", &restart]).status().unwrap();
     assert!(restarted.success(), "{restart} failed");
