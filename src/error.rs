@@ -80,14 +80,29 @@ impl Error {
     }
 
     /// The message for people: this error and each of its causes, joined by `: `,
-    /// leaving out causes whose text the previous message already contains. Names from a
-    /// checkpoint are untrusted, so control characters are escaped as in every human format
-    /// ([`crate::output::escape_text`]).
+    /// leaving out causes whose text the previous message already contains, then our hint for
+    /// it, if any, on lines of its own. The message holds names from a checkpoint and text from
+    /// servers, which are untrusted, so control characters in it are escaped as in every human
+    /// format ([`crate::output::escape_text`]); the hint is ours and keeps its newlines.
     pub fn render(&self) -> String {
         let text = render_chain(self);
-        match crate::output::escape_text(&text) {
+        let mut text = match crate::output::escape_text(&text) {
             std::borrow::Cow::Borrowed(_) => text,
             std::borrow::Cow::Owned(escaped) => escaped,
+        };
+        if let Some(hint) = self.hint() {
+            text.push('\n');
+            text.push_str(hint);
+        }
+        text
+    }
+
+    /// Our advice for this error (see [`crate::cluster::Error::hint`]).
+    fn hint(&self) -> Option<&str> {
+        match self {
+            Error::Cluster(err) => err.hint(),
+            Error::NotAVerb { source, .. } => source.hint(),
+            _ => None,
         }
     }
 }

@@ -66,13 +66,12 @@ pub struct Advice {
     pub hint: Option<String>,
 }
 
+/// The status code and the server's message, on one line. The hint is ours and may span lines
+/// (a role as YAML), so it is not part of this text: the message comes from the server and is
+/// escaped where it is shown, the hint is printed as written, after it ([`Advice::hint`]).
 impl fmt::Display for Advice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "HTTP {}: {}", self.code, self.message)?;
-        if let Some(hint) = &self.hint {
-            write!(f, "\n{hint}")?;
-        }
-        Ok(())
+        write!(f, "HTTP {}: {}", self.code, self.message)
     }
 }
 

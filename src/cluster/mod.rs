@@ -221,6 +221,18 @@ pub enum Error {
     Interrupted,
 }
 
+impl Error {
+    /// What the user can do about this error, in our own words and possibly on several lines
+    /// (an RBAC rule as YAML to copy): shown after the message, on lines of its own and not
+    /// escaped, since nothing in it comes from the server.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            Error::Api { advice, .. } => advice.hint.as_deref(),
+            _ => None,
+        }
+    }
+}
+
 /// Results of this module.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

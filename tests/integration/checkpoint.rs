@@ -276,6 +276,56 @@ fn every_error_names_the_object_and_says_what_to_do() {
     );
 }
 
+/// Our advice keeps its real newlines (the ClusterRole can be copied as it is printed), while
+/// the server's text on the same error is escaped: a runtime message with a newline and an
+/// escape sequence cannot forge a line or reach the terminal raw.
+#[test]
+fn hints_print_on_real_lines_and_server_text_is_escaped() {
+    let cluster = demo();
+    let plugin = Plugin::new(&cluster);
+    cluster.set_fault(Fault::Forbidden403);
+    let err = stderr(&plugin.run(&[POD, "-n", "demo"]));
+    assert!(!err.contains("\\n"), "a literal \\n in: {err}");
+    let role: Vec<&str> = err
+        .lines()
+        .skip_while(|line| !line.contains("apiVersion: rbac.authorization.k8s.io/v1"))
+        .collect();
+    assert_eq!(
+        role,
+        [
+            "  apiVersion: rbac.authorization.k8s.io/v1",
+            "  kind: ClusterRole",
+            "  metadata:",
+            "    name: container-checkpointer",
+            "  rules:",
+            "  - apiGroups: [\"\"]",
+            "    resources: [\"nodes/proxy\"]",
+            "    verbs: [\"create\"]",
+        ],
+        "{err}"
+    );
+    let yaml: String = role.iter().map(|line| format!("{}\n", &line[2..])).collect();
+    let parsed: serde_yaml_ng::Value = serde_yaml_ng::from_str(&yaml).unwrap();
+    assert_eq!(parsed["kind"], "ClusterRole");
+    assert_eq!(parsed["rules"][0]["resources"][0], "nodes/proxy");
+
+    cluster.clear_faults();
+    cluster.set_fault(Fault::Runtime500(
+        "criu failed\nerror: forged line\x1b]0;owned\x07".into(),
+    ));
+    let err = stderr(&plugin.run(&[POD, "-n", "demo"]));
+    assert!(
+        err.contains("criu failed\\nerror: forged line\\x1b]0;owned\\x07"),
+        "{err}"
+    );
+    assert!(!err.contains('\x1b') && !err.lines().any(|l| l.starts_with("error: forged")));
+    // The runtime's hint is on its own line after the escaped message.
+    assert!(
+        err.lines().any(|line| line.starts_with("the container runtime failed to checkpoint")),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_missing_target_is_picked_from_the_running_pods_on_a_terminal() {
     let cluster = FakeCluster::builder()
