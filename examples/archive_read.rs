@@ -7,7 +7,7 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-use kubectl_checkpoint::archive::Checkpoint;
+use checkpoint_model::archive::Checkpoint;
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args_os().skip(1);

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use kubectl_checkpoint::secrets::{Finding, Rules, Scanner};
+use checkpoint_forensics::secrets::{Finding, Rules, Scanner};
 
 const PAGE: usize = 4096;
 const MARKER: &[u8] = b"KCP_BENCH_MARKER_7731";

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks the secrets scanner (src/secrets) against one `grep -c -a LITERAL` over the same bytes.
+# Benchmarks the secrets scanner (crates/forensics/src/secrets) against one `grep -c -a LITERAL` over the same bytes.
 #
 #   scripts/bench-secrets.sh [SIZE_MIB=1024] [ROUNDS=5] [HOSTILE_MIB=256]
 #

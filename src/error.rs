@@ -8,31 +8,31 @@ use std::error::Error as StdError;
 pub enum Error {
     /// Decoding CRIU images failed.
     #[error(transparent)]
-    Criu(#[from] crate::criu::Error),
+    Criu(#[from] checkpoint_images::Error),
     /// Reading a checkpoint archive or image directory failed.
     #[error(transparent)]
-    Archive(#[from] crate::archive::Error),
+    Archive(#[from] checkpoint_model::archive::Error),
     /// Reading process memory failed.
     #[error(transparent)]
-    Memory(#[from] crate::memory::Error),
+    Memory(#[from] checkpoint_forensics::memory::Error),
     /// Decoding or validating a checkpoint's images failed.
     #[error(transparent)]
-    Dump(#[from] crate::dump::Error),
+    Dump(#[from] checkpoint_model::dump::Error),
     /// Building a report failed.
     #[error(transparent)]
-    Analyze(#[from] crate::analyze::Error),
+    Analyze(#[from] checkpoint_forensics::analyze::Error),
     /// Comparing two checkpoints failed.
     #[error(transparent)]
-    Diff(#[from] crate::diff::Error),
+    Diff(#[from] checkpoint_forensics::diff::Error),
     /// Writing a core file failed.
     #[error(transparent)]
-    Coredump(#[from] crate::coredump::Error),
+    Coredump(#[from] checkpoint_forensics::coredump::Error),
     /// Talking to the cluster failed.
     #[error(transparent)]
-    Cluster(#[from] crate::cluster::Error),
+    Cluster(#[from] checkpoint_cluster::Error),
     /// The secret-detection rule table is unusable.
     #[error(transparent)]
-    Secrets(#[from] crate::secrets::Error),
+    Secrets(#[from] checkpoint_forensics::secrets::Error),
     /// Rendering or writing the output failed.
     #[error(transparent)]
     Output(#[from] crate::output::Error),
@@ -75,7 +75,7 @@ impl Error {
     pub fn is_cancelled(&self) -> bool {
         matches!(
             self,
-            Error::Cancelled | Error::Cluster(crate::cluster::Error::Interrupted)
+            Error::Cancelled | Error::Cluster(checkpoint_cluster::Error::Interrupted)
         )
     }
 
@@ -85,7 +85,7 @@ impl Error {
     /// servers, which are untrusted, so control characters in it are escaped as in every human
     /// format ([`crate::output::escape_text`]); the hint is ours and keeps its newlines.
     pub fn render(&self) -> String {
-        let text = render_chain(self);
+        let text = checkpoint_model::error_text(self);
         let mut text = match crate::output::escape_text(&text) {
             std::borrow::Cow::Borrowed(_) => text,
             std::borrow::Cow::Owned(escaped) => escaped,
@@ -97,7 +97,7 @@ impl Error {
         text
     }
 
-    /// Our advice for this error (see [`crate::cluster::Error::hint`]).
+    /// Our advice for this error (see [`checkpoint_cluster::Error::hint`]).
     fn hint(&self) -> Option<&str> {
         match self {
             Error::Cluster(err) => err.hint(),
@@ -105,20 +105,4 @@ impl Error {
             _ => None,
         }
     }
-}
-
-/// Any error and each of its causes, joined by `: `, leaving out causes whose text the previous
-/// message already contains (what [`Error::render`] prints, before escaping).
-pub fn render_chain(err: &(dyn StdError + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let part = cause.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = cause.source();
-    }
-    text
 }

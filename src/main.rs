@@ -1,8 +1,22 @@
 //! The `kubectl-checkpoint` binary: parse, run, turn the outcome into an exit code.
+//!
+//! The binary holds what only a command needs, in private modules:
+//!
+//! - [`cli`] parses the command line into a plan per verb and drives the library crates
+//!   (`checkpoint_cluster` for the cluster, `checkpoint_model` and `checkpoint_forensics` for
+//!   checkpoints);
+//! - [`output`] renders their reports as tables, trees, JSON or YAML;
+//! - [`error`] is the one place that turns an error into a message and an exit code.
+//!
+//! Only `cli` and `output` write to the terminal.
+
+mod cli;
+mod error;
+mod output;
 
 use std::process::ExitCode;
 
-use kubectl_checkpoint::cli;
+use error::Error;
 
 fn main() -> ExitCode {
     let parsed = match cli::parse_args(std::env::args_os()) {

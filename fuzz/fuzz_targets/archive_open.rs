@@ -8,7 +8,7 @@ mod scratch;
 
 use std::io::{Read, Write};
 
-use kubectl_checkpoint::archive::{Checkpoint, OpenParams};
+use checkpoint_model::archive::{Checkpoint, OpenParams};
 use libfuzzer_sys::fuzz_target;
 use scratch::scratch;
 

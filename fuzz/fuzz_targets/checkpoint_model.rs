@@ -7,10 +7,10 @@ mod scratch;
 
 use std::path::Path;
 
-use kubectl_checkpoint::analyze::{self, ExploreView, Sections};
-use kubectl_checkpoint::archive::{Checkpoint, OpenParams};
-use kubectl_checkpoint::dump::Dump;
-use kubectl_checkpoint::memory::search::{Match, Matcher, SearchSink};
+use checkpoint_forensics::analyze::{self, ExploreView, Sections};
+use checkpoint_model::archive::{Checkpoint, OpenParams};
+use checkpoint_model::dump::Dump;
+use checkpoint_model::search::{Match, Matcher, SearchSink};
 use libfuzzer_sys::fuzz_target;
 use scratch::scratch;
 

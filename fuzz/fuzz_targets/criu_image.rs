@@ -2,11 +2,11 @@
 //! never a panic, an abort or an allocation the bytes do not back.
 #![no_main]
 
-use kubectl_checkpoint::criu::messages::{
+use checkpoint_images::messages::{
     CoreEntry, FdinfoEntry, FileEntry, FsEntry, InventoryEntry, MmEntry, PstreeEntry, RegFileEntry,
     StatsEntry, TaskKobjIdsEntry,
 };
-use kubectl_checkpoint::criu::{self, PageMap, Style};
+use checkpoint_images::{self as criu, PageMap, Style};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

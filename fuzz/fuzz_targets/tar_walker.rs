@@ -3,7 +3,7 @@
 //! memory within the listing's caps.
 #![no_main]
 
-use kubectl_checkpoint::archive::{self, OpenParams};
+use checkpoint_model::archive::{self, OpenParams};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 //! `kubectl checkpoint analyze`: reports on checkpoint archives and CRIU image directories.
 //!
 //! With `--local`, every input is a file or directory on this machine: it is opened with
-//! [`crate::archive`], turned into a report by [`crate::analyze`] and rendered by
+//! [`checkpoint_model::archive`], turned into a report by [`checkpoint_forensics::analyze`] and rendered by
 //! [`crate::output`] to stdout. Without it, the one input is a TARGET: its container is
 //! checkpointed and fetched into a private temp directory, analysed the same way, and removed.
 
@@ -16,10 +16,10 @@ use super::memory_args::MemoryArgs;
 use super::pick::interactive;
 use super::secrets_args::{self, SecretsArgs};
 use super::{Outcome, OutputFormat};
-use crate::analyze::{self, ExploreView, Sections};
-use crate::archive::Checkpoint;
 use crate::output::{self, Format, Style};
 use crate::Error;
+use checkpoint_forensics::analyze::{self, ExploreView, Sections};
+use checkpoint_model::archive::Checkpoint;
 
 /// Arguments of `kubectl checkpoint analyze`.
 #[derive(Debug, Args)]
@@ -347,7 +347,7 @@ fn run_local(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome, 
                     if !unreadable.is_empty() {
                         failed += 1;
                     }
-                    report.custody = crate::archive::check_custody(input);
+                    report.custody = checkpoint_model::archive::check_custody(input);
                     if let Some(problem) = report
                         .custody
                         .as_ref()
@@ -391,7 +391,7 @@ fn open_input(input: &Path, archive: &ArchiveArgs) -> Result<Checkpoint, Error> 
 }
 
 /// The image type of a file that starts like a CRIU image.
-fn criu_image_magic(path: &Path) -> Option<crate::criu::Magic> {
+fn criu_image_magic(path: &Path) -> Option<checkpoint_images::Magic> {
     use std::io::Read;
     // Only regular files: opening a FIFO would block.
     if !std::fs::metadata(path).ok()?.is_file() {
@@ -403,7 +403,7 @@ fn criu_image_magic(path: &Path) -> Option<crate::criu::Magic> {
         .take(8)
         .read_to_end(&mut head)
         .ok()?;
-    crate::criu::read_header(&path.display().to_string(), &head)
+    checkpoint_images::read_header(&path.display().to_string(), &head)
         .ok()
         .map(|(magic, _)| magic)
 }

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::archive::{self, Checkpoint, OpenParams, PagesVisitor};
 use crate::Error;
+use checkpoint_model::archive::{self, Checkpoint, OpenParams, PagesVisitor};
 
 /// Where compressed archives are spooled, and the limits of the archive reader.
 #[derive(Debug, Clone, Args)]

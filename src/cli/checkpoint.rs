@@ -15,8 +15,10 @@ use super::kube_args::RECORD_FORMATS;
 use super::pick::{interactive, pick_containers, pick_pod};
 use super::progress::Activity;
 use super::{KubeArgs, Outcome, OutputFormat};
-use crate::cluster::{self, CheckpointRecord, ContainerChoice, ContainerRef, Target};
 use crate::Error;
+use checkpoint_cluster::{
+    self as cluster, CheckpointRecord, ContainerChoice, ContainerRef, Target,
+};
 
 /// Arguments of `kubectl checkpoint TARGET`.
 #[derive(Debug, Args)]

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use super::checkpoint::{ctrl_c, runtime};
 use super::completion::{Slot, Walk};
 use super::kube_args::HelperArgs;
-use crate::cluster::{self, ConnectParams, WorkloadKind};
+use checkpoint_cluster::{self as cluster, ConnectParams, WorkloadKind};
 
 /// How long a listing of the archives on the nodes is reused.
 pub const ARCHIVE_CACHE_SECONDS: u64 = 60;

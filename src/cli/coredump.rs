@@ -10,9 +10,9 @@ use clap::Args;
 
 use super::archive_args::{open_checkpoint, ArchiveArgs};
 use super::Outcome;
-use crate::coredump::{self, WrittenCore};
-use crate::dump::Dump;
 use crate::Error;
+use checkpoint_forensics::coredump::{self, WrittenCore};
+use checkpoint_model::dump::Dump;
 
 /// Arguments of `kubectl checkpoint coredump`.
 #[derive(Debug, Args)]

@@ -1,13 +1,13 @@
 //! `kubectl checkpoint decode PATH`: one CRIU image as JSON, like `crit decode`.
 //!
 //! PATH is an image file, or `ARCHIVE:MEMBER` for an image inside a checkpoint archive (plain,
-//! gzip or zstd), read in place through [`crate::archive`]. Archive names may contain colons
+//! gzip or zstd), read in place through [`checkpoint_model::archive`]. Archive names may contain colons
 //! (CRI-O's `...-2023-08-24T11:24:18Z.tar`), so PATH is split at the last `:` whose left part
 //! is an existing file or directory. A MEMBER without `/` that is not in the archive is looked
 //! up under `checkpoint/` too (`ckpt.tar:pstree.img`).
 //!
 //! Output: `{"magic": NAME, "entries": [...]}` with crit's conventions (see
-//! [`crate::criu::decode_image_with`]); `--pretty` indents by 4 and shows hex strings and
+//! [`checkpoint_images::decode_image_with`]); `--pretty` indents by 4 and shows hex strings and
 //! symbolic flags, like `crit decode --pretty`. `--info` prints `{"magic", "count"}` like
 //! `crit info`.
 
@@ -20,9 +20,9 @@ use serde_json::Value;
 
 use super::archive_args::{open_checkpoint, ArchiveArgs};
 use super::Outcome;
-use crate::archive::{self, Checkpoint};
-use crate::criu::{self, Style};
 use crate::Error;
+use checkpoint_images::{self as criu, Style};
+use checkpoint_model::archive::{self, Checkpoint};
 
 /// Arguments of `kubectl checkpoint decode`.
 #[derive(Debug, Args)]

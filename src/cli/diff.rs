@@ -1,5 +1,5 @@
 //! `kubectl checkpoint diff OLD NEW`: what changed between two checkpoints, built by
-//! [`crate::diff`] and rendered by [`crate::output::render_diff`].
+//! [`checkpoint_forensics::diff`] and rendered by [`crate::output::render_diff`].
 //!
 //! Exit status as diff(1): 0 no differences, 1 differences, 2 trouble (a checkpoint that cannot
 //! be read, or a part of one that could not be compared: the report is still printed, and each
@@ -12,10 +12,10 @@ use clap::Args;
 
 use super::archive_args::ArchiveArgs;
 use super::{Outcome, OutputFormat};
-use crate::archive::Checkpoint;
-use crate::diff::{self, DiffParams};
 use crate::output::{self, Format, Style};
 use crate::Error;
+use checkpoint_forensics::diff::{self, DiffParams};
+use checkpoint_model::archive::Checkpoint;
 
 /// Arguments of `kubectl checkpoint diff`.
 #[derive(Debug, Args)]

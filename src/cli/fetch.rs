@@ -12,8 +12,8 @@ use super::pick::{given_source, pick_archives};
 use super::picker::Choose;
 use super::progress::Activity;
 use super::{KubeArgs, Outcome, OutputFormat};
-use crate::cluster::{self, FetchParams, FetchRecord, NodePath, Verify};
 use crate::Error;
+use checkpoint_cluster::{self as cluster, FetchParams, FetchRecord, NodePath, Verify};
 
 /// Arguments of `kubectl checkpoint fetch`.
 #[derive(Debug, Args)]

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use crate::cluster::{ConnectParams, HelperParams};
+use checkpoint_cluster::{ConnectParams, HelperParams};
 
 /// kubectl's connection flags. The namespace defaults to the context's namespace.
 #[derive(Debug, Clone, Default, Args)]

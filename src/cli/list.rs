@@ -11,9 +11,9 @@ use super::pick::{confirm, given_source, pick_archives};
 use super::picker::Choose;
 use super::progress::Activity;
 use super::{KubeArgs, Outcome, OutputFormat};
-use crate::cluster::{self, HelperParams, ListedArchive};
 use crate::output::{self, Style, Table};
 use crate::Error;
+use checkpoint_cluster::{self as cluster, HelperParams, ListedArchive};
 
 /// Arguments of `kubectl checkpoint list`.
 #[derive(Debug, Args)]
@@ -187,7 +187,7 @@ pub(super) fn collect_archives(
 }
 
 fn activity_waiting(activity: &Activity, nodes: &[String]) {
-    use crate::cluster::Reporter;
+    use checkpoint_cluster::Reporter;
     activity.waiting(&match nodes {
         [node] => format!("a helper pod on node {node} to list its archives"),
         many => format!("helper pods on {} nodes to list their archives", many.len()),

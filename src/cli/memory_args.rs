@@ -15,15 +15,15 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::archive_args::{open_checkpoint, open_checkpoint_streaming, ArchiveArgs};
 use super::{Outcome, OutputFormat};
-use crate::dump::Dump;
-use crate::memory::report::{
-    build_hexdump, build_summary, write_dump, HitCollector, ProcessSearched, SearchReport,
-};
-use crate::memory::stored::search_stored;
-use crate::memory::streamed::StreamedSearch;
-use crate::memory::{self, Matcher, ProcessMemory};
 use crate::output::{self, Format, Style};
 use crate::Error;
+use checkpoint_forensics::memory::report::{
+    build_hexdump, build_summary, write_dump, HitCollector, ProcessSearched, SearchReport,
+};
+use checkpoint_forensics::memory::stored::search_stored;
+use checkpoint_forensics::memory::{self, Matcher, ProcessMemory};
+use checkpoint_model::dump::Dump;
+use checkpoint_model::streamed::StreamedSearch;
 
 /// Memory flags of `kubectl checkpoint analyze`.
 #[derive(Debug, Default, Args)]
@@ -476,9 +476,8 @@ fn dump_to_file(
         .map_err(failed)?;
     let mut writer = BufWriter::with_capacity(1 << 20, temp);
     let report = write_dump(memory, command, &display, &mut writer).map_err(|err| match err {
-        memory::Error::Write(source) | memory::Error::Dump(crate::dump::Error::Write(source)) => {
-            failed(source)
-        }
+        memory::Error::Write(source)
+        | memory::Error::Dump(checkpoint_model::dump::Error::Write(source)) => failed(source),
         other => other,
     })?;
     let temp = writer

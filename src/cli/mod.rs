@@ -23,6 +23,8 @@ mod memory_args;
 mod pick;
 mod picker;
 mod progress;
+#[cfg(test)]
+mod reference;
 mod secrets_args;
 
 pub use kube_args::{KubeArgs, OutputFormat};

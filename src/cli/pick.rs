@@ -10,9 +10,9 @@ use k8s_openapi::api::core::v1::Pod;
 
 use super::list::collect_archives;
 use super::picker::{Choose, Picker};
-use crate::cluster::{self, HelperParams, NodePath};
 use crate::output::Table;
 use crate::Error;
+use checkpoint_cluster::{self as cluster, HelperParams, NodePath};
 
 /// True when prompts and progress bars may be drawn.
 pub(super) fn interactive() -> bool {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cluster::{Progress, Reporter};
+use checkpoint_cluster::{Progress, Reporter};
 
 /// The width assumed when the terminal does not say.
 const DEFAULT_WIDTH: usize = 80;

@@ -1,5 +1,5 @@
 //! Flags of `analyze` that look for secrets (`--secrets`, `--reveal`) and the scan they drive:
-//! each input loaded once, scanned by [`crate::analyze::collect_secrets`] with a progress bar on
+//! each input loaded once, scanned by [`checkpoint_forensics::analyze::collect_secrets`] with a progress bar on
 //! a terminal's stderr, rendered by [`crate::output::render_secrets`].
 //!
 //! Exit status: 0 whether or not secrets are found (a finding is not an error); 1 when a part of
@@ -13,10 +13,10 @@ use clap::Args;
 use super::archive_args::{open_checkpoint, ArchiveArgs};
 use super::memory_args::{scan_progress_bar, shows_progress};
 use super::Outcome;
-use crate::analyze::{self, ScanEvent, SecretsParams};
-use crate::dump::Dump;
 use crate::output::{self, Format, Style};
 use crate::Error;
+use checkpoint_forensics::analyze::{self, ScanEvent, SecretsParams};
+use checkpoint_model::dump::Dump;
 
 /// Secrets flags of `kubectl checkpoint analyze`.
 #[derive(Debug, Default, Clone, Copy, Args)]

@@ -6,7 +6,7 @@
 use std::io::Write;
 
 use super::{render_json, render_yaml, Error, Format, Style, Table, TreeNode};
-use crate::diff::{DiffReport, FieldChange, PageRange};
+use checkpoint_forensics::diff::{DiffReport, FieldChange, PageRange};
 
 /// Renders a diff report.
 pub fn render_diff(
@@ -324,7 +324,7 @@ fn build_tree(report: &DiffReport) -> TreeNode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diff::{ProcessSummary, VmaChange};
+    use checkpoint_forensics::diff::{ProcessSummary, VmaChange};
 
     fn sample() -> DiffReport {
         let mut report = DiffReport {

@@ -11,7 +11,7 @@
 //! formatting characters that change how text is laid out (bidi overrides and isolates, zero-width
 //! marks, line and paragraph separators) as `\u{NNNN}`. A backslash is doubled, so the escaped text
 //! is never ambiguous: `\n` on screen always means a newline in the data, `\\n` a backslash then
-//! `n`. [`escape_bytes`] does the same for bytes and shows bytes that are not UTF-8 as `\xNN`.
+//! `n`.
 //!
 //! Invariant: the result holds no character below U+0020, no U+007F to U+009F, and none of the
 //! formatting characters above; text without them (and without a backslash) is returned as is,
@@ -31,21 +31,6 @@ pub fn escape_text(text: &str) -> Cow<'_, str> {
         push_char(&mut out, c);
     }
     Cow::Owned(out)
-}
-
-/// `bytes` as text: valid UTF-8 escaped as by [`escape_text`], every byte that is not part of
-/// valid UTF-8 as `\xNN`.
-pub fn escape_bytes(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            push_char(&mut out, c);
-        }
-        for b in chunk.invalid() {
-            let _ = write!(out, "\\x{b:02x}");
-        }
-    }
-    out
 }
 
 /// True for the characters [`escape_text`] spells out.
@@ -124,14 +109,5 @@ mod tests {
                 .any(|c| c.is_control() || is_layout_format(c)),
             "{escaped:?}"
         );
-        assert!(!escape_bytes(&(0u8..=255).collect::<Vec<u8>>())
-            .chars()
-            .any(|c| c.is_control()));
-    }
-
-    #[test]
-    fn invalid_utf8_bytes_are_hex() {
-        assert_eq!(escape_bytes(b"ok\xff\x9b[31m\n"), "ok\\xff\\x9b[31m\\n");
-        assert_eq!(escape_bytes("é".as_bytes()), "é");
     }
 }

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use super::escape::escape_text;
 use super::Error;
-use crate::analyze::{ExploreReport, FdsProcess, MemsProcess, PsRow, RssProcess};
+use checkpoint_forensics::analyze::{ExploreReport, FdsProcess, MemsProcess, PsRow, RssProcess};
 
 /// Writes `report` as crit prints the same view.
 pub fn render_explore_text(report: &ExploreReport, out: &mut dyn Write) -> Result<(), Error> {
@@ -97,7 +97,7 @@ fn render_rss(processes: &[RssProcess], out: &mut dyn Write) -> Result<(), Error
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::{FdsRow, MemsVma, RssRun, RssVma};
+    use checkpoint_forensics::analyze::{FdsRow, MemsVma, RssRun, RssVma};
 
     fn text(report: &ExploreReport) -> String {
         let mut out = Vec::new();

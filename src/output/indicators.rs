@@ -1,8 +1,8 @@
-//! The compromise-indicators section ([`crate::analyze::indicators`]) as a table and as a tree.
+//! The compromise-indicators section ([`checkpoint_forensics::analyze::indicators`]) as a table and as a tree.
 //! Every string comes from the checkpoint and is escaped by [`Table`] and [`TreeNode`].
 
 use super::{Table, TreeNode};
-use crate::analyze::indicators::IndicatorReport;
+use checkpoint_forensics::analyze::indicators::IndicatorReport;
 
 /// One row per indicator: pid, command, kind, what it means, the evidence joined by `; `;
 /// then one row per process whose checks could not run.
@@ -75,8 +75,8 @@ fn kind_list(report: &IndicatorReport, pid: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::indicators::{Indicator, IndicatorKind, NotChecked};
     use crate::output::Style;
+    use checkpoint_forensics::analyze::indicators::{Indicator, IndicatorKind, NotChecked};
 
     fn sample() -> IndicatorReport {
         IndicatorReport {

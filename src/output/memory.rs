@@ -4,7 +4,9 @@
 use std::io::Write;
 
 use super::{human_size, render_json, render_yaml, Error, Format, Style, Table};
-use crate::memory::report::{hex_address, DumpReport, HexdumpReport, MemorySummary, SearchReport};
+use checkpoint_forensics::memory::report::{
+    hex_address, DumpReport, HexdumpReport, MemorySummary, SearchReport,
+};
 
 /// Renders per-process memory summaries.
 pub fn render_memory_summaries(

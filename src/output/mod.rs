@@ -22,10 +22,10 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::analyze::{CheckpointReport, ExploreReport};
+use checkpoint_forensics::analyze::{CheckpointReport, ExploreReport};
 
 pub use diff::render_diff;
-pub use escape::{escape_bytes, escape_text};
+pub use escape::escape_text;
 pub use explore::render_explore_text;
 pub use memory::{render_dump, render_hexdump, render_memory_summaries, render_search};
 pub use secrets::render_secrets;

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use super::escape::escape_text;
 use super::{human_size, Error, Style, Table};
-use crate::analyze::{CheckpointReport, ProcessNode};
+use checkpoint_forensics::analyze::{CheckpointReport, ProcessNode};
 
 /// Text for empty cells, as kubectl prints missing values.
 const NONE: &str = "<none>";
@@ -54,7 +54,7 @@ pub(super) fn render(
 
 /// Where the archive came from and whether it is still the copy that was fetched, in one line
 /// (without the checkpoint's name). Recorded text is input too: callers escape the line.
-pub(super) fn custody_text(custody: &crate::archive::CustodyStatus) -> String {
+pub(super) fn custody_text(custody: &checkpoint_model::archive::CustodyStatus) -> String {
     let plain = |text: &str| text.to_owned();
     let what = match &custody.record {
         Some(record) => {
@@ -437,7 +437,7 @@ fn unavailable_rows(node: &ProcessNode, table: &mut Table) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::{DumpStatistics, OpenFile, ProcessFiles, ThreadNode};
+    use checkpoint_forensics::analyze::{DumpStatistics, OpenFile, ProcessFiles, ThreadNode};
 
     fn thread(tid: u32) -> ThreadNode {
         ThreadNode {

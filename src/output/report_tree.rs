@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use super::{human_size, Error, Style, TreeNode};
-use crate::analyze::{CheckpointReport, ProcessNode};
+use checkpoint_forensics::analyze::{CheckpointReport, ProcessNode};
 
 pub(super) fn render(
     reports: &[CheckpointReport],
@@ -274,7 +274,7 @@ fn process_node(process: &ProcessNode) -> TreeNode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::ThreadNode;
+    use checkpoint_forensics::analyze::ThreadNode;
     use std::collections::BTreeMap;
 
     fn thread(tid: u32) -> ThreadNode {

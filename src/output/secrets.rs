@@ -8,8 +8,8 @@
 use std::io::Write;
 
 use super::{escape_text, human_size, render_json, render_yaml, Error, Format, Style, Table};
-use crate::analyze::{SecretLocation, SecretReport, SecretsReport};
-use crate::secrets::Details;
+use checkpoint_forensics::analyze::{SecretLocation, SecretReport, SecretsReport};
+use checkpoint_forensics::secrets::Details;
 
 /// Renders the secrets reports of one or more checkpoints.
 pub fn render_secrets(

@@ -8,7 +8,7 @@
 use std::io::Write;
 
 use super::{escape_text, human_size, shorten_middle, Error, Style, Table};
-use crate::analyze::{CheckpointReport, SummaryReport};
+use checkpoint_forensics::analyze::{CheckpointReport, SummaryReport};
 
 /// Rows a section of the summary shows; the rest are counted.
 const SHOWN: usize = 20;

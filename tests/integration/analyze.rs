@@ -1004,7 +1004,7 @@ fn missing_stats_dump_means_no_statistics() {
 
 #[test]
 fn argv_outside_the_dumped_memory_is_reported() {
-    use kubectl_checkpoint::criu::{encode_image, messages::MmEntry, read_entries};
+    use checkpoint_images::{encode_image, messages::MmEntry, read_entries};
     let name = "mm-24390.img";
     let bytes = std::fs::read(fixture(&format!("{PY}/{name}"))).expect("mm");
     let mut mm: Vec<MmEntry> = read_entries(name, &bytes).expect("mm decodes");

@@ -8,7 +8,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use archive_builder::{containerd_archive, gzip, images_of, zstd, TarBuilder};
-use kubectl_checkpoint::archive::{Checkpoint, Compression, Engine, Error, MemberKind, OpenParams};
+use checkpoint_model::archive::{Checkpoint, Compression, Engine, Error, MemberKind, OpenParams};
 use sha2::{Digest, Sha256};
 
 fn fixture(rel: &str) -> PathBuf {
@@ -845,8 +845,8 @@ fn errors_of_read_calls_name_archive_and_member() {
         ckpt.read_member("/etc/passwd").unwrap_err(),
         Error::InvalidMemberName { .. }
     ));
-    let err = kubectl_checkpoint::Error::from(ckpt.open_pages(9).unwrap_err());
-    assert!(err.render().contains("checkpoint/pages-9.img"));
+    let err = ckpt.open_pages(9).unwrap_err();
+    assert!(checkpoint_model::error_text(&err).contains("checkpoint/pages-9.img"));
 }
 
 #[test]

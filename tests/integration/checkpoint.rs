@@ -3,7 +3,7 @@
 
 use crate::support;
 
-use kubectl_checkpoint::cluster::CheckpointRecord;
+use checkpoint_cluster::CheckpointRecord;
 use support::fake_apiserver::{FakeCluster, Fault, Phase, PodSpec};
 use support::plugin::{checkpoint_posts, stderr, stdout, Plugin};
 
@@ -304,7 +304,10 @@ fn hints_print_on_real_lines_and_server_text_is_escaped() {
         ],
         "{err}"
     );
-    let yaml: String = role.iter().map(|line| format!("{}\n", &line[2..])).collect();
+    let yaml: String = role
+        .iter()
+        .map(|line| format!("{}\n", &line[2..]))
+        .collect();
     let parsed: serde_yaml_ng::Value = serde_yaml_ng::from_str(&yaml).unwrap();
     assert_eq!(parsed["kind"], "ClusterRole");
     assert_eq!(parsed["rules"][0]["resources"][0], "nodes/proxy");
@@ -321,7 +324,8 @@ fn hints_print_on_real_lines_and_server_text_is_escaped() {
     assert!(!err.contains('\x1b') && !err.lines().any(|l| l.starts_with("error: forged")));
     // The runtime's hint is on its own line after the escaped message.
     assert!(
-        err.lines().any(|line| line.starts_with("the container runtime failed to checkpoint")),
+        err.lines()
+            .any(|line| line.starts_with("the container runtime failed to checkpoint")),
         "{err}"
     );
 }

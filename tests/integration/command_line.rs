@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use kubectl_checkpoint::cluster::{CheckpointRecord, ListedArchive};
+use checkpoint_cluster::{CheckpointRecord, ListedArchive};
 use serde::Deserialize;
 
 use crate::support::fake_apiserver::{FakeCluster, Fault, PodSpec};

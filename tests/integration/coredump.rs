@@ -426,11 +426,11 @@ fn unknown_pid_is_refused() {
 /// shows gdb three LWPs, main thread first, each with its own registers.
 #[test]
 fn gdb_sees_every_thread() {
-    use kubectl_checkpoint::coredump::image::{
+    use checkpoint_forensics::coredump::image::{
         Arch, Backing, CoreImage, Mapping, PageRun, ProcessInfo, ThreadRegs, ThreadState,
         X86Fpregs, X86Regs,
     };
-    use kubectl_checkpoint::coredump::{write_core_file, PagesSource};
+    use checkpoint_forensics::coredump::{write_core_file, PagesSource};
 
     let thread = |tid: u32| {
         let mut gpregs = [0u64; 27];

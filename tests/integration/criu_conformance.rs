@@ -7,8 +7,8 @@ use crate::support::{crit, truth};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use kubectl_checkpoint::archive::Checkpoint;
-use kubectl_checkpoint::criu::{decode_image, decode_image_with, Style};
+use checkpoint_images::{decode_image, decode_image_with, Style};
+use checkpoint_model::archive::Checkpoint;
 use serde_json::Value;
 
 /// The secrets dump as a CRI-O archive (its name carries the time of the dump).

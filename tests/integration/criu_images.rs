@@ -2,11 +2,11 @@
 
 use std::path::Path;
 
-use kubectl_checkpoint::criu::messages::{
+use checkpoint_images::messages::{
     CoreEntry, FdinfoEntry, FileEntry, FsEntry, InventoryEntry, MmEntry, PipeDataEntry,
     PstreeEntry, TaskKobjIdsEntry,
 };
-use kubectl_checkpoint::criu::{read_entries, CriuMessage, Error, PageMap};
+use checkpoint_images::{read_entries, CriuMessage, Error, PageMap};
 
 fn fixture(rel: &str) -> (String, Vec<u8>) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -119,8 +119,8 @@ fn wrong_magic_is_named() {
 
 // ---- bad input ----
 
-use kubectl_checkpoint::criu::messages::PagemapEntry;
-use kubectl_checkpoint::criu::{decode_image, encode_image, entries, Magic, IMG_COMMON};
+use checkpoint_images::messages::PagemapEntry;
+use checkpoint_images::{decode_image, encode_image, entries, Magic, IMG_COMMON};
 use proptest::prelude::*;
 
 /// Every decoder on `bytes`: errors must name the file; nothing may panic.
@@ -277,7 +277,7 @@ fn pipe_data_extra_bytes_are_framed_and_shown_as_base64() {
 
 #[test]
 fn sysv_segments_in_pagemaps_have_no_inline_data() {
-    use kubectl_checkpoint::criu::messages::{IpcDescEntry, IpcShmEntry};
+    use checkpoint_images::messages::{IpcDescEntry, IpcShmEntry};
     let segment = |key: u32, id: u32, size: u64, in_pagemaps: Option<bool>| IpcShmEntry {
         desc: IpcDescEntry {
             key,

@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use kubectl_checkpoint::archive::CustodyRecord;
-use kubectl_checkpoint::cluster::{CheckpointRecord, FetchRecord, ListedArchive, Verify};
+use checkpoint_cluster::{CheckpointRecord, FetchRecord, ListedArchive, Verify};
+use checkpoint_model::archive::CustodyRecord;
 use sha2::{Digest, Sha256};
 
 const SECRET: &str = "E2E_SECRET_4711";

@@ -8,8 +8,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use kubectl_checkpoint::archive::CustodyRecord;
-use kubectl_checkpoint::cluster::{CheckpointRecord, FetchRecord, Verify};
+use checkpoint_cluster::{CheckpointRecord, FetchRecord, Verify};
+use checkpoint_model::archive::CustodyRecord;
 use support::fake_apiserver::{FakeCluster, Fault, PodSpec};
 use support::plugin::{
     checkpoint_posts, exec_commands, fixture, helper_pods, stderr, stdout, Plugin,

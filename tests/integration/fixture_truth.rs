@@ -8,13 +8,13 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
-use kubectl_checkpoint::criu::messages::{CoreEntry, PstreeEntry};
-use kubectl_checkpoint::criu::read_entries;
+use checkpoint_images::messages::{CoreEntry, PstreeEntry};
+use checkpoint_images::read_entries;
 use serde_json::Value;
 
 use crate::support::truth::{dump_dir, fixtures, hex, load as truth, needle, DUMPS as TRUTHS};
 
-fn image<M: kubectl_checkpoint::criu::CriuMessage>(dir: &Path, name: &str) -> Vec<M> {
+fn image<M: checkpoint_images::CriuMessage>(dir: &Path, name: &str) -> Vec<M> {
     let bytes = std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     read_entries(name, &bytes).unwrap_or_else(|e| panic!("{e}"))
 }

@@ -12,13 +12,13 @@ use std::process::{Command, Output, Stdio};
 use std::time::Instant;
 
 use archive_builder::TarBuilder;
-use kubectl_checkpoint::archive::{Checkpoint, OpenParams};
-use kubectl_checkpoint::criu::messages::{
+use checkpoint_images::messages::{
     CoreEntry, FdinfoEntry, FileEntry, MmEntry, PstreeEntry, TaskCoreEntry, UnixSkEntry,
 };
-use kubectl_checkpoint::criu::{encode_image, read_entries, PageMap, PAGE_SIZE};
-use kubectl_checkpoint::memory::search::Matcher;
-use kubectl_checkpoint::memory::streamed::StreamedSearch;
+use checkpoint_images::{encode_image, read_entries, PageMap, PAGE_SIZE};
+use checkpoint_model::archive::{Checkpoint, OpenParams};
+use checkpoint_model::search::Matcher;
+use checkpoint_model::streamed::StreamedSearch;
 
 fn fixture(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

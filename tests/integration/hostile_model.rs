@@ -1,14 +1,14 @@
-//! `hostile_model`: forged images aimed at the checkpoint model (src/dump), each built here from
+//! `hostile_model`: forged images aimed at the checkpoint model (crates/model/src/dump), each built here from
 //! the real `criu-4.2/py` dump with one image replaced, run through the real binary: every verb
 //! refuses the same broken structure with the same error, and memory and time stay within the
 //! budgets of docs/security.md whatever the images claim.
 
 use std::path::Path;
 
-use kubectl_checkpoint::criu::messages::{
+use checkpoint_images::messages::{
     FdinfoEntry, FileEntry, MmEntry, PagemapEntry, PagemapHead, PstreeEntry, RegFileEntry, VmaEntry,
 };
-use kubectl_checkpoint::criu::{encode_image, read_entries, Magic, IMG_COMMON};
+use checkpoint_images::{encode_image, read_entries, Magic, IMG_COMMON};
 use prost::Message;
 
 use crate::support::measure::run_measured;
@@ -30,7 +30,7 @@ fn forged(images: &[(&str, Vec<u8>)]) -> tempfile::TempDir {
     dir
 }
 
-fn original<M: kubectl_checkpoint::criu::CriuMessage>(name: &str) -> Vec<M> {
+fn original<M: checkpoint_images::CriuMessage>(name: &str) -> Vec<M> {
     let bytes = std::fs::read(fixtures().join("criu-4.2/py").join(name)).unwrap();
     read_entries(name, &bytes).unwrap()
 }

@@ -2,7 +2,7 @@
 
 use crate::support;
 
-use kubectl_checkpoint::cluster::ListedArchive;
+use checkpoint_cluster::ListedArchive;
 use support::fake_apiserver::FakeCluster;
 use support::plugin::{helper_pods, stderr, stdout, Plugin};
 

@@ -15,9 +15,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use kubectl_checkpoint::archive::Checkpoint;
-use kubectl_checkpoint::dump::Dump;
-use kubectl_checkpoint::memory::report::{DumpReport, HexdumpReport, MemorySummary, SearchReport};
+use checkpoint_forensics::memory::report::{
+    DumpReport, HexdumpReport, MemorySummary, SearchReport,
+};
+use checkpoint_model::archive::Checkpoint;
+use checkpoint_model::dump::Dump;
 
 const PAGE: u64 = 4096;
 

@@ -19,12 +19,12 @@ use std::process::{Command, Output};
 
 use std::time::{Duration, Instant};
 
-use kubectl_checkpoint::analyze::{
+use checkpoint_forensics::analyze::{
     collect_secrets, ScanBudget, SecretLocation, SecretsParams, SecretsReport,
 };
-use kubectl_checkpoint::archive::Checkpoint;
-use kubectl_checkpoint::dump::Dump;
-use kubectl_checkpoint::secrets::Rules;
+use checkpoint_forensics::secrets::Rules;
+use checkpoint_model::archive::Checkpoint;
+use checkpoint_model::dump::Dump;
 use serde_json::Value;
 use support::fake_apiserver::FakeCluster;
 use support::measure::run_measured;
@@ -383,7 +383,7 @@ fn the_secrets_dump_gives_every_planted_copy_and_no_decoy() {
         .iter()
         .find(|s| s.kind == "jwt" && s.locations.iter().any(|l| l.pid().is_some()))
         .expect("the service-account token");
-    let Some(kubectl_checkpoint::secrets::Details::Jwt(claims)) = &jwt.details else {
+    let Some(checkpoint_forensics::secrets::Details::Jwt(claims)) = &jwt.details else {
         panic!("JWT details: {:?}", jwt.details);
     };
     assert_eq!(
@@ -691,7 +691,7 @@ fn the_time_budget_cuts_a_hostile_checkpoint_and_says_so() {
     let started = Instant::now();
     let mut read = 0u64;
     let report = collect_secrets(&dump, &params, &mut |event| {
-        if let kubectl_checkpoint::analyze::ScanEvent::Bytes(n) = event {
+        if let checkpoint_forensics::analyze::ScanEvent::Bytes(n) = event {
             read += n;
         }
     })

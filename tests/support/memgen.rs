@@ -17,8 +17,8 @@ use std::io::{self, BufWriter, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use kubectl_checkpoint::criu::encode_image;
-use kubectl_checkpoint::criu::messages::{
+use checkpoint_images::encode_image;
+use checkpoint_images::messages::{
     CoreEntry, FdinfoEntry, FileEntry, FsEntry, InventoryEntry, MmEntry, PagemapEntry, PagemapHead,
     PstreeEntry, RegFileEntry, TaskCoreEntry, TaskKobjIdsEntry, VmaEntry,
 };

@@ -1,0 +1,1190 @@
+//! Reading checkpoint archives (plain tar, gzip, zstd) and CRIU image directories in place.
+//!
+//! [`Checkpoint::open`] accepts:
+//! - a container checkpoint archive as written by CRI-O (the kubelet API), Podman or containerd:
+//!   a tar, plain or compressed with gzip or zstd, told apart by its first bytes, never its name;
+//! - a directory holding such an archive extracted (`checkpoint/pstree.img` inside);
+//! - a bare CRIU image directory (`pstree.img` inside), such as `criu dump -D DIR` leaves.
+//!
+//! Nothing is ever extracted. A plain tar is indexed once (member name → data offset and size) by
+//! reading its headers only, and members are later read at their offsets. A compressed archive
+//! is decompressed exactly once, at open: small members (CRIU images other than `pages-*.img`,
+//! metadata) are kept in memory within [`OpenParams::member_limit`] each and
+//! [`OpenParams::memory_budget`] in total; `checkpoint/pages-*.img` (which readers seek in) and
+//! every member past those limits are spooled (see [`spool`]: sparse, within the free space of
+//! the spool directory), each to its own unnamed 0600 temporary file that disappears when the
+//! last reader of it is dropped. A directory is read where it lies.
+//!
+//! Archives are untrusted: member names that are absolute or contain `..`, and links pointing out
+//! of the archive, make [`Checkpoint::open`] fail; member data are never trusted to size an
+//! allocation beyond the limits; a truncated archive (even one cut at a member boundary) is an error.
+//! The index holds each name once, and at most [`OpenParams::max_members`] members whose names
+//! (with link targets) take at most [`OpenParams::max_name_bytes`]; lookups by name are binary
+//! searches of one sorted index. Checkpoints are found by `checkpoint/pstree.img`, never by
+//! globbing `core-*.img`.
+//!
+//! [`custody`] reads the chain-of-custody manifest a fetch writes beside an archive and checks the
+//! archive against it.
+//!
+//! What this module leaves out: decoding CRIU images (see [`checkpoint_images`]) and anything about
+//! Kubernetes clusters.
+
+pub mod custody;
+mod index;
+mod member_reader;
+pub mod metadata;
+mod rootfs;
+mod spool;
+mod tar_stream;
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use custody::{check_custody, CustodyRecord, CustodyStatus};
+pub use member_reader::{MemberReader, PagesReader};
+pub use metadata::ContainerMetadata;
+pub use rootfs::{ChangedFile, RootfsDiff};
+pub use tar_stream::MemberKind;
+
+use index::{describe_file_type, is_pages_image, normalize_name, open_nonblocking, open_regular};
+
+/// The default [`OpenParams::member_limit`]: 64 MiB.
+pub const DEFAULT_MEMBER_LIMIT: u64 = 64 << 20;
+
+/// The default [`OpenParams::memory_budget`]: 32 MiB.
+pub const DEFAULT_MEMORY_BUDGET: u64 = 32 << 20;
+
+/// The default [`OpenParams::max_members`]: 500,000 (about 50,000 processes' images).
+pub const DEFAULT_MAX_MEMBERS: u64 = 500_000;
+
+/// The default [`OpenParams::max_name_bytes`]: 32 MiB of member names and link targets.
+pub const DEFAULT_MAX_NAME_BYTES: u64 = 32 << 20;
+
+/// Errors of this module; each names the archive (or directory) and, where known, the member and
+/// the byte offset in the (decompressed) tar stream.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Opening or inspecting a file or directory failed.
+    #[error("{path}: {source}")]
+    Open {
+        /// The file or directory.
+        path: String,
+        /// The cause.
+        source: io::Error,
+    },
+    /// Reading the archive failed (including decompression errors).
+    #[error("{archive}: reading the {stream} failed at byte {offset} of the tar data: {source}")]
+    Read {
+        /// The archive.
+        archive: String,
+        /// What was being read: `tar file`, `gzip stream`, `zstd stream`.
+        stream: &'static str,
+        /// Offset in the (decompressed) tar stream.
+        offset: u64,
+        /// The cause.
+        source: io::Error,
+    },
+    /// Reading a member failed.
+    #[error("{archive}: reading member {member} failed: {source}")]
+    ReadMember {
+        /// The archive.
+        archive: String,
+        /// The member.
+        member: String,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The path given is neither a regular file nor a directory (a FIFO, socket or device).
+    #[error("{path}: is a {kind}, not a regular file or directory; refusing to read it (it could block or never end)")]
+    NotRegularInput {
+        /// The path.
+        path: String,
+        /// What it is.
+        kind: &'static str,
+    },
+    /// A file given to read whole is larger than the limit.
+    #[error(
+        "{path}: {size} bytes, more than the {limit}-byte limit for reading one image into memory"
+    )]
+    FileTooLarge {
+        /// The file.
+        path: String,
+        /// Its size (or the bytes read before stopping, for a file that grew).
+        size: u64,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// The file is empty.
+    #[error("{archive}: the file is empty, not a checkpoint archive")]
+    Empty {
+        /// The archive.
+        archive: String,
+    },
+    /// The first bytes are neither tar, gzip nor zstd.
+    #[error("{archive}: not a checkpoint archive: neither tar, gzip nor zstd data (starts with {magic})")]
+    UnknownFormat {
+        /// The archive.
+        archive: String,
+        /// The first bytes, in hex.
+        magic: String,
+    },
+    /// A known compression that we do not read.
+    #[error(
+        "{archive}: {compression}-compressed archives are not supported (use tar, gzip or zstd)"
+    )]
+    UnsupportedCompression {
+        /// The archive.
+        archive: String,
+        /// The compression found.
+        compression: &'static str,
+    },
+    /// A tar header block is malformed.
+    #[error("{archive}: bad tar header at byte {offset}: {reason}")]
+    BadHeader {
+        /// The archive.
+        archive: String,
+        /// Offset of the header block.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The input ended inside a member's data.
+    #[error("{archive}: member {member} (data at byte {offset}, {size} bytes) is truncated: the archive ends at byte {end}")]
+    TruncatedMember {
+        /// The archive.
+        archive: String,
+        /// The member.
+        member: String,
+        /// Offset of its data.
+        offset: u64,
+        /// Its declared size.
+        size: u64,
+        /// Where the input ended.
+        end: u64,
+    },
+    /// The input ended before the end-of-archive block.
+    #[error("{archive}: truncated: the tar stream ends at byte {offset} without its end-of-archive block")]
+    Truncated {
+        /// The archive.
+        archive: String,
+        /// Where the input ended.
+        offset: u64,
+    },
+    /// A member name is absolute or climbs out with `..`.
+    #[error("{archive}: member name {member:?} (header at byte {offset}) is absolute or contains `..`; refusing the archive")]
+    UnsafeMemberName {
+        /// The archive.
+        archive: String,
+        /// The name as stored.
+        member: String,
+        /// Offset of its header.
+        offset: u64,
+    },
+    /// A link member points outside the archive.
+    #[error("{archive}: {kind} member {member} (header at byte {offset}) points outside the archive, to {target:?}; refusing the archive")]
+    UnsafeLink {
+        /// The archive.
+        archive: String,
+        /// The link member.
+        member: String,
+        /// "symbolic link" or "hard link".
+        kind: &'static str,
+        /// Where it points.
+        target: String,
+        /// Offset of its header.
+        offset: u64,
+    },
+    /// The same file name occurs twice, so which one is meant is ambiguous.
+    #[error("{archive}: member {member} occurs twice (headers at bytes {first} and {second})")]
+    DuplicateMember {
+        /// The archive.
+        archive: String,
+        /// The member.
+        member: String,
+        /// Offset of the first header.
+        first: u64,
+        /// Offset of the second header.
+        second: u64,
+    },
+    /// Neither `checkpoint/` nor `pstree.img` is there.
+    #[error("{archive}: no checkpoint/ directory: not a container checkpoint (nor a CRIU image directory)")]
+    MissingCheckpointDir {
+        /// The archive.
+        archive: String,
+    },
+    /// `checkpoint/` has no `pstree.img`.
+    #[error("{archive}: no {member}: the checkpoint is incomplete or not a CRIU dump")]
+    MissingPstree {
+        /// The archive.
+        archive: String,
+        /// The path expected.
+        member: String,
+    },
+    /// A member asked for is not in the archive.
+    #[error("{archive}: no member {member}")]
+    MissingMember {
+        /// The archive.
+        archive: String,
+        /// The member.
+        member: String,
+    },
+    /// A member asked for is a link, directory or device.
+    #[error("{archive}: member {member} is a {kind}, not a regular file")]
+    NotRegular {
+        /// The archive.
+        archive: String,
+        /// The member.
+        member: String,
+        /// What it is.
+        kind: &'static str,
+    },
+    /// A member is larger than what we read into memory.
+    #[error("{archive}: member {member} is {size} bytes, more than the {limit}-byte limit for reading it into memory")]
+    MemberTooLarge {
+        /// The archive.
+        archive: String,
+        /// The member.
+        member: String,
+        /// Its size.
+        size: u64,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// The archive holds more members than the index takes.
+    #[error("{archive}: more than {limit} members; refusing the archive (raise the limit with --max-members)")]
+    TooManyMembers {
+        /// The archive.
+        archive: String,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// The members' names take more bytes than the index takes.
+    #[error("{archive}: the names and link targets of its first {members} members take more than {limit} bytes; refusing the archive (raise the limit with --max-name-bytes)")]
+    NamesTooLong {
+        /// The archive.
+        archive: String,
+        /// The limit in force.
+        limit: u64,
+        /// How many members were indexed when the names went over.
+        members: usize,
+    },
+    /// A name given to `read_image`/`open_pages` is not a plain file name.
+    #[error("{archive}: {name:?} is not an image name (expected a file name inside checkpoint/)")]
+    InvalidImageName {
+        /// The archive.
+        archive: String,
+        /// The name given.
+        name: String,
+    },
+    /// A member name given to `read_member` is absolute or contains `..`.
+    #[error("{archive}: {name:?} is not a member name (absolute or contains `..`)")]
+    InvalidMemberName {
+        /// The archive.
+        archive: String,
+        /// The name given.
+        name: String,
+    },
+    /// A metadata member (JSON) could not be parsed.
+    #[error("{archive}: member {member}: {reason}")]
+    ParseMember {
+        /// The archive.
+        archive: String,
+        /// The member.
+        member: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Writing a spool file failed.
+    #[error("{archive}: spooling {member} to a temporary file in {dir} failed: {source}")]
+    Spool {
+        /// The archive.
+        archive: String,
+        /// The member.
+        member: String,
+        /// The spool directory.
+        dir: String,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The spool directory's file system has no room for a member.
+    #[error("{0}")]
+    SpoolFull(Box<NoRoom>),
+}
+
+/// Reads a loose image file (e.g. `checkpoint/core-1.img` given to `decode`) whole, under the
+/// same rules as a member: a FIFO, socket or device is refused at once (it is opened without
+/// blocking and checked on the open handle), and a file larger than `limit` bytes fails with
+/// [`Error::FileTooLarge`] before more than `limit + 1` bytes are read (a sparse file of 4 GB or
+/// `/dev/zero` costs nothing). Symbolic links given on the command line are followed.
+pub fn read_image_file(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
+    let display = path.display().to_string();
+    let open_err = |source| Error::Open {
+        path: display.clone(),
+        source,
+    };
+    let file = open_nonblocking(path, 0).map_err(open_err)?;
+    let meta = file.metadata().map_err(open_err)?;
+    if !meta.is_file() {
+        return Err(Error::NotRegularInput {
+            path: display,
+            kind: describe_file_type(meta.file_type()),
+        });
+    }
+    let too_large = |size| Error::FileTooLarge {
+        path: display.clone(),
+        size,
+        limit,
+    };
+    if meta.len() > limit {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(open_err)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// Receives the page data of a compressed archive while it streams by, instead of a spool file
+/// (see [`Checkpoint::open_streaming`]).
+pub trait PagesVisitor {
+    /// Called once per `checkpoint/pages-<pages_id>.img` in archive order, with its `len` bytes
+    /// in `data` (reading fewer is fine: the rest is skipped). `name` is the name readers of
+    /// the member give ([`MemberReader::name`]: `ARCHIVE:checkpoint/pages-N.img`). An error
+    /// stops the open.
+    fn visit_pages(
+        &mut self,
+        pages_id: u32,
+        name: &str,
+        len: u64,
+        data: &mut dyn Read,
+    ) -> io::Result<()>;
+}
+
+/// Data after a tar's end-of-archive block (see [`Checkpoint::trailing_data`]): ignored when
+/// reading, but other tools may read it (GNU tar with `--ignore-zeros` reads members hidden after
+/// the end block; a second gzip member or zstd frame holds more tar data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct TrailingData {
+    /// Offset of the end-of-archive block in the (decompressed) tar stream.
+    pub end_block: u64,
+    /// Offset of the first non-zero byte after it, if any was found in the bytes scanned.
+    pub first_nonzero: Option<u64>,
+    /// Bytes scanned after the end-of-archive block.
+    pub scanned: u64,
+    /// True when more bytes follow than were scanned (more than tar padding).
+    pub more: bool,
+}
+
+impl std::fmt::Display for TrailingData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let amount = if self.more {
+            format!("more than {} bytes", self.scanned)
+        } else {
+            format!("{} bytes", self.scanned)
+        };
+        write!(
+            f,
+            "{amount} follow the end-of-archive block at byte {}",
+            self.end_block
+        )?;
+        if let Some(at) = self.first_nonzero {
+            write!(f, " (not padding: data from byte {at})")?;
+        }
+        f.write_str("; they are ignored here, but other tools may read members hidden there")
+    }
+}
+
+/// What [`Error::SpoolFull`] says: a member that does not fit in the spool directory.
+#[derive(Debug)]
+pub struct NoRoom {
+    /// The archive.
+    pub archive: String,
+    /// The member.
+    pub member: String,
+    /// The member's size.
+    pub size: u64,
+    /// Bytes of the member not yet written (written sparsely, they may take less).
+    pub needed: u64,
+    /// Bytes free on the file system (0 when a write failed with ENOSPC).
+    pub available: u64,
+    /// Bytes kept free.
+    pub margin: u64,
+    /// The spool directory.
+    pub dir: String,
+}
+
+impl std::fmt::Display for NoRoom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: no room to spool {} ({} bytes decompressed) in {}: it may need {} more bytes, but that file system has {} bytes free of which {} are kept free; set TMPDIR or --spool-dir to a directory on a file system with more room",
+            self.archive, self.member, self.size, self.dir, self.needed, self.available, self.margin
+        )
+    }
+}
+
+/// Lists the members of any tar stream (plain, gzip or zstd, told by content) without
+/// extracting anything: the listing [`Checkpoint::rootfs_diff`] makes of `rootfs-diff.tar`,
+/// within the same caps ([`OpenParams::max_members`], [`OpenParams::max_name_bytes`]).
+pub fn list_tar(reader: impl Read, params: &OpenParams) -> Result<Vec<ChangedFile>, String> {
+    rootfs::list_changed(
+        reader,
+        rootfs::Caps {
+            entries: params.max_members,
+            name_bytes: params.max_name_bytes,
+        },
+    )
+}
+
+/// How the checkpoint is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// A plain tar.
+    None,
+    /// A gzip-compressed tar.
+    Gzip,
+    /// A zstd-compressed tar.
+    Zstd,
+    /// A directory (an extracted archive or a CRIU image directory).
+    Directory,
+}
+
+/// Which container engine wrote the checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Engine {
+    /// CRI-O (spec.dump annotation `io.container.manager=cri-o`).
+    #[serde(rename = "CRI-O")]
+    CriO,
+    /// Podman (`io.container.manager=libpod`).
+    Podman,
+    /// containerd (a spec.dump without either annotation).
+    #[serde(rename = "containerd")]
+    Containerd,
+    /// Bare CRIU images, no container metadata (no spec.dump).
+    #[serde(rename = "images-only")]
+    ImagesOnly,
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Engine::CriO => "CRI-O",
+            Engine::Podman => "Podman",
+            Engine::Containerd => "containerd",
+            Engine::ImagesOnly => "images only",
+        })
+    }
+}
+
+/// Limits and places for [`Checkpoint::open_with`].
+#[derive(Debug, Clone)]
+pub struct OpenParams {
+    /// The largest member read into memory (by `read_image`, `read_member`, and kept from a
+    /// compressed archive).
+    pub member_limit: u64,
+    /// The most bytes of a compressed archive's members kept in memory in total; members past
+    /// it (or past `member_limit`) are spooled.
+    pub memory_budget: u64,
+    /// Where spool files go; `None` for the system's temporary directory (`TMPDIR`).
+    pub spool_dir: Option<PathBuf>,
+    /// The most members (directories and links included) an archive or directory may hold.
+    pub max_members: u64,
+    /// The most bytes all member names and link targets may take together.
+    pub max_name_bytes: u64,
+}
+
+impl Default for OpenParams {
+    fn default() -> Self {
+        OpenParams {
+            member_limit: DEFAULT_MEMBER_LIMIT,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            spool_dir: None,
+            max_members: DEFAULT_MAX_MEMBERS,
+            max_name_bytes: DEFAULT_MAX_NAME_BYTES,
+        }
+    }
+}
+
+impl OpenParams {
+    /// Sets [`OpenParams::member_limit`].
+    #[must_use]
+    pub fn member_limit(mut self, bytes: u64) -> Self {
+        self.member_limit = bytes;
+        self
+    }
+
+    /// Sets [`OpenParams::memory_budget`].
+    #[must_use]
+    pub fn memory_budget(mut self, bytes: u64) -> Self {
+        self.memory_budget = bytes;
+        self
+    }
+
+    /// Sets [`OpenParams::spool_dir`].
+    #[must_use]
+    pub fn spool_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.spool_dir = Some(dir.into());
+        self
+    }
+
+    /// Sets [`OpenParams::max_members`].
+    #[must_use]
+    pub fn max_members(mut self, count: u64) -> Self {
+        self.max_members = count;
+        self
+    }
+
+    /// Sets [`OpenParams::max_name_bytes`].
+    #[must_use]
+    pub fn max_name_bytes(mut self, bytes: u64) -> Self {
+        self.max_name_bytes = bytes;
+        self
+    }
+}
+
+/// One member of the archive (or file of the directory), as listed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MemberInfo {
+    /// Normalised name relative to the archive root (no leading `./`, no trailing `/`):
+    /// `checkpoint/pstree.img`, `config.dump`. In a bare image directory: `pstree.img`.
+    pub name: String,
+    /// What it is.
+    pub kind: MemberKind,
+    /// Data size in bytes (0 for non-regular members).
+    pub size: u64,
+    /// Where a link points (never followed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_target: Option<String>,
+}
+
+/// Sizes that reports show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SizeSummary {
+    /// The archive file's size (for a directory: the sum of its regular files).
+    pub archive_bytes: u64,
+    /// The sum of the CRIU images (`checkpoint/*`).
+    pub checkpoint_bytes: u64,
+    /// The sum of `checkpoint/pages-*.img`.
+    pub pages_bytes: u64,
+    /// The size of `rootfs-diff.tar`, if present.
+    pub rootfs_diff_bytes: Option<u64>,
+}
+
+/// Where a member's bytes are.
+#[derive(Debug)]
+enum Storage {
+    /// Plain tar: at this offset of the archive file.
+    Archive { offset: u64 },
+    /// Compressed archive: kept in memory.
+    Memory(Arc<Vec<u8>>),
+    /// Compressed archive: in an unnamed (sparse) temporary file.
+    Spooled(Arc<File>),
+    /// Compressed archive: handed to a [`PagesVisitor`] while it streamed by, not kept.
+    Streamed,
+    /// Directory: this file.
+    Disk(PathBuf),
+    /// Not a regular file.
+    NoData,
+}
+
+#[derive(Debug)]
+struct Member {
+    info: MemberInfo,
+    storage: Storage,
+    /// Offset of the member's header in the tar stream (0 in a directory).
+    header_offset: u64,
+}
+
+/// An opened checkpoint: its member index and the means to read members.
+///
+/// A `Checkpoint` is read-only and cheap to query; readers it hands out ([`PagesReader`]) stay
+/// valid after it is dropped (they share the file handles).
+#[derive(Debug)]
+pub struct Checkpoint {
+    path: PathBuf,
+    display: String,
+    compression: Compression,
+    engine: Engine,
+    /// `checkpoint/`, or empty for a bare image directory.
+    image_prefix: &'static str,
+    /// Members in archive order; each name is held here only.
+    members: Vec<Member>,
+    /// Indices into `members`, sorted by name (built once the walk is done).
+    by_name: Vec<u32>,
+    /// Bytes of names and link targets indexed so far.
+    name_bytes: u64,
+    archive_file: Option<Arc<File>>,
+    archive_bytes: u64,
+    params: OpenParams,
+    /// What follows the end-of-archive block, when it is not tar padding.
+    trailing: Option<TrailingData>,
+}
+
+impl Checkpoint {
+    /// Opens an archive or directory with the default [`OpenParams`].
+    pub fn open(path: &Path) -> Result<Checkpoint, Error> {
+        Checkpoint::open_with(path, &OpenParams::default())
+    }
+
+    /// Opens an archive or directory: detects the format by content, indexes the members (for a
+    /// compressed archive: decompresses it once, keeping and spooling as described in the module
+    /// docs), checks `checkpoint/pstree.img` is there and detects the engine.
+    ///
+    /// # Security
+    ///
+    /// Nothing is written except spool files (unnamed, 0600, in [`OpenParams::spool_dir`]), and
+    /// no member name or link target is ever used as a path: names that are absolute or contain
+    /// `..`, and symbolic or hard links pointing out of the archive, refuse the whole archive.
+    /// In a directory, symbolic links are listed but never followed. Memory use is bounded by
+    /// [`OpenParams::member_limit`] per member and [`OpenParams::memory_budget`] in total, and
+    /// the index by [`OpenParams::max_members`] and [`OpenParams::max_name_bytes`], whatever
+    /// the headers declare; spool files by the free space of their file system.
+    pub fn open_with(path: &Path, params: &OpenParams) -> Result<Checkpoint, Error> {
+        Checkpoint::open_inner(path, params, None)
+    }
+
+    fn open_inner(
+        path: &Path,
+        params: &OpenParams,
+        visitor: Option<&mut dyn PagesVisitor>,
+    ) -> Result<Checkpoint, Error> {
+        let display = path.display().to_string();
+        let open_err = |source| Error::Open {
+            path: display.clone(),
+            source,
+        };
+        // Never block on a FIFO or device given as PATH: open without waiting, then look.
+        let file = open_nonblocking(path, 0).map_err(open_err)?;
+        let meta = file.metadata().map_err(open_err)?;
+        let mut ckpt = Checkpoint {
+            path: path.to_owned(),
+            display,
+            compression: Compression::Directory,
+            engine: Engine::ImagesOnly,
+            image_prefix: "checkpoint/",
+            members: Vec::new(),
+            by_name: Vec::new(),
+            name_bytes: 0,
+            archive_file: None,
+            archive_bytes: 0,
+            params: params.clone(),
+            trailing: None,
+        };
+        if meta.is_dir() {
+            drop(file);
+            ckpt.index_directory()?;
+        } else if meta.is_file() {
+            ckpt.index_archive(file, meta.len(), visitor)?;
+        } else {
+            return Err(Error::NotRegularInput {
+                path: ckpt.display,
+                kind: describe_file_type(meta.file_type()),
+            });
+        }
+        ckpt.build_name_index()?;
+        ckpt.check_pstree()?;
+        ckpt.engine = ckpt.detect_engine()?;
+        Ok(ckpt)
+    }
+
+    /// Opens like [`Checkpoint::open_with`], except that a compressed archive's page data
+    /// (`checkpoint/pages-*.img`) are handed to `visitor` while they stream by instead of being
+    /// spooled: one decompression pass and no disk. Those members stay listed with their sizes,
+    /// but reading them fails ([`MemberReader::is_streamed`]). Plain tars and directories are
+    /// opened as usual (their pages are read in place) and the visitor is not called; see
+    /// [`Checkpoint::pages_streamed`].
+    pub fn open_streaming(
+        path: &Path,
+        params: &OpenParams,
+        visitor: &mut dyn PagesVisitor,
+    ) -> Result<Checkpoint, Error> {
+        Checkpoint::open_inner(path, params, Some(visitor))
+    }
+
+    /// Disk space the spool files of a compressed archive take (their allocated blocks: page
+    /// data and members past the memory budget, written sparsely), and their total length.
+    pub fn spool_usage(&self) -> (u64, u64) {
+        use std::os::unix::fs::MetadataExt;
+        let mut allocated = 0u64;
+        let mut length = 0u64;
+        for m in &self.members {
+            if let Storage::Spooled(file) = &m.storage {
+                if let Ok(meta) = file.metadata() {
+                    allocated = allocated.saturating_add(meta.blocks().saturating_mul(512));
+                    length = length.saturating_add(meta.len());
+                }
+            }
+        }
+        (allocated, length)
+    }
+
+    /// True if page data went to a [`PagesVisitor`] at open (and cannot be read).
+    pub fn pages_streamed(&self) -> bool {
+        self.members
+            .iter()
+            .any(|m| matches!(m.storage, Storage::Streamed))
+    }
+
+    /// The path given to [`Checkpoint::open`].
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The path for messages.
+    pub fn display_name(&self) -> &str {
+        &self.display
+    }
+
+    /// How the checkpoint is stored.
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+
+    /// Data found after the tar's end-of-archive block (plain tar: in the file; gzip or zstd: in
+    /// the decompressed stream, e.g. a second gzip member or zstd frame), when it is more than
+    /// the zero padding tar writers leave. `None` for directories and clean archives. Callers
+    /// should warn: the data is ignored here, but other tools may read members hidden there.
+    pub fn trailing_data(&self) -> Option<&TrailingData> {
+        self.trailing.as_ref()
+    }
+
+    /// Which engine wrote it, from spec.dump's `io.container.manager` annotation.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Same as [`Checkpoint::engine`]: the archive layout follows the engine.
+    pub fn layout(&self) -> Engine {
+        self.engine
+    }
+
+    /// Names of the regular files inside `checkpoint/` (e.g. `pstree.img`), in archive order.
+    /// For a bare image directory, its files other than `stats-dump` and the CRIU logs.
+    pub fn image_names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.members.iter().filter_map(move |m| {
+            let rest = m.info.name.strip_prefix(self.image_prefix)?;
+            let bare_extra = self.image_prefix.is_empty()
+                && matches!(
+                    rest,
+                    "stats-dump" | "stats-restore" | "dump.log" | "restore.log"
+                );
+            (m.info.kind == MemberKind::File && !rest.contains('/') && !bare_extra).then_some(rest)
+        })
+    }
+
+    /// True if `checkpoint/<name>` is a regular file of the checkpoint (one of
+    /// [`Checkpoint::image_names`]); a lookup in the name index, not a scan.
+    pub fn has_image(&self, name: &str) -> bool {
+        let bare_extra = self.image_prefix.is_empty()
+            && matches!(
+                name,
+                "stats-dump" | "stats-restore" | "dump.log" | "restore.log"
+            );
+        if name.is_empty() || name.contains('/') || bare_extra {
+            return false;
+        }
+        let mut full = String::with_capacity(self.image_prefix.len() + name.len());
+        full.push_str(self.image_prefix);
+        full.push_str(name);
+        self.find(&full)
+            .is_some_and(|m| m.info.kind == MemberKind::File)
+    }
+
+    /// The bytes of the CRIU image `checkpoint/<name>` (e.g. `"pstree.img"`), at most
+    /// [`OpenParams::member_limit`] bytes; larger images fail with [`Error::MemberTooLarge`].
+    /// Use [`Checkpoint::open_pages`] for page data.
+    pub fn read_image(&self, name: &str) -> Result<Vec<u8>, Error> {
+        let member = self.image_member(name)?;
+        match self.find(&member) {
+            Some(m) => self.read_bytes(m),
+            None => Err(self.missing(&member)),
+        }
+    }
+
+    /// A reader over the CRIU image `checkpoint/<name>`, with no size limit (see
+    /// [`Checkpoint::open_member`] for what a compressed archive can hand out).
+    pub fn open_image(&self, name: &str) -> Result<MemberReader, Error> {
+        let member = self.image_member(name)?;
+        let m = self.find(&member).ok_or_else(|| self.missing(&member))?;
+        self.member_reader(m)
+    }
+
+    /// A reader over `checkpoint/pages-<pages_id>.img` (the `pages_id` of a pagemap's head).
+    pub fn open_pages(&self, pages_id: u32) -> Result<PagesReader, Error> {
+        let member = format!("{}pages-{pages_id}.img", self.image_prefix);
+        let m = self.find(&member).ok_or_else(|| self.missing(&member))?;
+        self.member_reader(m)
+    }
+
+    /// The bytes of a top-level metadata member (`config.dump`, `spec.dump`, `stats-dump`, ...),
+    /// or `None` if the archive has no such member. Any other member (e.g. `checkpoint/core-1.img`)
+    /// can be read by its full name too. At most [`OpenParams::member_limit`] bytes.
+    pub fn read_member(&self, name: &str) -> Result<Option<Vec<u8>>, Error> {
+        let Some(normal) = normalize_name(name).ok().flatten() else {
+            return Err(Error::InvalidMemberName {
+                archive: self.display.clone(),
+                name: name.to_owned(),
+            });
+        };
+        match self.find(&normal) {
+            Some(m) => self.read_bytes(m).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// A streaming reader over any regular member (e.g. `dump.log`, `rootfs-diff.tar`), with no
+    /// size limit (for a compressed archive: from memory or its spool file).
+    pub fn open_member(&self, name: &str) -> Result<MemberReader, Error> {
+        let Some(normal) = normalize_name(name).ok().flatten() else {
+            return Err(Error::InvalidMemberName {
+                archive: self.display.clone(),
+                name: name.to_owned(),
+            });
+        };
+        let m = self.find(&normal).ok_or_else(|| self.missing(&normal))?;
+        self.member_reader(m)
+    }
+
+    /// The raw bytes of `stats-dump` (a CRIU image with the IMG_SERVICE magic holding a
+    /// `StatsEntry`; [`checkpoint_images`] decodes it), or `None` if absent.
+    pub fn stats_dump(&self) -> Result<Option<Vec<u8>>, Error> {
+        self.read_member("stats-dump")
+    }
+
+    /// Every member (directories and links too), in archive order.
+    pub fn members(&self) -> impl Iterator<Item = &MemberInfo> + '_ {
+        self.members.iter().map(|m| &m.info)
+    }
+
+    /// The size of the CRIU image `checkpoint/<name>`, if present.
+    pub fn image_size(&self, name: &str) -> Option<u64> {
+        self.member_size(&format!("{}{name}", self.image_prefix))
+    }
+
+    /// The size of a member, if present.
+    pub fn member_size(&self, name: &str) -> Option<u64> {
+        self.find(name).map(|m| m.info.size)
+    }
+
+    /// Sizes for reports: archive, checkpoint images, memory pages, root fs diff.
+    pub fn sizes(&self) -> SizeSummary {
+        let mut checkpoint_bytes = 0u64;
+        let mut pages_bytes = 0u64;
+        for name in self.image_names() {
+            let size = self
+                .member_size(&format!("{}{name}", self.image_prefix))
+                .unwrap_or(0);
+            checkpoint_bytes = checkpoint_bytes.saturating_add(size);
+            if is_pages_image(name) {
+                pages_bytes = pages_bytes.saturating_add(size);
+            }
+        }
+        SizeSummary {
+            archive_bytes: self.archive_bytes,
+            checkpoint_bytes,
+            pages_bytes,
+            rootfs_diff_bytes: self.member_size(rootfs::MEMBER),
+        }
+    }
+
+    /// The name of the container log member of this engine's layout, if the archive has it:
+    /// `io.kubernetes.cri-o.LogPath` (CRI-O), `ctr.log` (Podman), `container.log` (containerd).
+    pub fn log_member(&self) -> Option<&'static str> {
+        ["io.kubernetes.cri-o.LogPath", "ctr.log", "container.log"]
+            .into_iter()
+            .find(|name| self.find(name).is_some())
+    }
+
+    /// Container metadata from config.dump, spec.dump, network.status and bind.mounts.
+    pub fn metadata(&self) -> Result<ContainerMetadata, Error> {
+        let read = |name: &str| self.read_member(name);
+        let sources = metadata::Sources {
+            config_dump: read("config.dump")?,
+            spec_dump: read("spec.dump")?,
+            network_status: read("network.status")?,
+            bind_mounts: read("bind.mounts")?,
+        };
+        metadata::build_metadata(self.engine, &sources, self.log_member()).map_err(
+            |(member, reason)| Error::ParseMember {
+                archive: self.display.clone(),
+                member: member.to_owned(),
+                reason,
+            },
+        )
+    }
+
+    /// Files changed in the container's root file system (`rootfs-diff.tar`, plain or gzip or zstd
+    /// whatever its name says) and files deleted (`deleted.files`). Empty lists when absent.
+    pub fn rootfs_diff(&self) -> Result<RootfsDiff, Error> {
+        let parse_error = |member: &str, reason: String| Error::ParseMember {
+            archive: self.display.clone(),
+            member: member.to_owned(),
+            reason,
+        };
+        let changed = match self.find(rootfs::MEMBER) {
+            Some(m) => {
+                let reader = self.member_reader(m)?;
+                rootfs::list_changed(reader, self.listing_caps())
+                    .map_err(|reason| parse_error(rootfs::MEMBER, reason))?
+            }
+            None => Vec::new(),
+        };
+        let deleted = match self.read_member(rootfs::DELETED)? {
+            Some(bytes) => rootfs::parse_deleted(&bytes, self.listing_caps())
+                .map_err(|reason| parse_error(rootfs::DELETED, reason))?,
+            None => Vec::new(),
+        };
+        Ok(RootfsDiff { changed, deleted })
+    }
+
+    /// Streams every regular file of `rootfs-diff.tar` to `visit(path, size, data)`, in archive order
+    /// (see [`RootfsDiff`]); `visit` returns `false` to stop. Nothing when there is no
+    /// `rootfs-diff.tar`; for a compressed archive, the member must have been kept or spooled.
+    pub fn visit_rootfs_files(
+        &self,
+        visit: &mut dyn FnMut(&str, u64, &mut dyn Read) -> io::Result<bool>,
+    ) -> Result<(), Error> {
+        let Some(m) = self.find(rootfs::MEMBER) else {
+            return Ok(());
+        };
+        let reader = self.member_reader(m)?;
+        rootfs::visit_files(reader, self.listing_caps(), visit).map_err(|reason| {
+            Error::ParseMember {
+                archive: self.display.clone(),
+                member: rootfs::MEMBER.to_owned(),
+                reason,
+            }
+        })
+    }
+
+    // ---- internals ----
+
+    /// The caps of listings inside the archive: those of the index.
+    fn listing_caps(&self) -> rootfs::Caps {
+        rootfs::Caps {
+            entries: self.params.max_members,
+            name_bytes: self.params.max_name_bytes,
+        }
+    }
+
+    fn find(&self, name: &str) -> Option<&Member> {
+        let name_of = |&i: &u32| {
+            self.members
+                .get(i as usize)
+                .map_or("", |m| m.info.name.as_str())
+        };
+        let at = self
+            .by_name
+            .binary_search_by(|i| name_of(i).cmp(name))
+            .ok()?;
+        self.by_name
+            .get(at)
+            .and_then(|&i| self.members.get(i as usize))
+    }
+
+    fn missing(&self, member: &str) -> Error {
+        Error::MissingMember {
+            archive: self.display.clone(),
+            member: member.to_owned(),
+        }
+    }
+
+    fn image_member(&self, name: &str) -> Result<String, Error> {
+        if name.is_empty()
+            || name == "."
+            || name == ".."
+            || name.contains('/')
+            || name.contains('\0')
+        {
+            return Err(Error::InvalidImageName {
+                archive: self.display.clone(),
+                name: name.to_owned(),
+            });
+        }
+        Ok(format!("{}{name}", self.image_prefix))
+    }
+
+    fn read_bytes(&self, m: &Member) -> Result<Vec<u8>, Error> {
+        let name = &m.info.name;
+        let read_err = |source| Error::ReadMember {
+            archive: self.display.clone(),
+            member: name.clone(),
+            source,
+        };
+        if m.info.kind != MemberKind::File {
+            return Err(self.not_regular(m));
+        }
+        let limit = self.params.member_limit;
+        let too_large = |size| Error::MemberTooLarge {
+            archive: self.display.clone(),
+            member: name.clone(),
+            size,
+            limit,
+        };
+        if m.info.size > limit {
+            return Err(too_large(m.info.size));
+        }
+        let size = usize::try_from(m.info.size).map_err(|_| too_large(m.info.size))?;
+        match &m.storage {
+            Storage::Archive { offset } => {
+                let file = self
+                    .archive_file
+                    .as_ref()
+                    .ok_or_else(|| self.missing(name))?;
+                let mut buf = vec![0u8; size];
+                file.read_exact_at(&mut buf, *offset).map_err(read_err)?;
+                Ok(buf)
+            }
+            Storage::Memory(bytes) => Ok(bytes.as_ref().clone()),
+            Storage::Spooled(file) => {
+                let mut buf = vec![0u8; size];
+                file.read_exact_at(&mut buf, 0).map_err(read_err)?;
+                Ok(buf)
+            }
+            Storage::Disk(path) => {
+                let file = open_regular(path).map_err(read_err)?;
+                let mut buf = Vec::with_capacity(size.min(1 << 20));
+                file.take(limit.saturating_add(1))
+                    .read_to_end(&mut buf)
+                    .map_err(read_err)?;
+                if buf.len() as u64 > limit {
+                    return Err(too_large(buf.len() as u64));
+                }
+                Ok(buf)
+            }
+            Storage::Streamed => Err(read_err(
+                MemberReader::streamed(m.info.size, format!("{}:{name}", self.display))
+                    .streamed_error(),
+            )),
+            Storage::NoData => Err(self.not_regular(m)),
+        }
+    }
+
+    fn member_reader(&self, m: &Member) -> Result<MemberReader, Error> {
+        let name = format!("{}:{}", self.display, m.info.name);
+        match &m.storage {
+            Storage::Archive { offset } => {
+                let file = self
+                    .archive_file
+                    .clone()
+                    .ok_or_else(|| self.missing(&m.info.name))?;
+                Ok(MemberReader::new(file, *offset, m.info.size, name))
+            }
+            Storage::Spooled(file) => Ok(MemberReader::new(file.clone(), 0, m.info.size, name)),
+            Storage::Memory(bytes) => Ok(MemberReader::from_memory(bytes.clone(), name)),
+            Storage::Disk(path) => {
+                let file = open_regular(path).map_err(|source| Error::ReadMember {
+                    archive: self.display.clone(),
+                    member: m.info.name.clone(),
+                    source,
+                })?;
+                let len = file.metadata().map(|md| md.len()).unwrap_or(m.info.size);
+                Ok(MemberReader::new(Arc::new(file), 0, len, name))
+            }
+            Storage::Streamed => Ok(MemberReader::streamed(m.info.size, name)),
+            Storage::NoData => Err(self.not_regular(m)),
+        }
+    }
+
+    fn not_regular(&self, m: &Member) -> Error {
+        Error::NotRegular {
+            archive: self.display.clone(),
+            member: m.info.name.clone(),
+            kind: m.info.kind.describe(),
+        }
+    }
+
+    /// Appends a member in archive order, within [`OpenParams::max_members`] and
+    /// [`OpenParams::max_name_bytes`].
+    fn push(
+        &mut self,
+        info: MemberInfo,
+        storage: Storage,
+        header_offset: u64,
+    ) -> Result<(), Error> {
+        let limit = self.params.max_members.min(u64::from(u32::MAX));
+        if self.members.len() as u64 >= limit {
+            return Err(Error::TooManyMembers {
+                archive: self.display.clone(),
+                limit,
+            });
+        }
+        let bytes = info.name.len() + info.link_target.as_ref().map_or(0, String::len);
+        self.name_bytes = self.name_bytes.saturating_add(bytes as u64);
+        if self.name_bytes > self.params.max_name_bytes {
+            return Err(Error::NamesTooLong {
+                archive: self.display.clone(),
+                limit: self.params.max_name_bytes,
+                members: self.members.len() + 1,
+            });
+        }
+        self.members.push(Member {
+            info,
+            storage,
+            header_offset,
+        });
+        Ok(())
+    }
+
+    /// Sorts the name index once the walk is done. A name that occurs twice is an error (which
+    /// one is meant is ambiguous), except a directory listed twice, whose repeats are dropped.
+    fn build_name_index(&mut self) -> Result<(), Error> {
+        let mut order: Vec<u32> = (0..self.members.len() as u32).collect();
+        fn name_of(members: &[Member], i: u32) -> &str {
+            members.get(i as usize).map_or("", |m| m.info.name.as_str())
+        }
+        order.sort_by(|&a, &b| {
+            name_of(&self.members, a)
+                .cmp(name_of(&self.members, b))
+                .then(a.cmp(&b))
+        });
+        let mut repeats: Vec<u32> = Vec::new();
+        let mut clash: Option<(u32, u32)> = None;
+        for pair in order.windows(2) {
+            let (&[first, second], members) = (pair, &self.members) else {
+                continue;
+            };
+            let (Some(a), Some(b)) = (members.get(first as usize), members.get(second as usize))
+            else {
+                continue;
+            };
+            if a.info.name != b.info.name {
+                continue;
+            }
+            if a.info.kind == MemberKind::Directory && b.info.kind == MemberKind::Directory {
+                repeats.push(second);
+            } else if clash.is_none_or(|(_, earliest)| second < earliest) {
+                clash = Some((first, second));
+            }
+        }
+        if let Some((first, second)) = clash {
+            let offset = |i: u32| self.members.get(i as usize).map_or(0, |m| m.header_offset);
+            return Err(Error::DuplicateMember {
+                archive: self.display.clone(),
+                member: name_of(&self.members, second).to_owned(),
+                first: offset(first),
+                second: offset(second),
+            });
+        }
+        if !repeats.is_empty() {
+            repeats.sort_unstable();
+            let mut index = 0u32;
+            self.members.retain(|_| {
+                let keep = repeats.binary_search(&index).is_err();
+                index += 1;
+                keep
+            });
+            return self.build_name_index();
+        }
+        self.by_name = order;
+        Ok(())
+    }
+}

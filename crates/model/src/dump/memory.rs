@@ -1,0 +1,559 @@
+//! [`ProcessMemory`]: one process's memory, read by virtual address from the checkpoint, private
+//! pages (`pagemap-PID.img` over `pages-N.img`) and shared pages (`pagemap-shmem-SHMID.img` over
+//! its own pages file) alike.
+//!
+//! Where an address is: in the process's own pagemap when a present run holds it (private
+//! anonymous memory, and the private copy-on-write pages of private file and memfd mappings);
+//! else, for a mapping of a shared-memory object, at `pgoff + (address - start)` of the object;
+//! else not in the checkpoint (never touched, clean file pages, in a parent pre-dump, or lazy).
+//! [`ProcessMemory::stretches`] is that answer for the whole address space, computed once.
+
+use std::io::{self, Write};
+
+use super::args::Cmdline;
+use super::layout::{join_segments, MemoryLayout, PresentRun, Segment, Vma};
+use super::shared::SharedMemory;
+use super::{Error, MemoryMap};
+use crate::archive::{Checkpoint, MemberReader};
+use crate::search::{self, Matcher, SearchSink};
+
+/// Longest argv or environment area read (Linux limits both together to a quarter of the
+/// stack rlimit; 4 MiB covers the default 8 MiB stack).
+pub const MAX_STRINGS_AREA: u64 = 4 << 20;
+
+/// Which pages file holds a stretch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Source {
+    /// The process's own `pages-N.img`.
+    Private,
+    /// The pages file of shared-memory object `SHMID`.
+    Shared(u64),
+}
+
+/// A stretch of present memory: `len` bytes at `vaddr`, stored at `pages_offset` of `source`'s
+/// pages file, inside one VMA (or outside every VMA: pages CRIU should not have written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stretch {
+    /// First address.
+    pub vaddr: u64,
+    /// Length in bytes.
+    pub len: u64,
+    /// Which pages file.
+    pub source: Source,
+    /// Offset in that file.
+    pub pages_offset: u64,
+}
+
+impl Stretch {
+    /// One past the last address.
+    pub fn end(&self) -> u64 {
+        self.vaddr.saturating_add(self.len)
+    }
+}
+
+/// One sequential pass over a pages file (see [`ProcessMemory::passes`]).
+#[derive(Debug, Clone)]
+pub struct Pass {
+    /// Which pages file.
+    pub source: Source,
+    /// A reader of it (its own position, sharing the file handle).
+    pub reader: MemberReader,
+    /// What to read of it, in file order.
+    pub segments: Vec<Segment>,
+}
+
+/// A piece of a [`ProcessMemory::read_present`] answer: `len` bytes at `vaddr`, with their
+/// contents if the checkpoint holds them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Piece {
+    /// First address.
+    pub vaddr: u64,
+    /// Length in bytes.
+    pub len: u64,
+    /// The bytes (`len` of them), or `None` where the checkpoint holds no page.
+    pub bytes: Option<Vec<u8>>,
+}
+
+/// The memory of one checkpointed process.
+///
+/// Reads go to the pages files with positional reads and read only what is asked for; nothing
+/// loads a whole file. Every run was checked against its pages file's size when the dump was
+/// loaded.
+pub struct ProcessMemory<'d> {
+    checkpoint: String,
+    pid: u32,
+    map: &'d MemoryMap,
+    stretches: Vec<Stretch>,
+    readers: Vec<(Source, MemberReader)>,
+}
+
+impl std::fmt::Debug for ProcessMemory<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcessMemory")
+            .field("pid", &self.pid)
+            .field("stretches", &self.stretches.len())
+            .finish()
+    }
+}
+
+impl<'d> ProcessMemory<'d> {
+    /// Opens the memory of `pid` described by `map`: works out where every present byte is,
+    /// and opens the pages files involved.
+    pub(crate) fn open(
+        checkpoint: &Checkpoint,
+        pid: u32,
+        map: &'d MemoryMap,
+        shared: &'d SharedMemory,
+    ) -> Result<Self, Error> {
+        let stretches = build_stretches(&map.layout, shared);
+        let mut readers = vec![(Source::Private, checkpoint.open_pages(map.pages_id)?)];
+        for stretch in &stretches {
+            if let Source::Shared(shmid) = stretch.source {
+                if readers.iter().any(|(source, _)| *source == stretch.source) {
+                    continue;
+                }
+                let pages_id = shared.get(shmid).and_then(|o| o.pages_id).unwrap_or(0);
+                readers.push((stretch.source, checkpoint.open_pages(pages_id)?));
+            }
+        }
+        Ok(ProcessMemory {
+            checkpoint: checkpoint.display_name().to_owned(),
+            pid,
+            map,
+            stretches,
+            readers,
+        })
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// VMAs and private present runs.
+    pub fn layout(&self) -> &'d MemoryLayout {
+        &self.map.layout
+    }
+
+    /// The VMAs, by address.
+    pub fn vmas(&self) -> &'d [Vma] {
+        self.map.layout.vmas()
+    }
+
+    /// Name of the process's own pages file in the checkpoint (for messages).
+    pub fn pages_name(&self) -> &str {
+        self.reader(Source::Private).map_or("", MemberReader::name)
+    }
+
+    /// Name of the pages file of `source`.
+    pub fn source_name(&self, source: Source) -> &str {
+        self.reader(source).map_or("", MemberReader::name)
+    }
+
+    /// Every present byte, by address, cut at VMA edges and at source changes.
+    pub fn stretches(&self) -> &[Stretch] {
+        &self.stretches
+    }
+
+    /// Present bytes in all, private and shared.
+    pub fn present_bytes(&self) -> u64 {
+        self.stretches
+            .iter()
+            .fold(0u64, |sum, s| sum.saturating_add(s.len))
+    }
+
+    /// Present bytes inside `[start, end)`.
+    pub fn present_bytes_in(&self, start: u64, end: u64) -> u64 {
+        let first = self.stretches.partition_point(|s| s.end() <= start);
+        self.stretches
+            .get(first..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|s| s.vaddr < end)
+            .map(|s| s.end().min(end).saturating_sub(s.vaddr.max(start)))
+            .fold(0u64, u64::saturating_add)
+    }
+
+    /// The stretches of `source` joined into segments contiguous in memory and in the file, in
+    /// file order: what a search of that pages file reads.
+    pub fn segments(&self, source: Source) -> Vec<Segment> {
+        segments_of(&self.stretches, source)
+    }
+
+    /// The stretch holding `vaddr`.
+    pub fn stretch_at(&self, vaddr: u64) -> Option<&Stretch> {
+        let index = self.stretches.partition_point(|s| s.vaddr <= vaddr);
+        let stretch = self.stretches.get(index.checked_sub(1)?)?;
+        (vaddr < stretch.end()).then_some(stretch)
+    }
+
+    /// Reads `buf.len()` bytes at `vaddr`; fails with [`Error::NotPresent`] naming the first
+    /// address the checkpoint holds no page for.
+    pub fn read_exact_at(&self, vaddr: u64, buf: &mut [u8]) -> Result<(), Error> {
+        let mut done = 0usize;
+        while done < buf.len() {
+            let at = vaddr
+                .checked_add(done as u64)
+                .ok_or_else(|| self.not_present(vaddr))?;
+            let stretch = *self.stretch_at(at).ok_or_else(|| self.not_present(at))?;
+            let in_stretch = at - stretch.vaddr;
+            let take = usize::try_from(stretch.len - in_stretch)
+                .unwrap_or(usize::MAX)
+                .min(buf.len() - done);
+            let part = buf.get_mut(done..done + take).unwrap_or_default();
+            self.read_source(stretch.source, stretch.pages_offset + in_stretch, at, part)?;
+            done += take;
+        }
+        Ok(())
+    }
+
+    /// The bytes present at `vaddr`, up to `max` of them, stopping at the first absent byte
+    /// (what the kernel's `access_remote_vm` gives).
+    pub fn read_available(&self, vaddr: u64, max: u64) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::new();
+        let mut at = vaddr;
+        while (out.len() as u64) < max {
+            let Some(stretch) = self.stretch_at(at).copied() else {
+                break;
+            };
+            let in_stretch = at - stretch.vaddr;
+            let take = (stretch.len - in_stretch).min(max - out.len() as u64);
+            let start = out.len();
+            out.resize(start + take as usize, 0);
+            let part = out.get_mut(start..).unwrap_or_default();
+            self.read_source(stretch.source, stretch.pages_offset + in_stretch, at, part)?;
+            at += take;
+        }
+        Ok(out)
+    }
+
+    /// Reads `len` bytes at `vaddr`, split into pieces that are present (with their bytes) or
+    /// absent. The caller bounds `len`: the present bytes are returned in memory.
+    pub fn read_present(&self, vaddr: u64, len: u64) -> Result<Vec<Piece>, Error> {
+        let end = vaddr.saturating_add(len);
+        let mut pieces = Vec::new();
+        let mut at = vaddr;
+        while at < end {
+            match self.stretch_at(at).copied() {
+                Some(stretch) => {
+                    let take = stretch.end().min(end) - at;
+                    let size = usize::try_from(take).map_err(|_| Error::TooLarge {
+                        what: "read",
+                        len: take,
+                        limit: usize::MAX as u64,
+                    })?;
+                    let mut bytes = vec![0u8; size];
+                    self.read_source(
+                        stretch.source,
+                        stretch.pages_offset + (at - stretch.vaddr),
+                        at,
+                        &mut bytes,
+                    )?;
+                    pieces.push(Piece {
+                        vaddr: at,
+                        len: take,
+                        bytes: Some(bytes),
+                    });
+                    at += take;
+                }
+                None => {
+                    let next_index = self.stretches.partition_point(|s| s.vaddr <= at);
+                    let next = self
+                        .stretches
+                        .get(next_index)
+                        .map_or(end, |s| s.vaddr)
+                        .min(end);
+                    pieces.push(Piece {
+                        vaddr: at,
+                        len: next - at,
+                        bytes: None,
+                    });
+                    at = next;
+                }
+            }
+        }
+        Ok(pieces)
+    }
+
+    /// Copies the bytes of one stretch to `out` through a small buffer.
+    pub fn copy_stretch(&self, stretch: &Stretch, out: &mut dyn Write) -> Result<(), Error> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut done = 0u64;
+        while done < stretch.len {
+            let take = (stretch.len - done).min(buf.len() as u64) as usize;
+            let part = buf.get_mut(..take).unwrap_or_default();
+            self.read_source(
+                stretch.source,
+                stretch.pages_offset + done,
+                stretch.vaddr + done,
+                part,
+            )?;
+            out.write_all(part).map_err(Error::Write)?;
+            done += take as u64;
+        }
+        Ok(())
+    }
+
+    /// Every present byte as one sequential pass per pages file, private pages first: each
+    /// pass's segments (stretches joined where they follow each other both in memory and in the
+    /// file) in file order. Passes without segments are left out.
+    pub fn passes(&self) -> Vec<Pass> {
+        self.readers
+            .iter()
+            .map(|(source, reader)| Pass {
+                source: *source,
+                reader: reader.clone(),
+                segments: segments_of(&self.stretches, *source),
+            })
+            .filter(|pass| !pass.segments.is_empty())
+            .collect()
+    }
+
+    /// Searches all present memory, one sequential pass over each pages file involved (see
+    /// [`search`] and [`ProcessMemory::passes`]); the sink is told which pages file the next
+    /// matches come from. Returns `false` if the sink stopped the search.
+    pub fn search(
+        &self,
+        matcher: &Matcher,
+        context: usize,
+        sink: &mut dyn SearchSink,
+    ) -> Result<bool, Error> {
+        for mut pass in self.passes() {
+            sink.pages_file(pass.reader.name());
+            let finished =
+                search::search_segments(&mut pass.reader, &pass.segments, matcher, context, sink)
+                    .map_err(|source| Error::ReadPages {
+                    pages: pass.reader.name().to_owned(),
+                    source,
+                })?;
+            if !finished {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The bytes of the command line the kernel would show (see [`Dump::cmdline`]): from
+    /// `arg_start` to `cmdline.end`, NULs between the arguments kept; `arg_start` with them.
+    ///
+    /// [`Dump::cmdline`]: super::Dump::cmdline
+    pub fn cmdline_bytes(&self, cmdline: &Cmdline) -> Result<(u64, Vec<u8>), Error> {
+        let start = self.map.args.arg_start;
+        let len = cmdline.end.saturating_sub(start).min(MAX_STRINGS_AREA);
+        Ok((start, self.read_available(start, len)?))
+    }
+
+    fn not_present(&self, vaddr: u64) -> Error {
+        Error::NotPresent {
+            checkpoint: self.checkpoint.clone(),
+            pid: self.pid,
+            vaddr,
+        }
+    }
+
+    /// A reader of the pages file of `source` (a clone sharing the file handle); a reader of
+    /// no bytes for a source the process does not use.
+    pub fn source_reader(&self, source: Source) -> MemberReader {
+        self.reader(source)
+            .cloned()
+            .unwrap_or_else(|| MemberReader::empty(self.source_name(Source::Private)))
+    }
+
+    fn reader(&self, source: Source) -> Option<&MemberReader> {
+        self.readers
+            .iter()
+            .find(|(s, _)| *s == source)
+            .map(|(_, reader)| reader)
+    }
+
+    fn read_source(
+        &self,
+        source: Source,
+        offset: u64,
+        vaddr: u64,
+        buf: &mut [u8],
+    ) -> Result<(), Error> {
+        let reader = self.reader(source).ok_or_else(|| self.not_present(vaddr))?;
+        reader
+            .read_exact_at(buf, offset)
+            .map_err(|err: io::Error| Error::ReadPages {
+                pages: reader.name().to_owned(),
+                source: search::ReadError {
+                    offset,
+                    vaddr,
+                    len: buf.len() as u64,
+                    source: err,
+                },
+            })
+    }
+}
+
+/// Where every present byte of the address space is: private runs first (they take precedence:
+/// copy-on-write pages of private mappings), then the shared objects behind shared mappings,
+/// cut at VMA edges; sorted by address.
+pub(crate) fn build_stretches(layout: &MemoryLayout, shared: &SharedMemory) -> Vec<Stretch> {
+    let mut out: Vec<Stretch> = layout
+        .runs_by_vma()
+        .into_iter()
+        .map(|(run, _)| Stretch {
+            vaddr: run.vaddr,
+            len: run.len,
+            source: Source::Private,
+            pages_offset: run.pages_offset,
+        })
+        .collect();
+    let private: Vec<PresentRun> = layout.runs().to_vec();
+    for vma in layout.vmas() {
+        let Some(object) = vma.shared.and_then(|shmid| shared.get(shmid)) else {
+            continue;
+        };
+        let (Some(window_start), Some(window_end)) =
+            (vma.object_offset(vma.start), vma.object_offset(vma.end))
+        else {
+            continue;
+        };
+        let first = object.runs.partition_point(|run| run.end() <= window_start);
+        for run in object.runs.get(first..).unwrap_or_default() {
+            if run.vaddr >= window_end {
+                break;
+            }
+            let from = run.vaddr.max(window_start);
+            let to = run.end().min(window_end);
+            let vaddr = vma.start + (from - window_start);
+            let stretch = Stretch {
+                vaddr,
+                len: to - from,
+                source: Source::Shared(object.shmid),
+                pages_offset: run.pages_offset + (from - run.vaddr),
+            };
+            push_uncovered(&mut out, &private, stretch);
+        }
+    }
+    out.sort_by_key(|s| s.vaddr);
+    out
+}
+
+/// Adds the parts of a shared stretch that no private run covers.
+fn push_uncovered(out: &mut Vec<Stretch>, private: &[PresentRun], stretch: Stretch) {
+    let mut at = stretch.vaddr;
+    let end = stretch.end();
+    let mut index = private.partition_point(|run| run.end() <= at);
+    while at < end {
+        let next_private = private.get(index).filter(|run| run.vaddr < end);
+        let gap_end = next_private.map_or(end, |run| run.vaddr.max(at));
+        if gap_end > at {
+            out.push(Stretch {
+                vaddr: at,
+                len: gap_end - at,
+                source: stretch.source,
+                pages_offset: stretch.pages_offset + (at - stretch.vaddr),
+            });
+        }
+        match next_private {
+            Some(run) => {
+                at = run.end().max(at);
+                index += 1;
+            }
+            None => at = end,
+        }
+    }
+}
+
+/// The stretches of one source joined into segments contiguous in memory and in the file, in
+/// file order (what [`search::search_segments`] reads).
+fn segments_of(stretches: &[Stretch], source: Source) -> Vec<Segment> {
+    join_segments(
+        stretches
+            .iter()
+            .filter(|s| s.source == source)
+            .map(|s| Segment {
+                vaddr: s.vaddr,
+                len: s.len,
+                pages_offset: s.pages_offset,
+            }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dump::layout::{name_vma, RawVma};
+    use crate::dump::shared::SharedKind;
+    use std::sync::Arc;
+
+    fn vma(start: u64, end: u64, pgoff: u64, shared: Option<u64>) -> Vma {
+        let raw = RawVma {
+            start,
+            end,
+            flags: 0x22,
+            status: 1,
+            shmid: 0,
+        };
+        Vma {
+            start,
+            end,
+            prot: 3,
+            flags: 0x22,
+            status: 1,
+            pgoff,
+            shmid: 0,
+            name: name_vma(&raw, (0, 0), None),
+            shared,
+        }
+    }
+
+    fn run(vaddr: u64, len: u64, pages_offset: u64) -> PresentRun {
+        PresentRun {
+            vaddr,
+            len,
+            pages_offset,
+        }
+    }
+
+    #[test]
+    fn shared_pages_fill_in_where_private_ones_are_absent() {
+        let layout = MemoryLayout::build(
+            vec![
+                vma(0x10000, 0x12000, 0, None),
+                vma(0x20000, 0x24000, 0x1000, Some(5)),
+            ],
+            vec![run(0x10000, 0x1000, 0), run(0x21000, 0x1000, 0x1000)],
+        )
+        .unwrap();
+        let mut shared = SharedMemory::default();
+        shared.note(
+            5,
+            SharedKind::Memfd {
+                name: Arc::from("m"),
+            },
+            0x5000,
+        );
+        let pagemap = checkpoint_images::PageMap {
+            pages_id: 2,
+            runs: vec![checkpoint_images::PageRun {
+                vaddr: 0,
+                nr_pages: 5,
+                flags: checkpoint_images::PE_PRESENT,
+                pages_offset: Some(0),
+            }],
+        };
+        shared.set_pages(5, &pagemap);
+        let got: Vec<(u64, u64, Source, u64)> = build_stretches(&layout, &shared)
+            .iter()
+            .map(|s| (s.vaddr, s.len, s.source, s.pages_offset))
+            .collect();
+        // The shared VMA maps object bytes 0x1000..0x5000 at 0x20000; its page 0x21000 has a
+        // private copy.
+        assert_eq!(
+            got,
+            vec![
+                (0x10000, 0x1000, Source::Private, 0),
+                (0x20000, 0x1000, Source::Shared(5), 0x1000),
+                (0x21000, 0x1000, Source::Private, 0x1000),
+                (0x22000, 0x2000, Source::Shared(5), 0x3000),
+            ]
+        );
+        let segments = segments_of(&build_stretches(&layout, &shared), Source::Shared(5));
+        assert_eq!(segments.len(), 2);
+    }
+}

@@ -1,0 +1,1076 @@
+//! One checkpoint's CRIU images, decoded once and validated once: the model every view walks.
+//!
+//! [`Dump::load`] reads `pstree.img` and each task's images (`core-TID.img` of every thread,
+//! `ids-PID.img`, `fdinfo-N.img`, `fs-PID.img`, `mm-PID.img`, `pagemap-PID.img`), the one file
+//! table ([`files`]), the shared-memory objects ([`shared`]) and the SysV segments, and checks
+//! them. `analyze` reports walk the result, `memory` reads process memory through
+//! [`ProcessMemory`], and `coredump` builds cores from it, so every verb sees the same facts
+//! and refuses the same broken input with the same error.
+//!
+//! - [`tasks`]: the task tree and threads;
+//! - [`files`]: the file table, with ghost files, memfds, queues and locks;
+//! - [`layout`]: VMAs (named like `/proc/PID/maps`) and private present runs, validated;
+//! - [`shared`]: shared anonymous memory, memfds and SysV segments;
+//! - [`memory`]: [`ProcessMemory`], reading private and shared pages by address;
+//! - [`args`]: command lines and environments by the kernel's rules;
+//! - [`stored`]: the data stored outside process memory (pipe and socket queues, ghost files,
+//!   unmapped shared memory);
+//! - [`text`]: the kernel's bounds on names (paths, `comm`, memfd names).
+//!
+//! # What is refused, and what is only marked
+//! A broken task tree (see [`tasks`]) or file table refuses the whole checkpoint. A task whose
+//! own images are missing or broken (a `mm-PID.img` with overlapping VMAs, a pagemap that
+//! points past its pages file, ...) keeps its place in the tree, and the part that could not be
+//! read is an [`Unavailable`] with the reason: the other tasks are reported in full, and the
+//! verb exits 1.
+//!
+//! # Bounds
+//! Counts read from images are never capacities: entries are decoded one at a time within the
+//! caps of [`checkpoint_images::budget`] and [`tasks`], strings used many times are shared
+//! (`Arc<str>`), and sizes are summed with checked arithmetic.
+
+pub mod args;
+pub mod files;
+pub mod layout;
+pub mod memory;
+pub mod shared;
+pub mod stored;
+pub mod tasks;
+pub mod text;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub use args::{ArgBounds, Cmdline, EnvString};
+pub use files::{File, FileKind, FileTable};
+pub use layout::{MemoryLayout, PresentRun, Vma, PAGE_SIZE};
+pub use memory::{Pass, Piece, ProcessMemory, Source, Stretch};
+pub use shared::{SharedKind, SharedMemory, SharedObject, SysvSegment};
+pub use stored::{StoredData, StoredKind, StoredRange};
+pub use tasks::{Task, TaskState, TaskTree, Thread};
+
+use crate::archive::Checkpoint;
+use checkpoint_images::messages::{
+    CoreEntry, FdinfoEntry, FileEntry, FileLockEntry, FsEntry, GhostFileEntry, InetSkEntry,
+    IpcShmEntry, MemfdInodeEntry, MmEntry, PipeDataEntry, PipeEntry, PstreeEntry, RegFileEntry,
+    RemapFilePathEntry, SkPacketEntry, TaskKobjIdsEntry, TcpStreamEntry, UnixSkEntry,
+};
+use checkpoint_images::{self as criu, CriuMessage, PageMap};
+use layout::{name_vma, status, LayoutError, RawVma};
+
+/// Errors of this module. Each names the checkpoint and the image, or the process.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading the checkpoint failed.
+    #[error(transparent)]
+    Archive(#[from] crate::archive::Error),
+    /// Decoding an image failed.
+    #[error(transparent)]
+    Criu(#[from] checkpoint_images::Error),
+    /// An image that must hold an entry holds none.
+    #[error("{image}: the image holds no entry")]
+    EmptyImage {
+        /// Checkpoint and image.
+        image: String,
+    },
+    /// An image that the dump needs is missing.
+    #[error("{image}: missing from the checkpoint")]
+    MissingImage {
+        /// Checkpoint and image.
+        image: String,
+    },
+    /// `pstree.img` does not describe one tree.
+    #[error("{image}: {problem}")]
+    BadProcessTree {
+        /// Checkpoint and image.
+        image: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// An image holds more of something than any real dump.
+    #[error("{image}: more than {limit} {what}; refusing the checkpoint")]
+    TooMany {
+        /// Checkpoint and image.
+        image: String,
+        /// What was counted.
+        what: String,
+        /// The cap in force.
+        limit: u64,
+    },
+    /// A process's memory layout is impossible.
+    #[error("{image}: {source}")]
+    BadLayout {
+        /// Checkpoint and image.
+        image: String,
+        /// The mapping or run and what is wrong with it.
+        source: LayoutError,
+    },
+    /// A pagemap run points past the end of its pages file.
+    #[error(
+        "{pages}: the pagemap puts {len} bytes of address {vaddr:#x} at byte {offset}, but the file has {file_len} bytes"
+    )]
+    RunOutsidePages {
+        /// Checkpoint and pages image.
+        pages: String,
+        /// Address (or object offset) of the run.
+        vaddr: u64,
+        /// Offset the run claims.
+        offset: u64,
+        /// Length of the run in bytes.
+        len: u64,
+        /// Length of the pages file.
+        file_len: u64,
+    },
+    /// No process with this pid.
+    #[error("{checkpoint}: pstree.img has no process with pid {pid}; its processes are {known}")]
+    NoProcess {
+        /// The checkpoint.
+        checkpoint: String,
+        /// The pid asked for.
+        pid: u32,
+        /// The pids it has.
+        known: String,
+    },
+    /// A part of a process that could not be read when the dump was loaded.
+    #[error("pid {pid}: its {what} cannot be read: {reason}")]
+    Unavailable {
+        /// The process.
+        pid: u32,
+        /// `memory`, `files`, ...
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// An address the checkpoint holds no page for.
+    #[error("{checkpoint}: pid {pid}: address {vaddr:#x} is not in the checkpoint's pages")]
+    NotPresent {
+        /// The checkpoint.
+        checkpoint: String,
+        /// Process id.
+        pid: u32,
+        /// The first absent address.
+        vaddr: u64,
+    },
+    /// Reading a pages file failed.
+    #[error("{pages}: {source}")]
+    ReadPages {
+        /// The pages file.
+        pages: String,
+        /// Where and why.
+        #[source]
+        source: crate::search::ReadError,
+    },
+    /// An area whose end lies before its start.
+    #[error("the area {start:#x}..{end:#x} is reversed: it ends before it starts")]
+    BadArea {
+        /// Start address.
+        start: u64,
+        /// End address.
+        end: u64,
+    },
+    /// An area too large to read into memory.
+    #[error("the {what} of {len} bytes is larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// What was to be read.
+        what: &'static str,
+        /// Its length.
+        len: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// Writing memory out failed.
+    #[error("writing memory: {0}")]
+    Write(#[source] std::io::Error),
+}
+
+/// Why a part of a task could not be read: the rendered error, kept with the task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unavailable {
+    /// What could not be read (`memory`, `files`, `core`).
+    pub what: &'static str,
+    /// The error, as text.
+    pub reason: String,
+}
+
+impl Unavailable {
+    fn new(what: &'static str, err: &Error) -> Unavailable {
+        Unavailable {
+            what,
+            reason: crate::error_text(err),
+        }
+    }
+
+    /// The error to return when a verb needs this part.
+    pub fn to_error(&self, pid: u32) -> Error {
+        Error::Unavailable {
+            pid,
+            what: self.what,
+            reason: self.reason.clone(),
+        }
+    }
+}
+
+/// One descriptor of a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fd {
+    /// The descriptor number.
+    pub fd: u32,
+    /// CRIU's `fd_types` number.
+    pub file_type: i32,
+    /// The file id in the [`FileTable`].
+    pub id: u32,
+    /// `FD_CLOEXEC` and the other descriptor flags.
+    pub flags: u32,
+}
+
+/// The open files of a process: descriptors in `fdinfo` order, cwd and root.
+#[derive(Debug, Clone)]
+pub struct OpenFiles {
+    /// The descriptor table's id (tasks that share it have the same one).
+    pub files_id: u32,
+    /// The descriptors; shared by the tasks of one table.
+    pub fds: Arc<[Fd]>,
+    /// File id of the cwd.
+    pub cwd_id: u32,
+    /// File id of the root.
+    pub root_id: u32,
+}
+
+/// A process's memory map: VMAs and present runs, where argv and environ are, the auxiliary
+/// vector.
+#[derive(Debug, Clone)]
+pub struct MemoryMap {
+    /// VMAs and private present runs, validated.
+    pub layout: MemoryLayout,
+    /// Every run of `pagemap-PID.img` (present, lazy and in-parent alike), as decoded.
+    pub pagemap: PageMap,
+    /// The `N` of `pages-N.img`.
+    pub pages_id: u32,
+    /// argv and environment bounds.
+    pub args: ArgBounds,
+    /// File id of the executable.
+    pub exe_file_id: u32,
+    /// The auxiliary vector, up to `AT_NULL`.
+    pub auxv: Vec<(u64, u64)>,
+}
+
+/// The kernel objects a task uses (`ids-PID.img`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TaskIds {
+    /// Memory (`mm`) id.
+    pub vm_id: u32,
+    /// Descriptor table id.
+    pub files_id: u32,
+    /// IPC namespace id.
+    pub ipc_ns_id: Option<u32>,
+    /// Mount namespace id.
+    pub mnt_ns_id: Option<u32>,
+    /// Network namespace id.
+    pub net_ns_id: Option<u32>,
+}
+
+/// What CRIU dumped of a live (alive or stopped) task besides its core.
+#[derive(Debug, Clone)]
+pub struct Resources {
+    /// Its kernel object ids.
+    pub ids: Result<TaskIds, Unavailable>,
+    /// Its open files.
+    pub files: Result<OpenFiles, Unavailable>,
+    /// Its memory map.
+    pub memory: Result<MemoryMap, Unavailable>,
+}
+
+/// One checkpoint, decoded and validated. See the module docs.
+#[derive(Debug)]
+pub struct Dump {
+    checkpoint: Checkpoint,
+    tree: TaskTree,
+    resources: Vec<Option<Resources>>,
+    files: FileTable,
+    shared: SharedMemory,
+}
+
+impl Dump {
+    /// Decodes and validates the images of `checkpoint` (see the module docs).
+    pub fn load(checkpoint: Checkpoint) -> Result<Dump, Error> {
+        let loader = Loader {
+            checkpoint: &checkpoint,
+        };
+        let tree = loader.tree()?;
+        let mut files = loader.file_table()?;
+        loader.add_queues(&mut files)?;
+        let mut shared = SharedMemory::default();
+        let root_ipc = tree
+            .root()
+            .and_then(|root| loader.ids(root.pid).ok())
+            .and_then(|ids| ids.ipc_ns_id);
+        loader.sysv_segments(root_ipc, &mut shared)?;
+        let mut fd_tables: HashMap<u32, Arc<[Fd]>> = HashMap::new();
+        let mut resources = Vec::with_capacity(tree.tasks().len().min(1 << 16));
+        for task in tree.tasks() {
+            if !task.state.has_resources() {
+                resources.push(None);
+                continue;
+            }
+            resources.push(Some(loader.resources(
+                task.pid,
+                &files,
+                &mut shared,
+                &mut fd_tables,
+            )));
+        }
+        for inode in files.memfd_inodes() {
+            let kind = if inode.is_anonymous_shared() {
+                SharedKind::Anonymous
+            } else {
+                SharedKind::Memfd {
+                    name: Arc::clone(&inode.name),
+                }
+            };
+            shared.note(inode.shmid, kind, inode.size);
+        }
+        loader.shared_pages(&mut shared)?;
+        let mut dump = Dump {
+            checkpoint,
+            tree,
+            resources,
+            files,
+            shared,
+        };
+        dump.check_runs_inside_pages();
+        Ok(dump)
+    }
+
+    /// The checkpoint the dump was read from.
+    pub fn checkpoint(&self) -> &Checkpoint {
+        &self.checkpoint
+    }
+
+    /// The checkpoint's name for messages.
+    pub fn display_name(&self) -> &str {
+        self.checkpoint.display_name()
+    }
+
+    /// The task tree.
+    pub fn tree(&self) -> &TaskTree {
+        &self.tree
+    }
+
+    /// The tasks, in `pstree.img` order.
+    pub fn tasks(&self) -> &[Task] {
+        self.tree.tasks()
+    }
+
+    /// The task with this pid, or an error listing the pids there are.
+    pub fn task(&self, pid: u32) -> Result<&Task, Error> {
+        self.tree.task(pid).ok_or_else(|| Error::NoProcess {
+            checkpoint: self.display_name().to_owned(),
+            pid,
+            known: self
+                .tasks()
+                .iter()
+                .map(|t| t.pid.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+
+    /// What was dumped of a live task; `None` for zombies and dead tasks (and unknown pids).
+    pub fn resources(&self, pid: u32) -> Option<&Resources> {
+        let index = self.tree.index_of(pid)?;
+        self.resources.get(index)?.as_ref()
+    }
+
+    /// The open files of task `pid`.
+    pub fn open_files(&self, pid: u32) -> Result<&OpenFiles, Error> {
+        let resources = self.live(pid, "files")?;
+        resources.files.as_ref().map_err(|u| u.to_error(pid))
+    }
+
+    /// The memory map of task `pid`.
+    pub fn memory_map(&self, pid: u32) -> Result<&MemoryMap, Error> {
+        let resources = self.live(pid, "memory")?;
+        resources.memory.as_ref().map_err(|u| u.to_error(pid))
+    }
+
+    /// Opens the memory of task `pid` for reading.
+    pub fn memory(&self, pid: u32) -> Result<ProcessMemory<'_>, Error> {
+        let map = self.memory_map(pid)?;
+        ProcessMemory::open(&self.checkpoint, pid, map, &self.shared)
+    }
+
+    /// The command line of task `pid`, by the kernel's rule.
+    pub fn cmdline(&self, memory: &ProcessMemory<'_>) -> Result<Cmdline, Error> {
+        let map = self.memory_map(memory.pid())?;
+        args::read_cmdline(memory, &map.args)
+    }
+
+    /// The environment of task `pid`, in order, duplicates kept (lossily decoded as UTF-8);
+    /// `cmdline` says which bytes a retitled command line overwrote.
+    pub fn environ(
+        &self,
+        memory: &ProcessMemory<'_>,
+        cmdline: &Cmdline,
+    ) -> Result<Vec<String>, Error> {
+        Ok(self
+            .environ_strings(memory, cmdline)?
+            .into_iter()
+            .map(|string| String::from_utf8_lossy(&string.bytes).into_owned())
+            .collect())
+    }
+
+    /// The strings of [`Dump::environ`] as bytes, each with its address.
+    pub fn environ_strings(
+        &self,
+        memory: &ProcessMemory<'_>,
+        cmdline: &Cmdline,
+    ) -> Result<Vec<EnvString>, Error> {
+        let map = self.memory_map(memory.pid())?;
+        let overwritten_to = if cmdline.retitled { cmdline.end } else { 0 };
+        args::read_environ_strings(memory, &map.args, overwritten_to)
+    }
+
+    /// The file table.
+    pub fn files(&self) -> &FileTable {
+        &self.files
+    }
+
+    /// The shared-memory objects and SysV segments.
+    pub fn shared(&self) -> &SharedMemory {
+        &self.shared
+    }
+
+    /// The data the checkpoint stores outside process memory (see [`stored`]).
+    pub fn stored_data(&self) -> Vec<StoredData> {
+        stored::collect(self)
+    }
+
+    /// The label of an image in messages: `CHECKPOINT: NAME`.
+    pub fn label(&self, name: &str) -> String {
+        format!("{}: {name}", self.display_name())
+    }
+
+    /// Every entry of image `name` (up to the caps of [`checkpoint_images::budget`]).
+    pub fn decode<M: CriuMessage>(&self, name: &str) -> Result<Vec<M>, Error> {
+        Loader {
+            checkpoint: &self.checkpoint,
+        }
+        .decode(name)
+    }
+
+    /// Every entry of image `name`, or none if the checkpoint has no such image.
+    pub fn decode_optional<M: CriuMessage>(&self, name: &str) -> Result<Vec<M>, Error> {
+        if self.checkpoint.has_image(name) {
+            self.decode(name)
+        } else {
+            Ok(Vec::new())
+        }
+    }
+
+    /// The first entry of image `name`; an image without entries is an error.
+    pub fn decode_first<M: CriuMessage>(&self, name: &str) -> Result<M, Error> {
+        Loader {
+            checkpoint: &self.checkpoint,
+        }
+        .decode_first(name)
+    }
+
+    fn live(&self, pid: u32, what: &'static str) -> Result<&Resources, Error> {
+        let task = self.task(pid)?;
+        self.resources(pid).ok_or_else(|| Error::Unavailable {
+            pid,
+            what,
+            reason: match &task.core_problem {
+                Some(problem) => problem.reason.clone(),
+                None => format!(
+                    "the task is {}: CRIU dumps no {what} for it",
+                    task.state.name()
+                ),
+            },
+        })
+    }
+
+    /// Marks unavailable the memory of tasks whose runs point past their pages files.
+    fn check_runs_inside_pages(&mut self) {
+        let sizes = |pages_id: u32| -> (String, Option<u64>) {
+            let member = format!("pages-{pages_id}.img");
+            let size = self.checkpoint.image_size(&member);
+            (
+                format!("{}: {member}", self.checkpoint.display_name()),
+                size,
+            )
+        };
+        let mut problems: Vec<(usize, Error)> = Vec::new();
+        for (index, resources) in self.resources.iter().enumerate() {
+            let Some(Ok(map)) = resources.as_ref().map(|r| &r.memory) else {
+                continue;
+            };
+            let (pages, size) = sizes(map.pages_id);
+            let runs = map
+                .layout
+                .runs()
+                .iter()
+                .map(|run| (run.vaddr, run.len, run.pages_offset));
+            if let Some(err) = first_run_outside(&pages, size, runs) {
+                problems.push((index, err));
+                continue;
+            }
+            for vma in map.layout.vmas() {
+                let Some(object) = vma.shared.and_then(|id| self.shared.get(id)) else {
+                    continue;
+                };
+                let Some(pages_id) = object.pages_id else {
+                    continue;
+                };
+                let (pages, size) = sizes(pages_id);
+                let runs = object
+                    .runs
+                    .iter()
+                    .map(|run| (run.vaddr, run.len, run.pages_offset));
+                if let Some(err) = first_run_outside(&pages, size, runs) {
+                    problems.push((index, err));
+                    break;
+                }
+            }
+        }
+        for (index, err) in problems {
+            if let Some(Some(resources)) = self.resources.get_mut(index) {
+                resources.memory = Err(Unavailable::new("memory", &err));
+            }
+        }
+    }
+}
+
+/// The first run that does not lie inside a pages file of `size` bytes (`None` size: the file
+/// is missing, and every run is outside).
+fn first_run_outside(
+    pages: &str,
+    size: Option<u64>,
+    mut runs: impl Iterator<Item = (u64, u64, u64)>,
+) -> Option<Error> {
+    runs.find_map(|(vaddr, len, offset)| {
+        let file_len = size.unwrap_or(0);
+        let end = offset.checked_add(len);
+        end.is_none_or(|end| end > file_len)
+            .then(|| Error::RunOutsidePages {
+                pages: pages.to_owned(),
+                vaddr,
+                offset,
+                len,
+                file_len,
+            })
+    })
+}
+
+/// Reads the images of one checkpoint for [`Dump::load`].
+struct Loader<'a> {
+    checkpoint: &'a Checkpoint,
+}
+
+impl Loader<'_> {
+    fn label(&self, name: &str) -> String {
+        format!("{}: {name}", self.checkpoint.display_name())
+    }
+
+    fn decode<M: CriuMessage>(&self, name: &str) -> Result<Vec<M>, Error> {
+        let bytes = self.checkpoint.read_image(name)?;
+        Ok(criu::read_entries::<M>(&self.label(name), &bytes)?)
+    }
+
+    /// The first entry of image `name` (the others are not decoded).
+    fn decode_first<M: CriuMessage>(&self, name: &str) -> Result<M, Error> {
+        let bytes = self.checkpoint.read_image(name)?;
+        let label = self.label(name);
+        criu::first_entry::<M>(&label, &bytes)?.ok_or(Error::EmptyImage { image: label })
+    }
+
+    /// Visits every entry of image `name` if the checkpoint has it, at most
+    /// [`criu::budget::MAX_ENTRIES`] of them.
+    fn each_optional<M: CriuMessage>(
+        &self,
+        name: &str,
+        mut visit: impl FnMut(M) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        if !self.checkpoint.has_image(name) {
+            return Ok(());
+        }
+        let bytes = self.checkpoint.read_image(name)?;
+        let label = self.label(name);
+        let cap = criu::budget::MAX_ENTRIES;
+        criu::for_each_entry::<M, Error>(&label, &bytes, |index, offset, message| {
+            if index >= cap {
+                return Err(too_many_entries(&label, index, offset, cap));
+            }
+            visit(message)
+        })
+    }
+
+    fn tree(&self) -> Result<TaskTree, Error> {
+        let label = self.label("pstree.img");
+        let mut entries: Vec<PstreeEntry> = Vec::new();
+        let bytes = self.checkpoint.read_image("pstree.img")?;
+        criu::for_each_entry::<PstreeEntry, Error>(&label, &bytes, |index, offset, entry| {
+            if index >= tasks::MAX_TASKS as u64 {
+                return Err(too_many_entries(
+                    &label,
+                    index,
+                    offset,
+                    tasks::MAX_TASKS as u64,
+                ));
+            }
+            entries.push(entry);
+            Ok(())
+        })?;
+        if entries.is_empty() {
+            return Err(Error::EmptyImage { image: label });
+        }
+        tasks::check_counts(&entries, &label)?;
+        let mut list = Vec::with_capacity(entries.len());
+        for entry in entries {
+            list.push(self.task(entry));
+        }
+        TaskTree::build(list, &label)
+    }
+
+    /// A task from its pstree entry and its threads' core images.
+    fn task(&self, entry: PstreeEntry) -> Task {
+        let PstreeEntry {
+            pid,
+            ppid,
+            pgid,
+            sid,
+            threads: tids,
+        } = entry;
+        let main = self.core_facts(pid);
+        let (comm, state, exit_code, core_problem, main_thread_comm) = match main {
+            Ok(facts) => {
+                let comm = facts.task_comm.clone().unwrap_or_default();
+                let state = facts
+                    .state
+                    .map_or(TaskState::Unknown(0), TaskState::from_raw);
+                let thread_comm = facts.thread_comm.unwrap_or_else(|| comm.clone());
+                (comm, state, facts.exit_code, None, Ok(thread_comm))
+            }
+            Err(problem) => (
+                String::new(),
+                TaskState::Unknown(0),
+                0,
+                Some(problem.clone()),
+                Err(problem),
+            ),
+        };
+        let mut threads = Vec::with_capacity(tids.len().max(1));
+        threads.push(Thread {
+            tid: pid,
+            comm: main_thread_comm,
+        });
+        let mut seen = std::collections::HashSet::new();
+        seen.insert(pid);
+        for tid in tids {
+            if !seen.insert(tid) {
+                continue;
+            }
+            let comm = match self.core_facts(tid) {
+                Ok(facts) => Ok(facts.thread_comm.or(facts.task_comm).unwrap_or_default()),
+                Err(problem) => Err(problem),
+            };
+            threads.push(Thread { tid, comm });
+        }
+        Task {
+            pid,
+            ppid,
+            pgid,
+            sid,
+            comm,
+            state,
+            exit_code,
+            threads,
+            core_problem,
+        }
+    }
+
+    fn core_facts(&self, tid: u32) -> Result<tasks::CoreFacts, Unavailable> {
+        self.decode_first::<CoreEntry>(&format!("core-{tid}.img"))
+            .map(tasks::CoreFacts::of)
+            .map_err(|err| Unavailable::new("core", &err))
+    }
+
+    fn resources(
+        &self,
+        pid: u32,
+        files: &FileTable,
+        shared: &mut SharedMemory,
+        fd_tables: &mut HashMap<u32, Arc<[Fd]>>,
+    ) -> Resources {
+        let ids = self
+            .ids(pid)
+            .map_err(|err| Unavailable::new("kernel object ids", &err));
+        let open_files = match &ids {
+            Ok(ids) => self
+                .open_files(pid, ids.files_id, fd_tables)
+                .map_err(|err| Unavailable::new("files", &err)),
+            Err(problem) => Err(Unavailable {
+                what: "files",
+                reason: problem.reason.clone(),
+            }),
+        };
+        let memory = self
+            .memory_map(pid, files, shared)
+            .map_err(|err| Unavailable::new("memory", &err));
+        Resources {
+            ids,
+            files: open_files,
+            memory,
+        }
+    }
+
+    /// `ids-PID.img`, or the copy inside `core-PID.img` that old CRIU wrote.
+    fn ids(&self, pid: u32) -> Result<TaskIds, Error> {
+        let name = format!("ids-{pid}.img");
+        let raw = if self.checkpoint.has_image(&name) {
+            self.decode_first::<TaskKobjIdsEntry>(&name)?
+        } else {
+            self.decode_first::<CoreEntry>(&format!("core-{pid}.img"))?
+                .ids
+                .ok_or(Error::MissingImage {
+                    image: self.label(&name),
+                })?
+        };
+        Ok(TaskIds {
+            vm_id: raw.vm_id,
+            files_id: raw.files_id,
+            ipc_ns_id: raw.ipc_ns_id,
+            mnt_ns_id: raw.mnt_ns_id,
+            net_ns_id: raw.net_ns_id,
+        })
+    }
+
+    fn open_files(
+        &self,
+        pid: u32,
+        files_id: u32,
+        fd_tables: &mut HashMap<u32, Arc<[Fd]>>,
+    ) -> Result<OpenFiles, Error> {
+        let fds = match fd_tables.get(&files_id) {
+            Some(fds) => Arc::clone(fds),
+            None => {
+                let mut list = Vec::new();
+                let name = format!("fdinfo-{files_id}.img");
+                let bytes = self.checkpoint.read_image(&name)?;
+                let label = self.label(&name);
+                let cap = criu::budget::MAX_ENTRIES;
+                criu::for_each_entry::<FdinfoEntry, Error>(&label, &bytes, |index, offset, fd| {
+                    if index >= cap {
+                        return Err(too_many_entries(&label, index, offset, cap));
+                    }
+                    list.push(Fd {
+                        fd: fd.fd,
+                        file_type: fd.r#type,
+                        id: fd.id,
+                        flags: fd.flags,
+                    });
+                    Ok(())
+                })?;
+                let fds: Arc<[Fd]> = Arc::from(list);
+                fd_tables.insert(files_id, Arc::clone(&fds));
+                fds
+            }
+        };
+        let fs = self.decode_first::<FsEntry>(&format!("fs-{pid}.img"))?;
+        Ok(OpenFiles {
+            files_id,
+            fds,
+            cwd_id: fs.cwd_id,
+            root_id: fs.root_id,
+        })
+    }
+
+    fn memory_map(
+        &self,
+        pid: u32,
+        files: &FileTable,
+        shared: &mut SharedMemory,
+    ) -> Result<MemoryMap, Error> {
+        let mm_name = format!("mm-{pid}.img");
+        let mm = self.decode_first::<MmEntry>(&mm_name)?;
+        let pagemap_name = format!("pagemap-{pid}.img");
+        let pagemap = PageMap::decode(
+            &self.label(&pagemap_name),
+            &self.checkpoint.read_image(&pagemap_name)?,
+        )?;
+        let brk = (mm.mm_start_brk, mm.mm_brk);
+        let mut vmas = Vec::with_capacity(mm.vmas.len());
+        for entry in &mm.vmas {
+            let raw = RawVma {
+                start: entry.start,
+                end: entry.end,
+                flags: entry.flags,
+                status: entry.status,
+                shmid: entry.shmid,
+            };
+            let file_backed = entry.status
+                & (status::VMA_FILE_PRIVATE | status::VMA_FILE_SHARED | status::VMA_AREA_MEMFD)
+                != 0;
+            let file_id = u32::try_from(entry.shmid).ok();
+            let path = if file_backed {
+                file_id.and_then(|id| files.path(id))
+            } else {
+                None
+            };
+            let shared_id = shared_object(entry.status, entry.shmid, files);
+            let sysv_name = (entry.status & status::VMA_AREA_SYSVIPC != 0)
+                .then(|| shared_id.and_then(|id| shared.get(id)))
+                .flatten()
+                .and_then(|object| match object.kind {
+                    SharedKind::SysV { key } => {
+                        Some(Arc::<str>::from(format!("/SYSV{key:08x} (deleted)")))
+                    }
+                    _ => None,
+                });
+            if let Some(shmid) = shared_id {
+                let extent = entry
+                    .pgoff
+                    .saturating_add(entry.end.saturating_sub(entry.start));
+                let kind = if entry.status & status::VMA_AREA_SYSVIPC != 0 {
+                    SharedKind::SysV { key: 0 }
+                } else {
+                    SharedKind::Anonymous
+                };
+                shared.note(shmid, kind, extent);
+            }
+            vmas.push(Vma {
+                start: entry.start,
+                end: entry.end,
+                prot: entry.prot,
+                flags: entry.flags,
+                status: entry.status,
+                pgoff: entry.pgoff,
+                shmid: entry.shmid,
+                name: sysv_name.unwrap_or_else(|| name_vma(&raw, brk, path.as_ref())),
+                shared: shared_id,
+            });
+        }
+        let runs = shared::present_runs(&pagemap);
+        let layout = MemoryLayout::build(vmas, runs).map_err(|source| Error::BadLayout {
+            image: self.label(&mm_name),
+            source,
+        })?;
+        let auxv = mm
+            .mm_saved_auxv
+            .chunks_exact(2)
+            .filter_map(|pair| match pair {
+                &[key, value] => Some((key, value)),
+                _ => None,
+            })
+            .take_while(|(key, _)| *key != 0)
+            .collect();
+        Ok(MemoryMap {
+            layout,
+            pages_id: pagemap.pages_id,
+            pagemap,
+            args: ArgBounds {
+                arg_start: mm.mm_arg_start,
+                arg_end: mm.mm_arg_end,
+                env_start: mm.mm_env_start,
+                env_end: mm.mm_env_end,
+            },
+            exe_file_id: mm.exe_file_id,
+            auxv,
+        })
+    }
+
+    /// The file table: `files.img`, completed by the per-type images of older CRIU, with
+    /// remaps (ghost and linked files) and memfd inodes.
+    fn file_table(&self) -> Result<FileTable, Error> {
+        let mut table = FileTable::default();
+        self.each_optional::<FileEntry>("files.img", |entry| {
+            table.add_entry(entry);
+            Ok(())
+        })?;
+        self.each_optional::<RegFileEntry>("reg-files.img", |reg| {
+            table.add_reg(reg);
+            Ok(())
+        })?;
+        self.each_optional::<PipeEntry>("pipes.img", |pipe| {
+            table.add_pipe(pipe);
+            Ok(())
+        })?;
+        self.each_optional::<UnixSkEntry>("unixsk.img", |sk| {
+            table.add_unix(sk);
+            Ok(())
+        })?;
+        self.each_optional::<InetSkEntry>("inetsk.img", |sk| {
+            table.add_inet(sk);
+            Ok(())
+        })?;
+        self.each_optional::<MemfdInodeEntry>("memfd.img", |inode| {
+            table.add_memfd_inode(inode);
+            Ok(())
+        })?;
+        let mut remaps = Vec::new();
+        self.each_optional::<RemapFilePathEntry>("remap-fpath.img", |remap| {
+            remaps.push(remap);
+            Ok(())
+        })?;
+        for remap in remaps {
+            let ghost_name = format!("ghost-file-{}.img", remap.remap_id);
+            let ghost = if self.checkpoint.has_image(&ghost_name) {
+                self.ghost_header(&ghost_name).ok()
+            } else {
+                None
+            };
+            table.add_remap(&remap, ghost);
+        }
+        self.each_optional::<FileLockEntry>("filelocks.img", |lock| {
+            table.add_lock(&lock);
+            Ok(())
+        })?;
+        Ok(table)
+    }
+
+    /// The header entry of a ghost file image (its contents follow it).
+    fn ghost_header(&self, name: &str) -> Result<GhostFileEntry, Error> {
+        let bytes = self.checkpoint.read_image(name)?;
+        let label = self.label(name);
+        let mut entries = criu::entries(&label, &bytes)?;
+        let first = entries.next().ok_or(Error::EmptyImage {
+            image: label.clone(),
+        })??;
+        <GhostFileEntry as prost::Message>::decode(first.payload).map_err(|source| {
+            Error::Criu(criu::Error::Entry {
+                file: label,
+                entry: first.index,
+                offset: first.offset,
+                problem: criu::Problem::Decode {
+                    message: "ghost_file_entry",
+                    source,
+                },
+            })
+        })
+    }
+
+    /// Unread pipe data, unix socket queues and TCP queues.
+    fn add_queues(&self, table: &mut FileTable) -> Result<(), Error> {
+        for name in ["pipes-data.img", "fifo-data.img"] {
+            self.each_optional::<PipeDataEntry>(name, |entry| {
+                table.add_pipe_data(&entry);
+                Ok(())
+            })?;
+        }
+        self.each_optional::<SkPacketEntry>("sk-queues.img", |packet| {
+            table.add_unix_queue(&packet);
+            Ok(())
+        })?;
+        let inodes: Vec<u32> = table
+            .iter()
+            .filter_map(|file| match &file.kind {
+                FileKind::Inet(sk) => Some(sk.ino),
+                _ => None,
+            })
+            .collect();
+        for ino in inodes {
+            let name = format!("tcp-stream-{ino:x}.img");
+            if self.checkpoint.has_image(&name) {
+                let stream = self.decode_first::<TcpStreamEntry>(&name)?;
+                table.add_tcp_stream(ino, &stream);
+            }
+        }
+        Ok(())
+    }
+
+    /// The SysV segments of the root task's IPC namespace (`ipcns-shm-NSID.img`).
+    fn sysv_segments(
+        &self,
+        ipc_ns_id: Option<u32>,
+        shared: &mut SharedMemory,
+    ) -> Result<(), Error> {
+        let Some(ns) = ipc_ns_id else {
+            return Ok(());
+        };
+        let name = format!("ipcns-shm-{ns}.img");
+        if !self.checkpoint.has_image(&name) {
+            return Ok(());
+        }
+        let bytes = self.checkpoint.read_image(&name)?;
+        let label = self.label(&name);
+        for (count, raw) in criu::entries(&label, &bytes)?.enumerate() {
+            let raw = raw?;
+            if count as u64 >= criu::budget::MAX_ENTRIES {
+                return Err(Error::TooMany {
+                    image: label,
+                    what: "SysV segments".to_owned(),
+                    limit: criu::budget::MAX_ENTRIES,
+                });
+            }
+            let entry = <IpcShmEntry as prost::Message>::decode(raw.payload).map_err(|source| {
+                criu::Error::Entry {
+                    file: label.clone(),
+                    entry: raw.index,
+                    offset: raw.offset,
+                    problem: criu::Problem::Decode {
+                        message: "ipc_shm_entry",
+                        source,
+                    },
+                }
+            })?;
+            let in_pagemaps = entry.in_pagemaps.unwrap_or(false);
+            let extra_at = raw.offset + 4 + raw.payload.len() as u64;
+            let desc = entry.desc;
+            shared.note(
+                u64::from(desc.id),
+                SharedKind::SysV { key: desc.key },
+                entry.size,
+            );
+            shared.add_sysv(SysvSegment {
+                key: desc.key,
+                id: desc.id,
+                size: entry.size,
+                mode: desc.mode,
+                uid: desc.uid,
+                gid: desc.gid,
+                in_pagemaps,
+                inline: (!in_pagemaps && !raw.extra.is_empty())
+                    .then_some((extra_at, raw.extra.len() as u64)),
+                image: name.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Decodes `pagemap-shmem-SHMID.img` of every shared object noted.
+    fn shared_pages(&self, shared: &mut SharedMemory) -> Result<(), Error> {
+        for shmid in shared.ids() {
+            let name = format!("pagemap-shmem-{shmid}.img");
+            if !self.checkpoint.has_image(&name) {
+                continue;
+            }
+            let pagemap = PageMap::decode(&self.label(&name), &self.checkpoint.read_image(&name)?)?;
+            shared.set_pages(shmid, &pagemap);
+        }
+        Ok(())
+    }
+}
+
+/// The error for an image with more entries than `limit`.
+fn too_many_entries(label: &str, index: u64, offset: u64, limit: u64) -> Error {
+    Error::Criu(criu::Error::Entry {
+        file: label.to_owned(),
+        entry: index,
+        offset,
+        problem: criu::Problem::TooManyEntries { limit },
+    })
+}
+
+/// The shared-memory object behind a VMA: SysV and old-style anonymous shared mappings name it
+/// in `shmid`; memfd mappings (CRIU 4.x dumps anonymous shared memory as memfds too) name a
+/// file whose memfd inode names it.
+fn shared_object(vma_status: u32, shmid: u64, files: &FileTable) -> Option<u64> {
+    if vma_status & status::VMA_AREA_MEMFD != 0 {
+        let id = u32::try_from(shmid).ok()?;
+        return files.memfd(id).map(|inode| inode.shmid);
+    }
+    if vma_status & (status::VMA_AREA_SYSVIPC | status::VMA_ANON_SHARED) != 0 {
+        return Some(shmid);
+    }
+    None
+}
