@@ -8,12 +8,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use serde::Serialize;
 
 use super::fetch::FetchFlags;
 use super::kube_args::RECORD_FORMATS;
 use super::pick::{interactive, pick_containers, pick_pod};
 use super::progress::Activity;
+use super::session::{ctrl_c, finish, render_records, runtime};
 use super::{KubeArgs, Outcome, OutputFormat};
 use crate::Error;
 use checkpoint_cluster::{
@@ -179,41 +179,6 @@ fn fetch_failed(record: &CheckpointRecord, err: cluster::Error) -> cluster::Erro
             crate::Error::from(err).render()
         ),
     }
-}
-
-/// The multi-threaded runtime the cluster verbs drive their requests on.
-pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|err| Error::Usage(format!("cannot start the async runtime: {err}")))
-}
-
-/// Completes on Ctrl-C (never, if the signal cannot be watched): the cancel signal of the verbs
-/// that start helper pods, which remove them before exiting.
-pub(super) async fn ctrl_c() {
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
-    }
-}
-
-/// Writes `records` to stdout as JSON or YAML; false for table output (the caller prints).
-pub(super) fn render_records<T: Serialize>(
-    format: Option<OutputFormat>,
-    records: &T,
-) -> Result<bool, Error> {
-    let mut out = std::io::stdout().lock();
-    let written = match format {
-        Some(OutputFormat::Json) => serde_json::to_writer_pretty(&mut out, records)
-            .map_err(std::io::Error::from)
-            .and_then(|()| writeln!(out)),
-        Some(OutputFormat::Yaml) => serde_yaml_ng::to_writer(&mut out, records)
-            .map_err(|err| std::io::Error::other(err.to_string())),
-        _ => return Ok(false),
-    };
-    written.map_err(|err| Error::Output(crate::output::Error::Io(err)))?;
-    Ok(true)
 }
 
 /// Lists TARGET's pods and picks the containers; per-pod problems are returned next to the
@@ -433,20 +398,4 @@ pub fn run(args: CheckpointArgs) -> Result<Outcome, Error> {
     } else {
         outcome
     })
-}
-
-/// Reports per-item failures on stderr; a lone failure is the verb's error.
-pub(super) fn finish(total: usize, mut failures: Vec<cluster::Error>) -> Result<Outcome, Error> {
-    if failures.is_empty() {
-        return Ok(Outcome::Success);
-    }
-    if total == 1 && failures.len() == 1 {
-        if let Some(err) = failures.pop() {
-            return Err(err.into());
-        }
-    }
-    for err in failures {
-        eprintln!("error: {}", Error::from(err).render());
-    }
-    Ok(Outcome::PartialFailure)
 }

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::checkpoint::{ctrl_c, render_records, runtime};
 use super::kube_args::{HelperArgs, RECORD_FORMATS};
 use super::pick::{given_source, pick_archives};
 use super::picker::Choose;
 use super::progress::Activity;
+use super::session::{ctrl_c, render_records, runtime};
 use super::{KubeArgs, Outcome, OutputFormat};
 use crate::Error;
 use checkpoint_cluster::{self as cluster, FetchParams, FetchRecord, NodePath, Verify};

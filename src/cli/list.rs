@@ -5,15 +5,15 @@ use std::io::{IsTerminal, Write};
 
 use clap::Args;
 
-use super::checkpoint::{ctrl_c, finish, render_records, runtime};
 use super::kube_args::HelperArgs;
 use super::pick::{confirm, given_source, pick_archives};
 use super::picker::Choose;
 use super::progress::Activity;
+use super::session::{collect_archives, ctrl_c, finish, render_records, runtime};
 use super::{KubeArgs, Outcome, OutputFormat};
 use crate::output::{self, Style, Table};
 use crate::Error;
-use checkpoint_cluster::{self as cluster, HelperParams, ListedArchive};
+use checkpoint_cluster::{self as cluster, ListedArchive};
 
 /// Arguments of `kubectl checkpoint list`.
 #[derive(Debug, Args)]
@@ -150,48 +150,6 @@ pub fn run(args: ListArgs) -> Result<Outcome, Error> {
         render_table(&archives, wide, !args.no_headers)?;
     }
     finish(nodes.len(), failures)
-}
-
-/// Lists the archives on `nodes` through helper pods (a spinner on stderr when `show`); the
-/// nodes that could not be listed come back as errors beside the archives of the others, and a
-/// node without a checkpoint directory has none. Ctrl-C removes the helpers and ends the
-/// listing with [`cluster::Error::Interrupted`].
-pub(super) fn collect_archives(
-    rt: &tokio::runtime::Runtime,
-    conn: &cluster::Connection,
-    nodes: &[String],
-    helper: &HelperParams,
-    show: bool,
-) -> Result<(Vec<ListedArchive>, Vec<cluster::Error>), Error> {
-    let namespaces = rt.block_on(cluster::collect_namespaces(&conn.client));
-    let activity = Activity::new(show);
-    activity_waiting(&activity, nodes);
-    let results = rt.block_on(cluster::collect_listings(
-        conn,
-        nodes,
-        helper,
-        &namespaces,
-        &activity,
-        ctrl_c(),
-    ))?;
-    drop(activity);
-    let mut archives = Vec::new();
-    let mut failures = Vec::new();
-    for result in results {
-        match result {
-            Ok(listing) => archives.extend(listing.archives),
-            Err(err) => failures.push(err),
-        }
-    }
-    Ok((archives, failures))
-}
-
-fn activity_waiting(activity: &Activity, nodes: &[String]) {
-    use checkpoint_cluster::Reporter;
-    activity.waiting(&match nodes {
-        [node] => format!("a helper pod on node {node} to list its archives"),
-        many => format!("helper pods on {} nodes to list their archives", many.len()),
-    });
 }
 
 /// Keeps the archives of `namespace` (all with `-A`, `None`), and with a TARGET only those of

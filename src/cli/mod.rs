@@ -12,7 +12,6 @@ mod archive_args;
 mod argv;
 mod checkpoint;
 mod completion;
-mod completion_cluster;
 mod coredump;
 mod decode;
 mod diff;
@@ -26,6 +25,7 @@ mod progress;
 #[cfg(test)]
 mod reference;
 mod secrets_args;
+mod session;
 
 pub use kube_args::{KubeArgs, OutputFormat};
 

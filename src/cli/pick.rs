@@ -8,8 +8,8 @@ use std::io::IsTerminal;
 
 use k8s_openapi::api::core::v1::Pod;
 
-use super::list::collect_archives;
 use super::picker::{Choose, Picker};
+use super::session::collect_archives;
 use crate::output::Table;
 use crate::Error;
 use checkpoint_cluster::{self as cluster, HelperParams, NodePath};

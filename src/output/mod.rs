@@ -6,6 +6,7 @@
 //! with [`escape_text`], in [`Table`], [`TreeNode`] and the text views; JSON and YAML keep the
 //! data exact.
 
+mod custody;
 mod diff;
 mod escape;
 mod explore;

@@ -78,7 +78,7 @@ pub(super) fn render(
     pair("Checkpointed", &report.checkpointed)?;
     pair("IP", &report.ip)?;
     if let Some(custody) = &report.custody {
-        pair("Custody", &super::report_table::custody_text(custody))?;
+        pair("Custody", &super::custody::custody_text(custody))?;
     }
     let size = report.checkpoint_size;
     pair(

@@ -42,7 +42,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Error;
 use crate::memory::report::hex_address;
-use crate::secrets::finding::DETAIL_MAX;
+use crate::secrets::DETAIL_MAX;
 use crate::secrets::{escape_printable, Details, Finding, Rules, Scanner, Tally, TallyLimits};
 use checkpoint_model::archive::{MemberInfo, MemberKind};
 use checkpoint_model::dump::{Dump, MemoryLayout, ProcessMemory, StoredData};
@@ -535,7 +535,7 @@ impl<'r> Scan<'r, '_> {
                 remembered.insert((vaddr, len));
             }
         };
-        match memory.cmdline_bytes(&cmdline) {
+        match cmdline.bytes(memory) {
             Ok((start, bytes)) => {
                 let source = format!("pid {pid} cmdline");
                 let mut offset = 0u64;

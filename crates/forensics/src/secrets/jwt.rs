@@ -8,7 +8,7 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use serde_json::{Map, Value};
 
-use super::finding::{detail_text, JwtClaims};
+use super::details::{detail_text, JwtClaims};
 
 /// base64url, padding optional, trailing bits tolerated (what JWT libraries accept).
 const BASE64URL: GeneralPurpose = GeneralPurpose::new(

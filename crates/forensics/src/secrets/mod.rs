@@ -6,7 +6,8 @@
 //! - [`scanner`]: one pass: aho-corasick over every anchor, each rule's regex near its anchor
 //!   hits, its checks; chunked input, exactly-once results, bounded memory;
 //! - [`validate`] and [`jwt`] (private): the structural checks (checksums, decodings, context);
-//! - [`finding`]: [`Finding`], [`Details`], masking and escaping;
+//! - [`finding`]: [`Finding`] and its masked form; `details` (private): what checks decoded
+//!   ([`Details`]) and the escaping of input bytes to printable ASCII;
 //! - [`tally`]: copies of one value counted as one secret.
 //!
 //! What this module leaves out: where the bytes come from (process memory, environment, files:
@@ -20,6 +21,7 @@
 //! Terminal safety: every string a finding carries is printable ASCII; the raw value is only
 //! available as bytes.
 
+mod details;
 pub mod finding;
 mod jwt;
 pub mod rules;
@@ -27,7 +29,8 @@ pub mod scanner;
 pub mod tally;
 mod validate;
 
-pub use finding::{escape_printable, mask, Details, Finding, JwtClaims};
+pub use details::{escape_printable, Details, JwtClaims, DETAIL_MAX};
+pub use finding::{mask, Finding};
 pub use rules::{Rule, Rules};
 pub use scanner::{FindingSink, Scanner};
 pub use tally::{Secret, Tally, TallyLimits};

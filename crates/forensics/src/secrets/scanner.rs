@@ -35,7 +35,8 @@ use std::io::{self, Read};
 use aho_corasick::Input;
 use regex::bytes::CaptureLocations;
 
-use super::finding::{escape_printable, Finding};
+use super::details::escape_printable;
+use super::finding::Finding;
 use super::rules::{Rule, Rules};
 use super::validate::{run_checks, Candidate};
 
@@ -422,7 +423,7 @@ impl<'r> Scanner<'r> {
                         value: value.to_vec(),
                         name: name
                             .and_then(|(s, e)| data.get(s..e))
-                            .map(|n| escape_printable(n, super::finding::DETAIL_MAX)),
+                            .map(|n| escape_printable(n, super::details::DETAIL_MAX)),
                         details: accepted.details,
                     };
                     self.held.push(Held {

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::finding::{mask, Details, Finding};
+use super::details::Details;
+use super::finding::{mask, Finding};
 use super::rules::Rule;
 
 /// How much a [`Tally`] keeps.

@@ -13,7 +13,7 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use memchr::memmem;
 
-use super::finding::{detail_text, Details};
+use super::details::{detail_text, Details};
 use super::jwt::decode_jwt;
 
 /// Standard base64, padding optional, trailing bits tolerated.

@@ -47,6 +47,15 @@ impl Cmdline {
     pub fn joined(&self) -> String {
         self.args.join(" ").trim_end().to_owned()
     }
+
+    /// The bytes of the command line the kernel would show, read from `memory` (the process
+    /// this command line was read from): from `arg_start` to [`Cmdline::end`], NULs between the
+    /// arguments kept; `arg_start` with them.
+    pub fn bytes(&self, memory: &ProcessMemory<'_>) -> Result<(u64, Vec<u8>), Error> {
+        let start = memory.arg_start();
+        let len = self.end.saturating_sub(start).min(MAX_STRINGS_AREA);
+        Ok((start, memory.read_available(start, len)?))
+    }
 }
 
 /// Reads the command line by the kernel's rule (see the module docs).

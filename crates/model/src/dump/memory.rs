@@ -10,7 +10,6 @@
 
 use std::io::{self, Write};
 
-use super::args::Cmdline;
 use super::layout::{join_segments, MemoryLayout, PresentRun, Segment, Vma};
 use super::shared::SharedMemory;
 use super::{Error, MemoryMap};
@@ -128,6 +127,11 @@ impl<'d> ProcessMemory<'d> {
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.pid
+    }
+
+    /// Where the process's argv area starts.
+    pub(crate) fn arg_start(&self) -> u64 {
+        self.map.args.arg_start
     }
 
     /// VMAs and private present runs.
@@ -331,16 +335,6 @@ impl<'d> ProcessMemory<'d> {
             }
         }
         Ok(true)
-    }
-
-    /// The bytes of the command line the kernel would show (see [`Dump::cmdline`]): from
-    /// `arg_start` to `cmdline.end`, NULs between the arguments kept; `arg_start` with them.
-    ///
-    /// [`Dump::cmdline`]: super::Dump::cmdline
-    pub fn cmdline_bytes(&self, cmdline: &Cmdline) -> Result<(u64, Vec<u8>), Error> {
-        let start = self.map.args.arg_start;
-        let len = cmdline.end.saturating_sub(start).min(MAX_STRINGS_AREA);
-        Ok((start, self.read_available(start, len)?))
     }
 
     fn not_present(&self, vaddr: u64) -> Error {

@@ -16,9 +16,9 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::checkpoint::{ctrl_c, runtime};
-use super::completion::{Slot, Walk};
-use super::kube_args::HelperArgs;
+use super::walk::{Slot, Walk};
+use crate::cli::kube_args::HelperArgs;
+use crate::cli::session::{ctrl_c, runtime};
 use checkpoint_cluster::{self as cluster, ConnectParams, WorkloadKind};
 
 /// How long a listing of the archives on the nodes is reused.

@@ -1,0 +1,100 @@
+//! What the verbs that talk to a cluster share: the runtime their requests run on, Ctrl-C (their
+//! cancel signal), the records they print as JSON or YAML, the exit status of a fan-out whose
+//! items fail one by one, and the archives the helper pods find on the nodes.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::progress::Activity;
+use super::{Outcome, OutputFormat};
+use crate::Error;
+use checkpoint_cluster::{self as cluster, HelperParams, ListedArchive};
+
+/// The multi-threaded runtime the cluster verbs drive their requests on.
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|err| Error::Usage(format!("cannot start the async runtime: {err}")))
+}
+/// Completes on Ctrl-C (never, if the signal cannot be watched): the cancel signal of the verbs
+/// that start helper pods, which remove them before exiting.
+pub(super) async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+/// Writes `records` to stdout as JSON or YAML; false for table output (the caller prints).
+pub(super) fn render_records<T: Serialize>(
+    format: Option<OutputFormat>,
+    records: &T,
+) -> Result<bool, Error> {
+    let mut out = std::io::stdout().lock();
+    let written = match format {
+        Some(OutputFormat::Json) => serde_json::to_writer_pretty(&mut out, records)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out)),
+        Some(OutputFormat::Yaml) => serde_yaml_ng::to_writer(&mut out, records)
+            .map_err(|err| std::io::Error::other(err.to_string())),
+        _ => return Ok(false),
+    };
+    written.map_err(|err| Error::Output(crate::output::Error::Io(err)))?;
+    Ok(true)
+}
+/// Reports per-item failures on stderr; a lone failure is the verb's error.
+pub(super) fn finish(total: usize, mut failures: Vec<cluster::Error>) -> Result<Outcome, Error> {
+    if failures.is_empty() {
+        return Ok(Outcome::Success);
+    }
+    if total == 1 && failures.len() == 1 {
+        if let Some(err) = failures.pop() {
+            return Err(err.into());
+        }
+    }
+    for err in failures {
+        eprintln!("error: {}", Error::from(err).render());
+    }
+    Ok(Outcome::PartialFailure)
+}
+/// Lists the archives on `nodes` through helper pods (a spinner on stderr when `show`); the
+/// nodes that could not be listed come back as errors beside the archives of the others, and a
+/// node without a checkpoint directory has none. Ctrl-C removes the helpers and ends the
+/// listing with [`cluster::Error::Interrupted`].
+pub(super) fn collect_archives(
+    rt: &tokio::runtime::Runtime,
+    conn: &cluster::Connection,
+    nodes: &[String],
+    helper: &HelperParams,
+    show: bool,
+) -> Result<(Vec<ListedArchive>, Vec<cluster::Error>), Error> {
+    let namespaces = rt.block_on(cluster::collect_namespaces(&conn.client));
+    let activity = Activity::new(show);
+    activity_waiting(&activity, nodes);
+    let results = rt.block_on(cluster::collect_listings(
+        conn,
+        nodes,
+        helper,
+        &namespaces,
+        &activity,
+        ctrl_c(),
+    ))?;
+    drop(activity);
+    let mut archives = Vec::new();
+    let mut failures = Vec::new();
+    for result in results {
+        match result {
+            Ok(listing) => archives.extend(listing.archives),
+            Err(err) => failures.push(err),
+        }
+    }
+    Ok((archives, failures))
+}
+fn activity_waiting(activity: &Activity, nodes: &[String]) {
+    use checkpoint_cluster::Reporter;
+    activity.waiting(&match nodes {
+        [node] => format!("a helper pod on node {node} to list its archives"),
+        many => format!("helper pods on {} nodes to list their archives", many.len()),
+    });
+}
