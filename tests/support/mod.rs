@@ -4,7 +4,7 @@
 
 pub mod archive_builder;
 pub mod crit;
-pub mod fake_apiserver;
+pub use fake_apiserver;
 pub mod measure;
 pub mod memgen;
 pub mod plugin;

@@ -271,8 +271,9 @@ impl FakeCluster {
             nodes: Vec::new(),
             pods: Vec::new(),
             workloads: Vec::new(),
+            // The repository's sample archive, two levels above this crate.
             fixture: Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/fixtures/crio/checkpoint-counters-857d7978fd-jnkck_demo-counter-2023-08-24T11:24:18Z.tar"),
+                .join("../../tests/fixtures/crio/checkpoint-counters-857d7978fd-jnkck_demo-counter-2023-08-24T11:24:18Z.tar"),
             pod_start_delay: Duration::from_millis(200),
             namespace: "default".to_string(),
             aggregated_discovery: true,

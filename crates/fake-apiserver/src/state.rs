@@ -202,11 +202,6 @@ impl State {
         self.resource_version.to_string()
     }
 
-    /// The current `resourceVersion` as a number.
-    pub fn resource_version_number(&self) -> u64 {
-        self.resource_version
-    }
-
     /// Turns created pods whose start delay passed into Running ones and removes deleted pods
     /// whose grace period ended.
     pub fn refresh(&mut self) {
