@@ -24,6 +24,8 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 use serde_json::{Map, Number, Value};
 
+use crate::vma::{flags, prot, status};
+
 use super::image::entries;
 use super::magic::Magic;
 use super::messages::{self, GhostChunkEntry, IpcMsg, PagemapEntry, PagemapHead};
@@ -544,30 +546,34 @@ fn map_flags(value: u64, table: &[(&str, u64)]) -> String {
     parts.join(" | ")
 }
 
-const MMAP_PROT: &[(&str, u64)] = &[("PROT_READ", 0x1), ("PROT_WRITE", 0x2), ("PROT_EXEC", 0x4)];
+const MMAP_PROT: &[(&str, u64)] = &[
+    ("PROT_READ", prot::PROT_READ as u64),
+    ("PROT_WRITE", prot::PROT_WRITE as u64),
+    ("PROT_EXEC", prot::PROT_EXEC as u64),
+];
 const MMAP_FLAGS: &[(&str, u64)] = &[
-    ("MAP_SHARED", 0x1),
-    ("MAP_PRIVATE", 0x2),
-    ("MAP_DROPPABLE", 0x08),
-    ("MAP_ANON", 0x20),
-    ("MAP_GROWSDOWN", 0x0100),
+    ("MAP_SHARED", flags::MAP_SHARED as u64),
+    ("MAP_PRIVATE", flags::MAP_PRIVATE as u64),
+    ("MAP_DROPPABLE", flags::MAP_DROPPABLE as u64),
+    ("MAP_ANON", flags::MAP_ANON as u64),
+    ("MAP_GROWSDOWN", flags::MAP_GROWSDOWN as u64),
 ];
 const MMAP_STATUS: &[(&str, u64)] = &[
     ("VMA_AREA_NONE", 0),
-    ("VMA_AREA_REGULAR", 1 << 0),
-    ("VMA_AREA_STACK", 1 << 1),
-    ("VMA_AREA_VSYSCALL", 1 << 2),
-    ("VMA_AREA_VDSO", 1 << 3),
-    ("VMA_AREA_HEAP", 1 << 5),
-    ("VMA_FILE_PRIVATE", 1 << 6),
-    ("VMA_FILE_SHARED", 1 << 7),
-    ("VMA_ANON_SHARED", 1 << 8),
-    ("VMA_ANON_PRIVATE", 1 << 9),
-    ("VMA_AREA_SYSVIPC", 1 << 10),
-    ("VMA_AREA_SOCKET", 1 << 11),
-    ("VMA_AREA_VVAR", 1 << 12),
-    ("VMA_AREA_AIORING", 1 << 13),
-    ("VMA_AREA_MEMFD", 1 << 14),
+    ("VMA_AREA_REGULAR", status::VMA_AREA_REGULAR as u64),
+    ("VMA_AREA_STACK", status::VMA_AREA_STACK as u64),
+    ("VMA_AREA_VSYSCALL", status::VMA_AREA_VSYSCALL as u64),
+    ("VMA_AREA_VDSO", status::VMA_AREA_VDSO as u64),
+    ("VMA_AREA_HEAP", status::VMA_AREA_HEAP as u64),
+    ("VMA_FILE_PRIVATE", status::VMA_FILE_PRIVATE as u64),
+    ("VMA_FILE_SHARED", status::VMA_FILE_SHARED as u64),
+    ("VMA_ANON_SHARED", status::VMA_ANON_SHARED as u64),
+    ("VMA_ANON_PRIVATE", status::VMA_ANON_PRIVATE as u64),
+    ("VMA_AREA_SYSVIPC", status::VMA_AREA_SYSVIPC as u64),
+    ("VMA_AREA_SOCKET", status::VMA_AREA_SOCKET as u64),
+    ("VMA_AREA_VVAR", status::VMA_AREA_VVAR as u64),
+    ("VMA_AREA_AIORING", status::VMA_AREA_AIORING as u64),
+    ("VMA_AREA_MEMFD", status::VMA_AREA_MEMFD as u64),
     ("VMA_AREA_SHSTK", 1 << 15),
     ("VMA_AREA_UPROBES", 1 << 17),
     ("VMA_UNSUPP", 1 << 31),

@@ -22,6 +22,7 @@ mod magic;
 pub mod messages;
 mod pagemap;
 pub mod schema;
+pub mod vma;
 pub mod wire;
 
 pub use image::{

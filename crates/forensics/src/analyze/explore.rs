@@ -10,11 +10,6 @@ use super::{MemsProcess, MemsVma, PsRow, RssProcess, RssRun, RssVma};
 use checkpoint_images::messages::FdTypes;
 use checkpoint_images::{PageMap, PAGE_SIZE};
 use checkpoint_model::dump::files::FileTable;
-use checkpoint_model::dump::layout::status::{
-    VMA_ANON_SHARED, VMA_AREA_REGULAR, VMA_AREA_SOCKET, VMA_AREA_STACK, VMA_AREA_SYSVIPC,
-    VMA_AREA_VDSO, VMA_AREA_VSYSCALL, VMA_FILE_PRIVATE, VMA_FILE_SHARED,
-};
-use checkpoint_model::dump::layout::MAP_GROWSDOWN;
 use checkpoint_model::dump::{Dump, Error, Vma};
 
 /// `crit x ps`: depth-first from the root, children in `pstree.img` order. Like crit, it needs
@@ -62,34 +57,33 @@ impl ShmemIds {
 }
 
 fn vma_resource(vma: &Vma, files: &FileTable, ids: &mut ShmemIds) -> String {
-    let status = vma.status;
-    let mut resource = if status & VMA_AREA_SYSVIPC != 0 {
+    let mut resource = if vma.is_sysv() {
         format!("ips[{:x}]", ids.get(vma.shmid))
-    } else if status & VMA_ANON_SHARED != 0 {
+    } else if vma.is_anon_shared() {
         format!("shmem[{:x}]", ids.get(vma.shmid))
-    } else if status & VMA_AREA_SOCKET != 0 {
+    } else if vma.is_socket() {
         format!("packet[{:x}]", ids.get(vma.shmid))
-    } else if status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED) != 0 {
+    } else if vma.is_file_mapping() {
         let mut text = reg_path(files, vma.shmid);
         if vma.pgoff != 0 {
             text.push_str(&format!(" + {:#x}", vma.pgoff));
         }
-        if status & VMA_FILE_SHARED != 0 {
+        if vma.is_shared_file() {
             text.push_str(" (s)");
         }
         text
-    } else if status & VMA_AREA_STACK != 0 {
+    } else if vma.is_stack() {
         "[stack]".to_owned()
-    } else if status & VMA_AREA_VSYSCALL != 0 {
+    } else if vma.is_vsyscall() {
         "[vsyscall]".to_owned()
-    } else if status & VMA_AREA_VDSO != 0 {
+    } else if vma.is_vdso() {
         "[vdso]".to_owned()
-    } else if vma.flags & MAP_GROWSDOWN != 0 {
+    } else if vma.grows_down() {
         "[stack?]".to_owned()
     } else {
         String::new()
     };
-    if status & VMA_AREA_REGULAR == 0 {
+    if !vma.is_regular() {
         if resource.is_empty() {
             resource.push('*');
         } else {
@@ -161,7 +155,7 @@ fn match_runs(pagemap: &PageMap, vmas: &[Vma], files: &FileTable) -> Vec<RssRun>
         let mut listed = Vec::new();
         while let Some(vma) = vmas.get(vmi).filter(|vma| vma.start < run_end) {
             let continued = previous == Some(vmi);
-            let file_backed = vma.status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED) != 0;
+            let file_backed = vma.is_file_mapping();
             listed.push(RssVma {
                 continued,
                 start: vma.start,
@@ -185,6 +179,10 @@ fn match_runs(pagemap: &PageMap, vmas: &[Vma], files: &FileTable) -> Vec<RssRun>
 mod tests {
     use super::*;
     use checkpoint_images::PageRun;
+    use checkpoint_model::dump::layout::status::{
+        VMA_ANON_SHARED, VMA_AREA_REGULAR, VMA_AREA_VSYSCALL, VMA_FILE_SHARED,
+    };
+    use checkpoint_model::dump::layout::MAP_GROWSDOWN;
 
     fn vma(start: u64, end: u64, status: u32) -> Vma {
         Vma {

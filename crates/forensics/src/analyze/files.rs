@@ -256,10 +256,7 @@ pub(crate) fn collect_sysv(dump: &Dump) -> Vec<SysvReport> {
                     continue;
                 };
                 for vma in map.layout.vmas() {
-                    if vma.shared == Some(u64::from(segment.id))
-                        && vma.status & checkpoint_model::dump::layout::status::VMA_AREA_SYSVIPC
-                            != 0
-                    {
+                    if vma.shared == Some(u64::from(segment.id)) && vma.is_sysv() {
                         attached.push(format!("{}@{:#x}", task.pid, vma.start));
                     }
                 }

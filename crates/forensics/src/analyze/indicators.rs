@@ -26,13 +26,8 @@ use serde::Serialize;
 
 use super::sockets::{ip_address, state_name};
 use checkpoint_model::dump::files::{Deleted, FileKind, FileTable};
-use checkpoint_model::dump::layout::status;
 use checkpoint_model::dump::{Cmdline, Dump, MemoryMap, ProcessMemory, Task, TaskState, Vma};
 
-/// `PROT_WRITE`.
-const PROT_WRITE: u32 = 0x2;
-/// `PROT_EXEC`.
-const PROT_EXEC: u32 = 0x4;
 /// Longest `comm` (`TASK_COMM_LEN` less the NUL).
 const COMM_LEN: usize = 15;
 /// Longest value quoted in evidence, in bytes; longer values are cut with their length.
@@ -465,15 +460,13 @@ fn check_exe(dump: &Dump, exe: &Exe, map: &MemoryMap, found: &mut Findings<'_>) 
             vec![format!("exe {path} (deleted): {kept}")],
         );
     }
-    let executable = |vma: &&Vma| vma.prot & PROT_EXEC != 0;
+    let executable = |vma: &&Vma| vma.is_executable();
     let mut in_tmp = Vec::new();
     if let Some(path) = exe.path.as_deref().filter(|p| is_temp_path(p)) {
         in_tmp.push(format!("exe {path}"));
     }
     for vma in map.layout.vmas().iter().filter(executable) {
-        let file = vma.status & (status::VMA_FILE_PRIVATE | status::VMA_FILE_SHARED) != 0
-            && vma.status & status::VMA_AREA_MEMFD == 0;
-        if file && is_temp_path(&vma.name) {
+        if vma.maps_regular_file() && is_temp_path(&vma.name) {
             in_tmp.push(mapping_text(vma));
         }
     }
@@ -501,7 +494,7 @@ fn check_exe(dump: &Dump, exe: &Exe, map: &MemoryMap, found: &mut Findings<'_>) 
                 .is_some_and(|object| {
                     matches!(object.kind, checkpoint_model::dump::SharedKind::Anonymous)
                 });
-        if vma.status & status::VMA_AREA_MEMFD != 0 && !anonymous_shared {
+        if vma.is_memfd() && !anonymous_shared {
             memfd.push(mapping_text(vma));
         }
     }
@@ -512,17 +505,9 @@ fn check_exe(dump: &Dump, exe: &Exe, map: &MemoryMap, found: &mut Findings<'_>) 
 
 /// `wx-anonymous-memory`.
 fn check_wx(map: &MemoryMap, found: &mut Findings<'_>) {
-    let not_anonymous = status::VMA_FILE_PRIVATE
-        | status::VMA_FILE_SHARED
-        | status::VMA_AREA_MEMFD
-        | status::VMA_AREA_VDSO
-        | status::VMA_AREA_VVAR
-        | status::VMA_AREA_VSYSCALL;
     let mut evidence = Vec::new();
     for vma in map.layout.vmas() {
-        if vma.prot & (PROT_WRITE | PROT_EXEC) == PROT_WRITE | PROT_EXEC
-            && vma.status & not_anonymous == 0
-        {
+        if vma.is_writable() && vma.is_executable() && vma.is_anonymous() {
             evidence.push(mapping_text(vma));
             found.wx.push((vma.start, vma.end));
         }

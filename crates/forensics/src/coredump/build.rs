@@ -10,7 +10,6 @@ use super::image::{
 use super::Error;
 use checkpoint_images::messages::{CoreEntry, ThreadInfoAarch64, ThreadInfoX86, UserX86XsaveEntry};
 use checkpoint_model::dump::files::FileTable;
-use checkpoint_model::dump::layout::{status, MAP_SHARED};
 use checkpoint_model::dump::{Source, Stretch, Task, Vma, PAGE_SIZE};
 
 /// `core_entry.mtype` of x86_64 tasks.
@@ -158,34 +157,19 @@ pub fn build_core_image(images: ProcessImages<'_>) -> Result<CoreImage, Error> {
 
 /// One `PT_LOAD` of a VMA: its file, and what its missing pages are.
 fn mapping(vma: &Vma, files: &FileTable) -> Mapping {
-    let is_file = vma.status
-        & (status::VMA_FILE_PRIVATE | status::VMA_FILE_SHARED | status::VMA_AREA_MEMFD)
-        != 0;
-    let file = if is_file {
-        u32::try_from(vma.shmid)
-            .ok()
-            .and_then(|id| files.path(id))
-            .map(|path| MappedFile {
-                path: path.to_string(),
-                offset: vma.pgoff,
-            })
-    } else {
-        None
-    };
-    let special = status::VMA_AREA_VSYSCALL | status::VMA_AREA_VDSO | status::VMA_AREA_VVAR;
-    let unknown = status::VMA_FILE_PRIVATE
-        | status::VMA_FILE_SHARED
-        | status::VMA_ANON_SHARED
-        | status::VMA_AREA_SYSVIPC
-        | status::VMA_AREA_SOCKET
-        | status::VMA_AREA_AIORING
-        | status::VMA_AREA_MEMFD;
-    let backing = if vma.status & special != 0 {
+    let file = vma
+        .file_id()
+        .and_then(|id| files.path(id))
+        .map(|path| MappedFile {
+            path: path.to_string(),
+            offset: vma.pgoff,
+        });
+    let backing = if vma.is_kernel_area() {
         Backing::Special
-    } else if vma.status & unknown != 0 || vma.flags & MAP_SHARED != 0 {
-        Backing::Unknown
-    } else {
+    } else if vma.is_private_anonymous() {
         Backing::AnonPrivate
+    } else {
+        Backing::Unknown
     };
     Mapping {
         start: vma.start,

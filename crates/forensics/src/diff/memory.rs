@@ -25,7 +25,6 @@
 use std::collections::HashMap;
 
 use super::report::{MemoryChanges, NotCompared, PageRange, VmaChange, VmaResize, VmaSummary};
-use checkpoint_model::dump::layout::status;
 use checkpoint_model::dump::{Dump, ProcessMemory, Vma, PAGE_SIZE};
 
 /// Bytes read from each side at a time.
@@ -94,7 +93,7 @@ pub(super) fn diff_process(
         }
         let from = vma.start.max(old_vma.start);
         let to = vma.end.min(old_vma.end);
-        let file_backed = is_file_backed(vma) || is_file_backed(old_vma);
+        let file_backed = vma.maps_regular_file() || old_vma.maps_regular_file();
         let pages = match comparer.compare(from, to, file_backed, keep_ranges) {
             Ok(pages) => pages,
             Err(err) => {
@@ -154,12 +153,6 @@ fn summary(pid: u32, vma: &Vma) -> VmaSummary {
         perms: vma.perms(),
         name: vma.name.to_string(),
     }
-}
-
-/// True for mappings of a file (not a memfd), whose absent pages hold the file's bytes.
-fn is_file_backed(vma: &Vma) -> bool {
-    vma.status & (status::VMA_FILE_PRIVATE | status::VMA_FILE_SHARED) != 0
-        && vma.status & status::VMA_AREA_MEMFD == 0
 }
 
 /// The changed pages of one range, counted and (when kept) as ranges, marked in address order.

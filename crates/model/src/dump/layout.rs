@@ -9,60 +9,17 @@ use serde::Serialize;
 
 pub use checkpoint_images::PAGE_SIZE;
 
-/// `VmaEntry.status` bits (CRIU `criu/include/image.h`).
-pub mod status {
-    /// The VMA is in use by the process.
-    pub const VMA_AREA_REGULAR: u32 = 1 << 0;
-    /// Stack area (CRIU marks the main stack).
-    pub const VMA_AREA_STACK: u32 = 1 << 1;
-    /// The `[vsyscall]` page.
-    pub const VMA_AREA_VSYSCALL: u32 = 1 << 2;
-    /// The `[vdso]` area.
-    pub const VMA_AREA_VDSO: u32 = 1 << 3;
-    /// The `[heap]` area.
-    pub const VMA_AREA_HEAP: u32 = 1 << 5;
-    /// Private file mapping; `shmid` is the file id.
-    pub const VMA_FILE_PRIVATE: u32 = 1 << 6;
-    /// Shared file mapping; `shmid` is the file id.
-    pub const VMA_FILE_SHARED: u32 = 1 << 7;
-    /// Shared anonymous memory.
-    pub const VMA_ANON_SHARED: u32 = 1 << 8;
-    /// SysV IPC shared memory.
-    pub const VMA_AREA_SYSVIPC: u32 = 1 << 10;
-    /// Memory mapped from a socket (packet rings).
-    pub const VMA_AREA_SOCKET: u32 = 1 << 11;
-    /// The `[vvar]` area.
-    pub const VMA_AREA_VVAR: u32 = 1 << 12;
-    /// An AIO ring.
-    pub const VMA_AREA_AIORING: u32 = 1 << 13;
-    /// A memfd mapping; `shmid` is the file id.
-    pub const VMA_AREA_MEMFD: u32 = 1 << 14;
-}
+/// `VmaEntry.status` bits (CRIU `criu/include/image.h`), for code that builds mappings; the
+/// views ask a [`Vma`] what it is ([`Vma::has_file`], [`Vma::is_memfd`], ...).
+pub use checkpoint_images::vma::status;
 
 /// One past the highest user address any 64-bit Linux hands out (x86_64 with 5-level paging
 /// stops at 2^56, arm64 at 2^52): a VMA ending past it was fabricated. Only the kernel's
 /// `[vsyscall]` page lies above.
 pub const USER_SPACE_END: u64 = 1 << 57;
 
-/// `mmap` flag of areas that grow down (stacks).
-pub const MAP_GROWSDOWN: u32 = 0x100;
-/// `mmap` flag of shared mappings.
-pub const MAP_SHARED: u32 = 0x01;
-
-/// What [`name_vma`] needs of a VMA.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RawVma {
-    /// First address.
-    pub start: u64,
-    /// One past the last address.
-    pub end: u64,
-    /// `MAP_*` bits.
-    pub flags: u32,
-    /// CRIU `VMA_*` status bits (see [`status`]).
-    pub status: u32,
-    /// `vma_entry.shmid` (the file id of file mappings).
-    pub shmid: u64,
-}
+pub use checkpoint_images::vma::flags::{MAP_GROWSDOWN, MAP_SHARED};
+use checkpoint_images::vma::prot::{PROT_EXEC, PROT_READ, PROT_WRITE};
 
 /// A named VMA.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -92,27 +49,154 @@ pub struct Vma {
     pub shared: Option<u64>,
 }
 
+/// What a mapping is, from CRIU's status bits: each kind is one named predicate, so every view
+/// tells a file mapping, a memfd or shared memory apart by the same rule.
 impl Vma {
     /// Size in bytes.
     pub fn size(&self) -> u64 {
         self.end.saturating_sub(self.start)
     }
 
+    fn has(&self, bits: u32) -> bool {
+        self.status & bits != 0
+    }
+
+    /// True when the mapping names an object of the file table (`shmid` is a file id): a file,
+    /// or a memfd (CRIU marks memfd mappings as file mappings too).
+    pub fn has_file(&self) -> bool {
+        self.has(status::VMA_FILE_PRIVATE | status::VMA_FILE_SHARED | status::VMA_AREA_MEMFD)
+    }
+
+    /// The file table id of the mapped file or memfd.
+    pub fn file_id(&self) -> Option<u32> {
+        self.has_file()
+            .then(|| u32::try_from(self.shmid).ok())
+            .flatten()
+    }
+
+    /// True when CRIU marked the mapping as a file mapping, private or shared (memfds
+    /// included): crit's own test.
+    pub fn is_file_mapping(&self) -> bool {
+        self.has(status::VMA_FILE_PRIVATE | status::VMA_FILE_SHARED)
+    }
+
+    /// True for a shared file mapping (memfds included).
+    pub fn is_shared_file(&self) -> bool {
+        self.has(status::VMA_FILE_SHARED)
+    }
+
+    /// True for a mapping of a file that is not a memfd: the pages it has not written are the
+    /// file's bytes, which the checkpoint does not hold.
+    pub fn maps_regular_file(&self) -> bool {
+        self.is_file_mapping() && !self.is_memfd()
+    }
+
+    /// True for a memfd mapping (its pages are in `pagemap-shmem-*.img`).
+    pub fn is_memfd(&self) -> bool {
+        self.has(status::VMA_AREA_MEMFD)
+    }
+
+    /// True for shared anonymous memory (old CRIU's; 4.x dumps it as a memfd).
+    pub fn is_anon_shared(&self) -> bool {
+        self.has(status::VMA_ANON_SHARED)
+    }
+
+    /// True for an attached SysV segment.
+    pub fn is_sysv(&self) -> bool {
+        self.has(status::VMA_AREA_SYSVIPC)
+    }
+
+    /// True for memory mapped from a socket (packet rings).
+    pub fn is_socket(&self) -> bool {
+        self.has(status::VMA_AREA_SOCKET)
+    }
+
+    /// True for an AIO ring.
+    pub fn is_aio_ring(&self) -> bool {
+        self.has(status::VMA_AREA_AIORING)
+    }
+
+    /// True for the stack CRIU marked.
+    pub fn is_stack(&self) -> bool {
+        self.has(status::VMA_AREA_STACK)
+    }
+
+    /// True for an area that grows down (`MAP_GROWSDOWN`: a stack).
+    pub fn grows_down(&self) -> bool {
+        self.flags & MAP_GROWSDOWN != 0
+    }
+
+    /// True for the heap CRIU marked.
+    pub fn is_heap(&self) -> bool {
+        self.has(status::VMA_AREA_HEAP)
+    }
+
+    /// True for `[vdso]`.
+    pub fn is_vdso(&self) -> bool {
+        self.has(status::VMA_AREA_VDSO)
+    }
+
+    /// True for `[vvar]`.
+    pub fn is_vvar(&self) -> bool {
+        self.has(status::VMA_AREA_VVAR)
+    }
+
+    /// True for `[vsyscall]`.
+    pub fn is_vsyscall(&self) -> bool {
+        self.has(status::VMA_AREA_VSYSCALL)
+    }
+
+    /// True for the kernel's own areas: `[vdso]`, `[vvar]`, `[vsyscall]`.
+    pub fn is_kernel_area(&self) -> bool {
+        self.has(status::VMA_AREA_VSYSCALL | status::VMA_AREA_VDSO | status::VMA_AREA_VVAR)
+    }
+
+    /// True when CRIU marked the area as in use by the process (`VMA_AREA_REGULAR`).
+    pub fn is_regular(&self) -> bool {
+        self.has(status::VMA_AREA_REGULAR)
+    }
+
+    /// True for anonymous memory, private or shared (SysV included): neither a file nor a
+    /// memfd, nor a kernel area.
+    pub fn is_anonymous(&self) -> bool {
+        !self.has_file() && !self.is_kernel_area()
+    }
+
+    /// True for private anonymous memory: what a process's own pagemap holds and nothing else
+    /// backs (no file, memfd, shared or SysV memory, socket ring, AIO ring or kernel area).
+    pub fn is_private_anonymous(&self) -> bool {
+        self.is_anonymous() && !self.is_shared() && !self.is_socket() && !self.is_aio_ring()
+    }
+
     /// True for shared mappings (file or anonymous).
     pub fn is_shared(&self) -> bool {
         self.flags & MAP_SHARED != 0
-            || self.status
-                & (status::VMA_FILE_SHARED | status::VMA_ANON_SHARED | status::VMA_AREA_SYSVIPC)
-                != 0
+            || self
+                .has(status::VMA_FILE_SHARED | status::VMA_ANON_SHARED | status::VMA_AREA_SYSVIPC)
+    }
+
+    /// True when the mapping may be read.
+    pub fn is_readable(&self) -> bool {
+        self.prot & PROT_READ != 0
+    }
+
+    /// True when the mapping may be written.
+    pub fn is_writable(&self) -> bool {
+        self.prot & PROT_WRITE != 0
+    }
+
+    /// True when the mapping may be executed.
+    pub fn is_executable(&self) -> bool {
+        self.prot & PROT_EXEC != 0
     }
 
     /// `rwxp`/`rwxs` like `/proc/PID/maps`.
     pub fn perms(&self) -> String {
-        let bit = |mask: u32, c: char| if self.prot & mask != 0 { c } else { '-' };
+        let bit = |on: bool, c: char| if on { c } else { '-' };
         let mut text = String::with_capacity(4);
-        text.push(bit(1, 'r'));
-        text.push(bit(2, 'w'));
-        text.push(bit(4, 'x'));
+        text.push(bit(self.is_readable(), 'r'));
+        text.push(bit(self.is_writable(), 'w'));
+        text.push(bit(self.is_executable(), 'x'));
         text.push(if self.is_shared() { 's' } else { 'p' });
         text
     }
@@ -124,36 +208,33 @@ impl Vma {
 }
 
 /// Names a VMA the way `/proc/PID/maps` would; `file` is the path of its file (file and memfd
-/// mappings), `brk` the heap bounds (`mm_start_brk`, `mm_brk`).
-pub fn name_vma(vma: &RawVma, brk: (u64, u64), file: Option<&Arc<str>>) -> Arc<str> {
-    use status::*;
-    let is_file = vma.status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED | VMA_AREA_MEMFD) != 0;
+/// mappings), `brk` the heap bounds (`mm_start_brk`, `mm_brk`). The VMA's own `name` is not read.
+pub fn name_vma(vma: &Vma, brk: (u64, u64), file: Option<&Arc<str>>) -> Arc<str> {
     let (brk_start, brk_end) = brk;
-    let fixed = if vma.status & VMA_AREA_VDSO != 0 {
+    let fixed = if vma.is_vdso() {
         "[vdso]"
-    } else if vma.status & VMA_AREA_VVAR != 0 {
+    } else if vma.is_vvar() {
         "[vvar]"
-    } else if vma.status & VMA_AREA_VSYSCALL != 0 {
+    } else if vma.is_vsyscall() {
         "[vsyscall]"
-    } else if is_file {
+    } else if vma.has_file() {
         return match file {
             Some(path) => Arc::clone(path),
-            None if vma.status & VMA_AREA_MEMFD != 0 => Arc::from("[memfd]"),
+            None if vma.is_memfd() => Arc::from("[memfd]"),
             None => Arc::from(format!("[file id {}]", vma.shmid)),
         };
-    } else if vma.status & VMA_AREA_STACK != 0 || vma.flags & MAP_GROWSDOWN != 0 {
+    } else if vma.is_stack() || vma.grows_down() {
         "[stack]"
-    } else if vma.status & VMA_AREA_HEAP != 0
-        || (brk_end > brk_start && vma.start <= brk_end && vma.end >= brk_start)
+    } else if vma.is_heap() || (brk_end > brk_start && vma.start <= brk_end && vma.end >= brk_start)
     {
         "[heap]"
-    } else if vma.status & VMA_AREA_SYSVIPC != 0 {
+    } else if vma.is_sysv() {
         "[sysvipc]"
-    } else if vma.status & VMA_AREA_SOCKET != 0 {
+    } else if vma.is_socket() {
         "[socket]"
-    } else if vma.status & VMA_AREA_AIORING != 0 {
+    } else if vma.is_aio_ring() {
         "[aio]"
-    } else if vma.status & VMA_ANON_SHARED != 0 {
+    } else if vma.is_anon_shared() {
         "[anon:shared]"
     } else {
         "[anon]"
@@ -255,7 +336,7 @@ impl MemoryLayout {
             if !vma.start.is_multiple_of(PAGE_SIZE) || !vma.end.is_multiple_of(PAGE_SIZE) {
                 return Err(bad("it is not page-aligned"));
             }
-            if vma.end > USER_SPACE_END && vma.status & status::VMA_AREA_VSYSCALL == 0 {
+            if vma.end > USER_SPACE_END && !vma.is_vsyscall() {
                 return Err(bad(
                     "it ends past the largest user address space (2^57 bytes)",
                 ));
@@ -375,17 +456,7 @@ impl MemoryLayout {
 mod tests {
     use super::*;
 
-    fn raw(start: u64, end: u64, flags: u32, status: u32) -> RawVma {
-        RawVma {
-            start,
-            end,
-            flags,
-            status,
-            shmid: 9,
-        }
-    }
-
-    fn vma(start: u64, end: u64, flags: u32, status: u32) -> Vma {
+    fn raw(start: u64, end: u64, flags: u32, status: u32) -> Vma {
         Vma {
             start,
             end,
@@ -393,10 +464,17 @@ mod tests {
             flags,
             status,
             pgoff: 0,
-            shmid: 0,
-            name: name_vma(&raw(start, end, flags, status), (0, 0), None),
+            shmid: 9,
+            name: Arc::from(""),
             shared: None,
         }
+    }
+
+    fn vma(start: u64, end: u64, flags: u32, status: u32) -> Vma {
+        let mut vma = raw(start, end, flags, status);
+        vma.shmid = 0;
+        vma.name = name_vma(&vma, (0, 0), None);
+        vma
     }
 
     fn run(vaddr: u64, len: u64, pages_offset: u64) -> PresentRun {

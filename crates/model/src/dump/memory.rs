@@ -471,19 +471,12 @@ fn segments_of(stretches: &[Stretch], source: Source) -> Vec<Segment> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dump::layout::{name_vma, RawVma};
+    use crate::dump::layout::name_vma;
     use crate::dump::shared::SharedKind;
     use std::sync::Arc;
 
     fn vma(start: u64, end: u64, pgoff: u64, shared: Option<u64>) -> Vma {
-        let raw = RawVma {
-            start,
-            end,
-            flags: 0x22,
-            status: 1,
-            shmid: 0,
-        };
-        Vma {
+        let mut vma = Vma {
             start,
             end,
             prot: 3,
@@ -491,9 +484,11 @@ mod tests {
             status: 1,
             pgoff,
             shmid: 0,
-            name: name_vma(&raw, (0, 0), None),
+            name: Arc::from(""),
             shared,
-        }
+        };
+        vma.name = name_vma(&vma, (0, 0), None);
+        vma
     }
 
     fn run(vaddr: u64, len: u64, pages_offset: u64) -> PresentRun {

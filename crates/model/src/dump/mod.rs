@@ -56,7 +56,7 @@ use checkpoint_images::messages::{
     RemapFilePathEntry, SkPacketEntry, TaskKobjIdsEntry, TcpStreamEntry, UnixSkEntry,
 };
 use checkpoint_images::{self as criu, CriuMessage, PageMap};
-use layout::{name_vma, status, LayoutError, RawVma};
+use layout::{name_vma, LayoutError};
 
 /// Errors of this module. Each names the checkpoint and the image, or the process.
 #[derive(Debug, thiserror::Error)]
@@ -801,44 +801,7 @@ impl Loader<'_> {
         let brk = (mm.mm_start_brk, mm.mm_brk);
         let mut vmas = Vec::with_capacity(mm.vmas.len());
         for entry in &mm.vmas {
-            let raw = RawVma {
-                start: entry.start,
-                end: entry.end,
-                flags: entry.flags,
-                status: entry.status,
-                shmid: entry.shmid,
-            };
-            let file_backed = entry.status
-                & (status::VMA_FILE_PRIVATE | status::VMA_FILE_SHARED | status::VMA_AREA_MEMFD)
-                != 0;
-            let file_id = u32::try_from(entry.shmid).ok();
-            let path = if file_backed {
-                file_id.and_then(|id| files.path(id))
-            } else {
-                None
-            };
-            let shared_id = shared_object(entry.status, entry.shmid, files);
-            let sysv_name = (entry.status & status::VMA_AREA_SYSVIPC != 0)
-                .then(|| shared_id.and_then(|id| shared.get(id)))
-                .flatten()
-                .and_then(|object| match object.kind {
-                    SharedKind::SysV { key } => {
-                        Some(Arc::<str>::from(format!("/SYSV{key:08x} (deleted)")))
-                    }
-                    _ => None,
-                });
-            if let Some(shmid) = shared_id {
-                let extent = entry
-                    .pgoff
-                    .saturating_add(entry.end.saturating_sub(entry.start));
-                let kind = if entry.status & status::VMA_AREA_SYSVIPC != 0 {
-                    SharedKind::SysV { key: 0 }
-                } else {
-                    SharedKind::Anonymous
-                };
-                shared.note(shmid, kind, extent);
-            }
-            vmas.push(Vma {
+            let mut vma = Vma {
                 start: entry.start,
                 end: entry.end,
                 prot: entry.prot,
@@ -846,9 +809,32 @@ impl Loader<'_> {
                 status: entry.status,
                 pgoff: entry.pgoff,
                 shmid: entry.shmid,
-                name: sysv_name.unwrap_or_else(|| name_vma(&raw, brk, path.as_ref())),
-                shared: shared_id,
-            });
+                name: Arc::from(""),
+                shared: None,
+            };
+            vma.shared = shared_object(&vma, files);
+            let sysv_name = vma
+                .is_sysv()
+                .then(|| vma.shared.and_then(|id| shared.get(id)))
+                .flatten()
+                .and_then(|object| match object.kind {
+                    SharedKind::SysV { key } => {
+                        Some(Arc::<str>::from(format!("/SYSV{key:08x} (deleted)")))
+                    }
+                    _ => None,
+                });
+            if let Some(shmid) = vma.shared {
+                let extent = vma.pgoff.saturating_add(vma.size());
+                let kind = if vma.is_sysv() {
+                    SharedKind::SysV { key: 0 }
+                } else {
+                    SharedKind::Anonymous
+                };
+                shared.note(shmid, kind, extent);
+            }
+            let path = vma.file_id().and_then(|id| files.path(id));
+            vma.name = sysv_name.unwrap_or_else(|| name_vma(&vma, brk, path.as_ref()));
+            vmas.push(vma);
         }
         let runs = shared::present_runs(&pagemap);
         let layout = MemoryLayout::build(vmas, runs).map_err(|source| Error::BadLayout {
@@ -1064,13 +1050,13 @@ fn too_many_entries(label: &str, index: u64, offset: u64, limit: u64) -> Error {
 /// The shared-memory object behind a VMA: SysV and old-style anonymous shared mappings name it
 /// in `shmid`; memfd mappings (CRIU 4.x dumps anonymous shared memory as memfds too) name a
 /// file whose memfd inode names it.
-fn shared_object(vma_status: u32, shmid: u64, files: &FileTable) -> Option<u64> {
-    if vma_status & status::VMA_AREA_MEMFD != 0 {
-        let id = u32::try_from(shmid).ok()?;
+fn shared_object(vma: &Vma, files: &FileTable) -> Option<u64> {
+    if vma.is_memfd() {
+        let id = u32::try_from(vma.shmid).ok()?;
         return files.memfd(id).map(|inode| inode.shmid);
     }
-    if vma_status & (status::VMA_AREA_SYSVIPC | status::VMA_ANON_SHARED) != 0 {
-        return Some(shmid);
+    if vma.is_sysv() || vma.is_anon_shared() {
+        return Some(vma.shmid);
     }
     None
 }
