@@ -15,6 +15,12 @@ pub mod dump;
 pub mod search;
 pub mod streamed;
 
+/// The CRIU message types the model's facts are made of (the entries of the file table, a
+/// thread's core, ...), for views to read. Only the model decodes images.
+pub use checkpoint_images::messages;
+/// The page size of every CRIU image, and a pagemap's runs as decoded.
+pub use checkpoint_images::{PageMap, PageRun, PAGE_SIZE};
+
 /// The text of an error and each of its causes, joined by `: `, leaving out causes whose text
 /// the previous message already contains: what a report keeps as the reason a fact could not be
 /// read. It is not escaped; whoever shows it to a person escapes it.

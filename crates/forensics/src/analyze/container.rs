@@ -1,14 +1,10 @@
 //! The container-level parts of a report: overview (metadata and sizes), CRIU dump statistics,
 //! Kubernetes metadata, mounts and root file system changes.
 
-use serde::Deserialize;
-
 use super::{
     ChangedFile, CheckpointReport, CheckpointSize, DumpStatistics, Error, MetadataReport,
     MountReport, RootfsDiffReport,
 };
-use checkpoint_images::messages::{Fstype, MntEntry, StatsEntry};
-use checkpoint_images::read_entries;
 use checkpoint_model::archive::{Checkpoint, ContainerMetadata, Engine, MemberKind, RootfsDiff};
 use checkpoint_model::dump::Dump;
 
@@ -69,12 +65,7 @@ pub(crate) fn build_metadata_report(metadata: Option<&ContainerMetadata>) -> Met
 
 /// The `--stats` section from `stats-dump`; `None` when the checkpoint has none.
 pub(crate) fn collect_statistics(checkpoint: &Checkpoint) -> Result<Option<DumpStatistics>, Error> {
-    let Some(bytes) = checkpoint.stats_dump()? else {
-        return Ok(None);
-    };
-    let label = format!("{}: stats-dump", checkpoint.display_name());
-    let entries = read_entries::<StatsEntry>(&label, &bytes)?;
-    let Some(dump) = entries.into_iter().next().and_then(|entry| entry.dump) else {
+    let Some(dump) = checkpoint_model::dump::read_dump_statistics(checkpoint)? else {
         return Ok(None);
     };
     Ok(Some(DumpStatistics {
@@ -95,89 +86,17 @@ pub(crate) fn collect_statistics(checkpoint: &Checkpoint) -> Result<Option<DumpS
     }))
 }
 
-/// The file system type of a mount: `fsname` when CRIU kept it, else the `fstype` name;
-/// `other` for file systems CRIU handles generically (its `UNSUPPORTED`, e.g. ext4 binds).
-fn fs_type_name(mount: &MntEntry) -> String {
-    if let Some(name) = mount.fsname.as_ref().filter(|name| !name.is_empty()) {
-        return name.clone();
-    }
-    let fstype = i32::try_from(mount.fstype).unwrap_or(-1);
-    match Fstype::try_from(fstype) {
-        Ok(Fstype::OVERLAYFS) => "overlay".to_owned(),
-        Ok(Fstype::UNSUPPORTED) => "other".to_owned(),
-        Ok(_) => Fstype::proto_name(fstype)
-            .map_or_else(|| mount.fstype.to_string(), str::to_ascii_lowercase),
-        Err(_) => mount.fstype.to_string(),
-    }
-}
-
-/// The mounts of `spec.dump` (OCI runtime spec), for checkpoints without mountpoints images.
-#[derive(Debug, Deserialize)]
-struct SpecMounts {
-    #[serde(default)]
-    mounts: Vec<SpecMount>,
-}
-
-#[derive(Debug, Deserialize)]
-struct SpecMount {
-    #[serde(default)]
-    destination: String,
-    #[serde(default, rename = "type")]
-    fs_type: String,
-    #[serde(default)]
-    source: String,
-    #[serde(default)]
-    options: Vec<String>,
-}
-
-/// The `--mounts` section: the root process's mount namespace (`mountpoints-ID.img`), by
-/// mount point; else the mounts of `spec.dump`; else none.
+/// The `--mounts` section (see [`Dump::mounts`]).
 pub(crate) fn collect_mounts(dump: &Dump) -> Result<Vec<MountReport>, Error> {
-    let mnt_ns_id = dump
-        .tree()
-        .root()
-        .and_then(|root| dump.resources(root.pid))
-        .and_then(|resources| resources.ids.as_ref().ok())
-        .and_then(|ids| ids.mnt_ns_id);
-    if let Some(mnt_ns_id) = mnt_ns_id {
-        let name = format!("mountpoints-{mnt_ns_id}.img");
-        if dump.checkpoint().has_image(&name) {
-            let mut mounts: Vec<MountReport> = dump
-                .decode::<MntEntry>(&name)?
-                .into_iter()
-                .map(|mount| MountReport {
-                    fs_type: fs_type_name(&mount),
-                    destination: mount.mountpoint,
-                    source: mount.source,
-                    options: mount.options,
-                    root: if mount.root == "/" {
-                        String::new()
-                    } else {
-                        mount.root
-                    },
-                })
-                .collect();
-            mounts.sort_by(|a, b| a.destination.cmp(&b.destination));
-            return Ok(mounts);
-        }
-    }
-    let checkpoint = dump.checkpoint();
-    let Some(bytes) = checkpoint.read_member("spec.dump")? else {
-        return Ok(Vec::new());
-    };
-    let spec: SpecMounts = serde_json::from_slice(&bytes).map_err(|source| Error::ParseSpec {
-        archive: checkpoint.display_name().to_owned(),
-        source,
-    })?;
-    Ok(spec
-        .mounts
+    Ok(dump
+        .mounts()?
         .into_iter()
         .map(|mount| MountReport {
             destination: mount.destination,
             fs_type: mount.fs_type,
             source: mount.source,
-            options: mount.options.join(","),
-            root: String::new(),
+            root: mount.root,
+            options: mount.options,
         })
         .collect())
 }
@@ -202,24 +121,5 @@ pub(crate) fn rootfs_diff_report(diff: &RootfsDiff) -> RootfsDiffReport {
             })
             .collect(),
         deleted: diff.deleted.clone(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mount_types() {
-        let mount = |fstype: u32, fsname: Option<&str>| MntEntry {
-            fstype,
-            fsname: fsname.map(str::to_owned),
-            ..MntEntry::default()
-        };
-        assert_eq!(fs_type_name(&mount(1, None)), "proc");
-        assert_eq!(fs_type_name(&mount(17, None)), "overlay");
-        assert_eq!(fs_type_name(&mount(0, None)), "other");
-        assert_eq!(fs_type_name(&mount(16, Some("ext4"))), "ext4");
-        assert_eq!(fs_type_name(&mount(99, None)), "99");
     }
 }

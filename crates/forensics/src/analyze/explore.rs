@@ -2,15 +2,15 @@
 //! (mm VMAs named like crit does) and `rss` (pagemap runs against VMAs).
 //!
 //! `rss` reads the page count of each pagemap entry from field 5 (CRIU >= 4.2) else field 2,
-//! through [`checkpoint_images::PageMap`], so it works on CRIU 4.1 images where CRIU 4.2's crit fails.
+//! through [`checkpoint_model::PageMap`], so it works on CRIU 4.1 images where CRIU 4.2's crit fails.
 
 use std::collections::HashMap;
 
 use super::{MemsProcess, MemsVma, PsRow, RssProcess, RssRun, RssVma};
-use checkpoint_images::messages::FdTypes;
-use checkpoint_images::{PageMap, PAGE_SIZE};
 use checkpoint_model::dump::files::FileTable;
 use checkpoint_model::dump::{Dump, Error, Vma};
+use checkpoint_model::messages::FdTypes;
+use checkpoint_model::{PageMap, PAGE_SIZE};
 
 /// `crit x ps`: depth-first from the root, children in `pstree.img` order. Like crit, it needs
 /// every task's core image: a task whose core cannot be read is an error.
@@ -178,11 +178,11 @@ fn match_runs(pagemap: &PageMap, vmas: &[Vma], files: &FileTable) -> Vec<RssRun>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use checkpoint_images::PageRun;
     use checkpoint_model::dump::layout::status::{
         VMA_ANON_SHARED, VMA_AREA_REGULAR, VMA_AREA_VSYSCALL, VMA_FILE_SHARED,
     };
     use checkpoint_model::dump::layout::MAP_GROWSDOWN;
+    use checkpoint_model::PageRun;
 
     fn vma(start: u64, end: u64, status: u32) -> Vma {
         Vma {

@@ -9,9 +9,9 @@
 use super::{
     FdsProcess, FdsRow, LockReport, OpenFile, ProcessFiles, Sections, SysvReport, TimerfdReport,
 };
-use checkpoint_images::messages::FdTypes;
 use checkpoint_model::dump::files::{Deleted, FileKind, FileTable, Regular};
 use checkpoint_model::dump::{Dump, Fd};
+use checkpoint_model::messages::FdTypes;
 
 /// What crit prints for a regular file it cannot find.
 const UNKNOWN_PATH: &str = "unknown path";
@@ -403,7 +403,7 @@ fn duration_text(ns: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use checkpoint_images::messages::{
+    use checkpoint_model::messages::{
         FileEntry, InetSkEntry, PipeEntry, RegFileEntry, UnixSkEntry,
     };
 

@@ -47,24 +47,12 @@ pub enum Error {
     /// Reading the checkpoint failed.
     #[error(transparent)]
     Archive(#[from] checkpoint_model::archive::Error),
-    /// Decoding an image failed.
-    #[error(transparent)]
-    Criu(#[from] checkpoint_images::Error),
     /// Decoding or validating the checkpoint's images failed.
     #[error(transparent)]
     Dump(#[from] checkpoint_model::dump::Error),
     /// The secret-detection rule table is unusable (a bug in the built-in table).
     #[error(transparent)]
     SecretRules(#[from] crate::secrets::Error),
-    /// `spec.dump` is not the JSON of an OCI runtime spec.
-    #[error("{archive}: spec.dump: cannot read its mounts")]
-    ParseSpec {
-        /// The archive.
-        archive: String,
-        /// The JSON error.
-        #[source]
-        source: serde_json::Error,
-    },
 }
 
 /// Which sections a report holds besides the overview.

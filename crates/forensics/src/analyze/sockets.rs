@@ -5,9 +5,9 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::{ProcessSockets, Sections, SocketData, SocketNode};
-use checkpoint_images::messages::{InetSkEntry, NetlinkSkEntry, PacketSockEntry, UnixSkEntry};
 use checkpoint_model::dump::files::{FileKind, FileTable};
 use checkpoint_model::dump::Dump;
+use checkpoint_model::messages::{InetSkEntry, NetlinkSkEntry, PacketSockEntry, UnixSkEntry};
 
 /// Address family names (linux/socket.h), as crit's `sk` dictionary spells them.
 fn family_name(family: u32) -> String {

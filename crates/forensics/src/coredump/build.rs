@@ -8,9 +8,9 @@ use super::image::{
     ThreadState, X86Fpregs, X86Regs, X86Xsave,
 };
 use super::Error;
-use checkpoint_images::messages::{CoreEntry, ThreadInfoAarch64, ThreadInfoX86, UserX86XsaveEntry};
 use checkpoint_model::dump::files::FileTable;
-use checkpoint_model::dump::{Source, Stretch, Task, Vma, PAGE_SIZE};
+use checkpoint_model::dump::{Source, Stretch, Task, ThreadCore, Vma, PAGE_SIZE};
+use checkpoint_model::messages::{ThreadInfoAarch64, ThreadInfoX86, UserX86XsaveEntry};
 
 /// `core_entry.mtype` of x86_64 tasks.
 const MTYPE_X86_64: i32 = 1;
@@ -30,9 +30,9 @@ pub const MAX_CORE_THREADS: usize = 8192;
 pub struct ProcessImages<'a> {
     /// The task.
     pub task: &'a Task,
-    /// `core-<tid>.img` of each thread with its file name, main thread first, decoded one at a
-    /// time as the core is built (at most [`MAX_CORE_THREADS`] are read).
-    pub cores: Box<dyn Iterator<Item = Result<(String, CoreEntry), Error>> + 'a>,
+    /// The core of each thread, main thread first, decoded one at a time as the core is built
+    /// (at most [`MAX_CORE_THREADS`] are read).
+    pub cores: Box<dyn Iterator<Item = Result<ThreadCore, Error>> + 'a>,
     /// Its VMAs, by address.
     pub vmas: &'a [Vma],
     /// Its auxiliary vector.
@@ -71,8 +71,9 @@ pub fn build_core_image(images: ProcessImages<'_>) -> Result<CoreImage, Error> {
     let Some(first) = cores.next() else {
         return Err(Error::NoThreads { pid: task.pid });
     };
-    let (main_name, main) = first?;
-    let main_name = &main_name;
+    let main_thread = first?;
+    let main_name = &main_thread.image;
+    let main = &main_thread.core;
     let arch = match main.mtype {
         MTYPE_X86_64 => Arch::X86_64,
         MTYPE_AARCH64 => Arch::Aarch64,
@@ -97,15 +98,14 @@ pub fn build_core_image(images: ProcessImages<'_>) -> Result<CoreImage, Error> {
         });
     }
 
-    let mut threads = vec![build_thread(main_name, &main, arch, tc.blk_sigset)?];
+    let mut threads = vec![build_thread(&main_thread, arch, tc.blk_sigset)?];
     let mut omitted_threads = 0usize;
     for core in cores {
         if threads.len() >= MAX_CORE_THREADS {
             omitted_threads += 1;
             continue;
         }
-        let (name, core) = core?;
-        threads.push(build_thread(&name, &core, arch, tc.blk_sigset)?);
+        threads.push(build_thread(&core?, arch, tc.blk_sigset)?);
     }
     let creds = main.thread_core.as_ref().and_then(|t| t.creds.as_ref());
     let info = ProcessInfo {
@@ -180,21 +180,12 @@ fn mapping(vma: &Vma, files: &FileTable) -> Mapping {
     }
 }
 
-fn build_thread(
-    name: &str,
-    core: &CoreEntry,
-    arch: Arch,
-    task_sigset: u64,
-) -> Result<ThreadState, Error> {
+fn build_thread(thread: &ThreadCore, arch: Arch, task_sigset: u64) -> Result<ThreadState, Error> {
     let bad = |problem: &str| Error::BadThread {
-        file: name.to_string(),
+        file: thread.image.clone(),
         problem: problem.to_string(),
     };
-    let tid = name
-        .strip_prefix("core-")
-        .and_then(|rest| rest.strip_suffix(".img"))
-        .and_then(|tid| tid.parse().ok())
-        .ok_or_else(|| bad("file name is not core-<tid>.img"))?;
+    let (tid, core) = (thread.tid, &thread.core);
     let sigblocked = core
         .thread_core
         .as_ref()
@@ -299,20 +290,15 @@ fn build_aarch64_regs(ti: &ThreadInfoAarch64) -> Result<Aarch64Regs, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use checkpoint_images::messages::{
-        TaskCoreEntry, UserAarch64FpsimdContextEntry, UserAarch64RegsEntry,
-    };
-    use checkpoint_images::read_entries;
     use checkpoint_model::dump::Source;
+    use checkpoint_model::messages::{
+        CoreEntry, TaskCoreEntry, UserAarch64FpsimdContextEntry, UserAarch64RegsEntry,
+    };
 
     const PY: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../tests/fixtures/criu-4.2/py/"
     );
-
-    fn read(name: &str) -> Vec<u8> {
-        std::fs::read(format!("{PY}{name}")).unwrap()
-    }
 
     #[test]
     fn builds_the_py_fixture() {
@@ -320,15 +306,13 @@ mod tests {
             checkpoint_model::archive::Checkpoint::open(std::path::Path::new(PY)).unwrap();
         let dump = checkpoint_model::dump::Dump::load(checkpoint).unwrap();
         let task = dump.task(24390).unwrap();
-        let core: Vec<CoreEntry> = read_entries("core-24390.img", &read("core-24390.img")).unwrap();
         let memory = dump.memory(24390).unwrap();
         let map = dump.memory_map(24390).unwrap();
         let psargs = dump.cmdline(&memory).map(|c| psargs_of(&c.joined())).ok();
         assert_eq!(psargs.as_deref(), Some("python3 /srv/app/bin/secret.py"));
-        let cores = vec![("core-24390.img".to_string(), core[0].clone())];
         let image = build_core_image(ProcessImages {
             task,
-            cores: Box::new(cores.into_iter().map(Ok)),
+            cores: Box::new(dump.thread_cores(task).map(|core| Ok(core.unwrap()))),
             vmas: map.layout.vmas(),
             auxv: &map.auxv,
             stretches: memory.stretches(),
@@ -423,7 +407,11 @@ mod tests {
         let files = FileTable::default();
         let images = |core: CoreEntry| ProcessImages {
             task: &task,
-            cores: Box::new(std::iter::once(Ok(("core-5.img".to_string(), core)))),
+            cores: Box::new(std::iter::once(Ok(ThreadCore {
+                tid: 5,
+                image: "core-5.img".to_string(),
+                core,
+            }))),
             vmas: &[],
             auxv: &[],
             stretches: &[],

@@ -18,7 +18,6 @@ pub mod notes;
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
-use checkpoint_images::messages::CoreEntry;
 use checkpoint_model::archive::MemberReader;
 use checkpoint_model::dump::{Dump, Source};
 
@@ -31,9 +30,6 @@ pub enum Error {
     /// Reading the checkpoint failed.
     #[error(transparent)]
     Archive(#[from] checkpoint_model::archive::Error),
-    /// Decoding an image failed.
-    #[error(transparent)]
-    Criu(#[from] checkpoint_images::Error),
     /// Reading the checkpoint's images or memory failed.
     #[error(transparent)]
     Dump(#[from] checkpoint_model::dump::Error),
@@ -141,11 +137,9 @@ pub fn dump_process(
     let task = dump.task(pid)?;
     let map = dump.memory_map(pid)?;
     let memory = dump.memory(pid)?;
-    let cores = task.threads.iter().map(|thread| {
-        let name = format!("core-{}.img", thread.tid);
-        let core = dump.decode_first::<CoreEntry>(&name)?;
-        Ok((name, core))
-    });
+    let cores = dump
+        .thread_cores(task)
+        .map(|core| core.map_err(Error::from));
     let psargs = dump
         .cmdline(&memory)
         .ok()

@@ -13,8 +13,8 @@ use super::report::{
     SocketChange, SocketSummary,
 };
 use crate::analyze::{describe_proc, open_file, socket_node, OpenFile, SocketNode};
-use checkpoint_images::messages::FdTypes;
 use checkpoint_model::dump::{Cmdline, Dump, Task};
+use checkpoint_model::messages::FdTypes;
 
 /// What one checkpoint says about one process.
 struct ProcessFacts {

@@ -33,6 +33,7 @@ pub mod args;
 pub mod files;
 pub mod layout;
 pub mod memory;
+mod mounts;
 pub mod shared;
 pub mod stored;
 pub mod tasks;
@@ -45,6 +46,7 @@ pub use args::{ArgBounds, Cmdline, EnvString};
 pub use files::{File, FileKind, FileTable};
 pub use layout::{MemoryLayout, PresentRun, Vma, PAGE_SIZE};
 pub use memory::{Pass, Piece, ProcessMemory, Source, Stretch};
+pub use mounts::Mount;
 pub use shared::{SharedKind, SharedMemory, SharedObject, SysvSegment};
 pub use stored::{StoredData, StoredKind, StoredRange};
 pub use tasks::{Task, TaskState, TaskTree, Thread};
@@ -52,8 +54,8 @@ pub use tasks::{Task, TaskState, TaskTree, Thread};
 use crate::archive::Checkpoint;
 use checkpoint_images::messages::{
     CoreEntry, FdinfoEntry, FileEntry, FileLockEntry, FsEntry, GhostFileEntry, InetSkEntry,
-    IpcShmEntry, MemfdInodeEntry, MmEntry, PipeDataEntry, PipeEntry, PstreeEntry, RegFileEntry,
-    RemapFilePathEntry, SkPacketEntry, TaskKobjIdsEntry, TcpStreamEntry, UnixSkEntry,
+    IpcShmEntry, MemfdInodeEntry, MmEntry, MntEntry, PipeDataEntry, PipeEntry, PstreeEntry,
+    RegFileEntry, RemapFilePathEntry, SkPacketEntry, TaskKobjIdsEntry, TcpStreamEntry, UnixSkEntry,
 };
 use checkpoint_images::{self as criu, CriuMessage, PageMap};
 use layout::{name_vma, LayoutError};
@@ -181,6 +183,41 @@ pub enum Error {
     /// Writing memory out failed.
     #[error("writing memory: {0}")]
     Write(#[source] std::io::Error),
+    /// `spec.dump` is not the JSON of an OCI runtime spec.
+    #[error("{archive}: spec.dump: cannot read its mounts")]
+    ParseSpec {
+        /// The archive.
+        archive: String,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// One thread's core image (`core-TID.img`) as CRIU wrote it: registers, signal mask,
+/// credentials, scheduling. The task tree keeps only names and states; a core file needs the
+/// rest, which [`Dump::thread_cores`] decodes when asked.
+#[derive(Debug, Clone)]
+pub struct ThreadCore {
+    /// The thread id.
+    pub tid: u32,
+    /// Its image's name (`core-TID.img`).
+    pub image: String,
+    /// The decoded entry.
+    pub core: checkpoint_images::messages::CoreEntry,
+}
+
+/// CRIU's statistics of the dump (`stats-dump`), or `None` when the checkpoint has none or it
+/// holds no dump statistics. Read from the archive alone: no other image is decoded.
+pub fn read_dump_statistics(
+    checkpoint: &Checkpoint,
+) -> Result<Option<checkpoint_images::messages::DumpStatsEntry>, Error> {
+    let Some(bytes) = checkpoint.stats_dump()? else {
+        return Ok(None);
+    };
+    let label = format!("{}: stats-dump", checkpoint.display_name());
+    let entries = criu::read_entries::<checkpoint_images::messages::StatsEntry>(&label, &bytes)?;
+    Ok(entries.into_iter().next().and_then(|entry| entry.dump))
 }
 
 /// Why a part of a task could not be read: the rendered error, kept with the task.
@@ -450,29 +487,58 @@ impl Dump {
         format!("{}: {name}", self.display_name())
     }
 
-    /// Every entry of image `name` (up to the caps of [`checkpoint_images::budget`]).
-    pub fn decode<M: CriuMessage>(&self, name: &str) -> Result<Vec<M>, Error> {
-        Loader {
+    /// The cores of `task`'s threads, main thread first, each decoded as the iterator reaches it.
+    pub fn thread_cores<'a>(
+        &'a self,
+        task: &'a Task,
+    ) -> impl Iterator<Item = Result<ThreadCore, Error>> + 'a {
+        let loader = Loader {
             checkpoint: &self.checkpoint,
-        }
-        .decode(name)
+        };
+        task.threads.iter().map(move |thread| {
+            let image = format!("core-{}.img", thread.tid);
+            let core = loader.decode_first::<CoreEntry>(&image)?;
+            Ok(ThreadCore {
+                tid: thread.tid,
+                image,
+                core,
+            })
+        })
     }
 
-    /// Every entry of image `name`, or none if the checkpoint has no such image.
-    pub fn decode_optional<M: CriuMessage>(&self, name: &str) -> Result<Vec<M>, Error> {
-        if self.checkpoint.has_image(name) {
-            self.decode(name)
-        } else {
-            Ok(Vec::new())
+    /// The container's mounts (see [`mounts`]): the root task's mount namespace by mount point,
+    /// else the mounts of `spec.dump` in its order, else none.
+    pub fn mounts(&self) -> Result<Vec<Mount>, Error> {
+        let mnt_ns_id = self
+            .tree
+            .root()
+            .and_then(|root| self.resources(root.pid))
+            .and_then(|resources| resources.ids.as_ref().ok())
+            .and_then(|ids| ids.mnt_ns_id);
+        if let Some(mnt_ns_id) = mnt_ns_id {
+            let name = format!("mountpoints-{mnt_ns_id}.img");
+            if self.checkpoint.has_image(&name) {
+                let loader = Loader {
+                    checkpoint: &self.checkpoint,
+                };
+                let mut mounts: Vec<Mount> = loader
+                    .decode::<MntEntry>(&name)?
+                    .into_iter()
+                    .map(Mount::from_entry)
+                    .collect();
+                mounts.sort_by(|a, b| a.destination.cmp(&b.destination));
+                return Ok(mounts);
+            }
         }
-    }
-
-    /// The first entry of image `name`; an image without entries is an error.
-    pub fn decode_first<M: CriuMessage>(&self, name: &str) -> Result<M, Error> {
-        Loader {
-            checkpoint: &self.checkpoint,
-        }
-        .decode_first(name)
+        let Some(bytes) = self.checkpoint.read_member("spec.dump")? else {
+            return Ok(Vec::new());
+        };
+        let spec: mounts::SpecMounts =
+            serde_json::from_slice(&bytes).map_err(|source| Error::ParseSpec {
+                archive: self.display_name().to_owned(),
+                source,
+            })?;
+        Ok(spec.into_mounts())
     }
 
     fn live(&self, pid: u32, what: &'static str) -> Result<&Resources, Error> {
