@@ -433,22 +433,29 @@ fn podman_archives_container_secret() {
 #[test]
 fn argv_and_environment_by_address() {
     let dump = Dump::load(Checkpoint::open(&fixture("criu-4.2/py")).unwrap()).unwrap();
-    let memory = dump.memory(24390).unwrap();
+    let strings = dump.strings(24390).unwrap();
     assert_eq!(
-        dump.cmdline(&memory).unwrap().args,
+        strings.cmdline.as_ref().unwrap().args,
         vec!["python3", "/srv/app/bin/secret.py"]
     );
     let tar =
         fixture("crio/checkpoint-counters-857d7978fd-jnkck_demo-counter-2023-08-24T11:24:18Z.tar");
     let dump = Dump::load(Checkpoint::open(&tar).unwrap()).unwrap();
     let memory = dump.memory(27426).unwrap();
-    let cmdline = dump.cmdline(&memory).unwrap();
+    let strings = dump.strings(27426).unwrap();
+    let cmdline = strings.cmdline.as_ref().unwrap();
     assert_eq!(
         cmdline.args,
         vec!["/usr/bin/python3", "-u", "/app/counters.py"]
     );
     assert!(!cmdline.retitled);
-    let env = dump.environ(&memory, &cmdline).unwrap();
+    let env: Vec<String> = strings
+        .environ
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|string| string.text())
+        .collect();
     assert!(
         env.contains(&"HOSTNAME=counters-857d7978fd-jnkck".to_owned()),
         "{env:?}"
@@ -711,8 +718,8 @@ fn generated_checkpoint_markers_at_generated_addresses() {
     // argv of the generated processes is readable through the mm bounds.
     let dump = Dump::load(Checkpoint::open(&tar).unwrap()).unwrap();
     for (pid, argv) in &generated.argv {
-        let memory = dump.memory(*pid).unwrap();
-        assert_eq!(&dump.cmdline(&memory).unwrap().args, argv);
+        let strings = dump.strings(*pid).unwrap();
+        assert_eq!(&strings.cmdline.as_ref().unwrap().args, argv);
     }
 }
 

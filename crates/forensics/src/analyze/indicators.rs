@@ -26,7 +26,9 @@ use serde::Serialize;
 
 use super::sockets::{ip_address, state_name};
 use checkpoint_model::dump::files::{Deleted, FileKind, FileTable};
-use checkpoint_model::dump::{Cmdline, Dump, MemoryMap, ProcessMemory, Task, TaskState, Vma};
+use checkpoint_model::dump::{
+    Dump, EnvString, MemoryMap, ProcessMemory, ProcessStrings, Task, TaskState, Vma,
+};
 
 /// Longest `comm` (`TASK_COMM_LEN` less the NUL).
 const COMM_LEN: usize = 15;
@@ -246,7 +248,20 @@ pub(crate) fn collect_for<'d>(
                 check_wx(map, &mut found);
                 let argv = match dump.memory(task.pid) {
                     Ok(memory) => {
-                        let facts = read_strings(dump, &memory);
+                        let facts = match dump.strings(task.pid) {
+                            Ok(strings) => read_strings(strings),
+                            Err(problem) => Strings {
+                                argv: Vec::new(),
+                                environ: None,
+                                problem: Some(problem.reason),
+                                unchecked: vec![
+                                    IndicatorKind::CommDiffersFromExe,
+                                    IndicatorKind::LdPreload,
+                                    IndicatorKind::LdLibraryPath,
+                                    IndicatorKind::DuplicateEnv,
+                                ],
+                            },
+                        };
                         if let Some(environ) = &facts.environ {
                             check_environment(environ, &mut found);
                         }
@@ -405,30 +420,21 @@ struct Strings {
     unchecked: Vec<IndicatorKind>,
 }
 
-fn read_strings(dump: &Dump, memory: &ProcessMemory<'_>) -> Strings {
+fn read_strings(strings: &ProcessStrings) -> Strings {
     let mut problems = Vec::new();
     let mut unchecked = Vec::new();
-    let cmdline = match dump.cmdline(memory) {
-        Ok(cmdline) => Some(cmdline),
-        Err(err) => {
-            problems.push(format!("cmdline: {}", checkpoint_model::error_text(&err)));
+    let argv = match &strings.cmdline {
+        Ok(cmdline) => cmdline.args.clone(),
+        Err(problem) => {
+            problems.push(format!("cmdline: {}", problem.reason));
             unchecked.push(IndicatorKind::CommDiffersFromExe);
-            None
+            Vec::new()
         }
     };
-    // Without a readable command line, no byte of the environment area is known to be title.
-    let none = Cmdline {
-        args: Vec::new(),
-        retitled: false,
-        end: 0,
-    };
-    let environ = match dump.environ(memory, cmdline.as_ref().unwrap_or(&none)) {
-        Ok(environ) => Some(environ),
-        Err(err) => {
-            problems.push(format!(
-                "environment: {}",
-                checkpoint_model::error_text(&err)
-            ));
+    let environ = match &strings.environ {
+        Ok(environ) => Some(environ.iter().map(EnvString::text).collect()),
+        Err(problem) => {
+            problems.push(format!("environment: {}", problem.reason));
             unchecked.extend([
                 IndicatorKind::LdPreload,
                 IndicatorKind::LdLibraryPath,
@@ -438,7 +444,7 @@ fn read_strings(dump: &Dump, memory: &ProcessMemory<'_>) -> Strings {
         }
     };
     Strings {
-        argv: cmdline.map(|c| c.args).unwrap_or_default(),
+        argv,
         environ,
         problem: (!problems.is_empty()).then(|| problems.join("; ")),
         unchecked,

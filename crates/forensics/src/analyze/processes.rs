@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::{ProcessNode, Sections, ThreadNode, Unreadable};
-use checkpoint_model::dump::{Dump, Task};
+use checkpoint_model::dump::{Dump, EnvString, Task, Unavailable};
 
 /// The `--ps-tree` section, from the root or from `--pid`'s process, with command lines and
 /// environments when `sections` asks. A fact that cannot be read is left out of its node and
@@ -16,18 +16,12 @@ pub(crate) fn build_process_tree(dump: &Dump, sections: &Sections) -> Option<Pro
         Some(pid) => tree.index_of(pid)?,
         None => tree.root_index(),
     };
-    let mut budget = TEXT_BUDGET;
-    Some(build_node(dump, start, sections, &mut budget))
+    Some(build_node(dump, start, sections))
 }
-
-/// The most bytes of command lines and environments one report holds, all processes together.
-/// A process has at most a few MiB of them, but a forged checkpoint can point thousands of
-/// processes at the same pages; past this budget the rest are marked unavailable.
-pub const TEXT_BUDGET: u64 = 64 << 20;
 
 /// The report node of task `index` and its subtree. Recursion is bounded: the dump refused
 /// trees deeper than [`checkpoint_model::dump::tasks::MAX_DEPTH`].
-fn build_node(dump: &Dump, index: usize, sections: &Sections, budget: &mut u64) -> ProcessNode {
+fn build_node(dump: &Dump, index: usize, sections: &Sections) -> ProcessNode {
     let tree = dump.tree();
     let Some(task) = tree.tasks().get(index) else {
         return ProcessNode::default();
@@ -50,11 +44,10 @@ fn build_node(dump: &Dump, index: usize, sections: &Sections, budget: &mut u64) 
         });
     }
     if task.state.has_resources() && (sections.cmdline || sections.env) {
-        fill_from_memory(dump, task, sections, budget, &mut node);
+        fill_from_memory(dump, task, sections, &mut node);
     }
     for &child in tree.children(index) {
-        node.children
-            .push(build_node(dump, child, sections, budget));
+        node.children.push(build_node(dump, child, sections));
     }
     node
 }
@@ -71,79 +64,44 @@ fn threads(task: &Task) -> Vec<ThreadNode> {
 }
 
 /// Adds the command line and environment, or says why they are missing.
-fn fill_from_memory(
-    dump: &Dump,
-    task: &Task,
-    sections: &Sections,
-    budget: &mut u64,
-    node: &mut ProcessNode,
-) {
-    let mut unreadable = |field: &str, reason: String| {
+fn fill_from_memory(dump: &Dump, task: &Task, sections: &Sections, node: &mut ProcessNode) {
+    let mut unreadable = |problem: &Unavailable| {
         node.unavailable.push(Unreadable {
-            field: field.to_owned(),
-            reason,
+            field: problem.what.to_owned(),
+            reason: problem.reason.clone(),
         })
     };
-    if *budget == 0 {
-        let reason = format!(
-            "the report's budget of {} MiB for command lines and environments is used up",
-            TEXT_BUDGET >> 20
-        );
-        if sections.cmdline {
-            unreadable("cmdline", reason.clone());
-        }
-        if sections.env {
-            unreadable("environment", reason);
-        }
-        return;
-    }
-    let memory = match dump.memory(task.pid) {
-        Ok(memory) => memory,
-        Err(err) => {
-            let reason = checkpoint_model::error_text(&err);
-            if sections.cmdline {
-                unreadable("cmdline", reason.clone());
-            }
-            if sections.env {
-                unreadable("environment", reason);
+    let strings = match dump.strings(task.pid) {
+        Ok(strings) => strings,
+        Err(problem) => {
+            for (wanted, what) in [(sections.cmdline, "cmdline"), (sections.env, "environment")] {
+                if wanted {
+                    unreadable(&Unavailable {
+                        what,
+                        reason: problem.reason.clone(),
+                    });
+                }
             }
             return;
         }
     };
-    let cmdline = dump.cmdline(&memory);
     if sections.env {
-        // Without a readable command line, no byte of the environment area is known to be
-        // title: read it all.
-        let environ = match &cmdline {
-            Ok(cmdline) => dump.environ(&memory, cmdline),
-            Err(_) => dump.environ(
-                &memory,
-                &checkpoint_model::dump::Cmdline {
-                    args: Vec::new(),
-                    retitled: false,
-                    end: 0,
-                },
-            ),
-        };
-        match environ {
-            Ok(strings) => {
-                let bytes = strings.iter().map(|s| s.len() as u64 + 1).sum::<u64>();
-                *budget = budget.saturating_sub(bytes.saturating_mul(2));
-                node.environment_variables = Some(environment_map(&strings));
-                node.environment = Some(strings);
+        match &strings.environ {
+            Ok(environ) => {
+                let texts: Vec<String> = environ.iter().map(EnvString::text).collect();
+                node.environment_variables = Some(environment_map(&texts));
+                node.environment = Some(texts);
             }
-            Err(err) => unreadable("environment", checkpoint_model::error_text(&err)),
+            Err(problem) => unreadable(problem),
         }
     }
     if sections.cmdline {
-        match cmdline {
+        match &strings.cmdline {
             Ok(cmdline) => {
-                let joined = cmdline.joined();
-                *budget = budget.saturating_sub(joined.len() as u64);
                 node.retitled = cmdline.retitled;
-                node.cmdline = Some(joined);
+                node.cmdline = Some(cmdline.joined());
             }
-            Err(err) => unreadable("cmdline", checkpoint_model::error_text(&err)),
+            Err(problem) => unreadable(problem),
         }
     }
 }

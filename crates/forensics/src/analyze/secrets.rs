@@ -518,12 +518,12 @@ impl<'r> Scan<'r, '_> {
         remembered: &mut HashSet<(u64, usize)>,
     ) {
         let pid = memory.pid();
-        let cmdline = match dump.cmdline(memory) {
-            Ok(cmdline) => cmdline,
-            Err(err) => {
+        let strings = match dump.strings(pid) {
+            Ok(strings) => strings,
+            Err(problem) => {
                 self.incomplete.push(Incomplete {
                     what: format!("pid {pid} command line and environment"),
-                    reason: checkpoint_model::error_text(&err),
+                    reason: problem.reason,
                 });
                 return;
             }
@@ -535,8 +535,9 @@ impl<'r> Scan<'r, '_> {
                 remembered.insert((vaddr, len));
             }
         };
-        match cmdline.bytes(memory) {
-            Ok((start, bytes)) => {
+        match &strings.cmdline {
+            Ok(cmdline) => {
+                let (start, bytes) = (cmdline.start, &cmdline.bytes);
                 let source = format!("pid {pid} cmdline");
                 let mut offset = 0u64;
                 for arg in bytes.split(|&b| b == 0) {
@@ -556,19 +557,19 @@ impl<'r> Scan<'r, '_> {
                     offset += arg.len() as u64 + 1;
                 }
             }
-            Err(err) => self.incomplete.push(Incomplete {
+            Err(problem) => self.incomplete.push(Incomplete {
                 what: format!("pid {pid} command line"),
-                reason: checkpoint_model::error_text(&err),
+                reason: problem.reason.clone(),
             }),
         }
         let env_start = dump
             .memory_map(pid)
             .map(|map| map.args.env_start)
             .unwrap_or(0);
-        match dump.environ_strings(memory, &cmdline) {
-            Ok(strings) => {
+        match &strings.environ {
+            Ok(environ) => {
                 let source = format!("pid {pid} environ");
-                for string in strings {
+                for string in environ {
                     let offset = string.vaddr.saturating_sub(env_start);
                     let found = self.scan_string(offset, &string.bytes);
                     if found.is_empty() {
@@ -599,9 +600,9 @@ impl<'r> Scan<'r, '_> {
                     }
                 }
             }
-            Err(err) => self.incomplete.push(Incomplete {
+            Err(problem) => self.incomplete.push(Incomplete {
                 what: format!("pid {pid} environment"),
-                reason: checkpoint_model::error_text(&err),
+                reason: problem.reason.clone(),
             }),
         }
     }

@@ -202,7 +202,8 @@ pub(crate) fn build_summary(
             .flatten();
         let cmdline = memory
             .as_ref()
-            .and_then(|m| dump.cmdline(m).ok())
+            .and_then(|_| dump.strings(task.pid).ok())
+            .and_then(|strings| strings.cmdline.as_ref().ok())
             .map(|c| c.joined());
         if let Some(memory) = &memory {
             let map = memory.layout();

@@ -308,7 +308,13 @@ mod tests {
         let task = dump.task(24390).unwrap();
         let memory = dump.memory(24390).unwrap();
         let map = dump.memory_map(24390).unwrap();
-        let psargs = dump.cmdline(&memory).map(|c| psargs_of(&c.joined())).ok();
+        let psargs = dump
+            .strings(24390)
+            .unwrap()
+            .cmdline
+            .as_ref()
+            .map(|c| psargs_of(&c.joined()))
+            .ok();
         assert_eq!(psargs.as_deref(), Some("python3 /srv/app/bin/secret.py"));
         let image = build_core_image(ProcessImages {
             task,

@@ -141,8 +141,9 @@ pub fn dump_process(
         .thread_cores(task)
         .map(|core| core.map_err(Error::from));
     let psargs = dump
-        .cmdline(&memory)
+        .strings(pid)
         .ok()
+        .and_then(|strings| strings.cmdline.as_ref().ok())
         .map(|cmdline| build::psargs_of(&cmdline.joined()));
     let mut sources: Vec<Source> = vec![Source::Private];
     for stretch in memory.stretches() {

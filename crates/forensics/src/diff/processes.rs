@@ -13,7 +13,7 @@ use super::report::{
     SocketChange, SocketSummary,
 };
 use crate::analyze::{describe_proc, open_file, socket_node, OpenFile, SocketNode};
-use checkpoint_model::dump::{Cmdline, Dump, Task};
+use checkpoint_model::dump::{Dump, EnvString, Task};
 use checkpoint_model::messages::FdTypes;
 
 /// What one checkpoint says about one process.
@@ -37,29 +37,18 @@ fn process_facts(dump: &Dump, task: &Task) -> ProcessFacts {
     let mut exe = None;
     let (mut cwd, mut root) = (None, None);
     if task.state.has_resources() {
-        match dump.memory(task.pid) {
-            Ok(memory) => {
-                let read = dump.cmdline(&memory);
-                let none = Cmdline {
-                    args: Vec::new(),
-                    retitled: false,
-                    end: 0,
-                };
-                match dump.environ(&memory, read.as_ref().unwrap_or(&none)) {
-                    Ok(strings) => environ = Some(strings),
-                    Err(err) => {
-                        unreadable.push(("environment", checkpoint_model::error_text(&err)))
-                    }
+        match dump.strings(task.pid) {
+            Ok(strings) => {
+                match &strings.environ {
+                    Ok(strings) => environ = Some(strings.iter().map(EnvString::text).collect()),
+                    Err(problem) => unreadable.push(("environment", problem.reason.clone())),
                 }
-                match read {
+                match &strings.cmdline {
                     Ok(line) => cmdline = Some(line.joined()),
-                    Err(err) => unreadable.push(("cmdline", checkpoint_model::error_text(&err))),
+                    Err(problem) => unreadable.push(("cmdline", problem.reason.clone())),
                 }
             }
-            Err(err) => unreadable.push((
-                "cmdline and environment",
-                checkpoint_model::error_text(&err),
-            )),
+            Err(problem) => unreadable.push(("cmdline and environment", problem.reason)),
         }
         if let Ok(map) = dump.memory_map(task.pid) {
             exe = Some(describe_file(dump, map.exe_file_id));

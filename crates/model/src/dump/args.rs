@@ -15,7 +15,7 @@
 //! left out, so title text never turns into an invented variable.
 
 use super::memory::{ProcessMemory, MAX_STRINGS_AREA};
-use super::Error;
+use super::{Error, Unavailable};
 use checkpoint_images::PAGE_SIZE;
 
 /// Where argv and the environment lie in a process's memory (`mm_arg_*`, `mm_env_*`).
@@ -38,8 +38,12 @@ pub struct Cmdline {
     pub args: Vec<String>,
     /// True when the process rewrote its title (the argv area's last byte was not NUL).
     pub retitled: bool,
+    /// Where the bytes the kernel would show start (`arg_start`).
+    pub start: u64,
     /// Where the bytes the kernel would show end (the environment starts after this).
     pub end: u64,
+    /// The bytes the kernel would show, `start..end`: NULs between the arguments kept.
+    pub bytes: Vec<u8>,
 }
 
 impl Cmdline {
@@ -47,14 +51,45 @@ impl Cmdline {
     pub fn joined(&self) -> String {
         self.args.join(" ").trim_end().to_owned()
     }
+}
 
-    /// The bytes of the command line the kernel would show, read from `memory` (the process
-    /// this command line was read from): from `arg_start` to [`Cmdline::end`], NULs between the
-    /// arguments kept; `arg_start` with them.
-    pub fn bytes(&self, memory: &ProcessMemory<'_>) -> Result<(u64, Vec<u8>), Error> {
-        let start = memory.arg_start();
-        let len = self.end.saturating_sub(start).min(MAX_STRINGS_AREA);
-        Ok((start, memory.read_available(start, len)?))
+/// A process's command line and environment as the kernel would show them, each read from its
+/// memory once (see [`super::Dump::strings`]), or why it cannot be.
+#[derive(Debug, Clone)]
+pub struct ProcessStrings {
+    /// The command line, by the kernel's rule.
+    pub cmdline: Result<Cmdline, Unavailable>,
+    /// The environment in order, duplicates kept, each string with its address. The strings a
+    /// retitled command line overwrote are left out; when the command line cannot be read, no
+    /// byte is known to be title and the whole area is read.
+    pub environ: Result<Vec<EnvString>, Unavailable>,
+}
+
+impl ProcessStrings {
+    /// Reads both from `memory`.
+    pub(crate) fn read(memory: &ProcessMemory<'_>, bounds: &ArgBounds) -> ProcessStrings {
+        let cmdline = read_cmdline(memory, bounds);
+        let overwritten_to = match &cmdline {
+            Ok(cmdline) if cmdline.retitled => cmdline.end,
+            _ => 0,
+        };
+        let environ = read_environ_strings(memory, bounds, overwritten_to);
+        ProcessStrings {
+            cmdline: cmdline.map_err(|err| Unavailable::new("cmdline", &err)),
+            environ: environ.map_err(|err| Unavailable::new("environment", &err)),
+        }
+    }
+
+    /// The bytes both hold (what they cost to keep).
+    pub(crate) fn held_bytes(&self) -> u64 {
+        let cmdline = self
+            .cmdline
+            .as_ref()
+            .map_or(0, |c| c.bytes.len() as u64 * 2);
+        let environ = self.environ.as_ref().map_or(0, |strings| {
+            strings.iter().map(|s| s.bytes.len() as u64 + 16).sum()
+        });
+        cmdline.saturating_add(environ)
     }
 }
 
@@ -76,7 +111,9 @@ pub fn read_cmdline(memory: &ProcessMemory<'_>, bounds: &ArgBounds) -> Result<Cm
         return Ok(Cmdline {
             args: Vec::new(),
             retitled: false,
+            start: arg_start,
             end: arg_end,
+            bytes: Vec::new(),
         });
     }
     check_area(arg_start, arg_end)?;
@@ -102,7 +139,9 @@ pub fn read_cmdline(memory: &ProcessMemory<'_>, bounds: &ArgBounds) -> Result<Cm
                 vec![text]
             },
             retitled: true,
+            start: arg_start,
             end: arg_start + title_len as u64,
+            bytes: title.to_vec(),
         });
     }
     let mut bytes = vec![0u8; usize::try_from(arg_end - arg_start).unwrap_or(0)];
@@ -126,7 +165,9 @@ pub fn read_cmdline(memory: &ProcessMemory<'_>, bounds: &ArgBounds) -> Result<Cm
     Ok(Cmdline {
         args,
         retitled: false,
+        start: arg_start,
         end: arg_end,
+        bytes,
     })
 }
 
@@ -137,6 +178,13 @@ pub struct EnvString {
     pub vaddr: u64,
     /// Its bytes, without the terminating NUL.
     pub bytes: Vec<u8>,
+}
+
+impl EnvString {
+    /// The string as text, lossily decoded as UTF-8.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
 }
 
 /// Reads the environment in order, duplicates kept, each string with its address; strings that

@@ -129,11 +129,6 @@ impl<'d> ProcessMemory<'d> {
         self.pid
     }
 
-    /// Where the process's argv area starts.
-    pub(crate) fn arg_start(&self) -> u64 {
-        self.map.args.arg_start
-    }
-
     /// VMAs and private present runs.
     pub fn layout(&self) -> &'d MemoryLayout {
         &self.map.layout

@@ -40,9 +40,10 @@ pub mod tasks;
 pub mod text;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
-pub use args::{ArgBounds, Cmdline, EnvString};
+pub use args::{ArgBounds, Cmdline, EnvString, ProcessStrings};
 pub use files::{File, FileKind, FileTable};
 pub use layout::{MemoryLayout, PresentRun, Vma, PAGE_SIZE};
 pub use memory::{Pass, Piece, ProcessMemory, Source, Stretch};
@@ -325,7 +326,16 @@ pub struct Dump {
     resources: Vec<Option<Resources>>,
     files: FileTable,
     shared: SharedMemory,
+    /// Each task's strings, by task index, read when first asked for.
+    strings: Vec<OnceLock<Result<ProcessStrings, Unavailable>>>,
+    /// Bytes of strings that may still be kept ([`STRINGS_BUDGET`] at first).
+    strings_budget: AtomicU64,
 }
+
+/// The most bytes of command lines and environments one checkpoint keeps, all processes
+/// together. A process has at most a few MiB of them, but a forged checkpoint can point
+/// thousands of processes at the same pages; past this budget the rest are unavailable.
+pub const STRINGS_BUDGET: u64 = 64 << 20;
 
 impl Dump {
     /// Decodes and validates the images of `checkpoint` (see the module docs).
@@ -367,12 +377,17 @@ impl Dump {
             shared.note(inode.shmid, kind, inode.size);
         }
         loader.shared_pages(&mut shared)?;
+        let strings = std::iter::repeat_with(OnceLock::new)
+            .take(tree.tasks().len())
+            .collect();
         let mut dump = Dump {
             checkpoint,
             tree,
             resources,
             files,
             shared,
+            strings,
+            strings_budget: AtomicU64::new(STRINGS_BUDGET),
         };
         dump.check_runs_inside_pages();
         Ok(dump)
@@ -436,35 +451,47 @@ impl Dump {
         ProcessMemory::open(&self.checkpoint, pid, map, &self.shared)
     }
 
-    /// The command line of task `pid`, by the kernel's rule.
-    pub fn cmdline(&self, memory: &ProcessMemory<'_>) -> Result<Cmdline, Error> {
-        let map = self.memory_map(memory.pid())?;
-        args::read_cmdline(memory, &map.args)
+    /// The command line and environment of task `pid`, read from its memory the first time
+    /// they are asked for and kept (see [`args`]), or why neither can be read (the process's
+    /// memory cannot; [`STRINGS_BUDGET`] for the whole checkpoint is used up).
+    pub fn strings(&self, pid: u32) -> Result<&ProcessStrings, Unavailable> {
+        let cell = self
+            .task(pid)
+            .ok()
+            .and_then(|task| self.tree.index_of(task.pid))
+            .and_then(|index| self.strings.get(index));
+        let Some(cell) = cell else {
+            let err = self.task(pid).err().unwrap_or(Error::NoProcess {
+                checkpoint: self.display_name().to_owned(),
+                pid,
+                known: String::new(),
+            });
+            return Err(Unavailable::new("process", &err));
+        };
+        cell.get_or_init(|| self.read_strings(pid))
+            .as_ref()
+            .map_err(Unavailable::clone)
     }
 
-    /// The environment of task `pid`, in order, duplicates kept (lossily decoded as UTF-8);
-    /// `cmdline` says which bytes a retitled command line overwrote.
-    pub fn environ(
-        &self,
-        memory: &ProcessMemory<'_>,
-        cmdline: &Cmdline,
-    ) -> Result<Vec<String>, Error> {
-        Ok(self
-            .environ_strings(memory, cmdline)?
-            .into_iter()
-            .map(|string| String::from_utf8_lossy(&string.bytes).into_owned())
-            .collect())
-    }
-
-    /// The strings of [`Dump::environ`] as bytes, each with its address.
-    pub fn environ_strings(
-        &self,
-        memory: &ProcessMemory<'_>,
-        cmdline: &Cmdline,
-    ) -> Result<Vec<EnvString>, Error> {
-        let map = self.memory_map(memory.pid())?;
-        let overwritten_to = if cmdline.retitled { cmdline.end } else { 0 };
-        args::read_environ_strings(memory, &map.args, overwritten_to)
+    fn read_strings(&self, pid: u32) -> Result<ProcessStrings, Unavailable> {
+        const WHAT: &str = "cmdline and environment";
+        let strings = self
+            .memory(pid)
+            .and_then(|memory| Ok(ProcessStrings::read(&memory, &self.memory_map(pid)?.args)))
+            .map_err(|err| Unavailable::new(WHAT, &err))?;
+        let held = strings.held_bytes();
+        self.strings_budget
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(held)
+            })
+            .map_err(|_| Unavailable {
+                what: WHAT,
+                reason: format!(
+                    "the checkpoint's budget of {} MiB for command lines and environments is used up",
+                    STRINGS_BUDGET >> 20
+                ),
+            })?;
+        Ok(strings)
     }
 
     /// The file table.
