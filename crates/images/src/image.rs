@@ -285,6 +285,25 @@ pub fn first_entry<M: CriuMessage>(file_name: &str, bytes: &[u8]) -> Result<Opti
     }
 }
 
+/// Where the raw bytes after an entry lie in its file, as (offset, length).
+pub type ExtraSpan = (u64, u64);
+
+/// Like [`first_entry`], with where the raw bytes after the entry lie in the file: a TCP
+/// stream's queues, a ghost file's contents.
+pub fn first_entry_with_extra<M: CriuMessage>(
+    file_name: &str,
+    bytes: &[u8],
+) -> Result<Option<(M, ExtraSpan)>, Error> {
+    let mut iter = typed_entries::<M>(file_name, bytes)?.skip(M::SKIP);
+    let Some(entry) = iter.next() else {
+        return Ok(None);
+    };
+    let entry = entry?;
+    let message = decode_entry::<M>(file_name, &entry)?;
+    let extra_at = entry.offset + 4 + entry.payload.len() as u64;
+    Ok(Some((message, (extra_at, entry.extra.len() as u64))))
+}
+
 /// Decodes the entries of an image of type `M` one at a time, checking the magic first, and
 /// hands each to `visit` with its index and byte offset; `visit` may stop the walk with an
 /// error of its own type.
@@ -301,6 +320,24 @@ pub fn for_each_entry<M: CriuMessage, E: From<Error>>(
         let entry = entry?;
         let message = decode_entry::<M>(file_name, &entry)?;
         visit(entry.index, entry.offset, message)?;
+    }
+    Ok(())
+}
+
+/// Like [`for_each_entry`], for images whose entries carry raw bytes after the message (pipe and
+/// socket queues, TCP queues, ghost file contents): `visit` also gets where those bytes lie in
+/// the file, as (offset, length).
+pub fn for_each_entry_with_extra<M: CriuMessage, E: From<Error>>(
+    file_name: &str,
+    bytes: &[u8],
+    mut visit: impl FnMut(u64, u64, M, ExtraSpan) -> Result<(), E>,
+) -> Result<(), E> {
+    for entry in typed_entries::<M>(file_name, bytes)?.skip(M::SKIP) {
+        let entry = entry?;
+        let message = decode_entry::<M>(file_name, &entry)?;
+        let extra_at = entry.offset + 4 + entry.payload.len() as u64;
+        let extra = (extra_at, entry.extra.len() as u64);
+        visit(entry.index, entry.offset, message, extra)?;
     }
     Ok(())
 }

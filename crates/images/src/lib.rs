@@ -26,8 +26,9 @@ pub mod vma;
 pub mod wire;
 
 pub use image::{
-    encode_image, entries, first_entry, for_each_entry, read_entries, read_header, CriuMessage,
-    Entries, RawEntry,
+    encode_image, entries, first_entry, first_entry_with_extra, for_each_entry,
+    for_each_entry_with_extra, read_entries, read_header, CriuMessage, Entries, ExtraSpan,
+    RawEntry,
 };
 pub use json::{
     check_not_raw, count_entries, decode_image, decode_image_with, raw_image_kind, DecodedImage,

@@ -390,7 +390,7 @@ pub fn collect_secrets(
     if params.pid.is_none() {
         (scan.progress)(ScanEvent::Stage("stored data"));
         for data in dump.stored_data() {
-            scan.stored(dump, &data);
+            scan.stored(dump, data);
         }
         (scan.progress)(ScanEvent::Stage(ROOTFS_DIFF));
         scan.rootfs(dump);

@@ -330,6 +330,8 @@ pub struct Dump {
     strings: Vec<OnceLock<Result<ProcessStrings, Unavailable>>>,
     /// Bytes of strings that may still be kept ([`STRINGS_BUDGET`] at first).
     strings_budget: AtomicU64,
+    /// The data stored outside process memory (see [`stored`]).
+    stored: Vec<StoredData>,
 }
 
 /// The most bytes of command lines and environments one checkpoint keeps, all processes
@@ -344,8 +346,8 @@ impl Dump {
             checkpoint: &checkpoint,
         };
         let tree = loader.tree()?;
-        let mut files = loader.file_table()?;
-        loader.add_queues(&mut files)?;
+        let (mut files, ghost_ranges) = loader.file_table()?;
+        let queues = loader.queues(&mut files)?;
         let mut shared = SharedMemory::default();
         let root_ipc = tree
             .root()
@@ -388,8 +390,12 @@ impl Dump {
             shared,
             strings,
             strings_budget: AtomicU64::new(STRINGS_BUDGET),
+            stored: Vec::new(),
         };
         dump.check_runs_inside_pages();
+        let ghosts = stored::ghosts(&dump.files, &ghost_ranges);
+        let unmapped = stored::unmapped_shared(&dump);
+        dump.stored = queues.finish(ghosts, unmapped);
         Ok(dump)
     }
 
@@ -505,8 +511,8 @@ impl Dump {
     }
 
     /// The data the checkpoint stores outside process memory (see [`stored`]).
-    pub fn stored_data(&self) -> Vec<StoredData> {
-        stored::collect(self)
+    pub fn stored_data(&self) -> &[StoredData] {
+        &self.stored
     }
 
     /// The label of an image in messages: `CHECKPOINT: NAME`.
@@ -696,6 +702,30 @@ impl Loader<'_> {
             }
             visit(message)
         })
+    }
+
+    /// Like [`Loader::each_optional`], with where the raw bytes after each entry lie.
+    fn each_optional_with_extra<M: CriuMessage>(
+        &self,
+        name: &str,
+        mut visit: impl FnMut(M, (u64, u64)) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        if !self.checkpoint.has_image(name) {
+            return Ok(());
+        }
+        let bytes = self.checkpoint.read_image(name)?;
+        let label = self.label(name);
+        let cap = criu::budget::MAX_ENTRIES;
+        criu::for_each_entry_with_extra::<M, Error>(
+            &label,
+            &bytes,
+            |index, offset, message, extra| {
+                if index >= cap {
+                    return Err(too_many_entries(&label, index, offset, cap));
+                }
+                visit(message, extra)
+            },
+        )
     }
 
     fn tree(&self) -> Result<TaskTree, Error> {
@@ -959,8 +989,9 @@ impl Loader<'_> {
     }
 
     /// The file table: `files.img`, completed by the per-type images of older CRIU, with
-    /// remaps (ghost and linked files) and memfd inodes.
-    fn file_table(&self) -> Result<FileTable, Error> {
+    /// remaps (ghost and linked files) and memfd inodes; and where each ghost image holds its
+    /// file's contents, by remap id.
+    fn file_table(&self) -> Result<(FileTable, HashMap<u32, Vec<StoredRange>>), Error> {
         let mut table = FileTable::default();
         self.each_optional::<FileEntry>("files.img", |entry| {
             table.add_entry(entry);
@@ -991,70 +1022,81 @@ impl Loader<'_> {
             remaps.push(remap);
             Ok(())
         })?;
+        let mut ghost_ranges = HashMap::new();
         for remap in remaps {
             let ghost_name = format!("ghost-file-{}.img", remap.remap_id);
             let ghost = if self.checkpoint.has_image(&ghost_name) {
-                self.ghost_header(&ghost_name).ok()
+                self.ghost(&ghost_name)
             } else {
                 None
             };
-            table.add_remap(&remap, ghost);
+            let (header, ranges) = ghost.unwrap_or_default();
+            ghost_ranges.entry(remap.remap_id).or_insert(ranges);
+            table.add_remap(&remap, header);
         }
         self.each_optional::<FileLockEntry>("filelocks.img", |lock| {
             table.add_lock(&lock);
             Ok(())
         })?;
-        Ok(table)
+        Ok((table, ghost_ranges))
     }
 
-    /// The header entry of a ghost file image (its contents follow it).
-    fn ghost_header(&self, name: &str) -> Result<GhostFileEntry, Error> {
-        let bytes = self.checkpoint.read_image(name)?;
+    /// A ghost file image, decoded once: its header entry (`None` when it cannot be decoded)
+    /// and where it holds the file's contents; `None` when the image cannot be read at all.
+    fn ghost(&self, name: &str) -> Option<(Option<GhostFileEntry>, Vec<StoredRange>)> {
+        let bytes = self.checkpoint.read_image(name).ok()?;
         let label = self.label(name);
-        let mut entries = criu::entries(&label, &bytes)?;
-        let first = entries.next().ok_or(Error::EmptyImage {
-            image: label.clone(),
-        })??;
-        <GhostFileEntry as prost::Message>::decode(first.payload).map_err(|source| {
-            Error::Criu(criu::Error::Entry {
-                file: label,
-                entry: first.index,
-                offset: first.offset,
-                problem: criu::Problem::Decode {
-                    message: "ghost_file_entry",
-                    source,
-                },
-            })
-        })
+        let header = criu::entries(&label, &bytes)
+            .ok()?
+            .next()
+            .and_then(Result::ok)
+            .and_then(|first| <GhostFileEntry as prost::Message>::decode(first.payload).ok());
+        let ranges = stored::ghost_ranges(header.as_ref(), criu::entries(&label, &bytes).ok()?);
+        Some((header, ranges))
     }
 
-    /// Unread pipe data, unix socket queues and TCP queues.
-    fn add_queues(&self, table: &mut FileTable) -> Result<(), Error> {
+    /// Unread pipe data, unix socket queues and TCP queues: each image decoded once, for the
+    /// file table's counts and the stored data's ranges.
+    fn queues(&self, table: &mut FileTable) -> Result<stored::Queues, Error> {
+        let mut queues = stored::Queues::default();
         for name in ["pipes-data.img", "fifo-data.img"] {
-            self.each_optional::<PipeDataEntry>(name, |entry| {
+            self.each_optional_with_extra::<PipeDataEntry>(name, |entry, extra| {
                 table.add_pipe_data(&entry);
+                queues.add_pipe_data(name, &entry, extra);
                 Ok(())
             })?;
         }
-        self.each_optional::<SkPacketEntry>("sk-queues.img", |packet| {
+        let mut packets = Vec::new();
+        self.each_optional_with_extra::<SkPacketEntry>("sk-queues.img", |packet, extra| {
             table.add_unix_queue(&packet);
+            packets.push((packet, extra));
             Ok(())
         })?;
-        let inodes: Vec<u32> = table
+        for (packet, extra) in &packets {
+            queues.add_unix_packet(table, packet, *extra);
+        }
+        let mut sockets: Vec<InetSkEntry> = table
             .iter()
             .filter_map(|file| match &file.kind {
-                FileKind::Inet(sk) => Some(sk.ino),
+                FileKind::Inet(sk) => Some(InetSkEntry::clone(sk)),
                 _ => None,
             })
             .collect();
-        for ino in inodes {
-            let name = format!("tcp-stream-{ino:x}.img");
-            if self.checkpoint.has_image(&name) {
-                let stream = self.decode_first::<TcpStreamEntry>(&name)?;
-                table.add_tcp_stream(ino, &stream);
+        sockets.sort_by_key(|sk| sk.ino);
+        sockets.dedup_by_key(|sk| sk.ino);
+        for sk in sockets {
+            let name = format!("tcp-stream-{:x}.img", sk.ino);
+            if !self.checkpoint.has_image(&name) {
+                continue;
             }
+            let bytes = self.checkpoint.read_image(&name)?;
+            let label = self.label(&name);
+            let (stream, extra) = criu::first_entry_with_extra::<TcpStreamEntry>(&label, &bytes)?
+                .ok_or(Error::EmptyImage { image: label })?;
+            table.add_tcp_stream(sk.ino, &stream);
+            queues.add_tcp_stream(&sk, &name, &stream, extra);
         }
-        Ok(())
+        Ok(queues)
     }
 
     /// The SysV segments of the root task's IPC namespace (`ipcns-shm-NSID.img`).

@@ -8,14 +8,21 @@
 //! Shared memory that a process maps is read through that process's memory instead (see
 //! [`super::memory`]), so each stored byte is found in one place. The files of `rootfs-diff.tar`
 //! are streamed by [`crate::archive::Checkpoint::visit_rootfs_files`].
+//!
+//! The loader builds this list while it decodes the queue images for the file table (each image
+//! once: a broken one refuses the checkpoint, as every other image of the file table does), and
+//! while it reads each ghost image's header; the dump keeps it.
 
+use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::files::FileKind;
+use super::files::{FileKind, FileTable};
 use super::shared::SharedKind;
 use super::Dump;
 use checkpoint_images as criu;
-use checkpoint_images::messages::{GhostChunkEntry, GhostFileEntry, PipeDataEntry, SkPacketEntry};
+use checkpoint_images::messages::{
+    GhostChunkEntry, GhostFileEntry, InetSkEntry, PipeDataEntry, SkPacketEntry, TcpStreamEntry,
+};
 
 /// What kind of stored data a [`StoredData`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -75,150 +82,111 @@ impl StoredData {
     }
 }
 
-/// Every piece of stored data of `dump` (see the module docs), in a fixed order: pipes, unix
-/// queues, TCP queues, ghost files, unmapped shared memory. Images that cannot be read are left
-/// out (the views that need them report their errors).
-pub fn collect(dump: &Dump) -> Vec<StoredData> {
-    let mut out = Vec::new();
-    for image in ["pipes-data.img", "fifo-data.img"] {
-        pipe_data(dump, image, &mut out);
-    }
-    unix_queues(dump, &mut out);
-    tcp_queues(dump, &mut out);
-    ghosts(dump, &mut out);
-    unmapped_shared(dump, &mut out);
-    out.retain(|data| !data.is_empty());
-    out
+/// The stored data of the queue images, built while the loader decodes them (each image is
+/// decoded once, for the file table's counts and for these ranges): pipes, unix queues, TCP
+/// queues, in that order.
+#[derive(Debug, Default)]
+pub(crate) struct Queues {
+    pipes: Vec<StoredData>,
+    unix: Vec<StoredData>,
+    unix_by_socket: HashMap<u32, usize>,
+    tcp: Vec<StoredData>,
 }
 
-/// Walks the raw entries of an image the dump has, with `visit(index, payload, extra offset,
-/// extra length)`; nothing when the image is missing or broken.
-fn each_raw(dump: &Dump, image: &str, mut visit: impl FnMut(u64, &[u8], u64, u64)) {
-    if !dump.checkpoint().has_image(image) {
-        return;
-    }
-    let Ok(bytes) = dump.checkpoint().read_image(image) else {
-        return;
-    };
-    let Ok(entries) = criu::entries(image, &bytes) else {
-        return;
-    };
-    for entry in entries.take(criu::budget::MAX_ENTRIES as usize) {
-        let Ok(entry) = entry else {
-            return;
-        };
-        let extra_at = entry.offset + 4 + entry.payload.len() as u64;
-        visit(
-            entry.index,
-            entry.payload,
-            extra_at,
-            entry.extra.len() as u64,
-        );
-    }
-}
-
-fn pipe_data(dump: &Dump, image: &str, out: &mut Vec<StoredData>) {
-    each_raw(dump, image, |_, payload, at, len| {
-        let Ok(entry) = <PipeDataEntry as prost::Message>::decode(payload) else {
-            return;
-        };
+impl Queues {
+    /// One entry of `pipes-data.img` or `fifo-data.img`, its bytes at `extra`.
+    pub(crate) fn add_pipe_data(&mut self, image: &str, entry: &PipeDataEntry, extra: (u64, u64)) {
         let what = if image.starts_with("fifo") {
             "fifo"
         } else {
             "pipe"
         };
-        out.push(StoredData {
+        self.pipes.push(StoredData {
             source: format!("{what}:[{}] unread data", entry.pipe_id),
             kind: StoredKind::PipeData,
             image: image.to_owned(),
             ranges: vec![StoredRange {
                 data_offset: 0,
-                file_offset: at,
-                len,
+                file_offset: extra.0,
+                len: extra.1,
             }],
         });
-    });
-}
+    }
 
-fn unix_queues(dump: &Dump, out: &mut Vec<StoredData>) {
-    let image = "sk-queues.img";
-    let mut queues: Vec<StoredData> = Vec::new();
-    let mut ids: Vec<u32> = Vec::new();
-    each_raw(dump, image, |_, payload, at, len| {
-        let Ok(packet) = <SkPacketEntry as prost::Message>::decode(payload) else {
-            return;
-        };
-        let index = match ids.iter().position(|&id| id == packet.id_for) {
-            Some(index) => index,
-            None => {
-                let label = match dump.files().get(packet.id_for).map(|f| &f.kind) {
-                    Some(FileKind::Unix(sk)) => {
-                        format!("unix socket:[{}] receive queue", sk.ino)
-                    }
-                    _ => format!("socket file id {} receive queue", packet.id_for),
-                };
-                ids.push(packet.id_for);
-                queues.push(StoredData {
-                    source: label,
-                    kind: StoredKind::UnixQueue,
-                    image: image.to_owned(),
-                    ranges: Vec::new(),
-                });
-                queues.len() - 1
-            }
-        };
-        if let Some(queue) = queues.get_mut(index) {
+    /// One packet of `sk-queues.img`, its bytes at `extra`; packets of one socket are one stream.
+    pub(crate) fn add_unix_packet(
+        &mut self,
+        files: &FileTable,
+        packet: &SkPacketEntry,
+        extra: (u64, u64),
+    ) {
+        let index = *self.unix_by_socket.entry(packet.id_for).or_insert_with(|| {
+            let source = match files.get(packet.id_for).map(|f| &f.kind) {
+                Some(FileKind::Unix(sk)) => format!("unix socket:[{}] receive queue", sk.ino),
+                _ => format!("socket file id {} receive queue", packet.id_for),
+            };
+            self.unix.push(StoredData {
+                source,
+                kind: StoredKind::UnixQueue,
+                image: "sk-queues.img".to_owned(),
+                ranges: Vec::new(),
+            });
+            self.unix.len() - 1
+        });
+        if let Some(queue) = self.unix.get_mut(index) {
             let data_offset = queue.len();
             queue.ranges.push(StoredRange {
                 data_offset,
-                file_offset: at,
-                len,
+                file_offset: extra.0,
+                len: extra.1,
             });
         }
-    });
-    out.extend(queues);
-}
+    }
 
-fn tcp_queues(dump: &Dump, out: &mut Vec<StoredData>) {
-    let mut sockets: Vec<(u32, String)> = dump
-        .files()
-        .iter()
-        .filter_map(|file| match &file.kind {
-            FileKind::Inet(sk) => Some((sk.ino, endpoints(sk))),
-            _ => None,
-        })
-        .collect();
-    sockets.sort();
-    sockets.dedup_by_key(|(ino, _)| *ino);
-    for (ino, label) in sockets {
-        let image = format!("tcp-stream-{ino:x}.img");
-        each_raw(dump, &image, |index, payload, at, len| {
-            if index != 0 {
-                return;
-            }
-            let Ok(stream) =
-                <checkpoint_images::messages::TcpStreamEntry as prost::Message>::decode(payload)
-            else {
-                return;
-            };
-            let inq = u64::from(stream.inq_len).min(len);
-            let outq = u64::from(stream.outq_len).min(len - inq);
-            for (what, kind, file_offset, len) in [
-                ("receive", StoredKind::TcpReceiveQueue, at, inq),
-                ("send", StoredKind::TcpSendQueue, at + inq, outq),
-            ] {
-                out.push(StoredData {
-                    source: format!("tcp {label} {what} queue"),
-                    kind,
-                    image: image.clone(),
-                    ranges: vec![StoredRange {
-                        data_offset: 0,
-                        file_offset,
-                        len,
-                    }],
-                });
-            }
-        });
+    /// The queues of TCP socket `sk` from its `tcp-stream-INO.img` (`image`), whose bytes at
+    /// `extra` are the receive queue then the send queue.
+    pub(crate) fn add_tcp_stream(
+        &mut self,
+        sk: &InetSkEntry,
+        image: &str,
+        stream: &TcpStreamEntry,
+        extra: (u64, u64),
+    ) {
+        let (at, len) = extra;
+        let inq = u64::from(stream.inq_len).min(len);
+        let outq = u64::from(stream.outq_len).min(len - inq);
+        let label = endpoints(sk);
+        for (what, kind, file_offset, len) in [
+            ("receive", StoredKind::TcpReceiveQueue, at, inq),
+            ("send", StoredKind::TcpSendQueue, at + inq, outq),
+        ] {
+            self.tcp.push(StoredData {
+                source: format!("tcp {label} {what} queue"),
+                kind,
+                image: image.to_owned(),
+                ranges: vec![StoredRange {
+                    data_offset: 0,
+                    file_offset,
+                    len,
+                }],
+            });
+        }
+    }
+
+    /// Pipes, unix queues and TCP queues (by inode), then `ghosts` and `unmapped`; empty ones
+    /// left out.
+    pub(crate) fn finish(
+        self,
+        ghosts: Vec<StoredData>,
+        unmapped: Vec<StoredData>,
+    ) -> Vec<StoredData> {
+        let mut out = self.pipes;
+        out.extend(self.unix);
+        out.extend(self.tcp);
+        out.extend(ghosts);
+        out.extend(unmapped);
+        out.retain(|data| !data.is_empty());
+        out
     }
 }
 
@@ -242,57 +210,76 @@ fn endpoints(sk: &checkpoint_images::messages::InetSkEntry) -> String {
     )
 }
 
-fn ghosts(dump: &Dump, out: &mut Vec<StoredData>) {
-    let mut seen = Vec::new();
-    for file in dump.files().iter() {
+/// The contents of each deleted file of the file table whose contents CRIU stored, once per
+/// ghost image, in file table order; `ranges` has where each ghost image's bytes are.
+pub(crate) fn ghosts(
+    files: &FileTable,
+    ranges: &HashMap<u32, Vec<StoredRange>>,
+) -> Vec<StoredData> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for file in files.iter() {
         let FileKind::Regular(reg) = &file.kind else {
             continue;
         };
         let Some(super::files::Deleted::Ghost { remap_id, .. }) = &reg.deleted else {
             continue;
         };
-        if seen.contains(remap_id) {
+        if !seen.insert(*remap_id) {
             continue;
         }
-        seen.push(*remap_id);
-        let image = format!("ghost-file-{remap_id}.img");
-        let mut ranges = Vec::new();
-        let mut chunked = false;
-        each_raw(dump, &image, |index, payload, at, len| {
-            if index == 0 {
-                chunked = <GhostFileEntry as prost::Message>::decode(payload)
-                    .ok()
-                    .and_then(|g| g.chunks)
-                    .unwrap_or(false);
-                if !chunked {
-                    ranges.push(StoredRange {
-                        data_offset: 0,
-                        file_offset: at,
-                        len,
-                    });
-                }
-                return;
-            }
-            if let Ok(chunk) = <GhostChunkEntry as prost::Message>::decode(payload) {
+        out.push(StoredData {
+            source: format!("ghost {} (deleted)", reg.path),
+            kind: StoredKind::GhostFile,
+            image: format!("ghost-file-{remap_id}.img"),
+            ranges: ranges.get(remap_id).cloned().unwrap_or_default(),
+        });
+    }
+    out
+}
+
+/// Where the contents of a ghost file image lie: after its header (one piece), or after each
+/// chunk entry when the header says it is chunked (CRIU's sparse ghost files). Entries that
+/// cannot be read end the list.
+pub(crate) fn ghost_ranges(
+    header: Option<&GhostFileEntry>,
+    entries: criu::Entries<'_>,
+) -> Vec<StoredRange> {
+    let chunked = header.and_then(|g| g.chunks).unwrap_or(false);
+    let mut ranges = Vec::new();
+    for entry in entries.take(criu::budget::MAX_ENTRIES as usize) {
+        let Ok(entry) = entry else {
+            break;
+        };
+        let at = entry.offset + 4 + entry.payload.len() as u64;
+        let len = entry.extra.len() as u64;
+        if entry.index == 0 {
+            if !chunked {
                 ranges.push(StoredRange {
-                    data_offset: chunk.off,
+                    data_offset: 0,
                     file_offset: at,
                     len,
                 });
             }
-        });
-        ranges.sort_by_key(|r| r.data_offset);
-        out.push(StoredData {
-            source: format!("ghost {} (deleted)", reg.path),
-            kind: StoredKind::GhostFile,
-            image,
-            ranges,
-        });
+            continue;
+        }
+        if let Ok(chunk) = <GhostChunkEntry as prost::Message>::decode(entry.payload) {
+            ranges.push(StoredRange {
+                data_offset: chunk.off,
+                file_offset: at,
+                len,
+            });
+        }
     }
+    ranges.sort_by_key(|r| r.data_offset);
+    ranges
 }
 
-fn unmapped_shared(dump: &Dump, out: &mut Vec<StoredData>) {
-    let mapped: Vec<u64> = dump
+/// Shared-memory objects no process maps (a memfd held only as a descriptor, a SysV segment
+/// nobody attached), by id.
+pub(crate) fn unmapped_shared(dump: &Dump) -> Vec<StoredData> {
+    let mut out = Vec::new();
+    let mapped: HashSet<u64> = dump
         .tasks()
         .iter()
         .filter_map(|task| dump.memory_map(task.pid).ok())
@@ -347,4 +334,5 @@ fn unmapped_shared(dump: &Dump, out: &mut Vec<StoredData>) {
             }
         }
     }
+    out
 }
