@@ -17,12 +17,14 @@ use super::archive_args::{open_checkpoint, open_checkpoint_streaming, ArchiveArg
 use super::{Outcome, OutputFormat};
 use crate::output::{self, Format, Style};
 use crate::Error;
+use checkpoint_forensics::analyze::ScanEvent;
 use checkpoint_forensics::memory::report::{
-    build_hexdump, build_summary, write_dump, HitCollector, ProcessSearched, SearchReport,
+    build_hexdump, build_summary, write_dump, SearchReport,
 };
-use checkpoint_forensics::memory::stored::search_stored;
+use checkpoint_forensics::memory::search::SearchParams;
 use checkpoint_forensics::memory::{self, Matcher, ProcessMemory};
 use checkpoint_model::dump::Dump;
+use checkpoint_model::sources::{self, Selection};
 use checkpoint_model::streamed::StreamedSearch;
 
 /// Memory flags of `kubectl checkpoint analyze`.
@@ -209,12 +211,10 @@ pub fn run(
                 regex: *regex,
                 context: args.match_context,
                 limit,
-                stored: args.pid.is_none(),
-                format,
+                pid: args.pid,
                 streamed: streamed.as_ref(),
             };
-            let report = search_checkpoint(&dump, &processes, &params, &mut failures)?;
-            searches.push(report);
+            searches.push(search_checkpoint(&dump, &params, format, &mut failures));
         }
     }
     if args.summary {
@@ -277,113 +277,32 @@ fn select_processes(dump: &Dump, pid: Option<u32>) -> Result<Vec<(u32, String)>,
     }
 }
 
-/// What to search for and how to show it.
-struct SearchParams<'a> {
-    matcher: &'a Matcher,
-    pattern: &'a str,
-    regex: bool,
-    context: usize,
-    /// Stop after this many matches in the checkpoint.
-    limit: Option<usize>,
-    /// Also search the data stored outside process memory and rootfs-diff.tar (all processes
-    /// were asked for, not one `--pid`).
-    stored: bool,
-    format: Format,
-    /// The matches found while a compressed archive streamed by, when its pages were not kept.
-    streamed: Option<&'a StreamedSearch>,
-}
-
-/// Searches every selected process of one checkpoint, one pass over each pages file, with a
-/// progress bar on a terminal's stderr.
+/// Searches one checkpoint (see [`memory::search`]), with a progress bar on a terminal's stderr;
+/// what could not be searched is added to `failures`.
 fn search_checkpoint(
     dump: &Dump,
-    processes: &[(u32, String)],
     params: &SearchParams<'_>,
+    format: Format,
     failures: &mut Vec<(String, Error)>,
-) -> Result<SearchReport, Error> {
-    let show_progress = shows_progress(params.format);
+) -> SearchReport {
+    let show_progress = shows_progress(format);
     let bar = scan_progress_bar(show_progress);
-    let mut report = SearchReport {
-        checkpoint: dump.display_name().to_owned(),
-        pattern: params.pattern.to_owned(),
-        regex: params.regex,
-        context: params.context,
-        processes: Vec::new(),
-        matches: Vec::new(),
-        stored_matches: Vec::new(),
-        truncated: false,
-    };
     if show_progress {
-        for (pid, _) in processes {
-            // Processes whose memory fails here fail again below, where the error is reported.
-            if let Ok(memory) = dump.memory(*pid) {
-                bar.inc_length(memory.present_bytes());
-            }
-        }
+        bar.set_length(sources::walk_size(dump, &Selection { pid: params.pid }));
     }
-    for (pid, command) in processes {
-        if report.truncated {
-            break;
-        }
-        bar.set_message(format!("pid {pid}"));
-        let before = report.matches.len();
-        let mut progress = |bytes: u64| bar.inc(bytes);
-        let searched = search_process(
-            dump,
-            *pid,
-            command,
-            params,
-            &mut report.matches,
-            &mut progress,
-        );
-        let (bytes, error) = match searched {
-            Ok(Searched { bytes, stopped }) => {
-                report.truncated = stopped;
-                (bytes, None)
-            }
-            Err(err) => {
-                report.matches.truncate(before);
-                let err = Error::from(err);
-                let text = err.render();
-                failures.push((format!("{}: pid {pid}", dump.display_name()), err));
-                (0, Some(text))
-            }
-        };
-        report.processes.push(ProcessSearched {
-            pid: *pid,
-            command: command.clone(),
-            bytes,
-            matches: (report.matches.len() - before) as u64,
-            error,
-        });
-    }
-    if params.stored && !report.truncated {
-        bar.set_message("stored data");
-        let room = params
-            .limit
-            .map(|limit| limit.saturating_sub(report.matches.len()));
-        let mut progress = |bytes: u64| bar.inc(bytes);
-        match search_stored(
-            dump,
-            params.matcher,
-            params.context,
-            &mut report.stored_matches,
-            room,
-            params.streamed,
-            &mut progress,
-        ) {
-            Ok(searched) => report.truncated = searched.stopped,
-            Err(err) => failures.push((
-                format!("{}: stored data", dump.display_name()),
-                Error::from(err),
-            )),
-        }
-    }
-    if params.streamed.is_some_and(StreamedSearch::stopped) {
-        report.truncated = true;
-    }
+    let mut progress = |event: ScanEvent<'_>| match event {
+        ScanEvent::Stage(stage) => bar.set_message(stage.to_owned()),
+        ScanEvent::Bytes(bytes) => bar.inc(bytes),
+    };
+    let (report, failed) = memory::search::collect_search(dump, params, &mut progress);
     bar.finish_and_clear();
-    Ok(report)
+    failures.extend(failed.into_iter().map(|failure| {
+        (
+            format!("{}: {}", dump.display_name(), failure.what),
+            Error::from(failure.error),
+        )
+    }));
+    report
 }
 
 /// True when a scan of memory should show a progress bar: stderr is a terminal and the output
@@ -406,35 +325,6 @@ pub(super) fn scan_progress_bar(show: bool) -> ProgressBar {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
-}
-
-/// How far the search of one process went.
-struct Searched {
-    /// Bytes of memory read.
-    bytes: u64,
-    /// True when it stopped at the match limit.
-    stopped: bool,
-}
-
-/// Searches one process, appending to `hits` (shared by the checkpoint's processes).
-fn search_process(
-    dump: &Dump,
-    pid: u32,
-    command: &str,
-    params: &SearchParams<'_>,
-    hits: &mut Vec<memory::report::SearchHit>,
-    progress: &mut dyn FnMut(u64),
-) -> Result<Searched, memory::Error> {
-    let memory = dump.memory(pid)?;
-    let mut sink = HitCollector::new(memory.layout(), pid, command, hits, params.limit, progress);
-    let finished = match params.streamed {
-        Some(streamed) => streamed.replay(&memory, &mut sink),
-        None => memory.search(params.matcher, params.context, &mut sink)?,
-    };
-    Ok(Searched {
-        bytes: sink.bytes,
-        stopped: !finished,
-    })
 }
 
 /// Writes the dump file as a core file is written: under a temporary 0600 name in the target's

@@ -4,8 +4,11 @@
 //!   read in place and never extracted; container metadata, `rootfs-diff.tar`, custody records;
 //! - [`dump`]: the images of one checkpoint decoded and validated once ([`dump::Dump`]): tasks,
 //!   files, memory layouts, shared memory, the data stored outside process memory;
-//! - [`search`]: the one-pass streaming search with a fixed-size buffer over process memory and
-//!   stored data, and [`streamed`]: the same search over a compressed archive as it streams by.
+//! - [`sources`]: every byte the checkpoint stores, as one list of sources with their
+//!   locations, and the one engine that reads them for a consumer (the memory search, the
+//!   secrets scan);
+//! - [`search`]: the one-pass streaming search with a fixed-size buffer, and [`streamed`]: the
+//!   same search over a compressed archive as it streams by.
 //!
 //! This crate knows CRIU images (through `checkpoint_images`) and archives; it knows nothing of
 //! the command line, of output formats or of Kubernetes clusters.
@@ -13,6 +16,7 @@
 pub mod archive;
 pub mod dump;
 pub mod search;
+pub mod sources;
 pub mod streamed;
 
 /// The CRIU message types the model's facts are made of (the entries of the file table, a

@@ -143,14 +143,8 @@ pub fn search_segments<R: Read + Seek>(
     context: usize,
     sink: &mut dyn SearchSink,
 ) -> Result<bool, ReadError> {
-    // A match starting at `p` is reported only once the buffer holds `p + tail` bytes (or the
-    // segment ended), so that the whole match and its after-context are in the buffer.
-    let tail = matcher.reach() + context;
-    let keep_before = context + 8; // before-context plus a little for look-behind assertions
-    let capacity = CHUNK_SIZE.max(4 * (tail + keep_before));
-    let mut buf = vec![0u8; capacity];
+    let mut buf = SearchBuffer::new(matcher, context);
     let mut position: Option<u64> = None;
-
     for segment in segments {
         if position != Some(segment.pages_offset) {
             pages
@@ -162,67 +156,105 @@ pub fn search_segments<R: Read + Seek>(
                     source,
                 })?;
         }
-        let mut filled = 0usize; // bytes valid in buf
-        let mut buf_vaddr = segment.vaddr; // address of buf[0]
-        let mut buf_offset = segment.pages_offset; // file offset of buf[0]
-        let mut search_from = 0usize;
-        let mut remaining = segment.len;
-        loop {
-            while filled < capacity && remaining > 0 {
-                let want =
-                    (capacity - filled).min(usize::try_from(remaining).unwrap_or(usize::MAX));
-                let read_at = buf_offset + filled as u64;
-                let space = buf.get_mut(filled..filled + want).unwrap_or_default();
-                let read = read_some(pages, space).map_err(|source| ReadError {
-                    offset: read_at,
-                    vaddr: buf_vaddr + filled as u64,
-                    len: remaining,
-                    source,
-                })?;
-                filled += read;
-                remaining -= read as u64;
-                sink.progress(read as u64);
-            }
-            let at_end = remaining == 0;
-            let data = buf.get(..filled).unwrap_or_default();
-            let limit = if at_end {
-                filled
-            } else {
-                filled.saturating_sub(tail)
-            };
-            let mut next = search_from;
-            while let Some((start, end)) = matcher.find_at(data, next) {
-                if start >= limit {
-                    break;
-                }
-                let found = Match {
-                    vaddr: buf_vaddr + start as u64,
-                    pages_offset: buf_offset + start as u64,
-                    before: data
-                        .get(start.saturating_sub(context)..start)
-                        .unwrap_or_default(),
-                    matched: data.get(start..end).unwrap_or_default(),
-                    after: data.get(end..filled.min(end + context)).unwrap_or_default(),
-                };
-                if !sink.matched(&found) {
-                    return Ok(false);
-                }
-                next = if end > start { end } else { start + 1 };
-            }
-            if at_end {
-                break;
-            }
-            let resume = next.max(limit);
-            let keep_from = resume.saturating_sub(keep_before);
-            buf.copy_within(keep_from..filled, 0);
-            filled -= keep_from;
-            buf_vaddr += keep_from as u64;
-            buf_offset += keep_from as u64;
-            search_from = resume - keep_from;
+        if !search_segment(pages, segment, matcher, context, sink, &mut buf)? {
+            return Ok(false);
         }
         position = segment.pages_offset.checked_add(segment.len);
     }
     Ok(true)
+}
+
+/// The buffer of a search: about [`CHUNK_SIZE`] bytes, more when the matcher's reach and the
+/// context need it. One serves every segment of a search.
+pub struct SearchBuffer {
+    buf: Vec<u8>,
+}
+
+impl SearchBuffer {
+    /// A buffer for `matcher` with `context` bytes of context.
+    pub fn new(matcher: &Matcher, context: usize) -> Self {
+        let tail = matcher.reach() + context;
+        let keep_before = context + 8;
+        SearchBuffer {
+            buf: vec![0u8; CHUNK_SIZE.max(4 * (tail + keep_before))],
+        }
+    }
+}
+
+/// Searches one segment of `pages`, which must be positioned at the segment's first byte: the
+/// segment is one stream (nothing is found across its edges). Returns `Ok(false)` if the sink
+/// stopped the search.
+pub fn search_segment<R: Read + ?Sized>(
+    pages: &mut R,
+    segment: &Segment,
+    matcher: &Matcher,
+    context: usize,
+    sink: &mut dyn SearchSink,
+    buffer: &mut SearchBuffer,
+) -> Result<bool, ReadError> {
+    // A match starting at `p` is reported only once the buffer holds `p + tail` bytes (or the
+    // segment ended), so that the whole match and its after-context are in the buffer.
+    let tail = matcher.reach() + context;
+    let keep_before = context + 8; // before-context plus a little for look-behind assertions
+    let buf = &mut buffer.buf;
+    let capacity = buf.len();
+    let mut filled = 0usize; // bytes valid in buf
+    let mut buf_vaddr = segment.vaddr; // address of buf[0]
+    let mut buf_offset = segment.pages_offset; // file offset of buf[0]
+    let mut search_from = 0usize;
+    let mut remaining = segment.len;
+    loop {
+        while filled < capacity && remaining > 0 {
+            let want = (capacity - filled).min(usize::try_from(remaining).unwrap_or(usize::MAX));
+            let read_at = buf_offset + filled as u64;
+            let space = buf.get_mut(filled..filled + want).unwrap_or_default();
+            let read = read_some(pages, space).map_err(|source| ReadError {
+                offset: read_at,
+                vaddr: buf_vaddr + filled as u64,
+                len: remaining,
+                source,
+            })?;
+            filled += read;
+            remaining -= read as u64;
+            sink.progress(read as u64);
+        }
+        let at_end = remaining == 0;
+        let data = buf.get(..filled).unwrap_or_default();
+        let limit = if at_end {
+            filled
+        } else {
+            filled.saturating_sub(tail)
+        };
+        let mut next = search_from;
+        while let Some((start, end)) = matcher.find_at(data, next) {
+            if start >= limit {
+                break;
+            }
+            let found = Match {
+                vaddr: buf_vaddr + start as u64,
+                pages_offset: buf_offset + start as u64,
+                before: data
+                    .get(start.saturating_sub(context)..start)
+                    .unwrap_or_default(),
+                matched: data.get(start..end).unwrap_or_default(),
+                after: data.get(end..filled.min(end + context)).unwrap_or_default(),
+            };
+            if !sink.matched(&found) {
+                return Ok(false);
+            }
+            next = if end > start { end } else { start + 1 };
+        }
+        if at_end {
+            return Ok(true);
+        }
+        let resume = next.max(limit);
+        let keep_from = resume.saturating_sub(keep_before);
+        buf.copy_within(keep_from..filled, 0);
+        filled -= keep_from;
+        buf_vaddr += keep_from as u64;
+        buf_offset += keep_from as u64;
+        search_from = resume - keep_from;
+    }
 }
 
 /// A stream read front to back (a file of `rootfs-diff.tar`, for [`search_segments`] or the
@@ -263,7 +295,7 @@ impl Seek for Sequential<'_> {
 
 /// Reads at least one byte into a non-empty `buf`, retrying on interruption; a premature end of
 /// file is `UnexpectedEof`.
-fn read_some<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+fn read_some<R: Read + ?Sized>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     loop {
         match reader.read(buf) {
             Ok(0) if !buf.is_empty() => {

@@ -34,7 +34,7 @@
 //! (VMA names, stored-data labels, rootfs-diff paths), shared rather than copied per location.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -43,13 +43,13 @@ use serde::{Deserialize, Serialize};
 use super::Error;
 use crate::memory::report::hex_address;
 use crate::secrets::DETAIL_MAX;
-use crate::secrets::{escape_printable, Details, Finding, Rules, Scanner, Tally, TallyLimits};
-use checkpoint_model::archive::{MemberInfo, MemberKind};
-use checkpoint_model::dump::{Dump, MemoryLayout, ProcessMemory, StoredData};
-use checkpoint_model::search::Sequential;
-
-/// The archive member holding the container's file system changes.
-const ROOTFS_DIFF: &str = "rootfs-diff.tar";
+use crate::secrets::{
+    escape_printable, Details, Finding, FindingSink, Rules, Scanner, Tally, TallyLimits,
+};
+use checkpoint_model::dump::{Dump, MemoryLayout};
+use checkpoint_model::sources::{
+    self, Consumer, Origin, Piece, Selection, SourceEnd, SourceError, ROOTFS_DIFF,
+};
 
 /// Most command-line and environment findings of one process remembered to recognise their
 /// copies in the memory pass (beyond, such a copy is counted twice).
@@ -337,31 +337,15 @@ pub struct Incomplete {
     pub reason: String,
 }
 
-/// The bytes a scan with `params` reads from the checkpoint's images (process memory, stored
-/// data, `rootfs-diff.tar`), for a progress bar and the time budget.
+/// The bytes a scan with `params` reads from the checkpoint (process memory, stored data,
+/// `rootfs-diff.tar`, the engine's files), for a progress bar and the time budget.
 pub fn secrets_scan_size(dump: &Dump, params: &SecretsParams) -> u64 {
-    let memory = processes(dump, params.pid)
-        .filter_map(|(pid, _)| dump.memory(pid).ok())
-        .fold(0u64, |sum, memory| {
-            sum.saturating_add(memory.present_bytes())
-        });
-    if params.pid.is_some() {
-        return memory;
-    }
-    dump.stored_data()
-        .iter()
-        .fold(memory, |sum, data| sum.saturating_add(data.len()))
-        .saturating_add(dump.checkpoint().member_size(ROOTFS_DIFF).unwrap_or(0))
-        .saturating_add(
-            dump.checkpoint()
-                .members()
-                .filter(|m| is_engine_file(dump, m))
-                .fold(0u64, |sum, m| sum.saturating_add(m.size)),
-        )
+    sources::walk_size(dump, &Selection { pid: params.pid })
 }
 
-/// Scans `dump` for secrets (see the module docs). `progress` hears what is being scanned and
-/// how many bytes were read. A part that cannot be read is listed in
+/// Scans `dump` for secrets (see the module docs): the [`sources`] engine walks every byte the
+/// checkpoint stores and this scan consumes it. `progress` hears what is being scanned and how
+/// many bytes were read. A part that cannot be read is listed in
 /// [`SecretsReport::incomplete`] and the rest is scanned; the only error is an unusable rule
 /// table (a bug).
 pub fn collect_secrets(
@@ -374,6 +358,7 @@ pub fn collect_secrets(
         .budget
         .map(|budget| budget.for_bytes(secrets_scan_size(dump, params)));
     let mut scan = Scan {
+        dump,
         scanner: Scanner::new(rules),
         tally: Tally::new(params.limits),
         progress,
@@ -383,20 +368,12 @@ pub fn collect_secrets(
         out_of_time: false,
         incomplete: Vec::new(),
         not_scanned: 0,
+        current: Current::None,
+        stage: String::new(),
+        remembered: HashSet::new(),
+        timed_out: false,
     };
-    for (pid, comm) in processes(dump, params.pid) {
-        scan.process(dump, pid, &Arc::from(comm));
-    }
-    if params.pid.is_none() {
-        (scan.progress)(ScanEvent::Stage("stored data"));
-        for data in dump.stored_data() {
-            scan.stored(dump, data);
-        }
-        (scan.progress)(ScanEvent::Stage(ROOTFS_DIFF));
-        scan.rootfs(dump);
-        (scan.progress)(ScanEvent::Stage("engine files"));
-        scan.members(dump);
-    }
+    sources::walk(dump, &Selection { pid: params.pid }, &mut scan);
     if scan.not_scanned > 0 {
         let reason = scan.budget_reason();
         scan.incomplete.push(Incomplete {
@@ -410,16 +387,47 @@ pub fn collect_secrets(
     Ok(scan.into_report(dump.display_name(), params.reveal))
 }
 
-/// The live processes to scan, in pstree order, with their command names.
-fn processes<'d>(dump: &'d Dump, only: Option<u32>) -> impl Iterator<Item = (u32, &'d str)> + 'd {
-    dump.tasks()
-        .iter()
-        .filter(move |task| task.state.has_resources() && only.is_none_or(|pid| pid == task.pid))
-        .map(|task| (task.pid, task.comm.as_str()))
+/// The source being scanned, with what its locations need.
+enum Current {
+    None,
+    Process {
+        pid: u32,
+    },
+    Strings {
+        pid: u32,
+        command: Arc<str>,
+        cmdline: bool,
+        start: u64,
+    },
+    Stream {
+        what: String,
+        place: Place,
+    },
 }
 
-/// One scan in progress.
-struct Scan<'r, 'p> {
+/// How a finding of a stream is located.
+enum Place {
+    Memory {
+        pid: u32,
+        command: Arc<str>,
+    },
+    Stored {
+        kind: String,
+        source: Arc<str>,
+        image: Arc<str>,
+    },
+    Member {
+        source: Arc<str>,
+    },
+    RootfsDiff {
+        source: Arc<str>,
+        path: Arc<str>,
+    },
+}
+
+/// One scan in progress: a consumer of the [`sources`] engine.
+struct Scan<'d, 'r, 'p> {
+    dump: &'d Dump,
     scanner: Scanner<'r>,
     tally: Tally<'r, SecretLocation>,
     progress: &'p mut dyn FnMut(ScanEvent<'_>),
@@ -431,9 +439,17 @@ struct Scan<'r, 'p> {
     incomplete: Vec<Incomplete>,
     /// Streams skipped once the budget was spent.
     not_scanned: u64,
+    current: Current,
+    /// The stage last announced (`pid 7`, `stored data`, ...).
+    stage: String,
+    /// The current process's command-line and environment findings (address, length), to
+    /// recognise their copies in the memory pass.
+    remembered: HashSet<(u64, usize)>,
+    /// True when the deadline cut the current stream.
+    timed_out: bool,
 }
 
-impl<'r> Scan<'r, '_> {
+impl<'r> Scan<'_, 'r, '_> {
     /// True (and the stream counted as skipped) once the budget is spent.
     fn skip_for_time(&mut self) -> bool {
         if !self.out_of_time {
@@ -457,153 +473,11 @@ impl<'r> Scan<'r, '_> {
         format!("the scan's time budget ({allowed:.1} s for this checkpoint's size) ran out")
     }
 
-    /// Command line, environment, then memory of one process.
-    fn process(&mut self, dump: &Dump, pid: u32, command: &Arc<str>) {
-        (self.progress)(ScanEvent::Stage(&format!("pid {pid}")));
-        if self.skip_for_time() {
-            return;
-        }
-        let memory = match dump.memory(pid) {
-            Ok(memory) => memory,
-            Err(err) => {
-                self.incomplete.push(Incomplete {
-                    what: format!("pid {pid}"),
-                    reason: checkpoint_model::error_text(&err),
-                });
-                return;
-            }
-        };
-        let mut remembered: HashSet<(u64, usize)> = HashSet::new();
-        self.strings(dump, &memory, command, &mut remembered);
-        let layout = memory.layout();
-        for mut pass in memory.passes() {
-            if self.skip_for_time() {
-                continue;
-            }
-            let pieces: Vec<Piece> = pass
-                .segments
-                .iter()
-                .map(|segment| Piece {
-                    offset: segment.vaddr,
-                    at: segment.pages_offset,
-                    len: segment.len,
-                })
-                .collect();
-            let mut place = |finding: &Finding<'_>| {
-                if remembered.contains(&(finding.offset, finding.len())) {
-                    return None;
-                }
-                Some(SecretLocation::Memory {
-                    pid,
-                    command: Arc::clone(command),
-                    address: hex_address(finding.offset),
-                    vma: vma_name(layout, finding.offset),
-                })
-            };
-            let end = self.scan_stream(&mut pass.reader, &pieces, &mut place);
-            // The reader's name is `CHECKPOINT:MEMBER`; the report names the checkpoint.
-            let name = pass.reader.name();
-            let image = name.rsplit_once(':').map_or(name, |(_, image)| image);
-            let what = format!("pid {pid} memory ({image})");
-            self.note_end(what, end);
-        }
-    }
-
-    /// The command line's arguments and the environment's strings, each its own stream.
-    fn strings(
-        &mut self,
-        dump: &Dump,
-        memory: &ProcessMemory<'_>,
-        command: &Arc<str>,
-        remembered: &mut HashSet<(u64, usize)>,
-    ) {
-        let pid = memory.pid();
-        let strings = match dump.strings(pid) {
-            Ok(strings) => strings,
-            Err(problem) => {
-                self.incomplete.push(Incomplete {
-                    what: format!("pid {pid} command line and environment"),
-                    reason: problem.reason,
-                });
-                return;
-            }
-        };
-        let layout = memory.layout();
-        let vma_of = |vaddr: u64| vma_name(layout, vaddr);
-        let mut remember = |vaddr: u64, len: usize| {
-            if remembered.len() < MAX_REMEMBERED {
-                remembered.insert((vaddr, len));
-            }
-        };
-        match &strings.cmdline {
-            Ok(cmdline) => {
-                let (start, bytes) = (cmdline.start, &cmdline.bytes);
-                let source = format!("pid {pid} cmdline");
-                let mut offset = 0u64;
-                for arg in bytes.split(|&b| b == 0) {
-                    for finding in self.scan_string(offset, arg) {
-                        let vaddr = start.saturating_add(finding.offset);
-                        remember(vaddr, finding.len());
-                        let location = SecretLocation::Cmdline {
-                            pid,
-                            command: Arc::clone(command),
-                            source: source.clone(),
-                            offset: finding.offset,
-                            address: hex_address(vaddr),
-                            vma: vma_of(vaddr),
-                        };
-                        self.tally.add(finding, location);
-                    }
-                    offset += arg.len() as u64 + 1;
-                }
-            }
-            Err(problem) => self.incomplete.push(Incomplete {
-                what: format!("pid {pid} command line"),
-                reason: problem.reason.clone(),
-            }),
-        }
-        let env_start = dump
-            .memory_map(pid)
-            .map(|map| map.args.env_start)
-            .unwrap_or(0);
-        match &strings.environ {
-            Ok(environ) => {
-                let source = format!("pid {pid} environ");
-                for string in environ {
-                    let offset = string.vaddr.saturating_sub(env_start);
-                    let found = self.scan_string(offset, &string.bytes);
-                    if found.is_empty() {
-                        continue;
-                    }
-                    let name = string
-                        .bytes
-                        .split(|&b| b == b'=')
-                        .next()
-                        .unwrap_or_default();
-                    let variable: Arc<str> = Arc::from(escape_printable(name, DETAIL_MAX));
-                    for mut finding in found {
-                        let vaddr = env_start.saturating_add(finding.offset);
-                        remember(vaddr, finding.len());
-                        finding
-                            .name
-                            .get_or_insert_with(|| variable.as_ref().to_owned());
-                        let location = SecretLocation::Environ {
-                            pid,
-                            command: Arc::clone(command),
-                            source: source.clone(),
-                            variable: Arc::clone(&variable),
-                            offset: finding.offset,
-                            address: hex_address(vaddr),
-                            vma: vma_of(vaddr),
-                        };
-                        self.tally.add(finding, location);
-                    }
-                }
-            }
-            Err(problem) => self.incomplete.push(Incomplete {
-                what: format!("pid {pid} environment"),
-                reason: problem.reason.clone(),
-            }),
+    /// Announces a stage once.
+    fn stage(&mut self, stage: &str) {
+        if self.stage != stage {
+            stage.clone_into(&mut self.stage);
+            (self.progress)(ScanEvent::Stage(stage));
         }
     }
 
@@ -619,213 +493,134 @@ impl<'r> Scan<'r, '_> {
         found
     }
 
-    /// One piece of stored data, its ranges as one stream of data offsets.
-    fn stored(&mut self, dump: &Dump, data: &StoredData) {
-        if self.skip_for_time() {
-            return;
-        }
-        let what = format!("{} ({})", data.source, data.image);
-        let mut reader = match dump.checkpoint().open_image(&data.image) {
-            Ok(reader) => reader,
-            Err(err) => {
-                self.incomplete.push(Incomplete {
-                    what,
-                    reason: checkpoint_model::error_text(&err),
-                });
-                return;
-            }
+    /// One argument or environment string: its findings, located.
+    fn string_piece(&mut self, piece: &Piece, data: &mut dyn Read) -> io::Result<()> {
+        let Current::Strings {
+            pid,
+            ref command,
+            cmdline,
+            start,
+        } = self.current
+        else {
+            return Ok(());
         };
-        let source: Arc<str> = Arc::from(data.source.as_str());
-        let image: Arc<str> = Arc::from(data.image.as_str());
-        let kind = serde_json::to_value(data.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        let pieces: Vec<Piece> = data
-            .ranges
-            .iter()
-            .map(|range| Piece {
-                offset: range.data_offset,
-                at: range.file_offset,
-                len: range.len,
-            })
-            .collect();
-        let mut place = |finding: &Finding<'_>| {
-            Some(SecretLocation::Stored {
-                kind: kind.clone(),
-                source: Arc::clone(&source),
-                image: Arc::clone(&image),
-                offset: finding.offset,
-            })
-        };
-        let end = self.scan_stream(&mut reader, &pieces, &mut place);
-        self.note_end(what, end);
-    }
-
-    /// Every regular file of `rootfs-diff.tar`, each its own stream.
-    fn rootfs(&mut self, dump: &Dump) {
-        if dump.checkpoint().member_size(ROOTFS_DIFF).is_none() || self.skip_for_time() {
-            return;
+        let command = Arc::clone(command);
+        let mut bytes = Vec::new();
+        data.read_to_end(&mut bytes)?;
+        let found = self.scan_string(piece.offset, &bytes);
+        if found.is_empty() {
+            return Ok(());
         }
-        let mut ends: Vec<(String, StreamEnd)> = Vec::new();
-        let visited = dump
-            .checkpoint()
-            .visit_rootfs_files(&mut |path, size, data| {
-                if self.skip_for_time() {
-                    return Ok(false);
-                }
-                let path: Arc<str> = Arc::from(path);
-                let source: Arc<str> = Arc::from(format!("rootfs-diff {path}"));
-                let mut place = |finding: &Finding<'_>| {
-                    Some(SecretLocation::RootfsDiff {
-                        source: Arc::clone(&source),
-                        path: Arc::clone(&path),
-                        offset: finding.offset,
-                    })
-                };
-                let piece = Piece {
-                    offset: 0,
-                    at: 0,
-                    len: size,
-                };
-                let mut reader = Sequential::new(data);
-                let end = self.scan_stream(&mut reader, &[piece], &mut place);
-                let go_on = !end.timed_out && end.error.is_none();
-                if end.timed_out || end.error.is_some() {
-                    ends.push((source.to_string(), end));
-                }
-                Ok(go_on)
-            });
-        for (what, end) in ends {
-            self.note_end(what, end);
-        }
-        if let Err(err) = visited {
-            self.incomplete.push(Incomplete {
-                what: ROOTFS_DIFF.to_owned(),
-                reason: checkpoint_model::error_text(&err),
-            });
-        }
-    }
-
-    /// Every regular member of the archive that is neither a CRIU image nor rootfs-diff.tar:
-    /// the engine's files (`config.dump`, `spec.dump`, the container's log, ...), each its
-    /// own stream.
-    fn members(&mut self, dump: &Dump) {
-        let checkpoint = dump.checkpoint();
-        for member in checkpoint.members().filter(|m| is_engine_file(dump, m)) {
-            if self.skip_for_time() {
-                continue;
+        let layout = self.dump.memory_map(pid).ok().map(|map| &map.layout);
+        let vma_of = |vaddr: u64| layout.map_or_else(|| Arc::from(""), |l| vma_name(l, vaddr));
+        let variable: Option<Arc<str>> = (!cmdline).then(|| {
+            let name = bytes.split(|&b| b == b'=').next().unwrap_or_default();
+            Arc::from(escape_printable(name, DETAIL_MAX))
+        });
+        for mut finding in found {
+            let vaddr = start.saturating_add(finding.offset);
+            if self.remembered.len() < MAX_REMEMBERED {
+                self.remembered.insert((vaddr, finding.len()));
             }
-            let mut reader = match checkpoint.open_member(&member.name) {
-                Ok(reader) => reader,
-                Err(err) => {
-                    self.incomplete.push(Incomplete {
-                        what: member.name.clone(),
-                        reason: checkpoint_model::error_text(&err),
-                    });
-                    continue;
-                }
-            };
-            let name: Arc<str> = Arc::from(member.name.as_str());
-            let mut place = |finding: &Finding<'_>| {
-                Some(SecretLocation::Member {
-                    source: Arc::clone(&name),
+            let location = match &variable {
+                None => SecretLocation::Cmdline {
+                    pid,
+                    command: Arc::clone(&command),
+                    source: format!("pid {pid} cmdline"),
                     offset: finding.offset,
-                })
+                    address: hex_address(vaddr),
+                    vma: vma_of(vaddr),
+                },
+                Some(variable) => {
+                    finding
+                        .name
+                        .get_or_insert_with(|| variable.as_ref().to_owned());
+                    SecretLocation::Environ {
+                        pid,
+                        command: Arc::clone(&command),
+                        source: format!("pid {pid} environ"),
+                        variable: Arc::clone(variable),
+                        offset: finding.offset,
+                        address: hex_address(vaddr),
+                        vma: vma_of(vaddr),
+                    }
+                }
             };
-            let piece = Piece {
-                offset: 0,
-                at: 0,
-                len: reader.len(),
-            };
-            let end = self.scan_stream(&mut reader, &[piece], &mut place);
-            self.note_end(member.name.clone(), end);
+            self.tally.add(finding, location);
         }
+        Ok(())
     }
 
-    /// Scans `pieces` of `reader` as one stream (a piece that does not continue the previous
-    /// one starts a new stream), then ends it; `place` locates each finding (`None` drops it).
-    /// Stops early at the deadline or on a read error; the result says which.
-    fn scan_stream<R: Read + Seek + ?Sized>(
-        &mut self,
-        reader: &mut R,
-        pieces: &[Piece],
-        place: &mut dyn FnMut(&Finding<'r>) -> Option<SecretLocation>,
-    ) -> StreamEnd {
+    /// One piece of a stream (memory, stored data, a file): fed to the scanner as part of one
+    /// stream (a piece that does not continue the previous one starts a new stream), its
+    /// findings located. Returns `false` when the deadline cut it.
+    fn stream_piece(&mut self, piece: &Piece, data: &mut dyn Read) -> io::Result<bool> {
         let deadline = self.deadline_instant();
         let Scan {
+            dump,
             scanner,
             tally,
             progress,
             bytes,
+            current,
+            remembered,
+            timed_out,
             ..
         } = self;
-        let mut sink = |finding: Finding<'r>| {
-            if let Some(location) = place(&finding) {
-                tally.add(finding, location);
-            }
-            true
+        let Current::Stream { place, .. } = current else {
+            return Ok(true);
         };
+        let mut sink = Locator::new(dump, place, remembered, tally);
         let mut metered = Metered {
-            inner: reader,
+            inner: data,
             read: 0,
             deadline,
             timed_out: false,
             progress: &mut **progress,
         };
-        let expected = pieces.iter().fold(0u64, |sum, p| sum.saturating_add(p.len));
-        let mut error = None;
-        for piece in pieces {
-            if let Err(err) = metered.inner.seek(SeekFrom::Start(piece.at)) {
-                error = Some(err);
-                break;
-            }
-            let before = metered.read;
-            let mut part = (&mut metered).take(piece.len);
-            if let Err(err) = scanner.scan_reader(piece.offset, &mut part, &mut sink) {
-                error = Some(err);
-                break;
-            }
-            if metered.timed_out {
-                break;
-            }
-            let got = metered.read - before;
-            if got < piece.len {
-                error = Some(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!(
-                        "the data ends {got} bytes into the {} bytes at byte {:#x}",
-                        piece.len, piece.at
-                    ),
-                ));
-                break;
-            }
-        }
-        scanner.finish(&mut sink);
+        let result = scanner.scan_reader(piece.offset, &mut metered, &mut sink);
         *bytes = bytes.saturating_add(metered.read);
-        StreamEnd {
-            read: metered.read,
-            expected,
-            timed_out: metered.timed_out,
-            error,
+        *timed_out = metered.timed_out;
+        result.map(|_| !metered.timed_out)
+    }
+
+    /// Ends the current stream: the findings the scanner held back are located too.
+    fn finish_stream(&mut self) {
+        let Scan {
+            dump,
+            scanner,
+            tally,
+            current,
+            remembered,
+            ..
+        } = self;
+        if let Current::Stream { place, .. } = current {
+            let mut sink = Locator::new(dump, place, remembered, tally);
+            scanner.finish(&mut sink);
         }
     }
 
     /// Records a stream that was cut short, by the budget or an error.
-    fn note_end(&mut self, what: String, end: StreamEnd) {
+    fn note_end(&mut self, what: String, end: &SourceEnd) {
         let progress = format!("after {} of {} bytes", end.read, end.expected);
-        if let Some(err) = end.error {
-            self.incomplete.push(Incomplete {
+        match &end.error {
+            Some(SourceError::Open(reason)) => self.incomplete.push(Incomplete {
+                what,
+                reason: reason.clone(),
+            }),
+            Some(SourceError::Read(err)) => self.incomplete.push(Incomplete {
                 what,
                 reason: format!("{err} ({progress})"),
-            });
-        } else if end.timed_out {
-            self.out_of_time = true;
-            let reason = self.budget_reason();
-            self.incomplete.push(Incomplete {
-                what,
-                reason: format!("{reason} {progress}"),
-            });
+            }),
+            None if self.timed_out => {
+                self.out_of_time = true;
+                let reason = self.budget_reason();
+                self.incomplete.push(Incomplete {
+                    what,
+                    reason: format!("{reason} {progress}"),
+                });
+            }
+            None => {}
         }
     }
 
@@ -882,21 +677,214 @@ impl<'r> Scan<'r, '_> {
     }
 }
 
-/// A part of a stream: `len` bytes of the stream from `offset`, at byte `at` of the reader.
-#[derive(Debug, Clone, Copy)]
-struct Piece {
-    offset: u64,
-    at: u64,
-    len: u64,
+impl Consumer for Scan<'_, '_, '_> {
+    fn begin(&mut self, origin: &Origin<'_>) -> bool {
+        self.timed_out = false;
+        let (stage, current) = match *origin {
+            Origin::Process { pid, .. } => {
+                self.remembered.clear();
+                (format!("pid {pid}"), Current::Process { pid })
+            }
+            Origin::CommandLine {
+                pid,
+                command,
+                start,
+            }
+            | Origin::Environment {
+                pid,
+                command,
+                start,
+            } => {
+                self.current = Current::Strings {
+                    pid,
+                    command: Arc::from(command),
+                    cmdline: matches!(origin, Origin::CommandLine { .. }),
+                    start,
+                };
+                return true;
+            }
+            Origin::Memory {
+                pid,
+                command,
+                pages,
+                ..
+            } => {
+                // The reader's name is `CHECKPOINT:MEMBER`; the report names the checkpoint.
+                let image = pages.rsplit_once(':').map_or(pages, |(_, image)| image);
+                let place = Place::Memory {
+                    pid,
+                    command: Arc::from(command),
+                };
+                let what = format!("pid {pid} memory ({image})");
+                (self.stage.clone(), Current::Stream { what, place })
+            }
+            Origin::Stored { data } => {
+                let kind = serde_json::to_value(data.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let place = Place::Stored {
+                    kind,
+                    source: Arc::from(data.source.as_str()),
+                    image: Arc::from(data.image.as_str()),
+                };
+                let what = format!("{} ({})", data.source, data.image);
+                ("stored data".to_owned(), Current::Stream { what, place })
+            }
+            Origin::RootfsFile { path } => {
+                let source: Arc<str> = Arc::from(format!("rootfs-diff {path}"));
+                let place = Place::RootfsDiff {
+                    source: Arc::clone(&source),
+                    path: Arc::from(path),
+                };
+                let what = source.to_string();
+                (ROOTFS_DIFF.to_owned(), Current::Stream { what, place })
+            }
+            Origin::EngineFile { member } => {
+                let place = Place::Member {
+                    source: Arc::from(member),
+                };
+                let stage = if member == ROOTFS_DIFF {
+                    ROOTFS_DIFF
+                } else {
+                    "engine files"
+                };
+                let what = member.to_owned();
+                (stage.to_owned(), Current::Stream { what, place })
+            }
+        };
+        self.stage(&stage);
+        if self.skip_for_time() {
+            self.current = Current::None;
+            return false;
+        }
+        self.current = current;
+        true
+    }
+
+    fn piece(&mut self, piece: &Piece, data: &mut dyn Read) -> io::Result<bool> {
+        match self.current {
+            Current::Strings { .. } => self.string_piece(piece, data).map(|()| true),
+            Current::Stream { .. } => self.stream_piece(piece, data),
+            Current::None | Current::Process { .. } => Ok(true),
+        }
+    }
+
+    fn end(&mut self, origin: &Origin<'_>, end: SourceEnd) -> bool {
+        match std::mem::replace(&mut self.current, Current::None) {
+            Current::Process { pid } => {
+                if let Some(error) = &end.error {
+                    self.incomplete.push(Incomplete {
+                        what: format!("pid {pid}"),
+                        reason: error.to_string(),
+                    });
+                }
+            }
+            Current::Strings { pid, cmdline, .. } => {
+                if let Some(error) = &end.error {
+                    let what = if cmdline {
+                        "command line"
+                    } else {
+                        "environment"
+                    };
+                    self.incomplete.push(Incomplete {
+                        what: format!("pid {pid} {what}"),
+                        reason: error.to_string(),
+                    });
+                }
+                // The memory pass of the same process follows.
+                if let Some(pid) = origin.pid() {
+                    self.current = Current::Process { pid };
+                }
+            }
+            current @ Current::Stream { .. } => {
+                self.current = current;
+                self.finish_stream();
+                let Current::Stream { what, .. } =
+                    std::mem::replace(&mut self.current, Current::None)
+                else {
+                    return true;
+                };
+                self.note_end(what, &end);
+                if let Some(pid) = origin.pid() {
+                    self.current = Current::Process { pid };
+                }
+            }
+            Current::None => {}
+        }
+        true
+    }
 }
 
-/// How the scan of one stream ended.
-#[derive(Debug)]
-struct StreamEnd {
-    read: u64,
-    expected: u64,
-    timed_out: bool,
-    error: Option<io::Error>,
+/// Locates the findings of a stream by its [`Place`] and hands them to the tally; a memory
+/// finding at the address and length of a command-line or environment finding of the same
+/// process is that copy again, and is dropped.
+struct Locator<'a, 'r> {
+    place: &'a Place,
+    layout: Option<&'a MemoryLayout>,
+    remembered: &'a HashSet<(u64, usize)>,
+    tally: &'a mut Tally<'r, SecretLocation>,
+}
+
+impl<'a, 'r> Locator<'a, 'r> {
+    fn new(
+        dump: &'a Dump,
+        place: &'a Place,
+        remembered: &'a HashSet<(u64, usize)>,
+        tally: &'a mut Tally<'r, SecretLocation>,
+    ) -> Self {
+        let layout = match place {
+            Place::Memory { pid, .. } => dump.memory_map(*pid).ok().map(|map| &map.layout),
+            _ => None,
+        };
+        Locator {
+            place,
+            layout,
+            remembered,
+            tally,
+        }
+    }
+}
+
+impl<'r> FindingSink<'r> for Locator<'_, 'r> {
+    fn found(&mut self, finding: Finding<'r>) -> bool {
+        let location = match self.place {
+            Place::Memory { pid, command } => {
+                if self.remembered.contains(&(finding.offset, finding.len())) {
+                    return true;
+                }
+                SecretLocation::Memory {
+                    pid: *pid,
+                    command: Arc::clone(command),
+                    address: hex_address(finding.offset),
+                    vma: self
+                        .layout
+                        .map_or_else(|| Arc::from(""), |l| vma_name(l, finding.offset)),
+                }
+            }
+            Place::Stored {
+                kind,
+                source,
+                image,
+            } => SecretLocation::Stored {
+                kind: kind.clone(),
+                source: Arc::clone(source),
+                image: Arc::clone(image),
+                offset: finding.offset,
+            },
+            Place::Member { source } => SecretLocation::Member {
+                source: Arc::clone(source),
+                offset: finding.offset,
+            },
+            Place::RootfsDiff { source, path } => SecretLocation::RootfsDiff {
+                source: Arc::clone(source),
+                path: Arc::clone(path),
+                offset: finding.offset,
+            },
+        };
+        self.tally.add(finding, location);
+        true
+    }
 }
 
 /// A reader that counts what it reads, reports it as progress, and ends early (as at the end
@@ -927,16 +915,6 @@ fn vma_name(layout: &MemoryLayout, vaddr: u64) -> Arc<str> {
     layout
         .vma_at(vaddr)
         .map_or_else(|| Arc::from(""), |vma| Arc::clone(&vma.name))
-}
-
-/// True for a regular member that is neither a CRIU image (nor in `checkpoint/`) nor
-/// `rootfs-diff.tar`: what the engine added (`config.dump`, `spec.dump`, `bind.mounts`, the
-/// container's log, `dump.log`).
-fn is_engine_file(dump: &Dump, member: &MemberInfo) -> bool {
-    member.kind == MemberKind::File
-        && member.name != ROOTFS_DIFF
-        && !member.name.starts_with("checkpoint/")
-        && !dump.checkpoint().has_image(&member.name)
 }
 
 #[cfg(test)]

@@ -3,13 +3,14 @@
 //! fixed-size buffer, in place or as a compressed archive streams by) is
 //! [`checkpoint_model::search`].
 //!
-//! - [`stored`]: the search of data stored outside process memory and of rootfs-diff.tar;
+//! - [`search`]: `--search`, a consumer of the one byte pipeline
+//!   ([`checkpoint_model::sources`]) over process memory and every other source;
 //! - [`report`]: the serde report structs of the memory views (summary, search, dump, hexdump).
 //!
 //! This module never prints; `cli` drives it and `output` renders its reports.
 
 pub mod report;
-pub mod stored;
+pub mod search;
 
 pub use checkpoint_model::dump::{MemoryLayout, PresentRun, ProcessMemory, Vma, PAGE_SIZE};
 pub use checkpoint_model::search::{Matcher, PatternError};
@@ -42,4 +43,7 @@ pub enum Error {
     /// Writing output failed.
     #[error("writing memory: {0}")]
     Write(#[source] std::io::Error),
+    /// A source could not be searched to its end (the reason says where and why).
+    #[error("{0}")]
+    Unreadable(String),
 }

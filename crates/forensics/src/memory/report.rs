@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 
 use super::Error;
 use checkpoint_model::dump::{ProcessMemory, Source};
-use checkpoint_model::search::{Match, SearchSink};
 
 /// Formats an address as `0x...` (the `address` fields of reports).
 pub fn hex_address(vaddr: u64) -> String {
@@ -172,126 +171,6 @@ pub struct StoredHit {
     pub matched: String,
     /// Context before, the match, and context after, printable.
     pub context: String,
-}
-
-/// A [`SearchSink`] that turns matches in one stored source into [`StoredHit`]s.
-pub struct StoredHitCollector<'a> {
-    source: &'a str,
-    kind: &'a str,
-    hits: &'a mut Vec<StoredHit>,
-    /// Stop once this many hits of the whole search exist (the memory hits counted in).
-    room: Option<usize>,
-    /// Matches found so far.
-    pub count: u64,
-}
-
-impl<'a> StoredHitCollector<'a> {
-    /// A collector appending to `hits`, stopping after `room` more (`None`: no limit).
-    pub fn new(
-        source: &'a str,
-        kind: &'a str,
-        hits: &'a mut Vec<StoredHit>,
-        room: Option<usize>,
-    ) -> Self {
-        StoredHitCollector {
-            source,
-            kind,
-            hits,
-            room,
-            count: 0,
-        }
-    }
-}
-
-impl SearchSink for StoredHitCollector<'_> {
-    fn matched(&mut self, found: &Match<'_>) -> bool {
-        let mut context = printable(found.before);
-        context.push_str(&printable(found.matched));
-        context.push_str(&printable(found.after));
-        self.hits.push(StoredHit {
-            source: self.source.to_owned(),
-            kind: self.kind.to_owned(),
-            offset: found.vaddr,
-            matched: printable(found.matched),
-            context,
-        });
-        self.count += 1;
-        self.room.is_none_or(|room| (self.count as usize) < room)
-    }
-}
-
-/// A [`SearchSink`] that turns matches of one process into [`SearchHit`]s.
-pub struct HitCollector<'a> {
-    memory_layout: &'a checkpoint_model::dump::MemoryLayout,
-    pid: u32,
-    command: &'a str,
-    pages_file: String,
-    hits: &'a mut Vec<SearchHit>,
-    /// Stop once `hits` holds this many (all hits of the search, not only this process's).
-    limit: Option<usize>,
-    progress: &'a mut dyn FnMut(u64),
-    /// Matches found so far.
-    pub count: u64,
-    /// Bytes of memory read so far.
-    pub bytes: u64,
-}
-
-impl<'a> HitCollector<'a> {
-    /// A collector appending to `hits` until it holds `limit` of them (`None`: no limit), and
-    /// reporting read bytes to `progress`.
-    pub fn new(
-        memory_layout: &'a checkpoint_model::dump::MemoryLayout,
-        pid: u32,
-        command: &'a str,
-        hits: &'a mut Vec<SearchHit>,
-        limit: Option<usize>,
-        progress: &'a mut dyn FnMut(u64),
-    ) -> Self {
-        HitCollector {
-            memory_layout,
-            pid,
-            command,
-            pages_file: String::new(),
-            hits,
-            limit,
-            progress,
-            count: 0,
-            bytes: 0,
-        }
-    }
-}
-
-impl SearchSink for HitCollector<'_> {
-    fn matched(&mut self, found: &Match<'_>) -> bool {
-        let vma = self.memory_layout.vma_at(found.vaddr);
-        let mut context = printable(found.before);
-        context.push_str(&printable(found.matched));
-        context.push_str(&printable(found.after));
-        self.hits.push(SearchHit {
-            pid: self.pid,
-            command: self.command.to_owned(),
-            address: hex_address(found.vaddr),
-            vaddr: found.vaddr,
-            vma: vma.map_or_else(|| "[none]".into(), |v| v.name.to_string()),
-            vma_start: vma.map(|v| hex_address(v.start)).unwrap_or_default(),
-            offset: vma.map(|v| found.vaddr - v.start).unwrap_or(0),
-            pages_file: self.pages_file.clone(),
-            pages_offset: found.pages_offset,
-            matched: printable(found.matched),
-            context,
-        });
-        self.count += 1;
-        self.limit.is_none_or(|limit| self.hits.len() < limit)
-    }
-
-    fn progress(&mut self, bytes: u64) {
-        self.bytes += bytes;
-        (self.progress)(bytes);
-    }
-
-    fn pages_file(&mut self, name: &str) {
-        name.clone_into(&mut self.pages_file);
-    }
 }
 
 /// One range of a raw memory dump: `len` bytes of memory at `address` are at `file_offset` in

@@ -14,7 +14,7 @@ use super::layout::{join_segments, MemoryLayout, PresentRun, Segment, Vma};
 use super::shared::SharedMemory;
 use super::{Error, MemoryMap};
 use crate::archive::{Checkpoint, MemberReader};
-use crate::search::{self, Matcher, SearchSink};
+use crate::search;
 
 /// Longest argv or environment area read (Linux limits both together to a quarter of the
 /// stack rlimit; 4 MiB covers the default 8 MiB stack).
@@ -306,30 +306,6 @@ impl<'d> ProcessMemory<'d> {
             })
             .filter(|pass| !pass.segments.is_empty())
             .collect()
-    }
-
-    /// Searches all present memory, one sequential pass over each pages file involved (see
-    /// [`search`] and [`ProcessMemory::passes`]); the sink is told which pages file the next
-    /// matches come from. Returns `false` if the sink stopped the search.
-    pub fn search(
-        &self,
-        matcher: &Matcher,
-        context: usize,
-        sink: &mut dyn SearchSink,
-    ) -> Result<bool, Error> {
-        for mut pass in self.passes() {
-            sink.pages_file(pass.reader.name());
-            let finished =
-                search::search_segments(&mut pass.reader, &pass.segments, matcher, context, sink)
-                    .map_err(|source| Error::ReadPages {
-                    pages: pass.reader.name().to_owned(),
-                    source,
-                })?;
-            if !finished {
-                return Ok(false);
-            }
-        }
-        Ok(true)
     }
 
     fn not_present(&self, vaddr: u64) -> Error {

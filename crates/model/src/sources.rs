@@ -1,0 +1,625 @@
+//! Every byte a checkpoint stores, as one list of sources, and the one engine that reads them
+//! for a [`Consumer`]: the memory search and the secrets scan both walk it, so they cover the
+//! same bytes, in the same order, with the same locations.
+//!
+//! # The sources, in this order
+//! 1. For each live process in `pstree.img` order (or only [`Selection::pid`]), between a
+//!    [`Origin::Process`] begin and end: its command line (each argument a stream) and its
+//!    environment (each `NAME=value` string a stream) as the kernel shows them
+//!    ([`Dump::strings`]; their bytes are in the process's memory too), then its memory, one
+//!    pass per pages file in file order (private pages, then each shared-memory object it
+//!    maps): stream offsets are virtual addresses.
+//! 2. Unless one process was asked for: the data the checkpoint stores outside process memory
+//!    ([`Dump::stored_data`]: pipe, unix and TCP queues, ghost files, shared memory nobody maps),
+//!    the files of `rootfs-diff.tar`, and the files the container engine put in the archive
+//!    beside the CRIU images (`config.dump`, `spec.dump`, the container's log, `dump.log`).
+//!
+//! # Division of work
+//! The engine opens each source, seeks to each of its pieces, counts what it reads, and tells
+//! the consumer how each source ended (read to its end, stopped by the consumer, cut short by a
+//! short file or an error). The consumer decides which sources it reads ([`Consumer::begin`]:
+//! the memory search leaves out the command line and environment, whose bytes it finds in
+//! memory), reads each piece's bytes from the reader it is given, and may stop a source or the
+//! whole walk. Memory stays bounded: pieces are read through the consumer's own fixed buffer.
+//!
+//! # Compressed archives
+//! A compressed archive is decompressed once, at open. When its pages files went by then
+//! without being spooled ([`crate::archive::Checkpoint::pages_streamed`]), a consumer that
+//! recorded what it found in them by file offset (see [`crate::streamed`]) replays it for each
+//! piece of a pages file ([`Consumer::streamed`]); a consumer that did not record is told the
+//! source cannot be read.
+
+use std::io::{self, Read};
+
+use crate::archive::{MemberInfo, MemberKind};
+use crate::dump::layout::Segment;
+use crate::dump::{Dump, MemoryLayout, StoredData};
+
+/// The archive member holding the container's file system changes.
+pub const ROOTFS_DIFF: &str = "rootfs-diff.tar";
+
+/// Which sources a walk covers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Only this process (its command line, environment and memory); `None`: every process and
+    /// every source outside process memory.
+    pub pid: Option<u32>,
+}
+
+/// Where the bytes of a source were in the running system, or in the archive.
+#[derive(Debug, Clone, Copy)]
+pub enum Origin<'a> {
+    /// A process begins (its strings and memory follow) or ends.
+    Process {
+        /// Its pid.
+        pid: u32,
+        /// Its command name.
+        command: &'a str,
+    },
+    /// A process's command line: one piece per argument, each its own stream. Stream offsets
+    /// are offsets in `/proc/PID/cmdline`, which starts at virtual address `start`.
+    CommandLine {
+        /// The process.
+        pid: u32,
+        /// Its command name.
+        command: &'a str,
+        /// The address of the command line's first byte.
+        start: u64,
+    },
+    /// A process's environment: one piece per `NAME=value` string, each its own stream. Stream
+    /// offsets are offsets in `/proc/PID/environ`, which starts at virtual address `start`.
+    Environment {
+        /// The process.
+        pid: u32,
+        /// Its command name.
+        command: &'a str,
+        /// The address of the environment area's first byte.
+        start: u64,
+    },
+    /// One pages file's share of a process's memory. Stream offsets are virtual addresses.
+    Memory {
+        /// The process.
+        pid: u32,
+        /// Its command name.
+        command: &'a str,
+        /// Its mappings.
+        layout: &'a MemoryLayout,
+        /// The pages file, as its reader names it (`CHECKPOINT: pages-N.img`).
+        pages: &'a str,
+    },
+    /// Data stored outside process memory. Stream offsets are offsets in the data.
+    Stored {
+        /// What and where.
+        data: &'a StoredData,
+    },
+    /// A file of `rootfs-diff.tar`. Stream offsets are offsets in the file.
+    RootfsFile {
+        /// Its path in the tar.
+        path: &'a str,
+    },
+    /// A file the container engine put in the archive. Stream offsets are offsets in it.
+    EngineFile {
+        /// The member's name.
+        member: &'a str,
+    },
+}
+
+impl Origin<'_> {
+    /// The process, for the sources of a process.
+    pub fn pid(&self) -> Option<u32> {
+        match self {
+            Origin::Process { pid, .. }
+            | Origin::CommandLine { pid, .. }
+            | Origin::Environment { pid, .. }
+            | Origin::Memory { pid, .. } => Some(*pid),
+            Origin::Stored { .. } | Origin::RootfsFile { .. } | Origin::EngineFile { .. } => None,
+        }
+    }
+}
+
+/// One piece of a source: `len` bytes of its stream from `offset`, at byte `at` of the image or
+/// member that holds them. A piece that does not continue the one before (in the stream) starts
+/// a new stream: nothing is found across that edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Piece {
+    /// Stream offset of the first byte.
+    pub offset: u64,
+    /// Byte offset in the image or member.
+    pub at: u64,
+    /// Length in bytes.
+    pub len: u64,
+}
+
+impl From<Segment> for Piece {
+    fn from(segment: Segment) -> Piece {
+        Piece {
+            offset: segment.vaddr,
+            at: segment.pages_offset,
+            len: segment.len,
+        }
+    }
+}
+
+/// How a source ended.
+#[derive(Debug)]
+pub struct SourceEnd {
+    /// Bytes read.
+    pub read: u64,
+    /// Bytes the source holds.
+    pub expected: u64,
+    /// True when the consumer stopped it ([`Consumer::piece`] returned `false`: a match limit,
+    /// a time budget; the consumer knows which).
+    pub stopped: bool,
+    /// Why it could not be read to its end (or opened at all).
+    pub error: Option<SourceError>,
+}
+
+/// Why a source could not be read.
+#[derive(Debug)]
+pub enum SourceError {
+    /// Opening it failed (a process whose memory cannot be read, a member that cannot be
+    /// opened): the error, as text.
+    Open(String),
+    /// Reading it failed, or it ended early.
+    Read(io::Error),
+}
+
+impl std::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SourceError::Open(reason) => f.write_str(reason),
+            SourceError::Read(err) => write!(f, "{err}"),
+        }
+    }
+}
+
+/// What reads the sources: the memory search, the secrets scan. See the module docs.
+pub trait Consumer {
+    /// A source begins; `false` leaves it unread (its [`Consumer::end`] is not called).
+    fn begin(&mut self, origin: &Origin<'_>) -> bool;
+
+    /// One piece of the current source; `data` yields its `len` bytes (fewer if the image ends
+    /// early: the engine then reports the source cut short). The consumer reads it to its end
+    /// and returns `Ok(true)`, or stops early and returns `Ok(false)` to end this source (its
+    /// match limit, its time budget). It counts its own progress as it reads.
+    fn piece(&mut self, piece: &Piece, data: &mut dyn Read) -> io::Result<bool>;
+
+    /// A piece of pages file `pages` that went by while a compressed archive streamed: replay
+    /// what was found there (and count the piece's bytes as progress). `None` when this
+    /// consumer recorded nothing (the source is then reported unreadable); `Some(false)` stops
+    /// the source.
+    fn streamed(&mut self, _pages: &str, _piece: &Piece) -> Option<bool> {
+        None
+    }
+
+    /// The source ended; `false` stops the whole walk.
+    fn end(&mut self, origin: &Origin<'_>, end: SourceEnd) -> bool;
+}
+
+/// Walks the sources of `dump` that `selection` covers (see the module docs), for `consumer`.
+pub fn walk(dump: &Dump, selection: &Selection, consumer: &mut dyn Consumer) {
+    for task in dump.tasks() {
+        if !task.state.has_resources() || selection.pid.is_some_and(|pid| pid != task.pid) {
+            continue;
+        }
+        if !walk_process(dump, task.pid, &task.comm, consumer) {
+            return;
+        }
+    }
+    if selection.pid.is_some() {
+        return;
+    }
+    for data in dump.stored_data() {
+        if !walk_stored(dump, data, consumer) {
+            return;
+        }
+    }
+    if !walk_rootfs(dump, consumer) {
+        return;
+    }
+    for member in dump.checkpoint().members() {
+        if is_engine_file(dump, member) && !walk_member(dump, &member.name, consumer) {
+            return;
+        }
+    }
+}
+
+/// The bytes a walk of `selection` reads (process memory, stored data, `rootfs-diff.tar` and the
+/// engine's files; the strings are in memory too), for a progress bar and time budgets.
+pub fn walk_size(dump: &Dump, selection: &Selection) -> u64 {
+    let memory = dump
+        .tasks()
+        .iter()
+        .filter(|task| {
+            task.state.has_resources() && selection.pid.is_none_or(|pid| pid == task.pid)
+        })
+        .filter_map(|task| dump.memory(task.pid).ok())
+        .fold(0u64, |sum, memory| {
+            sum.saturating_add(memory.present_bytes())
+        });
+    if selection.pid.is_some() {
+        return memory;
+    }
+    let checkpoint = dump.checkpoint();
+    dump.stored_data()
+        .iter()
+        .fold(memory, |sum, data| sum.saturating_add(data.len()))
+        .saturating_add(checkpoint.member_size(ROOTFS_DIFF).unwrap_or(0))
+        .saturating_add(
+            checkpoint
+                .members()
+                .filter(|m| is_engine_file(dump, m))
+                .fold(0u64, |sum, m| sum.saturating_add(m.size)),
+        )
+}
+
+/// True for a regular member that is neither a CRIU image (nor in `checkpoint/`) nor
+/// `rootfs-diff.tar`: what the engine added (`config.dump`, `spec.dump`, `bind.mounts`, the
+/// container's log, `dump.log`).
+pub fn is_engine_file(dump: &Dump, member: &MemberInfo) -> bool {
+    member.kind == MemberKind::File
+        && member.name != ROOTFS_DIFF
+        && !member.name.starts_with("checkpoint/")
+        && !dump.checkpoint().has_image(&member.name)
+}
+
+/// One process: begin, strings, memory passes, end. Returns `false` when the walk stops.
+fn walk_process(dump: &Dump, pid: u32, command: &str, consumer: &mut dyn Consumer) -> bool {
+    let process = Origin::Process { pid, command };
+    if !consumer.begin(&process) {
+        return true;
+    }
+    let memory = match dump.memory(pid) {
+        Ok(memory) => memory,
+        Err(err) => {
+            let end = SourceEnd {
+                read: 0,
+                expected: 0,
+                stopped: false,
+                error: Some(SourceError::Open(crate::error_text(&err))),
+            };
+            return consumer.end(&process, end);
+        }
+    };
+    let mut read = 0u64;
+    let mut go_on = walk_strings(dump, pid, command, consumer);
+    let streamed = dump.checkpoint().pages_streamed();
+    for mut pass in memory.passes() {
+        if !go_on {
+            break;
+        }
+        let name = pass.reader.name().to_owned();
+        let origin = Origin::Memory {
+            pid,
+            command,
+            layout: memory.layout(),
+            pages: &name,
+        };
+        if !consumer.begin(&origin) {
+            continue;
+        }
+        let pieces: Vec<Piece> = pass.segments.iter().copied().map(Piece::from).collect();
+        let end = if streamed {
+            replay_pieces(&name, &pieces, consumer)
+        } else {
+            read_pieces(&mut pass.reader, &pieces, consumer)
+        };
+        read = read.saturating_add(end.read);
+        go_on = consumer.end(&origin, end);
+    }
+    // The process ends even when the walk stops inside it, so that its totals are told.
+    let end = SourceEnd {
+        read,
+        expected: memory.present_bytes(),
+        stopped: !go_on,
+        error: None,
+    };
+    consumer.end(&process, end) && go_on
+}
+
+/// The command line and the environment of a process, each one source of pieces held by the
+/// model (see [`Dump::strings`]); one that cannot be read ends with the reason. Returns `false`
+/// when the walk stops.
+fn walk_strings(dump: &Dump, pid: u32, command: &str, consumer: &mut dyn Consumer) -> bool {
+    let (cmdline, environ) = match dump.strings(pid) {
+        Ok(strings) => (
+            strings.cmdline.as_ref().map_err(|u| u.reason.clone()),
+            strings.environ.as_ref().map_err(|u| u.reason.clone()),
+        ),
+        Err(problem) => (Err(problem.reason.clone()), Err(problem.reason)),
+    };
+    let start = cmdline.as_ref().map_or(0, |c| c.start);
+    let origin = Origin::CommandLine {
+        pid,
+        command,
+        start,
+    };
+    let pieces = cmdline.map(|cmdline| {
+        let mut offset = 0usize;
+        cmdline
+            .bytes
+            .split(|&b| b == 0)
+            .map(|arg| {
+                let piece = (offset, arg);
+                offset += arg.len() + 1;
+                piece
+            })
+            .collect::<Vec<_>>()
+    });
+    if !walk_held(&origin, pieces, consumer) {
+        return false;
+    }
+    let start = dump
+        .memory_map(pid)
+        .map(|map| map.args.env_start)
+        .unwrap_or(0);
+    let origin = Origin::Environment {
+        pid,
+        command,
+        start,
+    };
+    let pieces = environ.map(|strings| {
+        strings
+            .iter()
+            .map(|string| {
+                let offset = string.vaddr.saturating_sub(start);
+                (
+                    usize::try_from(offset).unwrap_or(usize::MAX),
+                    string.bytes.as_slice(),
+                )
+            })
+            .collect::<Vec<_>>()
+    });
+    walk_held(&origin, pieces, consumer)
+}
+
+/// A source whose pieces the model holds: `(offset, bytes)` each, or why it cannot be read.
+fn walk_held(
+    origin: &Origin<'_>,
+    pieces: Result<Vec<(usize, &[u8])>, String>,
+    consumer: &mut dyn Consumer,
+) -> bool {
+    if !consumer.begin(origin) {
+        return true;
+    }
+    let pieces = match pieces {
+        Ok(pieces) => pieces,
+        Err(reason) => {
+            let end = SourceEnd {
+                read: 0,
+                expected: 0,
+                stopped: false,
+                error: Some(SourceError::Open(reason)),
+            };
+            return consumer.end(origin, end);
+        }
+    };
+    let mut end = SourceEnd {
+        read: 0,
+        expected: pieces.iter().map(|(_, bytes)| bytes.len() as u64).sum(),
+        stopped: false,
+        error: None,
+    };
+    for (offset, bytes) in pieces {
+        let piece = Piece {
+            offset: offset as u64,
+            at: offset as u64,
+            len: bytes.len() as u64,
+        };
+        let mut data = bytes;
+        match consumer.piece(&piece, &mut data) {
+            Ok(go_on) => {
+                end.read = end.read.saturating_add(piece.len);
+                if !go_on {
+                    end.stopped = true;
+                    break;
+                }
+            }
+            Err(err) => {
+                end.error = Some(SourceError::Read(err));
+                break;
+            }
+        }
+    }
+    consumer.end(origin, end)
+}
+
+/// Stored data: its ranges of one image, or of a pages file that streamed by.
+fn walk_stored(dump: &Dump, data: &StoredData, consumer: &mut dyn Consumer) -> bool {
+    let origin = Origin::Stored { data };
+    if !consumer.begin(&origin) {
+        return true;
+    }
+    let pieces: Vec<Piece> = data
+        .ranges
+        .iter()
+        .map(|range| Piece {
+            offset: range.data_offset,
+            at: range.file_offset,
+            len: range.len,
+        })
+        .collect();
+    let end = match dump.checkpoint().open_image(&data.image) {
+        Ok(reader) if reader.is_streamed() => {
+            let name = reader.name().to_owned();
+            replay_pieces(&name, &pieces, consumer)
+        }
+        Ok(mut reader) => read_pieces(&mut reader, &pieces, consumer),
+        Err(err) => SourceEnd {
+            read: 0,
+            expected: data.len(),
+            stopped: false,
+            error: Some(SourceError::Open(crate::error_text(&err))),
+        },
+    };
+    consumer.end(&origin, end)
+}
+
+/// Every regular file of `rootfs-diff.tar`, each its own source. Returns `false` when the walk
+/// stops.
+fn walk_rootfs(dump: &Dump, consumer: &mut dyn Consumer) -> bool {
+    let checkpoint = dump.checkpoint();
+    if checkpoint.member_size(ROOTFS_DIFF).is_none() {
+        return true;
+    }
+    let mut go_on = true;
+    let visited = checkpoint.visit_rootfs_files(&mut |path, size, data| {
+        let origin = Origin::RootfsFile { path };
+        if !consumer.begin(&origin) {
+            return Ok(true);
+        }
+        let piece = Piece {
+            offset: 0,
+            at: 0,
+            len: size,
+        };
+        let end = read_piece_from(data, &piece, consumer);
+        // A file cut short leaves the tar stream inside it: the walk of rootfs-diff.tar ends.
+        let whole = end.error.is_none() && !end.stopped;
+        go_on = consumer.end(&origin, end);
+        Ok(go_on && whole)
+    });
+    if let Err(err) = visited {
+        let origin = Origin::EngineFile {
+            member: ROOTFS_DIFF,
+        };
+        let end = SourceEnd {
+            read: 0,
+            expected: 0,
+            stopped: false,
+            error: Some(SourceError::Open(crate::error_text(&err))),
+        };
+        if consumer.begin(&origin) {
+            go_on = consumer.end(&origin, end) && go_on;
+        }
+    }
+    go_on
+}
+
+/// One member of the archive, as one source.
+fn walk_member(dump: &Dump, member: &str, consumer: &mut dyn Consumer) -> bool {
+    let origin = Origin::EngineFile { member };
+    if !consumer.begin(&origin) {
+        return true;
+    }
+    let end = match dump.checkpoint().open_member(member) {
+        Ok(mut reader) => {
+            let piece = Piece {
+                offset: 0,
+                at: 0,
+                len: reader.len(),
+            };
+            read_pieces(&mut reader, &[piece], consumer)
+        }
+        Err(err) => SourceEnd {
+            read: 0,
+            expected: 0,
+            stopped: false,
+            error: Some(SourceError::Open(crate::error_text(&err))),
+        },
+    };
+    consumer.end(&origin, end)
+}
+
+/// Reads `pieces` of a seekable image for the consumer.
+fn read_pieces<R: Read + io::Seek>(
+    reader: &mut R,
+    pieces: &[Piece],
+    consumer: &mut dyn Consumer,
+) -> SourceEnd {
+    let expected = pieces.iter().fold(0u64, |sum, p| sum.saturating_add(p.len));
+    let mut end = SourceEnd {
+        read: 0,
+        expected,
+        stopped: false,
+        error: None,
+    };
+    for piece in pieces {
+        if let Err(err) = reader.seek(io::SeekFrom::Start(piece.at)) {
+            end.error = Some(SourceError::Read(err));
+            break;
+        }
+        let part = read_piece_from(reader, piece, consumer);
+        end.read = end.read.saturating_add(part.read);
+        end.stopped = part.stopped;
+        end.error = part.error;
+        if end.stopped || end.error.is_some() {
+            break;
+        }
+    }
+    end
+}
+
+/// Reads one piece from `data` (positioned at its start) for the consumer, counting what it
+/// reads; a piece that ends early is an error naming how far it got.
+fn read_piece_from(data: &mut dyn Read, piece: &Piece, consumer: &mut dyn Consumer) -> SourceEnd {
+    let mut counted = Counted {
+        inner: data.take(piece.len),
+        read: 0,
+    };
+    let result = consumer.piece(piece, &mut counted);
+    let read = counted.read;
+    let mut end = SourceEnd {
+        read,
+        expected: piece.len,
+        stopped: false,
+        error: None,
+    };
+    match result {
+        Ok(true) if read < piece.len => {
+            end.error = Some(SourceError::Read(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the data ends {read} bytes into the {} bytes at byte {:#x}",
+                    piece.len, piece.at
+                ),
+            )));
+        }
+        Ok(go_on) => end.stopped = !go_on,
+        Err(err) => end.error = Some(SourceError::Read(err)),
+    }
+    end
+}
+
+/// Replays the pieces of a pages file that streamed by.
+fn replay_pieces(pages: &str, pieces: &[Piece], consumer: &mut dyn Consumer) -> SourceEnd {
+    let expected = pieces.iter().fold(0u64, |sum, p| sum.saturating_add(p.len));
+    let mut end = SourceEnd {
+        read: 0,
+        expected,
+        stopped: false,
+        error: None,
+    };
+    for piece in pieces {
+        match consumer.streamed(pages, piece) {
+            Some(go_on) => {
+                end.read = end.read.saturating_add(piece.len);
+                if !go_on {
+                    end.stopped = true;
+                    break;
+                }
+            }
+            None => {
+                end.error = Some(SourceError::Open(format!(
+                    "{pages}: the pages went by while the compressed archive was read, and were not kept"
+                )));
+                break;
+            }
+        }
+    }
+    end
+}
+
+/// A reader that counts what it reads.
+struct Counted<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
