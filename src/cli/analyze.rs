@@ -228,41 +228,69 @@ fn explore_view(view: CritView) -> ExploreView {
     }
 }
 
-/// Runs `analyze`.
-pub fn run(args: AnalyzeArgs) -> Result<Outcome, Error> {
-    if !args.local {
-        return run_target(&args);
-    }
-    if args.inputs.is_empty() {
-        return Err(Error::Usage(
-            "analyze --local needs one or more checkpoint archives or CRIU image directories"
-                .into(),
-        ));
-    }
-    if args.memory.is_requested() {
-        return super::memory_args::run(&args.memory, &args.inputs, args.output, &args.archive);
-    }
-    let inputs: Vec<(&Path, String)> = args
-        .inputs
-        .iter()
-        .map(|input| (input.as_path(), input.display().to_string()))
-        .collect();
-    if args.secrets.secrets {
-        let format = output_format(args.output);
-        return secrets_args::run(
-            &args.secrets,
-            args.memory.pid,
-            &inputs,
-            format,
-            &args.archive,
-        );
-    }
-    run_local(&args, &inputs)
+/// What `analyze` was asked, validated before anything is read or any request is sent (the
+/// flags parse first, then this plan; ripgrep's low-level and high-level arguments).
+struct Plan<'a> {
+    /// Where the checkpoints come from.
+    source: PlanSource<'a>,
+    /// What to show of them.
+    view: View,
 }
 
-/// `analyze TARGET`: checkpoints TARGET's container, fetches the archive into a private temp
-/// directory, analyses it as `--local` would (naming it `NODE:PATH`), then removes it.
-fn run_target(args: &AnalyzeArgs) -> Result<Outcome, Error> {
+/// Where `analyze`'s checkpoints come from.
+enum PlanSource<'a> {
+    /// Archives or image directories on this machine, each with the name to report it under.
+    Local(Vec<(&'a Path, String)>),
+    /// A TARGET to checkpoint and fetch first (`None`: picked on the terminal).
+    Target(Option<&'a str>),
+}
+
+/// What `analyze` shows.
+enum View {
+    /// The memory views and search (`--memory`, `--dump-memory`, `--hexdump`, `--search`).
+    Memory,
+    /// `--secrets`.
+    Secrets,
+    /// One of crit's `x` views.
+    Crit(ExploreView),
+    /// The reports: the summary, the overview, the sections asked for.
+    Reports,
+}
+
+impl View {
+    fn of(args: &AnalyzeArgs) -> View {
+        if args.memory.is_requested() {
+            View::Memory
+        } else if args.secrets.secrets {
+            View::Secrets
+        } else if let Some(view) = args.crit_x {
+            View::Crit(explore_view(view))
+        } else {
+            View::Reports
+        }
+    }
+}
+
+/// The plan of `args` (see [`Plan`]), or what to change on the command line.
+fn plan(args: &AnalyzeArgs) -> Result<Plan<'_>, Error> {
+    let view = View::of(args);
+    if args.local {
+        if args.inputs.is_empty() {
+            return Err(Error::Usage(
+                "analyze --local needs one or more checkpoint archives or CRIU image directories"
+                    .into(),
+            ));
+        }
+        let inputs = args
+            .inputs
+            .iter()
+            .map(|input| (input.as_path(), input.display().to_string()))
+            .collect();
+        return Ok(Plan {
+            source: PlanSource::Local(inputs),
+            view,
+        });
+    }
     let target = match args.inputs.as_slice() {
         [one] if one.exists() => {
             let path = one.display();
@@ -286,32 +314,70 @@ fn run_target(args: &AnalyzeArgs) -> Result<Outcome, Error> {
             ))
         }
     };
-    let fetched = checkpoint_to_temp(&args.remote, target)?;
-    if args.memory.is_requested() {
-        return super::memory_args::run(
-            &args.memory,
-            std::slice::from_ref(&fetched.path),
-            args.output,
-            &args.archive,
-        );
-    }
-    let inputs = [(fetched.path.as_path(), fetched.source.clone())];
-    if args.secrets.secrets {
-        let format = output_format(args.output);
-        return secrets_args::run(
+    Ok(Plan {
+        source: PlanSource::Target(target),
+        view,
+    })
+}
+
+/// Runs `analyze`: plans it, checkpoints and fetches a TARGET into a private temp directory
+/// (analysed as `--local` would, named `NODE:PATH`, then removed), and shows the view.
+pub fn run(args: AnalyzeArgs) -> Result<Outcome, Error> {
+    let plan = plan(&args)?;
+    let fetched;
+    let inputs = match plan.source {
+        PlanSource::Local(inputs) => inputs,
+        PlanSource::Target(target) => {
+            fetched = checkpoint_to_temp(&args.remote, target)?;
+            vec![(fetched.path.as_path(), fetched.source.clone())]
+        }
+    };
+    let format = output_format(args.output);
+    match plan.view {
+        View::Memory => {
+            let paths: Vec<PathBuf> = inputs.iter().map(|(path, _)| path.to_path_buf()).collect();
+            super::memory_args::run(&args.memory, &paths, args.output, &args.archive)
+        }
+        View::Secrets => secrets_args::run(
             &args.secrets,
             args.memory.pid,
             &inputs,
             format,
             &args.archive,
-        );
+        ),
+        View::Crit(view) => run_crit(&args, view, &inputs),
+        View::Reports => run_reports(&args, &inputs),
     }
-    run_local(args, &inputs)
+}
+
+/// One of crit's `x` views of each input.
+fn run_crit(
+    args: &AnalyzeArgs,
+    view: ExploreView,
+    inputs: &[(&Path, String)],
+) -> Result<Outcome, Error> {
+    let format = output_format(args.output);
+    let mut out = std::io::stdout().lock();
+    let mut failed = 0usize;
+    for (input, _) in inputs {
+        let report = open_input(input, &args.archive)
+            .and_then(|checkpoint| Ok(analyze::collect_explore(checkpoint, view)?));
+        match report {
+            Ok(report) => output::render_explore(&report, format, &mut out)?,
+            Err(err) => failed += report_failure(err, inputs.len())?,
+        }
+    }
+    out.flush().map_err(output::Error::Io)?;
+    Ok(if failed == 0 {
+        Outcome::Success
+    } else {
+        Outcome::PartialFailure
+    })
 }
 
 /// Opens each input (a path and the name to report it under), builds its report, renders all
 /// of them.
-fn run_local(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome, Error> {
+fn run_reports(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome, Error> {
     let format = output_format(args.output);
     let stdout = std::io::stdout();
     let style = Style::for_terminal(
@@ -320,54 +386,42 @@ fn run_local(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome, 
     );
     let mut out = stdout.lock();
     let mut failed = 0usize;
-    if let Some(view) = args.crit_x {
-        for (input, _) in inputs {
-            let report = open_input(input, &args.archive).and_then(|checkpoint| {
-                Ok(analyze::collect_explore(checkpoint, explore_view(view))?)
-            });
-            match report {
-                Ok(report) => output::render_explore(&report, format, &mut out)?,
-                Err(err) => failed += report_failure(err, inputs.len())?,
-            }
-        }
-    } else {
-        let sections = args
-            .sections
-            .resolve(format, args.memory.pid, inputs.len() == 1);
-        let mut reports = Vec::with_capacity(inputs.len());
-        for (input, source) in inputs {
-            let report = open_input(input, &args.archive)
-                .and_then(|checkpoint| Ok(analyze::collect_report(checkpoint, source, &sections)?));
-            match report {
-                Ok(mut report) => {
-                    let unreadable = analyze::unreadable_facts(&report);
-                    for fact in &unreadable {
-                        eprintln!("error: {source}: {fact}");
-                    }
-                    if !unreadable.is_empty() {
-                        failed += 1;
-                    }
-                    report.custody = checkpoint_model::archive::check_custody(input);
-                    if let Some(problem) = report
-                        .custody
-                        .as_ref()
-                        .filter(|c| !c.matches)
-                        .and_then(|c| c.problem.as_deref())
-                    {
-                        eprintln!(
-                            "warning: {} does not match its custody record: {problem}",
-                            input.display()
-                        );
-                    }
-                    reports.push(report)
+    let sections = args
+        .sections
+        .resolve(format, args.memory.pid, inputs.len() == 1);
+    let mut reports = Vec::with_capacity(inputs.len());
+    for (input, source) in inputs {
+        let report = open_input(input, &args.archive)
+            .and_then(|checkpoint| Ok(analyze::collect_report(checkpoint, source, &sections)?));
+        match report {
+            Ok(mut report) => {
+                let unreadable = analyze::unreadable_facts(&report);
+                for fact in &unreadable {
+                    eprintln!("error: {source}: {fact}");
                 }
-                Err(err) => failed += report_failure(err, inputs.len())?,
+                if !unreadable.is_empty() {
+                    failed += 1;
+                }
+                report.custody = checkpoint_model::archive::check_custody(input);
+                if let Some(problem) = report
+                    .custody
+                    .as_ref()
+                    .filter(|c| !c.matches)
+                    .and_then(|c| c.problem.as_deref())
+                {
+                    eprintln!(
+                        "warning: {} does not match its custody record: {problem}",
+                        input.display()
+                    );
+                }
+                reports.push(report)
             }
+            Err(err) => failed += report_failure(err, inputs.len())?,
         }
-        if !reports.is_empty() {
-            let wide = args.output == OutputFormat::Wide;
-            output::render_reports(&reports, format, style, wide, &mut out)?;
-        }
+    }
+    if !reports.is_empty() {
+        let wide = args.output == OutputFormat::Wide;
+        output::render_reports(&reports, format, style, wide, &mut out)?;
     }
     out.flush().map_err(output::Error::Io)?;
     Ok(if failed == 0 {
