@@ -6,9 +6,11 @@
 //! 1. For each live process in `pstree.img` order (or only [`Selection::pid`]), between a
 //!    [`Origin::Process`] begin and end: its command line (each argument a stream) and its
 //!    environment (each `NAME=value` string a stream) as the kernel shows them
-//!    ([`Dump::strings`]; their bytes are in the process's memory too), then its memory, one
-//!    pass per pages file in file order (private pages, then each shared-memory object it
-//!    maps): stream offsets are virtual addresses.
+//!    ([`Dump::strings`]; their bytes are in the process's memory too), then its private memory
+//!    in file order (stream offsets are virtual addresses), then each shared-memory object it
+//!    maps that no process before it mapped ([`Origin::Shared`]): read once for every selected
+//!    process that maps it, so N processes mapping one object cost one read, not N (stream
+//!    offsets are object offsets; each finding is located in every process that maps it).
 //! 2. Unless one process was asked for: the data the checkpoint stores outside process memory
 //!    ([`Dump::stored_data`]: pipe, unix and TCP queues, ghost files, shared memory nobody maps),
 //!    the files of `rootfs-diff.tar`, and the files the container engine put in the archive
@@ -29,11 +31,12 @@
 //! piece of a pages file ([`Consumer::streamed`]); a consumer that did not record is told the
 //! source cannot be read.
 
+use std::collections::HashMap;
 use std::io::{self, Read};
 
 use crate::archive::{MemberInfo, MemberKind};
-use crate::dump::layout::Segment;
-use crate::dump::{Dump, MemoryLayout, StoredData};
+use crate::dump::layout::{join_segments, Segment};
+use crate::dump::{Dump, MemoryLayout, Source, StoredData};
 
 /// The archive member holding the container's file system changes.
 pub const ROOTFS_DIFF: &str = "rootfs-diff.tar";
@@ -87,6 +90,17 @@ pub enum Origin<'a> {
         /// The pages file, as its reader names it (`CHECKPOINT: pages-N.img`).
         pages: &'a str,
     },
+    /// A shared-memory object (shared anonymous memory, a memfd, a SysV segment) that selected
+    /// processes map, read once for all of them. Stream offsets are offsets in the object;
+    /// [`SharedMapping::locate`] turns one into each mapping process's address.
+    Shared {
+        /// The object's id.
+        shmid: u64,
+        /// The pages file, as its reader names it.
+        pages: &'a str,
+        /// The processes that map it, with the parts each maps.
+        mappings: &'a [SharedMapping],
+    },
     /// Data stored outside process memory. Stream offsets are offsets in the data.
     Stored {
         /// What and where.
@@ -112,8 +126,49 @@ impl Origin<'_> {
             | Origin::CommandLine { pid, .. }
             | Origin::Environment { pid, .. }
             | Origin::Memory { pid, .. } => Some(*pid),
-            Origin::Stored { .. } | Origin::RootfsFile { .. } | Origin::EngineFile { .. } => None,
+            Origin::Shared { .. }
+            | Origin::Stored { .. }
+            | Origin::RootfsFile { .. }
+            | Origin::EngineFile { .. } => None,
         }
+    }
+}
+
+/// The parts of a shared-memory object one process maps, where its own pagemap does not hold
+/// the pages (those are its private memory).
+#[derive(Debug, Clone)]
+pub struct SharedMapping {
+    /// The process.
+    pub pid: u32,
+    /// Its command name.
+    pub command: String,
+    /// What it maps: object offset, address, length; by object offset.
+    pub ranges: Vec<MappedRange>,
+}
+
+/// `len` bytes of a shared object from `offset`, mapped at `vaddr`, held at byte `at` of the
+/// object's pages file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MappedRange {
+    /// Offset in the object.
+    pub offset: u64,
+    /// Address in the process.
+    pub vaddr: u64,
+    /// Length in bytes.
+    pub len: u64,
+    /// Offset in the object's pages file.
+    pub at: u64,
+}
+
+impl SharedMapping {
+    /// The address in this process of the `len` bytes at object offset `offset`, when it maps
+    /// all of them in one range.
+    pub fn locate(&self, offset: u64, len: u64) -> Option<u64> {
+        let index = self.ranges.partition_point(|r| r.offset <= offset);
+        let range = self.ranges.get(index.checked_sub(1)?)?;
+        let end = offset.checked_add(len)?;
+        (end <= range.offset.saturating_add(range.len))
+            .then(|| range.vaddr + (offset - range.offset))
     }
 }
 
@@ -198,11 +253,12 @@ pub trait Consumer {
 
 /// Walks the sources of `dump` that `selection` covers (see the module docs), for `consumer`.
 pub fn walk(dump: &Dump, selection: &Selection, consumer: &mut dyn Consumer) {
+    let mut shared = shared_index(dump, selection);
     for task in dump.tasks() {
         if !task.state.has_resources() || selection.pid.is_some_and(|pid| pid != task.pid) {
             continue;
         }
-        if !walk_process(dump, task.pid, &task.comm, consumer) {
+        if !walk_process(dump, task.pid, &task.comm, &mut shared, consumer) {
             return;
         }
     }
@@ -224,10 +280,11 @@ pub fn walk(dump: &Dump, selection: &Selection, consumer: &mut dyn Consumer) {
     }
 }
 
-/// The bytes a walk of `selection` reads (process memory, stored data, `rootfs-diff.tar` and the
-/// engine's files; the strings are in memory too), for a progress bar and time budgets.
+/// The bytes a walk of `selection` reads (process memory, each shared object once, stored data,
+/// `rootfs-diff.tar` and the engine's files; the strings are in memory too), for a progress bar
+/// and time budgets: what the checkpoint holds, not what its processes claim.
 pub fn walk_size(dump: &Dump, selection: &Selection) -> u64 {
-    let memory = dump
+    let private = dump
         .tasks()
         .iter()
         .filter(|task| {
@@ -235,8 +292,17 @@ pub fn walk_size(dump: &Dump, selection: &Selection) -> u64 {
         })
         .filter_map(|task| dump.memory(task.pid).ok())
         .fold(0u64, |sum, memory| {
-            sum.saturating_add(memory.present_bytes())
+            let own = memory
+                .stretches()
+                .iter()
+                .filter(|stretch| stretch.source == Source::Private)
+                .fold(0u64, |sum, stretch| sum.saturating_add(stretch.len));
+            sum.saturating_add(own)
         });
+    let memory = shared_index(dump, selection)
+        .values()
+        .flat_map(|mappings| shared_pieces(mappings))
+        .fold(private, |sum, piece| sum.saturating_add(piece.len));
     if selection.pid.is_some() {
         return memory;
     }
@@ -263,8 +329,16 @@ pub fn is_engine_file(dump: &Dump, member: &MemberInfo) -> bool {
         && !dump.checkpoint().has_image(&member.name)
 }
 
-/// One process: begin, strings, memory passes, end. Returns `false` when the walk stops.
-fn walk_process(dump: &Dump, pid: u32, command: &str, consumer: &mut dyn Consumer) -> bool {
+/// One process: begin, strings, its private memory, the shared objects it maps that no process
+/// before it mapped (each read once, for every selected process that maps it), end. Returns
+/// `false` when the walk stops.
+fn walk_process(
+    dump: &Dump,
+    pid: u32,
+    command: &str,
+    shared: &mut HashMap<u64, Vec<SharedMapping>>,
+    consumer: &mut dyn Consumer,
+) -> bool {
     let process = Origin::Process { pid, command };
     if !consumer.begin(&process) {
         return true;
@@ -289,16 +363,37 @@ fn walk_process(dump: &Dump, pid: u32, command: &str, consumer: &mut dyn Consume
             break;
         }
         let name = pass.reader.name().to_owned();
-        let origin = Origin::Memory {
-            pid,
-            command,
-            layout: memory.layout(),
-            pages: &name,
+        let mappings;
+        let (origin, pieces) = match pass.source {
+            Source::Private => (
+                Origin::Memory {
+                    pid,
+                    command,
+                    layout: memory.layout(),
+                    pages: &name,
+                },
+                pass.segments.iter().copied().map(Piece::from).collect(),
+            ),
+            Source::Shared(shmid) => {
+                // Read once, with the first process that maps it.
+                let Some(found) = shared.remove(&shmid) else {
+                    continue;
+                };
+                mappings = found;
+                let pieces = shared_pieces(&mappings);
+                (
+                    Origin::Shared {
+                        shmid,
+                        pages: &name,
+                        mappings: &mappings,
+                    },
+                    pieces,
+                )
+            }
         };
         if !consumer.begin(&origin) {
             continue;
         }
-        let pieces: Vec<Piece> = pass.segments.iter().copied().map(Piece::from).collect();
         let end = if streamed {
             replay_pieces(&name, &pieces, consumer)
         } else {
@@ -315,6 +410,86 @@ fn walk_process(dump: &Dump, pid: u32, command: &str, consumer: &mut dyn Consume
         error: None,
     };
     consumer.end(&process, end) && go_on
+}
+
+/// The shared objects the selected processes map, each with the processes that map it and the
+/// parts each maps (one pass over the processes).
+fn shared_index(dump: &Dump, selection: &Selection) -> HashMap<u64, Vec<SharedMapping>> {
+    let mut index: HashMap<u64, Vec<SharedMapping>> = HashMap::new();
+    if dump.shared().objects().next().is_none() {
+        return index;
+    }
+    for task in dump.tasks() {
+        if !task.state.has_resources() || selection.pid.is_some_and(|pid| pid != task.pid) {
+            continue;
+        }
+        let Ok(memory) = dump.memory(task.pid) else {
+            continue;
+        };
+        let layout = memory.layout();
+        let mut by_object: HashMap<u64, Vec<MappedRange>> = HashMap::new();
+        for stretch in memory.stretches() {
+            let Source::Shared(shmid) = stretch.source else {
+                continue;
+            };
+            let Some(offset) = layout
+                .vma_at(stretch.vaddr)
+                .and_then(|vma| vma.object_offset(stretch.vaddr))
+            else {
+                continue;
+            };
+            by_object.entry(shmid).or_default().push(MappedRange {
+                offset,
+                vaddr: stretch.vaddr,
+                len: stretch.len,
+                at: stretch.pages_offset,
+            });
+        }
+        for (shmid, mut ranges) in by_object {
+            ranges.sort_by_key(|range| range.offset);
+            index.entry(shmid).or_default().push(SharedMapping {
+                pid: task.pid,
+                command: task.comm.clone(),
+                ranges,
+            });
+        }
+    }
+    index
+}
+
+/// The pieces of a shared object the `mappings` cover, each byte once, by offset in the object
+/// (which is also file order: one object's pagemap lays its pages out in object order).
+fn shared_pieces(mappings: &[SharedMapping]) -> Vec<Piece> {
+    let mut ranges: Vec<MappedRange> = mappings
+        .iter()
+        .flat_map(|mapping| mapping.ranges.iter().copied())
+        .collect();
+    ranges.sort_by_key(|range| (range.offset, range.at));
+    let mut covered: Vec<Segment> = Vec::new();
+    for range in ranges {
+        let (mut offset, mut at, mut len) = (range.offset, range.at, range.len);
+        if let Some(last) = covered.last() {
+            let last_end = last.vaddr.saturating_add(last.len);
+            if offset < last_end {
+                // Mapped by an earlier process too: keep only what it adds.
+                let skip = (last_end - offset).min(len);
+                offset += skip;
+                at += skip;
+                len -= skip;
+            }
+        }
+        if len > 0 {
+            covered.push(Segment {
+                vaddr: offset,
+                len,
+                pages_offset: at,
+            });
+        }
+    }
+    join_segments(covered)
+        .into_iter()
+        .map(Piece::from)
+        .collect()
 }
 
 /// The command line and the environment of a process, each one source of pieces held by the

@@ -48,7 +48,7 @@ use crate::secrets::{
 };
 use checkpoint_model::dump::{Dump, MemoryLayout};
 use checkpoint_model::sources::{
-    self, Consumer, Origin, Piece, Selection, SourceEnd, SourceError, ROOTFS_DIFF,
+    self, Consumer, Origin, Piece, Selection, SharedMapping, SourceEnd, SourceError, ROOTFS_DIFF,
 };
 
 /// Most command-line and environment findings of one process remembered to recognise their
@@ -411,6 +411,11 @@ enum Place {
         pid: u32,
         command: Arc<str>,
     },
+    /// A shared object: a copy in each process that maps the bytes.
+    Shared {
+        mappings: Vec<SharedMapping>,
+        commands: Vec<Arc<str>>,
+    },
     Stored {
         kind: String,
         source: Arc<str>,
@@ -718,6 +723,22 @@ impl Consumer for Scan<'_, '_, '_> {
                 let what = format!("pid {pid} memory ({image})");
                 (self.stage.clone(), Current::Stream { what, place })
             }
+            Origin::Shared {
+                shmid,
+                pages,
+                mappings,
+            } => {
+                let image = pages.rsplit_once(':').map_or(pages, |(_, image)| image);
+                let place = Place::Shared {
+                    mappings: mappings.to_vec(),
+                    commands: mappings
+                        .iter()
+                        .map(|m| Arc::from(m.command.as_str()))
+                        .collect(),
+                };
+                let what = format!("shared memory {shmid} ({image})");
+                (self.stage.clone(), Current::Stream { what, place })
+            }
             Origin::Stored { data } => {
                 let kind = serde_json::to_value(data.kind)
                     .ok()
@@ -820,6 +841,7 @@ impl Consumer for Scan<'_, '_, '_> {
 /// finding at the address and length of a command-line or environment finding of the same
 /// process is that copy again, and is dropped.
 struct Locator<'a, 'r> {
+    dump: &'a Dump,
     place: &'a Place,
     layout: Option<&'a MemoryLayout>,
     remembered: &'a HashSet<(u64, usize)>,
@@ -838,6 +860,7 @@ impl<'a, 'r> Locator<'a, 'r> {
             _ => None,
         };
         Locator {
+            dump,
             place,
             layout,
             remembered,
@@ -849,6 +872,27 @@ impl<'a, 'r> Locator<'a, 'r> {
 impl<'r> FindingSink<'r> for Locator<'_, 'r> {
     fn found(&mut self, finding: Finding<'r>) -> bool {
         let location = match self.place {
+            Place::Shared { mappings, commands } => {
+                let len = finding.len() as u64;
+                for (mapping, command) in mappings.iter().zip(commands) {
+                    let Some(vaddr) = mapping.locate(finding.offset, len) else {
+                        continue;
+                    };
+                    let vma = self
+                        .dump
+                        .memory_map(mapping.pid)
+                        .ok()
+                        .map_or_else(|| Arc::from(""), |map| vma_name(&map.layout, vaddr));
+                    let location = SecretLocation::Memory {
+                        pid: mapping.pid,
+                        command: Arc::clone(command),
+                        address: hex_address(vaddr),
+                        vma,
+                    };
+                    self.tally.add(finding.clone(), location);
+                }
+                return true;
+            }
             Place::Memory { pid, command } => {
                 if self.remembered.contains(&(finding.offset, finding.len())) {
                     return true;

@@ -13,6 +13,7 @@
 //! The search stops at its match limit (the report says so); a process or a source that cannot
 //! be read is reported as a failure and the others are still searched.
 
+use std::collections::HashMap;
 use std::io::{self, Read};
 
 use super::report::{printable, ProcessSearched, SearchHit, SearchReport, StoredHit};
@@ -23,7 +24,9 @@ use checkpoint_model::dump::{Dump, MemoryLayout};
 use checkpoint_model::search::{
     search_segment, Match, Matcher, ReadError, SearchBuffer, SearchSink,
 };
-use checkpoint_model::sources::{self, Consumer, Origin, Piece, Selection, SourceEnd, SourceError};
+use checkpoint_model::sources::{
+    self, Consumer, Origin, Piece, Selection, SharedMapping, SourceEnd, SourceError,
+};
 use checkpoint_model::streamed::StreamedSearch;
 
 /// What to search for, where, and how much to keep.
@@ -79,8 +82,15 @@ pub fn collect_search(
         current: Current::None,
         process: None,
         read_error: None,
+        pending: HashMap::new(),
     };
     sources::walk(dump, &Selection { pid: params.pid }, &mut search);
+    // Processes the match limit kept from being walked: their shared hits still count.
+    let mut rest: Vec<(u32, Vec<SearchHit>)> = search.pending.drain().collect();
+    rest.sort_by_key(|(pid, _)| dump.tree().index_of(*pid));
+    for (_, hits) in rest {
+        search.report.matches.extend(hits);
+    }
     if params.streamed.is_some_and(StreamedSearch::stopped) {
         search.report.truncated = true;
     }
@@ -105,6 +115,10 @@ enum Current {
         command: String,
         pages: String,
     },
+    Shared {
+        mappings: Vec<SharedMapping>,
+        pages: String,
+    },
     Stored {
         what: String,
         source: String,
@@ -124,6 +138,9 @@ struct Search<'p> {
     process: Option<ProcessState>,
     /// Where reading the current piece failed, for the failure's message.
     read_error: Option<ReadError>,
+    /// Hits in shared objects for processes that come later in the walk: each is added after
+    /// its own process's private hits, in the order the processes are walked.
+    pending: HashMap<u32, Vec<SearchHit>>,
 }
 
 impl Search<'_> {
@@ -153,6 +170,7 @@ impl Search<'_> {
             current,
             process,
             read_error,
+            pending,
             ..
         } = self;
         let current = &*current;
@@ -167,6 +185,17 @@ impl Search<'_> {
                 command,
                 pages,
                 hits: &mut report.matches,
+                room,
+                bytes: process.as_mut().map(|p| &mut p.bytes),
+                progress: &mut **progress,
+            }),
+            Current::Shared { mappings, pages } => Box::new(SharedHits {
+                dump,
+                mappings,
+                pages,
+                hits: &mut report.matches,
+                later: pending,
+                current_pid: process.as_ref().map(|p| p.pid),
                 room,
                 bytes: process.as_mut().map(|p| &mut p.bytes),
                 progress: &mut **progress,
@@ -201,7 +230,7 @@ impl Search<'_> {
             }
             None => {
                 let pages = match current {
-                    Current::Memory { pages, .. } => pages.as_str(),
+                    Current::Memory { pages, .. } | Current::Shared { pages, .. } => pages.as_str(),
                     _ => "",
                 };
                 params.streamed.is_none_or(|streamed| {
@@ -221,7 +250,7 @@ impl Search<'_> {
         let error = end.error.as_ref()?;
         let read_error = self.read_error.take();
         Some(match (&self.current, read_error, error) {
-            (Current::Memory { pages, .. }, Some(source), _) => {
+            (Current::Memory { pages, .. } | Current::Shared { pages, .. }, Some(source), _) => {
                 Error::Dump(checkpoint_model::dump::Error::ReadPages {
                     pages: pages.clone(),
                     source,
@@ -262,6 +291,15 @@ impl Consumer for Search<'_> {
                 self.current = Current::Memory {
                     pid,
                     command: command.to_owned(),
+                    pages: pages.to_owned(),
+                };
+                true
+            }
+            Origin::Shared {
+                pages, mappings, ..
+            } => {
+                self.current = Current::Shared {
+                    mappings: mappings.to_vec(),
                     pages: pages.to_owned(),
                 };
                 true
@@ -321,6 +359,9 @@ impl Consumer for Search<'_> {
                         .as_ref()
                         .map(|error| Error::Unreadable(error.to_string()))
                 });
+                if let Some(hits) = self.pending.remove(&state.pid) {
+                    self.report.matches.extend(hits);
+                }
                 if error.is_some() {
                     self.report.matches.truncate(state.before);
                 }
@@ -343,7 +384,7 @@ impl Consumer for Search<'_> {
             _ => {
                 let failure = self.source_failure(&end);
                 match std::mem::replace(&mut self.current, Current::None) {
-                    Current::Memory { .. } => {
+                    Current::Memory { .. } | Current::Shared { .. } => {
                         if let (Some(error), Some(state)) = (failure, self.process.as_mut()) {
                             state.error.get_or_insert(error);
                         }
@@ -397,6 +438,71 @@ impl SearchSink for MemoryHits<'_> {
         });
         self.room = self.room.map(|room| room.saturating_sub(1));
         self.room.is_none_or(|room| room > 0)
+    }
+
+    fn progress(&mut self, bytes: u64) {
+        if let Some(total) = self.bytes.as_deref_mut() {
+            *total = total.saturating_add(bytes);
+        }
+        (self.progress)(ScanEvent::Bytes(bytes));
+    }
+}
+
+/// Turns matches in a shared object into a [`SearchHit`] for each process that maps the bytes:
+/// the current process's at once, the others' kept for their turn.
+struct SharedHits<'c> {
+    dump: &'c Dump,
+    mappings: &'c [SharedMapping],
+    pages: &'c str,
+    hits: &'c mut Vec<SearchHit>,
+    later: &'c mut HashMap<u32, Vec<SearchHit>>,
+    current_pid: Option<u32>,
+    /// Hits this source may still add.
+    room: Option<usize>,
+    bytes: Option<&'c mut u64>,
+    progress: &'c mut dyn FnMut(ScanEvent<'_>),
+}
+
+impl SearchSink for SharedHits<'_> {
+    fn matched(&mut self, found: &Match<'_>) -> bool {
+        let mut context = printable(found.before);
+        context.push_str(&printable(found.matched));
+        context.push_str(&printable(found.after));
+        for mapping in self.mappings {
+            let Some(vaddr) = mapping.locate(found.vaddr, found.matched.len() as u64) else {
+                continue;
+            };
+            let vma = self
+                .dump
+                .memory_map(mapping.pid)
+                .ok()
+                .and_then(|map| map.layout.vma_at(vaddr));
+            let hit = SearchHit {
+                pid: mapping.pid,
+                command: mapping.command.clone(),
+                address: super::report::hex_address(vaddr),
+                vaddr,
+                vma: vma.map_or_else(|| "[none]".into(), |v| v.name.to_string()),
+                vma_start: vma
+                    .map(|v| super::report::hex_address(v.start))
+                    .unwrap_or_default(),
+                offset: vma.map(|v| vaddr - v.start).unwrap_or(0),
+                pages_file: self.pages.to_owned(),
+                pages_offset: found.pages_offset,
+                matched: printable(found.matched),
+                context: context.clone(),
+            };
+            if Some(mapping.pid) == self.current_pid {
+                self.hits.push(hit);
+            } else {
+                self.later.entry(mapping.pid).or_default().push(hit);
+            }
+            self.room = self.room.map(|room| room.saturating_sub(1));
+            if self.room == Some(0) {
+                return false;
+            }
+        }
+        true
     }
 
     fn progress(&mut self, bytes: u64) {
