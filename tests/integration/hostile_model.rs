@@ -395,3 +395,86 @@ fn a_huge_untouched_mapping_warns_before_the_core_is_written() {
         assert!(left.is_empty(), "no partial core: {left:?}");
     }
 }
+
+/// `pagemap-PID.img` of `dir` with its head naming `pages_id` instead (the runs kept).
+fn repoint_pagemap(dir: &Path, pid: u32, pages_id: u32) {
+    let name = format!("pagemap-{pid}.img");
+    let bytes = std::fs::read(dir.join(&name)).unwrap();
+    let mut out = Vec::new();
+    out.extend_from_slice(&IMG_COMMON.to_le_bytes());
+    out.extend_from_slice(&Magic::Pagemap.value().to_le_bytes());
+    for entry in checkpoint_images::entries(&name, &bytes).unwrap() {
+        let entry = entry.unwrap();
+        let payload = if entry.index == 0 {
+            PagemapHead { pages_id }.encode_to_vec()
+        } else {
+            entry.payload.to_vec()
+        };
+        out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        out.extend_from_slice(&payload);
+    }
+    std::fs::write(dir.join(&name), out).unwrap();
+}
+
+/// CRIU writes one pages file per pagemap: pagemaps that name a pages file another pagemap
+/// already named would make one stored page count (and be read, scanned, written into cores)
+/// once per claim. The first claim stands; each later one makes that process's memory
+/// unavailable, named, and the rest is reported (exit 1).
+#[test]
+fn a_pages_file_claimed_twice_counts_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = fixtures().join("criu-4.2/tree");
+    for entry in std::fs::read_dir(&tree).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    let head = |pid: u32| -> u32 {
+        let bytes = std::fs::read(dir.path().join(format!("pagemap-{pid}.img"))).unwrap();
+        let first = checkpoint_images::entries("pagemap", &bytes)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        PagemapHead::decode(first.payload).unwrap().pages_id
+    };
+    // The tree fixture: tree.sh 24391 -> 24393, 24394 -> 24395, each with its own pages file.
+    let root_pages = head(24391);
+    for pid in [24393, 24394, 24395] {
+        assert_ne!(head(pid), root_pages);
+        repoint_pagemap(dir.path(), pid, root_pages);
+    }
+    let dir = path(dir.path());
+    let run = run_measured(&["analyze", "--local", dir, "--memory", "-o", "json"], 20);
+    assert_eq!(run.output.status.code(), Some(1), "{}", run.stderr());
+    let stderr = run.stderr();
+    for pid in [24393, 24394, 24395] {
+        assert!(
+            stderr.contains(&format!("pid {pid}"))
+                && stderr.contains(&format!(
+                    "pages-{root_pages}.img: already the pages file of pid 24391"
+                )),
+            "{stderr}"
+        );
+    }
+    let summaries: serde_json::Value = serde_json::from_slice(&run.output.stdout).unwrap();
+    let summaries = summaries.as_array().unwrap();
+    assert_eq!(summaries.len(), 1, "{summaries:?}");
+    assert_eq!(summaries[0]["pid"], 24391);
+    // The search reads the file once, for its owner: CHILD_A's marker (pages-2.img in the real
+    // dump) is nowhere now, and the root's search is whole.
+    let run = run_measured(
+        &[
+            "analyze",
+            "--local",
+            dir,
+            "--search",
+            "CHILD_A_MARKER_4242",
+            "-o",
+            "json",
+        ],
+        20,
+    );
+    assert_eq!(run.output.status.code(), Some(1), "{}", run.stderr());
+    let reports: serde_json::Value = serde_json::from_slice(&run.output.stdout).unwrap();
+    assert_eq!(reports[0]["matches"].as_array().unwrap().len(), 0);
+}

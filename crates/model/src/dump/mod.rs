@@ -108,6 +108,15 @@ pub enum Error {
         /// The mapping or run and what is wrong with it.
         source: LayoutError,
     },
+    /// A pages file that another pagemap already names: CRIU writes one pages file per pagemap,
+    /// so a second claim is forged (it would make one stored page count many times).
+    #[error("{pages}: already the pages file of {first}; CRIU writes one pages file per pagemap, so a second one naming it is forged")]
+    PagesClaimedTwice {
+        /// Checkpoint and pages image.
+        pages: String,
+        /// What named it first (`pid 7`, `shared memory 9`).
+        first: String,
+    },
     /// A pagemap run points past the end of its pages file.
     #[error(
         "{pages}: the pagemap puts {len} bytes of address {vaddr:#x} at byte {offset}, but the file has {file_len} bytes"
@@ -589,7 +598,8 @@ impl Dump {
         })
     }
 
-    /// Marks unavailable the memory of tasks whose runs point past their pages files.
+    /// Marks unavailable the memory of tasks whose runs point past their pages files, or whose
+    /// pages file (private, or of a shared object it maps) another pagemap named first.
     fn check_runs_inside_pages(&mut self) {
         let sizes = |pages_id: u32| -> (String, Option<u64>) {
             let member = format!("pages-{pages_id}.img");
@@ -599,11 +609,31 @@ impl Dump {
                 size,
             )
         };
+        // The first pagemap naming each pages file: a process, or a shared object.
+        let mut claimed: HashMap<u32, Claimant> = HashMap::new();
+        let mut claim = |pages_id: u32, by: Claimant| -> Result<(), Error> {
+            match claimed.get(&pages_id) {
+                Some(first) if *first != by => Err(Error::PagesClaimedTwice {
+                    pages: sizes(pages_id).0,
+                    first: first.to_string(),
+                }),
+                Some(_) => Ok(()),
+                None => {
+                    claimed.insert(pages_id, by);
+                    Ok(())
+                }
+            }
+        };
         let mut problems: Vec<(usize, Error)> = Vec::new();
         for (index, resources) in self.resources.iter().enumerate() {
             let Some(Ok(map)) = resources.as_ref().map(|r| &r.memory) else {
                 continue;
             };
+            let pid = self.tree.tasks().get(index).map_or(0, |task| task.pid);
+            if let Err(err) = claim(map.pages_id, Claimant::Process(pid)) {
+                problems.push((index, err));
+                continue;
+            }
             let (pages, size) = sizes(map.pages_id);
             let runs = map
                 .layout
@@ -621,6 +651,10 @@ impl Dump {
                 let Some(pages_id) = object.pages_id else {
                     continue;
                 };
+                if let Err(err) = claim(pages_id, Claimant::Shared(object.shmid)) {
+                    problems.push((index, err));
+                    break;
+                }
                 let (pages, size) = sizes(pages_id);
                 let runs = object
                     .runs
@@ -636,6 +670,24 @@ impl Dump {
             if let Some(Some(resources)) = self.resources.get_mut(index) {
                 resources.memory = Err(Unavailable::new("memory", &err));
             }
+        }
+    }
+}
+
+/// What named a pages file first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Claimant {
+    /// A process's own pagemap.
+    Process(u32),
+    /// A shared object's pagemap (`pagemap-shmem-SHMID.img`).
+    Shared(u64),
+}
+
+impl std::fmt::Display for Claimant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Claimant::Process(pid) => write!(f, "pid {pid}"),
+            Claimant::Shared(shmid) => write!(f, "shared memory {shmid}"),
         }
     }
 }
