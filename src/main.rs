@@ -12,6 +12,7 @@
 
 mod cli;
 mod error;
+mod messages;
 mod output;
 
 use std::process::ExitCode;
@@ -27,7 +28,7 @@ fn main() -> ExitCode {
         Ok(outcome) => outcome.exit_code(),
         Err(err) if err.is_broken_pipe() => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {}", err.render());
+            messages::error_of(&err);
             ExitCode::from(cli::exit_code(&err))
         }
     }

@@ -397,7 +397,7 @@ fn run_reports(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome
             Ok(mut report) => {
                 let unreadable = analyze::unreadable_facts(&report);
                 for fact in &unreadable {
-                    eprintln!("error: {source}: {fact}");
+                    crate::messages::error(format_args!("{source}: {fact}"));
                 }
                 if !unreadable.is_empty() {
                     failed += 1;
@@ -409,10 +409,10 @@ fn run_reports(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome
                     .filter(|c| !c.matches)
                     .and_then(|c| c.problem.as_deref())
                 {
-                    eprintln!(
-                        "warning: {} does not match its custody record: {problem}",
+                    crate::messages::warning(format_args!(
+                        "{} does not match its custody record: {problem}",
                         input.display()
-                    );
+                    ));
                 }
                 reports.push(report)
             }
@@ -468,7 +468,7 @@ fn report_failure(err: Error, inputs: usize) -> Result<usize, Error> {
     if inputs == 1 {
         return Err(err);
     }
-    eprintln!("error: {}", err.render());
+    crate::messages::error_of(&err);
     Ok(1)
 }
 

@@ -70,7 +70,7 @@ pub fn open_checkpoint_streaming(
 fn warn_trailing(checkpoint: &Checkpoint) {
     if let Some(trailing) = checkpoint.trailing_data() {
         let text = format!("{}: {trailing}", checkpoint.display_name());
-        eprintln!("warning: {}", crate::output::escape_text(&text));
+        crate::messages::warning(text);
     }
 }
 

@@ -265,7 +265,10 @@ fn note_defaulted_container(
         .flat_map(|s| s.containers.iter().map(|c| c.name.as_str()))
         .collect();
     if given.is_none() && names.len() > 1 {
-        eprintln!("Defaulted container {name:?} out of: {}", names.join(", "));
+        crate::messages::line(format_args!(
+            "Defaulted container {name:?} out of: {}",
+            names.join(", ")
+        ));
     }
 }
 
@@ -346,11 +349,9 @@ pub fn run(args: CheckpointArgs) -> Result<Outcome, Error> {
                 records.push(record);
             }
             (Ok(mut record), Some(Err(err))) => {
-                let err = fetch_failed(&record, err);
-                record.fetch_error = Some(crate::Error::from(err).render());
-                if let Some(text) = &record.fetch_error {
-                    eprintln!("error: {text}");
-                }
+                let err = crate::Error::from(fetch_failed(&record, err));
+                record.fetch_error = Some(err.render());
+                crate::messages::error_of(&err);
                 partial += 1;
                 records.push(record);
             }

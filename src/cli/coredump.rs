@@ -69,15 +69,15 @@ pub fn run(args: CoredumpArgs) -> Result<Outcome, Error> {
     }
     let mut failed = 0usize;
     for &pid in &chosen {
-        let mut warn = |line: String| eprintln!("warning: {}", crate::output::escape_text(&line));
+        let mut warn = |line: String| crate::messages::warning(line);
         match coredump::dump_process(&dump, pid, &args.dir, &mut warn) {
             Ok(written) => {
                 println!("{}", written.path.display());
-                eprintln!("{}", render_summary(&written));
+                crate::messages::line(render_summary(&written));
             }
             Err(err) => {
                 failed += 1;
-                eprintln!("error: core.{pid}: {}", Error::from(err).render());
+                crate::messages::error_in(format_args!("core.{pid}"), &Error::from(err));
             }
         }
     }

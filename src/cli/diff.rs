@@ -97,11 +97,7 @@ pub fn run(args: DiffArgs) -> Result<Outcome, Error> {
             .reason
             .strip_prefix(prefix.as_str())
             .unwrap_or(&item.reason);
-        eprintln!(
-            "error: {prefix}{} not compared: {}",
-            item.what,
-            output::escape_text(reason)
-        );
+        crate::messages::error(format_args!("{prefix}{} not compared: {reason}", item.what));
     }
     Ok(if !report.not_compared.is_empty() {
         Outcome::Trouble

@@ -130,10 +130,10 @@ pub(super) fn fetch_one(
     if let Err(cluster::Error::Interrupted) = &fetched {
         let part = cluster::part_path(dest);
         if part.exists() {
-            eprintln!(
-                "note: the partial copy stays in {}: run the same fetch again to resume",
+            crate::messages::note(format_args!(
+                "the partial copy stays in {}: run the same fetch again to resume",
                 part.display()
-            );
+            ));
         }
     }
     let record = fetched?;

@@ -141,8 +141,10 @@ pub fn run(args: ListArgs) -> Result<Outcome, Error> {
     if !render_records(args.output, &archives)? {
         if archives.is_empty() {
             match namespace {
-                Some(ns) => eprintln!("No checkpoint archives found in namespace {ns}."),
-                None => eprintln!("No checkpoint archives found."),
+                Some(ns) => crate::messages::line(format_args!(
+                    "No checkpoint archives found in namespace {ns}."
+                )),
+                None => crate::messages::line("No checkpoint archives found."),
             }
             return finish(nodes.len(), failures);
         }

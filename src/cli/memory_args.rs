@@ -226,7 +226,7 @@ pub fn run(
         let mut rest = failures.split_off(1);
         if let Some((_, first)) = failures.pop() {
             for (what, err) in rest.drain(..) {
-                eprintln!("error: {what}: {}", err.render());
+                crate::messages::error_in(what, &err);
             }
             return Err(first);
         }
@@ -237,21 +237,21 @@ pub fn run(
             .map(|report| report.matches.len() + report.stored_matches.len())
             .sum();
         if total == 0 && matches!(format, Format::Table | Format::Tree) {
-            eprintln!("No matches found.");
+            crate::messages::line("No matches found.");
         } else {
             output::render_search(&searches, format, style, &mut out)?;
         }
         for report in searches.iter().filter(|r| r.truncated) {
-            eprintln!(
-                "warning: {}: stopped after {} matches; more may exist (raise --max-matches, 0 for no limit)",
+            crate::messages::warning(format_args!(
+                "{}: stopped after {} matches; more may exist (raise --max-matches, 0 for no limit)",
                 report.checkpoint,
                 report.matches.len()
-            );
+            ));
         }
     }
     out.flush().map_err(output::Error::Io)?;
     for (what, err) in &failures {
-        eprintln!("error: {what}: {}", err.render());
+        crate::messages::error_in(what, err);
     }
     Ok(if failures.is_empty() {
         Outcome::Success

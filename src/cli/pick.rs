@@ -143,7 +143,7 @@ pub(super) fn pick_archives(
         };
     }
     for err in failures {
-        eprintln!("warning: {}", Error::from(err).render());
+        crate::messages::warning_of(&Error::from(err));
     }
     let mut choices = Vec::new();
     for a in &archives {

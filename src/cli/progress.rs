@@ -47,8 +47,8 @@ impl Activity {
     fn say(&self, text: &str) {
         let slot = self.bar.lock().unwrap_or_else(|e| e.into_inner());
         match slot.as_ref() {
-            Some(bar) => bar.println(format!("warning: {text}")),
-            None => eprintln!("warning: {text}"),
+            Some(bar) => bar.println(crate::messages::escaped("warning", text)),
+            None => crate::messages::warning(text),
         }
     }
 }

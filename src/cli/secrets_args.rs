@@ -49,7 +49,7 @@ pub fn run(
             Ok(report) => reports.push(report),
             Err(err) if inputs.len() == 1 => return Err(err),
             Err(err) => {
-                eprintln!("error: {}", err.render());
+                crate::messages::error_of(&err);
                 failed += 1;
             }
         }
@@ -64,18 +64,18 @@ pub fn run(
     out.flush().map_err(output::Error::Io)?;
     for report in &reports {
         if report.not_itemised > 0 {
-            eprintln!(
-                "warning: {}: {} more copies of further values were counted but not listed (the report keeps at most {} values)",
+            crate::messages::warning(format_args!(
+                "{}: {} more copies of further values were counted but not listed (the report keeps at most {} values)",
                 report.checkpoint,
                 report.not_itemised,
                 params.limits.max_secrets
-            );
+            ));
         }
         for part in &report.incomplete {
-            eprintln!(
-                "error: {}: {}: {}",
+            crate::messages::error(format_args!(
+                "{}: {}: {}",
                 report.checkpoint, part.what, part.reason
-            );
+            ));
         }
         if !report.incomplete.is_empty() {
             failed += 1;

@@ -54,7 +54,7 @@ pub(super) fn finish(total: usize, mut failures: Vec<cluster::Error>) -> Result<
         }
     }
     for err in failures {
-        eprintln!("error: {}", Error::from(err).render());
+        crate::messages::error_of(&Error::from(err));
     }
     Ok(Outcome::PartialFailure)
 }

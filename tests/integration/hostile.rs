@@ -826,3 +826,96 @@ fn holds_string(value: &serde_json::Value, want: &str) -> bool {
         _ => false,
     }
 }
+
+/// A checkpoint file name that tries to retitle the window and forge an error line.
+const EVIL_FILE_NAME: &str = "ckpt\x1b]0;t\x07\r\nerror: forged line.tar";
+
+/// Every line the binary writes to stderr goes through one escaping function (src/messages.rs,
+/// whose own test keeps every other file from writing to stderr): a checkpoint named with an
+/// escape sequence and a line break, holding hostile strings and a rootfs-diff.tar cut inside a
+/// file with a hostile name, through the verbs and paths that print names on stderr (the overview
+/// of several checkpoints, `--secrets` and its unscanned parts, a search cut by its limit, cores
+/// and their summary lines, diff's not-compared lines, decode's missing member).
+#[test]
+fn no_control_byte_reaches_stderr_and_no_line_is_forged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hostile = hostile_strings_archive(tmp.path());
+    // The same archive with rootfs-diff.tar cut inside its one file's data.
+    let mut rootfs = TarBuilder::new();
+    rootfs.file(EVIL_ROOTFS_NAME, &[b'x'; 4096]);
+    let mut cut = rootfs.unfinished();
+    cut.truncate(512 + 100);
+    let mut tar = TarBuilder::new();
+    tar.file("rootfs-diff.tar", &cut).dir("checkpoint/");
+    for entry in std::fs::read_dir(fixture("criu-4.2/py")).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        tar.file(
+            &format!("checkpoint/{name}"),
+            &std::fs::read(entry.path()).unwrap(),
+        );
+    }
+    let evil = tmp.path().join(EVIL_FILE_NAME);
+    std::fs::write(&evil, tar.finish()).unwrap();
+    let evil = evil.to_str().unwrap();
+    let hostile = hostile.to_str().unwrap();
+    let cores = tmp.path().join("cores");
+    std::fs::create_dir(&cores).unwrap();
+    let cores = cores.to_str().unwrap();
+    let member = format!("{evil}:checkpoint/no\x1b[2Jsuch.img");
+    let runs: &[&[&str]] = &[
+        &["analyze", "--local", evil, hostile],
+        &["analyze", "--local", evil, "--secrets"],
+        &["analyze", "--local", hostile, "--secrets"],
+        &[
+            "analyze",
+            "--local",
+            evil,
+            "--search",
+            "python",
+            "--max-matches",
+            "1",
+        ],
+        &[
+            "analyze",
+            "--local",
+            hostile,
+            "--search",
+            "srv",
+            "--max-matches",
+            "1",
+        ],
+        &["coredump", evil, "--dir", cores],
+        &["coredump", hostile, "--dir", cores, "--overwrite"],
+        &["diff", evil, hostile],
+        &["decode", &member],
+        &["analyze", "--local", evil, "/nonexistent\x1b[31m/x.tar"],
+    ];
+    let mut said = 0;
+    for args in runs {
+        let out = run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        said += usize::from(!stderr.is_empty());
+        let found = control_bytes(&out.stderr);
+        assert!(
+            found.is_empty(),
+            "{args:?}: control characters on stderr at {found:?}:\n{stderr}"
+        );
+        assert!(
+            !stderr.lines().any(|line| line.starts_with("error: forged")),
+            "{args:?}: a forged line:\n{stderr}"
+        );
+    }
+    assert!(
+        said >= 6,
+        "the runs printed too little on stderr to test anything"
+    );
+    // The unscanned part of --secrets is named, spelled out.
+    let out = run(&["analyze", "--local", evil, "--secrets"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("ckpt\\x1b]0;t\\x07\\r\\nerror: forged line.tar"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("rootfs-diff"), "{stderr}");
+}

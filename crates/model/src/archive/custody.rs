@@ -172,6 +172,12 @@ pub fn check_custody(archive: &Path) -> Option<CustodyStatus> {
             ))
         }
     };
+    if !is_sha256_hex(&record.archive.sha256) {
+        return Some(unreadable(
+            manifest,
+            "its archive sha256 is not 64 hexadecimal digits: it is not a custody manifest".into(),
+        ));
+    }
     let problem = match hash_file(archive) {
         Err(err) => Some(format!("cannot read the archive to check it: {err}")),
         Ok((size, _)) if size != record.archive.size => Some(format!(
@@ -190,6 +196,11 @@ pub fn check_custody(archive: &Path) -> Option<CustodyStatus> {
         record: Some(record),
         problem,
     })
+}
+
+/// True for the 64 hexadecimal digits of a sha256.
+fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn unreadable(manifest: PathBuf, problem: String) -> CustodyStatus {
@@ -303,5 +314,14 @@ mod tests {
         let status = check_custody(&archive).unwrap();
         assert!(!status.matches && status.record.is_none());
         assert!(status.problem.unwrap().contains("not a custody manifest"));
+
+        // A sha256 field that is not a sha256 (here: an escape sequence) is refused, not shown.
+        let forged = record(5, "\u{1b}]0;owned\u{7}");
+        std::fs::write(&manifest, serde_json::to_vec(&forged).unwrap()).unwrap();
+        let status = check_custody(&archive).unwrap();
+        assert!(!status.matches && status.record.is_none());
+        let problem = status.problem.unwrap();
+        assert!(problem.contains("not 64 hexadecimal digits"), "{problem}");
+        assert!(!problem.contains('\u{1b}'));
     }
 }

@@ -1,0 +1,93 @@
+//! Every line the binary writes to stderr that is not a progress bar or a prompt: errors,
+//! warnings and notes, each through one function here.
+//!
+//! A line may hold names from a checkpoint, an archive, a custody manifest or a server (a
+//! rootfs-diff path, a manifest's sha256 field, a pod name): written raw, an escape sequence in
+//! one would retitle the terminal, clear it, or forge a line. So every line is escaped with
+//! [`escape_text`] as a whole; our own text holds no control character, so escaping it changes
+//! nothing. The one exception is an error's hint ([`Error::render`]): ours, on lines of its own,
+//! and printed as written.
+
+use std::fmt::Display;
+
+use crate::output::escape_text;
+use crate::Error;
+
+/// `error: LINE`.
+pub fn error(line: impl Display) {
+    eprintln!("error: {}", escape_text(&line.to_string()));
+}
+
+/// `error: CONTEXT: ERR` (the error rendered with its hint, see [`Error::render`]).
+pub fn error_in(context: impl Display, err: &Error) {
+    eprintln!(
+        "error: {}: {}",
+        escape_text(&context.to_string()),
+        err.render()
+    );
+}
+
+/// `error: ERR` (see [`Error::render`]).
+pub fn error_of(err: &Error) {
+    eprintln!("error: {}", err.render());
+}
+
+/// `warning: LINE`.
+pub fn warning(line: impl Display) {
+    eprintln!("warning: {}", escape_text(&line.to_string()));
+}
+
+/// `warning: ERR` (see [`Error::render`]).
+pub fn warning_of(err: &Error) {
+    eprintln!("warning: {}", err.render());
+}
+
+/// `note: LINE`.
+pub fn note(line: impl Display) {
+    eprintln!("note: {}", escape_text(&line.to_string()));
+}
+
+/// A line of its own (`No matches found.`, a summary line).
+pub fn line(text: impl Display) {
+    eprintln!("{}", escape_text(&text.to_string()));
+}
+
+/// A line for a progress bar's owner to print above the bar, escaped like the others.
+pub fn escaped(prefix: &str, text: &str) -> String {
+    format!("{prefix}: {}", escape_text(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// No other file of the binary writes to stderr itself: every line goes through this module.
+    #[test]
+    fn stderr_is_written_here_alone() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut offenders = Vec::new();
+        let mut dirs = vec![src];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "rs") || path.ends_with("messages.rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (number, line) in text.lines().enumerate() {
+                    if line.contains("eprintln!(") || line.contains("eprint!(") {
+                        offenders.push(format!("{}:{}", path.display(), number + 1));
+                    }
+                }
+            }
+        }
+        assert!(
+            offenders.is_empty(),
+            "stderr written outside messages.rs: {offenders:?}"
+        );
+    }
+}
