@@ -1,6 +1,7 @@
 //! The checkpoint model (`dump`: task tree, threads, file table, shared memory, validation,
-//! argv/env reading) and the views built on it, over a plain tar of arbitrary bytes: every
-//! report, crit view and memory read ends in a value or an error, never a panic.
+//! argv/env reading), the byte pipeline and the views built on it, over a plain tar of arbitrary
+//! bytes: every report, crit view, memory read, search and secrets scan ends in a value or an
+//! error, never a panic.
 #![no_main]
 
 mod scratch;
@@ -8,20 +9,12 @@ mod scratch;
 use std::path::Path;
 
 use checkpoint_forensics::analyze::{self, ExploreView, Sections};
+use checkpoint_forensics::memory::search::{collect_search, SearchParams};
 use checkpoint_model::archive::{Checkpoint, OpenParams};
 use checkpoint_model::dump::Dump;
-use checkpoint_model::search::{Match, Matcher, SearchSink};
+use checkpoint_model::search::Matcher;
 use libfuzzer_sys::fuzz_target;
 use scratch::scratch;
-
-struct Count(usize);
-
-impl SearchSink for Count {
-    fn matched(&mut self, _: &Match<'_>) -> bool {
-        self.0 += 1;
-        self.0 < 100
-    }
-}
 
 fn open(path: &Path, dir: &Path) -> Option<Checkpoint> {
     let params = OpenParams::default()
@@ -56,18 +49,25 @@ fuzz_target!(|data: &[u8]| {
     let Ok(dump) = Dump::load(ckpt) else {
         return;
     };
-    let matcher = Matcher::literal(b"KEY").expect("a literal");
     let pids: Vec<u32> = dump.tasks().iter().take(16).map(|t| t.pid).collect();
     for pid in pids {
         let _ = dump.open_files(pid);
+        let _ = dump.strings(pid);
         let Ok(memory) = dump.memory(pid) else {
             continue;
         };
-        if let Ok(cmdline) = dump.cmdline(&memory) {
-            let _ = dump.environ(&memory, &cmdline);
-        }
         let _ = memory.read_available(memory.vmas().first().map_or(0, |v| v.start), 4096);
-        let _ = memory.search(&matcher, 8, &mut Count(0));
     }
     let _ = dump.stored_data();
+    let matcher = Matcher::literal(b"KEY").expect("a literal");
+    let params = SearchParams {
+        matcher: &matcher,
+        pattern: "KEY",
+        regex: false,
+        context: 8,
+        limit: Some(100),
+        pid: None,
+        streamed: None,
+    };
+    let _ = collect_search(&dump, &params, &mut |_| {});
 });
