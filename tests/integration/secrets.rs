@@ -282,6 +282,9 @@ fn reported(report: &SecretsReport) -> Vec<Reported> {
                 SecretLocation::Member { source, offset } => {
                     vec![(Place::Member(source.to_string()), *offset)]
                 }
+                SecretLocation::Tmpfs { source, offset, .. } => {
+                    vec![(Place::Member(source.to_string()), *offset)]
+                }
             };
             out.push(Reported {
                 places,
@@ -760,4 +763,90 @@ fn distinct_secrets_past_the_limits_are_counted_in_bounded_memory() {
     assert!(report.findings > 25_000, "{}", report.findings);
     assert_eq!(report.findings, listed + report.not_itemised);
     assert!(report.secrets.iter().all(|s| s.kind == "env-secret"));
+}
+
+/// Every member that is not an image the model is made of is scanned: a file put under
+/// `checkpoint/` (not an image: it was skipped as one before), and the files of a tmpfs mount CRIU
+/// saved (`tmpfs-dev-N.tar.gz.img`, a gzip tar), each located by name; the search covers the same
+/// bytes.
+#[test]
+fn files_under_checkpoint_and_tmpfs_mounts_are_scanned() {
+    let rules = Rules::builtin().unwrap();
+    let example = |rule: &str| {
+        let found = &rules.rule(rule).unwrap().examples().found[0];
+        (found.text.clone(), found.value.clone())
+    };
+    let (env_text, env_value) = example("env-secret");
+    let (aws_text, aws_value) = example("aws-access-key-id");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut tmpfs_tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(aws_text.len() as u64);
+    header.set_mode(0o600);
+    tmpfs_tar
+        .append_data(&mut header, "run/creds/aws.ini", aws_text.as_bytes())
+        .unwrap();
+    let tmpfs_tar = tmpfs_tar.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &tmpfs_tar).unwrap();
+    let tmpfs_gz = gz.finish().unwrap();
+    let mut archive = tar::Builder::new(Vec::new());
+    // Plain members (the fixture's pages files may have holes on disk).
+    archive.sparse(false);
+    for entry in std::fs::read_dir(secrets_dir()).unwrap() {
+        let entry = entry.unwrap();
+        let name = format!("checkpoint/{}", entry.file_name().to_string_lossy());
+        archive.append_path_with_name(entry.path(), name).unwrap();
+    }
+    for (name, data) in [
+        ("checkpoint/app.env", env_text.as_bytes()),
+        ("checkpoint/tmpfs-dev-99.tar.gz.img", &tmpfs_gz[..]),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o600);
+        archive.append_data(&mut header, name, data).unwrap();
+    }
+    let path = tmp.path().join("extra-members.tar");
+    std::fs::write(&path, archive.into_inner().unwrap()).unwrap();
+
+    let report = scan(&path, &["--reveal"]);
+    let located = |value: &str| -> Vec<Value> {
+        report
+            .secrets
+            .iter()
+            .filter(|s| s.value.as_deref() == Some(value))
+            .flat_map(|s| s.locations.iter().map(|l| serde_json::to_value(l).unwrap()))
+            .collect()
+    };
+    let env = located(&env_value);
+    assert!(
+        env.iter()
+            .any(|l| l["place"] == "member" && l["source"] == "checkpoint/app.env"),
+        "{env:?}"
+    );
+    let aws = located(&aws_value);
+    assert!(
+        aws.iter().any(|l| l["place"] == "tmpfs"
+            && l["image"] == "tmpfs-dev-99.tar.gz.img"
+            && l["path"] == "run/creds/aws.ini"),
+        "{aws:?}"
+    );
+    // The search finds the same bytes where the scan did.
+    let out = run(&[
+        "analyze",
+        "--local",
+        path.to_str().unwrap(),
+        "--search",
+        &aws_value,
+        "-o",
+        "json",
+    ]);
+    let reports: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stored = reports[0]["stored_matches"].as_array().unwrap();
+    assert!(
+        stored.iter().any(|hit| hit["kind"] == "tmpfs"
+            && hit["source"] == "tmpfs tmpfs-dev-99.tar.gz.img run/creds/aws.ini"),
+        "{stored:?}"
+    );
 }

@@ -13,8 +13,12 @@
 //!    offsets are object offsets; each finding is located in every process that maps it).
 //! 2. Unless one process was asked for: the data the checkpoint stores outside process memory
 //!    ([`Dump::stored_data`]: pipe, unix and TCP queues, ghost files, shared memory nobody maps),
-//!    the files of `rootfs-diff.tar`, and the files the container engine put in the archive
-//!    beside the CRIU images (`config.dump`, `spec.dump`, the container's log, `dump.log`).
+//!    the files of `rootfs-diff.tar`, the files of the tmpfs mounts CRIU saved
+//!    (`tmpfs-dev-N.tar.gz.img`), the images whose data only their raw bytes hold (unread TTY
+//!    data, SysV message queues, BPF map data), and every other regular member of the archive
+//!    (`config.dump`, `spec.dump`, the container's log, `dump.log`, a file the engine or an
+//!    attacker put under `checkpoint/`). The other images are what the model is made of: their
+//!    data is in the sources above.
 //!
 //! # Division of work
 //! The engine opens each source, seeks to each of its pieces, counts what it reads, and tells
@@ -111,7 +115,16 @@ pub enum Origin<'a> {
         /// Its path in the tar.
         path: &'a str,
     },
-    /// A file the container engine put in the archive. Stream offsets are offsets in it.
+    /// A file of a tmpfs mount CRIU saved (`tmpfs-dev-N.tar.gz.img`). Stream offsets are
+    /// offsets in the file.
+    TmpfsFile {
+        /// The image.
+        image: &'a str,
+        /// The file's path in the mount.
+        path: &'a str,
+    },
+    /// Any other regular member of the archive: a file the container engine put there, or an
+    /// image whose data only its raw bytes hold. Stream offsets are offsets in it.
     EngineFile {
         /// The member's name.
         member: &'a str,
@@ -129,6 +142,7 @@ impl Origin<'_> {
             Origin::Shared { .. }
             | Origin::Stored { .. }
             | Origin::RootfsFile { .. }
+            | Origin::TmpfsFile { .. }
             | Origin::EngineFile { .. } => None,
         }
     }
@@ -274,7 +288,12 @@ pub fn walk(dump: &Dump, selection: &Selection, consumer: &mut dyn Consumer) {
         return;
     }
     for member in dump.checkpoint().members() {
-        if is_engine_file(dump, member) && !walk_member(dump, &member.name, consumer) {
+        let go_on = match member_role(dump, member) {
+            MemberRole::Tmpfs => walk_tmpfs(dump, &member.name, consumer),
+            MemberRole::Raw => walk_member(dump, &member.name, consumer),
+            MemberRole::Model | MemberRole::NoData => true,
+        };
+        if !go_on {
             return;
         }
     }
@@ -314,19 +333,78 @@ pub fn walk_size(dump: &Dump, selection: &Selection) -> u64 {
         .saturating_add(
             checkpoint
                 .members()
-                .filter(|m| is_engine_file(dump, m))
+                .filter(|m| matches!(member_role(dump, m), MemberRole::Raw | MemberRole::Tmpfs))
                 .fold(0u64, |sum, m| sum.saturating_add(m.size)),
         )
 }
 
-/// True for a regular member that is neither a CRIU image (nor in `checkpoint/`) nor
-/// `rootfs-diff.tar`: what the engine added (`config.dump`, `spec.dump`, `bind.mounts`, the
-/// container's log, `dump.log`).
-pub fn is_engine_file(dump: &Dump, member: &MemberInfo) -> bool {
-    member.kind == MemberKind::File
-        && member.name != ROOTFS_DIFF
-        && !member.name.starts_with("checkpoint/")
-        && !dump.checkpoint().has_image(&member.name)
+/// What the walk does with a member of the archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MemberRole {
+    /// An image the model is made of: its data is in the other sources.
+    Model,
+    /// A tmpfs mount CRIU saved as a gzip tar: its files are sources.
+    Tmpfs,
+    /// Read as one source of bytes.
+    Raw,
+    /// No data: not a regular file, or `rootfs-diff.tar` (walked file by file).
+    NoData,
+}
+
+/// Images whose data only their raw bytes hold (no fact of the model carries it): unread TTY
+/// data, SysV message queues, BPF map data.
+const RAW_DATA_IMAGES: &[&str] = &["tty-data.img", "ipcns-msg-", "bpfmap-data.img"];
+
+/// What the walk does with `member` (see the module docs).
+fn member_role(dump: &Dump, member: &MemberInfo) -> MemberRole {
+    if member.kind != MemberKind::File || member.name == ROOTFS_DIFF {
+        return MemberRole::NoData;
+    }
+    let Some(image) = dump.checkpoint().image_name_of(&member.name) else {
+        return MemberRole::Raw;
+    };
+    if image.starts_with("tmpfs-") && image.ends_with(".tar.gz.img") {
+        MemberRole::Tmpfs
+    } else if RAW_DATA_IMAGES.iter().any(|p| image.starts_with(p)) || !image.ends_with(".img") {
+        MemberRole::Raw
+    } else {
+        MemberRole::Model
+    }
+}
+
+/// The files of a tmpfs image, each its own source. Returns `false` when the walk stops.
+fn walk_tmpfs(dump: &Dump, image: &str, consumer: &mut dyn Consumer) -> bool {
+    let mut go_on = true;
+    let visited = dump
+        .checkpoint()
+        .visit_tar_files(image, &mut |path, size, data| {
+            let origin = Origin::TmpfsFile { image, path };
+            if !consumer.begin(&origin) {
+                return Ok(true);
+            }
+            let piece = Piece {
+                offset: 0,
+                at: 0,
+                len: size,
+            };
+            let end = read_piece_from(data, &piece, consumer);
+            let whole = end.error.is_none() && !end.stopped;
+            go_on = consumer.end(&origin, end);
+            Ok(go_on && whole)
+        });
+    if let Err(err) = visited {
+        let origin = Origin::EngineFile { member: image };
+        let end = SourceEnd {
+            read: 0,
+            expected: 0,
+            stopped: false,
+            error: Some(SourceError::Open(crate::error_text(&err))),
+        };
+        if consumer.begin(&origin) {
+            go_on = consumer.end(&origin, end) && go_on;
+        }
+    }
+    go_on
 }
 
 /// One process: begin, strings, its private memory, the shared objects it maps that no process

@@ -277,6 +277,17 @@ pub enum SecretLocation {
         /// Offset of the value in the file.
         offset: u64,
     },
+    /// In a file of a tmpfs mount CRIU saved (`tmpfs-dev-N.tar.gz.img`).
+    Tmpfs {
+        /// `tmpfs IMAGE PATH`.
+        source: Arc<str>,
+        /// The image.
+        image: Arc<str>,
+        /// The file's path in the mount.
+        path: Arc<str>,
+        /// Offset of the value in the file.
+        offset: u64,
+    },
 }
 
 impl SecretLocation {
@@ -288,7 +299,8 @@ impl SecretLocation {
             | SecretLocation::Environ { pid, .. } => Some(*pid),
             SecretLocation::Stored { .. }
             | SecretLocation::Member { .. }
-            | SecretLocation::RootfsDiff { .. } => None,
+            | SecretLocation::RootfsDiff { .. }
+            | SecretLocation::Tmpfs { .. } => None,
         }
     }
 
@@ -300,7 +312,8 @@ impl SecretLocation {
             | SecretLocation::Environ { address, .. } => Some(address),
             SecretLocation::Stored { .. }
             | SecretLocation::Member { .. }
-            | SecretLocation::RootfsDiff { .. } => None,
+            | SecretLocation::RootfsDiff { .. }
+            | SecretLocation::Tmpfs { .. } => None,
         }
     }
 
@@ -312,7 +325,8 @@ impl SecretLocation {
             | SecretLocation::Environ { source, offset, .. } => Some((source, *offset)),
             SecretLocation::Stored { source, offset, .. }
             | SecretLocation::Member { source, offset }
-            | SecretLocation::RootfsDiff { source, offset, .. } => Some((source, *offset)),
+            | SecretLocation::RootfsDiff { source, offset, .. }
+            | SecretLocation::Tmpfs { source, offset, .. } => Some((source, *offset)),
         }
     }
 }
@@ -426,6 +440,11 @@ enum Place {
     },
     RootfsDiff {
         source: Arc<str>,
+        path: Arc<str>,
+    },
+    Tmpfs {
+        source: Arc<str>,
+        image: Arc<str>,
         path: Arc<str>,
     },
 }
@@ -761,6 +780,17 @@ impl Consumer for Scan<'_, '_, '_> {
                 let what = source.to_string();
                 (ROOTFS_DIFF.to_owned(), Current::Stream { what, place })
             }
+            Origin::TmpfsFile { image, path } => {
+                let name = dump_image_name(image);
+                let source: Arc<str> = Arc::from(format!("tmpfs {name} {path}"));
+                let place = Place::Tmpfs {
+                    source: Arc::clone(&source),
+                    image: Arc::from(name),
+                    path: Arc::from(path),
+                };
+                let what = source.to_string();
+                ("tmpfs".to_owned(), Current::Stream { what, place })
+            }
             Origin::EngineFile { member } => {
                 let place = Place::Member {
                     source: Arc::from(member),
@@ -835,6 +865,11 @@ impl Consumer for Scan<'_, '_, '_> {
         }
         true
     }
+}
+
+/// The image's name without its directory (`tmpfs-dev-44.tar.gz.img`).
+fn dump_image_name(member: &str) -> &str {
+    member.rsplit_once('/').map_or(member, |(_, name)| name)
 }
 
 /// Locates the findings of a stream by its [`Place`] and hands them to the tally; a memory
@@ -922,6 +957,16 @@ impl<'r> FindingSink<'r> for Locator<'_, 'r> {
             },
             Place::RootfsDiff { source, path } => SecretLocation::RootfsDiff {
                 source: Arc::clone(source),
+                path: Arc::clone(path),
+                offset: finding.offset,
+            },
+            Place::Tmpfs {
+                source,
+                image,
+                path,
+            } => SecretLocation::Tmpfs {
+                source: Arc::clone(source),
+                image: Arc::clone(image),
                 path: Arc::clone(path),
                 offset: finding.offset,
             },

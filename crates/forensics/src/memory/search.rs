@@ -327,6 +327,17 @@ impl Consumer for Search<'_> {
                 };
                 true
             }
+            Origin::TmpfsFile { image, path } => {
+                (self.progress)(ScanEvent::Stage("tmpfs"));
+                let image = image.rsplit_once('/').map_or(image, |(_, name)| name);
+                let source = format!("tmpfs {image} {path}");
+                self.current = Current::Stored {
+                    what: source.clone(),
+                    source,
+                    kind: "tmpfs".to_owned(),
+                };
+                true
+            }
             Origin::EngineFile { member } => {
                 (self.progress)(ScanEvent::Stage("engine files"));
                 self.current = Current::Stored {

@@ -770,14 +770,22 @@ impl Checkpoint {
     /// For a bare image directory, its files other than `stats-dump` and the CRIU logs.
     pub fn image_names(&self) -> impl Iterator<Item = &str> + '_ {
         self.members.iter().filter_map(move |m| {
-            let rest = m.info.name.strip_prefix(self.image_prefix)?;
-            let bare_extra = self.image_prefix.is_empty()
-                && matches!(
-                    rest,
-                    "stats-dump" | "stats-restore" | "dump.log" | "restore.log"
-                );
-            (m.info.kind == MemberKind::File && !rest.contains('/') && !bare_extra).then_some(rest)
+            let rest = self.image_name_of(&m.info.name)?;
+            (m.info.kind == MemberKind::File).then_some(rest)
         })
+    }
+
+    /// The name in the images directory (`pstree.img`) of a member of the archive
+    /// (`checkpoint/pstree.img`), or `None` for a member outside it (and for the CRIU logs and
+    /// statistics of a bare image directory).
+    pub fn image_name_of<'a>(&self, member: &'a str) -> Option<&'a str> {
+        let rest = member.strip_prefix(self.image_prefix)?;
+        let bare_extra = self.image_prefix.is_empty()
+            && matches!(
+                rest,
+                "stats-dump" | "stats-restore" | "dump.log" | "restore.log"
+            );
+        (!rest.contains('/') && !bare_extra).then_some(rest)
     }
 
     /// True if `checkpoint/<name>` is a regular file of the checkpoint (one of
@@ -952,14 +960,26 @@ impl Checkpoint {
         &self,
         visit: &mut dyn FnMut(&str, u64, &mut dyn Read) -> io::Result<bool>,
     ) -> Result<(), Error> {
-        let Some(m) = self.find(rootfs::MEMBER) else {
+        self.visit_tar_files(rootfs::MEMBER, visit)
+    }
+
+    /// Streams every regular file of member `name`, a tar (plain, gzip or zstd: `rootfs-diff.tar`,
+    /// CRIU's `tmpfs-dev-N.tar.gz.img`), to `visit(path, size, data)`, in its order, within the
+    /// caps of the archive's own listing; `visit` returns `false` to stop. Nothing when there is
+    /// no such member. Nothing is extracted.
+    pub fn visit_tar_files(
+        &self,
+        name: &str,
+        visit: &mut dyn FnMut(&str, u64, &mut dyn Read) -> io::Result<bool>,
+    ) -> Result<(), Error> {
+        let Some(m) = self.find(name) else {
             return Ok(());
         };
         let reader = self.member_reader(m)?;
-        rootfs::visit_files(reader, self.listing_caps(), visit).map_err(|reason| {
+        rootfs::visit_files(reader, name, self.listing_caps(), visit).map_err(|reason| {
             Error::ParseMember {
                 archive: self.display.clone(),
-                member: rootfs::MEMBER.to_owned(),
+                member: name.to_owned(),
                 reason,
             }
         })

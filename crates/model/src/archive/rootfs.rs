@@ -119,11 +119,12 @@ fn walk<S: super::tar_stream::Source>(
     Ok(out)
 }
 
-/// Streams every regular file of `rootfs-diff.tar` read from `reader` (plain, gzip or zstd) to
-/// `visit(path, size, data)`, in archive order; `visit` returns `false` to stop. Nothing is
-/// written.
+/// Streams every regular file of the tar `name` (`rootfs-diff.tar`, a tmpfs image) read from
+/// `reader` (plain, gzip or zstd) to `visit(path, size, data)`, in archive order; `visit`
+/// returns `false` to stop. Nothing is written.
 pub(super) fn visit_files(
     reader: impl Read,
+    name: &str,
     caps: Caps,
     visit: &mut dyn FnMut(&str, u64, &mut dyn Read) -> std::io::Result<bool>,
 ) -> Result<(), String> {
@@ -132,21 +133,20 @@ pub(super) fn visit_files(
     if head.is_empty() {
         return Ok(());
     }
-    const NAME: &str = "rootfs-diff.tar";
     if head.starts_with(&[0x1f, 0x8b]) {
         let source = StreamSource(flate2::read::MultiGzDecoder::new(reader));
-        walk_files(Walker::new(source, NAME, "gzip stream"), caps, visit)
+        walk_files(Walker::new(source, name, "gzip stream"), caps, visit)
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         let decoder =
             zstd::stream::read::Decoder::with_buffer(reader).map_err(|e| e.to_string())?;
         walk_files(
-            Walker::new(StreamSource(decoder), NAME, "zstd stream"),
+            Walker::new(StreamSource(decoder), name, "zstd stream"),
             caps,
             visit,
         )
     } else {
         walk_files(
-            Walker::new(StreamSource(reader), NAME, "tar data"),
+            Walker::new(StreamSource(reader), name, "tar data"),
             caps,
             visit,
         )
