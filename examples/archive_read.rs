@@ -9,12 +9,9 @@ use std::path::PathBuf;
 
 use checkpoint_model::archive::Checkpoint;
 
-fn main() -> anyhow::Result<()> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args_os().skip(1);
-    let path = PathBuf::from(
-        args.next()
-            .ok_or_else(|| anyhow::anyhow!("usage: archive_read ARCHIVE [NEEDLE]"))?,
-    );
+    let path = PathBuf::from(args.next().ok_or("usage: archive_read ARCHIVE [NEEDLE]")?);
     let needle = args
         .next()
         .map(|n| n.to_string_lossy().into_owned())

@@ -18,7 +18,6 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Context};
 use checkpoint_forensics::secrets::{Finding, Rules, Scanner};
 
 const PAGE: usize = 4096;
@@ -40,7 +39,7 @@ const PLANTED: [&str; 12] = [
     "//registry.npmjs.org/:_authToken=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\n",
 ];
 
-fn main() -> anyhow::Result<()> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args
         .iter()
@@ -51,13 +50,15 @@ fn main() -> anyhow::Result<()> {
         ["scan", file] => scan(Path::new(file)),
         ["gen", file, mib] => generate(Path::new(file), mib.parse()?, false),
         ["gen", file, mib, "--hostile"] => generate(Path::new(file), mib.parse()?, true),
-        _ => bail!("usage: secrets_scan scan FILE | secrets_scan gen FILE SIZE_MIB [--hostile]"),
+        _ => {
+            Err("usage: secrets_scan scan FILE | secrets_scan gen FILE SIZE_MIB [--hostile]".into())
+        }
     }
 }
 
-fn scan(path: &Path) -> anyhow::Result<()> {
+fn scan(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let rules = Rules::builtin()?;
-    let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut file = File::open(path).map_err(|err| format!("opening {}: {err}", path.display()))?;
     let started = Instant::now();
     let mut per_rule = vec![0u64; rules.rules().len()];
     let mut shown = 0;
@@ -90,7 +91,7 @@ fn scan(path: &Path) -> anyhow::Result<()> {
     let mut scanner = Scanner::new(rules);
     scanner
         .scan_reader(0, &mut file, &mut sink)
-        .with_context(|| format!("reading {}", path.display()))?;
+        .map_err(|err| format!("reading {}: {err}", path.display()))?;
     scanner.finish(&mut sink);
     let elapsed = started.elapsed();
     for (rule, count) in rules.rules().iter().zip(&per_rule) {
@@ -167,7 +168,7 @@ fn files_in(dir: &str, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
     paths
 }
 
-fn generate(path: &Path, mib: usize, hostile: bool) -> anyhow::Result<()> {
+fn generate(path: &Path, mib: usize, hostile: bool) -> Result<(), Box<dyn std::error::Error>> {
     let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
     let total = mib << 20;
     if hostile {
