@@ -322,11 +322,23 @@ fn run_local(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome, 
     let mut failed = 0usize;
     if let Some(view) = args.crit_x {
         for (input, _) in inputs {
-            let report = open_input(input, &args.archive).and_then(|checkpoint| {
+            let explored = open_input(input, &args.archive).and_then(|checkpoint| {
                 Ok(analyze::collect_explore(checkpoint, explore_view(view))?)
             });
-            match report {
-                Ok(report) => output::render_explore(&report, format, &mut out)?,
+            match explored {
+                Ok(explored) => {
+                    output::render_explore(&explored.report, format, &mut out)?;
+                    for fact in &explored.unreadable {
+                        eprintln!(
+                            "error: {}: {}",
+                            output::escape_text(&input.display().to_string()),
+                            output::escape_text(fact)
+                        );
+                    }
+                    if !explored.unreadable.is_empty() {
+                        failed += 1;
+                    }
+                }
                 Err(err) => failed += report_failure(err, inputs.len())?,
             }
         }
@@ -342,7 +354,11 @@ fn run_local(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome, 
                 Ok(mut report) => {
                     let unreadable = analyze::unreadable_facts(&report);
                     for fact in &unreadable {
-                        eprintln!("error: {source}: {fact}");
+                        eprintln!(
+                            "error: {}: {}",
+                            output::escape_text(source),
+                            output::escape_text(fact)
+                        );
                     }
                     if !unreadable.is_empty() {
                         failed += 1;

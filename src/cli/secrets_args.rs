@@ -74,7 +74,9 @@ pub fn run(
         for part in &report.incomplete {
             eprintln!(
                 "error: {}: {}: {}",
-                report.checkpoint, part.what, part.reason
+                output::escape_text(&report.checkpoint),
+                output::escape_text(&part.what),
+                output::escape_text(&part.reason)
             );
         }
         if !report.incomplete.is_empty() {
@@ -111,6 +113,13 @@ fn scan(
     };
     let mut report = analyze::collect_secrets(&dump, params, &mut progress)?;
     bar.finish_and_clear();
+    // Data whose image could not be read (a queue, a ghost file) was not scanned.
+    for fact in analyze::unreadable_images(&dump) {
+        report.incomplete.push(analyze::Incomplete {
+            what: fact.field,
+            reason: fact.reason,
+        });
+    }
     report.checkpoint = name.to_owned();
     Ok(report)
 }

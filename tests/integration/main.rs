@@ -34,3 +34,4 @@ mod model;
 mod pickers;
 mod secrets;
 mod summary;
+mod wrong_images;

@@ -74,10 +74,12 @@ pub enum Error {
         magic: u32,
     },
     /// The image is of another type than the caller asked for.
-    #[error("{file}: is a {found} image, expected {expected}")]
+    #[error("{file}: byte 0x{offset:x}: is a {found} image, expected {expected}")]
     WrongMagic {
         /// The file.
         file: String,
+        /// Offset of the magic word that names the image type.
+        offset: u64,
         /// The image type found.
         found: Magic,
         /// The image type asked for.

@@ -43,6 +43,15 @@ fn build_node(dump: &Dump, index: usize, sections: &Sections) -> ProcessNode {
             reason: problem.reason.clone(),
         });
     }
+    // The main thread's core is the process's (above); another thread's is its own.
+    for thread in task.threads.iter().filter(|t| t.tid != task.pid) {
+        if let Err(problem) = &thread.comm {
+            node.unavailable.push(Unreadable {
+                field: format!("thread {}", thread.tid),
+                reason: problem.reason.clone(),
+            });
+        }
+    }
     if task.state.has_resources() && (sections.cmdline || sections.env) {
         fill_from_memory(dump, task, sections, &mut node);
     }

@@ -145,7 +145,7 @@ fn unix_node(files: &FileTable, fd: u32, sk: &UnixSkEntry) -> SocketNode {
             peer: (sk.peer != 0).then_some(sk.peer),
             send_buf: Some(sk.opts.so_sndbuf),
             recv_buf: Some(sk.opts.so_rcvbuf),
-            recv_queue: Some(files.unix_queued(sk.id).unwrap_or(0)),
+            recv_queue: files.unix_queued(sk.id),
             ..SocketData::default()
         },
     }

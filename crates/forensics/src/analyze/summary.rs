@@ -232,10 +232,16 @@ pub(crate) fn build_summary(
         collect_files(dump, task.pid, &task.comm, &mut summary);
         let resources = dump.resources(task.pid);
         summary.totals.unreadable += usize::from(task.core_problem.is_some())
+            + task
+                .threads
+                .iter()
+                .filter(|t| t.tid != task.pid && t.comm.is_err())
+                .count()
             + resources.map_or(0, |r| {
                 usize::from(r.memory.is_err()) + usize::from(r.files.is_err())
             });
     }
+    summary.totals.unreadable += dump.unavailable().len();
     summary.secrets = secrets.map(|report| SummarySecrets {
         secrets: report.count(),
         copies: report.findings,
