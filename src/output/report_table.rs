@@ -434,12 +434,13 @@ fn environment_rows(node: &ProcessNode, table: &mut Table, any: &mut bool) {
     if let Some(environment) = &node.environment {
         *any = true;
         for entry in environment {
-            let (name, value) = entry.split_once('=').unwrap_or((entry, ""));
-            table.row(vec![
-                node.pid.to_string(),
-                name.to_owned(),
-                value.to_owned(),
-            ]);
+            let (name, value) = match entry.split_once('=') {
+                Some((name, value)) => (name, value.to_owned()),
+                // The kernel's copy holds it, but it is no variable: say so, rather than show
+                // it as one with an empty value.
+                None => (entry.as_str(), "(no '=': not a variable)".to_owned()),
+            };
+            table.row(vec![node.pid.to_string(), name.to_owned(), value]);
         }
     }
     for child in &node.children {

@@ -4,7 +4,7 @@
 //! disguised-process indicator; bytes that are not UTF-8; sockets shared, UDP states. Every fact
 //! asserted is read from the truth, never written here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
 use serde_json::Value;
@@ -169,5 +169,267 @@ fn inotify_watches_and_fanotify_marks_are_the_kernels() {
             let path = watch["path"].as_str().unwrap();
             assert!(table.contains(&format!("{} {path}", watch["wd"])), "{path}");
         }
+    }
+}
+
+/// The `N` of `pages-N.img` a pagemap image points at, from crit 4.2's decode of it.
+fn crit_pages_id(dump: &str, pagemap: &str) -> u64 {
+    let path = crate::support::crit::expected_dir(&format!("criu-4.2/{dump}"))
+        .join(format!("{pagemap}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let decoded: Value = serde_json::from_str(&text).expect("crit JSON");
+    decoded["entries"][0]["pages_id"]
+        .as_u64()
+        .expect("pages_id")
+}
+
+/// The size of each `pages-N.img` of a dump, from the file system.
+fn pages_file_sizes(dump: &str) -> BTreeMap<u64, u64> {
+    std::fs::read_dir(dump_dir(dump))
+        .expect("dump dir")
+        .filter_map(|e| {
+            let e = e.expect("entry");
+            let name = e.file_name().to_string_lossy().into_owned();
+            let id = name
+                .strip_prefix("pages-")?
+                .strip_suffix(".img")?
+                .parse()
+                .ok()?;
+            Some((id, e.metadata().expect("metadata").len()))
+        })
+        .collect()
+}
+
+/// Memory counted once (issue 19.4): the summary's stored bytes are what the pages files hold,
+/// its shared bytes what the shared-memory pages files hold, and each process's own and shared
+/// parts are its own pages file and the shared pages it maps; for wholetruth also the truth's
+/// image sizes and smaps (CRIU stores every present anonymous private page and the vDSO, and
+/// shared anonymous memory once).
+#[test]
+fn memory_is_counted_once_per_stored_page() {
+    for dump in ["model", "wholetruth", "wholetruth-2"] {
+        let sizes = pages_file_sizes(dump);
+        let report = report(dump, &[]);
+        let summary = &report["summary"];
+        assert_eq!(
+            summary["memory"]["dumped_bytes"].as_u64().unwrap(),
+            sizes.values().sum::<u64>(),
+            "{dump}"
+        );
+        assert_eq!(
+            summary["memory"]["dumped_bytes"],
+            report["checkpoint_size"]["memory_pages_size"]
+        );
+        let expected = crate::support::crit::expected_dir(&format!("criu-4.2/{dump}"));
+        let shared_ids: BTreeSet<u64> = std::fs::read_dir(&expected)
+            .expect("expected dir")
+            .filter_map(|e| {
+                let name = e.expect("entry").file_name().to_string_lossy().into_owned();
+                let image = name.strip_suffix(".json")?;
+                image
+                    .starts_with("pagemap-shmem-")
+                    .then(|| crit_pages_id(dump, image))
+            })
+            .collect();
+        assert!(!shared_ids.is_empty(), "{dump} has shared memory");
+        let shared: u64 = shared_ids.iter().map(|id| sizes[id]).sum();
+        assert_eq!(
+            summary["memory"]["shared_bytes"].as_u64().unwrap(),
+            shared,
+            "{dump}"
+        );
+        let truth = truth(dump);
+        let mut mapped_shared_total = 0;
+        for process in summary["tree"].as_array().unwrap() {
+            let pid = process["pid"].as_u64().unwrap();
+            let own = crit_pages_id(dump, &format!("pagemap-{pid}.img"));
+            assert_eq!(
+                process["memory"]["own_bytes"].as_u64(),
+                Some(sizes[&own]),
+                "{pid}"
+            );
+            mapped_shared_total += process["memory"]["shared_bytes"].as_u64().unwrap();
+            let Some(smaps) = crate::support::truth::process(&truth, pid)["smaps"].as_array()
+            else {
+                continue;
+            };
+            // The truth's smaps: anonymous private pages and the vDSO are what CRIU stores of
+            // the process itself; shared anonymous memory is stored once, in its own file.
+            let kib = |vma: &Value, key: &str| vma[key].as_u64().unwrap() * 1024;
+            let private: u64 = smaps
+                .iter()
+                .filter(|v| v["perms"].as_str().unwrap().ends_with('p'))
+                .map(|v| {
+                    if v["path"] == "[vdso]" {
+                        kib(v, "Rss")
+                    } else {
+                        kib(v, "Anonymous")
+                    }
+                })
+                .sum();
+            assert_eq!(
+                process["memory"]["own_bytes"].as_u64(),
+                Some(private),
+                "{pid}"
+            );
+            let shared_anon: u64 = smaps
+                .iter()
+                .filter(|v| v["path"] == "/dev/zero (deleted)")
+                .map(|v| kib(v, "Rss"))
+                .sum();
+            assert_eq!(
+                process["memory"]["shared_bytes"].as_u64(),
+                Some(shared_anon),
+                "{pid}"
+            );
+        }
+        // the per-process view counts shared memory once per process that maps it; the
+        // checkpoint's, once
+        assert!(mapped_shared_total > shared, "{dump}");
+        if let Some(images) = truth["images"].as_object() {
+            let from_truth: u64 = images
+                .iter()
+                .filter(|(name, _)| name.starts_with("pages-"))
+                .map(|(_, size)| size.as_u64().unwrap())
+                .sum();
+            assert_eq!(summary["memory"]["dumped_bytes"].as_u64(), Some(from_truth));
+            let anon = &truth["wholetruth"]["shared_memory"]["anon"];
+            assert_eq!(
+                summary["memory"]["shared_bytes"].as_u64(),
+                anon["size"].as_u64(),
+                "{dump}: the anonymous shared memory, every page present, once"
+            );
+        }
+    }
+}
+
+/// A socket held by three processes is one listener with three holders; UDP sockets are
+/// `UNCONN` or `ESTABLISHED` as `ss` says; unix names keep their NUL (issue 19.8).
+#[test]
+fn sockets_are_counted_once_and_named_as_ss_names_them() {
+    for dump in DUMPS {
+        let truth = truth(dump);
+        let whole = &truth["wholetruth"];
+        let summary = report(dump, &[])["summary"].clone();
+        let sockets_report = report(dump, &["--sockets"]);
+        let listener = &whole["tcp_listener"];
+        let listening = summary["listening"].as_array().unwrap();
+        let same: Vec<&Value> = listening
+            .iter()
+            .filter(|s| s["ino"] == listener["ino"])
+            .collect();
+        assert_eq!(same.len(), 1, "{dump}: one entry for the shared listener");
+        assert_eq!(same[0]["local"], listener["local"]);
+        let holders: BTreeSet<(u64, u64)> = same[0]["holders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|h| {
+                let pid = h["pid"].as_u64().unwrap();
+                h["fds"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(move |fd| (pid, fd.as_u64().unwrap()))
+            })
+            .collect();
+        let want: BTreeSet<(u64, u64)> = listener["holders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| (h["pid"].as_u64().unwrap(), h["fd"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(holders, want, "{dump}");
+        // every listening socket once: the TCP listener, the bound UDP socket, the unix
+        // listeners
+        let udp = whole["udp"].as_array().unwrap();
+        let unix = whole["unix_sockets"].as_array().unwrap();
+        let listeners = 1
+            + udp.iter().filter(|u| u["peer"].is_null()).count()
+            + unix.iter().filter(|u| u["listening"] == true).count();
+        assert_eq!(
+            summary["totals"]["listening"].as_u64(),
+            Some(listeners as u64)
+        );
+        assert_eq!(listening.len(), listeners);
+        // UDP: the kernel keeps TCP_CLOSE (07) for an unconnected socket, TCP_ESTABLISHED (01)
+        // for a connected one; ss calls them UNCONN and ESTAB
+        let sockets: Vec<&Value> = sockets_report["sockets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["open_sockets"].as_array().unwrap())
+            .collect();
+        for socket in udp {
+            let ours = sockets
+                .iter()
+                .find(|s| s["data"]["ino"] == socket["ino"])
+                .expect("the UDP socket");
+            let want = match socket["state"].as_str().unwrap() {
+                "07" => "UNCONN",
+                "01" => "ESTABLISHED",
+                other => panic!("UDP state {other}"),
+            };
+            assert_eq!(ours["protocol"], "UDP");
+            assert_eq!(ours["data"]["state"], want, "{dump} {}", socket["local"]);
+        }
+        // unix names byte for byte (an abstract name with a NUL inside, a path without its
+        // padding NUL)
+        for socket in unix {
+            let ours = sockets
+                .iter()
+                .find(|s| s["data"]["ino"] == socket["ino"])
+                .expect("the unix socket");
+            let want = socket["local"].as_str().unwrap();
+            assert_eq!(
+                ours["data"]["address"].as_str().unwrap_or(""),
+                want,
+                "{dump}"
+            );
+            assert_eq!(
+                ours["data"]["recv_queue"].as_u64(),
+                Some(socket["inq_bytes"].as_u64().unwrap_or(0)),
+                "{dump}: unread bytes of socket {}",
+                socket["ino"]
+            );
+        }
+    }
+}
+
+/// The Redis URL planted in two processes' heaps (the same address: the child was forked) is
+/// one secret with a copy in each (issue 19.8).
+#[test]
+fn a_secret_in_two_heaps_has_two_copies() {
+    for dump in DUMPS {
+        let truth = truth(dump);
+        let needle = crate::support::truth::needle(&truth, "url.redis.password");
+        let text = needle["text"].as_str().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_kubectl-checkpoint"))
+            .args(["analyze", "--local"])
+            .arg(dump_dir(dump))
+            .args(["--secrets", "--reveal", "-o", "json"])
+            .output()
+            .expect("the binary runs");
+        assert!(out.status.success());
+        let reports: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let secret = reports[0]["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["value"] == text)
+            .expect("the Redis password");
+        let hits = needle["memory_hits"].as_array().unwrap();
+        assert_eq!(secret["copies"].as_u64(), Some(hits.len() as u64), "{dump}");
+        let ours: BTreeSet<(u64, u64)> = secret["locations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| (l["pid"].as_u64().unwrap(), hex(&l["address"])))
+            .collect();
+        let want: BTreeSet<(u64, u64)> = hits
+            .iter()
+            .map(|h| (h["pid"].as_u64().unwrap(), hex(&h["address"])))
+            .collect();
+        assert_eq!(ours, want, "{dump}");
     }
 }

@@ -31,8 +31,8 @@ pub use image::{
     RawEntry,
 };
 pub use json::{
-    check_not_raw, count_entries, decode_image, decode_image_with, raw_image_kind, DecodedImage,
-    Style,
+    check_not_raw, count_entries, decode_image, decode_image_with, encode_quoted_printable,
+    raw_image_kind, DecodedImage, Style,
 };
 pub use magic::{Magic, IMG_COMMON, IMG_SERVICE};
 pub use pagemap::{PageLocation, PageMap, PageRun, PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT};

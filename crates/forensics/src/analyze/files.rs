@@ -73,10 +73,7 @@ pub(crate) fn describe_crit(files: &FileTable, file_type: i32, id: u32) -> Strin
         (Ok(FdTypes::PIPE), Some(FileKind::Pipe { pipe_id })) => format!("pipe[{pipe_id}]"),
         (Ok(FdTypes::PIPE), _) => "pipe[?]".to_owned(),
         (Ok(FdTypes::UNIXSK), Some(FileKind::Unix(sk))) => {
-            let name = checkpoint_model::dump::text::bounded(
-                String::from_utf8_lossy(&sk.name).into_owned(),
-                checkpoint_model::dump::text::UNIX_PATH_MAX,
-            );
+            let name = checkpoint_model::dump::text::crit_unix_name(&sk.name);
             if name.is_empty() {
                 format!("unix[{} ({})]", sk.ino, sk.peer)
             } else {

@@ -33,8 +33,9 @@ pub use secrets::{
     SecretLocation, SecretReport, SecretsParams, SecretsReport,
 };
 pub use summary::{
-    NotableFile, SummaryIndicator, SummaryMemory, SummaryProcess, SummaryReport, SummaryRootfs,
-    SummarySecrets, SummarySocket, SummaryTotals, LIST_CAP,
+    NotableFile, SocketHolder, SummaryIndicator, SummaryMemory, SummaryProcess,
+    SummaryProcessMemory, SummaryReport, SummaryRootfs, SummarySecrets, SummarySocket,
+    SummaryTotals, LIST_CAP,
 };
 
 pub(crate) use files::{describe_proc, open_file};

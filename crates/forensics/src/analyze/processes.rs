@@ -116,13 +116,16 @@ fn fill_from_memory(dump: &Dump, task: &Task, sections: &Sections, node: &mut Pr
 }
 
 /// `NAME=value` strings as a map holding the first value of each name (what `getenv` finds);
-/// a string without `=` becomes a name with an empty value.
-pub(crate) fn environment_map(strings: &[String]) -> BTreeMap<String, String> {
+/// a string without `=` maps to `None` (it is no variable, but the kernel's copy holds it), an
+/// empty value to `""`.
+pub(crate) fn environment_map(strings: &[String]) -> BTreeMap<String, Option<String>> {
     let mut map = BTreeMap::new();
     for entry in strings.iter().filter(|entry| !entry.is_empty()) {
-        let (name, value) = entry.split_once('=').unwrap_or((entry, ""));
-        map.entry(name.to_owned())
-            .or_insert_with(|| value.to_owned());
+        let (name, value) = match entry.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_owned())),
+            None => (entry.as_str(), None),
+        };
+        map.entry(name.to_owned()).or_insert(value);
     }
     map
 }
@@ -146,11 +149,14 @@ mod tests {
         .map(|s| s.to_string())
         .collect();
         let map = environment_map(&strings);
-        assert_eq!(map["HOSTNAME"], "counters-857d7978fd-jnkck");
-        assert_eq!(map["EMPTY"], "");
-        assert_eq!(map["A"], "b=c");
-        assert_eq!(map["NOEQUALS"], "");
-        assert_eq!(map["PATH"], "/usr/bin");
+        assert_eq!(
+            map["HOSTNAME"].as_deref(),
+            Some("counters-857d7978fd-jnkck")
+        );
+        assert_eq!(map["EMPTY"].as_deref(), Some(""));
+        assert_eq!(map["A"].as_deref(), Some("b=c"));
+        assert_eq!(map["NOEQUALS"], None);
+        assert_eq!(map["PATH"].as_deref(), Some("/usr/bin"));
         assert_eq!(map.len(), 5);
     }
 }

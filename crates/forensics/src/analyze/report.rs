@@ -172,22 +172,26 @@ pub struct ProcessNode {
     /// The threads, main thread first.
     pub threads: Vec<ThreadNode>,
     /// The command line as `/proc/PID/cmdline` shows it, arguments joined by spaces, trailing
-    /// padding trimmed (`--cmdline`).
+    /// padding trimmed (`--cmdline`); bytes that are not UTF-8 as `\xNN`, a backslash as `\\`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cmdline: Option<String>,
     /// True when the process rewrote its title (setproctitle): `cmdline` is then the title.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub retitled: bool,
-    /// The environment in memory order, duplicates kept, as `NAME=value` strings (`--env`).
+    /// The environment in memory order, duplicates kept, as `NAME=value` strings (`--env`),
+    /// each byte that is not UTF-8 as `\xNN` and a backslash as `\\` (see
+    /// `checkpoint_model::dump::text::lossless`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<Vec<String>>,
     /// The environment as a map (checkpointctl's key): the first value of each name, as
-    /// `getenv` sees it.
+    /// `getenv` sees it; an entry without `=` (not a variable: `getenv` never finds it) maps
+    /// to `null`, an empty value (`NAME=`) to `""`. Names and values are text as
+    /// `environment`'s are.
     #[serde(
         rename = "environment_variables",
         skip_serializing_if = "Option::is_none"
     )]
-    pub environment_variables: Option<BTreeMap<String, String>>,
+    pub environment_variables: Option<BTreeMap<String, Option<String>>>,
     /// Facts that could not be read, each with the reason.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unavailable: Vec<Unreadable>,

@@ -7,14 +7,16 @@
 //! speed of `grep -c -a` (docs/performance.md). Lists are capped at [`LIST_CAP`] entries, with the total kept, so a forged checkpoint
 //! cannot make the summary large.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::indicators::IndicatorReport;
 use super::secrets::{KindCount, SecretsReport};
-use super::sockets::{endpoint_text, protocol_name, state_name};
+use super::sockets::{endpoint_text, inet_state_name, protocol_name, state_name};
 use checkpoint_model::archive::RootfsDiff;
 use checkpoint_model::dump::files::{Deleted, FileKind};
-use checkpoint_model::dump::{Dump, Source};
+use checkpoint_model::dump::Dump;
 
 /// Most entries a summary list holds; the totals count them all.
 pub const LIST_CAP: usize = 1000;
@@ -93,17 +95,25 @@ pub struct SummaryProcess {
     /// The command line by the kernel's rule, when it could be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cmdline: Option<String>,
+    /// Its memory in the checkpoint, when it could be read: its own pages and the shared
+    /// memory it maps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<SummaryProcessMemory>,
 }
 
-/// A socket of the summary.
+/// One process's memory in the checkpoint.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct SummaryProcessMemory {
+    /// Bytes of its own (private) pages the checkpoint stores.
+    pub own_bytes: u64,
+    /// Bytes of shared memory it maps that the checkpoint stores (once for all the processes
+    /// that map them: see [`SummaryMemory::shared_bytes`]).
+    pub shared_bytes: u64,
+}
+
+/// A socket of the summary: one per socket (inode), however many processes hold it.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SummarySocket {
-    /// Holding process.
-    pub pid: u32,
-    /// Its `comm`.
-    pub command: String,
-    /// Its descriptors holding the socket (a shell's 0, 1 and 2 may be one socket).
-    pub fds: Vec<u32>,
     /// The socket's inode.
     pub ino: u32,
     /// `TCP`, `UDP`, `UNIX`, ...
@@ -118,6 +128,20 @@ pub struct SummarySocket {
     /// True when it listens on every address (`0.0.0.0` or `::`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub all_addresses: bool,
+    /// The processes holding it, in process tree order (a listener shared by a server's
+    /// workers, a socket inherited by a child; at most [`LIST_CAP`]).
+    pub holders: Vec<SocketHolder>,
+}
+
+/// A process holding a socket, and through which descriptors.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SocketHolder {
+    /// The process.
+    pub pid: u32,
+    /// Its `comm`.
+    pub command: String,
+    /// Its descriptors holding the socket (a shell's 0, 1 and 2 may be one socket).
+    pub fds: Vec<u32>,
 }
 
 /// A file of note.
@@ -156,9 +180,10 @@ pub struct SummaryTotals {
 pub struct SummaryMemory {
     /// Sum of the VMA sizes.
     pub mapped_bytes: u64,
-    /// Bytes the checkpoint holds (present pages, private and shared).
+    /// Bytes of memory the checkpoint holds in its pages files (private pages and shared
+    /// memory), each stored page counted once however many processes map it.
     pub dumped_bytes: u64,
-    /// Of those, bytes of shared memory (counted once per process that maps it).
+    /// Of those, bytes of shared memory (each stored page once).
     pub shared_bytes: u64,
 }
 
@@ -190,7 +215,11 @@ pub(crate) fn build_summary(
         threads: dump.tasks().iter().map(|t| t.threads.len().max(1)).sum(),
         ..SummaryReport::default()
     };
+    let footprint = dump.memory_footprint();
+    summary.memory.dumped_bytes = footprint.stored_bytes;
+    summary.memory.shared_bytes = footprint.shared_bytes;
     let tree = dump.tree();
+    let mut sockets = SocketIndex::default();
     for (index, depth) in tree.depth_first(None) {
         let Some(task) = tree.tasks().get(index) else {
             continue;
@@ -206,18 +235,19 @@ pub(crate) fn build_summary(
             .and_then(|strings| strings.cmdline.as_ref().ok())
             .map(|c| c.joined());
         if let Some(memory) = &memory {
-            let map = memory.layout();
-            summary.memory.mapped_bytes =
-                summary.memory.mapped_bytes.saturating_add(map.vma_bytes());
-            for stretch in memory.stretches() {
-                summary.memory.dumped_bytes =
-                    summary.memory.dumped_bytes.saturating_add(stretch.len);
-                if matches!(stretch.source, Source::Shared(_)) {
-                    summary.memory.shared_bytes =
-                        summary.memory.shared_bytes.saturating_add(stretch.len);
-                }
-            }
+            summary.memory.mapped_bytes = summary
+                .memory
+                .mapped_bytes
+                .saturating_add(memory.layout().vma_bytes());
         }
+        let process_memory = footprint
+            .processes
+            .iter()
+            .find(|p| p.pid == task.pid)
+            .map(|p| SummaryProcessMemory {
+                own_bytes: p.own_bytes,
+                shared_bytes: p.shared_bytes,
+            });
         if summary.tree.len() < LIST_CAP {
             summary.tree.push(SummaryProcess {
                 pid: task.pid,
@@ -227,9 +257,10 @@ pub(crate) fn build_summary(
                 state: task.state.name().to_owned(),
                 threads: task.threads.len().max(1),
                 cmdline,
+                memory: process_memory,
             });
         }
-        collect_files(dump, task.pid, &task.comm, &mut summary);
+        collect_files(dump, task.pid, &task.comm, &mut sockets, &mut summary);
         let resources = dump.resources(task.pid);
         summary.totals.unreadable += usize::from(task.core_problem.is_some())
             + task
@@ -277,7 +308,13 @@ pub(crate) fn build_summary(
 }
 
 /// The sockets and files of note of one process.
-fn collect_files(dump: &Dump, pid: u32, comm: &str, summary: &mut SummaryReport) {
+fn collect_files(
+    dump: &Dump,
+    pid: u32,
+    comm: &str,
+    sockets: &mut SocketIndex,
+    summary: &mut SummaryReport,
+) {
     let Ok(open) = dump.open_files(pid) else {
         return;
     };
@@ -286,14 +323,17 @@ fn collect_files(dump: &Dump, pid: u32, comm: &str, summary: &mut SummaryReport)
         let Some(file) = files.get(fd.id) else {
             continue;
         };
+        let holder = || SocketHolder {
+            pid,
+            command: comm.to_owned(),
+            fds: vec![fd.fd],
+        };
         match &file.kind {
             FileKind::Inet(sk) => {
                 let local = endpoint_text(&sk.src_addr, sk.src_port);
-                let state = state_name(sk.state);
+                let state = inet_state_name(sk);
                 let socket = SummarySocket {
-                    pid,
-                    command: comm.to_owned(),
-                    fds: vec![fd.fd],
+                    holders: vec![holder()],
                     ino: sk.ino,
                     protocol: protocol_name(sk.proto),
                     all_addresses: sk.src_addr.iter().all(|&w| w == 0),
@@ -304,7 +344,7 @@ fn collect_files(dump: &Dump, pid: u32, comm: &str, summary: &mut SummaryReport)
                 // TCP listens; UDP (and raw) sockets bound to a port receive.
                 let listening = sk.state == 10 || (sk.state == 7 && sk.src_port != 0);
                 if listening {
-                    push_socket(
+                    sockets.listening.push(
                         &mut summary.listening,
                         &mut summary.totals.listening,
                         socket,
@@ -315,7 +355,7 @@ fn collect_files(dump: &Dump, pid: u32, comm: &str, summary: &mut SummaryReport)
                         all_addresses: false,
                         ..socket
                     };
-                    push_socket(
+                    sockets.connections.push(
                         &mut summary.connections,
                         &mut summary.totals.connections,
                         socket,
@@ -324,9 +364,7 @@ fn collect_files(dump: &Dump, pid: u32, comm: &str, summary: &mut SummaryReport)
             }
             FileKind::Unix(sk) if sk.state == 10 => {
                 let socket = SummarySocket {
-                    pid,
-                    command: comm.to_owned(),
-                    fds: vec![fd.fd],
+                    holders: vec![holder()],
                     ino: sk.ino,
                     protocol: "UNIX".to_owned(),
                     state: state_name(sk.state),
@@ -334,7 +372,7 @@ fn collect_files(dump: &Dump, pid: u32, comm: &str, summary: &mut SummaryReport)
                     remote: String::new(),
                     all_addresses: false,
                 };
-                push_socket(
+                sockets.listening.push(
                     &mut summary.listening,
                     &mut summary.totals.listening,
                     socket,
@@ -375,19 +413,48 @@ fn collect_files(dump: &Dump, pid: u32, comm: &str, summary: &mut SummaryReport)
     }
 }
 
-/// Adds a socket, or its descriptor to the entry of the same socket of the same process.
-fn push_socket(list: &mut Vec<SummarySocket>, total: &mut usize, socket: SummarySocket) {
-    if let Some(same) = list
-        .iter_mut()
-        .rev()
-        .find(|s| s.pid == socket.pid && s.ino == socket.ino)
-    {
-        same.fds.extend(socket.fds);
-        return;
-    }
-    *total += 1;
-    if list.len() < LIST_CAP {
-        list.push(socket);
+/// Where each socket seen so far is in its summary list, by inode (`None`: counted, but past
+/// the list's cap).
+#[derive(Default)]
+struct SocketIndex {
+    listening: SocketList,
+    connections: SocketList,
+}
+
+/// The sockets of one summary list, by inode.
+#[derive(Default)]
+struct SocketList {
+    by_ino: HashMap<u32, Option<usize>>,
+}
+
+impl SocketList {
+    /// Adds a socket, or its holder to the entry of the same socket (by inode): its
+    /// descriptor to the same process's, or the process to the holders. A socket is counted
+    /// once however many processes hold it.
+    fn push(&mut self, list: &mut Vec<SummarySocket>, total: &mut usize, socket: SummarySocket) {
+        match self.by_ino.get(&socket.ino) {
+            Some(Some(index)) => {
+                let Some(same) = list.get_mut(*index) else {
+                    return;
+                };
+                for holder in socket.holders {
+                    if let Some(known) = same.holders.iter_mut().find(|h| h.pid == holder.pid) {
+                        known.fds.extend(holder.fds);
+                    } else if same.holders.len() < LIST_CAP {
+                        same.holders.push(holder);
+                    }
+                }
+            }
+            Some(None) => {}
+            None => {
+                *total += 1;
+                let index = (list.len() < LIST_CAP).then_some(list.len());
+                self.by_ino.insert(socket.ino, index);
+                if index.is_some() {
+                    list.push(socket);
+                }
+            }
+        }
     }
 }
 

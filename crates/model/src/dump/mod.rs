@@ -13,6 +13,7 @@
 //! - [`shared`]: shared anonymous memory, memfds and SysV segments;
 //! - [`memory`]: [`ProcessMemory`], reading private and shared pages by address;
 //! - [`args`]: command lines and environments by the kernel's rules;
+//! - [`footprint`]: the memory a checkpoint stores, each stored page counted once;
 //! - [`stored`]: the data stored outside process memory (pipe and socket queues, ghost files,
 //!   unmapped shared memory);
 //! - [`text`]: the kernel's bounds on names (paths, `comm`, memfd names).
@@ -42,6 +43,7 @@
 pub mod args;
 pub mod facts;
 pub mod files;
+pub mod footprint;
 pub mod layout;
 pub mod memory;
 mod mounts;
@@ -57,6 +59,7 @@ use std::sync::{Arc, OnceLock};
 pub use args::{ArgBounds, Cmdline, EnvString, ProcessStrings};
 use files::QueueImage;
 pub use files::{File, FileKind, FileTable};
+pub use footprint::{MemoryFootprint, ProcessFootprint};
 pub use layout::{MemoryLayout, PresentRun, Vma, PAGE_SIZE};
 pub use memory::{Pass, Piece, ProcessMemory, Source, Stretch};
 pub use mounts::Mount;
