@@ -433,3 +433,57 @@ fn a_secret_in_two_heaps_has_two_copies() {
         assert_eq!(ours, want, "{dump}");
     }
 }
+
+/// Disguises and ordinary renames (issue 19.5): the process named like a kernel thread (its
+/// command line in brackets) is disguised; workers renamed with PR_SET_NAME and a renamed
+/// thread are not; the copy run from /tmp is `exe-in-tmp` (its name is its executable's).
+#[test]
+fn only_disguises_are_disguised_processes() {
+    for dump in DUMPS {
+        let truth = truth(dump);
+        let whole = &truth["wholetruth"];
+        let report = report(dump, &["--indicators"]);
+        let found = report["indicators"]["found"].as_array().unwrap();
+        let kinds = |pid: &Value| -> BTreeSet<String> {
+            found
+                .iter()
+                .filter(|i| i["pid"] == *pid)
+                .map(|i| i["kind"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        for name in whole["names"].as_array().unwrap() {
+            let pid = &name["pid"];
+            let role = name["role"].as_str().unwrap();
+            let kinds = kinds(pid);
+            let disguised = kinds.contains("comm-differs-from-exe");
+            match role {
+                "disguised" => {
+                    assert!(disguised, "{dump}: {role} {pid}");
+                    let indicator = found
+                        .iter()
+                        .find(|i| i["pid"] == *pid && i["kind"] == "comm-differs-from-exe")
+                        .unwrap();
+                    let evidence = indicator["evidence"].as_array().unwrap();
+                    let comm = name["comm"].as_str().unwrap();
+                    let argv0 = name["cmdline"][0].as_str().unwrap();
+                    assert!(evidence[0].as_str().unwrap().contains(comm));
+                    assert!(evidence.iter().any(|e| e == &format!("argv[0] {argv0}")));
+                }
+                "tmp-exe" => {
+                    assert!(!disguised, "{dump}: {role} {pid}");
+                    assert!(kinds.contains("exe-in-tmp"), "{dump}: {role} {pid}");
+                    assert_eq!(name["exe_basename_equals_comm"], true);
+                }
+                // the root, its renamed thread, and the workers renamed with PR_SET_NAME
+                _ => assert!(!disguised, "{dump}: {role} {pid} ({})", name["comm"]),
+            }
+        }
+        // nothing else is found in this tree
+        let pids: BTreeSet<u64> = found.iter().map(|i| i["pid"].as_u64().unwrap()).collect();
+        let expected: BTreeSet<u64> = ["disguised", "tmp-exe"]
+            .iter()
+            .map(|r| whole["roles"][r].as_u64().unwrap())
+            .collect();
+        assert_eq!(pids, expected, "{dump}");
+    }
+}
