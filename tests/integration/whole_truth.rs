@@ -487,3 +487,65 @@ fn only_disguises_are_disguised_processes() {
         assert_eq!(pids, expected, "{dump}");
     }
 }
+
+/// Every byte of the environment is kept (issue 19.6): each entry of `environment`, turned back
+/// into bytes by the model's one rule, is the kernel's entry byte for byte (one holds the byte
+/// 0xe9, which is not UTF-8); an entry without `=` is no variable (`null`), an empty value is
+/// `""`.
+#[test]
+fn environment_bytes_are_kept_and_entries_without_equals_are_told_apart() {
+    use checkpoint_model::dump::text::bytes_of;
+    for dump in DUMPS {
+        let truth = truth(dump);
+        let environ = &truth["wholetruth"]["environ"];
+        assert_eq!(environ["as_planned"], true);
+        let want: Vec<Vec<u8>> = environ["entries_hex"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| hex::decode(h.as_str().unwrap()).unwrap())
+            .collect();
+        assert!(!environ["non_utf8"].as_array().unwrap().is_empty());
+        let report = report(dump, &["--env"]);
+        let mut nodes = vec![&report["process_tree"]];
+        let mut seen = BTreeSet::new();
+        while let Some(node) = nodes.pop() {
+            nodes.extend(node["children"].as_array().into_iter().flatten());
+            let pid = node["pid"].as_u64().unwrap();
+            if !environ["same_in"]
+                .as_array()
+                .unwrap()
+                .contains(&node["pid"])
+            {
+                continue;
+            }
+            seen.insert(pid);
+            let got: Vec<Vec<u8>> = node["environment"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| bytes_of(e.as_str().unwrap()).expect("text the model made"))
+                .collect();
+            assert_eq!(got, want, "{dump} {pid}");
+            let map = node["environment_variables"].as_object().unwrap();
+            for entry in environ["without_equals"].as_array().unwrap() {
+                assert!(
+                    map[entry.as_str().unwrap()].is_null(),
+                    "{dump} {pid} {entry}"
+                );
+            }
+            for entry in environ["empty_values"].as_array().unwrap() {
+                let name = entry.as_str().unwrap().trim_end_matches('=');
+                assert_eq!(map[name], "", "{dump} {pid} {entry}");
+            }
+            for entry in environ["non_utf8"].as_array().unwrap() {
+                let bytes = hex::decode(entry.as_str().unwrap()).unwrap();
+                let text = checkpoint_model::dump::text::lossless(&bytes);
+                let (name, value) = text.split_once('=').unwrap();
+                assert_eq!(map[name], value, "{dump} {pid}");
+                assert!(value.contains("\\x"), "{value}");
+            }
+        }
+        assert_eq!(seen.len(), environ["same_in"].as_array().unwrap().len());
+    }
+}
