@@ -244,6 +244,13 @@ pub(super) fn render(
                 },
                 &["KIND", "SECRETS", "COPIES"],
             )?;
+            if secrets.low_confidence > 0 {
+                writeln!(
+                    out,
+                    "  and {} of low confidence (checksum fails; --secrets lists them)",
+                    secrets.low_confidence
+                )?;
+            }
             if secrets.incomplete > 0 {
                 writeln!(
                     out,

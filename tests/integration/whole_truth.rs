@@ -549,3 +549,73 @@ fn environment_bytes_are_kept_and_entries_without_equals_are_told_apart() {
         assert_eq!(seen.len(), environ["same_in"].as_array().unwrap().len());
     }
 }
+
+/// Secrets (issue 19.9): the AWS secret key beside its key id in JSON under a field that does
+/// not say so is found; the GitHub token with a right checksum is a confident finding, the one
+/// with a wrong checksum a low-confidence one (not dropped); the summary counts the confident
+/// ones and says how many low-confidence ones there are.
+#[test]
+fn secrets_next_to_their_key_id_and_tokens_that_fail_their_checksum() {
+    for dump in DUMPS {
+        let truth = truth(dump);
+        let out = Command::new(env!("CARGO_BIN_EXE_kubectl-checkpoint"))
+            .args(["analyze", "--local"])
+            .arg(dump_dir(dump))
+            .args(["--secrets", "--reveal", "-o", "json"])
+            .output()
+            .expect("the binary runs");
+        assert!(out.status.success());
+        let reports: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let secrets = reports[0]["secrets"].as_array().unwrap();
+        let find = |id: &str| -> (&Value, &Value) {
+            let needle = crate::support::truth::needle(&truth, id);
+            let secret = secrets
+                .iter()
+                .find(|s| s["value"] == needle["text"])
+                .unwrap_or_else(|| panic!("{dump}: {id} not found"));
+            (needle, secret)
+        };
+        for (id, kind, confident) in [
+            ("aws.secret", "aws-secret-access-key", true),
+            ("aws.access_key_id", "aws-access-key-id", true),
+            ("github.pat", "github-token", true),
+            ("decoy.ghp_bad_checksum", "github-token", false),
+        ] {
+            let (needle, secret) = find(id);
+            assert_eq!(secret["kind"], kind, "{dump} {id}");
+            assert_eq!(
+                secret.get("low_confidence").is_none(),
+                confident,
+                "{dump} {id}"
+            );
+            let at: BTreeSet<(u64, u64)> = secret["locations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| (l["pid"].as_u64().unwrap(), hex(&l["address"])))
+                .collect();
+            let want: BTreeSet<(u64, u64)> = needle["memory_hits"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| (h["pid"].as_u64().unwrap(), hex(&h["address"])))
+                .collect();
+            assert_eq!(at, want, "{dump} {id}");
+        }
+        // the JSON field's name is not one the secret-key rule knows
+        let json = crate::support::truth::needle(&truth, "aws.json")["text"]
+            .as_str()
+            .unwrap();
+        assert!(!json.to_ascii_lowercase().contains("secret_access_key"));
+        let summary = report(dump, &[])["summary"]["secrets"].clone();
+        let low = secrets
+            .iter()
+            .filter(|s| s.get("low_confidence").is_some())
+            .count();
+        assert_eq!(summary["low_confidence"].as_u64(), Some(low as u64));
+        assert_eq!(
+            summary["secrets"].as_u64(),
+            Some((secrets.len() - low) as u64)
+        );
+    }
+}

@@ -51,15 +51,18 @@ pub struct SummaryReport {
     pub secrets: Option<SummarySecrets>,
 }
 
-/// The secrets of a checkpoint, counted.
+/// The secrets of a checkpoint, counted: confident findings only; the low-confidence ones
+/// (a token whose checksum fails) are counted apart, and `--secrets` lists them.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SummarySecrets {
-    /// Distinct secret values.
+    /// Distinct secret values found with confidence.
     pub secrets: usize,
     /// Copies of them, all places together.
     pub copies: u64,
-    /// Values and copies per kind.
+    /// Values and copies per kind (confident findings).
     pub kinds: Vec<KindCount>,
+    /// Distinct values found with low confidence (`--secrets` lists them, with the reason).
+    pub low_confidence: usize,
     /// Parts that could not be scanned, or not to their end (`analyze --secrets` names them).
     pub incomplete: usize,
 }
@@ -273,12 +276,7 @@ pub(crate) fn build_summary(
             });
     }
     summary.totals.unreadable += dump.unavailable().len();
-    summary.secrets = secrets.map(|report| SummarySecrets {
-        secrets: report.count(),
-        copies: report.findings,
-        kinds: report.kinds.clone(),
-        incomplete: report.incomplete.len(),
-    });
+    summary.secrets = secrets.map(summary_secrets);
     summary.totals.indicators = indicators.found.len();
     summary.indicators = indicators
         .found
@@ -305,6 +303,39 @@ pub(crate) fn build_summary(
         };
     }
     summary
+}
+
+/// The secrets of a scan, counted: confident findings by kind, low-confidence ones apart.
+/// Copies of values past the scan's itemising limit cannot be told apart and are counted as
+/// confident.
+fn summary_secrets(report: &SecretsReport) -> SummarySecrets {
+    let mut kinds: std::collections::BTreeMap<&str, (usize, u64)> = Default::default();
+    let mut low_confidence = 0;
+    let mut low_copies = 0;
+    for secret in &report.secrets {
+        if secret.low_confidence.is_some() {
+            low_confidence += 1;
+            low_copies += secret.copies;
+            continue;
+        }
+        let kind = kinds.entry(&secret.kind).or_default();
+        kind.0 += 1;
+        kind.1 += secret.copies;
+    }
+    SummarySecrets {
+        secrets: report.count() - low_confidence,
+        copies: report.findings.saturating_sub(low_copies),
+        kinds: kinds
+            .into_iter()
+            .map(|(kind, (secrets, copies))| KindCount {
+                kind: kind.to_owned(),
+                secrets,
+                copies,
+            })
+            .collect(),
+        low_confidence,
+        incomplete: report.incomplete.len(),
+    }
 }
 
 /// The sockets and files of note of one process.
