@@ -161,6 +161,15 @@ pub enum Error {
         /// The pids it has.
         known: String,
     },
+    /// A fact of the whole checkpoint that could not be read when the dump was loaded (see
+    /// [`Dump::unavailable`]).
+    #[error("{what} cannot be read: {reason}")]
+    FactUnavailable {
+        /// Which fact (one of [`facts`]).
+        what: &'static str,
+        /// Why, naming the image and byte offset.
+        reason: String,
+    },
     /// A part of a process that could not be read when the dump was loaded.
     #[error("pid {pid}: its {what} cannot be read: {reason}")]
     Unavailable {
@@ -262,6 +271,15 @@ impl Unavailable {
         Unavailable {
             what,
             reason: crate::error_text(err),
+        }
+    }
+
+    /// The error that reports this fact of the whole checkpoint (one of
+    /// [`Dump::unavailable`]) to a verb that needed it.
+    pub fn to_fact_error(&self) -> Error {
+        Error::FactUnavailable {
+            what: self.what,
+            reason: self.reason.clone(),
         }
     }
 
