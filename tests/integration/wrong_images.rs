@@ -442,9 +442,30 @@ fn a_fifo_with_unread_data_is_read_by_every_verb() {
         assert!(stdout.contains(shown), "{args:?}: {shown} not in {stdout}");
         assert!(!stderr.contains("error"), "{args:?}: {stderr}");
     }
-    // the FIFO's 45 unread bytes, on the writer's and the reader's descriptor
+    // the FIFO's 45 unread bytes, on the writer's and the reader's descriptor, and its marker
+    // found by --search where the truth says it is
     let truth = truth(FIXTURE);
     let fifo = &truth["wholetruth"]["fifo"];
+    let needle = &fifo["unread"]["needles"][0];
+    let text = crate::support::truth::needle(&truth, needle["needle"].as_str().unwrap())["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, stdout, stderr) =
+        run(&["analyze", "--local", dir, "--search", &text, "-o", "json"]);
+    assert_eq!(status, Some(0), "{stderr}");
+    let search: Value = serde_json::from_str(&stdout).expect("JSON");
+    let hits: Vec<&Value> = search[0]["stored_matches"]
+        .as_array()
+        .expect("stored")
+        .iter()
+        .collect();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(
+        hits[0]["source"],
+        format!("fifo:[{}] unread data", fifo["ino"])
+    );
+    assert_eq!(hits[0]["offset"], needle["offset"]);
     let (_, stdout, _) = run(&["analyze", "--local", dir, "--files", "-o", "json"]);
     let report: Value = serde_json::from_str(&stdout).expect("JSON");
     for end in ["writers", "readers"] {
