@@ -26,6 +26,7 @@ inputs=(
     "$F"/crio/*.tar "$F"/crio-secrets/*.tar "$F"/podman/* "$F"/criu-4.1/tree
     "$F"/criu-4.2/clean "$F"/criu-4.2/diff-1 "$F"/criu-4.2/diff-2 "$F"/criu-4.2/indicators
     "$F"/criu-4.2/model "$F"/criu-4.2/py "$F"/criu-4.2/secrets "$F"/criu-4.2/tree
+    "$F"/criu-4.2/wholetruth "$F"/criu-4.2/wholetruth-2
 )
 sections=(--stats --ps-tree --cmdline --env --files --sockets --mounts --metadata --rootfs-diff --indicators --all --memory --secrets)
 for input in "${inputs[@]}"; do
@@ -75,6 +76,7 @@ run "several.wide" analyze --local "$(realpath "$F"/crio/*.tar)" "$(realpath "$F
 for format in table tree json yaml; do
     run "diff.pair.$format" diff "$(realpath $F/criu-4.2/diff-1)" "$(realpath $F/criu-4.2/diff-2)" -o "$format"
     run "diff.pair-memory.$format" diff "$(realpath $F/criu-4.2/diff-1)" "$(realpath $F/criu-4.2/diff-2)" --memory -o "$format"
+    run "diff.wholetruth.$format" diff "$(realpath $F/criu-4.2/wholetruth)" "$(realpath $F/criu-4.2/wholetruth-2)" -o "$format"
     run "diff.archives.$format" diff "$(realpath $F/podman/ckpt-image-plain.tar)" "$(realpath $F/podman/ckpt-image-gzip.tar.gz)" -o "$format"
 done
 run "diff.same" diff "$(realpath $F/criu-4.2/model)" "$(realpath $F/criu-4.2/model)"

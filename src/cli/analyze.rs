@@ -360,10 +360,18 @@ fn run_crit(
     let mut out = std::io::stdout().lock();
     let mut failed = 0usize;
     for (input, _) in inputs {
-        let report = open_input(input, &args.archive)
+        let explored = open_input(input, &args.archive)
             .and_then(|checkpoint| Ok(analyze::collect_explore(checkpoint, view)?));
-        match report {
-            Ok(report) => output::render_explore(&report, format, &mut out)?,
+        match explored {
+            Ok(explored) => {
+                output::render_explore(&explored.report, format, &mut out)?;
+                for fact in &explored.unreadable {
+                    crate::messages::error(format_args!("{}: {fact}", input.display()));
+                }
+                if !explored.unreadable.is_empty() {
+                    failed += 1;
+                }
+            }
             Err(err) => failed += report_failure(err, inputs.len())?,
         }
     }

@@ -67,6 +67,16 @@ pub fn run(args: CoredumpArgs) -> Result<Outcome, Error> {
             )));
         }
     }
+    // Facts of the whole checkpoint that could not be read (an image broken or of another
+    // type): the cores are written without them, and the verb says so and exits 1.
+    for fact in dump.unavailable() {
+        crate::messages::error(format_args!(
+            "{}: {} cannot be read: {}",
+            dump.display_name(),
+            fact.what,
+            fact.reason
+        ));
+    }
     let mut failed = 0usize;
     for &pid in &chosen {
         let mut warn = |line: String| crate::messages::warning(line);
@@ -82,7 +92,8 @@ pub fn run(args: CoredumpArgs) -> Result<Outcome, Error> {
         }
     }
     match failed {
-        0 => Ok(Outcome::Success),
+        0 if dump.unavailable().is_empty() => Ok(Outcome::Success),
+        0 => Ok(Outcome::PartialFailure),
         n if n == chosen.len() => Err(Error::Usage(format!(
             "no core file written: {n} of {n} processes failed"
         ))),

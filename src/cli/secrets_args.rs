@@ -111,6 +111,13 @@ fn scan(
     };
     let mut report = analyze::collect_secrets(&dump, params, &mut progress)?;
     bar.finish_and_clear();
+    // Data whose image could not be read (a queue, a ghost file) was not scanned.
+    for fact in analyze::unreadable_images(&dump) {
+        report.incomplete.push(analyze::Incomplete {
+            what: fact.field,
+            reason: fact.reason,
+        });
+    }
     report.checkpoint = name.to_owned();
     Ok(report)
 }

@@ -19,8 +19,11 @@ pub fn render_memory_summaries(
         Format::Json => render_json(rows, out),
         Format::Yaml => render_yaml(rows, out),
         Format::Table | Format::Tree => {
+            // PRESENT is OWN (the process's pages) plus SHARED (shared memory it maps, stored
+            // once for all the processes that map it).
             let mut table = Table::new(&[
-                "PID", "COMMAND", "VMAS", "VMA SIZE", "PRESENT", "SHARED", "HEAP", "STACK", "PAGES",
+                "PID", "COMMAND", "VMAS", "VMA SIZE", "PRESENT", "OWN", "SHARED", "HEAP", "STACK",
+                "PAGES",
             ]);
             for row in rows {
                 table.row(vec![
@@ -29,7 +32,8 @@ pub fn render_memory_summaries(
                     row.vmas.to_string(),
                     human_size(row.vma_bytes),
                     human_size(row.present_bytes),
-                    human_size(row.shared_bytes),
+                    human_size(row.own_present_bytes),
+                    human_size(row.shared_present_bytes),
                     human_size(row.heap_present_bytes),
                     human_size(row.stack_present_bytes),
                     row.pages_file.clone(),

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use super::escape::escape_text;
 use super::{human_size, Error, Style, Table};
-use checkpoint_forensics::analyze::{CheckpointReport, ProcessNode};
+use checkpoint_forensics::analyze::{CheckpointReport, ProcessFiles, ProcessNode};
 
 /// Text for empty cells, as kubectl prints missing values.
 const NONE: &str = "<none>";
@@ -224,6 +224,9 @@ fn sections(report: &CheckpointReport, style: Style, wide: bool) -> Vec<(&'stati
             }
         }
         sections.push(("open files", table));
+        if wide {
+            sections.extend(watch_tables(processes));
+        }
     }
     if let Some(segments) = report.sysv_shm.as_ref().filter(|s| !s.is_empty()) {
         let mut table = Table::new(&["KEY", "ID", "SIZE", "MODE", "UID", "ATTACHED"]);
@@ -308,6 +311,60 @@ fn sections(report: &CheckpointReport, style: Style, wide: bool) -> Vec<(&'stati
     sections
 }
 
+/// `-o wide`: each epoll registration, inotify watch and fanotify mark on a row of its own
+/// (tables without rows are left out).
+fn watch_tables(processes: &[ProcessFiles]) -> Vec<(&'static str, Table)> {
+    let mut epoll = Table::new(&["PID", "FD", "TFD", "TARGET", "EVENTS", "DATA"]);
+    let mut inotify = Table::new(&["PID", "FD", "WD", "PATH", "MASK"]);
+    let mut fanotify = Table::new(&["PID", "FD", "TYPE", "PATH", "MASK", "IGNORED"]);
+    for process in processes {
+        for file in &process.open_files {
+            let (pid, fd) = (process.pid.to_string(), file.fd.clone());
+            for target in file.epoll_targets.iter().flatten() {
+                epoll.row(vec![
+                    pid.clone(),
+                    fd.clone(),
+                    target.tfd.to_string(),
+                    target.target.clone(),
+                    format!("{} ({})", target.events, target.event_names.join("|")),
+                    target.data.clone(),
+                ]);
+            }
+            for watch in file.inotify_watches.iter().flatten() {
+                inotify.row(vec![
+                    pid.clone(),
+                    fd.clone(),
+                    watch.wd.to_string(),
+                    watch.path.clone(),
+                    format!("{} ({})", watch.mask, watch.mask_names.join("|")),
+                ]);
+            }
+            for mark in file.fanotify.iter().flat_map(|f| &f.marks) {
+                fanotify.row(vec![
+                    pid.clone(),
+                    fd.clone(),
+                    mark.mark_type.clone(),
+                    mark.path.clone(),
+                    format!("{} ({})", mark.mask, mark.mask_names.join("|")),
+                    format!(
+                        "{} ({})",
+                        mark.ignored_mask,
+                        mark.ignored_mask_names.join("|")
+                    ),
+                ]);
+            }
+        }
+    }
+    [
+        ("epoll registrations", epoll),
+        ("inotify watches", inotify),
+        ("fanotify marks", fanotify),
+    ]
+    .into_iter()
+    .filter(|(_, table)| !table.is_empty())
+    .collect()
+}
+
 /// `addr:port`, `[addr]:port` for IPv6, or the UNIX path.
 fn endpoint(address: &str, port: Option<u32>, unix_path: &str) -> String {
     match port {
@@ -377,12 +434,13 @@ fn environment_rows(node: &ProcessNode, table: &mut Table, any: &mut bool) {
     if let Some(environment) = &node.environment {
         *any = true;
         for entry in environment {
-            let (name, value) = entry.split_once('=').unwrap_or((entry, ""));
-            table.row(vec![
-                node.pid.to_string(),
-                name.to_owned(),
-                value.to_owned(),
-            ]);
+            let (name, value) = match entry.split_once('=') {
+                Some((name, value)) => (name, value.to_owned()),
+                // The kernel's copy holds it, but it is no variable: say so, rather than show
+                // it as one with an empty value.
+                None => (entry.as_str(), "(no '=': not a variable)".to_owned()),
+            };
+            table.row(vec![node.pid.to_string(), name.to_owned(), value]);
         }
     }
     for child in &node.children {

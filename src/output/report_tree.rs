@@ -297,7 +297,7 @@ mod tests {
                 threads: vec![thread(1)],
                 cmdline: Some("sh -c loop".into()),
                 environment: Some(vec!["A=1".into()]),
-                environment_variables: Some(BTreeMap::from([("A".into(), "1".into())])),
+                environment_variables: Some(BTreeMap::from([("A".into(), Some("1".into()))])),
                 children: vec![ProcessNode {
                     pid: 9,
                     command: "sleep".into(),

@@ -63,13 +63,25 @@ fn add_rows(table: &mut Table, checkpoint: Option<&String>, secret: &SecretRepor
             cells.push(checkpoint.clone());
         }
         if first {
+            let kind = match &secret.low_confidence {
+                Some(_) => format!("{} (low confidence)", secret.kind),
+                None => secret.kind.clone(),
+            };
+            let mut details = secret.details.as_ref().map(describe).unwrap_or_default();
+            if let Some(why) = &secret.low_confidence {
+                details = if details.is_empty() {
+                    why.clone()
+                } else {
+                    format!("{why}; {details}")
+                };
+            }
             cells.extend([
-                secret.kind.clone(),
+                kind,
                 secret.name.clone().unwrap_or_default(),
                 value.clone(),
                 secret.copies.to_string(),
                 location,
-                secret.details.as_ref().map(describe).unwrap_or_default(),
+                details,
             ]);
         } else {
             cells.extend([
@@ -177,6 +189,7 @@ mod tests {
                 details: Some(Details::Credential {
                     user: "orders".into(),
                 }),
+                low_confidence: None,
                 locations: vec![
                     SecretLocation::Environ {
                         pid: 7,
@@ -215,6 +228,20 @@ mod tests {
         assert!(lines[2].contains("pid 7 0x1000 /tmp/\\x1b]0;owned\\x07"));
         assert!(lines[3].contains("(1 more copies not listed)"));
         assert!(!text.contains('\x1b'));
+    }
+
+    #[test]
+    fn a_low_confidence_finding_says_so_and_why() {
+        let mut low = report();
+        low.secrets[0].kind = "github-token".into();
+        low.secrets[0].details = None;
+        low.secrets[0].low_confidence = Some("the format matches, its checksum does not".into());
+        let mut out = Vec::new();
+        render_secrets(&[low], Format::Table, Style::default(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let first = text.lines().nth(1).unwrap();
+        assert!(first.contains("github-token (low confidence)"), "{text}");
+        assert!(first.contains("its checksum does not"), "{text}");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use std::io::Write;
 
 use super::{escape_text, human_size, shorten_middle, Error, Style, Table};
-use checkpoint_forensics::analyze::{CheckpointReport, SummaryReport};
+use checkpoint_forensics::analyze::{CheckpointReport, SocketHolder, SummaryReport};
 
 /// Rows a section of the summary shows; the rest are counted.
 const SHOWN: usize = 20;
@@ -154,7 +154,7 @@ pub(super) fn render(
                     socket.protocol.clone(),
                     socket.local.clone(),
                     everywhere.to_owned(),
-                    process_fds(socket.pid, &socket.command, &socket.fds),
+                    holders(&socket.holders),
                 ]);
             }
         },
@@ -172,7 +172,7 @@ pub(super) fn render(
                     socket.protocol.clone(),
                     format!("{} -> {}", socket.local, socket.remote),
                     socket.state.clone(),
-                    process_fds(socket.pid, &socket.command, &socket.fds),
+                    holders(&socket.holders),
                 ]);
             }
         },
@@ -244,6 +244,13 @@ pub(super) fn render(
                 },
                 &["KIND", "SECRETS", "COPIES"],
             )?;
+            if secrets.low_confidence > 0 {
+                writeln!(
+                    out,
+                    "  and {} of low confidence (checksum fails; --secrets lists them)",
+                    secrets.low_confidence
+                )?;
+            }
             if secrets.incomplete > 0 {
                 writeln!(
                     out,
@@ -302,6 +309,15 @@ fn process_fds(pid: u32, command: &str, fds: &[u32]) -> String {
     let fds: Vec<String> = fds.iter().map(u32::to_string).collect();
     let word = if fds.len() == 1 { "fd" } else { "fds" };
     format!("pid {pid} ({command}) {word} {}", fds.join(","))
+}
+
+/// The processes holding one socket: `pid 1 (nginx) fd 6; pid 7 (nginx) fd 6`.
+fn holders(holders: &[SocketHolder]) -> String {
+    holders
+        .iter()
+        .map(|h| process_fds(h.pid, &h.command, &h.fds))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// One section: a title line, then a table of at most [`SHOWN`] rows indented by two spaces,

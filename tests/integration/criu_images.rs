@@ -113,7 +113,32 @@ fn wrong_magic_is_named() {
     assert!(matches!(err, Error::WrongMagic { .. }));
     assert_eq!(
         err.to_string(),
-        "criu-4.2/py/core-24390.img: is a CORE image, expected PSTREE"
+        "criu-4.2/py/core-24390.img: byte 0x4: is a CORE image, expected PSTREE"
+    );
+}
+
+/// fifo-data.img holds pipe_data_entry messages under its own magic (issue 19.1): they decode
+/// as pipes-data.img's do, and hold the FIFO's unread bytes of the truth.
+#[test]
+fn fifo_data_holds_pipe_data_entries() {
+    let (name, bytes) = fixture("criu-4.2/wholetruth/fifo-data.img");
+    assert!(PipeDataEntry::accepts(Magic::FifoData) && PipeDataEntry::accepts(Magic::PipesData));
+    let entries: Vec<PipeDataEntry> = read_entries(&name, &bytes).expect("fifo-data decodes");
+    let truth = crate::support::truth::load("wholetruth");
+    let fifo = &truth["wholetruth"]["fifo"];
+    assert_eq!(entries.len(), 1);
+    assert_eq!(u64::from(entries[0].pipe_id), fifo["ino"].as_u64().unwrap());
+    assert_eq!(
+        u64::from(entries[0].bytes),
+        fifo["unread_bytes"].as_u64().unwrap()
+    );
+    // another image's entries are still refused, naming the magic word's offset
+    let (name, core) = fixture("criu-4.2/wholetruth/core-10519.img");
+    let err = read_entries::<PipeDataEntry>(&name, &core).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("byte 0x4: is a CORE image, expected PIPES_DATA"),
+        "{err}"
     );
 }
 

@@ -689,3 +689,114 @@ fn memory_stays_flat_on_larger_pairs() {
     // Two 96 MiB checkpoints; the pages are streamed through two 256 KiB buffers.
     run.within(32, 60.0, "diff of two 96 MiB checkpoints");
 }
+
+/// The hex number of a truth value (`"0x2019"`) or a report's (`0x2019` inside a text).
+fn hex_of(text: &str) -> u64 {
+    u64::from_str_radix(text.trim_start_matches("0x"), 16).expect("hex")
+}
+
+/// wholetruth -> wholetruth-2 (truth/wholetruth-diff.json, `fd_details`): the descriptors whose
+/// position and size moved, the epoll registration whose events changed, the inotify watch
+/// added, and no other descriptor change.
+#[test]
+fn positions_registrations_and_watches_change_as_proc_saw() {
+    let truth = truth("wholetruth-diff");
+    let (code, report) = diff_json(
+        &path(&dump_dir("wholetruth")),
+        &path(&dump_dir("wholetruth-2")),
+        &[],
+    );
+    assert_eq!(code, Some(1));
+    assert!(report.not_compared.is_empty(), "{:?}", report.not_compared);
+    assert!(report.files.added.is_empty() && report.files.removed.is_empty());
+    let details = truth["fd_details"].as_array().expect("fd_details");
+    let changed: BTreeSet<(u64, u64)> =
+        report.files.changed.iter().map(|c| (c.pid, c.fd)).collect();
+    let want: BTreeSet<(u64, u64)> = details
+        .iter()
+        .map(|d| (d["pid"].as_u64().unwrap(), d["fd"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(changed, want);
+    for detail in details {
+        let (pid, fd) = (
+            detail["pid"].as_u64().unwrap(),
+            detail["fd"].as_u64().unwrap(),
+        );
+        let ours = &report
+            .files
+            .changed
+            .iter()
+            .find(|c| c.pid == pid && c.fd == fd)
+            .unwrap()
+            .changes;
+        let mut expected = 0;
+        for (key, field) in [("pos", "position"), ("size", "size")] {
+            if let Some(change) = detail.get(key) {
+                expected += 1;
+                let got = ours.iter().find(|c| c.field == field).expect(field);
+                assert_eq!(
+                    got.old,
+                    Some(change["old"].to_string()),
+                    "{pid}/{fd} {field}"
+                );
+                assert_eq!(
+                    got.new,
+                    Some(change["new"].to_string()),
+                    "{pid}/{fd} {field}"
+                );
+            }
+        }
+        if let Some(targets) = detail.get("epoll_targets") {
+            assert!(targets["added"].as_array().unwrap().is_empty());
+            assert!(targets["removed"].as_array().unwrap().is_empty());
+            for change in targets["changed"].as_array().unwrap() {
+                expected += 1;
+                let tfd = change["old"]["tfd"].as_u64().unwrap();
+                let got = ours
+                    .iter()
+                    .find(|c| c.field == format!("epoll registration fd {tfd}"))
+                    .expect("the registration's change");
+                for (side, text) in [("old", &got.old), ("new", &got.new)] {
+                    let text = text.as_deref().expect(side);
+                    let reg = &change[side];
+                    let events = text
+                        .split("events ")
+                        .nth(1)
+                        .and_then(|t| t.split(' ').next())
+                        .expect("events");
+                    assert_eq!(hex_of(events), hex_of(reg["events"].as_str().unwrap()));
+                    let names: Vec<&str> = reg["event_names"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|n| n.as_str().unwrap())
+                        .collect();
+                    assert!(text.contains(&format!("({})", names.join("|"))), "{text}");
+                    assert!(text.ends_with(&format!("data {}", reg["data"].as_str().unwrap())));
+                    assert!(text.starts_with(reg["target"].as_str().unwrap()), "{text}");
+                }
+            }
+        }
+        if let Some(watches) = detail.get("inotify_watches") {
+            assert!(watches["removed"].as_array().unwrap().is_empty());
+            assert!(watches["changed"].as_array().unwrap().is_empty());
+            for watch in watches["added"].as_array().unwrap() {
+                expected += 1;
+                let got = ours
+                    .iter()
+                    .find(|c| c.field == format!("inotify watch {}", watch["wd"]))
+                    .expect("the watch added");
+                assert_eq!(got.old, None);
+                let text = got.new.as_deref().unwrap();
+                assert!(text.starts_with(&format!("{}: mask ", watch["path"].as_str().unwrap())));
+                let mask = text
+                    .split("mask ")
+                    .nth(1)
+                    .and_then(|t| t.split(' ').next())
+                    .unwrap();
+                assert_eq!(hex_of(mask), hex_of(watch["mask"].as_str().unwrap()));
+            }
+        }
+        assert_eq!(ours.len(), expected, "{pid}/{fd}: {ours:?}");
+    }
+}

@@ -73,13 +73,23 @@ fn stored_memory_hits_are_in_the_pages_files() {
             let text = needle["text"].as_str().unwrap().as_bytes();
             for hit in needle["memory_hits"].as_array().unwrap() {
                 let stored = &hit["stored"];
-                assert!(
-                    stored.is_object(),
-                    "{name}: {} at {} is not stored: {}",
-                    needle["id"],
-                    hit["address"],
-                    hit["not_stored"]
-                );
+                if stored.is_null() {
+                    // Only pages CRIU does not store (a file's pages, POSIX shm under /dev/shm:
+                    // wholetruth) may be missing, and then no pages file holds the bytes.
+                    let in_pages = needle["image_hits"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|h| h["file"].as_str().unwrap().starts_with("pages-"));
+                    assert!(
+                        hit["not_stored"].is_string() && !in_pages,
+                        "{name}: {} at {} is not stored: {}",
+                        needle["id"],
+                        hit["address"],
+                        hit["not_stored"]
+                    );
+                    continue;
+                }
                 assert_eq!(stored["verified"], true, "{name}: {}", needle["id"]);
                 let pages =
                     std::fs::read(dump_dir(name).join(stored["pages"].as_str().unwrap())).unwrap();
@@ -106,8 +116,9 @@ fn stored_memory_hits_are_in_the_pages_files() {
 /// The image that must hold a value planted outside process memory.
 fn image_for(place: &str) -> Option<&'static str> {
     Some(match place {
-        "ghost" => "ghost-file-",
+        "ghost" | "deleted_map_file" => "ghost-file-",
         "pipe" => "pipes-data.img",
+        "fifo" => "fifo-data.img",
         "unix" | "unix_a2b" | "unix_b2a" => "sk-queues.img",
         "tcp_delivered" | "tcp_unsent" | "tcp_unread" => "tcp-stream-",
         "sysv_detached" => "pages-",
@@ -261,4 +272,96 @@ fn the_crio_archive_holds_the_secrets_dump() {
         .map(|m| m.as_str().unwrap().to_owned())
         .collect();
     assert_eq!(members, expected);
+}
+
+/// The wholetruth truths against crit 4.2's decode of files.img and fifo-data.img: each epoll
+/// instance's registrations, each inotify watch and fanotify mark, and the FIFO's unread bytes
+/// as /proc showed them are what CRIU stored.
+#[test]
+fn wholetruth_event_loops_and_watches_are_in_files_img() {
+    let hex_of =
+        |v: &Value| u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    for name in ["wholetruth", "wholetruth-2"] {
+        let truth = truth(name);
+        let whole = &truth["wholetruth"];
+        let dir = crate::support::crit::expected_dir(&format!("criu-4.2/{name}"));
+        let files: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("files.img.json")).unwrap())
+                .unwrap();
+        let entries = files["entries"].as_array().unwrap();
+        let of_type =
+            |t: &str| -> Vec<&Value> { entries.iter().filter(|e| e["type"] == t).collect() };
+        // two epoll instances, their registrations in the kernel's order
+        let epolls = of_type("EVENTPOLL");
+        assert_eq!(epolls.len(), 2, "{name}");
+        for (instance, stored) in ["outer", "inner"].iter().zip(&epolls) {
+            let want = whole["epoll"][instance]["targets"].as_array().unwrap();
+            let got = stored["epfd"]["tfd"].as_array().unwrap();
+            assert_eq!(got.len(), want.len(), "{name} {instance}");
+            for (got, want) in got.iter().zip(want) {
+                assert_eq!(got["tfd"], want["tfd"]);
+                assert_eq!(got["events"].as_u64().unwrap(), hex_of(&want["events"]));
+                assert_eq!(got["data"].as_u64().unwrap(), hex_of(&want["data"]));
+                assert_eq!(got["inode"], want["ino"]);
+            }
+        }
+        let inotify = of_type("INOTIFY");
+        let mut stored: Vec<(u64, String, u64)> = inotify[0]["ify"]["wd"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| {
+                (
+                    w["wd"].as_u64().unwrap(),
+                    w["f_handle"]["path"].as_str().unwrap().to_owned(),
+                    hex_of(&w["mask"]),
+                )
+            })
+            .collect();
+        let mut want: Vec<(u64, String, u64)> = whole["inotify"]["watches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| {
+                (
+                    w["wd"].as_u64().unwrap(),
+                    w["path"].as_str().unwrap().to_owned(),
+                    hex_of(&w["mask"]),
+                )
+            })
+            .collect();
+        stored.sort();
+        want.sort();
+        assert_eq!(stored, want, "{name}");
+        let fanotify = of_type("FANOTIFY");
+        let marks: BTreeMap<String, (u64, u64)> = fanotify[0]["ffy"]["mark"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["ie"]["f_handle"]["path"].as_str().unwrap().to_owned(),
+                    (hex_of(&m["mask"]), hex_of(&m["ignored_mask"])),
+                )
+            })
+            .collect();
+        let want: BTreeMap<String, (u64, u64)> = whole["fanotify"]["marks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["path"].as_str().unwrap().to_owned(),
+                    (hex_of(&m["mask"]), hex_of(&m["ignored_mask"])),
+                )
+            })
+            .collect();
+        assert_eq!(marks, want, "{name}");
+        let fifo: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("fifo-data.img.json")).unwrap())
+                .unwrap();
+        assert_eq!(fifo["magic"], "FIFO_DATA");
+        assert_eq!(fifo["entries"][0]["pipe_id"], whole["fifo"]["ino"]);
+        assert_eq!(fifo["entries"][0]["bytes"], whole["fifo"]["unread_bytes"]);
+    }
 }

@@ -34,3 +34,5 @@ mod model;
 mod pickers;
 mod secrets;
 mod summary;
+mod whole_truth;
+mod wrong_images;

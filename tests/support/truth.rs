@@ -13,6 +13,8 @@ pub const DUMPS: &[&str] = &[
     "clean",
     "diff-1",
     "diff-2",
+    "wholetruth",
+    "wholetruth-2",
 ];
 
 /// tests/fixtures.

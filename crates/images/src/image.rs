@@ -24,10 +24,15 @@ pub trait CriuMessage: prost::Message + Default + Described {
     /// (1 for [`PagemapEntry`](super::messages::PagemapEntry): the pagemap head).
     const SKIP: usize = 0;
 
-    /// Whether an image with this magic holds entries of this type (fifo-data images hold
-    /// [`PipeDataEntry`](super::messages::PipeDataEntry)s too).
+    /// Other image types whose entries are of this type too (fifo-data images hold
+    /// [`PipeDataEntry`](super::messages::PipeDataEntry)s, as pipes-data images do).
+    const ALSO: &'static [Magic] = &[];
+
+    /// Whether an image with this magic holds entries of this type: [`Self::MAGIC`] or one of
+    /// [`Self::ALSO`]. Which of them a file must be is for its reader to say (a `fifo-data.img`
+    /// that holds a PIPES_DATA image is not a FIFO's data).
     fn accepts(magic: Magic) -> bool {
-        magic == Self::MAGIC
+        magic == Self::MAGIC || Self::ALSO.contains(&magic)
     }
 }
 
@@ -81,6 +86,7 @@ pub fn entries<'a>(file_name: &'a str, bytes: &'a [u8]) -> Result<Entries<'a>, E
         file_name,
         magic,
         bytes,
+        magic_offset: start.saturating_sub(4) as u64,
         pos: start,
         index: 0,
         failed: false,
@@ -94,6 +100,7 @@ pub struct Entries<'a> {
     file_name: &'a str,
     magic: Magic,
     bytes: &'a [u8],
+    magic_offset: u64,
     pos: usize,
     index: u64,
     failed: bool,
@@ -104,6 +111,12 @@ impl<'a> Entries<'a> {
     /// The image type.
     pub fn magic(&self) -> Magic {
         self.magic
+    }
+
+    /// Offset of the magic word that names the image type (4 after `IMG_COMMON`, 0 for
+    /// inventory.img).
+    pub fn magic_offset(&self) -> u64 {
+        self.magic_offset
     }
 
     /// The file name used in errors.
@@ -351,6 +364,7 @@ fn typed_entries<'a, M: CriuMessage>(
     if !M::accepts(iter.magic()) {
         return Err(Error::WrongMagic {
             file: file_name.to_owned(),
+            offset: iter.magic_offset(),
             found: iter.magic(),
             expected: M::MAGIC,
         });

@@ -724,8 +724,9 @@ fn encode_base64(bytes: &[u8]) -> String {
 
 /// Quoted-printable as Python's `quopri.encodestring` (binascii `b2a_qp`) writes it, for
 /// `(criu).conv = "unix_name"`: `=XX` for `=` and bytes outside printable ASCII, newlines kept,
-/// a space or tab before a line end encoded, soft breaks (`=\n`) keeping lines within 76.
-fn encode_quoted_printable(bytes: &[u8]) -> String {
+/// a space or tab before a line end encoded, soft breaks (`=\n`) keeping lines within 76. This
+/// is how crit spells a unix socket's name, in `decode` and in `x fds` alike.
+pub fn encode_quoted_printable(bytes: &[u8]) -> String {
     let mut out = String::new();
     let mut line_len = 0;
     for (i, &b) in bytes.iter().enumerate() {

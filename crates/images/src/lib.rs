@@ -31,8 +31,8 @@ pub use image::{
     RawEntry,
 };
 pub use json::{
-    check_not_raw, count_entries, decode_image, decode_image_with, raw_image_kind, DecodedImage,
-    Style,
+    check_not_raw, count_entries, decode_image, decode_image_with, encode_quoted_printable,
+    raw_image_kind, DecodedImage, Style,
 };
 pub use magic::{Magic, IMG_COMMON, IMG_SERVICE};
 pub use pagemap::{PageLocation, PageMap, PageRun, PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT};
@@ -74,10 +74,12 @@ pub enum Error {
         magic: u32,
     },
     /// The image is of another type than the caller asked for.
-    #[error("{file}: is a {found} image, expected {expected}")]
+    #[error("{file}: byte 0x{offset:x}: is a {found} image, expected {expected}")]
     WrongMagic {
         /// The file.
         file: String,
+        /// Offset of the magic word that names the image type.
+        offset: u64,
         /// The image type found.
         found: Magic,
         /// The image type asked for.

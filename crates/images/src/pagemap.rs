@@ -84,6 +84,7 @@ impl PageMap {
         if iter.magic() != Magic::Pagemap {
             return Err(Error::WrongMagic {
                 file: file_name.to_owned(),
+                offset: iter.magic_offset(),
                 found: iter.magic(),
                 expected: Magic::Pagemap,
             });

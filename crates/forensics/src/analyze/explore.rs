@@ -12,29 +12,28 @@ use checkpoint_model::dump::{Dump, Error, Vma};
 use checkpoint_model::messages::FdTypes;
 use checkpoint_model::{PageMap, PAGE_SIZE};
 
-/// `crit x ps`: depth-first from the root, children in `pstree.img` order. Like crit, it needs
-/// every task's core image: a task whose core cannot be read is an error.
-pub(crate) fn build_ps(dump: &Dump) -> Result<Vec<PsRow>, Error> {
-    if let Some(task) = dump.tasks().iter().find(|t| t.core_problem.is_some()) {
-        if let Some(problem) = &task.core_problem {
-            return Err(problem.to_error(task.pid));
-        }
-    }
+/// `crit x ps`: depth-first from the root, children in `pstree.img` order. A task whose core
+/// image cannot be read (crit fails there) keeps its row, with no name, and is handed to
+/// `unreadable`.
+pub(crate) fn build_ps(dump: &Dump, unreadable: &mut dyn FnMut(u32, Error)) -> Vec<PsRow> {
     let tree = dump.tree();
-    Ok(tree
-        .depth_first(None)
-        .into_iter()
-        .filter_map(|(index, depth)| {
-            let task = tree.tasks().get(index)?;
-            Some(PsRow {
-                pid: task.pid,
-                pgid: task.pgid,
-                sid: task.sid,
-                depth,
-                comm: task.comm.clone(),
-            })
-        })
-        .collect())
+    let mut rows = Vec::new();
+    for (index, depth) in tree.depth_first(None) {
+        let Some(task) = tree.tasks().get(index) else {
+            continue;
+        };
+        if let Some(problem) = &task.core_problem {
+            unreadable(task.pid, problem.to_error(task.pid));
+        }
+        rows.push(PsRow {
+            pid: task.pid,
+            pgid: task.pgid,
+            sid: task.sid,
+            depth,
+            comm: task.comm.clone(),
+        });
+    }
+    rows
 }
 
 /// The path of regular file `id`, or crit's `unknown path`.
@@ -98,13 +97,20 @@ fn prot_text(prot: u32) -> String {
     [bit(1, 'r'), bit(2, 'w'), bit(4, 'x')].iter().collect()
 }
 
-/// `crit x mems`.
-pub(crate) fn build_mems(dump: &Dump) -> Result<Vec<MemsProcess>, Error> {
+/// `crit x mems`; a process whose memory map cannot be read is left out and handed to
+/// `unreadable`.
+pub(crate) fn build_mems(dump: &Dump, unreadable: &mut dyn FnMut(u32, Error)) -> Vec<MemsProcess> {
     let files = dump.files();
     let mut ids = ShmemIds::default();
     let mut out = Vec::new();
     for task in dump.tasks().iter().filter(|t| t.state.has_resources()) {
-        let map = dump.memory_map(task.pid)?;
+        let map = match dump.memory_map(task.pid) {
+            Ok(map) => map,
+            Err(err) => {
+                unreadable(task.pid, err);
+                continue;
+            }
+        };
         let vmas = map
             .layout
             .vmas()
@@ -122,21 +128,24 @@ pub(crate) fn build_mems(dump: &Dump) -> Result<Vec<MemsProcess>, Error> {
             vmas,
         });
     }
-    Ok(out)
+    out
 }
 
-/// `crit x rss`.
-pub(crate) fn build_rss(dump: &Dump) -> Result<Vec<RssProcess>, Error> {
+/// `crit x rss`; a process whose memory map cannot be read is left out and handed to
+/// `unreadable`.
+pub(crate) fn build_rss(dump: &Dump, unreadable: &mut dyn FnMut(u32, Error)) -> Vec<RssProcess> {
     let files = dump.files();
     let mut out = Vec::new();
     for task in dump.tasks().iter().filter(|t| t.state.has_resources()) {
-        let map = dump.memory_map(task.pid)?;
-        out.push(RssProcess {
-            pid: task.pid,
-            runs: match_runs(&map.pagemap, map.layout.vmas(), files),
-        });
+        match dump.memory_map(task.pid) {
+            Ok(map) => out.push(RssProcess {
+                pid: task.pid,
+                runs: match_runs(&map.pagemap, map.layout.vmas(), files),
+            }),
+            Err(err) => unreadable(task.pid, err),
+        }
     }
-    Ok(out)
+    out
 }
 
 /// Walks pagemap runs and VMAs (both sorted by address) together, as crit does: each run

@@ -73,10 +73,7 @@ pub(crate) fn describe_crit(files: &FileTable, file_type: i32, id: u32) -> Strin
         (Ok(FdTypes::PIPE), Some(FileKind::Pipe { pipe_id })) => format!("pipe[{pipe_id}]"),
         (Ok(FdTypes::PIPE), _) => "pipe[?]".to_owned(),
         (Ok(FdTypes::UNIXSK), Some(FileKind::Unix(sk))) => {
-            let name = checkpoint_model::dump::text::bounded(
-                String::from_utf8_lossy(&sk.name).into_owned(),
-                checkpoint_model::dump::text::UNIX_PATH_MAX,
-            );
+            let name = checkpoint_model::dump::text::crit_unix_name(&sk.name);
             if name.is_empty() {
                 format!("unix[{} ({})]", sk.ino, sk.peer)
             } else {
@@ -111,13 +108,14 @@ pub(crate) fn collect_files(dump: &Dump, sections: &Sections) -> Vec<ProcessFile
         let mut open_files: Vec<OpenFile> = open
             .fds
             .iter()
-            .map(|fd| open_file(files, task.pid, fd))
+            .map(|fd| open_file(files, task.pid, &open.fds, fd))
             .collect();
         let reg = FdTypes::REG as i32;
         for (name, id) in [("cwd", open.cwd_id), ("root", open.root_id)] {
             let mut entry = open_file(
                 files,
                 task.pid,
+                &[],
                 &Fd {
                     fd: u32::MAX,
                     file_type: reg,
@@ -129,6 +127,7 @@ pub(crate) fn collect_files(dump: &Dump, sections: &Sections) -> Vec<ProcessFile
             entry.file_type = "DIR".to_owned();
             entry.locks.clear();
             entry.size = None;
+            entry.pos = None;
             open_files.push(entry);
         }
         out.push(ProcessFiles {
@@ -140,8 +139,9 @@ pub(crate) fn collect_files(dump: &Dump, sections: &Sections) -> Vec<ProcessFile
     out
 }
 
-/// One descriptor, typed.
-pub(crate) fn open_file(files: &FileTable, pid: u32, fd: &Fd) -> OpenFile {
+/// One descriptor, typed; `fds` is the process's descriptor table (where an epoll instance's
+/// registered descriptors are looked up).
+pub(crate) fn open_file(files: &FileTable, pid: u32, fds: &[Fd], fd: &Fd) -> OpenFile {
     let mut entry = OpenFile {
         fd: fd.fd.to_string(),
         file_type: file_type_name(fd.file_type),
@@ -155,6 +155,7 @@ pub(crate) fn open_file(files: &FileTable, pid: u32, fd: &Fd) -> OpenFile {
                 entry.file_type = "DIR".to_owned();
             }
             entry.size = reg.size;
+            entry.pos = Some(reg.pos);
             match &reg.deleted {
                 Some(Deleted::Ghost { size, .. }) => {
                     entry.deleted = true;
@@ -170,7 +171,8 @@ pub(crate) fn open_file(files: &FileTable, pid: u32, fd: &Fd) -> OpenFile {
                 None => {}
             }
         }
-        Some(FileKind::Memfd { .. }) => {
+        Some(FileKind::Memfd { pos, .. }) => {
+            entry.pos = Some(*pos);
             if let Some(inode) = files.memfd(fd.id) {
                 entry.size = Some(inode.size);
                 let seals = seal_names(inode.seals);
@@ -180,19 +182,80 @@ pub(crate) fn open_file(files: &FileTable, pid: u32, fd: &Fd) -> OpenFile {
                 entry.seals = Some(seals);
             }
         }
-        Some(FileKind::Pipe { pipe_id }) | Some(FileKind::Fifo { pipe_id, .. }) => {
-            let unread = files.pipe_unread(*pipe_id).unwrap_or(0);
-            entry.unread_bytes = Some(unread);
-            if unread > 0 {
-                details.push(format!("{unread} bytes unread"));
-            }
+        Some(FileKind::Pipe { pipe_id }) => {
+            entry.unread_bytes = files.pipe_unread(*pipe_id);
+            details.extend(queued_detail(
+                entry.unread_bytes,
+                "unread",
+                "pipes-data.img",
+            ));
+        }
+        Some(FileKind::Fifo { pipe_id, .. }) => {
+            entry.unread_bytes = files.fifo_unread(*pipe_id);
+            details.extend(queued_detail(entry.unread_bytes, "unread", "fifo-data.img"));
         }
         Some(FileKind::Unix(sk)) => {
-            let unread = files.unix_queued(sk.id).unwrap_or(0);
-            entry.unread_bytes = Some(unread);
-            if unread > 0 {
-                details.push(format!("{unread} bytes queued"));
-            }
+            entry.unread_bytes = files.unix_queued(sk.id);
+            details.extend(queued_detail(entry.unread_bytes, "queued", "sk-queues.img"));
+        }
+        Some(FileKind::Eventpoll { targets }) => {
+            let reports = super::notify::epoll_targets(files, fds, targets);
+            let mut tfds: Vec<u32> = targets.iter().map(|t| t.tfd).collect();
+            tfds.sort_unstable();
+            tfds.dedup();
+            let list: Vec<String> = tfds.iter().map(u32::to_string).collect();
+            details.push(format!(
+                "{} registration{}{}",
+                targets.len(),
+                if targets.len() == 1 { "" } else { "s" },
+                if list.is_empty() {
+                    String::new()
+                } else {
+                    format!(": fds {}", list.join(" "))
+                }
+            ));
+            entry.epoll_targets = Some(reports);
+        }
+        Some(FileKind::Inotify { watches }) => {
+            let reports = super::notify::inotify_watches(watches);
+            let paths: Vec<String> = reports
+                .iter()
+                .map(|w| format!("{} {}", w.wd, or_unknown(&w.path)))
+                .collect();
+            details.push(format!(
+                "{} watch{}{}",
+                reports.len(),
+                if reports.len() == 1 { "" } else { "es" },
+                if paths.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", paths.join(", "))
+                }
+            ));
+            entry.inotify_watches = Some(reports);
+        }
+        Some(FileKind::Fanotify {
+            flags,
+            event_flags,
+            marks,
+        }) => {
+            let report = super::notify::fanotify(*flags, *event_flags, marks);
+            let paths: Vec<String> = report
+                .marks
+                .iter()
+                .map(|m| format!("{} {}", m.mark_type, or_unknown(&m.path)))
+                .collect();
+            details.push(format!(
+                "{} mark{}{}",
+                report.marks.len(),
+                if report.marks.len() == 1 { "" } else { "s" },
+                if paths.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", paths.join(", "))
+                }
+            ));
+            entry.fanotify = Some(report);
         }
         Some(FileKind::Inet(sk)) => {
             if let Some(queued) = files.tcp_queued(sk.ino) {
@@ -244,6 +307,25 @@ pub(crate) fn open_file(files: &FileTable, pid: u32, fd: &Fd) -> OpenFile {
     entry
 }
 
+/// The detail of a queue count: `N bytes unread` when there are some, and a note when the
+/// image that holds them could not be read.
+fn queued_detail(count: Option<u64>, what: &str, image: &str) -> Option<String> {
+    match count {
+        None => Some(format!("{what} bytes unknown: {image} could not be read")),
+        Some(0) => None,
+        Some(n) => Some(format!("{n} bytes {what}")),
+    }
+}
+
+/// A path, or `?` when it is not known.
+fn or_unknown(path: &str) -> &str {
+    if path.is_empty() {
+        "?"
+    } else {
+        path
+    }
+}
+
 /// The SysV segments of the IPC namespace, each with where it is attached.
 pub(crate) fn collect_sysv(dump: &Dump) -> Vec<SysvReport> {
     dump.shared()
@@ -273,15 +355,23 @@ pub(crate) fn collect_sysv(dump: &Dump) -> Vec<SysvReport> {
         .collect()
 }
 
-/// `crit x fds`.
+/// `crit x fds`; a process whose descriptors cannot be read is left out and handed to
+/// `unreadable`.
 pub(crate) fn collect_explore_fds(
     dump: &Dump,
-) -> Result<Vec<FdsProcess>, checkpoint_model::dump::Error> {
+    unreadable: &mut dyn FnMut(u32, checkpoint_model::dump::Error),
+) -> Vec<FdsProcess> {
     let files = dump.files();
     let reg = FdTypes::REG as i32;
     let mut out = Vec::new();
     for task in dump.tasks().iter().filter(|t| t.state.has_resources()) {
-        let open = dump.open_files(task.pid)?;
+        let open = match dump.open_files(task.pid) {
+            Ok(open) => open,
+            Err(err) => {
+                unreadable(task.pid, err);
+                continue;
+            }
+        };
         let mut fds: Vec<FdsRow> = open
             .fds
             .iter()
@@ -298,7 +388,7 @@ pub(crate) fn collect_explore_fds(
         }
         out.push(FdsProcess { pid: task.pid, fds });
     }
-    Ok(out)
+    out
 }
 
 /// Names of `F_SEAL_*` bits (fcntl.h): SEAL 1, SHRINK 2, GROW 4, WRITE 8, FUTURE_WRITE 16,

@@ -14,7 +14,7 @@
 //! | `ld-preload`, `ld-library-path` | the variable is set in the environment the kernel shows (`/proc/PID/environ`) | variables set after start with `setenv` (the kernel's copy does not change), `/etc/ld.so.preload` |
 //! | `reverse-shell` | a shell (`sh`, `bash`, `dash`, ...) whose fd 0 or fd 1 is a TCP or unix socket | shells fed through pipes or a pty by a helper (`mkfifo` + `nc`, `socat pty`, python `pty.spawn`) |
 //! | `listen-all-addresses` | a TCP socket in `LISTEN` bound to `0.0.0.0` or `::` | UDP sockets |
-//! | `comm-differs-from-exe` | `comm` is none of the executable's, `argv[0]`'s or `argv[1]`'s names (cut to 15 bytes, as the kernel cuts it), or looks like a kernel thread's | a process renamed to its own executable's name |
+//! | `comm-differs-from-exe` | a name that looks like a disguise: `comm` (or a thread's name) imitates a kernel thread (`kworker/1:1`, or `argv[0]` in brackets as `ps` shows kernel threads), or `comm` is a well-known program's name (`sshd`, `systemd`, `bash`, ...) that is none of the executable's, `argv[0]`'s or `argv[1]`'s names (cut to 15 bytes, as the kernel cuts it), or the executable is deleted, in a temporary directory or a memfd and `comm` is none of those names. Workers renamed with `prctl(PR_SET_NAME)`, `pthread_setname_np` or setproctitle to names of their own (`loop-child`, `pyt-client`) are ordinary | a disguise under a name of its own that is no known program's, run from an ordinary place |
 //! | `stopped` | `core-PID.img` records the task as stopped by a signal | ptrace-stopped tasks: CRIU cannot dump them at all (`Unseizable non-zombie PID found, state t`), so no checkpoint holds one |
 //! | `duplicate-env` | one name set twice in the environment | nothing: the kernel's copy keeps every string |
 //!
@@ -42,7 +42,7 @@ const SHELLS: [&str; 15] = [
     "csh", "rbash", "yash",
 ];
 /// Name prefixes of kernel threads, which never run inside a container.
-const KERNEL_THREADS: [&str; 7] = [
+const KERNEL_THREADS: [&str; 24] = [
     "kworker/",
     "ksoftirqd/",
     "kthreadd",
@@ -50,6 +50,67 @@ const KERNEL_THREADS: [&str; 7] = [
     "rcu_",
     "kswapd",
     "watchdog/",
+    "cpuhp/",
+    "idle_inject/",
+    "irq/",
+    "jbd2/",
+    "kblockd",
+    "kcompactd",
+    "khugepaged",
+    "ksmd",
+    "kauditd",
+    "khungtaskd",
+    "kdevtmpfs",
+    "kthrotld",
+    "oom_reaper",
+    "writeback",
+    "mm_percpu_wq",
+    "scsi_eh_",
+    "kintegrityd",
+];
+/// Names of programs that run on every system (daemons, shells, servers): a process named like
+/// one of them while its executable is another program hides among them.
+const WELL_KNOWN: [&str; 40] = [
+    "init",
+    "systemd",
+    "systemd-journal",
+    "systemd-logind",
+    "systemd-udevd",
+    "systemd-network",
+    "systemd-resolve",
+    "sshd",
+    "cron",
+    "crond",
+    "atd",
+    "rsyslogd",
+    "syslogd",
+    "syslog-ng",
+    "dbus-daemon",
+    "agetty",
+    "login",
+    "udevd",
+    "NetworkManager",
+    "containerd",
+    "containerd-shim",
+    "dockerd",
+    "kubelet",
+    "kube-proxy",
+    "pause",
+    "nginx",
+    "httpd",
+    "apache2",
+    "postgres",
+    "mysqld",
+    "mariadbd",
+    "redis-server",
+    "java",
+    "python3",
+    "node",
+    "sh",
+    "bash",
+    "dash",
+    "ash",
+    "busybox",
 ];
 /// `TCP_LISTEN`.
 const TCP_LISTEN: u32 = 10;
@@ -76,7 +137,9 @@ pub enum IndicatorKind {
     ReverseShell,
     /// A TCP socket listening on all addresses.
     ListenAllAddresses,
-    /// `comm` matches neither the executable nor the command line.
+    /// A name that looks like a disguise: a kernel thread's or a well-known program's that is
+    /// not the executable's, or any other name when the executable is deleted, in a temporary
+    /// directory or a memfd.
     CommDiffersFromExe,
     /// The task was stopped by a signal.
     Stopped,
@@ -145,7 +208,7 @@ impl IndicatorKind {
                 "listens on all addresses, so it is reachable from every network the container is on"
             }
             IndicatorKind::CommDiffersFromExe => {
-                "its name (comm) is not its executable's or its command line's: a disguised process"
+                "its name imitates a kernel thread or another program, not its executable's: a disguised process"
             }
             IndicatorKind::Stopped => {
                 "was stopped by a signal (SIGSTOP, SIGTSTP) when checkpointed: paused by a debugger, a person or job control"
@@ -288,7 +351,7 @@ pub(crate) fn collect_for<'d>(
                         Vec::new()
                     }
                 };
-                check_comm(&task.comm, &exe, &argv, &mut found);
+                check_comm(task, &exe, &argv, &mut found);
                 check_reverse_shell(&task.comm, &exe, &mut found);
             }
             Err(err) => report.not_checked.push(NotChecked {
@@ -642,34 +705,87 @@ fn check_reverse_shell(comm: &str, exe: &Exe, found: &mut Findings<'_>) {
     }
 }
 
-/// `comm-differs-from-exe`.
-fn check_comm(comm: &str, exe: &Exe, argv: &[String], found: &mut Findings<'_>) {
+/// `comm-differs-from-exe`: a name that looks like a disguise (see the module docs). Names a
+/// worker gives itself (`prctl(PR_SET_NAME)`, `pthread_setname_np`) are ordinary: only a name
+/// imitating a kernel thread or a well-known program, or any other name on an executable that
+/// is deleted, in a temporary directory or a memfd, is reported.
+fn check_comm(task: &Task, exe: &Exe, argv: &[String], found: &mut Findings<'_>) {
+    let comm = task.comm.as_str();
     let Some(exe_name) = exe.name() else {
         return;
     };
-    let kernel_like = KERNEL_THREADS.iter().any(|prefix| comm.starts_with(prefix));
     let mut names = vec![exe_name];
     names.extend(argv.iter().take(2).map(|arg| basename(arg)));
     if let Some(word) = argv.first().and_then(|a| a.split_whitespace().next()) {
         names.push(basename(word));
     }
-    if !kernel_like && names.iter().any(|name| comm_matches(comm, name)) {
-        return;
-    }
-    let mut evidence = vec![format!(
-        "comm {}, exe {}",
-        quote(comm),
-        exe.path.as_deref().unwrap_or("unknown")
-    )];
-    if let Some(first) = argv.first() {
-        evidence.push(format!("argv[0] {}", quote(first)));
+    let own_name = names.iter().any(|name| comm_matches(comm, name));
+    let kernel_like = is_kernel_thread_name(comm);
+    let bracketed = argv
+        .first()
+        .is_some_and(|a| a.starts_with('[') && a.trim_end().ends_with(']'));
+    let well_known = !own_name && WELL_KNOWN.contains(&comm);
+    let odd_exe = !own_name && exe_is_odd(exe);
+    let mut evidence = Vec::new();
+    if kernel_like || bracketed || well_known || odd_exe {
+        evidence.push(format!(
+            "comm {}, exe {}",
+            quote(comm),
+            exe.path.as_deref().unwrap_or("unknown")
+        ));
+        if let Some(first) = argv.first() {
+            evidence.push(format!("argv[0] {}", quote(first)));
+        }
     }
     if kernel_like {
         evidence.push(
             "the name is a kernel thread's, and kernel threads never run in a container".to_owned(),
         );
     }
-    found.add(IndicatorKind::CommDiffersFromExe, evidence);
+    if bracketed {
+        evidence.push(
+            "the command line is in brackets, as ps shows kernel threads (which have none)"
+                .to_owned(),
+        );
+    }
+    if well_known {
+        evidence.push(format!(
+            "the name is the program {}'s, but the executable is {exe_name}",
+            quote(comm)
+        ));
+    }
+    if odd_exe {
+        evidence.push(
+            "the executable is deleted, in a temporary directory or a memfd, and the name is not its"
+                .to_owned(),
+        );
+    }
+    for thread in task.threads.iter().filter(|t| t.tid != task.pid) {
+        if let Ok(name) = &thread.comm {
+            if is_kernel_thread_name(name) {
+                evidence.push(format!(
+                    "thread {} is named {}, a kernel thread's name",
+                    thread.tid,
+                    quote(name)
+                ));
+            }
+        }
+    }
+    if !evidence.is_empty() {
+        found.add(IndicatorKind::CommDiffersFromExe, evidence);
+    }
+}
+
+/// True for names kernel threads have (`kworker/1:1`, `kthreadd`, ...), or a name in brackets
+/// as `ps` shows them.
+fn is_kernel_thread_name(name: &str) -> bool {
+    KERNEL_THREADS.iter().any(|prefix| name.starts_with(prefix))
+        || (name.starts_with('[') && name.ends_with(']'))
+}
+
+/// An executable no ordinary program runs from: deleted, in a temporary directory, a memfd.
+fn exe_is_odd(exe: &Exe) -> bool {
+    exe.deleted.is_some() || exe.memfd.is_some() || exe.path.as_deref().is_some_and(is_temp_path)
 }
 
 /// True when `comm` is what the kernel makes of file name `name` (its first 15 bytes).
@@ -732,6 +848,22 @@ fn quote(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kernel_thread_names() {
+        for (name, want) in [
+            ("kworker/1:1", true),
+            ("kworker/u8:0-events", true),
+            ("[kworker/1:1]", true),
+            ("kthreadd", true),
+            ("loop-child", false),
+            ("pyt-client", false),
+            ("worker", false),
+            ("[", false),
+        ] {
+            assert_eq!(is_kernel_thread_name(name), want, "{name}");
+        }
+    }
 
     #[test]
     fn comm_is_the_first_fifteen_bytes_of_a_name() {

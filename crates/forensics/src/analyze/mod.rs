@@ -12,6 +12,7 @@ mod explore;
 mod explore_report;
 mod files;
 pub mod indicators;
+mod notify;
 mod processes;
 mod report;
 mod secrets;
@@ -22,7 +23,8 @@ pub use explore_report::{
     ExploreReport, FdsProcess, FdsRow, MemsProcess, MemsVma, PsRow, RssProcess, RssRun, RssVma,
 };
 pub use report::{
-    ChangedFile, CheckpointReport, CheckpointSize, DumpStatistics, LockReport, MetadataReport,
+    ChangedFile, CheckpointReport, CheckpointSize, DumpStatistics, EpollTargetReport,
+    FanotifyMarkReport, FanotifyReport, InotifyWatchReport, LockReport, MetadataReport,
     MountReport, OpenFile, ProcessFiles, ProcessNode, ProcessSockets, RootfsDiffReport, SocketData,
     SocketNode, SysvReport, ThreadNode, TimerfdReport, Unreadable,
 };
@@ -31,8 +33,9 @@ pub use secrets::{
     SecretLocation, SecretReport, SecretsParams, SecretsReport,
 };
 pub use summary::{
-    NotableFile, SummaryIndicator, SummaryMemory, SummaryProcess, SummaryReport, SummaryRootfs,
-    SummarySecrets, SummarySocket, SummaryTotals, LIST_CAP,
+    NotableFile, SocketHolder, SummaryIndicator, SummaryMemory, SummaryProcess,
+    SummaryProcessMemory, SummaryReport, SummaryRootfs, SummarySecrets, SummarySocket,
+    SummaryTotals, LIST_CAP,
 };
 
 pub(crate) use files::{describe_proc, open_file};
@@ -136,7 +139,13 @@ pub fn collect_report(
     };
     container::fill_overview(&mut report, &checkpoint, metadata.as_ref());
     if sections.stats {
-        report.statistics = container::collect_statistics(&checkpoint)?;
+        match container::collect_statistics(&checkpoint) {
+            Ok(statistics) => report.statistics = statistics,
+            Err(err) => report.unavailable.push(Unreadable {
+                field: "statistics".to_owned(),
+                reason: checkpoint_model::error_text(&err),
+            }),
+        }
     }
     if sections.metadata {
         report.metadata = Some(container::build_metadata_report(metadata.as_ref()));
@@ -155,6 +164,7 @@ pub fn collect_report(
     }
     if sections.needs_dump() {
         let dump = Dump::load(checkpoint)?;
+        report.unavailable.extend(unreadable_images(&dump));
         // Every process's indicators, for the summary; the indicators section reuses them
         // unless `--pid` narrows it.
         let mut all_indicators = None;
@@ -184,7 +194,13 @@ pub fn collect_report(
             report.sockets = Some(sockets::collect_sockets(&dump, sections));
         }
         if sections.mounts {
-            report.mounts = Some(container::collect_mounts(&dump)?);
+            match container::collect_mounts(&dump) {
+                Ok(mounts) => report.mounts = Some(mounts),
+                Err(err) => report.unavailable.push(Unreadable {
+                    field: "mounts".to_owned(),
+                    reason: checkpoint_model::error_text(&err),
+                }),
+            }
         }
         if sections.indicators {
             report.indicators = Some(match (all_indicators, sections.pid) {
@@ -196,15 +212,50 @@ pub fn collect_report(
     Ok(report)
 }
 
-/// Builds one of crit's `x` views of a checkpoint.
-pub fn collect_explore(checkpoint: Checkpoint, view: ExploreView) -> Result<ExploreReport, Error> {
+/// The facts of the whole checkpoint that `dump` could not read (see
+/// [`Dump::unavailable`]), as report entries.
+pub fn unreadable_images(dump: &Dump) -> Vec<Unreadable> {
+    dump.unavailable()
+        .iter()
+        .map(|fact| Unreadable {
+            field: fact.what.to_owned(),
+            reason: fact.reason.clone(),
+        })
+        .collect()
+}
+
+/// One of crit's `x` views of a checkpoint, and the facts it could not read (the images of the
+/// whole checkpoint that could not be, and the processes left out of the view), each with the
+/// reason: the verb reports them on stderr and exits 1.
+#[derive(Debug, Clone)]
+pub struct Explored {
+    /// The view.
+    pub report: ExploreReport,
+    /// What could not be read, as `PLACE: FACT cannot be read: REASON` lines.
+    pub unreadable: Vec<String>,
+}
+
+/// Builds one of crit's `x` views of a checkpoint. A process whose images the view needs cannot
+/// be read is left out of it and named in [`Explored::unreadable`]; the others are shown.
+pub fn collect_explore(checkpoint: Checkpoint, view: ExploreView) -> Result<Explored, Error> {
     let dump = Dump::load(checkpoint)?;
-    Ok(match view {
-        ExploreView::Ps => ExploreReport::Ps(explore::build_ps(&dump)?),
-        ExploreView::Fds => ExploreReport::Fds(files::collect_explore_fds(&dump)?),
-        ExploreView::Mems => ExploreReport::Mems(explore::build_mems(&dump)?),
-        ExploreView::Rss => ExploreReport::Rss(explore::build_rss(&dump)?),
-    })
+    let mut unreadable: Vec<String> = unreadable_images(&dump)
+        .iter()
+        .map(|fact| format!("{} cannot be read: {}", fact.field, fact.reason))
+        .collect();
+    let mut skipped = |pid: u32, err: checkpoint_model::dump::Error| {
+        unreadable.push(format!(
+            "pid {pid}: left out of the view: {}",
+            checkpoint_model::error_text(&err)
+        ));
+    };
+    let report = match view {
+        ExploreView::Ps => ExploreReport::Ps(explore::build_ps(&dump, &mut skipped)),
+        ExploreView::Fds => ExploreReport::Fds(files::collect_explore_fds(&dump, &mut skipped)),
+        ExploreView::Mems => ExploreReport::Mems(explore::build_mems(&dump, &mut skipped)),
+        ExploreView::Rss => ExploreReport::Rss(explore::build_rss(&dump, &mut skipped)),
+    };
+    Ok(Explored { report, unreadable })
 }
 
 /// The tasks a process view covers: all in `pstree.img` order, or `--pid`'s subtree depth first.
@@ -234,7 +285,11 @@ pub fn unreadable_facts(report: &CheckpointReport) -> Vec<String> {
             walk(child, out);
         }
     }
-    let mut out = Vec::new();
+    let mut out: Vec<String> = report
+        .unavailable
+        .iter()
+        .map(|fact| format!("{} cannot be read: {}", fact.field, fact.reason))
+        .collect();
     if let Some(root) = &report.process_tree {
         walk(root, &mut out);
     }

@@ -43,6 +43,15 @@ fn build_node(dump: &Dump, index: usize, sections: &Sections) -> ProcessNode {
             reason: problem.reason.clone(),
         });
     }
+    // The main thread's core is the process's (above); another thread's is its own.
+    for thread in task.threads.iter().filter(|t| t.tid != task.pid) {
+        if let Err(problem) = &thread.comm {
+            node.unavailable.push(Unreadable {
+                field: format!("thread {}", thread.tid),
+                reason: problem.reason.clone(),
+            });
+        }
+    }
     if task.state.has_resources() && (sections.cmdline || sections.env) {
         fill_from_memory(dump, task, sections, &mut node);
     }
@@ -107,13 +116,16 @@ fn fill_from_memory(dump: &Dump, task: &Task, sections: &Sections, node: &mut Pr
 }
 
 /// `NAME=value` strings as a map holding the first value of each name (what `getenv` finds);
-/// a string without `=` becomes a name with an empty value.
-pub(crate) fn environment_map(strings: &[String]) -> BTreeMap<String, String> {
+/// a string without `=` maps to `None` (it is no variable, but the kernel's copy holds it), an
+/// empty value to `""`.
+pub(crate) fn environment_map(strings: &[String]) -> BTreeMap<String, Option<String>> {
     let mut map = BTreeMap::new();
     for entry in strings.iter().filter(|entry| !entry.is_empty()) {
-        let (name, value) = entry.split_once('=').unwrap_or((entry, ""));
-        map.entry(name.to_owned())
-            .or_insert_with(|| value.to_owned());
+        let (name, value) = match entry.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_owned())),
+            None => (entry.as_str(), None),
+        };
+        map.entry(name.to_owned()).or_insert(value);
     }
     map
 }
@@ -137,11 +149,14 @@ mod tests {
         .map(|s| s.to_string())
         .collect();
         let map = environment_map(&strings);
-        assert_eq!(map["HOSTNAME"], "counters-857d7978fd-jnkck");
-        assert_eq!(map["EMPTY"], "");
-        assert_eq!(map["A"], "b=c");
-        assert_eq!(map["NOEQUALS"], "");
-        assert_eq!(map["PATH"], "/usr/bin");
+        assert_eq!(
+            map["HOSTNAME"].as_deref(),
+            Some("counters-857d7978fd-jnkck")
+        );
+        assert_eq!(map["EMPTY"].as_deref(), Some(""));
+        assert_eq!(map["A"].as_deref(), Some("b=c"));
+        assert_eq!(map["NOEQUALS"], None);
+        assert_eq!(map["PATH"].as_deref(), Some("/usr/bin"));
         assert_eq!(map.len(), 5);
     }
 }

@@ -77,6 +77,12 @@ pub struct CheckpointReport {
     /// Compromise indicators (`--indicators`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub indicators: Option<super::indicators::IndicatorReport>,
+    /// Facts of the whole checkpoint that could not be read (an image missing, broken, or of
+    /// another type than its name says), each with the error naming the image and byte offset;
+    /// everything else is reported. A process's own facts that could not be read are in its
+    /// node of the process tree instead.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unavailable: Vec<Unreadable>,
 }
 
 /// Sizes in bytes. `total_size` is the archive file (or the sum of the directory's files).
@@ -166,22 +172,26 @@ pub struct ProcessNode {
     /// The threads, main thread first.
     pub threads: Vec<ThreadNode>,
     /// The command line as `/proc/PID/cmdline` shows it, arguments joined by spaces, trailing
-    /// padding trimmed (`--cmdline`).
+    /// padding trimmed (`--cmdline`); bytes that are not UTF-8 as `\xNN`, a backslash as `\\`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cmdline: Option<String>,
     /// True when the process rewrote its title (setproctitle): `cmdline` is then the title.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub retitled: bool,
-    /// The environment in memory order, duplicates kept, as `NAME=value` strings (`--env`).
+    /// The environment in memory order, duplicates kept, as `NAME=value` strings (`--env`),
+    /// each byte that is not UTF-8 as `\xNN` and a backslash as `\\` (see
+    /// `checkpoint_model::dump::text::lossless`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<Vec<String>>,
     /// The environment as a map (checkpointctl's key): the first value of each name, as
-    /// `getenv` sees it.
+    /// `getenv` sees it; an entry without `=` (not a variable: `getenv` never finds it) maps
+    /// to `null`, an empty value (`NAME=`) to `""`. Names and values are text as
+    /// `environment`'s are.
     #[serde(
         rename = "environment_variables",
         skip_serializing_if = "Option::is_none"
     )]
-    pub environment_variables: Option<BTreeMap<String, String>>,
+    pub environment_variables: Option<BTreeMap<String, Option<String>>>,
     /// Facts that could not be read, each with the reason.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unavailable: Vec<Unreadable>,
@@ -240,6 +250,9 @@ pub struct OpenFile {
     /// Size in bytes: of the file as dumped, of a ghost file's stored contents, of a memfd.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
+    /// The file position (regular files and memfds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pos: Option<u64>,
     /// What else the checkpoint says about it, in one line (eventfd counter, timerfd clock
     /// and times, signalfd mask, unread bytes, memfd seals, locks).
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -259,9 +272,91 @@ pub struct OpenFile {
     /// memfd: its seals (`seal`, `shrink`, `grow`, `write`, `future_write`, `exec`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seals: Option<Vec<String>>,
+    /// epoll: its registrations, in the order CRIU stored them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epoll_targets: Option<Vec<EpollTargetReport>>,
+    /// inotify: its watches, in the order CRIU stored them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inotify_watches: Option<Vec<InotifyWatchReport>>,
+    /// fanotify: its settings and marks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fanotify: Option<FanotifyReport>,
     /// Locks held through this descriptor.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub locks: Vec<LockReport>,
+}
+
+/// One registration of an epoll instance.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EpollTargetReport {
+    /// The registered descriptor.
+    pub tfd: u32,
+    /// What that descriptor is in the owner's table (as `/proc/PID/fd` shows it), or
+    /// `unknown` when the owner's table has no such descriptor.
+    pub target: String,
+    /// The event bits as the kernel keeps them, `0x...` (it adds `EPOLLERR | EPOLLHUP`).
+    pub events: String,
+    /// Their names (`EPOLLIN`, `EPOLLET`, ...; unknown bits as `0x...`).
+    pub event_names: Vec<String>,
+    /// The data word given with the registration, `0x...`.
+    pub data: String,
+    /// The target file's inode, when CRIU recorded it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ino: Option<u64>,
+}
+
+/// One inotify watch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct InotifyWatchReport {
+    /// The watch descriptor.
+    pub wd: u32,
+    /// The watched path, as CRIU resolved it by the inode's file handle; empty when it could
+    /// not.
+    pub path: String,
+    /// The watched inode.
+    pub ino: u64,
+    /// The `IN_*` bits watched, `0x...`.
+    pub mask: String,
+    /// Their names.
+    pub mask_names: Vec<String>,
+    /// The `IN_*` bits ignored, `0x...`.
+    pub ignored_mask: String,
+    /// Their names.
+    pub ignored_mask_names: Vec<String>,
+}
+
+/// A fanotify instance.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FanotifyReport {
+    /// `fanotify_init` flags, `0x...`.
+    pub flags: String,
+    /// `fanotify_init` event file flags, `0x...`.
+    pub event_flags: String,
+    /// The marks.
+    pub marks: Vec<FanotifyMarkReport>,
+}
+
+/// One fanotify mark.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FanotifyMarkReport {
+    /// `inode`, `mount`, or the type's number.
+    #[serde(rename = "type")]
+    pub mark_type: String,
+    /// The marked path (of the inode, or the mount point), empty when not known.
+    pub path: String,
+    /// The marked inode (inode marks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ino: Option<u64>,
+    /// The `FAN_*` bits, `0x...`.
+    pub mask: String,
+    /// Their names.
+    pub mask_names: Vec<String>,
+    /// The `FAN_*` bits ignored, `0x...`.
+    pub ignored_mask: String,
+    /// Their names.
+    pub ignored_mask_names: Vec<String>,
+    /// `FAN_MARK_*` flags of the mark, `0x...`.
+    pub mflags: String,
 }
 
 /// A timerfd's settings.

@@ -193,6 +193,10 @@ pub struct SecretReport {
     /// a private key's type, a service-account key's account, a credential's user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Details>,
+    /// Why the finding is of low confidence (a token whose checksum fails), when it is;
+    /// absent for a confident one. The summary counts confident secrets only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low_confidence: Option<String>,
     /// The first copies' locations, in the order found.
     pub locations: Vec<SecretLocation>,
 }
@@ -678,6 +682,7 @@ impl<'r> Scan<'_, 'r, '_> {
                     length: secret.value.len(),
                     copies: secret.copies,
                     details: secret.details,
+                    low_confidence: secret.low_confidence.map(str::to_owned),
                     locations: secret.locations,
                 }
             })

@@ -66,6 +66,19 @@ pub(crate) fn state_name(state: u32) -> String {
     }
 }
 
+/// The state of an inet socket as `ss` names it: a datagram socket (UDP) is `UNCONN` when it
+/// is not connected (the kernel keeps `TCP_CLOSE`, 7, for it) and `ESTABLISHED` when it is;
+/// other sockets by [`state_name`].
+pub(crate) fn inet_state_name(sk: &InetSkEntry) -> String {
+    const SOCK_DGRAM: u32 = 2;
+    const TCP_CLOSE: u32 = 7;
+    if sk.r#type == SOCK_DGRAM && sk.state == TCP_CLOSE {
+        "UNCONN".to_owned()
+    } else {
+        state_name(sk.state)
+    }
+}
+
 /// An address of `inet_sk_entry`: one u32 for IPv4, four for IPv6, each holding the address
 /// bytes in memory order (so little-endian on the wire of the image).
 pub(crate) fn ip_address(words: &[u32]) -> String {
@@ -97,21 +110,17 @@ pub(crate) fn endpoint_text(words: &[u32], port: u32) -> String {
     }
 }
 
-/// A UNIX socket name: abstract names (leading NUL) get `@`, like `ss` prints them.
+/// A UNIX socket name as `ss` prints it: abstract names (leading NUL) get `@`, paths lose
+/// their padding NULs (see [`checkpoint_model::dump::text::unix_name`]).
 pub(crate) fn unix_name(name: &[u8]) -> String {
-    let text = match name.split_first() {
-        None => String::new(),
-        Some((0, rest)) => format!("@{}", String::from_utf8_lossy(rest)),
-        Some(_) => String::from_utf8_lossy(name).into_owned(),
-    };
-    checkpoint_model::dump::text::bounded(text, checkpoint_model::dump::text::UNIX_PATH_MAX)
+    checkpoint_model::dump::text::unix_name(name)
 }
 
 fn inet_node(files: &FileTable, fd: u32, sk: &InetSkEntry) -> SocketNode {
     let mut data = SocketData {
         family: family_name(sk.family),
         socket_type: type_name(sk.r#type),
-        state: state_name(sk.state),
+        state: inet_state_name(sk),
         src: ip_address(&sk.src_addr),
         src_port: Some(sk.src_port),
         dst: ip_address(&sk.dst_addr),
@@ -145,7 +154,7 @@ fn unix_node(files: &FileTable, fd: u32, sk: &UnixSkEntry) -> SocketNode {
             peer: (sk.peer != 0).then_some(sk.peer),
             send_buf: Some(sk.opts.so_sndbuf),
             recv_buf: Some(sk.opts.so_rcvbuf),
-            recv_queue: Some(files.unix_queued(sk.id).unwrap_or(0)),
+            recv_queue: files.unix_queued(sk.id),
             ..SocketData::default()
         },
     }

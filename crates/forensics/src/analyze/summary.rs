@@ -7,14 +7,16 @@
 //! speed of `grep -c -a` (docs/performance.md). Lists are capped at [`LIST_CAP`] entries, with the total kept, so a forged checkpoint
 //! cannot make the summary large.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::indicators::IndicatorReport;
 use super::secrets::{KindCount, SecretsReport};
-use super::sockets::{endpoint_text, protocol_name, state_name};
+use super::sockets::{endpoint_text, inet_state_name, protocol_name, state_name};
 use checkpoint_model::archive::RootfsDiff;
 use checkpoint_model::dump::files::{Deleted, FileKind};
-use checkpoint_model::dump::{Dump, Source};
+use checkpoint_model::dump::Dump;
 
 /// Most entries a summary list holds; the totals count them all.
 pub const LIST_CAP: usize = 1000;
@@ -49,15 +51,18 @@ pub struct SummaryReport {
     pub secrets: Option<SummarySecrets>,
 }
 
-/// The secrets of a checkpoint, counted.
+/// The secrets of a checkpoint, counted: confident findings only; the low-confidence ones
+/// (a token whose checksum fails) are counted apart, and `--secrets` lists them.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SummarySecrets {
-    /// Distinct secret values.
+    /// Distinct secret values found with confidence.
     pub secrets: usize,
     /// Copies of them, all places together.
     pub copies: u64,
-    /// Values and copies per kind.
+    /// Values and copies per kind (confident findings).
     pub kinds: Vec<KindCount>,
+    /// Distinct values found with low confidence (`--secrets` lists them, with the reason).
+    pub low_confidence: usize,
     /// Parts that could not be scanned, or not to their end (`analyze --secrets` names them).
     pub incomplete: usize,
 }
@@ -93,17 +98,25 @@ pub struct SummaryProcess {
     /// The command line by the kernel's rule, when it could be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cmdline: Option<String>,
+    /// Its memory in the checkpoint, when it could be read: its own pages and the shared
+    /// memory it maps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<SummaryProcessMemory>,
 }
 
-/// A socket of the summary.
+/// One process's memory in the checkpoint.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct SummaryProcessMemory {
+    /// Bytes of its own (private) pages the checkpoint stores.
+    pub own_bytes: u64,
+    /// Bytes of shared memory it maps that the checkpoint stores (once for all the processes
+    /// that map them: see [`SummaryMemory::shared_bytes`]).
+    pub shared_bytes: u64,
+}
+
+/// A socket of the summary: one per socket (inode), however many processes hold it.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SummarySocket {
-    /// Holding process.
-    pub pid: u32,
-    /// Its `comm`.
-    pub command: String,
-    /// Its descriptors holding the socket (a shell's 0, 1 and 2 may be one socket).
-    pub fds: Vec<u32>,
     /// The socket's inode.
     pub ino: u32,
     /// `TCP`, `UDP`, `UNIX`, ...
@@ -118,6 +131,20 @@ pub struct SummarySocket {
     /// True when it listens on every address (`0.0.0.0` or `::`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub all_addresses: bool,
+    /// The processes holding it, in process tree order (a listener shared by a server's
+    /// workers, a socket inherited by a child; at most [`LIST_CAP`]).
+    pub holders: Vec<SocketHolder>,
+}
+
+/// A process holding a socket, and through which descriptors.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SocketHolder {
+    /// The process.
+    pub pid: u32,
+    /// Its `comm`.
+    pub command: String,
+    /// Its descriptors holding the socket (a shell's 0, 1 and 2 may be one socket).
+    pub fds: Vec<u32>,
 }
 
 /// A file of note.
@@ -156,9 +183,10 @@ pub struct SummaryTotals {
 pub struct SummaryMemory {
     /// Sum of the VMA sizes.
     pub mapped_bytes: u64,
-    /// Bytes the checkpoint holds (present pages, private and shared).
+    /// Bytes of memory the checkpoint holds in its pages files (private pages and shared
+    /// memory), each stored page counted once however many processes map it.
     pub dumped_bytes: u64,
-    /// Of those, bytes of shared memory (counted once per process that maps it).
+    /// Of those, bytes of shared memory (each stored page once).
     pub shared_bytes: u64,
 }
 
@@ -190,7 +218,11 @@ pub(crate) fn build_summary(
         threads: dump.tasks().iter().map(|t| t.threads.len().max(1)).sum(),
         ..SummaryReport::default()
     };
+    let footprint = dump.memory_footprint();
+    summary.memory.dumped_bytes = footprint.stored_bytes;
+    summary.memory.shared_bytes = footprint.shared_bytes;
     let tree = dump.tree();
+    let mut sockets = SocketIndex::default();
     for (index, depth) in tree.depth_first(None) {
         let Some(task) = tree.tasks().get(index) else {
             continue;
@@ -206,18 +238,19 @@ pub(crate) fn build_summary(
             .and_then(|strings| strings.cmdline.as_ref().ok())
             .map(|c| c.joined());
         if let Some(memory) = &memory {
-            let map = memory.layout();
-            summary.memory.mapped_bytes =
-                summary.memory.mapped_bytes.saturating_add(map.vma_bytes());
-            for stretch in memory.stretches() {
-                summary.memory.dumped_bytes =
-                    summary.memory.dumped_bytes.saturating_add(stretch.len);
-                if matches!(stretch.source, Source::Shared(_)) {
-                    summary.memory.shared_bytes =
-                        summary.memory.shared_bytes.saturating_add(stretch.len);
-                }
-            }
+            summary.memory.mapped_bytes = summary
+                .memory
+                .mapped_bytes
+                .saturating_add(memory.layout().vma_bytes());
         }
+        let process_memory = footprint
+            .processes
+            .iter()
+            .find(|p| p.pid == task.pid)
+            .map(|p| SummaryProcessMemory {
+                own_bytes: p.own_bytes,
+                shared_bytes: p.shared_bytes,
+            });
         if summary.tree.len() < LIST_CAP {
             summary.tree.push(SummaryProcess {
                 pid: task.pid,
@@ -227,21 +260,23 @@ pub(crate) fn build_summary(
                 state: task.state.name().to_owned(),
                 threads: task.threads.len().max(1),
                 cmdline,
+                memory: process_memory,
             });
         }
-        collect_files(dump, task.pid, &task.comm, &mut summary);
+        collect_files(dump, task.pid, &task.comm, &mut sockets, &mut summary);
         let resources = dump.resources(task.pid);
         summary.totals.unreadable += usize::from(task.core_problem.is_some())
+            + task
+                .threads
+                .iter()
+                .filter(|t| t.tid != task.pid && t.comm.is_err())
+                .count()
             + resources.map_or(0, |r| {
                 usize::from(r.memory.is_err()) + usize::from(r.files.is_err())
             });
     }
-    summary.secrets = secrets.map(|report| SummarySecrets {
-        secrets: report.count(),
-        copies: report.findings,
-        kinds: report.kinds.clone(),
-        incomplete: report.incomplete.len(),
-    });
+    summary.totals.unreadable += dump.unavailable().len();
+    summary.secrets = secrets.map(summary_secrets);
     summary.totals.indicators = indicators.found.len();
     summary.indicators = indicators
         .found
@@ -270,8 +305,47 @@ pub(crate) fn build_summary(
     summary
 }
 
+/// The secrets of a scan, counted: confident findings by kind, low-confidence ones apart.
+/// Copies of values past the scan's itemising limit cannot be told apart and are counted as
+/// confident.
+fn summary_secrets(report: &SecretsReport) -> SummarySecrets {
+    let mut kinds: std::collections::BTreeMap<&str, (usize, u64)> = Default::default();
+    let mut low_confidence = 0;
+    let mut low_copies = 0;
+    for secret in &report.secrets {
+        if secret.low_confidence.is_some() {
+            low_confidence += 1;
+            low_copies += secret.copies;
+            continue;
+        }
+        let kind = kinds.entry(&secret.kind).or_default();
+        kind.0 += 1;
+        kind.1 += secret.copies;
+    }
+    SummarySecrets {
+        secrets: report.count() - low_confidence,
+        copies: report.findings.saturating_sub(low_copies),
+        kinds: kinds
+            .into_iter()
+            .map(|(kind, (secrets, copies))| KindCount {
+                kind: kind.to_owned(),
+                secrets,
+                copies,
+            })
+            .collect(),
+        low_confidence,
+        incomplete: report.incomplete.len(),
+    }
+}
+
 /// The sockets and files of note of one process.
-fn collect_files(dump: &Dump, pid: u32, comm: &str, summary: &mut SummaryReport) {
+fn collect_files(
+    dump: &Dump,
+    pid: u32,
+    comm: &str,
+    sockets: &mut SocketIndex,
+    summary: &mut SummaryReport,
+) {
     let Ok(open) = dump.open_files(pid) else {
         return;
     };
@@ -280,14 +354,17 @@ fn collect_files(dump: &Dump, pid: u32, comm: &str, summary: &mut SummaryReport)
         let Some(file) = files.get(fd.id) else {
             continue;
         };
+        let holder = || SocketHolder {
+            pid,
+            command: comm.to_owned(),
+            fds: vec![fd.fd],
+        };
         match &file.kind {
             FileKind::Inet(sk) => {
                 let local = endpoint_text(&sk.src_addr, sk.src_port);
-                let state = state_name(sk.state);
+                let state = inet_state_name(sk);
                 let socket = SummarySocket {
-                    pid,
-                    command: comm.to_owned(),
-                    fds: vec![fd.fd],
+                    holders: vec![holder()],
                     ino: sk.ino,
                     protocol: protocol_name(sk.proto),
                     all_addresses: sk.src_addr.iter().all(|&w| w == 0),
@@ -298,7 +375,7 @@ fn collect_files(dump: &Dump, pid: u32, comm: &str, summary: &mut SummaryReport)
                 // TCP listens; UDP (and raw) sockets bound to a port receive.
                 let listening = sk.state == 10 || (sk.state == 7 && sk.src_port != 0);
                 if listening {
-                    push_socket(
+                    sockets.listening.push(
                         &mut summary.listening,
                         &mut summary.totals.listening,
                         socket,
@@ -309,7 +386,7 @@ fn collect_files(dump: &Dump, pid: u32, comm: &str, summary: &mut SummaryReport)
                         all_addresses: false,
                         ..socket
                     };
-                    push_socket(
+                    sockets.connections.push(
                         &mut summary.connections,
                         &mut summary.totals.connections,
                         socket,
@@ -318,9 +395,7 @@ fn collect_files(dump: &Dump, pid: u32, comm: &str, summary: &mut SummaryReport)
             }
             FileKind::Unix(sk) if sk.state == 10 => {
                 let socket = SummarySocket {
-                    pid,
-                    command: comm.to_owned(),
-                    fds: vec![fd.fd],
+                    holders: vec![holder()],
                     ino: sk.ino,
                     protocol: "UNIX".to_owned(),
                     state: state_name(sk.state),
@@ -328,7 +403,7 @@ fn collect_files(dump: &Dump, pid: u32, comm: &str, summary: &mut SummaryReport)
                     remote: String::new(),
                     all_addresses: false,
                 };
-                push_socket(
+                sockets.listening.push(
                     &mut summary.listening,
                     &mut summary.totals.listening,
                     socket,
@@ -369,19 +444,48 @@ fn collect_files(dump: &Dump, pid: u32, comm: &str, summary: &mut SummaryReport)
     }
 }
 
-/// Adds a socket, or its descriptor to the entry of the same socket of the same process.
-fn push_socket(list: &mut Vec<SummarySocket>, total: &mut usize, socket: SummarySocket) {
-    if let Some(same) = list
-        .iter_mut()
-        .rev()
-        .find(|s| s.pid == socket.pid && s.ino == socket.ino)
-    {
-        same.fds.extend(socket.fds);
-        return;
-    }
-    *total += 1;
-    if list.len() < LIST_CAP {
-        list.push(socket);
+/// Where each socket seen so far is in its summary list, by inode (`None`: counted, but past
+/// the list's cap).
+#[derive(Default)]
+struct SocketIndex {
+    listening: SocketList,
+    connections: SocketList,
+}
+
+/// The sockets of one summary list, by inode.
+#[derive(Default)]
+struct SocketList {
+    by_ino: HashMap<u32, Option<usize>>,
+}
+
+impl SocketList {
+    /// Adds a socket, or its holder to the entry of the same socket (by inode): its
+    /// descriptor to the same process's, or the process to the holders. A socket is counted
+    /// once however many processes hold it.
+    fn push(&mut self, list: &mut Vec<SummarySocket>, total: &mut usize, socket: SummarySocket) {
+        match self.by_ino.get(&socket.ino) {
+            Some(Some(index)) => {
+                let Some(same) = list.get_mut(*index) else {
+                    return;
+                };
+                for holder in socket.holders {
+                    if let Some(known) = same.holders.iter_mut().find(|h| h.pid == holder.pid) {
+                        known.fds.extend(holder.fds);
+                    } else if same.holders.len() < LIST_CAP {
+                        same.holders.push(holder);
+                    }
+                }
+            }
+            Some(None) => {}
+            None => {
+                *total += 1;
+                let index = (list.len() < LIST_CAP).then_some(list.len());
+                self.by_ino.insert(socket.ino, index);
+                if index.is_some() {
+                    list.push(socket);
+                }
+            }
+        }
     }
 }
 

@@ -12,9 +12,10 @@
 //! - the root file system changes by path, files by their sha256 (streamed).
 //!
 //! # What is refused, and what is only marked
-//! A checkpoint that cannot be opened or decoded is an error. A part that cannot be read in one
-//! of them (a process's memory, a `rootfs-diff.tar`) is listed in
-//! [`DiffReport::not_compared`] with the reason, and every other part is compared.
+//! A checkpoint that cannot be opened, or whose process tree cannot be read, is an error. A part
+//! that cannot be read in one of them (a process's memory, an image of the whole checkpoint such
+//! as `fifo-data.img`, a `rootfs-diff.tar`) is listed in [`DiffReport::not_compared`] with the
+//! reason, and every other part is compared; a value one side does not know is not compared.
 
 mod container;
 mod memory;
@@ -68,6 +69,15 @@ pub fn collect_diff(
         metadata: container::diff_metadata(&old_fields, &new_fields),
         ..DiffReport::default()
     };
+    for dump in [&old, &new] {
+        for fact in dump.unavailable() {
+            report.not_compared.push(NotCompared {
+                pid: None,
+                what: fact.what.to_owned(),
+                reason: fact.reason.clone(),
+            });
+        }
+    }
     let mut both = Vec::new();
     report.processes = processes::diff_processes(&old, &new, &mut report.not_compared, &mut both);
     (report.files, report.sockets) =

@@ -271,7 +271,7 @@ fn descriptors(
             let socket = files
                 .get(fd.id)
                 .and_then(|file| socket_node(files, fd.fd, &file.kind));
-            (fd.fd, (open_file(files, pid, fd), socket))
+            (fd.fd, (open_file(files, pid, &open.fds, fd), socket))
         })
         .collect())
 }
@@ -343,11 +343,11 @@ fn fd_summary(pid: u32, fd: u32, file: &OpenFile) -> FdSummary {
     }
 }
 
-/// What differs between two descriptors of one number (timers' remaining time and positions
-/// move on their own and are not compared).
+/// What differs between two descriptors of one number (timers' remaining time moves on its own
+/// and is not compared; a value one checkpoint does not know, such as unread bytes whose image
+/// could not be read, is not compared either: `not_compared` says why).
 fn compare_fds(old: &OpenFile, new: &OpenFile) -> Vec<FieldChange> {
     let mut changes = Vec::new();
-    let number = |value: Option<u64>| value.map_or_else(String::new, |v| v.to_string());
     let list =
         |value: &Option<Vec<String>>| value.as_ref().map_or_else(String::new, |v| v.join(","));
     let locks = |file: &OpenFile| {
@@ -365,18 +365,19 @@ fn compare_fds(old: &OpenFile, new: &OpenFile) -> Vec<FieldChange> {
         &old.deleted.to_string(),
         &new.deleted.to_string(),
     );
-    compare(&mut changes, "size", &number(old.size), &number(new.size));
-    compare(
+    compare_numbers(&mut changes, "size", old.size, new.size);
+    compare_numbers(&mut changes, "position", old.pos, new.pos);
+    compare_numbers(
         &mut changes,
         "unread bytes",
-        &number(old.unread_bytes),
-        &number(new.unread_bytes),
+        old.unread_bytes,
+        new.unread_bytes,
     );
-    compare(
+    compare_numbers(
         &mut changes,
         "eventfd counter",
-        &number(old.eventfd_counter),
-        &number(new.eventfd_counter),
+        old.eventfd_counter,
+        new.eventfd_counter,
     );
     compare(
         &mut changes,
@@ -386,7 +387,112 @@ fn compare_fds(old: &OpenFile, new: &OpenFile) -> Vec<FieldChange> {
     );
     compare(&mut changes, "seals", &list(&old.seals), &list(&new.seals));
     compare(&mut changes, "locks", &locks(old), &locks(new));
+    let epoll = |file: &OpenFile| -> BTreeMap<String, String> {
+        file.epoll_targets
+            .iter()
+            .flatten()
+            .map(|t| {
+                (
+                    format!("epoll registration fd {}", t.tfd),
+                    format!(
+                        "{}: events {} ({}), data {}",
+                        t.target,
+                        t.events,
+                        t.event_names.join("|"),
+                        t.data
+                    ),
+                )
+            })
+            .collect()
+    };
+    compare_keyed(&mut changes, &epoll(old), &epoll(new));
+    let inotify = |file: &OpenFile| -> BTreeMap<String, String> {
+        file.inotify_watches
+            .iter()
+            .flatten()
+            .map(|w| {
+                (
+                    format!("inotify watch {}", w.wd),
+                    format!(
+                        "{}: mask {} ({})",
+                        if w.path.is_empty() { "?" } else { &w.path },
+                        w.mask,
+                        w.mask_names.join("|")
+                    ),
+                )
+            })
+            .collect()
+    };
+    compare_keyed(&mut changes, &inotify(old), &inotify(new));
+    let fanotify = |file: &OpenFile| -> BTreeMap<String, String> {
+        file.fanotify
+            .iter()
+            .flat_map(|f| &f.marks)
+            .map(|m| {
+                (
+                    format!(
+                        "fanotify mark {} {}",
+                        m.mark_type,
+                        if m.path.is_empty() {
+                            m.ino
+                                .map_or_else(|| "?".to_owned(), |ino| format!("inode {ino}"))
+                        } else {
+                            m.path.clone()
+                        }
+                    ),
+                    format!(
+                        "mask {} ({}), ignored {} ({})",
+                        m.mask,
+                        m.mask_names.join("|"),
+                        m.ignored_mask,
+                        m.ignored_mask_names.join("|")
+                    ),
+                )
+            })
+            .collect()
+    };
+    compare_keyed(&mut changes, &fanotify(old), &fanotify(new));
     changes
+}
+
+/// Compares two numbers when both checkpoints know them.
+fn compare_numbers(
+    changes: &mut Vec<FieldChange>,
+    field: &str,
+    old: Option<u64>,
+    new: Option<u64>,
+) {
+    if let (Some(old), Some(new)) = (old, new) {
+        compare(changes, field, &old.to_string(), &new.to_string());
+    }
+}
+
+/// Compares two sets of keyed values (an epoll instance's registrations by descriptor, ...):
+/// each key only in `new` is added, only in `old` removed, in both with another value changed.
+fn compare_keyed(
+    changes: &mut Vec<FieldChange>,
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) {
+    for (key, value) in new {
+        match old.get(key) {
+            None => changes.push(FieldChange {
+                field: key.clone(),
+                old: None,
+                new: Some(value.clone()),
+            }),
+            Some(before) => compare(changes, key, before, value),
+        }
+    }
+    for (key, value) in old {
+        if !new.contains_key(key) {
+            changes.push(FieldChange {
+                field: key.clone(),
+                old: Some(value.clone()),
+                new: None,
+            });
+        }
+    }
 }
 
 fn socket_summary(pid: u32, socket: &SocketNode) -> SocketSummary {
@@ -419,22 +525,21 @@ fn diff_socket(
         }
         (Some(old), Some(new)) => {
             let (a, b) = (socket_summary(pid, old), socket_summary(pid, new));
-            let number = |value: Option<u64>| value.map_or_else(String::new, |v| v.to_string());
             let mut changes = Vec::new();
             compare(&mut changes, "state", &a.state, &b.state);
             compare(&mut changes, "local", &a.local, &b.local);
             compare(&mut changes, "remote", &a.remote, &b.remote);
-            compare(
+            compare_numbers(
                 &mut changes,
                 "send queue",
-                &number(old.data.send_queue),
-                &number(new.data.send_queue),
+                old.data.send_queue,
+                new.data.send_queue,
             );
-            compare(
+            compare_numbers(
                 &mut changes,
                 "recv queue",
-                &number(old.data.recv_queue),
-                &number(new.data.recv_queue),
+                old.data.recv_queue,
+                new.data.recv_queue,
             );
             if !changes.is_empty() {
                 out.changed.push(SocketChange {

@@ -44,9 +44,13 @@ pub struct MemorySummary {
     pub present_bytes: u64,
     /// Sum of the sizes of shared VMAs in bytes.
     pub shared_bytes: u64,
-    /// Present bytes of shared memory (anonymous shared, memfd, SysV) mapped by the process.
+    /// Present bytes of shared memory (anonymous shared, memfd, SysV) mapped by the process:
+    /// stored once in the checkpoint for every process that maps them.
     #[serde(default)]
     pub shared_present_bytes: u64,
+    /// Present bytes of the process's own (private) pages, in its own pages file.
+    #[serde(default)]
+    pub own_present_bytes: u64,
     /// Present bytes inside `[heap]`.
     pub heap_present_bytes: u64,
     /// Present bytes inside `[stack]`.
@@ -82,6 +86,11 @@ pub fn build_summary(memory: &ProcessMemory, checkpoint: &str, command: &str) ->
             .stretches()
             .iter()
             .filter(|s| matches!(s.source, Source::Shared(_)))
+            .fold(0u64, |sum, s| sum.saturating_add(s.len)),
+        own_present_bytes: memory
+            .stretches()
+            .iter()
+            .filter(|s| s.source == Source::Private)
             .fold(0u64, |sum, s| sum.saturating_add(s.len)),
         heap_present_bytes: present_in("[heap]"),
         stack_present_bytes: present_in("[stack]"),

@@ -26,6 +26,9 @@ pub struct Finding<'r> {
     pub name: Option<String>,
     /// What the rule's checks decoded (JWT claims, key type, account...).
     pub details: Option<Details>,
+    /// Why the finding is of low confidence, when it is (a token whose checksum fails); `None`
+    /// for a confident finding.
+    pub low_confidence: Option<&'static str>,
 }
 
 impl Finding<'_> {

@@ -77,6 +77,10 @@ pub struct Examples {
     pub found: Vec<FoundExample>,
     /// Near misses: texts in which no rule may report anything.
     pub not_found: Vec<String>,
+    /// Texts in which this rule must report the value with low confidence only (a token of
+    /// the right format whose checksum fails).
+    #[serde(default)]
+    pub low_confidence: Vec<FoundExample>,
 }
 
 /// A true positive: the text and the value the rule must report in it.

@@ -425,6 +425,7 @@ impl<'r> Scanner<'r> {
                             .and_then(|(s, e)| data.get(s..e))
                             .map(|n| escape_printable(n, super::details::DETAIL_MAX)),
                         details: accepted.details,
+                        low_confidence: accepted.low_confidence,
                     };
                     self.held.push(Held {
                         finding,
@@ -542,10 +543,12 @@ impl<'r> Scanner<'r> {
     }
 }
 
-/// The order of overlapping findings: priority, then earlier offset, then earlier rule.
+/// The order of overlapping findings: confident before low confidence, then priority, then
+/// earlier offset, then earlier rule.
 fn beats(a: &Finding<'_>, b: &Finding<'_>) -> bool {
     let key = |f: &Finding<'_>| {
         (
+            f.low_confidence.is_none(),
             f.rule.priority,
             std::cmp::Reverse(f.offset),
             std::cmp::Reverse(f.rule.index),

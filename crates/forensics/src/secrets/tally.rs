@@ -43,6 +43,8 @@ pub struct Secret<'r, L> {
     pub name: Option<String>,
     /// The first finding's details.
     pub details: Option<Details>,
+    /// Why the value is of low confidence (its checksum fails), when it is.
+    pub low_confidence: Option<&'static str>,
     /// How many times the value was found.
     pub copies: u64,
     /// The first [`TallyLimits::max_locations`] locations, in the order they were added.
@@ -107,6 +109,7 @@ impl<'r, L> Tally<'r, L> {
             value,
             name: finding.name,
             details: finding.details,
+            low_confidence: finding.low_confidence,
             copies: 1,
             locations,
         });

@@ -4,7 +4,8 @@
 //!
 //! A check sees the bytes around the match ([`Candidate`]) and either rejects it or accepts it,
 //! possibly with [`Details`] and possibly extending the value past the regex match (a private
-//! key's body up to its END line), never beyond [`Candidate::limit`].
+//! key's body up to its END line), never beyond [`Candidate::limit`]. One check lowers the
+//! confidence instead of rejecting: a token whose format carries a checksum that fails.
 
 use std::ops::Range;
 
@@ -32,12 +33,16 @@ const PLACEHOLDER_RUN: usize = 6;
 pub(crate) enum Check {
     /// Random-looking token body: no long run of one byte.
     Random,
+    /// Upper case, lower case and a digit, as base64 of random bytes has (a hex digest or a
+    /// word has not).
+    MixedCaseDigits,
     /// A free-form secret (password, opaque token) that is not a placeholder, a variable
     /// reference, a format string, a path, a number or a boolean.
     Plausible,
     /// An environment variable name that does not say "public" or name a non-secret key.
     EnvName,
     /// GitHub/npm token checksum: the last 6 characters are the base62 CRC-32 of the 30 before.
+    /// A token whose checksum fails is accepted with low confidence ([`CHECKSUM_FAILS`]).
     Crc32Base62,
     /// A JWT whose header and payload decode (see [`decode_jwt`]).
     Jwt,
@@ -55,8 +60,9 @@ pub(crate) enum Check {
     Base64PrivateKey,
 }
 
-const CHECKS: [(Check, &str); 11] = [
+const CHECKS: [(Check, &str); 12] = [
     (Check::Random, "random"),
+    (Check::MixedCaseDigits, "mixed-case-digits"),
     (Check::Plausible, "plausible"),
     (Check::EnvName, "env-name"),
     (Check::Crc32Base62, "crc32-base62"),
@@ -103,22 +109,36 @@ pub(crate) struct Accepted {
     pub value: Range<usize>,
     /// What the checks decoded.
     pub details: Option<Details>,
+    /// Why the finding is of low confidence (the format matches, its checksum fails), if it
+    /// is.
+    pub low_confidence: Option<&'static str>,
 }
+
+/// Why a token whose format carries a checksum, and whose checksum fails, is still reported
+/// (with low confidence): a mistyped, truncated-and-padded or deliberately altered token is
+/// still worth a look, and dropping it silently hides it.
+pub const CHECKSUM_FAILS: &str = "the format matches, its checksum does not";
 
 /// Runs `checks` in order, then the check every rule gets; `None` rejects the candidate.
 pub(crate) fn run_checks(checks: &[Check], candidate: &Candidate<'_>) -> Option<Accepted> {
     let mut value = candidate.value.clone();
     let mut details = None;
+    let mut low_confidence = None;
     for check in checks {
         let bytes = candidate.data.get(value.clone())?;
         match check {
             Check::Random => random(bytes).then_some(())?,
+            Check::MixedCaseDigits => mixed_case_digits(bytes).then_some(())?,
             Check::Plausible => plausible(bytes).then_some(())?,
             Check::EnvName => {
                 let name = candidate.data.get(candidate.name.clone()?)?;
                 env_name(name).then_some(())?
             }
-            Check::Crc32Base62 => crc32_base62(bytes).then_some(())?,
+            Check::Crc32Base62 => {
+                if !crc32_base62(bytes) {
+                    low_confidence = Some(CHECKSUM_FAILS);
+                }
+            }
             Check::Jwt => details = Some(Details::Jwt(decode_jwt(bytes)?)),
             Check::PrivateKey => {
                 let (end, found) = pem_block(candidate.data, value.start, candidate.limit)?;
@@ -141,7 +161,18 @@ pub(crate) fn run_checks(checks: &[Check], candidate: &Candidate<'_>) -> Option<
         }
     }
     let bytes = candidate.data.get(value.clone())?;
-    (!is_documentation_example(bytes)).then_some(Accepted { value, details })
+    (!is_documentation_example(bytes)).then_some(Accepted {
+        value,
+        details,
+        low_confidence,
+    })
+}
+
+/// True when `bytes` holds an upper-case letter, a lower-case letter and a digit.
+fn mixed_case_digits(bytes: &[u8]) -> bool {
+    bytes.iter().any(u8::is_ascii_uppercase)
+        && bytes.iter().any(u8::is_ascii_lowercase)
+        && bytes.iter().any(u8::is_ascii_digit)
 }
 
 /// Values that say they are examples (AWS's `AKIAIOSFODNN7EXAMPLE`, `example-password`).

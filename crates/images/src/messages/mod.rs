@@ -387,11 +387,12 @@ pub use self::vma::*;
 
 /// Implements [`CriuMessage`](crate::CriuMessage) for the top-level entry type of an image.
 macro_rules! criu_images {
-    ($($message:ident => $magic:ident $(, skip $skip:literal)?;)*) => {
+    ($($message:ident => $magic:ident $(, skip $skip:literal)? $(, also $also:ident)?;)*) => {
         $(
             impl $crate::CriuMessage for $message {
                 const MAGIC: $crate::Magic = $crate::Magic::$magic;
                 $(const SKIP: usize = $skip;)?
+                $(const ALSO: &'static [$crate::Magic] = &[$crate::Magic::$also];)?
             }
         )*
 
@@ -459,7 +460,7 @@ criu_images! {
     ItimerEntry => Itimers;
     PosixTimerEntry => PosixTimers;
     NetDeviceEntry => Netdev;
-    PipeDataEntry => PipesData;
+    PipeDataEntry => PipesData, also FifoData;
     SkPacketEntry => SkQueues;
     IpcShmEntry => IpcnsShm;
     IpcSemEntry => IpcnsSem;

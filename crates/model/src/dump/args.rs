@@ -34,7 +34,8 @@ pub struct ArgBounds {
 /// A command line as read from memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cmdline {
-    /// The arguments, lossily decoded as UTF-8. A retitled process has one: its title.
+    /// The arguments as [`super::text::lossless`] text (bytes that are not UTF-8 as `\xNN`). A
+    /// retitled process has one: its title.
     pub args: Vec<String>,
     /// True when the process rewrote its title (the argv area's last byte was not NUL).
     pub retitled: bool,
@@ -129,7 +130,7 @@ pub fn read_cmdline(memory: &ProcessMemory<'_>, bounds: &ArgBounds) -> Result<Cm
         let bytes = memory.read_available(arg_start, max)?;
         let title_len = memchr::memchr(0, &bytes).unwrap_or(bytes.len());
         let title = bytes.get(..title_len).unwrap_or_default();
-        let text = String::from_utf8_lossy(title)
+        let text = super::text::lossless(title)
             .trim_end_matches([' ', '\0'])
             .to_owned();
         return Ok(Cmdline {
@@ -150,9 +151,7 @@ pub fn read_cmdline(memory: &ProcessMemory<'_>, bounds: &ArgBounds) -> Result<Cm
     let mut args: Vec<String> = if body.is_empty() {
         Vec::new()
     } else {
-        body.split(|&b| b == 0)
-            .map(|s| String::from_utf8_lossy(s).into_owned())
-            .collect()
+        body.split(|&b| b == 0).map(super::text::lossless).collect()
     };
     // A title padded with NULs (postgres-style) leaves empty arguments behind: drop them.
     while args.last().is_some_and(|a| a.trim_end().is_empty()) {
@@ -181,9 +180,10 @@ pub struct EnvString {
 }
 
 impl EnvString {
-    /// The string as text, lossily decoded as UTF-8.
+    /// The string as [`super::text::lossless`] text: bytes that are not UTF-8 as `\xNN`, a
+    /// backslash as `\\`.
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.bytes).into_owned()
+        super::text::lossless(&self.bytes)
     }
 }
 

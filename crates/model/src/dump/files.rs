@@ -8,7 +8,13 @@
 //! `Arc<str>` however many descriptors and mappings use it, and no longer than `PATH_MAX`
 //! ([`super::text`]). `files.img` (CRIU >= 3.x) is read
 //! first; the per-type images of older CRIU (`reg-files.img`, `pipes.img`, `unixsk.img`,
-//! `inetsk.img`) fill in ids it lacks.
+//! `inetsk.img`) fill in ids it lacks. An epoll instance keeps its registrations, an inotify
+//! instance its watches and a fanotify instance its marks, as `files.img` holds them.
+//!
+//! When one of these images cannot be read (the loader marks the fact unavailable, see
+//! [`super`]), the entries decoded before the error stay, and the counts that image would have
+//! given are unknown rather than zero: [`FileTable::pipe_unread`], [`FileTable::fifo_unread`]
+//! and [`FileTable::unix_queued`] return `None`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,10 +22,11 @@ use std::sync::Arc;
 use super::text;
 
 use checkpoint_images::messages::{
-    EventfdFileEntry, FdTypes, FileEntry, FileLockEntry, GhostFileEntry, InetSkEntry,
-    MemfdInodeEntry, NetlinkSkEntry, PacketSockEntry, PipeDataEntry, PipeEntry, RegFileEntry,
-    RemapFilePathEntry, RemapType, SignalfdEntry, SkPacketEntry, TcpStreamEntry, TimerfdEntry,
-    UnixSkEntry,
+    EventfdFileEntry, EventpollFileEntry, EventpollTfdEntry, FanotifyFileEntry, FanotifyMarkEntry,
+    FdTypes, FhEntry, FileEntry, FileLockEntry, GhostFileEntry, InetSkEntry, InotifyFileEntry,
+    InotifyWdEntry, MarkType, MemfdInodeEntry, NetlinkSkEntry, PacketSockEntry, PipeDataEntry,
+    PipeEntry, RegFileEntry, RemapFilePathEntry, RemapType, SignalfdEntry, SkPacketEntry,
+    TcpStreamEntry, TimerfdEntry, UnixSkEntry,
 };
 
 /// A regular file (or directory: cwd and root are regular-file entries too).
@@ -99,6 +106,87 @@ pub struct Timerfd {
     pub interval: (u64, u64),
 }
 
+/// One registration of an epoll instance (`epoll_ctl(EPOLL_CTL_ADD)`): which descriptor, for
+/// which events, with which data word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EpollTarget {
+    /// The registered descriptor, in the epoll owner's table.
+    pub tfd: u32,
+    /// `EPOLL*` event bits as the kernel keeps them (it adds `EPOLLERR | EPOLLHUP`).
+    pub events: u32,
+    /// The data word given with the registration.
+    pub data: u64,
+    /// The target file's device (kernel `dev_t` encoding), when CRIU recorded it.
+    pub dev: Option<u32>,
+    /// The target file's inode, when CRIU recorded it.
+    pub inode: Option<u64>,
+    /// The target file's position, when CRIU recorded it.
+    pub pos: Option<u64>,
+}
+
+/// One inotify watch (`inotify_add_watch`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InotifyWatch {
+    /// The watch descriptor.
+    pub wd: u32,
+    /// The watched inode.
+    pub ino: u64,
+    /// Its device (kernel `dev_t` encoding).
+    pub dev: u32,
+    /// `IN_*` event bits watched.
+    pub mask: u32,
+    /// `IN_*` bits ignored.
+    pub ignored_mask: u32,
+    /// The watched path, as CRIU found it by the inode's file handle (`None`: not found).
+    pub path: Option<Arc<str>>,
+}
+
+/// What a fanotify mark is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MarkTarget {
+    /// An inode (a file or directory).
+    Inode {
+        /// The inode.
+        ino: u64,
+        /// Its path, as CRIU found it by the file handle (`None`: not found).
+        path: Option<Arc<str>>,
+    },
+    /// A mount.
+    Mount {
+        /// The mount id.
+        mnt_id: u32,
+        /// The mount point, when recorded.
+        path: Option<Arc<str>>,
+    },
+    /// A mark type this reader does not know, by number.
+    Other(i32),
+}
+
+impl MarkTarget {
+    /// The marked path, when known.
+    pub fn path(&self) -> Option<&Arc<str>> {
+        match self {
+            MarkTarget::Inode { path, .. } | MarkTarget::Mount { path, .. } => path.as_ref(),
+            MarkTarget::Other(_) => None,
+        }
+    }
+}
+
+/// One fanotify mark (`fanotify_mark(FAN_MARK_ADD)`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FanotifyMark {
+    /// What is marked.
+    pub target: MarkTarget,
+    /// `FAN_MARK_*` flags of the mark.
+    pub mflags: u32,
+    /// `FAN_*` event bits.
+    pub mask: u32,
+    /// `FAN_*` bits ignored.
+    pub ignored_mask: u32,
+    /// The device (kernel `dev_t` encoding).
+    pub dev: u32,
+}
+
 /// What a file id is.
 #[derive(Debug, Clone)]
 pub enum FileKind {
@@ -129,8 +217,11 @@ pub enum FileKind {
         /// Its counter.
         counter: u64,
     },
-    /// An epoll instance.
-    Eventpoll,
+    /// An epoll instance and its registrations, in image order.
+    Eventpoll {
+        /// The registrations.
+        targets: Vec<EpollTarget>,
+    },
     /// A signalfd.
     Signalfd {
         /// The signals it accepts (bit N-1 for signal N).
@@ -138,10 +229,20 @@ pub enum FileKind {
     },
     /// A timerfd.
     Timerfd(Timerfd),
-    /// An inotify instance.
-    Inotify,
-    /// A fanotify instance.
-    Fanotify,
+    /// An inotify instance and its watches, in image order.
+    Inotify {
+        /// The watches.
+        watches: Vec<InotifyWatch>,
+    },
+    /// A fanotify instance and its marks, in image order.
+    Fanotify {
+        /// `fanotify_init` flags (`FAN_CLASS_*`, `FAN_REPORT_*`, ...).
+        flags: u32,
+        /// `fanotify_init` event file flags (`O_*`).
+        event_flags: u32,
+        /// The marks.
+        marks: Vec<FanotifyMark>,
+    },
     /// A memfd descriptor.
     Memfd {
         /// Its inode in `memfd.img` (see [`FileTable::memfd_inode`]).
@@ -206,6 +307,27 @@ pub struct FileTable {
     locks: HashMap<(i32, i32), Vec<FileLock>>,
     /// memfd inodes by inode id.
     memfd_inodes: HashMap<u64, MemfdInode>,
+    /// Counts whose image could not be read (see the module docs).
+    unknown: UnknownCounts,
+}
+
+/// Which queue images could not be read: their counts are unknown, not zero.
+#[derive(Debug, Clone, Copy, Default)]
+struct UnknownCounts {
+    pipe_data: bool,
+    fifo_data: bool,
+    unix_queues: bool,
+}
+
+/// A queue image whose counts are unknown (see [`FileTable::mark_unknown`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QueueImage {
+    /// `pipes-data.img`.
+    PipeData,
+    /// `fifo-data.img`.
+    FifoData,
+    /// `sk-queues.img`.
+    UnixQueues,
 }
 
 impl FileTable {
@@ -264,14 +386,31 @@ impl FileTable {
         self.memfd_inodes.values()
     }
 
-    /// Unread bytes of a pipe or FIFO.
+    /// Unread bytes of a pipe (0 when `pipes-data.img` holds none); `None` when
+    /// `pipes-data.img` could not be read.
     pub fn pipe_unread(&self, pipe_id: u32) -> Option<u64> {
-        self.pipe_data.get(&pipe_id).copied()
+        (!self.unknown.pipe_data).then(|| self.pipe_data.get(&pipe_id).copied().unwrap_or(0))
     }
 
-    /// Queued bytes of a unix socket (by its file id).
+    /// Unread bytes of a FIFO (0 when `fifo-data.img` holds none); `None` when `fifo-data.img`
+    /// could not be read.
+    pub fn fifo_unread(&self, pipe_id: u32) -> Option<u64> {
+        (!self.unknown.fifo_data).then(|| self.pipe_data.get(&pipe_id).copied().unwrap_or(0))
+    }
+
+    /// Queued bytes of a unix socket (by its file id; 0 when `sk-queues.img` holds none);
+    /// `None` when `sk-queues.img` could not be read.
     pub fn unix_queued(&self, socket_id: u32) -> Option<u64> {
-        self.unix_queues.get(&socket_id).copied()
+        (!self.unknown.unix_queues).then(|| self.unix_queues.get(&socket_id).copied().unwrap_or(0))
+    }
+
+    /// Records that `image` could not be read: its counts become unknown.
+    pub(crate) fn mark_unknown(&mut self, image: QueueImage) {
+        match image {
+            QueueImage::PipeData => self.unknown.pipe_data = true,
+            QueueImage::FifoData => self.unknown.fifo_data = true,
+            QueueImage::UnixQueues => self.unknown.unix_queues = true,
+        }
     }
 
     /// TCP queues of a socket (by its inode).
@@ -425,8 +564,11 @@ fn kind_of(entry: FileEntry) -> FileKind {
         psk,
         nlsk,
         efd,
+        epfd,
         sgfd,
         tfd,
+        ify,
+        ffy,
         usk,
         fifo,
         pipe,
@@ -459,7 +601,11 @@ fn kind_of(entry: FileEntry) -> FileKind {
         Ok(FdTypes::EVENTFD) => efd.map_or(FileKind::Other(r#type), |e: EventfdFileEntry| {
             FileKind::Eventfd { counter: e.counter }
         }),
-        Ok(FdTypes::EVENTPOLL) => FileKind::Eventpoll,
+        Ok(FdTypes::EVENTPOLL) => FileKind::Eventpoll {
+            targets: epfd.map_or_else(Vec::new, |e: EventpollFileEntry| {
+                e.tfd.iter().map(epoll_target).collect()
+            }),
+        },
         Ok(FdTypes::SIGNALFD) => sgfd.map_or(FileKind::Other(r#type), |s: SignalfdEntry| {
             FileKind::Signalfd { mask: s.sigmask }
         }),
@@ -471,14 +617,84 @@ fn kind_of(entry: FileEntry) -> FileKind {
                 interval: (t.isec, t.insec),
             })
         }),
-        Ok(FdTypes::INOTIFY) => FileKind::Inotify,
-        Ok(FdTypes::FANOTIFY) => FileKind::Fanotify,
+        Ok(FdTypes::INOTIFY) => FileKind::Inotify {
+            watches: ify.map_or_else(Vec::new, |i: InotifyFileEntry| {
+                i.wd.iter().map(inotify_watch).collect()
+            }),
+        },
+        Ok(FdTypes::FANOTIFY) => ffy.map_or(
+            FileKind::Fanotify {
+                flags: 0,
+                event_flags: 0,
+                marks: Vec::new(),
+            },
+            |f: FanotifyFileEntry| FileKind::Fanotify {
+                flags: f.faflags,
+                event_flags: f.evflags,
+                marks: f.mark.iter().map(fanotify_mark).collect(),
+            },
+        ),
         Ok(FdTypes::MEMFD) => memfd.map_or(FileKind::Other(r#type), |m| FileKind::Memfd {
             inode_id: u64::from(m.inode_id),
             pos: m.pos,
         }),
         Ok(FdTypes::PIDFD) => FileKind::Pidfd,
         _ => FileKind::Other(r#type),
+    }
+}
+
+fn epoll_target(entry: &EventpollTfdEntry) -> EpollTarget {
+    EpollTarget {
+        tfd: entry.tfd,
+        events: entry.events,
+        data: entry.data,
+        dev: entry.dev,
+        inode: entry.inode,
+        pos: entry.pos,
+    }
+}
+
+/// The path CRIU resolved from a file handle, bounded.
+fn handle_path(handle: &FhEntry) -> Option<Arc<str>> {
+    handle
+        .path
+        .clone()
+        .map(|path| Arc::from(text::bounded(path, text::PATH_MAX)))
+}
+
+fn inotify_watch(entry: &InotifyWdEntry) -> InotifyWatch {
+    InotifyWatch {
+        wd: entry.wd,
+        ino: entry.i_ino,
+        dev: entry.s_dev,
+        mask: entry.mask,
+        ignored_mask: entry.ignored_mask,
+        path: handle_path(&entry.f_handle),
+    }
+}
+
+fn fanotify_mark(entry: &FanotifyMarkEntry) -> FanotifyMark {
+    let target = match MarkType::try_from(entry.r#type) {
+        Ok(MarkType::INODE) => MarkTarget::Inode {
+            ino: entry.ie.as_ref().map_or(0, |ie| ie.i_ino),
+            path: entry.ie.as_ref().and_then(|ie| handle_path(&ie.f_handle)),
+        },
+        Ok(MarkType::MOUNT) => MarkTarget::Mount {
+            mnt_id: entry.me.as_ref().map_or(0, |me| me.mnt_id),
+            path: entry
+                .me
+                .as_ref()
+                .and_then(|me| me.path.clone())
+                .map(|path| Arc::from(text::bounded(path, text::PATH_MAX))),
+        },
+        _ => MarkTarget::Other(entry.r#type),
+    };
+    FanotifyMark {
+        target,
+        mflags: entry.mflags,
+        mask: entry.mask,
+        ignored_mask: entry.ignored_mask,
+        dev: entry.s_dev,
     }
 }
 

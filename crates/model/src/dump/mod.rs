@@ -13,16 +13,27 @@
 //! - [`shared`]: shared anonymous memory, memfds and SysV segments;
 //! - [`memory`]: [`ProcessMemory`], reading private and shared pages by address;
 //! - [`args`]: command lines and environments by the kernel's rules;
+//! - [`footprint`]: the memory a checkpoint stores, each stored page counted once;
 //! - [`stored`]: the data stored outside process memory (pipe and socket queues, ghost files,
 //!   unmapped shared memory);
 //! - [`text`]: the kernel's bounds on names (paths, `comm`, memfd names).
 //!
 //! # What is refused, and what is only marked
-//! A broken task tree (see [`tasks`]) or file table refuses the whole checkpoint. A task whose
-//! own images are missing or broken (a `mm-PID.img` with overlapping VMAs, a pagemap that
-//! points past its pages file, ...) keeps its place in the tree, and the part that could not be
-//! read is an [`Unavailable`] with the reason: the other tasks are reported in full, and the
-//! verb exits 1.
+//! Only a broken task tree (`pstree.img`, see [`tasks`]) refuses the whole checkpoint: without it
+//! nothing else has a meaning. Every other image feeds one fact, and an image that is missing,
+//! broken, or of another type than its name says (a `fifo-data.img` holding a PIPES_DATA image)
+//! marks that fact unavailable, with the error that names the image and the byte offset, and
+//! nothing else:
+//! - a task whose own images are missing or broken (a `mm-PID.img` with overlapping VMAs, a
+//!   pagemap that points past its pages file, ...) keeps its place in the tree, and the part that
+//!   could not be read is an [`Unavailable`] of that task ([`Resources`]);
+//! - an image of the whole checkpoint (`files.img` and the other file images, the queues, ghost
+//!   files, locks, SysV segments, shared-memory pagemaps) is an [`Unavailable`] of the dump
+//!   ([`Dump::unavailable`]): the entries decoded before the error are kept, and the counts it
+//!   would have given are unknown, not zero (see [`files`]).
+//!
+//! Every verb reports both kinds on stderr and exits 1 ("some items failed"), and shows
+//! everything else.
 //!
 //! # Bounds
 //! Counts read from images are never capacities: entries are decoded one at a time within the
@@ -30,7 +41,9 @@
 //! (`Arc<str>`), and sizes are summed with checked arithmetic.
 
 pub mod args;
+pub mod facts;
 pub mod files;
+pub mod footprint;
 pub mod layout;
 pub mod memory;
 mod mounts;
@@ -44,7 +57,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 pub use args::{ArgBounds, Cmdline, EnvString, ProcessStrings};
+use files::QueueImage;
 pub use files::{File, FileKind, FileTable};
+pub use footprint::{MemoryFootprint, ProcessFootprint};
 pub use layout::{MemoryLayout, PresentRun, Vma, PAGE_SIZE};
 pub use memory::{Pass, Piece, ProcessMemory, Source, Stretch};
 pub use mounts::Mount;
@@ -133,6 +148,18 @@ pub enum Error {
         /// Length of the pages file.
         file_len: u64,
     },
+    /// An image holds fewer bytes of a file's contents than its header says the file has.
+    #[error("{image}: byte 0x{offset:x}: the contents are cut short: {have} of {need} bytes")]
+    CutShort {
+        /// Checkpoint and image.
+        image: String,
+        /// Where the contents start.
+        offset: u64,
+        /// Bytes there.
+        have: u64,
+        /// Bytes the header gives.
+        need: u64,
+    },
     /// No process with this pid.
     #[error("{checkpoint}: pstree.img has no process with pid {pid}; its processes are {known}")]
     NoProcess {
@@ -142,6 +169,15 @@ pub enum Error {
         pid: u32,
         /// The pids it has.
         known: String,
+    },
+    /// A fact of the whole checkpoint that could not be read when the dump was loaded (see
+    /// [`Dump::unavailable`]).
+    #[error("{what} cannot be read: {reason}")]
+    FactUnavailable {
+        /// Which fact (one of [`facts`]).
+        what: &'static str,
+        /// Why, naming the image and byte offset.
+        reason: String,
     },
     /// A part of a process that could not be read when the dump was loaded.
     #[error("pid {pid}: its {what} cannot be read: {reason}")]
@@ -247,6 +283,15 @@ impl Unavailable {
         }
     }
 
+    /// The error that reports this fact of the whole checkpoint (one of
+    /// [`Dump::unavailable`]) to a verb that needed it.
+    pub fn to_fact_error(&self) -> Error {
+        Error::FactUnavailable {
+            what: self.what,
+            reason: self.reason.clone(),
+        }
+    }
+
     /// The error to return when a verb needs this part.
     pub fn to_error(&self, pid: u32) -> Error {
         Error::Unavailable {
@@ -341,6 +386,8 @@ pub struct Dump {
     strings_budget: AtomicU64,
     /// The data stored outside process memory (see [`stored`]).
     stored: Vec<StoredData>,
+    /// Facts of the whole checkpoint whose image could not be read, in load order.
+    unavailable: Vec<Unavailable>,
 }
 
 /// The most bytes of command lines and environments one checkpoint keeps, all processes
@@ -355,14 +402,17 @@ impl Dump {
             checkpoint: &checkpoint,
         };
         let tree = loader.tree()?;
-        let (mut files, ghost_ranges) = loader.file_table()?;
-        let queues = loader.queues(&mut files)?;
+        let mut unavailable = Vec::new();
+        let (mut files, ghost_ranges) = loader.file_table(&mut unavailable);
+        let queues = loader.queues(&mut files, &mut unavailable);
         let mut shared = SharedMemory::default();
         let root_ipc = tree
             .root()
             .and_then(|root| loader.ids(root.pid).ok())
             .and_then(|ids| ids.ipc_ns_id);
-        loader.sysv_segments(root_ipc, &mut shared)?;
+        if let Err(err) = loader.sysv_segments(root_ipc, &mut shared) {
+            unavailable.push(Unavailable::new(facts::SYSV, &err));
+        }
         let mut fd_tables: HashMap<u32, Arc<[Fd]>> = HashMap::new();
         let mut resources = Vec::with_capacity(tree.tasks().len().min(1 << 16));
         for task in tree.tasks() {
@@ -387,7 +437,7 @@ impl Dump {
             };
             shared.note(inode.shmid, kind, inode.size);
         }
-        loader.shared_pages(&mut shared)?;
+        loader.shared_pages(&mut shared, &mut unavailable);
         let strings = std::iter::repeat_with(OnceLock::new)
             .take(tree.tasks().len())
             .collect();
@@ -400,6 +450,7 @@ impl Dump {
             strings,
             strings_budget: AtomicU64::new(STRINGS_BUDGET),
             stored: Vec::new(),
+            unavailable,
         };
         dump.check_runs_inside_pages();
         let ghosts = stored::ghosts(&dump.files, &ghost_ranges);
@@ -519,9 +570,16 @@ impl Dump {
         &self.shared
     }
 
-    /// The data the checkpoint stores outside process memory (see [`stored`]).
+    /// The data the checkpoint stores outside process memory (see [`stored`]). Data whose
+    /// image could not be read is missing here and listed in [`Dump::unavailable`].
     pub fn stored_data(&self) -> &[StoredData] {
         &self.stored
+    }
+
+    /// The facts of the whole checkpoint that could not be read, each with the error that
+    /// names its image and byte offset (see the module docs). `what` is one of [`facts`].
+    pub fn unavailable(&self) -> &[Unavailable] {
+        &self.unavailable
     }
 
     /// The label of an image in messages: `CHECKPOINT: NAME`.
@@ -747,6 +805,7 @@ impl Loader<'_> {
         }
         let bytes = self.checkpoint.read_image(name)?;
         let label = self.label(name);
+        check_magic(&label, &bytes, M::MAGIC)?;
         let cap = criu::budget::MAX_ENTRIES;
         criu::for_each_entry::<M, Error>(&label, &bytes, |index, offset, message| {
             if index >= cap {
@@ -756,10 +815,13 @@ impl Loader<'_> {
         })
     }
 
-    /// Like [`Loader::each_optional`], with where the raw bytes after each entry lie.
+    /// Like [`Loader::each_optional`], with where the raw bytes after each entry lie; the
+    /// image must be of type `expected` (`fifo-data.img` holds the entries of pipes-data.img
+    /// under its own magic).
     fn each_optional_with_extra<M: CriuMessage>(
         &self,
         name: &str,
+        expected: criu::Magic,
         mut visit: impl FnMut(M, (u64, u64)) -> Result<(), Error>,
     ) -> Result<(), Error> {
         if !self.checkpoint.has_image(name) {
@@ -767,6 +829,7 @@ impl Loader<'_> {
         }
         let bytes = self.checkpoint.read_image(name)?;
         let label = self.label(name);
+        check_magic(&label, &bytes, expected)?;
         let cap = criu::budget::MAX_ENTRIES;
         criu::for_each_entry_with_extra::<M, Error>(
             &label,
@@ -1042,90 +1105,201 @@ impl Loader<'_> {
 
     /// The file table: `files.img`, completed by the per-type images of older CRIU, with
     /// remaps (ghost and linked files) and memfd inodes; and where each ghost image holds its
-    /// file's contents, by remap id.
-    fn file_table(&self) -> Result<(FileTable, HashMap<u32, Vec<StoredRange>>), Error> {
+    /// file's contents, by remap id. An image that cannot be read is marked in `unavailable`
+    /// and the table keeps what the others (and its entries before the error) gave.
+    fn file_table(
+        &self,
+        unavailable: &mut Vec<Unavailable>,
+    ) -> (FileTable, HashMap<u32, Vec<StoredRange>>) {
         let mut table = FileTable::default();
-        self.each_optional::<FileEntry>("files.img", |entry| {
-            table.add_entry(entry);
-            Ok(())
-        })?;
-        self.each_optional::<RegFileEntry>("reg-files.img", |reg| {
-            table.add_reg(reg);
-            Ok(())
-        })?;
-        self.each_optional::<PipeEntry>("pipes.img", |pipe| {
-            table.add_pipe(pipe);
-            Ok(())
-        })?;
-        self.each_optional::<UnixSkEntry>("unixsk.img", |sk| {
-            table.add_unix(sk);
-            Ok(())
-        })?;
-        self.each_optional::<InetSkEntry>("inetsk.img", |sk| {
-            table.add_inet(sk);
-            Ok(())
-        })?;
-        self.each_optional::<MemfdInodeEntry>("memfd.img", |inode| {
-            table.add_memfd_inode(inode);
-            Ok(())
-        })?;
+        let mut mark = |what: &'static str, result: Result<(), Error>| {
+            if let Err(err) = result {
+                unavailable.push(Unavailable::new(what, &err));
+            }
+        };
+        mark(
+            facts::FILES,
+            self.each_optional::<FileEntry>("files.img", |entry| {
+                table.add_entry(entry);
+                Ok(())
+            }),
+        );
+        mark(
+            facts::FILES,
+            self.each_optional::<RegFileEntry>("reg-files.img", |reg| {
+                table.add_reg(reg);
+                Ok(())
+            }),
+        );
+        mark(
+            facts::FILES,
+            self.each_optional::<PipeEntry>("pipes.img", |pipe| {
+                table.add_pipe(pipe);
+                Ok(())
+            }),
+        );
+        mark(
+            facts::FILES,
+            self.each_optional::<UnixSkEntry>("unixsk.img", |sk| {
+                table.add_unix(sk);
+                Ok(())
+            }),
+        );
+        mark(
+            facts::FILES,
+            self.each_optional::<InetSkEntry>("inetsk.img", |sk| {
+                table.add_inet(sk);
+                Ok(())
+            }),
+        );
+        mark(
+            facts::MEMFD,
+            self.each_optional::<MemfdInodeEntry>("memfd.img", |inode| {
+                table.add_memfd_inode(inode);
+                Ok(())
+            }),
+        );
         let mut remaps = Vec::new();
-        self.each_optional::<RemapFilePathEntry>("remap-fpath.img", |remap| {
-            remaps.push(remap);
-            Ok(())
-        })?;
+        mark(
+            facts::DELETED,
+            self.each_optional::<RemapFilePathEntry>("remap-fpath.img", |remap| {
+                remaps.push(remap);
+                Ok(())
+            }),
+        );
         let mut ghost_ranges = HashMap::new();
         for remap in remaps {
             let ghost_name = format!("ghost-file-{}.img", remap.remap_id);
-            let ghost = if self.checkpoint.has_image(&ghost_name) {
-                self.ghost(&ghost_name)
+            let (header, ranges) = if self.checkpoint.has_image(&ghost_name) {
+                match self.ghost(&ghost_name) {
+                    Ok(ghost) => ghost,
+                    Err(err) => {
+                        mark(facts::GHOST, Err(err));
+                        (None, Vec::new())
+                    }
+                }
             } else {
-                None
+                (None, Vec::new())
             };
-            let (header, ranges) = ghost.unwrap_or_default();
             ghost_ranges.entry(remap.remap_id).or_insert(ranges);
             table.add_remap(&remap, header);
         }
-        self.each_optional::<FileLockEntry>("filelocks.img", |lock| {
-            table.add_lock(&lock);
-            Ok(())
-        })?;
-        Ok((table, ghost_ranges))
+        mark(
+            facts::LOCKS,
+            self.each_optional::<FileLockEntry>("filelocks.img", |lock| {
+                table.add_lock(&lock);
+                Ok(())
+            }),
+        );
+        (table, ghost_ranges)
     }
 
-    /// A ghost file image, decoded once: its header entry (`None` when it cannot be decoded)
-    /// and where it holds the file's contents; `None` when the image cannot be read at all.
-    fn ghost(&self, name: &str) -> Option<(Option<GhostFileEntry>, Vec<StoredRange>)> {
-        let bytes = self.checkpoint.read_image(name).ok()?;
+    /// A ghost file image, decoded once: its header entry and where it holds the file's
+    /// contents (see [`stored::ghost_ranges`]). An entry that cannot be read, or contents
+    /// shorter than the header's size, is an error.
+    fn ghost(&self, name: &str) -> Result<(Option<GhostFileEntry>, Vec<StoredRange>), Error> {
+        let bytes = self.checkpoint.read_image(name)?;
         let label = self.label(name);
-        let header = criu::entries(&label, &bytes)
-            .ok()?
-            .next()
-            .and_then(Result::ok)
-            .and_then(|first| <GhostFileEntry as prost::Message>::decode(first.payload).ok());
-        let ranges = stored::ghost_ranges(header.as_ref(), criu::entries(&label, &bytes).ok()?);
-        Some((header, ranges))
+        check_magic(&label, &bytes, criu::Magic::GhostFile)?;
+        let header = match criu::entries(&label, &bytes)?.next() {
+            None => None,
+            Some(first) => {
+                let first = first?;
+                let header = <GhostFileEntry as prost::Message>::decode(first.payload).map_err(
+                    |source| criu::Error::Entry {
+                        file: label.clone(),
+                        entry: first.index,
+                        offset: first.offset,
+                        problem: criu::Problem::Decode {
+                            message: "ghost_file_entry",
+                            source,
+                        },
+                    },
+                )?;
+                Some(header)
+            }
+        };
+        let ranges = stored::ghost_ranges(header.as_ref(), criu::entries(&label, &bytes)?)?;
+        // A regular file's contents follow its header whole (unless chunked): fewer bytes than
+        // its size means the image was cut.
+        if let Some(entry) = header
+            .as_ref()
+            .filter(|h| !h.chunks.unwrap_or(false) && h.mode & 0o170000 == 0o100000)
+        {
+            let have = ranges.iter().map(|r| r.len).sum::<u64>();
+            let need = entry.size.unwrap_or(0);
+            if have < need {
+                return Err(Error::CutShort {
+                    image: label,
+                    offset: ranges.first().map_or(bytes.len() as u64, |r| r.file_offset),
+                    have,
+                    need,
+                });
+            }
+        }
+        Ok((header, ranges))
     }
 
     /// Unread pipe data, unix socket queues and TCP queues: each image decoded once, for the
-    /// file table's counts and the stored data's ranges.
-    fn queues(&self, table: &mut FileTable) -> Result<stored::Queues, Error> {
+    /// file table's counts and the stored data's ranges. An image that cannot be read is
+    /// marked in `unavailable`, and its counts become unknown in the table.
+    fn queues(&self, table: &mut FileTable, unavailable: &mut Vec<Unavailable>) -> stored::Queues {
         let mut queues = stored::Queues::default();
-        for name in ["pipes-data.img", "fifo-data.img"] {
-            self.each_optional_with_extra::<PipeDataEntry>(name, |entry, extra| {
-                table.add_pipe_data(&entry);
-                queues.add_pipe_data(name, &entry, extra);
-                Ok(())
-            })?;
+        for (name, magic, fact, image) in [
+            (
+                "pipes-data.img",
+                criu::Magic::PipesData,
+                facts::PIPE_DATA,
+                QueueImage::PipeData,
+            ),
+            (
+                "fifo-data.img",
+                criu::Magic::FifoData,
+                facts::FIFO_DATA,
+                QueueImage::FifoData,
+            ),
+        ] {
+            let mut entries = Vec::new();
+            let read =
+                self.each_optional_with_extra::<PipeDataEntry>(name, magic, |entry, extra| {
+                    entries.push((entry, extra));
+                    Ok(())
+                });
+            match read {
+                Ok(()) => {
+                    for (entry, extra) in &entries {
+                        table.add_pipe_data(entry);
+                        queues.add_pipe_data(name, entry, *extra);
+                    }
+                }
+                Err(err) => {
+                    table.mark_unknown(image);
+                    unavailable.push(Unavailable::new(fact, &err));
+                }
+            }
         }
         let mut packets = Vec::new();
-        self.each_optional_with_extra::<SkPacketEntry>("sk-queues.img", |packet, extra| {
-            table.add_unix_queue(&packet);
-            packets.push((packet, extra));
-            Ok(())
-        })?;
-        for (packet, extra) in &packets {
-            queues.add_unix_packet(table, packet, *extra);
+        let read = self.each_optional_with_extra::<SkPacketEntry>(
+            "sk-queues.img",
+            criu::Magic::SkQueues,
+            |packet, extra| {
+                packets.push((packet, extra));
+                Ok(())
+            },
+        );
+        match read {
+            Ok(()) => {
+                for (packet, _) in &packets {
+                    table.add_unix_queue(packet);
+                }
+                for (packet, extra) in &packets {
+                    queues.add_unix_packet(table, packet, *extra);
+                }
+            }
+            Err(err) => {
+                table.mark_unknown(QueueImage::UnixQueues);
+                unavailable.push(Unavailable::new(facts::UNIX_QUEUES, &err));
+            }
         }
         let mut sockets: Vec<InetSkEntry> = table
             .iter()
@@ -1141,14 +1315,23 @@ impl Loader<'_> {
             if !self.checkpoint.has_image(&name) {
                 continue;
             }
-            let bytes = self.checkpoint.read_image(&name)?;
-            let label = self.label(&name);
-            let (stream, extra) = criu::first_entry_with_extra::<TcpStreamEntry>(&label, &bytes)?
-                .ok_or(Error::EmptyImage { image: label })?;
-            table.add_tcp_stream(sk.ino, &stream);
-            queues.add_tcp_stream(&sk, &name, &stream, extra);
+            match self.tcp_stream(&name) {
+                Ok((stream, extra)) => {
+                    table.add_tcp_stream(sk.ino, &stream);
+                    queues.add_tcp_stream(&sk, &name, &stream, extra);
+                }
+                Err(err) => unavailable.push(Unavailable::new(facts::TCP_QUEUES, &err)),
+            }
         }
-        Ok(queues)
+        queues
+    }
+
+    /// The one entry of a `tcp-stream-INO.img` and where its queues lie.
+    fn tcp_stream(&self, name: &str) -> Result<(TcpStreamEntry, (u64, u64)), Error> {
+        let bytes = self.checkpoint.read_image(name)?;
+        let label = self.label(name);
+        criu::first_entry_with_extra::<TcpStreamEntry>(&label, &bytes)?
+            .ok_or(Error::EmptyImage { image: label })
     }
 
     /// The SysV segments of the root task's IPC namespace (`ipcns-shm-NSID.img`).
@@ -1166,6 +1349,7 @@ impl Loader<'_> {
         }
         let bytes = self.checkpoint.read_image(&name)?;
         let label = self.label(&name);
+        check_magic(&label, &bytes, criu::Magic::IpcnsShm)?;
         for (count, raw) in criu::entries(&label, &bytes)?.enumerate() {
             let raw = raw?;
             if count as u64 >= criu::budget::MAX_ENTRIES {
@@ -1210,18 +1394,41 @@ impl Loader<'_> {
         Ok(())
     }
 
-    /// Decodes `pagemap-shmem-SHMID.img` of every shared object noted.
-    fn shared_pages(&self, shared: &mut SharedMemory) -> Result<(), Error> {
+    /// Decodes `pagemap-shmem-SHMID.img` of every shared object noted; one that cannot be
+    /// read is marked in `unavailable` (its object then has no stored pages).
+    fn shared_pages(&self, shared: &mut SharedMemory, unavailable: &mut Vec<Unavailable>) {
         for shmid in shared.ids() {
             let name = format!("pagemap-shmem-{shmid}.img");
             if !self.checkpoint.has_image(&name) {
                 continue;
             }
-            let pagemap = PageMap::decode(&self.label(&name), &self.checkpoint.read_image(&name)?)?;
-            shared.set_pages(shmid, &pagemap);
+            let pagemap = self
+                .checkpoint
+                .read_image(&name)
+                .map_err(Error::from)
+                .and_then(|bytes| Ok(PageMap::decode(&self.label(&name), &bytes)?));
+            match pagemap {
+                Ok(pagemap) => shared.set_pages(shmid, &pagemap),
+                Err(err) => unavailable.push(Unavailable::new(facts::SHARED_PAGES, &err)),
+            }
         }
-        Ok(())
     }
+}
+
+/// Checks that an image is of the type its name says (an image of another type whose entries
+/// decode the same way, such as a FIFO_DATA image named `pipes-data.img`, is not what the name
+/// promises).
+fn check_magic(label: &str, bytes: &[u8], expected: criu::Magic) -> Result<(), Error> {
+    let entries = criu::entries(label, bytes)?;
+    if entries.magic() != expected {
+        return Err(Error::Criu(criu::Error::WrongMagic {
+            file: label.to_owned(),
+            offset: entries.magic_offset(),
+            found: entries.magic(),
+            expected,
+        }));
+    }
+    Ok(())
 }
 
 /// The error for an image with more entries than `limit`.

@@ -10,7 +10,7 @@
 //! are streamed by [`crate::archive::Checkpoint::visit_rootfs_files`].
 //!
 //! The loader builds this list while it decodes the queue images for the file table (each image
-//! once: a broken one refuses the checkpoint, as every other image of the file table does), and
+//! once: a broken one adds nothing here and is listed in [`super::Dump::unavailable`]), and
 //! while it reads each ghost image's header; the dump keeps it.
 
 use std::collections::{HashMap, HashSet};
@@ -239,18 +239,17 @@ pub(crate) fn ghosts(
 }
 
 /// Where the contents of a ghost file image lie: after its header (one piece), or after each
-/// chunk entry when the header says it is chunked (CRIU's sparse ghost files). Entries that
-/// cannot be read end the list.
+/// chunk entry when the header says it is chunked (CRIU's sparse ghost files). An entry that
+/// cannot be read is an error naming the image and its offset.
 pub(crate) fn ghost_ranges(
     header: Option<&GhostFileEntry>,
     entries: criu::Entries<'_>,
-) -> Vec<StoredRange> {
+) -> Result<Vec<StoredRange>, criu::Error> {
     let chunked = header.and_then(|g| g.chunks).unwrap_or(false);
+    let file = entries.file_name().to_owned();
     let mut ranges = Vec::new();
     for entry in entries.take(criu::budget::MAX_ENTRIES as usize) {
-        let Ok(entry) = entry else {
-            break;
-        };
+        let entry = entry?;
         let at = entry.offset + 4 + entry.payload.len() as u64;
         let len = entry.extra.len() as u64;
         if entry.index == 0 {
@@ -263,16 +262,26 @@ pub(crate) fn ghost_ranges(
             }
             continue;
         }
-        if let Ok(chunk) = <GhostChunkEntry as prost::Message>::decode(entry.payload) {
-            ranges.push(StoredRange {
-                data_offset: chunk.off,
-                file_offset: at,
-                len,
-            });
-        }
+        let chunk =
+            <GhostChunkEntry as prost::Message>::decode(entry.payload).map_err(|source| {
+                criu::Error::Entry {
+                    file: file.clone(),
+                    entry: entry.index,
+                    offset: entry.offset,
+                    problem: criu::Problem::Decode {
+                        message: "ghost_chunk_entry",
+                        source,
+                    },
+                }
+            })?;
+        ranges.push(StoredRange {
+            data_offset: chunk.off,
+            file_offset: at,
+            len,
+        });
     }
     ranges.sort_by_key(|r| r.data_offset);
-    ranges
+    Ok(ranges)
 }
 
 /// Shared-memory objects no process maps (a memfd held only as a descriptor, a SysV segment
