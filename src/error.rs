@@ -36,6 +36,15 @@ pub enum Error {
     /// Rendering or writing the output failed.
     #[error(transparent)]
     Output(#[from] crate::output::Error),
+    /// An error of one part of the work, named: a checkpoint, a process of it.
+    #[error("{context}")]
+    In {
+        /// The part (`CHECKPOINT`, `CHECKPOINT: pid 7`).
+        context: String,
+        /// What went wrong there.
+        #[source]
+        source: Box<Error>,
+    },
     /// The command line asked for something impossible; the text says what to change.
     #[error("{0}")]
     Usage(String),
@@ -57,6 +66,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// This error, named by the part of the work it happened in.
+    pub fn within(self, context: impl Into<String>) -> Error {
+        Error::In {
+            context: context.into(),
+            source: Box::new(self),
+        }
+    }
+
     /// True when the error is only a closed stdout (`kubectl checkpoint ... | head`).
     pub fn is_broken_pipe(&self) -> bool {
         let mut source: Option<&(dyn StdError + 'static)> = Some(self);
@@ -101,7 +118,7 @@ impl Error {
     fn hint(&self) -> Option<&str> {
         match self {
             Error::Cluster(err) => err.hint(),
-            Error::NotAVerb { source, .. } => source.hint(),
+            Error::NotAVerb { source, .. } | Error::In { source, .. } => source.hint(),
             _ => None,
         }
     }

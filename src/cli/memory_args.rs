@@ -162,7 +162,9 @@ pub fn run(
     let mut out = stdout.lock();
     let mut summaries = Vec::new();
     let mut searches = Vec::new();
-    let mut failures: Vec<(String, Error)> = Vec::new();
+    // What could not be read, each error named by its checkpoint (and process).
+    let mut failures: Vec<Error> = Vec::new();
+    let mut unread: Vec<Error> = Vec::new();
     // A search that reads no page otherwise goes through a compressed archive's pages in its one
     // decompression pass, without spooling them.
     let streamable = args.dump_memory.is_none() && args.hexdump.is_none();
@@ -178,6 +180,13 @@ pub fn run(
         };
         let streamed = streamed.filter(|_| checkpoint.pages_streamed());
         let dump = Dump::load(checkpoint)?;
+        // Facts of the whole checkpoint that could not be read (an image broken or of another
+        // type, such as a FIFO's unread data): the views run without them, and say so.
+        unread.extend(
+            dump.unavailable()
+                .iter()
+                .map(|fact| Error::from(fact.to_fact_error()).within(dump.display_name())),
+        );
         let processes = select_processes(&dump, args.pid)?;
         if args.summary {
             for (pid, command) in &processes {
@@ -185,10 +194,7 @@ pub fn run(
                     Ok(memory) => {
                         summaries.push(build_summary(&memory, dump.display_name(), command))
                     }
-                    Err(err) => failures.push((
-                        format!("{}: pid {pid}", dump.display_name()),
-                        Error::from(err),
-                    )),
+                    Err(err) => failures.push(process_error(&dump, *pid, err)),
                 }
             }
         }
@@ -217,18 +223,20 @@ pub fn run(
             searches.push(search_checkpoint(&dump, &params, format, &mut failures));
         }
     }
-    if args.summary {
+    // A table of no process says nothing the errors below do not.
+    let nothing_summarised = summaries.is_empty() && !failures.is_empty();
+    if args.summary && !(nothing_summarised && matches!(format, Format::Table | Format::Tree)) {
         output::render_memory_summaries(&summaries, format, style, &mut out)?;
     }
     let searched = searches.iter().map(|r| r.processes.len()).sum::<usize>();
     if !failures.is_empty() && failures.len() == searched {
-        // Nothing could be searched: the first failure is the error, the others are reported.
-        let mut rest = failures.split_off(1);
-        if let Some((_, first)) = failures.pop() {
-            for (what, err) in rest.drain(..) {
-                crate::messages::error_in(what, &err);
+        // Nothing could be searched: the last failure is the error, the others are reported
+        // before it.
+        if let Some(last) = failures.pop() {
+            for err in unread.iter().chain(&failures) {
+                crate::messages::error_of(err);
             }
-            return Err(first);
+            return Err(last);
         }
     }
     if matcher.is_some() {
@@ -250,14 +258,23 @@ pub fn run(
         }
     }
     out.flush().map_err(output::Error::Io)?;
-    for (what, err) in &failures {
-        crate::messages::error_in(what, err);
+    for err in unread.iter().chain(&failures) {
+        crate::messages::error_of(err);
     }
-    Ok(if failures.is_empty() {
+    Ok(if failures.is_empty() && unread.is_empty() {
         Outcome::Success
     } else {
         Outcome::PartialFailure
     })
+}
+
+/// `err` of process `pid`, named by the checkpoint and, unless its text does, the process.
+fn process_error(dump: &Dump, pid: u32, err: checkpoint_model::dump::Error) -> Error {
+    let context = match err.names_process() {
+        Some(named) if named == pid => dump.display_name().to_owned(),
+        _ => format!("{}: pid {pid}", dump.display_name()),
+    };
+    Error::from(err).within(context)
 }
 
 /// The processes to read, in pstree order, with their command names: all live ones, or only
@@ -283,7 +300,7 @@ fn search_checkpoint(
     dump: &Dump,
     params: &SearchParams<'_>,
     format: Format,
-    failures: &mut Vec<(String, Error)>,
+    failures: &mut Vec<Error>,
 ) -> SearchReport {
     let show_progress = shows_progress(format);
     let bar = scan_progress_bar(show_progress);
@@ -297,10 +314,11 @@ fn search_checkpoint(
     let (report, failed) = memory::search::collect_search(dump, params, &mut progress);
     bar.finish_and_clear();
     failures.extend(failed.into_iter().map(|failure| {
-        (
-            format!("{}: {}", dump.display_name(), failure.what),
-            Error::from(failure.error),
-        )
+        let context = match failure.what {
+            Some(what) => format!("{}: {what}", dump.display_name()),
+            None => dump.display_name().to_owned(),
+        };
+        Error::from(failure.error).within(context)
     }));
     report
 }

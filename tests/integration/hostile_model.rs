@@ -479,3 +479,71 @@ fn a_pages_file_claimed_twice_counts_once() {
     let reports: serde_json::Value = serde_json::from_slice(&run.output.stdout).unwrap();
     assert_eq!(reports[0]["matches"].as_array().unwrap().len(), 0);
 }
+
+#[test]
+fn unreadable_argument_and_environment_areas_name_mm_image_and_area() {
+    let mut mm: Vec<MmEntry> = original("mm-24390.img");
+    // a reversed argument area, and an environment area nowhere in the process's memory
+    let (arg_start, arg_end) = (mm[0].mm_arg_end, mm[0].mm_arg_start);
+    mm[0].mm_arg_start = arg_start;
+    mm[0].mm_arg_end = arg_end;
+    mm[0].mm_env_start = 0x1000;
+    mm[0].mm_env_end = 0x1010;
+    let dir = forged(&[("mm-24390.img", encode_image(&mm))]);
+    let dir = path(dir.path());
+    let run = run_measured(
+        &[
+            "analyze",
+            "--local",
+            dir,
+            "--cmdline",
+            "--env",
+            "-o",
+            "json",
+        ],
+        20,
+    );
+    let stderr = run.stderr();
+    assert_eq!(run.output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "mm-24390.img: the argument area {arg_start:#x}..{arg_end:#x}: it ends before it starts"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("mm-24390.img: the environment area 0x1000..0x1010: ")
+            && stderr.contains("address 0x1000 is not in the checkpoint's pages"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_missing_image_is_named_with_the_image_and_field_that_name_it() {
+    let memory = "{dir}: pid 24390: its memory cannot be read: {dir}: pages-1.img: missing from \
+                  the checkpoint, though pagemap-24390.img (pages_id 1) names it";
+    // the search of the one process fails: nothing was searched, exit 2, still named
+    for (missing, args, code, said) in [
+        (
+            "fdinfo-2.img",
+            vec!["--files"],
+            1,
+            "pid 24390: files cannot be read: {dir}: fdinfo-2.img: missing from the checkpoint, \
+             though ids-24390.img (files_id 2) names it",
+        ),
+        ("pages-1.img", vec!["--memory"], 1, memory),
+        ("pages-1.img", vec!["--search", "KEY"], 2, memory),
+    ] {
+        let dir = forged(&[]);
+        std::fs::remove_file(dir.path().join(missing)).unwrap();
+        let dir = path(dir.path());
+        let mut argv = vec!["analyze", "--local", dir];
+        argv.extend(args);
+        let run = run_measured(&argv, 20);
+        let stderr = run.stderr();
+        assert_eq!(run.output.status.code(), Some(code), "{missing}: {stderr}");
+        let said = said.replace("{dir}", dir);
+        assert!(stderr.contains(&said), "{missing}: {said} not in {stderr}");
+        assert_eq!(stderr.matches("pid 24390").count(), 1, "{stderr}");
+    }
+}

@@ -419,6 +419,10 @@ fn verbs<'a>(dir: &'a str, other: &'a str, cores: &'a str) -> Vec<(Vec<&'a str>,
             "[vdso]",
         ),
         (vec!["analyze", "--local", dir, "--crit-x", "rss"], "10524"),
+        (
+            vec!["analyze", "--local", dir, "--search", "KCPT_"],
+            "KCPT_WT_PIPE_MARKER",
+        ),
         (vec!["coredump", dir, "--dir", cores], "core.10519"),
         (vec!["diff", other, dir], "differences"),
     ]

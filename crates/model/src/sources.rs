@@ -229,6 +229,8 @@ pub enum SourceError {
     /// Opening it failed (a process whose memory cannot be read, a member that cannot be
     /// opened): the error, as text.
     Open(String),
+    /// A process's memory cannot be opened (the error names the process).
+    Memory(crate::dump::Error),
     /// Reading it failed, or it ended early.
     Read(io::Error),
 }
@@ -237,6 +239,7 @@ impl std::fmt::Display for SourceError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SourceError::Open(reason) => f.write_str(reason),
+            SourceError::Memory(err) => f.write_str(&crate::error_text(err)),
             SourceError::Read(err) => write!(f, "{err}"),
         }
     }
@@ -428,7 +431,7 @@ fn walk_process(
                 read: 0,
                 expected: 0,
                 stopped: false,
-                error: Some(SourceError::Open(crate::error_text(&err))),
+                error: Some(SourceError::Memory(err)),
             };
             return consumer.end(&process, end);
         }

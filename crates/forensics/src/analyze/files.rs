@@ -100,7 +100,11 @@ pub(crate) fn collect_files(dump: &Dump, sections: &Sections) -> Vec<ProcessFile
                 out.push(ProcessFiles {
                     pid: task.pid,
                     open_files: Vec::new(),
-                    unavailable: Some(checkpoint_model::error_text(&err)),
+                    // the reason alone: the process is this entry's
+                    unavailable: Some(match err {
+                        checkpoint_model::dump::Error::Unavailable { reason, .. } => reason,
+                        other => checkpoint_model::error_text(&other),
+                    }),
                 });
                 continue;
             }

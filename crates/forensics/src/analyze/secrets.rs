@@ -636,6 +636,10 @@ impl<'r> Scan<'_, 'r, '_> {
                 what,
                 reason: reason.clone(),
             }),
+            Some(SourceError::Memory(err)) => self.incomplete.push(Incomplete {
+                what,
+                reason: checkpoint_model::error_text(err),
+            }),
             Some(SourceError::Read(err)) => self.incomplete.push(Incomplete {
                 what,
                 reason: format!("{err} ({progress})"),

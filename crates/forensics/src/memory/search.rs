@@ -50,8 +50,9 @@ pub struct SearchParams<'a> {
 /// A part of the checkpoint that could not be searched, and why.
 #[derive(Debug)]
 pub struct SearchFailure {
-    /// What (`pid 7`, `pipe:[1] unread data (pipes-data.img)`).
-    pub what: String,
+    /// What (`pid 7`, `pipe:[1] unread data (pipes-data.img)`), when the error does not
+    /// name it itself.
+    pub what: Option<String>,
     /// Why.
     pub error: Error,
 }
@@ -257,6 +258,9 @@ impl Search<'_> {
                 })
             }
             (_, _, SourceError::Open(reason)) => Error::Unreadable(reason.clone()),
+            (_, _, SourceError::Memory(err)) => {
+                Error::Unreadable(checkpoint_model::error_text(err))
+            }
             (_, _, SourceError::Read(err)) => Error::Unreadable(format!(
                 "{err} (after {} of {} bytes)",
                 end.read, end.expected
@@ -365,10 +369,10 @@ impl Consumer for Search<'_> {
                 let Some(state) = self.process.take() else {
                     return true;
                 };
-                let error = state.error.or_else(|| {
-                    end.error
-                        .as_ref()
-                        .map(|error| Error::Unreadable(error.to_string()))
+                let error = state.error.or(match end.error {
+                    Some(SourceError::Memory(error)) => Some(Error::Dump(error)),
+                    Some(error) => Some(Error::Unreadable(error.to_string())),
+                    None => None,
                 });
                 if let Some(hits) = self.pending.remove(&state.pid) {
                     self.report.matches.extend(hits);
@@ -385,8 +389,10 @@ impl Consumer for Search<'_> {
                     error: error.as_ref().map(|e| checkpoint_model::error_text(e)),
                 });
                 if let Some(error) = error {
+                    let named =
+                        matches!(&error, Error::Dump(e) if e.names_process() == Some(state.pid));
                     self.failures.push(SearchFailure {
-                        what: format!("pid {}", state.pid),
+                        what: (!named).then(|| format!("pid {}", state.pid)),
                         error,
                     });
                 }
@@ -402,7 +408,10 @@ impl Consumer for Search<'_> {
                     }
                     Current::Stored { what, .. } => {
                         if let Some(error) = failure {
-                            self.failures.push(SearchFailure { what, error });
+                            self.failures.push(SearchFailure {
+                                what: Some(what),
+                                error,
+                            });
                         }
                     }
                     Current::None => {}

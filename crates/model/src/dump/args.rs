@@ -96,6 +96,28 @@ impl ProcessStrings {
 
 /// Reads the command line by the kernel's rule (see the module docs).
 pub fn read_cmdline(memory: &ProcessMemory<'_>, bounds: &ArgBounds) -> Result<Cmdline, Error> {
+    read_cmdline_area(memory, bounds)
+        .map_err(|err| in_area(memory, "argument", bounds.arg_start, bounds.arg_end, err))
+}
+
+/// `err` of reading an area, named by the image that gives it and the area.
+fn in_area(
+    memory: &ProcessMemory<'_>,
+    area: &'static str,
+    start: u64,
+    end: u64,
+    err: Error,
+) -> Error {
+    Error::StringsArea {
+        image: format!("mm-{}.img", memory.pid()),
+        area,
+        start,
+        end,
+        source: Box::new(err),
+    }
+}
+
+fn read_cmdline_area(memory: &ProcessMemory<'_>, bounds: &ArgBounds) -> Result<Cmdline, Error> {
     let ArgBounds {
         arg_start,
         arg_end,
@@ -103,10 +125,7 @@ pub fn read_cmdline(memory: &ProcessMemory<'_>, bounds: &ArgBounds) -> Result<Cm
         env_end,
     } = *bounds;
     if arg_start > arg_end {
-        return Err(Error::BadArea {
-            start: arg_start,
-            end: arg_end,
-        });
+        return Err(Error::BadArea);
     }
     if arg_start == arg_end {
         return Ok(Cmdline {
@@ -194,14 +213,20 @@ pub fn read_environ_strings(
     bounds: &ArgBounds,
     overwritten_to: u64,
 ) -> Result<Vec<EnvString>, Error> {
+    read_environ_area(memory, bounds, overwritten_to)
+        .map_err(|err| in_area(memory, "environment", bounds.env_start, bounds.env_end, err))
+}
+
+fn read_environ_area(
+    memory: &ProcessMemory<'_>,
+    bounds: &ArgBounds,
+    overwritten_to: u64,
+) -> Result<Vec<EnvString>, Error> {
     let ArgBounds {
         env_start, env_end, ..
     } = *bounds;
     if env_start > env_end {
-        return Err(Error::BadArea {
-            start: env_start,
-            end: env_end,
-        });
+        return Err(Error::BadArea);
     }
     if env_start == env_end {
         return Ok(Vec::new());
@@ -226,12 +251,10 @@ pub fn read_environ_strings(
 }
 
 fn check_area(start: u64, end: u64) -> Result<(), Error> {
-    let len = end
-        .checked_sub(start)
-        .ok_or(Error::BadArea { start, end })?;
+    let len = end.checked_sub(start).ok_or(Error::BadArea)?;
     if len > MAX_STRINGS_AREA {
         return Err(Error::TooLarge {
-            what: "argument or environment area",
+            what: "area",
             len,
             limit: MAX_STRINGS_AREA,
         });

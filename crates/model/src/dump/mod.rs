@@ -97,6 +97,14 @@ pub enum Error {
         /// Checkpoint and image.
         image: String,
     },
+    /// An image another image names is missing.
+    #[error("{image}: missing from the checkpoint, though {named_by} names it")]
+    NamedImageMissing {
+        /// Checkpoint and image.
+        image: String,
+        /// The image and field that name it (`pagemap-7.img (pages_id 1)`).
+        named_by: String,
+    },
     /// `pstree.img` does not describe one tree.
     #[error("{image}: {problem}")]
     BadProcessTree {
@@ -209,12 +217,22 @@ pub enum Error {
         source: crate::search::ReadError,
     },
     /// An area whose end lies before its start.
-    #[error("the area {start:#x}..{end:#x} is reversed: it ends before it starts")]
-    BadArea {
+    #[error("it ends before it starts")]
+    BadArea,
+    /// Reading the argument or environment area that `mm-PID.img` names failed.
+    #[error("{image}: the {area} area {start:#x}..{end:#x}")]
+    StringsArea {
+        /// `mm-PID.img`, whose `mm_arg_*` or `mm_env_*` fields give the area.
+        image: String,
+        /// `argument` or `environment`.
+        area: &'static str,
         /// Start address.
         start: u64,
         /// End address.
         end: u64,
+        /// Why it cannot be read.
+        #[source]
+        source: Box<Error>,
     },
     /// An area too large to read into memory.
     #[error("the {what} of {len} bytes is larger than the limit of {limit} bytes")]
@@ -273,6 +291,19 @@ pub struct Unavailable {
     pub what: &'static str,
     /// The error, as text.
     pub reason: String,
+}
+
+impl Error {
+    /// The process this error names in its text (`pid N: ...`), if any: a caller that labels
+    /// the error with its process leaves the label out then.
+    pub fn names_process(&self) -> Option<u32> {
+        match self {
+            Error::NoProcess { pid, .. }
+            | Error::Unavailable { pid, .. }
+            | Error::NotPresent { pid, .. } => Some(*pid),
+            _ => None,
+        }
+    }
 }
 
 impl Unavailable {
@@ -698,7 +729,8 @@ impl Dump {
                 .runs()
                 .iter()
                 .map(|run| (run.vaddr, run.len, run.pages_offset));
-            if let Some(err) = first_run_outside(&pages, size, runs) {
+            let named_by = || format!("pagemap-{pid}.img (pages_id {})", map.pages_id);
+            if let Some(err) = first_run_outside(&pages, size, named_by, runs) {
                 problems.push((index, err));
                 continue;
             }
@@ -718,7 +750,9 @@ impl Dump {
                     .runs
                     .iter()
                     .map(|run| (run.vaddr, run.len, run.pages_offset));
-                if let Some(err) = first_run_outside(&pages, size, runs) {
+                let named_by =
+                    || format!("pagemap-shmem-{}.img (pages_id {pages_id})", object.shmid);
+                if let Some(err) = first_run_outside(&pages, size, named_by, runs) {
                     problems.push((index, err));
                     break;
                 }
@@ -755,10 +789,16 @@ impl std::fmt::Display for Claimant {
 fn first_run_outside(
     pages: &str,
     size: Option<u64>,
+    named_by: impl FnOnce() -> String,
     mut runs: impl Iterator<Item = (u64, u64, u64)>,
 ) -> Option<Error> {
+    let Some(file_len) = size else {
+        return runs.next().map(|_| Error::NamedImageMissing {
+            image: pages.to_owned(),
+            named_by: named_by(),
+        });
+    };
     runs.find_map(|(vaddr, len, offset)| {
-        let file_len = size.unwrap_or(0);
         let end = offset.checked_add(len);
         end.is_none_or(|end| end > file_len)
             .then(|| Error::RunOutsidePages {
@@ -994,6 +1034,12 @@ impl Loader<'_> {
             None => {
                 let mut list = Vec::new();
                 let name = format!("fdinfo-{files_id}.img");
+                if !self.checkpoint.has_image(&name) {
+                    return Err(Error::NamedImageMissing {
+                        image: self.label(&name),
+                        named_by: format!("ids-{pid}.img (files_id {files_id})"),
+                    });
+                }
                 let bytes = self.checkpoint.read_image(&name)?;
                 let label = self.label(&name);
                 let cap = criu::budget::MAX_ENTRIES;
