@@ -919,3 +919,56 @@ fn no_control_byte_reaches_stderr_and_no_line_is_forged() {
     );
     assert!(stderr.contains("rootfs-diff"), "{stderr}");
 }
+
+// ---- GNU sparse members: a map of regions, never read as the file ----
+
+#[test]
+fn gnu_sparse_members_are_refused_by_name_and_the_rest_is_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("x/checkpoint");
+    std::fs::create_dir_all(&dir).unwrap();
+    // the pages file with its zero pages as holes, as `cp --sparse=always` leaves them
+    for entry in std::fs::read_dir(fixture("criu-4.2/py")).unwrap() {
+        let path = entry.unwrap().path();
+        let copied = Command::new("cp")
+            .arg("--sparse=always")
+            .arg(&path)
+            .arg(&dir)
+            .status()
+            .unwrap();
+        assert!(copied.success());
+    }
+    // GNU's own format (typeflag S, its region map running on in an extension block) and pax
+    // (GNU.sparse.* records), both as GNU tar writes them
+    for format in ["gnu", "pax"] {
+        let archive = tmp.path().join(format!("{format}.tar"));
+        let made = Command::new("tar")
+            .arg("-C")
+            .arg(tmp.path().join("x"))
+            .args(["--sparse", &format!("--format={format}"), "-cf"])
+            .arg(&archive)
+            .arg("checkpoint")
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let archive = archive.to_str().unwrap();
+        let out = run(&["analyze", "--local", archive, "--memory"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{format}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{archive}: member checkpoint/pages-1.img is a GNU sparse file (tar --sparse), \
+                 not a regular file"
+            )),
+            "{format}: {stderr}"
+        );
+        // every member after it is where its header says: the tree, the last one, is read
+        let out = run(&["analyze", "--local", archive, "--ps-tree"]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{format}: {stdout}");
+        assert!(
+            stdout.contains("24390") && stdout.contains("python3"),
+            "{stdout}"
+        );
+    }
+}

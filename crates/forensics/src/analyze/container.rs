@@ -5,7 +5,7 @@ use super::{
     ChangedFile, CheckpointReport, CheckpointSize, DumpStatistics, Error, MetadataReport,
     MountReport, RootfsDiffReport,
 };
-use checkpoint_model::archive::{Checkpoint, ContainerMetadata, Engine, MemberKind, RootfsDiff};
+use checkpoint_model::archive::{Checkpoint, ContainerMetadata, Engine, RootfsDiff};
 use checkpoint_model::dump::Dump;
 
 /// The container metadata, or an empty one for a bare CRIU image directory.
@@ -109,14 +109,7 @@ pub(crate) fn rootfs_diff_report(diff: &RootfsDiff) -> RootfsDiffReport {
             .iter()
             .map(|file| ChangedFile {
                 path: file.name.clone(),
-                kind: match file.kind {
-                    MemberKind::File => "file",
-                    MemberKind::Directory => "dir",
-                    MemberKind::Symlink => "symlink",
-                    MemberKind::Hardlink => "hardlink",
-                    MemberKind::Other => "other",
-                }
-                .to_owned(),
+                kind: file.kind.short_name().to_owned(),
                 size: file.size,
             })
             .collect(),

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 
 use super::report::{Changes, FieldChange, MetadataField, NotCompared, RootfsChange, RootfsEntry};
-use checkpoint_model::archive::{Checkpoint, ContainerMetadata, Engine, MemberKind};
+use checkpoint_model::archive::{Checkpoint, ContainerMetadata, Engine};
 
 /// The metadata fields of a checkpoint, in a fixed order: `(field, value)`, absent facts left
 /// out. A bare CRIU image directory has none.
@@ -101,13 +101,7 @@ pub(super) fn rootfs_states(
     let diff = checkpoint.rootfs_diff()?;
     let mut states = BTreeMap::new();
     for file in diff.changed {
-        let kind = match file.kind {
-            MemberKind::File => "file",
-            MemberKind::Directory => "dir",
-            MemberKind::Symlink => "symlink",
-            MemberKind::Hardlink => "hardlink",
-            MemberKind::Other => "other",
-        };
+        let kind = file.kind.short_name();
         states.insert(
             file.name,
             RootfsState {

@@ -872,9 +872,14 @@ impl Checkpoint {
         self.members.iter().map(|m| &m.info)
     }
 
-    /// The size of the CRIU image `checkpoint/<name>`, if present.
-    pub fn image_size(&self, name: &str) -> Option<u64> {
-        self.member_size(&format!("{}{name}", self.image_prefix))
+    /// The size of the CRIU image `checkpoint/<name>`, `None` if there is no such member, an
+    /// error if the member is not a regular file (a link, a GNU sparse file).
+    pub fn image_size(&self, name: &str) -> Result<Option<u64>, Error> {
+        match self.find(&format!("{}{name}", self.image_prefix)) {
+            None => Ok(None),
+            Some(m) if m.info.kind == MemberKind::File => Ok(Some(m.info.size)),
+            Some(m) => Err(self.not_regular(m)),
+        }
     }
 
     /// The size of a member, if present.

@@ -31,11 +31,26 @@ pub enum MemberKind {
     Symlink,
     /// A hard link to another member (`1`); never followed.
     Hardlink,
-    /// Anything else: devices, FIFOs, GNU sparse files, volume labels.
+    /// A GNU sparse file (typeflag `S`, or pax `GNU.sparse.*` records, as `tar --sparse`
+    /// writes): its data is a map of the file's regions, not the file, and is never read as it.
+    Sparse,
+    /// Anything else: devices, FIFOs, volume labels.
     Other,
 }
 
 impl MemberKind {
+    /// The short name reports use (`file`, `dir`, `symlink`, `hardlink`, `sparse`, `other`).
+    pub fn short_name(self) -> &'static str {
+        match self {
+            MemberKind::File => "file",
+            MemberKind::Directory => "dir",
+            MemberKind::Symlink => "symlink",
+            MemberKind::Hardlink => "hardlink",
+            MemberKind::Sparse => "sparse",
+            MemberKind::Other => "other",
+        }
+    }
+
     /// A word for messages.
     pub fn describe(self) -> &'static str {
         match self {
@@ -43,6 +58,7 @@ impl MemberKind {
             MemberKind::Directory => "directory",
             MemberKind::Symlink => "symbolic link",
             MemberKind::Hardlink => "hard link",
+            MemberKind::Sparse => "GNU sparse file (tar --sparse)",
             MemberKind::Other => "special file",
         }
     }
@@ -155,6 +171,8 @@ struct Pending {
     path: Option<String>,
     link_path: Option<String>,
     size: Option<u64>,
+    /// Pax `GNU.sparse.*` records: the member that follows is a sparse file.
+    sparse: bool,
 }
 
 impl<S: Source> Walker<S> {
@@ -202,6 +220,9 @@ impl<S: Source> Walker<S> {
             }
             let header =
                 Header::parse(&block).map_err(|reason| self.bad_header(header_offset, reason))?;
+            if header.sparse_extended {
+                self.skip_sparse_extensions(header_offset)?;
+            }
             let data_offset = self.pos;
             let typeflag = header.typeflag;
             match typeflag {
@@ -220,6 +241,8 @@ impl<S: Source> Walker<S> {
                 _ => {}
             }
             let kind = match typeflag {
+                _ if pending.sparse => MemberKind::Sparse,
+                b'S' => MemberKind::Sparse,
                 b'0' | 0 | b'7' => MemberKind::File,
                 b'1' => MemberKind::Hardlink,
                 b'2' => MemberKind::Symlink,
@@ -249,6 +272,28 @@ impl<S: Source> Walker<S> {
                 data_offset,
             }));
         }
+    }
+
+    /// Skips the extension blocks of a GNU sparse header's region map (each says whether
+    /// another follows, in byte 504), at most [`EXTENSION_LIMIT`] bytes of them.
+    fn skip_sparse_extensions(&mut self, header_offset: u64) -> Result<(), Error> {
+        let mut block = [0u8; BLOCK as usize];
+        for _ in 0..EXTENSION_LIMIT / BLOCK {
+            let at = self.pos;
+            if self.read_block(&mut block)? < block.len() {
+                return Err(Error::Truncated {
+                    archive: self.archive.clone(),
+                    offset: at,
+                });
+            }
+            if block[504] == 0 {
+                return Ok(());
+            }
+        }
+        Err(self.bad_header(
+            header_offset,
+            format!("the sparse map goes on past {EXTENSION_LIMIT} bytes of extension blocks"),
+        ))
     }
 
     /// After the end-of-archive block: reads on towards the end of the input (at most `limit`
@@ -438,6 +483,8 @@ struct Header {
     link_name: String,
     size: u64,
     typeflag: u8,
+    /// A GNU sparse header (`S`) whose region map goes on in extension blocks after it.
+    sparse_extended: bool,
 }
 
 impl Header {
@@ -487,6 +534,7 @@ impl Header {
             link_name: c_string(field(157, 257)),
             size,
             typeflag,
+            sparse_extended: typeflag == b'S' && block[482] != 0,
         })
     }
 }
@@ -553,6 +601,12 @@ fn parse_pax(mut data: &[u8], pending: &mut Pending) -> Result<(), String> {
         match key {
             b"path" => pending.path = Some(String::from_utf8_lossy(value).into_owned()),
             b"linkpath" => pending.link_path = Some(String::from_utf8_lossy(value).into_owned()),
+            key if key.starts_with(b"GNU.sparse.") => {
+                pending.sparse = true;
+                if key == b"GNU.sparse.name" {
+                    pending.path = Some(String::from_utf8_lossy(value).into_owned());
+                }
+            }
             b"size" => {
                 let size = std::str::from_utf8(value)
                     .ok()

@@ -690,7 +690,7 @@ impl Dump {
     /// Marks unavailable the memory of tasks whose runs point past their pages files, or whose
     /// pages file (private, or of a shared object it maps) another pagemap named first.
     fn check_runs_inside_pages(&mut self) {
-        let sizes = |pages_id: u32| -> (String, Option<u64>) {
+        let sizes = |pages_id: u32| -> (String, Result<Option<u64>, crate::archive::Error>) {
             let member = format!("pages-{pages_id}.img");
             let size = self.checkpoint.image_size(&member);
             (
@@ -788,10 +788,14 @@ impl std::fmt::Display for Claimant {
 /// is missing, and every run is outside).
 fn first_run_outside(
     pages: &str,
-    size: Option<u64>,
+    size: Result<Option<u64>, crate::archive::Error>,
     named_by: impl FnOnce() -> String,
     mut runs: impl Iterator<Item = (u64, u64, u64)>,
 ) -> Option<Error> {
+    let size = match size {
+        Ok(size) => size,
+        Err(err) => return Some(err.into()),
+    };
     let Some(file_len) = size else {
         return runs.next().map(|_| Error::NamedImageMissing {
             image: pages.to_owned(),
@@ -1034,7 +1038,7 @@ impl Loader<'_> {
             None => {
                 let mut list = Vec::new();
                 let name = format!("fdinfo-{files_id}.img");
-                if !self.checkpoint.has_image(&name) {
+                if self.checkpoint.image_size(&name)?.is_none() {
                     return Err(Error::NamedImageMissing {
                         image: self.label(&name),
                         named_by: format!("ids-{pid}.img (files_id {files_id})"),
