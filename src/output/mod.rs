@@ -171,40 +171,13 @@ fn render_yaml<T: Serialize + ?Sized>(value: &T, out: &mut dyn Write) -> Result<
     Ok(())
 }
 
-/// Bytes as kubectl-ish human text: `512 B`, `8.7 MiB`.
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = UNITS[0];
-    for next in &UNITS[1..] {
-        if value < 1024.0 {
-            break;
-        }
-        value /= 1024.0;
-        unit = next;
-    }
-    format!("{value:.1} {unit}")
-}
+/// Bytes as kubectl-ish human text: `512 B`, `8.7 MiB`, `64.0 TiB` (the model's one size
+/// formatter, which its own messages use too).
+pub use checkpoint_model::sizes::human_size;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn human_sizes() {
-        for (bytes, text) in [
-            (0, "0 B"),
-            (1023, "1023 B"),
-            (1024, "1.0 KiB"),
-            (9_236_480, "8.8 MiB"),
-            (3 * 1024 * 1024 * 1024, "3.0 GiB"),
-        ] {
-            assert_eq!(human_size(bytes), text, "{bytes}");
-        }
-    }
 
     #[test]
     fn style_follows_terminal_and_no_color() {

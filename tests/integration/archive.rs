@@ -817,13 +817,17 @@ fn spool_files_are_private_unnamed_and_gone_after_drop() {
             .collect()
     };
     let open = spooled();
-    assert_eq!(open.len(), 2, "pages-1.img and pages-2.img");
+    // One spool file holds pages-1.img and pages-2.img: one descriptor however many members.
+    assert_eq!(open.len(), 1, "one spool file");
     for fd in &open {
         let mode = std::fs::metadata(fd).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "{fd:?}");
     }
+    let other = ckpt.open_pages(2).unwrap();
+    assert_eq!(spooled().len(), 1, "readers share the spool file");
+    drop(other);
     drop(ckpt);
-    // A reader keeps its own spool file alive; the others are gone.
+    // A reader keeps the spool file alive; then it is gone.
     assert_eq!(spooled().len(), 1);
     drop(reader);
     assert!(spooled().is_empty());

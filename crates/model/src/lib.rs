@@ -8,7 +8,9 @@
 //!   locations, and the one engine that reads them for a consumer (the memory search, the
 //!   secrets scan);
 //! - [`search`]: the one-pass streaming search with a fixed-size buffer, and [`streamed`]: the
-//!   same search over a compressed archive as it streams by.
+//!   same search over a compressed archive as it streams by;
+//! - [`sparse`]: files we write sparsely within their file system's free space (the archive's
+//!   spool, cores, memory dumps), and [`sizes`]: byte counts for people.
 //!
 //! This crate knows CRIU images (through `checkpoint_images`) and archives; it knows nothing of
 //! the command line, of output formats or of Kubernetes clusters.
@@ -16,7 +18,9 @@
 pub mod archive;
 pub mod dump;
 pub mod search;
+pub mod sizes;
 pub mod sources;
+pub mod sparse;
 pub mod streamed;
 
 /// The CRIU message types the model's facts are made of (the entries of the file table, a

@@ -9,7 +9,7 @@ use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::spool::{self, SpoolPlace};
+use super::spool::{Spool, SpoolPlace};
 use super::tar_stream::{FileSource, MemberKind, Source, StreamSource, Trailer, Walker};
 use super::{
     Checkpoint, Compression, Engine, Error, MemberInfo, PagesVisitor, Storage, TrailingData,
@@ -283,7 +283,7 @@ impl Checkpoint {
         walker: &mut Walker<S>,
         mut visitor: Option<&mut dyn PagesVisitor>,
     ) -> Result<(), Error> {
-        let place = SpoolPlace::new(self.params.spool_dir.as_deref());
+        let mut spool = Spool::new(SpoolPlace::new(self.params.spool_dir.as_deref()));
         let mut kept: u64 = 0;
         while let Some(entry) = walker.next_entry()? {
             let Some(info) = self.checked_info(&entry)? else {
@@ -327,8 +327,8 @@ impl Checkpoint {
                 Storage::Memory(Arc::new(bytes))
             } else {
                 // Pages (which readers seek in) and members past the memory limits.
-                let file = spool::spool_member(walker, &info, &place, &self.display)?;
-                Storage::Spooled(Arc::new(file))
+                let (file, offset) = spool.spool_member(walker, &info, &self.display)?;
+                Storage::Spooled { file, offset }
             };
             self.push(info, storage, entry.header_offset)?;
         }

@@ -12,8 +12,9 @@
 //! metadata) are kept in memory within [`OpenParams::member_limit`] each and
 //! [`OpenParams::memory_budget`] in total; `checkpoint/pages-*.img` (which readers seek in) and
 //! every member past those limits are spooled (see [`spool`]: sparse, within the free space of
-//! the spool directory), each to its own unnamed 0600 temporary file that disappears when the
-//! last reader of it is dropped. A directory is read where it lies.
+//! the spool directory), all into one unnamed 0600 temporary file (one descriptor however many
+//! members) that disappears when the last reader of it is dropped. A directory is read where it
+//! lies, each member's file opened when it is read.
 //!
 //! Archives are untrusted: member names that are absolute or contain `..`, and links pointing out
 //! of the archive, make [`Checkpoint::open`] fail; member data are never trusted to size an
@@ -585,8 +586,13 @@ enum Storage {
     Archive { offset: u64 },
     /// Compressed archive: kept in memory.
     Memory(Arc<Vec<u8>>),
-    /// Compressed archive: in an unnamed (sparse) temporary file.
-    Spooled(Arc<File>),
+    /// Compressed archive: at this offset of the archive's unnamed (sparse) spool file.
+    Spooled {
+        /// The spool file, shared by every spooled member.
+        file: Arc<File>,
+        /// Where the member starts in it.
+        offset: u64,
+    },
     /// Compressed archive: handed to a [`PagesVisitor`] while it streamed by, not kept.
     Streamed,
     /// Directory: this file.
@@ -709,21 +715,20 @@ impl Checkpoint {
         Checkpoint::open_inner(path, params, Some(visitor))
     }
 
-    /// Disk space the spool files of a compressed archive take (their allocated blocks: page
-    /// data and members past the memory budget, written sparsely), and their total length.
+    /// Disk space the spool file of a compressed archive takes (its allocated blocks: page data
+    /// and members past the memory budget, written sparsely), and its length.
     pub fn spool_usage(&self) -> (u64, u64) {
         use std::os::unix::fs::MetadataExt;
-        let mut allocated = 0u64;
-        let mut length = 0u64;
-        for m in &self.members {
-            if let Storage::Spooled(file) = &m.storage {
-                if let Ok(meta) = file.metadata() {
-                    allocated = allocated.saturating_add(meta.blocks().saturating_mul(512));
-                    length = length.saturating_add(meta.len());
-                }
-            }
-        }
-        (allocated, length)
+        // Every spooled member is in the one spool file.
+        let spool = self.members.iter().find_map(|m| match &m.storage {
+            Storage::Spooled { file, .. } => Some(file),
+            _ => None,
+        });
+        spool
+            .and_then(|file| file.metadata().ok())
+            .map_or((0, 0), |meta| {
+                (meta.blocks().saturating_mul(512), meta.len())
+            })
     }
 
     /// True if page data went to a [`PagesVisitor`] at open (and cannot be read).
@@ -1069,9 +1074,9 @@ impl Checkpoint {
                 Ok(buf)
             }
             Storage::Memory(bytes) => Ok(bytes.as_ref().clone()),
-            Storage::Spooled(file) => {
+            Storage::Spooled { file, offset } => {
                 let mut buf = vec![0u8; size];
-                file.read_exact_at(&mut buf, 0).map_err(read_err)?;
+                file.read_exact_at(&mut buf, *offset).map_err(read_err)?;
                 Ok(buf)
             }
             Storage::Disk(path) => {
@@ -1103,7 +1108,12 @@ impl Checkpoint {
                     .ok_or_else(|| self.missing(&m.info.name))?;
                 Ok(MemberReader::new(file, *offset, m.info.size, name))
             }
-            Storage::Spooled(file) => Ok(MemberReader::new(file.clone(), 0, m.info.size, name)),
+            Storage::Spooled { file, offset } => Ok(MemberReader::new(
+                Arc::clone(file),
+                *offset,
+                m.info.size,
+                name,
+            )),
             Storage::Memory(bytes) => Ok(MemberReader::from_memory(bytes.clone(), name)),
             Storage::Disk(path) => {
                 let file = open_regular(path).map_err(|source| Error::ReadMember {

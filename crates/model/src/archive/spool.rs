@@ -1,53 +1,41 @@
-//! Spool files: members of a compressed archive copied to unnamed 0600 temporary files, written
-//! sparsely and within the free space of their file system.
+//! The spool file: members of a compressed archive copied to one unnamed 0600 temporary file,
+//! each at its own block-aligned offset, written sparsely and within the free space of its file
+//! system.
 //!
 //! A compressed archive is decompressed once, so members that readers seek in (`pages-*.img`) or
 //! that exceed the in-memory budget are copied aside while they stream by. A hostile archive can
 //! make such a member as large as it likes (10 GiB of zeros compress to a few hundred KB), and a
-//! legitimate one can be as large as the container's memory, so there is no fixed cap. Instead:
+//! legitimate one can be as large as the container's memory, so there is no fixed cap. Instead,
+//! every member is written through a [`SparseWriter`] (see [`crate::sparse`]): zero blocks
+//! become holes, and data that would leave less than the file system's margin free stops with
+//! [`Error::SpoolFull`], naming the member, the bytes it may still need and the directory.
 //!
-//! - **Sparse**: each [`BLOCK`] of zeros (aligned in the member) becomes a hole, as `cp --sparse`
-//!   makes it; only blocks holding data take disk space. Reads of holes return zeros.
-//! - **Free space**: before the first byte and whenever the bytes written since the last look would
-//!   exceed what was free, [`fstatvfs`](rustix::fs::fstatvfs) of the spool file's file system is
-//!   read again; a write that would leave less than [`margin`] bytes free stops with
-//!   [`Error::SpoolFull`], naming the member, the bytes it may still need and the directory.
-//!   `ENOSPC` from another writer filling the disk meanwhile is reported the same way.
-//!
-//! Spool files are created with `O_TMPFILE` (through `tempfile`): they have no name, so nothing is
-//! left behind even after a crash, and they disappear when the last reader drops its handle.
+//! All members share one file, so a checkpoint of thousands of processes (one `pages-N.img` each,
+//! as CRIU writes them) holds one descriptor, not one per member: with the usual `ulimit -n` of
+//! 1024, a descriptor per member made every verb fail at about a thousand processes. The file is
+//! created with `O_TMPFILE` (through `tempfile`): it has no name, so nothing is left behind even
+//! after a crash, and it disappears when the last reader drops its handle.
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::unix::fs::{FileExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::tar_stream::{Source, Walker};
 use super::{Error, MemberInfo, NoRoom};
-
-/// The unit of sparseness: a page, the size CRIU writes page data in.
-pub(super) const BLOCK: usize = 4096;
+use crate::sparse::{self, FreeSpaceProbe, SparseWriter, WriteError, BLOCK};
 
 /// Bytes read from the decompressor per step.
 const CHUNK: usize = 256 * 1024;
 
-/// All-zero block to compare with.
-static ZEROS: [u8; BLOCK] = [0; BLOCK];
-
-/// How many bytes of a file system a spool leaves free: 2% of its size, at least 32 MiB and at
-/// most 512 MiB (counted from the space available to unprivileged users, so the file system's
-/// own reserve for root comes on top).
-pub(super) fn margin(fs_bytes: u64) -> u64 {
-    (fs_bytes / 50).clamp(32 << 20, 512 << 20)
-}
-
-/// Where spool files go, and how their file system's free space is read.
+/// Where the spool file goes, and how its file system's free space is read.
 #[derive(Debug, Clone)]
 pub(super) struct SpoolPlace {
     /// The directory (its file system is what is checked).
     pub dir: PathBuf,
-    /// (available bytes, margin to keep) of the file system holding a file.
-    pub free_space: fn(&File) -> io::Result<(u64, u64)>,
+    /// Reads the free space of the file system holding the spool file.
+    pub free_space: FreeSpaceProbe,
 }
 
 impl SpoolPlace {
@@ -55,141 +43,102 @@ impl SpoolPlace {
     pub fn new(dir: Option<&Path>) -> Self {
         SpoolPlace {
             dir: dir.map_or_else(std::env::temp_dir, Path::to_owned),
-            free_space,
+            free_space: sparse::free_space,
         }
     }
 }
 
-/// Free space of the file system holding `file`: (available bytes, margin to keep).
-fn free_space(file: &File) -> io::Result<(u64, u64)> {
-    let st = rustix::fs::fstatvfs(file)?;
-    let unit = st.f_frsize.max(1);
-    let available = st.f_bavail.saturating_mul(unit);
-    let size = st.f_blocks.saturating_mul(unit);
-    Ok((available, margin(size)))
+/// The spool file of one archive, created when the first member needs it.
+#[derive(Debug)]
+pub(super) struct Spool {
+    place: SpoolPlace,
+    file: Option<Arc<File>>,
+    /// Where the next member goes: past the last one, on a block boundary.
+    end: u64,
 }
 
-/// Copies the walker's current member (`info`) into a new unnamed sparse spool file in `place`.
-pub(super) fn spool_member<S: Source>(
-    walker: &mut Walker<S>,
-    info: &MemberInfo,
-    place: &SpoolPlace,
-    archive: &str,
-) -> Result<File, Error> {
-    let spool_err = |source: io::Error| Error::Spool {
-        archive: archive.to_owned(),
-        member: info.name.clone(),
-        dir: place.dir.display().to_string(),
-        source,
-    };
-    let file = tempfile::tempfile_in(&place.dir).map_err(spool_err)?;
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))
-        .map_err(spool_err)?;
-    let mut writer = SparseWriter {
-        file: &file,
-        offset: 0,
-        allowance: 0,
-    };
-    let full = |needed: u64, available: u64, margin: u64| {
-        Error::SpoolFull(Box::new(NoRoom {
+impl Spool {
+    /// A spool in `place`; nothing is created yet.
+    pub fn new(place: SpoolPlace) -> Self {
+        Spool {
+            place,
+            file: None,
+            end: 0,
+        }
+    }
+
+    /// Copies the walker's current member (`info`) into the spool file: the file and the
+    /// member's offset in it.
+    pub fn spool_member<S: Source>(
+        &mut self,
+        walker: &mut Walker<S>,
+        info: &MemberInfo,
+        archive: &str,
+    ) -> Result<(Arc<File>, u64), Error> {
+        let spool_err = |source: io::Error| Error::Spool {
             archive: archive.to_owned(),
             member: info.name.clone(),
-            size: info.size,
-            needed,
-            available,
-            margin,
-            dir: place.dir.display().to_string(),
-        }))
-    };
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        // Fill whole blocks where the stream allows, so holes stay aligned in the member.
-        let mut filled = 0usize;
-        while filled < buf.len() {
-            let space = buf.get_mut(filled..).unwrap_or_default();
-            match walker.data().read(space) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(source) => return Err(walker.read_error(source)),
+            dir: self.place.dir.display().to_string(),
+            source,
+        };
+        let file = match &self.file {
+            Some(file) => Arc::clone(file),
+            None => {
+                let file = tempfile::tempfile_in(&self.place.dir).map_err(spool_err)?;
+                file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                    .map_err(spool_err)?;
+                let file = Arc::new(file);
+                self.file = Some(Arc::clone(&file));
+                file
             }
-        }
-        if filled == 0 {
-            break;
-        }
-        let data = buf.get(..filled).unwrap_or_default();
-        let runs = dense_runs(data);
-        let dense: u64 = runs.iter().map(|run| run.len() as u64).sum();
-        if dense > writer.allowance {
-            let (available, margin) = (place.free_space)(&file).map_err(spool_err)?;
-            writer.allowance = available.saturating_sub(margin);
-            if dense > writer.allowance {
-                let needed = info.size.saturating_sub(writer.offset);
-                return Err(full(needed, available, margin));
+        };
+        let base = self.end;
+        let mut writer = SparseWriter::with_probe(&*file, self.place.free_space);
+        let mut offset = 0u64;
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            // Fill whole blocks where the stream allows, so holes stay aligned in the member.
+            let mut filled = 0usize;
+            while filled < buf.len() {
+                let space = buf.get_mut(filled..).unwrap_or_default();
+                match walker.data().read(space) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(source) => return Err(walker.read_error(source)),
+                }
             }
-        }
-        writer.write(data, &runs).map_err(|source| {
-            if source.raw_os_error() == Some(libc::ENOSPC) {
-                let needed = info.size.saturating_sub(writer.offset);
-                full(needed, 0, 0)
-            } else {
-                spool_err(source)
+            if filled == 0 {
+                break;
             }
-        })?;
-    }
-    if writer.offset != info.size {
-        return Err(walker.truncated_member());
-    }
-    // The member may end in zeros: give the file its full length (a trailing hole).
-    file.set_len(writer.offset).map_err(spool_err)?;
-    Ok(file)
-}
-
-/// The ranges of `data` made of blocks that are not all zeros, adjacent blocks joined: what
-/// writing `data` sparsely writes.
-fn dense_runs(data: &[u8]) -> Vec<std::ops::Range<usize>> {
-    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
-    for (index, block) in data.chunks(BLOCK).enumerate() {
-        if is_zero(block) {
-            continue;
+            let data = buf.get(..filled).unwrap_or_default();
+            writer
+                .write_at(base + offset, data)
+                .map_err(|err| match err {
+                    WriteError::NoSpace(no_space) => Error::SpoolFull(Box::new(NoRoom {
+                        archive: archive.to_owned(),
+                        member: info.name.clone(),
+                        size: info.size,
+                        needed: info.size.saturating_sub(offset),
+                        available: no_space.available,
+                        margin: no_space.margin,
+                        dir: self.place.dir.display().to_string(),
+                    })),
+                    WriteError::Io(source) => spool_err(source),
+                })?;
+            offset += filled as u64;
         }
-        let at = index * BLOCK;
-        match runs.last_mut() {
-            Some(last) if last.end == at => last.end = at + block.len(),
-            _ => runs.push(at..at + block.len()),
+        if offset != info.size {
+            return Err(walker.truncated_member());
         }
-    }
-    runs
-}
-
-fn is_zero(block: &[u8]) -> bool {
-    ZEROS.get(..block.len()).is_some_and(|zeros| block == zeros)
-}
-
-/// Writes at increasing offsets, skipping all-zero blocks (holes).
-struct SparseWriter<'a> {
-    file: &'a File,
-    /// Offset of the next byte in the file (= in the member).
-    offset: u64,
-    /// Bytes that may still be written before free space is looked at again.
-    allowance: u64,
-}
-
-impl SparseWriter<'_> {
-    /// Writes the `runs` of `data` (from [`dense_runs`]) at the current offset and moves past
-    /// all of `data`; `data` starts on a block boundary of the member.
-    fn write(&mut self, data: &[u8], runs: &[std::ops::Range<usize>]) -> io::Result<()> {
-        for run in runs {
-            self.write_run(data.get(run.clone()).unwrap_or_default(), run.start)?;
+        // The member may end in zeros: the file reaches its end (a trailing hole), and the next
+        // member starts on the next block boundary.
+        let member_end = base + offset;
+        if member_end > file.metadata().map_err(spool_err)?.len() {
+            file.set_len(member_end).map_err(spool_err)?;
         }
-        self.offset += data.len() as u64;
-        Ok(())
-    }
-
-    fn write_run(&mut self, bytes: &[u8], at: usize) -> io::Result<()> {
-        self.file.write_all_at(bytes, self.offset + at as u64)?;
-        self.allowance = self.allowance.saturating_sub(bytes.len() as u64);
-        Ok(())
+        self.end = member_end.div_ceil(BLOCK) * BLOCK;
+        Ok((file, base))
     }
 }
 
@@ -198,7 +147,8 @@ mod tests {
     use super::*;
     use crate::archive::tar_stream::StreamSource;
     use crate::archive::MemberKind;
-    use std::os::unix::fs::MetadataExt;
+    use crate::sparse::FreeSpace;
+    use std::os::unix::fs::{FileExt, MetadataExt};
 
     /// A tar holding one member `data`, walked up to that member.
     fn walker_at_member(
@@ -227,11 +177,18 @@ mod tests {
         (walker, info)
     }
 
-    fn place(free_space: fn(&File) -> io::Result<(u64, u64)>) -> SpoolPlace {
-        SpoolPlace {
+    fn place(free_space: FreeSpaceProbe) -> Spool {
+        Spool::new(SpoolPlace {
             dir: std::env::temp_dir(),
             free_space,
-        }
+        })
+    }
+
+    fn roomy(_: &File) -> io::Result<FreeSpace> {
+        Ok(FreeSpace {
+            available: 1 << 40,
+            margin: 1 << 30,
+        })
     }
 
     #[test]
@@ -240,11 +197,16 @@ mod tests {
         let data: Vec<u8> = (0..3u32 << 20).map(|i| (i % 251) as u8 + 1).collect();
         let (mut walker, info) = walker_at_member(&data);
         // A file system with 66 MiB free before the spool file, whose blocks it then takes.
-        let tight = place(|file| {
+        fn tight(file: &File) -> io::Result<FreeSpace> {
             let used = file.metadata()?.blocks() * 512;
-            Ok(((66u64 << 20).saturating_sub(used), 64 << 20))
-        });
-        let err = spool_member(&mut walker, &info, &tight, "a.tar").unwrap_err();
+            Ok(FreeSpace {
+                available: (66u64 << 20).saturating_sub(used),
+                margin: 64 << 20,
+            })
+        }
+        let err = place(tight)
+            .spool_member(&mut walker, &info, "a.tar")
+            .unwrap_err();
         let text = err.to_string();
         assert!(
             matches!(
@@ -265,67 +227,47 @@ mod tests {
         // Zeros take no space: 8 MiB of them spool where only 2 MiB are free.
         let zeros = vec![0u8; 8 << 20];
         let (mut walker, info) = walker_at_member(&zeros);
-        let file = spool_member(&mut walker, &info, &tight, "a.tar").unwrap();
+        let (file, offset) = place(tight)
+            .spool_member(&mut walker, &info, "a.tar")
+            .unwrap();
+        assert_eq!(offset, 0);
         assert_eq!(file.metadata().unwrap().len(), 8 << 20);
         assert_eq!(file.metadata().unwrap().blocks(), 0);
 
         // With room, the data is spooled and reads back.
         let (mut walker, info) = walker_at_member(&data);
-        let roomy = place(|_| Ok((1 << 40, 1 << 30)));
-        let file = spool_member(&mut walker, &info, &roomy, "a.tar").unwrap();
+        let (file, offset) = place(roomy)
+            .spool_member(&mut walker, &info, "a.tar")
+            .unwrap();
         let mut back = vec![0u8; data.len()];
-        file.read_exact_at(&mut back, 0).unwrap();
+        file.read_exact_at(&mut back, offset).unwrap();
         assert_eq!(back, data);
     }
 
     #[test]
-    fn margins() {
-        assert_eq!(margin(0), 32 << 20);
-        assert_eq!(margin(10 << 30), (10 << 30) / 50);
-        assert_eq!(margin(1 << 40), 512 << 20);
-    }
-
-    #[test]
-    fn zero_blocks_become_holes_and_data_reads_back() {
-        let file = tempfile::tempfile().unwrap();
-        let mut data = vec![0u8; 64 * BLOCK + 100];
-        data[5 * BLOCK + 7] = 1;
-        data[6 * BLOCK..8 * BLOCK].fill(0xab);
-        data[64 * BLOCK + 99] = 2; // a partial last block
-        let mut writer = SparseWriter {
-            file: &file,
-            offset: 0,
-            allowance: u64::MAX,
-        };
-        for piece in data.chunks(16 * BLOCK) {
-            writer.write(piece, &dense_runs(piece)).unwrap();
+    fn members_share_one_file_at_block_aligned_offsets() {
+        let mut spool = place(roomy);
+        let first: Vec<u8> = (0..5000u32).map(|i| (i % 13) as u8 + 1).collect();
+        let mut second = vec![0u8; 3 * BLOCK as usize];
+        second[BLOCK as usize + 1] = 7;
+        let third = vec![0u8; 100];
+        let mut placed = Vec::new();
+        for data in [&first, &second, &third] {
+            let (mut walker, info) = walker_at_member(data);
+            placed.push(spool.spool_member(&mut walker, &info, "a.tar").unwrap());
         }
-        file.set_len(writer.offset).unwrap();
-        let mut back = vec![0u8; data.len()];
-        file.read_exact_at(&mut back, 0).unwrap();
-        assert_eq!(back, data);
-        // Four blocks hold data: far fewer than the 65 blocks of the member are allocated.
-        let allocated = file.metadata().unwrap().blocks() * 512;
-        assert!(allocated <= 8 * BLOCK as u64, "{allocated} bytes allocated");
-        let runs = dense_runs(&data);
-        assert_eq!(runs, [5 * BLOCK..8 * BLOCK, 64 * BLOCK..64 * BLOCK + 100]);
-    }
-
-    #[test]
-    fn a_member_of_zeros_takes_no_space() {
-        let file = tempfile::tempfile().unwrap();
-        let mut writer = SparseWriter {
-            file: &file,
-            offset: 0,
-            allowance: 0,
-        };
-        let zeros = vec![0u8; CHUNK];
-        for _ in 0..64 {
-            writer.write(&zeros, &dense_runs(&zeros)).unwrap();
+        let offsets: Vec<u64> = placed.iter().map(|(_, offset)| *offset).collect();
+        assert_eq!(offsets, [0, 2 * BLOCK, 5 * BLOCK]);
+        assert!(placed
+            .iter()
+            .all(|(file, _)| Arc::ptr_eq(file, &placed[0].0)));
+        for ((file, offset), data) in placed.iter().zip([&first, &second, &third]) {
+            let mut back = vec![1u8; data.len()];
+            file.read_exact_at(&mut back, *offset).unwrap();
+            assert_eq!(&back, data);
         }
-        file.set_len(writer.offset).unwrap();
-        let meta = file.metadata().unwrap();
-        assert_eq!(meta.len(), 64 * CHUNK as u64);
-        assert_eq!(meta.blocks(), 0);
+        // One data block of the second member, all of the first; zeros are holes.
+        let allocated = placed[0].0.metadata().unwrap().blocks() * 512;
+        assert!(allocated <= 4 * BLOCK, "{allocated}");
     }
 }
