@@ -5,7 +5,7 @@
 //! (never a sparse image of the whole address space, which could be 128 TiB long); the command's
 //! output is the map from file offsets to addresses (table, or JSON/YAML with `-o`).
 
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -19,7 +19,7 @@ use crate::output::{self, Format, Style};
 use crate::Error;
 use checkpoint_forensics::analyze::ScanEvent;
 use checkpoint_forensics::memory::report::{
-    build_hexdump, build_summary, write_dump, SearchReport,
+    build_hexdump, build_summary, write_dump_file, SearchReport,
 };
 use checkpoint_forensics::memory::search::SearchParams;
 use checkpoint_forensics::memory::{self, Matcher, ProcessMemory};
@@ -382,15 +382,12 @@ fn dump_to_file(
         .permissions(std::fs::Permissions::from_mode(0o600))
         .tempfile_in(dir)
         .map_err(failed)?;
-    let mut writer = BufWriter::with_capacity(1 << 20, temp);
-    let report = write_dump(memory, command, &display, &mut writer).map_err(|err| match err {
-        memory::Error::Write(source)
-        | memory::Error::Dump(checkpoint_model::dump::Error::Write(source)) => failed(source),
-        other => other,
-    })?;
-    let temp = writer
-        .into_inner()
-        .map_err(|err| failed(err.into_error()))?;
+    let report =
+        write_dump_file(memory, command, &display, temp.as_file()).map_err(|err| match err {
+            memory::Error::Write(source)
+            | memory::Error::Dump(checkpoint_model::dump::Error::Write(source)) => failed(source),
+            other => other,
+        })?;
     temp.as_file().sync_all().map_err(failed)?;
     temp.persist(path).map_err(|err| failed(err.error))?;
     Ok(report)

@@ -132,7 +132,16 @@ pub fn render_dump(
                     range.vma.clone(),
                 ]);
             }
-            table.render(style, out)
+            table.render(style, out)?;
+            writeln!(
+                out,
+                "{}: {} of memory, {} of it data on disk, {} of zero pages left as holes",
+                report.file,
+                human_size(report.bytes),
+                human_size(report.data_bytes),
+                human_size(report.hole_bytes)
+            )?;
+            Ok(())
         }
     }
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Error;
 use checkpoint_model::dump::{ProcessMemory, Source};
+use checkpoint_model::sparse::SparseWriter;
 
 /// Formats an address as `0x...` (the `address` fields of reports).
 pub fn hex_address(vaddr: u64) -> String {
@@ -207,8 +208,14 @@ pub struct DumpReport {
     pub command: String,
     /// The dump file.
     pub file: String,
-    /// Bytes written.
+    /// Bytes written (the file's length).
     pub bytes: u64,
+    /// Bytes of those that took disk space (written as data).
+    #[serde(default)]
+    pub data_bytes: u64,
+    /// Bytes of those that were zero blocks, left as holes (no disk space).
+    #[serde(default)]
+    pub hole_bytes: u64,
     /// The ranges, in address order, back to back in the file.
     pub ranges: Vec<DumpRange>,
 }
@@ -250,8 +257,31 @@ pub fn write_dump(
         command: command.to_owned(),
         file: file.to_owned(),
         bytes: written,
+        data_bytes: written,
+        hole_bytes: 0,
         ranges,
     })
+}
+
+/// Writes all present memory of the process into `out`, a new empty file named `file` in
+/// messages, as [`write_dump`] does, but sparsely and within the free space of its file system
+/// (see [`checkpoint_model::sparse`]): zero pages are holes, and data that would leave less
+/// than the file system's margin free stops the dump with an error (inside
+/// [`Error::Write`]) saying what was written. The report says how much is data and how much
+/// holes.
+pub fn write_dump_file(
+    memory: &ProcessMemory,
+    command: &str,
+    file: &str,
+    out: &std::fs::File,
+) -> Result<DumpReport, Error> {
+    let mut writer = SparseWriter::new(out);
+    let mut report = write_dump(memory, command, file, &mut writer)?;
+    writer.set_len(writer.position()).map_err(Error::Write)?;
+    let written = writer.written();
+    report.data_bytes = written.data_bytes;
+    report.hole_bytes = written.hole_bytes;
+    Ok(report)
 }
 
 /// Bytes per hexdump line.
@@ -290,7 +320,9 @@ pub struct HexdumpReport {
 /// Longest `--hexdump` length.
 pub const MAX_HEXDUMP: u64 = 16 << 20;
 
-/// Builds a hexdump of `len` bytes at `vaddr`.
+/// Builds a hexdump of `len` bytes at `vaddr`: every byte the checkpoint holds there (pages,
+/// and the stored contents of a deleted file a mapping shows), and the ranges it holds no byte
+/// of as absent lines, never as zeros.
 pub fn build_hexdump(
     memory: &ProcessMemory,
     command: &str,
@@ -309,7 +341,7 @@ pub fn build_hexdump(
         .vma_at(vaddr)
         .map_or_else(|| "[none]".into(), |v| v.name.to_string());
     let mut lines = Vec::new();
-    for piece in memory.read_present(vaddr, len)? {
+    for piece in memory.read_held(vaddr, len)? {
         match piece.bytes {
             None => lines.push(HexLine {
                 address: hex_address(piece.vaddr),

@@ -64,6 +64,9 @@ pub enum Deleted {
         size: Option<u64>,
         /// `st_mode` of the ghost.
         mode: u32,
+        /// True when CRIU stored the contents in chunks (a sparse file: between the chunks, and
+        /// from the last one to `size`, the file holds zeros).
+        chunked: bool,
     },
     /// CRIU linked it back under a temporary name (`remap_type` LINKED).
     Linked {
@@ -485,6 +488,7 @@ impl FileTable {
                 remap_id: remap.remap_id,
                 size: ghost.as_ref().and_then(|g| g.size),
                 mode: ghost.as_ref().map_or(0, |g| g.mode),
+                chunked: ghost.as_ref().and_then(|g| g.chunks).unwrap_or(false),
             },
             Ok(RemapType::LINKED) => Deleted::Linked {
                 remap_id: remap.remap_id,
@@ -794,7 +798,8 @@ mod tests {
             Some(Deleted::Ghost {
                 remap_id: 9,
                 size: Some(24),
-                mode: 0o100600
+                mode: 0o100600,
+                chunked: false,
             })
         );
     }

@@ -7,8 +7,16 @@
 //! else, for a mapping of a shared-memory object, at `pgoff + (address - start)` of the object;
 //! else not in the checkpoint (never touched, clean file pages, in a parent pre-dump, or lazy).
 //! [`ProcessMemory::stretches`] is that answer for the whole address space, computed once.
+//!
+//! Besides pages, a checkpoint can hold the bytes of a mapped file: CRIU stores the contents of a
+//! file deleted while open in `ghost-file-N.img`, and a mapping of such a file shows them where
+//! no page of its own covers it. [`ProcessMemory::file_stretches`] says where; views that show
+//! everything the checkpoint holds at an address (cores, hexdumps) read them with
+//! [`ProcessMemory::read_held`]. Searches and dumps of memory read pages only (the ghost file
+//! itself is searched as stored data).
 
 use std::io::{self, Write};
+use std::sync::Arc;
 
 use super::layout::{join_segments, MemoryLayout, PresentRun, Segment, Vma};
 use super::shared::SharedMemory;
@@ -50,6 +58,44 @@ impl Stretch {
     }
 }
 
+/// Bytes of a mapped file that the checkpoint holds where no page of the process does: the
+/// contents of a deleted file stored in `ghost-file-N.img`, seen through a mapping of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStretch {
+    /// First address.
+    pub vaddr: u64,
+    /// Length in bytes.
+    pub len: u64,
+    /// The image holding the bytes and the offset of the first one in it; `None` for zeros the
+    /// checkpoint knows of (a hole of a sparse ghost file, or the rest of the file's last page,
+    /// which the kernel shows as zeros).
+    pub stored: Option<(Arc<str>, u64)>,
+}
+
+impl FileStretch {
+    /// One past the last address.
+    pub fn end(&self) -> u64 {
+        self.vaddr.saturating_add(self.len)
+    }
+}
+
+/// The stored contents of a deleted file, for [`file_stretches`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GhostContents<'a> {
+    /// `ghost-file-N.img`.
+    pub image: &'a str,
+    /// One past the last byte of the file the checkpoint knows, page aligned (its last page
+    /// rounded up with the zeros the kernel shows there).
+    pub known_end: u64,
+    /// Where its bytes are in the image, by offset in the file.
+    pub ranges: &'a [super::StoredRange],
+}
+
+/// Most [`FileStretch`]es one process gets: each is a piece of a ghost file seen through one
+/// mapping, and a forged checkpoint can map one file of a million chunks a thousand times. Past
+/// it, the rest of those files' contents is not held (and reported missing where it is shown).
+pub const MAX_FILE_STRETCHES: usize = 1 << 16;
+
 /// One sequential pass over a pages file (see [`ProcessMemory::passes`]).
 #[derive(Debug, Clone)]
 pub struct Pass {
@@ -84,6 +130,9 @@ pub struct ProcessMemory<'d> {
     map: &'d MemoryMap,
     stretches: Vec<Stretch>,
     readers: Vec<(Source, MemberReader)>,
+    files: Vec<FileStretch>,
+    file_readers: Vec<(Arc<str>, MemberReader)>,
+    files_cut: bool,
 }
 
 impl std::fmt::Debug for ProcessMemory<'_> {
@@ -97,14 +146,25 @@ impl std::fmt::Debug for ProcessMemory<'_> {
 
 impl<'d> ProcessMemory<'d> {
     /// Opens the memory of `pid` described by `map`: works out where every present byte is,
-    /// and opens the pages files involved.
-    pub(crate) fn open(
+    /// and opens the pages files involved; `ghost_of(file id)` gives the stored contents of a
+    /// mapped file that was deleted.
+    pub(crate) fn open<'g>(
         checkpoint: &Checkpoint,
         pid: u32,
         map: &'d MemoryMap,
         shared: &'d SharedMemory,
+        ghost_of: &dyn Fn(u32) -> Option<GhostContents<'g>>,
     ) -> Result<Self, Error> {
         let stretches = build_stretches(&map.layout, shared);
+        let (files, files_cut) = file_stretches(&map.layout, ghost_of, &stretches);
+        let mut file_readers: Vec<(Arc<str>, MemberReader)> = Vec::new();
+        for stretch in &files {
+            if let Some((image, _)) = &stretch.stored {
+                if !file_readers.iter().any(|(name, _)| name == image) {
+                    file_readers.push((Arc::clone(image), checkpoint.open_image(image)?));
+                }
+            }
+        }
         let mut readers = vec![(Source::Private, checkpoint.open_pages(map.pages_id)?)];
         for stretch in &stretches {
             if let Source::Shared(shmid) = stretch.source {
@@ -121,6 +181,9 @@ impl<'d> ProcessMemory<'d> {
             map,
             stretches,
             readers,
+            files,
+            file_readers,
+            files_cut,
         })
     }
 
@@ -152,6 +215,26 @@ impl<'d> ProcessMemory<'d> {
     /// Every present byte, by address, cut at VMA edges and at source changes.
     pub fn stretches(&self) -> &[Stretch] {
         &self.stretches
+    }
+
+    /// Where the checkpoint holds bytes of mapped files that no page covers (see
+    /// [`FileStretch`]), by address; they never overlap [`ProcessMemory::stretches`].
+    pub fn file_stretches(&self) -> &[FileStretch] {
+        &self.files
+    }
+
+    /// True when some stored file contents were left out of [`ProcessMemory::file_stretches`]
+    /// (past [`MAX_FILE_STRETCHES`]).
+    pub fn file_stretches_cut(&self) -> bool {
+        self.files_cut
+    }
+
+    /// A reader of the image holding a [`FileStretch`]'s bytes (a clone sharing the handle).
+    pub fn file_reader(&self, image: &str) -> Option<MemberReader> {
+        self.file_readers
+            .iter()
+            .find(|(name, _)| &**name == image)
+            .map(|(_, reader)| reader.clone())
     }
 
     /// Present bytes in all, private and shared.
@@ -269,6 +352,74 @@ impl<'d> ProcessMemory<'d> {
                     });
                     at = next;
                 }
+            }
+        }
+        Ok(pieces)
+    }
+
+    /// Reads `len` bytes at `vaddr` like [`ProcessMemory::read_present`], with the bytes of
+    /// mapped files the checkpoint holds (see [`ProcessMemory::file_stretches`]) where no page
+    /// covers them: every byte the checkpoint has for these addresses, and `None` pieces where it
+    /// has none. The caller bounds `len`.
+    pub fn read_held(&self, vaddr: u64, len: u64) -> Result<Vec<Piece>, Error> {
+        let mut pieces = Vec::new();
+        for piece in self.read_present(vaddr, len)? {
+            if piece.bytes.is_some() {
+                pieces.push(piece);
+                continue;
+            }
+            let end = piece.vaddr.saturating_add(piece.len);
+            let mut at = piece.vaddr;
+            let first = self.files.partition_point(|f| f.end() <= at);
+            for file in self.files.get(first..).unwrap_or_default() {
+                if file.vaddr >= end {
+                    break;
+                }
+                let from = file.vaddr.max(at);
+                if from > at {
+                    pieces.push(Piece {
+                        vaddr: at,
+                        len: from - at,
+                        bytes: None,
+                    });
+                }
+                let to = file.end().min(end);
+                let size = usize::try_from(to - from).map_err(|_| Error::TooLarge {
+                    what: "read",
+                    len: to - from,
+                    limit: usize::MAX as u64,
+                })?;
+                let mut bytes = vec![0u8; size];
+                if let Some((image, offset)) = &file.stored {
+                    let reader = self
+                        .file_reader(image)
+                        .ok_or_else(|| self.not_present(from))?;
+                    let at_offset = offset + (from - file.vaddr);
+                    reader.read_exact_at(&mut bytes, at_offset).map_err(|err| {
+                        Error::ReadPages {
+                            pages: reader.name().to_owned(),
+                            source: search::ReadError {
+                                offset: at_offset,
+                                vaddr: from,
+                                len: to - from,
+                                source: err,
+                            },
+                        }
+                    })?;
+                }
+                pieces.push(Piece {
+                    vaddr: from,
+                    len: to - from,
+                    bytes: Some(bytes),
+                });
+                at = to;
+            }
+            if at < end {
+                pieces.push(Piece {
+                    vaddr: at,
+                    len: end - at,
+                    bytes: None,
+                });
             }
         }
         Ok(pieces)
@@ -398,6 +549,112 @@ pub(crate) fn build_stretches(layout: &MemoryLayout, shared: &SharedMemory) -> V
     out
 }
 
+/// Where the stored contents of deleted files appear in the address space, outside `covered`
+/// (the process's page stretches, sorted): for each mapping of such a file, the file offsets
+/// `[pgoff, pgoff + size)` it shows, as far as the checkpoint knows the file
+/// ([`GhostContents::known_end`]); pages past that are not held. At most
+/// [`MAX_FILE_STRETCHES`] pieces; the flag says whether some were left out.
+pub(crate) fn file_stretches<'g>(
+    layout: &MemoryLayout,
+    ghost_of: &dyn Fn(u32) -> Option<GhostContents<'g>>,
+    covered: &[Stretch],
+) -> (Vec<FileStretch>, bool) {
+    let mut out: Vec<FileStretch> = Vec::new();
+    let mut cut = false;
+    for vma in layout.vmas() {
+        let Some(ghost) = vma.file_id().and_then(ghost_of) else {
+            continue;
+        };
+        let (Some(window_start), Some(window_end)) =
+            (vma.object_offset(vma.start), vma.object_offset(vma.end))
+        else {
+            continue;
+        };
+        let file_end = ghost.known_end.min(window_end);
+        if window_start >= file_end {
+            continue;
+        }
+        // The file's pieces in [window_start, file_end): stored ranges, zeros between them.
+        let piece = |from: u64, to: u64, stored: Option<(Arc<str>, u64)>| FileStretch {
+            vaddr: vma.start + (from - window_start),
+            len: to - from,
+            stored,
+        };
+        let mut pieces: Vec<FileStretch> = Vec::new();
+        let image: Arc<str> = Arc::from(ghost.image);
+        let mut at = window_start;
+        let first = ghost
+            .ranges
+            .partition_point(|r| r.data_offset.saturating_add(r.len) <= at);
+        for range in ghost.ranges.get(first..).unwrap_or_default() {
+            if at >= file_end || range.data_offset >= file_end {
+                break;
+            }
+            let from = range.data_offset.max(at);
+            if from > at {
+                pieces.push(piece(at, from, None));
+            }
+            let to = range.data_offset.saturating_add(range.len).min(file_end);
+            if to > from {
+                let offset = range.file_offset + (from - range.data_offset);
+                pieces.push(piece(from, to, Some((Arc::clone(&image), offset))));
+                at = to;
+            }
+        }
+        if at < file_end {
+            pieces.push(piece(at, file_end, None));
+        }
+        for stretch in pieces {
+            if !push_file_uncovered(&mut out, covered, stretch) {
+                cut = true;
+                break;
+            }
+        }
+        if cut {
+            break;
+        }
+    }
+    out.sort_by_key(|s| s.vaddr);
+    (out, cut)
+}
+
+/// Adds the parts of a file stretch that no page stretch covers; false when the cap is reached.
+fn push_file_uncovered(
+    out: &mut Vec<FileStretch>,
+    covered: &[Stretch],
+    stretch: FileStretch,
+) -> bool {
+    let end = stretch.end();
+    let mut at = stretch.vaddr;
+    let mut index = covered.partition_point(|s| s.end() <= at);
+    while at < end {
+        let next = covered.get(index).filter(|s| s.vaddr < end);
+        let gap_end = next.map_or(end, |s| s.vaddr.max(at));
+        if gap_end > at {
+            if out.len() >= MAX_FILE_STRETCHES {
+                return false;
+            }
+            let skip = at - stretch.vaddr;
+            out.push(FileStretch {
+                vaddr: at,
+                len: gap_end - at,
+                stored: stretch
+                    .stored
+                    .as_ref()
+                    .map(|(image, offset)| (Arc::clone(image), offset + skip)),
+            });
+        }
+        match next {
+            Some(s) => {
+                at = s.end().max(at);
+                index += 1;
+            }
+            None => at = end,
+        }
+    }
+    true
+}
+
 /// Adds the parts of a shared stretch that no private run covers.
 fn push_uncovered(out: &mut Vec<Stretch>, private: &[PresentRun], stretch: Stretch) {
     let mut at = stretch.vaddr;
@@ -515,5 +772,81 @@ mod tests {
         );
         let segments = segments_of(&build_stretches(&layout, &shared), Source::Shared(5));
         assert_eq!(segments.len(), 2);
+    }
+
+    #[test]
+    fn a_deleted_files_stored_contents_fill_its_mapping_where_no_page_does() {
+        // File id 7 mapped at 0x10000..0x14000 from file offset 0x1000; the checkpoint knows the
+        // file up to 0x3000: a chunk at 0..0x800, one at 0x2000..0x2100, zeros elsewhere.
+        let mut mapping = vma(0x10000, 0x14000, 0x1000, None);
+        mapping.status = 1 | (1 << 6); // VMA_AREA_REGULAR | VMA_FILE_PRIVATE
+        mapping.shmid = 7;
+        let layout = MemoryLayout::build(vec![mapping], vec![]).unwrap();
+        let ranges = [
+            crate::dump::StoredRange {
+                data_offset: 0,
+                file_offset: 100,
+                len: 0x800,
+            },
+            crate::dump::StoredRange {
+                data_offset: 0x2000,
+                file_offset: 5000,
+                len: 0x100,
+            },
+        ];
+        let ghost_of = |id: u32| {
+            (id == 7).then_some(GhostContents {
+                image: "ghost-file-3.img",
+                known_end: 0x3000,
+                ranges: &ranges,
+            })
+        };
+        // A private page at 0x10000 takes precedence.
+        let covered = [Stretch {
+            vaddr: 0x10000,
+            len: 0x1000,
+            source: Source::Private,
+            pages_offset: 0,
+        }];
+        let (got, cut) = file_stretches(&layout, &ghost_of, &covered);
+        assert!(!cut);
+        let image: Arc<str> = Arc::from("ghost-file-3.img");
+        assert_eq!(
+            got,
+            vec![
+                FileStretch {
+                    vaddr: 0x11000,
+                    len: 0x100,
+                    stored: Some((image, 5000)),
+                },
+                FileStretch {
+                    vaddr: 0x11100,
+                    len: 0xf00,
+                    stored: None,
+                },
+            ]
+        );
+        // The cap holds whatever the images claim.
+        let many: Vec<crate::dump::StoredRange> = (0..(MAX_FILE_STRETCHES as u64 + 10))
+            .map(|i| crate::dump::StoredRange {
+                data_offset: i * 2,
+                file_offset: i,
+                len: 1,
+            })
+            .collect();
+        let ghost_of = |_: u32| {
+            Some(GhostContents {
+                image: "ghost-file-3.img",
+                known_end: 1 << 30,
+                ranges: &many,
+            })
+        };
+        let mut big = vma(0x10000, 0x10000 + (1 << 30), 0, None);
+        big.status = 1 | (1 << 6);
+        big.shmid = 7;
+        let layout = MemoryLayout::build(vec![big], vec![]).unwrap();
+        let (got, cut) = file_stretches(&layout, &ghost_of, &[]);
+        assert!(cut);
+        assert_eq!(got.len(), MAX_FILE_STRETCHES);
     }
 }

@@ -61,7 +61,7 @@ use files::QueueImage;
 pub use files::{File, FileKind, FileTable};
 pub use footprint::{MemoryFootprint, ProcessFootprint};
 pub use layout::{MemoryLayout, PresentRun, Vma, PAGE_SIZE};
-pub use memory::{Pass, Piece, ProcessMemory, Source, Stretch};
+pub use memory::{FileStretch, Pass, Piece, ProcessMemory, Source, Stretch, MAX_FILE_STRETCHES};
 pub use mounts::Mount;
 pub use shared::{SharedKind, SharedMemory, SharedObject, SysvSegment};
 pub use stored::{StoredData, StoredKind, StoredRange};
@@ -545,7 +545,56 @@ impl Dump {
     /// Opens the memory of task `pid` for reading.
     pub fn memory(&self, pid: u32) -> Result<ProcessMemory<'_>, Error> {
         let map = self.memory_map(pid)?;
-        ProcessMemory::open(&self.checkpoint, pid, map, &self.shared)
+        let ghost_of = |file_id: u32| self.ghost_contents(file_id);
+        ProcessMemory::open(&self.checkpoint, pid, map, &self.shared, &ghost_of)
+    }
+
+    /// The stored contents of file `file_id` when it is a deleted file CRIU kept in a ghost
+    /// image.
+    fn ghost_contents(&self, file_id: u32) -> Option<memory::GhostContents<'_>> {
+        let FileKind::Regular(reg) = &self.files.get(file_id)?.kind else {
+            return None;
+        };
+        let Some(files::Deleted::Ghost {
+            remap_id,
+            size,
+            chunked,
+            ..
+        }) = &reg.deleted
+        else {
+            return None;
+        };
+        let image = format!("ghost-file-{remap_id}.img");
+        let stored = self
+            .stored
+            .iter()
+            .find(|s| s.kind == StoredKind::GhostFile && s.image == image)?;
+        let extent = stored
+            .ranges
+            .iter()
+            .map(|r| r.data_offset.saturating_add(r.len))
+            .max()
+            .unwrap_or(0);
+        // What the checkpoint knows of the file, page by page: a sparse (chunked) file holds
+        // zeros between its chunks up to its size; a file stored whole is known as far as its
+        // stored bytes go, whatever its header claims. The kernel shows the rest of the file's
+        // last page as zeros; a page the stored bytes end inside is not known.
+        let page = PAGE_SIZE;
+        let round_up = |n: u64| {
+            n.checked_next_multiple_of(page)
+                .unwrap_or(u64::MAX - page + 1)
+        };
+        let known_end = match *size {
+            Some(size) if *chunked => round_up(size),
+            Some(size) if size > extent => extent / page * page,
+            Some(size) => round_up(size),
+            None => round_up(extent),
+        };
+        Some(memory::GhostContents {
+            image: &stored.image,
+            known_end,
+            ranges: &stored.ranges,
+        })
     }
 
     /// The command line and environment of task `pid`, read from its memory the first time
