@@ -114,18 +114,49 @@ fn choose_processes(dump: &Dump, pids: &[u32]) -> Result<Vec<u32>, Error> {
 
 fn render_summary(written: &WrittenCore) -> String {
     let s = &written.summary;
-    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    let size = crate::output::human_size;
     let mut text = format!(
-        "{}: {} mappings ({} left to their files), {:.1} MiB of pages from the checkpoint",
+        "{}: {} core, {} of the checkpoint's data in {} segments ({} on disk: zero pages are holes)",
         written.path.display(),
+        size(s.file_len),
+        size(s.dumped_bytes),
         s.segments,
-        s.omitted_segments,
-        mib(s.dumped_bytes)
+        size(s.written.data_bytes),
     );
-    if s.zero_filled_bytes > 0 {
+    if s.stored_file_bytes > 0 {
         text.push_str(&format!(
-            ", {:.1} MiB not in the checkpoint written as zeros (listed in the KUBECTL-CHECKPOINT note)",
-            mib(s.zero_filled_bytes)
+            ", {} of it the stored contents of deleted files",
+            size(s.stored_file_bytes)
+        ));
+    }
+    if s.left_to_files_bytes > 0 {
+        text.push_str(&format!(
+            ", {} left to their files (NT_FILE)",
+            size(s.left_to_files_bytes)
+        ));
+    }
+    if s.missing_bytes > 0 {
+        text.push_str(&format!(
+            ", {} not in the checkpoint (no byte written; listed in the KUBECTL-CHECKPOINT note)",
+            size(s.missing_bytes)
+        ));
+    }
+    if s.stored_files_cut {
+        text.push_str(&format!(
+            ", some contents of deleted files left out (more than {} pieces)",
+            checkpoint_model::dump::MAX_FILE_STRETCHES
+        ));
+    }
+    let (listed, total) = s.file_note;
+    if listed < total {
+        text.push_str(&format!(
+            ", NT_FILE lists {listed} of {total} file mappings (its 4 MiB limit, the kernel's core_file_note_size_limit)"
+        ));
+    }
+    let (listed, total) = s.missing_note;
+    if listed < total {
+        text.push_str(&format!(
+            ", the KUBECTL-CHECKPOINT note lists {listed} of {total} ranges not in the core (its 4 MiB limit)"
         ));
     }
     if s.omitted_threads > 0 {
@@ -137,8 +168,8 @@ fn render_summary(written: &WrittenCore) -> String {
     }
     if s.stray_bytes > 0 {
         text.push_str(&format!(
-            ", {} bytes of pages outside every mapping skipped",
-            s.stray_bytes
+            ", {} of pages outside every mapping skipped",
+            size(s.stray_bytes)
         ));
     }
     text

@@ -470,10 +470,11 @@ fn gdb_sees_every_thread() {
         }],
         runs: vec![PageRun {
             vaddr: 0x1000_1000,
-            nr_pages: 1,
+            len: 4096,
             offset: 0,
-            source: 0,
+            source: Some(0),
         }],
+        runs_cut: false,
     };
     let dir = tempfile::tempdir().unwrap();
     let mut pages = std::io::Cursor::new(b"THREADED_MARKER\0".repeat(256));
@@ -483,6 +484,7 @@ fn gdb_sees_every_thread() {
         &mut [PagesSource {
             reader: &mut pages,
             name: "pages-1.img",
+            stored_file: false,
         }],
         &mut |_| {},
     )
@@ -544,4 +546,208 @@ fn existing_cores_are_never_replaced_silently() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_ne!(std::fs::read(&core).unwrap(), b"evidence");
+}
+
+/// The contents scripts/fixtures/plan.py wrote to a mapped file: its filler lines, with the
+/// marker at its offset.
+fn planned_file(name: &str, size: usize, marker: &str, marker_offset: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut n = 0;
+    while out.len() < size {
+        out.extend_from_slice(
+            format!("{name} filler line {n:05} ................................\n").as_bytes(),
+        );
+        n += 1;
+    }
+    out.truncate(size);
+    out[marker_offset..marker_offset + marker.len()].copy_from_slice(marker.as_bytes());
+    out
+}
+
+/// `(start, end, code)` of each range our KUBECTL-CHECKPOINT note lists.
+type MissingRanges = Vec<(u64, u64, u64)>;
+
+/// The `(vaddr, filesz)` of each `PT_LOAD`, and the ranges of our KUBECTL-CHECKPOINT note, read
+/// from the core's bytes.
+fn core_loads_and_missing(core: &[u8]) -> (Vec<(u64, u64)>, MissingRanges) {
+    let u16_at = |o: usize| u16::from_le_bytes(core[o..o + 2].try_into().unwrap());
+    let u32_at = |o: usize| u32::from_le_bytes(core[o..o + 4].try_into().unwrap());
+    let u64_at = |o: usize| u64::from_le_bytes(core[o..o + 8].try_into().unwrap());
+    let phoff = u64_at(32) as usize;
+    let mut phnum = u16_at(56) as usize;
+    if phnum == 0xffff {
+        phnum = u32_at(u64_at(40) as usize + 44) as usize;
+    }
+    let (mut loads, mut missing) = (Vec::new(), Vec::new());
+    for i in 0..phnum {
+        let p = phoff + i * 56;
+        let (offset, vaddr, filesz) = (u64_at(p + 8) as usize, u64_at(p + 16), u64_at(p + 32));
+        match u32_at(p) {
+            1 => loads.push((vaddr, filesz)),
+            4 => {
+                let mut n = offset;
+                while n < offset + filesz as usize {
+                    let (namesz, descsz) = (u32_at(n) as usize, u32_at(n + 4) as usize);
+                    let name = &core[n + 12..n + 12 + namesz - 1];
+                    let desc = n + 12 + namesz.div_ceil(4) * 4;
+                    if name == b"KUBECTL-CHECKPOINT" {
+                        for r in 0..u64_at(desc) as usize {
+                            let at = desc + 16 + r * 24;
+                            missing.push((u64_at(at), u64_at(at + 8), u64_at(at + 16)));
+                        }
+                    }
+                    n = desc + descsz.div_ceil(4) * 4;
+                }
+            }
+            _ => {}
+        }
+    }
+    (loads, missing)
+}
+
+#[test]
+fn a_deleted_files_stored_contents_are_in_the_core_and_file_pages_are_left_to_the_file() {
+    use crate::support::truth::{hex, load};
+    let truth = load("wholetruth");
+    let deleted = &truth["wholetruth"]["deleted_mapping"];
+    let mapped = &truth["wholetruth"]["file_mapping"];
+    let pid = deleted["pid"].as_u64().unwrap();
+    let input = crate::support::truth::dump_dir("wholetruth");
+    let dir = tempfile::tempdir().unwrap();
+    let out = coredump(&[
+        input.to_str().unwrap(),
+        "--pid",
+        &pid.to_string(),
+        "--dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The summary names the stored contents and what is left to files.
+    assert!(
+        stderr.contains("12.0 KiB of it the stored contents of deleted files")
+            && stderr.contains("left to their files (NT_FILE)"),
+        "{stderr}"
+    );
+    let core = dir.path().join(format!("core.{pid}"));
+
+    // The deleted file's marker, from ghost-file-1.img, at its address.
+    let deleted_marker = deleted["marker"].as_str().unwrap();
+    let deleted_at = hex(&deleted["marker_address"]);
+    let mapped_marker = mapped["marker"].as_str().unwrap();
+    let mapped_at = hex(&mapped["marker_address"]);
+    let text = gdb(
+        &core,
+        &[
+            &format!("x/s {deleted_at:#x}"),
+            &format!("x/s {mapped_at:#x}"),
+        ],
+    );
+    assert!(
+        text.contains(&format!("{deleted_at:#x}:\t\"{deleted_marker}")),
+        "{text}"
+    );
+    // mapped.bin's pages are in no pagemap: the core holds no byte of them (not zeros), so gdb
+    // without the file cannot read them...
+    assert!(
+        text.contains(&format!(
+            "{mapped_at:#x}:\t<error: Cannot access memory at address {mapped_at:#x}>"
+        )),
+        "{text}"
+    );
+    // ...and given the real file (rebuilt from the generator's plan, checked against the truth's
+    // sha256), gdb reads the marker from it through NT_FILE.
+    let size = mapped["size"].as_u64().unwrap() as usize;
+    let contents = planned_file(
+        "mapped.bin",
+        size,
+        mapped_marker,
+        mapped["marker_offset"].as_u64().unwrap() as usize,
+    );
+    use sha2::Digest;
+    assert_eq!(
+        hex::encode(sha2::Sha256::digest(&contents)),
+        mapped["sha256"].as_str().unwrap()
+    );
+    let sysroot = tempfile::tempdir().unwrap();
+    let path = sysroot
+        .path()
+        .join(mapped["path"].as_str().unwrap().trim_start_matches('/'));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, &contents).unwrap();
+    let text = gdb_with_sysroot(sysroot.path(), &core, &format!("x/s {mapped_at:#x}"));
+    assert!(
+        text.contains(&format!("{mapped_at:#x}:\t\"{mapped_marker}")),
+        "{text}"
+    );
+
+    // In the file itself: no PT_LOAD holds a byte of mapped.bin's range, which our note lists as
+    // left to its file; the deleted file's range is a PT_LOAD with its bytes.
+    let bytes = std::fs::read(&core).unwrap();
+    let (loads, missing) = core_loads_and_missing(&bytes);
+    let (start, end) = (hex(&mapped["start"]), hex(&mapped["end"]));
+    assert!(
+        loads
+            .iter()
+            .all(|&(vaddr, filesz)| filesz == 0 || vaddr + filesz <= start || vaddr >= end),
+        "{loads:x?}"
+    );
+    assert!(missing.contains(&(start, end, 1)), "{missing:x?}");
+    let (start, end) = (hex(&deleted["start"]), hex(&deleted["end"]));
+    assert!(loads.contains(&(start, end - start)), "{loads:x?}");
+}
+
+#[test]
+fn hexdump_shows_what_the_checkpoint_holds_and_no_invented_zeros() {
+    use crate::support::truth::{hex, load};
+    let truth = load("wholetruth");
+    let deleted = &truth["wholetruth"]["deleted_mapping"];
+    let mapped = &truth["wholetruth"]["file_mapping"];
+    let input = crate::support::truth::dump_dir("wholetruth");
+    let hexdump = |at: u64| -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_kubectl-checkpoint"))
+            .args(["analyze", "--local"])
+            .arg(&input)
+            .args(["--pid", &deleted["pid"].to_string()])
+            .args(["--hexdump", &format!("{at:#x}:32"), "-o", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let report = hexdump(hex(&deleted["marker_address"]));
+    let text: String = report["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line["ascii"].as_str().unwrap())
+        .collect();
+    assert_eq!(text, deleted["marker"].as_str().unwrap()[..32]);
+    let report = hexdump(hex(&mapped["marker_address"]));
+    let lines = report["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 1, "{report}");
+    assert!(
+        lines[0]["hex"].is_null() && lines[0]["len"] == 32,
+        "{report}"
+    );
+}
+
+/// gdb on `core` with `sysroot` as the root of the files NT_FILE names.
+fn gdb_with_sysroot(sysroot: &Path, core: &Path, command: &str) -> String {
+    let out = Command::new("gdb")
+        .args(["--batch", "-nx", "-ex", "set debuginfod enabled off"])
+        .args(["-ex", &format!("set sysroot {}", sysroot.display())])
+        .args(["-ex", &format!("core-file {}", core.display())])
+        .args(["-ex", command])
+        .output()
+        .expect("gdb runs");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }

@@ -382,19 +382,272 @@ fn a_huge_untouched_mapping_warns_before_the_core_is_written() {
     );
     run.within(256, 30.0, "64 TiB mapping");
     let stderr = run.stderr();
+    // Sizes in human units (issue 20.10), never the raw byte count.
     assert!(
-        stderr.contains("warning:") && stderr.contains("the rest is holes"),
+        stderr.contains("warning:")
+            && stderr.contains("the core will be 64.0 TiB long")
+            && stderr.contains("the rest is holes"),
         "{stderr}"
     );
+    assert!(!stderr.contains("70368744"), "{stderr}");
     if !run.output.status.success() {
-        // A file system that cannot hold it: the error names the core and its size.
+        // A file system that cannot hold it (ext4 files end at 16 TiB): the error names the
+        // core and its size.
         assert!(
-            stderr.contains("core.24390") && stderr.contains("bytes"),
+            stderr.contains("core.24390") && stderr.contains("64.0 TiB long"),
             "{stderr}"
         );
         let left: Vec<_> = std::fs::read_dir(cores.path()).unwrap().collect();
         assert!(left.is_empty(), "no partial core: {left:?}");
     }
+    // A tmpfs takes the sparse 64 TiB core; the warning says what a disk here has free.
+    let Ok(shm) = tempfile::tempdir_in("/dev/shm") else {
+        return;
+    };
+    let run = run_measured(
+        &["coredump", path(dir.path()), "--dir", path(shm.path())],
+        60,
+    );
+    run.within(256, 30.0, "64 TiB mapping on tmpfs");
+    let stderr = run.stderr();
+    assert!(run.output.status.success(), "{stderr}");
+    let warning = regex::Regex::new(
+        r"core\.24390: \S+ is a file system in memory \(tmpfs, [0-9.]+ [KMGT]iB free\), which takes this 64\.0 TiB core because it is sparse; the disk at \S+ has [0-9.]+ [KMGT]iB free",
+    )
+    .unwrap();
+    assert!(warning.is_match(&stderr), "{stderr}");
+    assert!(allocated(&shm.path().join("core.24390")) < 64 << 20);
+}
+
+// ---- disk: cores and memory dumps of zero pages (issue 20.1) ----
+
+/// Writes a zstd-compressed tar to `path` through the `zstd` command: each member streamed from
+/// its reader.
+fn zstd_tar(path: &Path, members: Vec<(String, u64, Box<dyn std::io::Read>)>) {
+    use std::io::Write;
+    let mut zstd = std::process::Command::new("zstd")
+        .args(["-q", "-1", "-T2", "-c", "-o"])
+        .arg(path)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("zstd runs (apt-get install zstd)");
+    {
+        let stdin = zstd.stdin.as_mut().unwrap();
+        let writer = std::io::BufWriter::with_capacity(1 << 20, stdin);
+        let mut tar = tar::Builder::new(writer);
+        for (name, size, data) in members {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(size);
+            header.set_mode(0o600);
+            header.set_entry_type(tar::EntryType::Regular);
+            tar.append_data(&mut header, &name, data).unwrap();
+        }
+        tar.into_inner().unwrap().flush().unwrap();
+    }
+    assert!(zstd.wait().unwrap().success());
+}
+
+/// The py dump as a zstd archive with one more private anonymous mapping of `zero_bytes` at
+/// 16 TiB whose every page is present and zero (pages-1.img grows by that much, in pagemap
+/// order): about 150 KB whatever `zero_bytes` is.
+fn archive_with_zero_pages(path: &Path, zero_bytes: u64) -> u64 {
+    use std::io::Read;
+    let start = 16u64 << 40;
+    let mut mm: Vec<MmEntry> = original("mm-24390.img");
+    mm[0].vmas.push(VmaEntry {
+        start,
+        end: start + zero_bytes,
+        prot: 3,
+        flags: 0x22,
+        status: 1 | (1 << 9),
+        ..VmaEntry::default()
+    });
+    mm[0].vmas.sort_by_key(|v| v.start);
+    let py = fixtures().join("criu-4.2/py");
+    let map = checkpoint_images::PageMap::decode(
+        "pagemap-24390.img",
+        &std::fs::read(py.join("pagemap-24390.img")).unwrap(),
+    )
+    .unwrap();
+    let mut runs: Vec<(u64, u64)> = map
+        .runs
+        .iter()
+        .filter(|r| r.pages_offset.is_some())
+        .map(|r| (r.vaddr, r.nr_pages))
+        .collect();
+    let before: u64 = runs
+        .iter()
+        .filter(|(vaddr, _)| *vaddr < start)
+        .map(|(_, n)| n * 4096)
+        .sum();
+    runs.push((start, zero_bytes / 4096));
+    runs.sort_unstable();
+    let pages = std::fs::read(py.join("pages-1.img")).unwrap();
+    let (head, tail) = pages.split_at(before as usize);
+    let mut members: Vec<(String, u64, Box<dyn std::io::Read>)> = Vec::new();
+    for entry in std::fs::read_dir(&py).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let bytes = match name.as_str() {
+            "pages-1.img" => continue,
+            "mm-24390.img" => encode_image(&mm),
+            "pagemap-24390.img" => pagemap(&runs),
+            _ => std::fs::read(entry.path()).unwrap(),
+        };
+        members.push((
+            format!("checkpoint/{name}"),
+            bytes.len() as u64,
+            Box::new(std::io::Cursor::new(bytes)),
+        ));
+    }
+    let size = pages.len() as u64 + zero_bytes;
+    let data = std::io::Cursor::new(head.to_vec())
+        .chain(std::io::repeat(0).take(zero_bytes))
+        .chain(std::io::Cursor::new(tail.to_vec()));
+    members.push(("checkpoint/pages-1.img".into(), size, Box::new(data)));
+    zstd_tar(path, members);
+    size
+}
+
+fn allocated(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).unwrap().blocks() * 512
+}
+
+#[test]
+fn cores_and_memory_dumps_of_zero_pages_take_no_disk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("zero-mapping.tar.zst");
+    let zeros: u64 = 4 << 30;
+    archive_with_zero_pages(&archive, zeros);
+    assert!(std::fs::metadata(&archive).unwrap().len() < 1 << 20);
+    let archive = path(&archive);
+    let spool = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+
+    // The core: 4 GiB of the checkpoint's data, all zero pages, written as holes.
+    let run = run_measured(
+        &[
+            "coredump",
+            archive,
+            "--pid",
+            "24390",
+            "--dir",
+            path(out.path()),
+            "--spool-dir",
+            path(spool.path()),
+        ],
+        120,
+    );
+    run.within(128, 60.0, "core of 4 GiB of zero pages");
+    let stderr = run.stderr();
+    assert!(run.output.status.success(), "{stderr}");
+    let core = out.path().join("core.24390");
+    let len = std::fs::metadata(&core).unwrap().len();
+    assert!(len > zeros, "{len}");
+    assert!(
+        allocated(&core) < 16 << 20,
+        "{} bytes on disk",
+        allocated(&core)
+    );
+    // The summary says what the core holds and what went to disk, in human units.
+    let summary = regex::Regex::new(
+        r"core\.24390: 4\.\d GiB core, 4\.\d GiB of the checkpoint's data in \d+ segments \((\d+\.\d) (KiB|MiB) on disk: zero pages are holes\)",
+    )
+    .unwrap();
+    assert!(summary.is_match(&stderr), "{stderr}");
+
+    // The memory dump: the same 4 GiB, holes too; the report says how much is data.
+    let dump = out.path().join("mem.bin");
+    let run = run_measured(
+        &[
+            "analyze",
+            "--local",
+            archive,
+            "--pid",
+            "24390",
+            "--dump-memory",
+            path(&dump),
+            "--spool-dir",
+            path(spool.path()),
+            "-o",
+            "json",
+        ],
+        120,
+    );
+    run.within(128, 60.0, "dump of 4 GiB of zero pages");
+    assert!(run.output.status.success(), "{}", run.stderr());
+    let report: serde_json::Value = serde_json::from_slice(&run.output.stdout).unwrap();
+    let bytes = report["bytes"].as_u64().unwrap();
+    let data = report["data_bytes"].as_u64().unwrap();
+    let holes = report["hole_bytes"].as_u64().unwrap();
+    assert_eq!(std::fs::metadata(&dump).unwrap().len(), bytes);
+    assert_eq!(data + holes, bytes);
+    assert!(holes >= zeros && data < 8 << 20, "{report}");
+    assert!(
+        allocated(&dump) <= data + (1 << 20),
+        "{} on disk",
+        allocated(&dump)
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&dump).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+// ---- memory: the core's NT_FILE note (issue 20.3) ----
+
+#[test]
+fn the_file_note_of_a_core_is_capped_like_the_kernels() {
+    // 262,000 one-page mappings of a file with a 4,000-byte path: a 1 GiB NT_FILE uncapped.
+    let long = format!("/{}", "n".repeat(3999));
+    let mut files: Vec<FileEntry> = original("files.img");
+    files.push(FileEntry {
+        r#type: 1,
+        id: 9000,
+        reg: Some(RegFileEntry {
+            id: 9000,
+            name: long,
+            ..RegFileEntry::default()
+        }),
+        ..FileEntry::default()
+    });
+    let mut mm: Vec<MmEntry> = original("mm-24390.img");
+    mm[0].vmas.extend((0..262_000u64).map(|i| VmaEntry {
+        start: 0x1_0000_0000 + i * 0x2000,
+        end: 0x1_0000_1000 + i * 0x2000,
+        prot: 1,
+        flags: 2,
+        status: 1 | (1 << 6),
+        shmid: 9000,
+        ..VmaEntry::default()
+    }));
+    mm[0].vmas.sort_by_key(|v| v.start);
+    let dir = forged(&[
+        ("files.img", encode_image(&files)),
+        ("mm-24390.img", encode_image(&mm)),
+    ]);
+    let cores = tempfile::tempdir().unwrap();
+    let run = run_measured(
+        &["coredump", path(dir.path()), "--dir", path(cores.path())],
+        120,
+    );
+    run.within(256, 60.0, "262,000 mappings of a 4 KiB path");
+    let stderr = run.stderr();
+    assert!(run.output.status.success(), "{stderr}");
+    let listed =
+        regex::Regex::new(r"NT_FILE lists (\d+) of (\d+) file mappings \(its 4 MiB limit").unwrap();
+    let caps = listed
+        .captures(&stderr)
+        .unwrap_or_else(|| panic!("{stderr}"));
+    let (shown, total): (u64, u64) = (caps[1].parse().unwrap(), caps[2].parse().unwrap());
+    assert!(total >= 262_000 && shown < 1100 && shown > 1000, "{stderr}");
+    assert!(
+        stderr.contains("the KUBECTL-CHECKPOINT note lists"),
+        "the absent ranges are capped too: {stderr}"
+    );
+    let core = cores.path().join("core.24390");
+    let len = std::fs::metadata(&core).unwrap().len();
+    assert!(len < 32 << 20, "a core of {len} bytes");
 }
 
 /// `pagemap-PID.img` of `dir` with its head naming `pages_id` instead (the runs kept).

@@ -1,7 +1,11 @@
 //! From the dump model to a [`CoreImage`]: registers from each thread's `core-<tid>.img`,
 //! identity from the task tree and the main thread's task core, mappings from the memory map
-//! with their paths from the file table, and every present stretch of memory (private pages and
-//! the pages of shared-memory objects) with the pages file that holds it.
+//! with their paths from the file table, and every byte the checkpoint holds for the process's
+//! addresses with where it is: present pages (private, and of shared-memory objects) and the
+//! stored contents of deleted files its mappings show.
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::image::{
     Aarch64Regs, Arch, Backing, CoreImage, MappedFile, Mapping, PageRun, ProcessInfo, ThreadRegs,
@@ -9,7 +13,7 @@ use super::image::{
 };
 use super::Error;
 use checkpoint_model::dump::files::FileTable;
-use checkpoint_model::dump::{Source, Stretch, Task, ThreadCore, Vma, PAGE_SIZE};
+use checkpoint_model::dump::{FileKind, FileStretch, Source, Stretch, Task, ThreadCore, Vma};
 use checkpoint_model::messages::{ThreadInfoAarch64, ThreadInfoX86, UserX86XsaveEntry};
 
 /// `core_entry.mtype` of x86_64 tasks.
@@ -26,6 +30,16 @@ const PSARGS_MAX: usize = 79;
 /// summary says how many were left out.
 pub const MAX_CORE_THREADS: usize = 8192;
 
+/// Where a core's bytes come from: a pages file, or an image holding a deleted file's contents
+/// (`ghost-file-N.img`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CoreSource {
+    /// The pages file of a [`Source`].
+    Pages(Source),
+    /// A CRIU image, by name.
+    Image(Arc<str>),
+}
+
 /// What a core is built from: one task of the dump and its decoded thread cores.
 pub struct ProcessImages<'a> {
     /// The task.
@@ -39,8 +53,13 @@ pub struct ProcessImages<'a> {
     pub auxv: &'a [(u64, u64)],
     /// Every present stretch of its memory.
     pub stretches: &'a [Stretch],
-    /// The order of the pages sources the runs point at (`PageRun::source` is an index here).
-    pub sources: &'a [Source],
+    /// The stored contents of deleted files its mappings show, where no page covers them.
+    pub file_stretches: &'a [FileStretch],
+    /// True when the model left some of those out (see
+    /// [`checkpoint_model::dump::MAX_FILE_STRETCHES`]).
+    pub file_stretches_cut: bool,
+    /// The order of the sources the runs point at (`PageRun::source` is an index here).
+    pub sources: &'a [CoreSource],
     /// The dump's file table (paths of file mappings).
     pub files: &'a FileTable,
     /// The command line as the kernel shows it, if it could be read.
@@ -64,6 +83,8 @@ pub fn build_core_image(images: ProcessImages<'_>) -> Result<CoreImage, Error> {
         vmas,
         auxv,
         stretches,
+        file_stretches,
+        file_stretches_cut,
         sources,
         files,
         psargs,
@@ -130,19 +151,41 @@ pub fn build_core_image(images: ProcessImages<'_>) -> Result<CoreImage, Error> {
         flags: u64::from(tc.flags),
     };
 
-    let mappings = vmas.iter().map(|vma| mapping(vma, files)).collect();
-    let runs = stretches
+    let mut paths = MappedPaths::default();
+    let mappings = vmas
+        .iter()
+        .map(|vma| mapping(vma, files, &mut paths))
+        .collect();
+    let position = |wanted: &CoreSource| sources.iter().position(|s| s == wanted);
+    let mut runs: Vec<PageRun> = stretches
         .iter()
         .filter_map(|stretch| {
-            let source = sources.iter().position(|s| *s == stretch.source)?;
             Some(PageRun {
                 vaddr: stretch.vaddr,
-                nr_pages: stretch.len / PAGE_SIZE,
+                len: stretch.len,
                 offset: stretch.pages_offset,
-                source,
+                source: Some(position(&CoreSource::Pages(stretch.source))?),
             })
         })
         .collect();
+    for stretch in file_stretches {
+        let (source, offset) = match &stretch.stored {
+            Some((image, offset)) => {
+                let Some(index) = position(&CoreSource::Image(Arc::clone(image))) else {
+                    continue;
+                };
+                (Some(index), *offset)
+            }
+            None => (None, 0),
+        };
+        runs.push(PageRun {
+            vaddr: stretch.vaddr,
+            len: stretch.len,
+            offset,
+            source,
+        });
+    }
+    runs.sort_by_key(|run| run.vaddr);
     let auxv = auxv.to_vec();
     Ok(CoreImage {
         arch,
@@ -152,22 +195,41 @@ pub fn build_core_image(images: ProcessImages<'_>) -> Result<CoreImage, Error> {
         auxv,
         mappings,
         runs,
+        runs_cut: file_stretches_cut,
     })
 }
 
-/// One `PT_LOAD` of a VMA: its file, and what its missing pages are.
-fn mapping(vma: &Vma, files: &FileTable) -> Mapping {
-    let file = vma
-        .file_id()
-        .and_then(|id| files.path(id))
-        .map(|path| MappedFile {
-            path: path.to_string(),
-            offset: vma.pgoff,
-        });
+/// The `NT_FILE` path of each file id, made once however many mappings use it.
+#[derive(Default)]
+struct MappedPaths(HashMap<u32, Option<(Arc<str>, bool)>>);
+
+impl MappedPaths {
+    /// The path of file `id` (` (deleted)` after a deleted file's, as the kernel writes it) and
+    /// whether the file still existed when it was dumped.
+    fn get(&mut self, id: u32, files: &FileTable) -> Option<(Arc<str>, bool)> {
+        self.0
+            .entry(id)
+            .or_insert_with(|| {
+                let path = files.path(id)?;
+                match &files.get(id)?.kind {
+                    FileKind::Regular(reg) if reg.deleted.is_none() => Some((path, true)),
+                    FileKind::Regular(_) => Some((Arc::from(format!("{path} (deleted)")), false)),
+                    _ => Some((path, false)),
+                }
+            })
+            .clone()
+    }
+}
+
+/// One mapping of the core: its file, and what its bytes are where the checkpoint has none.
+fn mapping(vma: &Vma, files: &FileTable, paths: &mut MappedPaths) -> Mapping {
+    let file = vma.file_id().and_then(|id| paths.get(id, files));
     let backing = if vma.is_kernel_area() {
         Backing::Special
     } else if vma.is_private_anonymous() {
         Backing::AnonPrivate
+    } else if vma.maps_regular_file() && file.as_ref().is_some_and(|(_, exists)| *exists) {
+        Backing::File
     } else {
         Backing::Unknown
     };
@@ -175,7 +237,10 @@ fn mapping(vma: &Vma, files: &FileTable) -> Mapping {
         start: vma.start,
         end: vma.end,
         prot: vma.prot,
-        file,
+        file: file.map(|(path, _)| MappedFile {
+            path,
+            offset: vma.pgoff,
+        }),
         backing,
     }
 }
@@ -322,7 +387,9 @@ mod tests {
             vmas: map.layout.vmas(),
             auxv: &map.auxv,
             stretches: memory.stretches(),
-            sources: &[Source::Private],
+            file_stretches: memory.file_stretches(),
+            file_stretches_cut: false,
+            sources: &[CoreSource::Pages(Source::Private)],
             files: dump.files(),
             psargs,
         })
@@ -347,11 +414,11 @@ mod tests {
         assert_eq!(
             exe.file,
             Some(MappedFile {
-                path: "/usr/bin/python3.11".into(),
+                path: Arc::from("/usr/bin/python3.11"),
                 offset: 0x1f000
             })
         );
-        assert_eq!(exe.backing, Backing::Unknown);
+        assert_eq!(exe.backing, Backing::File);
         let vdso = image
             .mappings
             .iter()
@@ -369,7 +436,8 @@ mod tests {
         assert_eq!(heap.backing, Backing::AnonPrivate);
         // 61 pagemap runs, cut at VMA edges; 959 pages = pages-1.img / 4096.
         assert!(image.runs.len() >= 61);
-        assert_eq!(image.runs.iter().map(|r| r.nr_pages).sum::<u64>(), 959);
+        assert_eq!(image.runs.iter().map(|r| r.len).sum::<u64>(), 959 * 4096);
+        assert!(image.runs.iter().all(|r| r.source == Some(0)));
     }
 
     #[test]
@@ -421,7 +489,9 @@ mod tests {
             vmas: &[],
             auxv: &[],
             stretches: &[],
-            sources: &[Source::Private],
+            file_stretches: &[],
+            file_stretches_cut: false,
+            sources: &[CoreSource::Pages(Source::Private)],
             files: &files,
             psargs: None,
         };

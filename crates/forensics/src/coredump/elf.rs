@@ -1,17 +1,31 @@
-//! The ELF64 core file itself: planning the layout (ELF header, one `PT_NOTE`, one `PT_LOAD`
-//! per mapping, page-aligned segment data) and streaming the checkpoint's pages into it.
+//! The ELF64 core file itself: planning the layout (ELF header, one `PT_NOTE`, `PT_LOAD`
+//! segments, page-aligned segment data) and streaming the checkpoint's bytes into it.
 //!
-//! Memory is never held whole: present runs are copied from the pages reader in bounded chunks,
-//! and bytes the checkpoint lacks are left as holes (the file is sized with `set_len`), which
-//! read back as zeros. Every segment lies inside the file, so readers never see a segment
-//! "extending past end of file".
+//! What a core holds, mapping by mapping ([`Backing`]): private anonymous memory is written whole
+//! (pages the checkpoint lacks were never touched: zeros); of any other mapping, only the pieces
+//! the checkpoint holds get a `PT_LOAD`, and the others are listed in our note with why (left to
+//! the file `NT_FILE` names, or missing). No byte the checkpoint does not hold is written, not
+//! even as a `PT_LOAD` without file bytes, which gdb reads as zeros when it cannot open the file:
+//! with no segment there, gdb reads the file `NT_FILE` names when it has it, and otherwise
+//! reports the memory unavailable instead of showing zeros that were never there.
+//!
+//! Memory is never held whole: runs are copied from their sources in bounded chunks through a
+//! [`SparseWriter`] (zero blocks, including those the checkpoint stores as pages, stay holes; the
+//! free space of the core's file system is checked with its margin before and while writing).
+//! Every segment lies inside the file, so readers never see a segment "extending past end of
+//! file".
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
+use checkpoint_model::sparse::{SparseWriter, WriteError, Written};
+
 use super::image::{Arch, Backing, CoreImage, PAGE_SIZE};
-use super::notes::build_notes;
+use super::notes::{
+    build_file_note, build_missing_note, build_notes, Absence, AbsentRange, FILE_NOTE_LIMIT,
+    MISSING_NOTE_LIMIT,
+};
 use super::Error;
 
 const ELF_HEADER_SIZE: u64 = 64;
@@ -27,7 +41,7 @@ const PF_W: u32 = 2;
 const PF_R: u32 = 4;
 /// `e_phnum` value saying the real count is in section header 0's `sh_info`.
 const PN_XNUM: u64 = 0xffff;
-/// Bytes copied from the pages reader at a time.
+/// Bytes copied from a source at a time.
 const COPY_CHUNK: usize = 1 << 20;
 
 /// One `PT_LOAD` segment as planned.
@@ -54,12 +68,17 @@ pub struct CorePlan {
     segments: Vec<Segment>,
     section_header_offset: Option<u64>,
     file_len: u64,
-    /// Ranges written as zeros whose real contents the checkpoint does not hold.
-    pub zero_filled: Vec<(u64, u64)>,
-    /// Bytes of page runs that lie outside every mapping (not written).
+    /// Ranges of mappings the core holds no byte of, and why, by address.
+    pub absent: Vec<AbsentRange>,
+    /// Bytes of runs that lie outside every mapping (not written).
     pub stray_bytes: u64,
-    /// Bytes of the checkpoint's pages the core will hold (the rest of it is zeros).
+    /// Bytes the checkpoint holds that the core will copy (some may be zero blocks, written as
+    /// holes).
     pub data_bytes: u64,
+    /// File-backed mappings `NT_FILE` lists, of all there are.
+    pub file_note: (usize, usize),
+    /// Ranges our note lists, of all absent ranges.
+    pub missing_note: (usize, usize),
 }
 
 /// What writing one core did, for the caller to report.
@@ -69,16 +88,29 @@ pub struct CoreSummary {
     pub segments: usize,
     /// Segments without file bytes (`p_filesz` 0).
     pub omitted_segments: usize,
-    /// Bytes copied from the checkpoint's pages.
+    /// Bytes copied from the checkpoint (pages and stored file contents).
     pub dumped_bytes: u64,
-    /// Bytes written as zeros although the checkpoint does not know them.
-    pub zero_filled_bytes: u64,
-    /// Bytes of page runs outside every mapping, not written.
+    /// Bytes of those from deleted files' contents the checkpoint stores (ghost files).
+    pub stored_file_bytes: u64,
+    /// Bytes of mappings left to their files (named in `NT_FILE`).
+    pub left_to_files_bytes: u64,
+    /// Bytes of mappings that nothing in the checkpoint holds (listed in our note).
+    pub missing_bytes: u64,
+    /// Bytes of runs outside every mapping, not written.
     pub stray_bytes: u64,
     /// Size of the core file (holes included).
     pub file_len: u64,
+    /// What went to disk: bytes written as data, and zeros left as holes among the bytes copied.
+    pub written: Written,
     /// Threads whose registers the core leaves out (past the per-core thread limit).
     pub omitted_threads: usize,
+    /// File-backed mappings `NT_FILE` lists, of all there are (fewer past its 4 MiB limit).
+    pub file_note: (usize, usize),
+    /// Absent ranges our note lists, of all there are (fewer past its 4 MiB limit).
+    pub missing_note: (usize, usize),
+    /// True when some stored contents of deleted files were not used (more pieces than the
+    /// model keeps per process); they are counted as missing.
+    pub stored_files_cut: bool,
 }
 
 fn align_up(value: u64, align: u64) -> Option<u64> {
@@ -102,23 +134,33 @@ fn prot_to_flags(prot: u32) -> u32 {
 /// Sorted, disjoint (start, end) address ranges.
 type AddressRanges = Vec<(u64, u64)>;
 
-/// For each mapping, the sub-ranges covered by page runs, sorted; and the bytes of runs outside
-/// every mapping. Mappings must be sorted and disjoint.
-fn present_ranges(image: &CoreImage) -> Result<(Vec<AddressRanges>, u64), Error> {
+/// What the runs cover: for each mapping, the sub-ranges covered by runs, sorted; the bytes of
+/// runs outside every mapping; and the bytes of runs with a source (not known zeros) inside
+/// mappings. Mappings must be sorted and disjoint.
+struct Held {
+    ranges: Vec<AddressRanges>,
+    stray: u64,
+    data: u64,
+}
+
+fn held_ranges(image: &CoreImage) -> Result<Held, Error> {
     let mut runs = Vec::with_capacity(image.runs.len());
     for (index, run) in image.runs.iter().enumerate() {
         let end = run.end().ok_or(Error::BadPageRun {
             index,
             vaddr: run.vaddr,
-            nr_pages: run.nr_pages,
+            len: run.len,
         })?;
-        runs.push((run.vaddr, end));
+        runs.push((run.vaddr, end, run.source.is_some()));
     }
     runs.sort_unstable();
-    let mut present = vec![Vec::new(); image.mappings.len()];
-    let mut stray = 0u64;
+    let mut held = Held {
+        ranges: vec![Vec::new(); image.mappings.len()],
+        stray: 0,
+        data: 0,
+    };
     let mut m = 0usize;
-    for (start, end) in runs {
+    for (start, end, has_source) in runs {
         let mut cursor = start;
         while cursor < end {
             while image.mappings.get(m).is_some_and(|map| map.end <= cursor) {
@@ -127,24 +169,27 @@ fn present_ranges(image: &CoreImage) -> Result<(Vec<AddressRanges>, u64), Error>
             match image.mappings.get(m) {
                 Some(map) if map.start <= cursor => {
                     let piece_end = end.min(map.end);
-                    if let Some(list) = present.get_mut(m) {
+                    if let Some(list) = held.ranges.get_mut(m) {
                         push_merged(list, cursor, piece_end);
+                    }
+                    if has_source {
+                        held.data += piece_end - cursor;
                     }
                     cursor = piece_end;
                 }
                 Some(map) => {
                     let gap_end = end.min(map.start);
-                    stray += gap_end - cursor;
+                    held.stray += gap_end - cursor;
                     cursor = gap_end;
                 }
                 None => {
-                    stray += end - cursor;
+                    held.stray += end - cursor;
                     cursor = end;
                 }
             }
         }
     }
-    Ok((present, stray))
+    Ok(held)
 }
 
 fn push_merged(list: &mut Vec<(u64, u64)>, start: u64, end: u64) {
@@ -157,8 +202,61 @@ fn push_merged(list: &mut Vec<(u64, u64)>, start: u64, end: u64) {
     list.push((start, end));
 }
 
-/// Plans the core file of `image`: checks the mappings, decides per mapping whether its bytes
-/// are written, lays out notes and segments.
+/// A piece of a mapping as planned: its range and whether the core holds its bytes.
+struct Piece {
+    start: u64,
+    end: u64,
+    written: bool,
+}
+
+/// The pieces of one mapping (see the module docs), and the absent ranges among them.
+fn plan_mapping(
+    map: &super::image::Mapping,
+    held: &[(u64, u64)],
+    pieces: &mut Vec<Piece>,
+    absent: &mut Vec<AbsentRange>,
+) {
+    if map.backing == Backing::AnonPrivate {
+        let whole = !held.is_empty() || map.prot != 0;
+        pieces.push(Piece {
+            start: map.start,
+            end: map.end,
+            written: whole,
+        });
+        return;
+    }
+    let absence = match map.backing {
+        Backing::File => Absence::LeftToFile,
+        Backing::Special => Absence::KernelArea,
+        Backing::AnonPrivate | Backing::Unknown => Absence::Missing,
+    };
+    let mut cursor = map.start;
+    for &(start, end) in held {
+        if start > cursor {
+            absent.push(AbsentRange {
+                start: cursor,
+                end: start,
+                absence,
+            });
+        }
+        pieces.push(Piece {
+            start,
+            end,
+            written: true,
+        });
+        cursor = end;
+    }
+    if cursor < map.end {
+        absent.push(AbsentRange {
+            start: cursor,
+            end: map.end,
+            absence,
+        });
+    }
+}
+
+/// Plans the core file of `image`: checks the mappings, decides which pieces of each are
+/// written, lays out notes and segments.
 pub fn plan_core(image: &CoreImage) -> Result<CorePlan, Error> {
     let mut previous_end = 0u64;
     for (index, map) in image.mappings.iter().enumerate() {
@@ -181,52 +279,41 @@ pub fn plan_core(image: &CoreImage) -> Result<CorePlan, Error> {
         }
         previous_end = map.end;
     }
-    let (present, stray_bytes) = present_ranges(image)?;
-
-    let mut zero_filled = Vec::new();
-    let mut data_bytes = 0u64;
-    let mut dumped = Vec::with_capacity(image.mappings.len());
-    for (map, ranges) in image.mappings.iter().zip(&present) {
-        let has_pages = !ranges.is_empty();
-        let whole = match map.backing {
-            Backing::AnonPrivate => has_pages || map.prot != 0,
-            Backing::Unknown | Backing::Special => has_pages,
-        };
-        if whole {
-            data_bytes = ranges.iter().fold(data_bytes, |sum, (start, end)| {
-                sum.saturating_add(end - start)
+    for (index, run) in image.runs.iter().enumerate() {
+        if !run.vaddr.is_multiple_of(PAGE_SIZE) || !run.len.is_multiple_of(PAGE_SIZE) {
+            return Err(Error::BadPageRun {
+                index,
+                vaddr: run.vaddr,
+                len: run.len,
             });
         }
-        if whole && map.backing != Backing::AnonPrivate {
-            let mut cursor = map.start;
-            for (start, end) in ranges {
-                if *start > cursor {
-                    zero_filled.push((cursor, *start));
-                }
-                cursor = *end;
-            }
-            if cursor < map.end {
-                zero_filled.push((cursor, map.end));
-            }
-        }
-        dumped.push(whole);
+    }
+    let held = held_ranges(image)?;
+    let (stray_bytes, data_bytes) = (held.stray, held.data);
+
+    let mut pieces = Vec::with_capacity(image.mappings.len());
+    let mut absent = Vec::new();
+    for (map, ranges) in image.mappings.iter().zip(&held.ranges) {
+        plan_mapping(map, ranges, &mut pieces, &mut absent);
     }
 
-    let notes = build_notes(image, &zero_filled);
-    let phnum = 1 + image.mappings.len() as u64;
+    let file_note = build_file_note(&image.mappings, FILE_NOTE_LIMIT);
+    let missing_note = build_missing_note(&absent, MISSING_NOTE_LIMIT);
+    let notes = build_notes(image, &file_note.desc, &missing_note.desc);
+    let phnum = 1 + pieces.len() as u64;
     let notes_offset = ELF_HEADER_SIZE + phnum * PHDR_SIZE;
     let too_big = Error::CoreTooLarge;
     let mut cursor = align_up(notes_offset + notes.len() as u64, PAGE_SIZE).ok_or(too_big)?;
-    let mut segments = Vec::with_capacity(image.mappings.len());
-    for (map, whole) in image.mappings.iter().zip(dumped) {
-        let memsz = map.end - map.start;
-        let filesz = if whole { memsz } else { 0 };
+    let mut segments = Vec::with_capacity(pieces.len());
+    for (piece, map) in pieces.iter().zip(mapping_of_each(&pieces, image)) {
+        let memsz = piece.end - piece.start;
+        let filesz = if piece.written { memsz } else { 0 };
         segments.push(Segment {
-            vaddr: map.start,
+            vaddr: piece.start,
             memsz,
             filesz,
             offset: cursor,
-            flags: prot_to_flags(map.prot),
+            flags: prot_to_flags(map),
         });
         cursor = cursor.checked_add(filesz).ok_or(Error::CoreTooLarge)?;
     }
@@ -245,9 +332,29 @@ pub fn plan_core(image: &CoreImage) -> Result<CorePlan, Error> {
         segments,
         section_header_offset,
         file_len,
-        zero_filled,
+        absent,
         stray_bytes,
         data_bytes,
+        file_note: (file_note.listed, file_note.total),
+        missing_note: (missing_note.listed, missing_note.total),
+    })
+}
+
+/// The protection of the mapping each piece belongs to, in order (pieces are by address).
+fn mapping_of_each<'a>(
+    pieces: &'a [Piece],
+    image: &'a CoreImage,
+) -> impl Iterator<Item = u32> + 'a {
+    let mut m = 0usize;
+    pieces.iter().map(move |piece| {
+        while image
+            .mappings
+            .get(m)
+            .is_some_and(|map| map.end <= piece.start)
+        {
+            m += 1;
+        }
+        image.mappings.get(m).map_or(0, |map| map.prot)
     })
 }
 
@@ -260,6 +367,16 @@ impl CorePlan {
     /// The size the core file will have.
     pub fn file_len(&self) -> u64 {
         self.file_len
+    }
+
+    /// Bytes of absent ranges for one reason.
+    pub fn absent_bytes(&self, absence: Absence) -> u64 {
+        self.absent
+            .iter()
+            .filter(|range| range.absence == absence)
+            .fold(0u64, |sum, range| {
+                sum.saturating_add(range.end - range.start)
+            })
     }
 
     /// The ELF header, the program headers and the notes: the first bytes of the file.
@@ -322,47 +439,66 @@ fn push_phdr(out: &mut Vec<u8>, p_type: u32, segment: &Segment, align: u64) {
     out.extend_from_slice(&align.to_le_bytes());
 }
 
-/// Where the pages of a core come from: a reader over a `pages-N.img` and its name for errors.
+/// Where the bytes of a core come from: a reader over a `pages-N.img` (or an image holding a
+/// deleted file's contents) and its name for errors.
 pub struct PagesSource<'a, R: Read + Seek> {
     /// The pages file (or the archive member) to read.
     pub reader: &'a mut R,
     /// The name to put in errors, e.g. `checkpoint/pages-1.img`.
     pub name: &'a str,
+    /// True for the contents of a deleted file (counted apart in the summary).
+    pub stored_file: bool,
 }
 
 /// Writes the planned core into `out` (an empty file; `path` names it in errors), copying every
-/// run of `image` that falls in a written segment from its pages source (`pages[run.source]`).
+/// run of `image` that falls in a written segment from its source (`pages[run.source]`), sparsely
+/// and within the free space of `out`'s file system (read with `writer`'s probe).
 pub fn write_core<R: Read + Seek>(
     plan: &CorePlan,
     image: &CoreImage,
     pages: &mut [PagesSource<'_, R>],
-    out: &mut File,
+    writer: &mut SparseWriter<&File>,
     path: &Path,
 ) -> Result<CoreSummary, Error> {
-    let write_err = |source| Error::WriteCore {
-        path: path.to_path_buf(),
-        len: plan.file_len,
-        source,
+    let write_err = |err: WriteError, written: Written| match err {
+        WriteError::NoSpace(no_space) => Error::NoRoom {
+            path: path.to_path_buf(),
+            len: plan.file_len,
+            data: plan.data_bytes,
+            no_space,
+        },
+        WriteError::Io(source) => Error::WriteCore {
+            path: path.to_path_buf(),
+            len: plan.file_len,
+            data: plan.data_bytes,
+            written,
+            source,
+        },
     };
-    out.write_all(&plan.build_headers()).map_err(write_err)?;
+    writer
+        .write_at(0, &plan.build_headers())
+        .map_err(|err| write_err(err, Written::default()))?;
     let mut summary = CoreSummary {
         segments: plan.segments.len(),
         omitted_segments: plan.segments.iter().filter(|s| s.filesz == 0).count(),
-        zero_filled_bytes: plan
-            .zero_filled
-            .iter()
-            .fold(0u64, |sum, (s, e)| sum.saturating_add(e - s)),
+        left_to_files_bytes: plan.absent_bytes(Absence::LeftToFile),
+        missing_bytes: plan.absent_bytes(Absence::Missing),
         stray_bytes: plan.stray_bytes,
         file_len: plan.file_len,
-        dumped_bytes: 0,
         omitted_threads: image.omitted_threads,
+        file_note: plan.file_note,
+        missing_note: plan.missing_note,
+        stored_files_cut: image.runs_cut,
+        ..CoreSummary::default()
     };
     let mut buffer = Vec::new();
     let mut positions: Vec<Option<u64>> = vec![None; pages.len()];
     for run in &image.runs {
         let Some(run_end) = run.end() else { continue };
-        let (Some(source), Some(position)) =
-            (pages.get_mut(run.source), positions.get_mut(run.source))
+        let Some(index) = run.source else {
+            continue; // known zeros: holes
+        };
+        let (Some(source), Some(position)) = (pages.get_mut(index), positions.get_mut(index))
         else {
             continue;
         };
@@ -390,77 +526,90 @@ pub fn write_core<R: Read + Seek>(
                         source: err,
                     })?;
             }
-            out.seek(SeekFrom::Start(segment.offset + (start - segment.vaddr)))
-                .map_err(write_err)?;
-            copy_exact(
-                source.reader,
-                out,
-                end - start,
-                source_offset,
-                source.name,
-                &mut buffer,
-            )
-            .map_err(|err| match err {
-                Error::WriteCore { source, .. } => write_err(source),
-                other => other,
+            let copy = Copy {
+                len: end - start,
+                from: source_offset,
+                to: segment.offset + (start - segment.vaddr),
+            };
+            copy_exact(source.reader, writer, &copy, source.name, &mut buffer).map_err(|err| {
+                match err {
+                    CopyError::Read(err) => err,
+                    CopyError::Write(err) => write_err(err, writer.written()),
+                }
             })?;
-            *position = Some(source_offset + (end - start));
-            summary.dumped_bytes += end - start;
+            *position = Some(source_offset + copy.len);
+            summary.dumped_bytes += copy.len;
+            if source.stored_file {
+                summary.stored_file_bytes += copy.len;
+            }
         }
     }
     if let Some(offset) = plan.section_header_offset {
-        out.seek(SeekFrom::Start(offset)).map_err(write_err)?;
-        out.write_all(&plan.build_section_header())
-            .map_err(write_err)?;
+        writer
+            .write_at(offset, &plan.build_section_header())
+            .map_err(|err| write_err(err, writer.written()))?;
     }
-    out.set_len(plan.file_len).map_err(write_err)?;
-    out.flush().map_err(write_err)?;
+    writer
+        .set_len(plan.file_len)
+        .map_err(|err| write_err(WriteError::Io(err), writer.written()))?;
+    summary.written = writer.written();
     Ok(summary)
 }
 
-/// Copies exactly `len` bytes in chunks of at most [`COPY_CHUNK`]; a short source is an error
-/// naming the pages file and the byte offset where it ended.
+/// One copy from a source into the core.
+struct Copy {
+    /// Bytes.
+    len: u64,
+    /// Offset in the source.
+    from: u64,
+    /// Offset in the core.
+    to: u64,
+}
+
+enum CopyError {
+    Read(Error),
+    Write(WriteError),
+}
+
+/// Copies exactly `copy.len` bytes in chunks of at most [`COPY_CHUNK`]; a short source is an
+/// error naming the source and the byte offset where it ended.
 fn copy_exact<R: Read>(
     reader: &mut R,
-    out: &mut File,
-    len: u64,
-    offset: u64,
+    out: &mut SparseWriter<&File>,
+    copy: &Copy,
     name: &str,
     buffer: &mut Vec<u8>,
-) -> Result<(), Error> {
+) -> Result<(), CopyError> {
     if buffer.is_empty() {
         buffer.resize(COPY_CHUNK, 0);
     }
     let mut done = 0u64;
-    while done < len {
-        let want = (len - done).min(COPY_CHUNK as u64) as usize;
+    while done < copy.len {
+        let want = (copy.len - done).min(COPY_CHUNK as u64) as usize;
         let chunk = &mut buffer[..want];
         let mut filled = 0usize;
         while filled < want {
             match reader.read(&mut chunk[filled..]) {
                 Ok(0) => {
-                    return Err(Error::PagesTruncated {
+                    return Err(CopyError::Read(Error::PagesTruncated {
                         file: name.to_string(),
-                        offset: offset + done + filled as u64,
-                        needed: offset + len,
-                    })
+                        offset: copy.from + done + filled as u64,
+                        needed: copy.from + copy.len,
+                    }))
                 }
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(source) => {
-                    return Err(Error::ReadPages {
+                    return Err(CopyError::Read(Error::ReadPages {
                         file: name.to_string(),
-                        offset: offset + done + filled as u64,
+                        offset: copy.from + done + filled as u64,
                         source,
-                    })
+                    }))
                 }
             }
         }
-        out.write_all(chunk).map_err(|source| Error::WriteCore {
-            path: std::path::PathBuf::new(),
-            len: 0,
-            source,
-        })?;
+        out.write_at(copy.to + done, chunk)
+            .map_err(CopyError::Write)?;
         done += want as u64;
     }
     Ok(())
@@ -470,6 +619,7 @@ fn copy_exact<R: Read>(
 mod tests {
     use std::io::Cursor;
     use std::os::unix::fs::PermissionsExt;
+    use std::sync::Arc;
 
     use super::*;
     use crate::coredump::image::{
@@ -567,7 +717,7 @@ mod tests {
     fn sample_image() -> CoreImage {
         let file = |path: &str, offset| {
             Some(MappedFile {
-                path: path.into(),
+                path: Arc::from(path),
                 offset,
             })
         };
@@ -592,14 +742,14 @@ mod tests {
                     end: 0x402000,
                     prot: 5,
                     file: file("/bin/app", 0),
-                    backing: Backing::Unknown,
+                    backing: Backing::File,
                 },
                 Mapping {
                     start: 0x600000,
                     end: 0x603000,
                     prot: 3,
                     file: file("/bin/app", 0x2000),
-                    backing: Backing::Unknown,
+                    backing: Backing::File,
                 },
                 Mapping {
                     start: 0x10000000,
@@ -627,24 +777,25 @@ mod tests {
             runs: vec![
                 PageRun {
                     vaddr: 0x10001000,
-                    nr_pages: 2,
+                    len: 0x2000,
                     offset: 0,
-                    source: 0,
+                    source: Some(0),
                 },
                 PageRun {
                     vaddr: 0x601000,
-                    nr_pages: 1,
+                    len: 0x1000,
                     offset: 0x2000,
-                    source: 0,
+                    source: Some(0),
                 },
                 // Outside every mapping.
                 PageRun {
                     vaddr: 0x30000000,
-                    nr_pages: 1,
+                    len: 0x1000,
                     offset: 0x3000,
-                    source: 0,
+                    source: Some(0),
                 },
             ],
+            runs_cut: false,
         }
     }
 
@@ -667,6 +818,7 @@ mod tests {
             &mut [PagesSource {
                 reader: &mut pages,
                 name: "pages-1.img",
+                stored_file: false,
             }],
             &mut |_| {},
         )
@@ -685,33 +837,37 @@ mod tests {
         let parsed = parse(&bytes);
         assert_eq!(parsed.machine, 62);
         let loads = &parsed.loads;
-        assert_eq!(loads.len(), 5);
-        // Untouched file text: omitted; partly dumped file data: whole; anon: whole;
-        // PROT_NONE without pages: omitted; [vvar]-like without pages: omitted.
+        assert_eq!(loads.len(), 3);
+        // Untouched file text: no segment (left to the file); partly dumped file data: its dumped
+        // page only; anon: whole; PROT_NONE without pages: a segment without bytes; [vvar]-like
+        // without pages: no segment.
         let filesz: Vec<u64> = loads.iter().map(|l| l.3).collect();
-        assert_eq!(filesz, vec![0, 0x3000, 0x4000, 0, 0]);
+        assert_eq!(filesz, vec![0x1000, 0x4000, 0]);
+        let vaddrs: Vec<u64> = loads.iter().map(|l| l.2).collect();
+        assert_eq!(vaddrs, vec![0x601000, 0x10000000, 0x20000000]);
         let flags: Vec<u32> = loads.iter().map(|l| l.0).collect();
-        assert_eq!(flags, vec![PF_R | PF_X, PF_R | PF_W, PF_R | PF_W, 0, PF_R]);
-        assert_eq!(loads[3].4, 0x100000);
+        assert_eq!(flags, vec![PF_R | PF_W, PF_R | PF_W, 0]);
+        assert_eq!(loads[2].4, 0x100000);
 
         let at = |vaddr: u64| {
-            let l = loads
+            loads
                 .iter()
                 .find(|l| l.2 <= vaddr && vaddr < l.2 + l.3)
-                .unwrap();
-            bytes[(l.1 + vaddr - l.2) as usize]
+                .map(|l| bytes[(l.1 + vaddr - l.2) as usize])
         };
-        assert_eq!(at(0x10000000), 0);
-        assert_eq!(at(0x10001000), 0xa1);
-        assert_eq!(at(0x10002fff), 0xa2);
-        assert_eq!(at(0x10003000), 0);
-        assert_eq!(at(0x600fff), 0);
-        assert_eq!(at(0x601000), 0xb1);
-        assert_eq!(at(0x602000), 0);
+        assert_eq!(at(0x10000000), Some(0));
+        assert_eq!(at(0x10001000), Some(0xa1));
+        assert_eq!(at(0x10002fff), Some(0xa2));
+        assert_eq!(at(0x10003000), Some(0));
+        assert_eq!(at(0x600fff), None, "not invented: left to /bin/app");
+        assert_eq!(at(0x601000), Some(0xb1));
+        assert_eq!(at(0x602000), None);
         assert_eq!(written.summary.dumped_bytes, 0x3000);
         assert_eq!(written.summary.stray_bytes, 0x1000);
-        assert_eq!(written.summary.zero_filled_bytes, 0x2000);
-        assert_eq!(written.summary.omitted_segments, 3);
+        assert_eq!(written.summary.left_to_files_bytes, 0x4000);
+        assert_eq!(written.summary.missing_bytes, 0);
+        assert_eq!(written.summary.omitted_segments, 1);
+        assert!(written.summary.written.data_bytes >= 0x3000);
 
         let kinds: Vec<(&str, u32)> = parsed
             .notes
@@ -731,22 +887,120 @@ mod tests {
                 ("CORE", NT_PRSTATUS),
                 ("CORE", NT_FPREGSET),
                 ("LINUX", NT_X86_XSTATE),
-                (OWN_NOTE_NAME, NT_KC_ZERO_FILLED),
+                (OWN_NOTE_NAME, NT_KC_MISSING),
             ]
         );
         let prstatus = &parsed.notes[7].2;
         assert_eq!(u32_at(prstatus, 32), 43);
         assert_eq!(u64_at(prstatus, 112 + 16 * 8), 0x401000 + 43);
         assert_eq!(parsed.notes[6].2.len(), 832);
-        let zero_filled = &parsed.notes[10].2;
-        assert_eq!(u64_at(zero_filled, 0), 2);
-        assert_eq!(u64_at(zero_filled, 8), 0x600000);
-        assert_eq!(u64_at(zero_filled, 16), 0x601000);
-        assert_eq!(u64_at(zero_filled, 24), 0x602000);
-        assert_eq!(u64_at(zero_filled, 32), 0x603000);
+        let missing = &parsed.notes[10].2;
+        let triples: Vec<(u64, u64, u64)> = (0..u64_at(missing, 0) as usize)
+            .map(|i| {
+                let at = 16 + i * 24;
+                (
+                    u64_at(missing, at),
+                    u64_at(missing, at + 8),
+                    u64_at(missing, at + 16),
+                )
+            })
+            .collect();
+        assert_eq!(u64_at(missing, 8), 4);
+        assert_eq!(
+            triples,
+            vec![
+                (0x400000, 0x402000, 1),
+                (0x600000, 0x601000, 1),
+                (0x602000, 0x603000, 1),
+                (0x7fff0000, 0x7fff2000, 3),
+            ]
+        );
         let file_note = &parsed.notes[4].2;
         assert_eq!(u64_at(file_note, 0), 2);
         assert!(file_note.ends_with(b"/bin/app\0/bin/app\0"));
+    }
+
+    #[test]
+    fn zero_pages_of_the_checkpoint_become_holes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut image = sample_image();
+        image.mappings.truncate(3);
+        image.mappings[2].end = 0x10000000 + (64 << 20);
+        image.runs = vec![PageRun {
+            vaddr: 0x10000000,
+            len: 64 << 20,
+            offset: 0,
+            source: Some(0),
+        }];
+        let mut data = vec![0u8; 64 << 20];
+        data[5 << 20] = 7;
+        let mut pages = Cursor::new(data);
+        let written = write_core_file(
+            dir.path(),
+            &image,
+            &mut [PagesSource {
+                reader: &mut pages,
+                name: "pages-1.img",
+                stored_file: false,
+            }],
+            &mut |_| {},
+        )
+        .unwrap();
+        let summary = written.summary;
+        assert_eq!(summary.dumped_bytes, 64 << 20);
+        // One page of data and the headers (about a page); every other page of zeros is a hole.
+        assert!(summary.written.data_bytes <= 3 * 4096, "{summary:?}");
+        assert!(summary.written.hole_bytes >= (64 << 20) - 4096);
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(&written.path).unwrap();
+        assert!(meta.blocks() * 512 <= 64 * 1024, "{} blocks", meta.blocks());
+        let bytes = std::fs::read(&written.path).unwrap();
+        let parsed = parse(&bytes);
+        let anon = parsed.loads.iter().find(|l| l.2 == 0x10000000).unwrap();
+        assert_eq!(bytes[(anon.1 + (5 << 20)) as usize], 7);
+    }
+
+    #[test]
+    fn a_core_past_the_free_space_stops_with_an_account_of_what_was_written() {
+        use checkpoint_model::sparse::FreeSpace;
+        use std::os::unix::fs::MetadataExt;
+        // Room above the 32 MiB margin for the headers, not for the pages.
+        fn tight(file: &File) -> std::io::Result<FreeSpace> {
+            let used = file.metadata()?.blocks() * 512;
+            Ok(FreeSpace {
+                available: ((32 << 20) + 6000u64).saturating_sub(used),
+                margin: 32 << 20,
+            })
+        }
+        let image = sample_image();
+        let plan = plan_core(&image).unwrap();
+        let file = tempfile::tempfile().unwrap();
+        let mut writer = SparseWriter::with_probe(&file, tight);
+        let mut pages = Cursor::new(sample_pages());
+        let err = write_core(
+            &plan,
+            &image,
+            &mut [PagesSource {
+                reader: &mut pages,
+                name: "pages-1.img",
+                stored_file: false,
+            }],
+            &mut writer,
+            Path::new("/cores/core.42"),
+        )
+        .unwrap_err();
+        let Error::NoRoom { no_space, .. } = &err else {
+            panic!("{err}")
+        };
+        let headers = plan.build_headers().len() as u64;
+        assert_eq!(no_space.written.data_bytes, headers);
+        let text = err.to_string();
+        assert!(
+            text.starts_with("writing /cores/core.42: no room for ")
+                && text.contains("of which 32.0 MiB are kept free")
+                && text.contains("nothing was kept"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -766,6 +1020,7 @@ mod tests {
             &mut [PagesSource {
                 reader: &mut pages,
                 name: "pages-1.img",
+                stored_file: false,
             }],
             &mut |_| {},
         )
@@ -782,7 +1037,7 @@ mod tests {
         assert!(stdout.contains("NT_PRSTATUS"), "{stdout}");
         assert!(stdout.contains("NT_X86_XSTATE"), "{stdout}");
         assert!(stdout.contains("NT_FILE"), "{stdout}");
-        assert_eq!(stdout.matches("LOAD").count(), 5, "{stdout}");
+        assert_eq!(stdout.matches("LOAD").count(), 3, "{stdout}");
     }
 
     #[test]
@@ -795,6 +1050,7 @@ mod tests {
             &mut [PagesSource {
                 reader: &mut pages,
                 name: "checkpoint/pages-1.img",
+                stored_file: false,
             }],
             &mut |_| {},
         )
@@ -819,7 +1075,13 @@ mod tests {
         image.mappings[2].end = image.mappings[2].start;
         assert!(plan_core(&image).is_err());
         let mut image = sample_image();
-        image.runs[0].nr_pages = u64::MAX / 2;
+        image.runs[0].len = !0xfff;
+        assert!(matches!(
+            plan_core(&image),
+            Err(Error::BadPageRun { index: 0, .. })
+        ));
+        let mut image = sample_image();
+        image.runs[0].len = 100;
         assert!(matches!(
             plan_core(&image),
             Err(Error::BadPageRun { index: 0, .. })
@@ -847,6 +1109,7 @@ mod tests {
             &mut [PagesSource {
                 reader: &mut pages,
                 name: "pages-1.img",
+                stored_file: false,
             }],
             &mut |_| {},
         )
@@ -882,6 +1145,7 @@ mod tests {
             &mut [PagesSource {
                 reader: &mut pages,
                 name: "pages-1.img",
+                stored_file: false,
             }],
             &mut |_| {},
         )

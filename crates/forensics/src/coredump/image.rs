@@ -1,9 +1,12 @@
 //! What a core file says about one process, independent of where it came from: the process
-//! identity, each thread's registers, the auxiliary vector, the mappings and which of their pages
-//! the checkpoint holds. [`super::build`] fills it from CRIU images; [`super::elf`] writes it.
+//! identity, each thread's registers, the auxiliary vector, the mappings and which of their bytes
+//! the checkpoint holds (pages, and the stored contents of deleted files). [`super::build`] fills
+//! it from the dump model; [`super::elf`] writes it.
 //!
 //! Register values are stored in the order and width of the kernel's ptrace register sets, so
 //! that the note encoders only lay them out.
+
+use std::sync::Arc;
 
 /// The size of a page in every checkpoint this module reads (x86_64 and 4 KiB aarch64 kernels).
 pub const PAGE_SIZE: u64 = 4096;
@@ -33,8 +36,11 @@ pub struct CoreImage {
     pub auxv: Vec<(u64, u64)>,
     /// The mappings, sorted by start address and not overlapping.
     pub mappings: Vec<Mapping>,
-    /// The runs of pages the checkpoint holds, by address.
+    /// The runs of bytes the checkpoint holds, by address.
     pub runs: Vec<PageRun>,
+    /// True when some stored contents of deleted files were left out of `runs` (more pieces
+    /// than the model keeps per process): those ranges are reported missing.
+    pub runs_cut: bool,
 }
 
 /// Identity and state of a process (`NT_PRPSINFO`).
@@ -198,48 +204,49 @@ pub struct Mapping {
 /// The file behind a mapping (an `NT_FILE` entry).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MappedFile {
-    /// The path as the checkpoint recorded it.
-    pub path: String,
+    /// The path as the checkpoint recorded it, ` (deleted)` after it for a file deleted while
+    /// mapped (as the kernel writes it); shared by every mapping of the file.
+    pub path: Arc<str>,
     /// The byte offset in the file that `start` maps.
     pub offset: u64,
 }
 
-/// What a mapping's pages are where the checkpoint has none; decides what the core holds.
+/// What a mapping's bytes are where the checkpoint holds none; decides what the core holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backing {
     /// Private anonymous memory: pages CRIU did not dump were never touched, so they are zero.
-    /// Written whole (zeros sparse), unless the mapping is `PROT_NONE` with no page.
+    /// Written whole (zeros as holes), unless the mapping is `PROT_NONE` with no page.
     AnonPrivate,
-    /// File or shared memory: CRIU dumps only pages that differ from the file or are shared
-    /// elsewhere, so the others are unknown here. With no dumped page the core omits the mapping
-    /// (`p_filesz` 0, as the kernel does for untouched file mappings, so a debugger reads the
-    /// file); otherwise it is written whole with zeros for the unknown pages, and those ranges
-    /// are listed in our own note.
+    /// A file that was not deleted: CRIU dumps only the pages that differ from it, so the others
+    /// are the file's. The core holds the dumped pages and leaves the rest to the file (segments
+    /// without file bytes, the file named in `NT_FILE`), as the kernel does for file mappings.
+    File,
+    /// Anything else (shared memory, memfds, deleted files): where the checkpoint holds nothing,
+    /// nothing is known. The core holds what the checkpoint has and no byte elsewhere.
     Unknown,
     /// Kernel-provided areas ([vvar], [vsyscall], [vdso]): the dumped pages when there are some,
-    /// omitted otherwise.
+    /// nothing elsewhere.
     Special,
 }
 
-/// A run of consecutive pages the checkpoint holds.
+/// A run of consecutive bytes the checkpoint holds, page aligned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRun {
-    /// Address of the first page.
+    /// Address of the first byte.
     pub vaddr: u64,
-    /// Number of pages.
-    pub nr_pages: u64,
-    /// Byte offset of the first page in its pages file.
+    /// Length in bytes.
+    pub len: u64,
+    /// Byte offset of the first byte in its source.
     pub offset: u64,
-    /// Which pages file: an index into the sources given to the writer (0: the process's own
-    /// `pages-N.img`; others: the pages of shared-memory objects).
-    pub source: usize,
+    /// Where the bytes are: an index into the sources given to the writer (0: the process's own
+    /// `pages-N.img`; others: the pages of shared-memory objects, ghost file images); `None` for
+    /// zeros the checkpoint knows of (a hole of a sparse deleted file), written as holes.
+    pub source: Option<usize>,
 }
 
 impl PageRun {
     /// One past the last address of the run, or `None` if it would overflow.
     pub fn end(&self) -> Option<u64> {
-        self.nr_pages
-            .checked_mul(PAGE_SIZE)
-            .and_then(|len| self.vaddr.checked_add(len))
+        self.vaddr.checked_add(self.len)
     }
 }

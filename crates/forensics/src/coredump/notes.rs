@@ -1,11 +1,23 @@
 //! The `PT_NOTE` contents of a Linux core file: note framing (4-byte aligned name and
 //! descriptor) and the byte layouts of `NT_PRSTATUS`, `NT_PRPSINFO`, `NT_FPREGSET`,
 //! `NT_X86_XSTATE`, `NT_ARM_TLS`, `NT_SIGINFO`, `NT_AUXV` and `NT_FILE` for x86_64 and aarch64,
-//! as the kernel's `fs/binfmt_elf.c` writes them and as gdb/BFD size-check them.
+//! as the kernel's `fs/binfmt_elf.c` writes them and as gdb/BFD size-check them; and our own
+//! note listing the ranges the core holds no byte of.
+//!
+//! Notes are built in memory, so the two whose size follows the input are capped: `NT_FILE` at
+//! [`FILE_NOTE_LIMIT`] (the kernel's `core_file_note_size_limit`; 262,000 mappings of a file with
+//! a 4 KiB path would make a 1 GiB note) and ours at [`MISSING_NOTE_LIMIT`]. What a cap leaves
+//! out is counted, and the core's summary says so.
 
 use super::image::{
     Aarch64Regs, CoreImage, Mapping, ProcessInfo, ThreadRegs, ThreadState, X86Regs, PAGE_SIZE,
 };
+
+/// Largest `NT_FILE` descriptor: 4 MiB, the kernel's default `core_file_note_size_limit`.
+pub const FILE_NOTE_LIMIT: usize = 4 << 20;
+
+/// Largest descriptor of our [`NT_KC_MISSING`] note: 4 MiB (174,762 ranges).
+pub const MISSING_NOTE_LIMIT: usize = 4 << 20;
 
 /// `NT_PRSTATUS`: general-purpose registers and ids of one thread.
 pub const NT_PRSTATUS: u32 = 1;
@@ -23,9 +35,11 @@ pub const NT_ARM_TLS: u32 = 0x401;
 pub const NT_SIGINFO: u32 = 0x5349_4749;
 /// `NT_FILE`: the file-backed mappings.
 pub const NT_FILE: u32 = 0x4649_4c45;
-/// Our own note (name [`OWN_NOTE_NAME`]): the address ranges written as zeros although their
-/// contents are unknown, as a u64 count followed by that many (start, end) u64 pairs.
-pub const NT_KC_ZERO_FILLED: u32 = 0x4b43_5a46;
+/// Our own note (name [`OWN_NOTE_NAME`]): the address ranges of mappings the core holds no byte
+/// of, and why. Its descriptor: u64 count of the ranges listed, u64 count of all such ranges
+/// (more when [`MISSING_NOTE_LIMIT`] cut the list), then per range u64 start, u64 end, u64
+/// [`Absence`] code.
+pub const NT_KC_MISSING: u32 = 0x4b43_4d52;
 /// Name of our own notes.
 pub const OWN_NOTE_NAME: &str = "KUBECTL-CHECKPOINT";
 
@@ -120,10 +134,47 @@ impl Layout {
     }
 }
 
+/// Why the core holds no byte of an address range of a mapping (the code in [`NT_KC_MISSING`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Absence {
+    /// The file named in `NT_FILE` holds it: the checkpoint stores only pages that differ from
+    /// the file (1).
+    LeftToFile = 1,
+    /// Nothing in the checkpoint holds it (shared memory or a deleted file's pages it did not
+    /// store) (2).
+    Missing = 2,
+    /// A kernel-provided area ([vvar], [vsyscall]) the checkpoint has no page of (3).
+    KernelArea = 3,
+}
+
+/// An address range of a mapping that the core holds no byte of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbsentRange {
+    /// First address.
+    pub start: u64,
+    /// One past the last address.
+    pub end: u64,
+    /// Why.
+    pub absence: Absence,
+}
+
+/// A note whose list may have been cut: its descriptor, the entries it lists, and how many
+/// there were.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CappedNote {
+    /// The descriptor.
+    pub desc: Vec<u8>,
+    /// Entries listed.
+    pub listed: usize,
+    /// Entries there were.
+    pub total: usize,
+}
+
 /// Builds the whole note segment of a process: per thread `NT_PRSTATUS` followed by its register
-/// notes, the process-wide notes after the first thread's `NT_PRSTATUS` (the kernel's order, which
-/// BFD relies on to attach register notes to the preceding thread), then our own note.
-pub fn build_notes(image: &CoreImage, zero_filled: &[(u64, u64)]) -> Vec<u8> {
+/// notes, the process-wide notes (with `file_note`, from [`build_file_note`]) after the first
+/// thread's `NT_PRSTATUS` (the kernel's order, which BFD relies on to attach register notes to
+/// the preceding thread), then our own note (`missing_note`, from [`build_missing_note`]).
+pub fn build_notes(image: &CoreImage, file_note: &[u8], missing_note: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     for (index, thread) in image.threads.iter().enumerate() {
         encode_note(
@@ -136,7 +187,7 @@ pub fn build_notes(image: &CoreImage, zero_filled: &[(u64, u64)]) -> Vec<u8> {
             encode_note(&mut out, "CORE", NT_PRPSINFO, &build_prpsinfo(&image.info));
             encode_note(&mut out, "CORE", NT_SIGINFO, &[0; SIGINFO_SIZE]);
             encode_note(&mut out, "CORE", NT_AUXV, &build_auxv(&image.auxv));
-            encode_note(&mut out, "CORE", NT_FILE, &build_file_note(&image.mappings));
+            encode_note(&mut out, "CORE", NT_FILE, file_note);
         }
         match &thread.regs {
             ThreadRegs::X86_64(regs) => {
@@ -151,12 +202,7 @@ pub fn build_notes(image: &CoreImage, zero_filled: &[(u64, u64)]) -> Vec<u8> {
             }
         }
     }
-    encode_note(
-        &mut out,
-        OWN_NOTE_NAME,
-        NT_KC_ZERO_FILLED,
-        &build_zero_filled_note(zero_filled),
-    );
+    encode_note(&mut out, OWN_NOTE_NAME, NT_KC_MISSING, missing_note);
     out
 }
 
@@ -218,36 +264,61 @@ pub fn build_auxv(auxv: &[(u64, u64)]) -> Vec<u8> {
 }
 
 /// `NT_FILE`: count, page size, (start, end, offset in pages) per file-backed mapping, then the
-/// NUL-terminated paths in the same order.
-pub fn build_file_note(mappings: &[Mapping]) -> Vec<u8> {
+/// NUL-terminated paths in the same order; the mappings in address order as long as the note
+/// stays within `limit` bytes (the kernel writes no `NT_FILE` at all past its limit; we list what
+/// fits and count the rest).
+pub fn build_file_note(mappings: &[Mapping], limit: usize) -> CappedNote {
     let files: Vec<_> = mappings
         .iter()
         .filter_map(|m| m.file.as_ref().map(|f| (m, f)))
         .collect();
-    let mut out = Vec::new();
-    out.extend_from_slice(&(files.len() as u64).to_le_bytes());
+    let mut size = 16usize;
+    let mut listed = 0usize;
+    for (_, file) in &files {
+        let path_len = file.path.bytes().filter(|b| *b != 0).count() + 1;
+        if size + 24 + path_len > limit {
+            break;
+        }
+        size += 24 + path_len;
+        listed += 1;
+    }
+    let kept = files.get(..listed).unwrap_or_default();
+    let mut out = Vec::with_capacity(size);
+    out.extend_from_slice(&(listed as u64).to_le_bytes());
     out.extend_from_slice(&PAGE_SIZE.to_le_bytes());
-    for (mapping, file) in &files {
+    for (mapping, file) in kept {
         out.extend_from_slice(&mapping.start.to_le_bytes());
         out.extend_from_slice(&mapping.end.to_le_bytes());
         out.extend_from_slice(&(file.offset / PAGE_SIZE).to_le_bytes());
     }
-    for (_, file) in &files {
+    for (_, file) in kept {
         out.extend(file.path.bytes().filter(|b| *b != 0));
         out.push(0);
     }
-    out
+    CappedNote {
+        desc: out,
+        listed,
+        total: files.len(),
+    }
 }
 
-/// Our own note: the ranges written as zeros whose real contents the checkpoint does not hold.
-pub fn build_zero_filled_note(ranges: &[(u64, u64)]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(8 + ranges.len() * 16);
+/// Our own note ([`NT_KC_MISSING`]): the ranges the core holds no byte of, in address order,
+/// as many as fit in `limit` bytes.
+pub fn build_missing_note(ranges: &[AbsentRange], limit: usize) -> CappedNote {
+    let listed = ranges.len().min(limit.saturating_sub(16) / 24);
+    let mut out = Vec::with_capacity(16 + listed * 24);
+    out.extend_from_slice(&(listed as u64).to_le_bytes());
     out.extend_from_slice(&(ranges.len() as u64).to_le_bytes());
-    for (start, end) in ranges {
-        out.extend_from_slice(&start.to_le_bytes());
-        out.extend_from_slice(&end.to_le_bytes());
+    for range in ranges.get(..listed).unwrap_or_default() {
+        out.extend_from_slice(&range.start.to_le_bytes());
+        out.extend_from_slice(&range.end.to_le_bytes());
+        out.extend_from_slice(&(range.absence as u64).to_le_bytes());
     }
-    out
+    CappedNote {
+        desc: out,
+        listed,
+        total: ranges.len(),
+    }
 }
 
 /// x86_64 `user_fpregs_struct`, the 512-byte FXSAVE area.
@@ -358,6 +429,7 @@ pub fn build_aarch64_fpsimd(regs: &Aarch64Regs) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::coredump::image::{Backing, MappedFile, X86Fpregs, X86Xsave};
+    use std::sync::Arc;
 
     fn u64_at(bytes: &[u8], offset: usize) -> u64 {
         u64::from_le_bytes(bytes[offset..offset + 8].try_into().unwrap())
@@ -594,10 +666,10 @@ mod tests {
                 end: 0x402000,
                 prot: 5,
                 file: Some(MappedFile {
-                    path: "/usr/bin/x".into(),
+                    path: Arc::from("/usr/bin/x"),
                     offset: 0x3000,
                 }),
-                backing: Backing::Unknown,
+                backing: Backing::File,
             },
             Mapping {
                 start: 0x500000,
@@ -607,13 +679,64 @@ mod tests {
                 backing: Backing::AnonPrivate,
             },
         ];
-        let s = build_file_note(&mappings);
+        let note = build_file_note(&mappings, FILE_NOTE_LIMIT);
+        assert_eq!((note.listed, note.total), (1, 1));
+        let s = note.desc;
         assert_eq!(u64_at(&s, 0), 1);
         assert_eq!(u64_at(&s, 8), 4096);
         assert_eq!(u64_at(&s, 16), 0x400000);
         assert_eq!(u64_at(&s, 24), 0x402000);
         assert_eq!(u64_at(&s, 32), 3);
         assert_eq!(&s[40..], b"/usr/bin/x\0");
+    }
+
+    #[test]
+    fn file_note_stops_at_its_limit() {
+        let path: Arc<str> = Arc::from(format!("/{}", "p".repeat(4095)));
+        let mappings: Vec<Mapping> = (0..5000u64)
+            .map(|i| Mapping {
+                start: 0x1000_0000 + i * 0x2000,
+                end: 0x1000_1000 + i * 0x2000,
+                prot: 1,
+                file: Some(MappedFile {
+                    path: Arc::clone(&path),
+                    offset: 0,
+                }),
+                backing: Backing::File,
+            })
+            .collect();
+        let note = build_file_note(&mappings, FILE_NOTE_LIMIT);
+        // 16 + n * (24 + 4097) <= 4 MiB: 1017 entries.
+        assert_eq!((note.listed, note.total), (1017, 5000));
+        assert!(note.desc.len() <= FILE_NOTE_LIMIT);
+        assert_eq!(note.desc.len(), 16 + 1017 * (24 + 4097));
+        assert_eq!(u64_at(&note.desc, 0), 1017);
+        assert_eq!(
+            u64_at(&note.desc, 16 + 1016 * 24),
+            0x1000_0000 + 1016 * 0x2000
+        );
+    }
+
+    #[test]
+    fn missing_note_lists_ranges_up_to_its_limit() {
+        let ranges: Vec<AbsentRange> = (0..10u64)
+            .map(|i| AbsentRange {
+                start: i * 0x1000,
+                end: i * 0x1000 + 0x800,
+                absence: if i % 2 == 0 {
+                    Absence::LeftToFile
+                } else {
+                    Absence::Missing
+                },
+            })
+            .collect();
+        let note = build_missing_note(&ranges, 16 + 3 * 24);
+        assert_eq!((note.listed, note.total), (3, 10));
+        assert_eq!(u64_at(&note.desc, 0), 3);
+        assert_eq!(u64_at(&note.desc, 8), 10);
+        assert_eq!(u64_at(&note.desc, 16 + 24 + 8), 0x1800);
+        assert_eq!(u64_at(&note.desc, 16 + 24 + 16), 2);
+        assert_eq!(note.desc.len(), 16 + 3 * 24);
     }
 
     #[test]
