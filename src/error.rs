@@ -3,6 +3,17 @@
 
 use std::error::Error as StdError;
 
+/// The errno values of "too many open files" (Linux).
+mod libc_errno {
+    /// The process has too many files open.
+    pub const EMFILE: i32 = 24;
+    /// The system has too many files open.
+    pub const ENFILE: i32 = 23;
+}
+
+/// Our advice when the open-files limit ran out.
+const OUT_OF_DESCRIPTORS: &str = "the process ran out of open files: its limit is what `ulimit -n` shows; raise it (for example `ulimit -n 65536`, at most `ulimit -Hn`) and run the command again";
+
 /// Any failure of a verb, wrapping the error of the layer where it happened.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -119,7 +130,26 @@ impl Error {
         match self {
             Error::Cluster(err) => err.hint(),
             Error::NotAVerb { source, .. } | Error::In { source, .. } => source.hint(),
+            _ if self.is_out_of_descriptors() => Some(OUT_OF_DESCRIPTORS),
             _ => None,
         }
+    }
+
+    /// True when an open failed because the process or the system has too many files open
+    /// (`EMFILE`, `ENFILE`).
+    fn is_out_of_descriptors(&self) -> bool {
+        let mut source: Option<&(dyn StdError + 'static)> = Some(self);
+        while let Some(err) = source {
+            if let Some(io) = err.downcast_ref::<std::io::Error>() {
+                if matches!(
+                    io.raw_os_error(),
+                    Some(libc_errno::EMFILE | libc_errno::ENFILE)
+                ) {
+                    return true;
+                }
+            }
+            source = err.source();
+        }
+        false
     }
 }

@@ -972,3 +972,83 @@ fn gnu_sparse_members_are_refused_by_name_and_the_rest_is_read() {
         );
     }
 }
+
+// ---- descriptors: one spool file, however many members (issue 20.6) ----
+
+/// Runs the binary with its open-files limit (soft and hard) set to `nofile` by `prlimit`,
+/// killed after 120 s.
+fn run_with_nofile(nofile: u32, args: &[&str]) -> Output {
+    let out = Command::new("prlimit")
+        .arg(format!("--nofile={nofile}:{nofile}"))
+        .args(["timeout", "-s", "KILL", "120"])
+        .arg(env!("CARGO_BIN_EXE_kubectl-checkpoint"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("prlimit runs (util-linux)");
+    assert_ne!(out.status.code(), Some(137), "{args:?} was killed");
+    out
+}
+
+#[test]
+fn a_thousand_pages_files_fit_in_the_usual_descriptor_limit() {
+    use crate::support::memgen;
+    let tmp = tempfile::tempdir().unwrap();
+    // 1,101 processes with a pages file each, as CRIU writes them, the pages zero (0.5 MB zstd).
+    let zero_page = tmp.path().join("zero.page");
+    std::fs::write(&zero_page, [0u8; 4096]).unwrap();
+    let tar = tmp.path().join("many.tar");
+    let spec = memgen::GenSpec {
+        processes: 1101,
+        bytes_per_process: 64 * 4096,
+        pages_from: Some(zero_page),
+        ..memgen::GenSpec::default()
+    };
+    memgen::write_tar(&tar, &spec).unwrap();
+    let status = Command::new("zstd")
+        .args(["-q", "-1", "-T2", "--rm"])
+        .arg(&tar)
+        .status()
+        .expect("zstd runs");
+    assert!(status.success());
+    let archive = tmp.path().join("many.tar.zst");
+    assert!(std::fs::metadata(&archive).unwrap().len() < 2 << 20);
+    let archive = archive.to_str().unwrap();
+    let member = format!("{archive}:checkpoint/pstree.img");
+    for args in [
+        vec!["analyze", "--local", archive, "--ps-tree", "-o", "json"],
+        vec!["analyze", "--local", archive, "--memory", "-o", "json"],
+        vec!["analyze", "--local", archive, "--files", "-o", "json"],
+        vec![
+            "analyze",
+            "--local",
+            archive,
+            "--search",
+            "KCP_GEN_MARKER_7731",
+            "--max-matches",
+            "5",
+        ],
+        vec!["decode", member.as_str()],
+    ] {
+        let out = run_with_nofile(1024, &args);
+        assert!(
+            out.status.success(),
+            "{args:?} with ulimit -n 1024: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = run_with_nofile(
+        1024,
+        &["analyze", "--local", archive, "--memory", "-o", "json"],
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.as_array().map(Vec::len), Some(1101));
+    // Past any limit, the error says which one.
+    let out = run_with_nofile(4, &["analyze", "--local", archive, "--memory"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("Too many open files") && stderr.contains("`ulimit -n`"),
+        "{stderr}"
+    );
+}
