@@ -1052,3 +1052,60 @@ fn a_thousand_pages_files_fit_in_the_usual_descriptor_limit() {
         "{stderr}"
     );
 }
+
+// ---- recursion: deeply nested messages (issue 20.5) ----
+
+/// A `cgroup.img` of one entry whose `cgroup_dir_entry` nests itself `depth` levels deep.
+fn deep_cgroup_image(depth: usize) -> Vec<u8> {
+    fn field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
+        out.push(tag);
+        let mut len = bytes.len();
+        while len >= 0x80 {
+            out.push((len as u8) | 0x80);
+            len >>= 7;
+        }
+        out.push(len as u8);
+        out.extend_from_slice(bytes);
+    }
+    let mut dir = Vec::new();
+    for _ in 0..depth {
+        let mut outer = Vec::new();
+        field(&mut outer, 0x0a, b"d");
+        if !dir.is_empty() {
+            field(&mut outer, 0x12, &dir);
+        }
+        dir = outer;
+    }
+    let mut controller = Vec::new();
+    field(&mut controller, 0x12, &dir);
+    let mut entry = Vec::new();
+    field(&mut entry, 0x12, &controller);
+    let mut image = encode_image::<checkpoint_images::messages::CgroupEntry>(&[]);
+    image.extend_from_slice(&(entry.len() as u32).to_le_bytes());
+    image.extend_from_slice(&entry);
+    image
+}
+
+#[test]
+fn deeply_nested_messages_are_refused_by_decode_without_overflowing_the_stack() {
+    let tmp = tempfile::tempdir().unwrap();
+    let image = tmp.path().join("cgroup.img");
+    std::fs::write(&image, deep_cgroup_image(10_000)).unwrap();
+    assert!(std::fs::metadata(&image).unwrap().len() < 70_000);
+    let image = image.to_str().unwrap();
+    for args in [vec!["decode", image], vec!["decode", "--pretty", image]] {
+        let run = run_measured(&args, 20);
+        run.within(64, 5.0, &format!("{args:?}"));
+        let stderr = run.stderr();
+        assert_eq!(run.output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("cgroup.img: entry 0 at byte 0x8")
+                && stderr.contains("messages nested more than 100 deep"),
+            "{args:?}: {stderr}"
+        );
+        assert!(run.output.stdout.is_empty(), "nothing half-written");
+    }
+    // Counting entries needs no nesting.
+    let run = run_measured(&["decode", "--info", image], 20);
+    assert!(run.output.status.success(), "{}", run.stderr());
+}

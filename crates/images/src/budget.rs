@@ -27,8 +27,14 @@ pub const MAX_ENTRIES: u64 = 1 << 20;
 /// Most bytes of decoded structs one image may take in memory (`entries × size_of`).
 pub const MAX_DECODED_BYTES: u64 = 64 << 20;
 
-/// Deepest nesting of embedded messages followed (CRIU's schemas nest a few levels).
-const MAX_DEPTH: usize = 32;
+/// Deepest nesting of embedded messages decoded: 100, the recursion limit of prost and of the
+/// protobuf library crit runs on, so `decode` refuses what crit refuses. CRIU's schemas nest a
+/// few levels; only `cgroup_dir_entry` can nest itself, and a forged `cgroup.img` nests it
+/// thousands of times deep, which recursive decoders and renderers turn into a stack overflow.
+pub const MAX_NESTING: usize = 100;
+
+/// Deepest nesting [`count_repeated`] follows: all that a decoder accepts.
+const MAX_DEPTH: usize = MAX_NESTING;
 
 /// How many entries of a type of `struct_size` bytes may be decoded into one `Vec`.
 pub fn max_entries(struct_size: usize) -> u64 {

@@ -26,6 +26,7 @@ use serde_json::{Map, Number, Value};
 
 use crate::vma::{flags, prot, status};
 
+use super::budget::MAX_NESTING;
 use super::image::entries;
 use super::magic::Magic;
 use super::messages::{self, GhostChunkEntry, IpcMsg, PagemapEntry, PagemapHead};
@@ -106,7 +107,12 @@ pub fn decode_image_with(
                 source,
             })
         };
-        let mut object = message_json(entry_schema, raw.payload, style, false).map_err(wire_err)?;
+        let walk = Walk {
+            style,
+            root: raw.payload,
+            depth: 0,
+        };
+        let mut object = message_json(entry_schema, raw.payload, walk, false).map_err(wire_err)?;
         if let Some(extra) = extra_json(magic, raw.index, raw.payload, raw.extra, &mut ghost_chunks)
             .map_err(|source| {
                 fail(Problem::Wire {
@@ -253,10 +259,15 @@ fn ipc_messages(extra: &[u8]) -> Result<Vec<Value>, WireError> {
         let data = rest
             .get(data_start..data_start.saturating_add(msize))
             .ok_or(cut)?;
+        let walk = Walk {
+            style: Style::Plain,
+            root: msg,
+            depth: 0,
+        };
         out.push(Value::Object(message_json(
             IpcMsg::schema(),
             msg,
-            Style::Plain,
+            walk,
             false,
         )?));
         out.push(Value::String(encode_base64(data)));
@@ -268,13 +279,48 @@ fn ipc_messages(extra: &[u8]) -> Result<Vec<Value>, WireError> {
     Ok(out)
 }
 
-/// One message as a JSON object, fields in field-number order, only those present.
+/// Where [`message_json`] is: the style, the entry's payload (for offsets of nested messages)
+/// and how deep in it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Walk<'a> {
+    /// Plain or pretty.
+    pub style: Style,
+    /// The whole entry the message is part of.
+    pub root: &'a [u8],
+    /// Messages around this one (0 for the entry itself).
+    pub depth: usize,
+}
+
+impl<'a> Walk<'a> {
+    /// The walk one message deeper, into `bytes` (a part of the entry); an error naming the
+    /// nested message's offset in the entry past [`MAX_NESTING`].
+    fn enter(self, bytes: &[u8]) -> Result<Walk<'a>, WireError> {
+        if self.depth >= MAX_NESTING {
+            return Err(WireError {
+                offset: bytes
+                    .as_ptr()
+                    .addr()
+                    .saturating_sub(self.root.as_ptr().addr()),
+                problem:
+                    "messages nested more than 100 deep (the limit of prost and of crit's protobuf)",
+            });
+        }
+        Ok(Walk {
+            depth: self.depth + 1,
+            ..self
+        })
+    }
+}
+
+/// One message as a JSON object, fields in field-number order, only those present; nested
+/// messages at most [`MAX_NESTING`] deep.
 pub(crate) fn message_json(
     schema: &'static Schema,
     bytes: &[u8],
-    style: Style,
+    walk: Walk<'_>,
     hex: bool,
 ) -> Result<Map<String, Value>, WireError> {
+    let style = walk.style;
     // Values per field of the schema, in schema order; absent fields stay None.
     let mut slots: Vec<Option<Slot<'_>>> = vec![None; schema.fields.len()];
     for field in Fields::new(bytes) {
@@ -316,7 +362,7 @@ pub(crate) fn message_json(
         let desc = &schema.fields[index];
         let hex = hex || desc.opts.hex;
         let value = match slot {
-            Slot::One(value) => field_json(desc, value, style, hex)?,
+            Slot::One(value) => field_json(desc, value, walk, hex)?,
             Slot::Message(parts) => {
                 let joined;
                 let bytes = if let [only] = parts.as_slice() {
@@ -325,7 +371,7 @@ pub(crate) fn message_json(
                     joined = parts.concat();
                     joined.as_slice()
                 };
-                field_json(desc, WireValue::Len(bytes), style, hex)?
+                field_json(desc, WireValue::Len(bytes), walk, hex)?
             }
             Slot::List(items) => {
                 if style == Style::Pretty && desc.opts.ipadd {
@@ -336,7 +382,7 @@ pub(crate) fn message_json(
                 }
                 let mut list = Vec::with_capacity(items.len());
                 for item in items {
-                    if let Some(v) = field_json(desc, item, style, hex)? {
+                    if let Some(v) = field_json(desc, item, walk, hex)? {
                         list.push(v);
                     }
                 }
@@ -401,9 +447,10 @@ fn unpack<'a>(
 fn field_json(
     desc: &FieldDesc,
     value: WireValue<'_>,
-    style: Style,
+    walk: Walk<'_>,
     hex: bool,
 ) -> Result<Option<Value>, WireError> {
+    let style = walk.style;
     let mismatch = WireError {
         offset: 0,
         problem: "wire type does not match the field type",
@@ -420,7 +467,8 @@ fn field_json(
             let WireValue::Len(bytes) = value else {
                 return Err(mismatch);
             };
-            return message_json(schema(), bytes, style, hex).map(|m| Some(Value::Object(m)));
+            return message_json(schema(), bytes, walk.enter(bytes)?, hex)
+                .map(|m| Some(Value::Object(m)));
         }
         Kind::String => {
             let WireValue::Len(bytes) = value else {
@@ -822,5 +870,73 @@ mod tests {
         for (name, want) in table {
             assert_eq!(raw_image_kind(name), want, "{name}");
         }
+    }
+
+    /// A `cgroup.img` whose one entry nests `cgroup_dir_entry` `depth` levels deep.
+    fn deep_cgroup_image(depth: usize) -> Vec<u8> {
+        fn field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
+            out.push(tag);
+            let mut len = bytes.len();
+            while len >= 0x80 {
+                out.push((len as u8) | 0x80);
+                len >>= 7;
+            }
+            out.push(len as u8);
+            out.extend_from_slice(bytes);
+        }
+        let mut dir = Vec::new();
+        for _ in 0..depth {
+            let mut outer = Vec::new();
+            field(&mut outer, 0x0a, b"d"); // dir_name
+            if !dir.is_empty() {
+                field(&mut outer, 0x12, &dir); // children
+            }
+            dir = outer;
+        }
+        let mut controller = Vec::new();
+        field(&mut controller, 0x12, &dir); // cg_controller_entry.dirs
+        let mut entry = Vec::new();
+        field(&mut entry, 0x12, &controller); // cgroup_entry.controllers
+        let mut image = crate::encode_image::<messages::CgroupEntry>(&[]);
+        image.extend_from_slice(&(entry.len() as u32).to_le_bytes());
+        image.extend_from_slice(&entry);
+        image
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_an_error_naming_image_and_entry() {
+        // 10,000 levels in 67 KB: recursion overflowed the stack here before.
+        let deep = deep_cgroup_image(10_000);
+        assert!(deep.len() < 70_000);
+        for style in [Style::Plain, Style::Pretty] {
+            let err = decode_image_with("cgroup.img", &deep, style).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.starts_with("cgroup.img: entry 0 at byte 0x8:")
+                    && text.contains("messages nested more than 100 deep"),
+                "{text}"
+            );
+        }
+        // prost, which the model decodes with, refuses it too (its own recursion limit).
+        let payload = &deep[12..];
+        assert!(<messages::CgroupEntry as prost::Message>::decode(payload).is_err());
+        // Right at the limit, as prost counts it: the entry, its controller and 99 directories
+        // decode; one more does not.
+        for (depth, decodes) in [(99, true), (100, false)] {
+            let image = deep_cgroup_image(depth);
+            let prost = <messages::CgroupEntry as prost::Message>::decode(&image[12..]);
+            assert_eq!(prost.is_ok(), decodes, "prost, {depth} levels");
+            let ours = decode_image_with("cgroup.img", &image, Style::Plain);
+            assert_eq!(ours.is_ok(), decodes, "json, {depth} levels");
+        }
+        let ok = deep_cgroup_image(98);
+        let decoded = decode_image_with("cgroup.img", &ok, Style::Pretty).unwrap();
+        let mut dir = &decoded.entries[0]["controllers"][0]["dirs"][0];
+        let mut levels = 1;
+        while let Some(child) = dir.get("children").and_then(|c| c.get(0)) {
+            dir = child;
+            levels += 1;
+        }
+        assert_eq!(levels, 98);
     }
 }
