@@ -29,6 +29,10 @@ pub struct ArchiveArgs {
     /// Most bytes of a compressed archive's members kept in memory; the rest is spooled.
     #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = parse_size)]
     pub memory_budget: u64,
+    /// Most bytes one pass may decompress from a compressed rootfs-diff.tar (K, M, G, T
+    /// suffixes); default: the larger of 1G and 100 times its size.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub rootfs_diff_limit: Option<u64>,
 }
 
 impl ArchiveArgs {
@@ -41,6 +45,9 @@ impl ArchiveArgs {
             .max_name_bytes(self.max_name_bytes);
         if let Some(dir) = &self.spool_dir {
             params = params.spool_dir(dir);
+        }
+        if let Some(bytes) = self.rootfs_diff_limit {
+            params = params.rootfs_diff_limit(bytes);
         }
         params
     }
@@ -138,6 +145,7 @@ mod tests {
         assert_eq!(params.max_members, library.max_members);
         assert_eq!(params.max_name_bytes, library.max_name_bytes);
         assert_eq!(params.spool_dir, None);
+        assert_eq!(params.rootfs_diff_limit, library.rootfs_diff_limit);
         let args = Harness::try_parse_from(["x", "--spool-dir", "/var/tmp", "--max-members", "9"])
             .unwrap()
             .archive;

@@ -300,6 +300,14 @@ fn sections(report: &CheckpointReport, style: Style, wide: bool) -> Vec<(&'stati
                 path.clone(),
             ]);
         }
+        if let Some(reason) = &diff.incomplete {
+            table.row(vec![
+                "stopped".into(),
+                String::new(),
+                String::new(),
+                reason.clone(),
+            ]);
+        }
         sections.push(("root file system changes", table));
     }
     if let Some(indicators) = &report.indicators {

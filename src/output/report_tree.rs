@@ -216,6 +216,9 @@ fn build_tree(report: &CheckpointReport) -> TreeNode {
                 .iter()
                 .map(|path| TreeNode::leaf(format!("{path} (deleted)"))),
         );
+        if let Some(reason) = &diff.incomplete {
+            items.push(TreeNode::leaf(format!("listing stopped: {reason}")));
+        }
         children.push(TreeNode::branch("Root FS changes", items));
     }
     if let Some(indicators) = &report.indicators {

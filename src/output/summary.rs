@@ -284,6 +284,9 @@ pub(super) fn render(
         }
         writeln!(out, "{line}")?;
     }
+    if let Some(reason) = &rootfs.incomplete {
+        writeln!(out, "  the listing stopped early: {}", escape_text(reason))?;
+    }
     if summary.totals.unreadable > 0 {
         writeln!(
             out,

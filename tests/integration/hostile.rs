@@ -1109,3 +1109,135 @@ fn deeply_nested_messages_are_refused_by_decode_without_overflowing_the_stack() 
     let run = run_measured(&["decode", "--info", image], 20);
     assert!(run.output.status.success(), "{}", run.stderr());
 }
+
+// ---- time: a compressed rootfs-diff.tar that expands without bound (issue 20.4) ----
+
+/// A zstd frame written by hand: `Raw` pieces as raw blocks, `Zeros(n)` as RLE blocks of zero
+/// bytes (4 bytes per 128 KiB: 64 GiB of zeros in 2 MB).
+enum Piece<'a> {
+    Raw(&'a [u8]),
+    Zeros(u64),
+}
+
+fn zstd_frame(pieces: &[Piece<'_>]) -> Vec<u8> {
+    const BLOCK: u64 = 128 << 10;
+    let mut blocks: Vec<(u8, u32, Option<&[u8]>)> = Vec::new(); // (type, size, raw bytes)
+    for piece in pieces {
+        match piece {
+            Piece::Raw(bytes) => {
+                for chunk in bytes.chunks(BLOCK as usize) {
+                    blocks.push((0, chunk.len() as u32, Some(chunk)));
+                }
+            }
+            Piece::Zeros(mut left) => {
+                while left > 0 {
+                    let n = left.min(BLOCK);
+                    blocks.push((1, n as u32, None));
+                    left -= n;
+                }
+            }
+        }
+    }
+    // Magic, a frame header with a 128 KiB window and no content size, then the blocks.
+    let mut out = vec![0x28, 0xb5, 0x2f, 0xfd, 0x00, (17 - 10) << 3];
+    let count = blocks.len();
+    for (index, (kind, size, raw)) in blocks.into_iter().enumerate() {
+        let last = u32::from(index + 1 == count);
+        let header = last | (u32::from(kind) << 1) | (size << 3);
+        out.extend_from_slice(&header.to_le_bytes()[..3]);
+        match raw {
+            Some(bytes) => out.extend_from_slice(bytes),
+            None => out.push(0),
+        }
+    }
+    out
+}
+
+/// A tar header block of a regular file (ustar, octal fields).
+fn tar_header(name: &str, size: u64) -> Vec<u8> {
+    let mut builder = TarBuilder::new();
+    builder.header_only(name, b'0', size);
+    builder.unfinished()
+}
+
+#[test]
+fn a_compressed_rootfs_diff_that_expands_without_bound_is_cut_with_its_entry_named() {
+    // rootfs-diff.tar as zstd: a small file, a 64 GiB file of zeros, a file after it.
+    let before = b"listen: 0.0.0.0\n";
+    let mut first = tar_header("etc/before.conf", before.len() as u64);
+    first.extend_from_slice(before);
+    first.resize(first.len().next_multiple_of(512), 0);
+    first.extend_from_slice(&tar_header("srv/zeros.bin", 64 << 30));
+    let mut last = tar_header("etc/after.conf", 0);
+    last.extend_from_slice(&[0; 1024]);
+    let inner = zstd_frame(&[
+        Piece::Raw(&first),
+        Piece::Zeros(64 << 30),
+        Piece::Raw(&last),
+    ]);
+    assert!(inner.len() < 3 << 20);
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("rootfs-bomb.tar.zst");
+    zstd_archive(&archive, Base::Py, |tar| {
+        append(tar, "rootfs-diff.tar", &inner)
+    });
+    assert!(std::fs::metadata(&archive).unwrap().len() < 1 << 20);
+    let archive = archive.to_str().unwrap();
+
+    // The listing keeps what it read, names where it stopped and the flag that moves the bound.
+    let run = run_measured(
+        &["analyze", "--local", archive, "--rootfs-diff", "-o", "json"],
+        60,
+    );
+    run.within(96, 20.0, "--rootfs-diff of a 64 GiB zero file");
+    assert!(run.output.status.success(), "{}", run.stderr());
+    let report: serde_json::Value = serde_json::from_slice(&run.output.stdout).unwrap();
+    let diff = &report[0]["rootfs_diff"];
+    let paths: Vec<&str> = diff["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["etc/before.conf", "srv/zeros.bin"]);
+    let reason = diff["incomplete"].as_str().unwrap();
+    assert!(
+        reason.contains("rootfs-diff.tar: stopped in entry `srv/zeros.bin` (64.0 GiB declared")
+            && reason.contains("decompresses past 1.0 GiB")
+            && reason.contains("--rootfs-diff-limit"),
+        "{reason}"
+    );
+
+    // The default view (the summary) is bounded the same way and says so.
+    let run = run_measured(&["analyze", "--local", archive], 60);
+    run.within(128, 30.0, "the summary of a 64 GiB zero file");
+    let stdout = String::from_utf8_lossy(&run.output.stdout);
+    assert!(
+        stdout.contains("the listing stopped early") && stdout.contains("srv/zeros.bin"),
+        "{stdout}"
+    );
+
+    // diff hashes rootfs-diff.tar's files within the same bound (set lower here: sha256 of a
+    // test build is slow): that section is not compared, and the reason names the entry.
+    let run = run_measured(
+        &[
+            "diff",
+            archive,
+            archive,
+            "-o",
+            "json",
+            "--rootfs-diff-limit",
+            "256M",
+        ],
+        60,
+    );
+    run.within(128, 30.0, "diff of two 64 GiB zero files");
+    let report: serde_json::Value = serde_json::from_slice(&run.output.stdout).unwrap();
+    let text = report.to_string();
+    assert!(
+        text.contains("stopped in entry `srv/zeros.bin`")
+            && text.contains("decompresses past 256.0 MiB")
+            && text.contains("rootfs-diff"),
+        "{text}"
+    );
+}

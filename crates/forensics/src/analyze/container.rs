@@ -114,5 +114,6 @@ pub(crate) fn rootfs_diff_report(diff: &RootfsDiff) -> RootfsDiffReport {
             })
             .collect(),
         deleted: diff.deleted.clone(),
+        incomplete: diff.incomplete.clone(),
     }
 }

@@ -494,6 +494,10 @@ pub struct RootfsDiffReport {
     pub changed: Vec<ChangedFile>,
     /// Paths listed in `deleted.files`.
     pub deleted: Vec<String>,
+    /// Why `changed` stops early, when it does (a compressed `rootfs-diff.tar` past its
+    /// decompression bound), naming the entry it stopped in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
 }
 
 /// One member of `rootfs-diff.tar`.

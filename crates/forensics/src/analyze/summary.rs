@@ -199,6 +199,9 @@ pub struct SummaryRootfs {
     pub deleted: usize,
     /// The first few changed or deleted paths.
     pub examples: Vec<String>,
+    /// Why the listing of rootfs-diff.tar stops early, when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
 }
 
 /// How many example paths of the root file system changes the summary keeps.
@@ -300,6 +303,7 @@ pub(crate) fn build_summary(
                 .chain(diff.deleted.iter().cloned())
                 .take(ROOTFS_EXAMPLES)
                 .collect(),
+            incomplete: diff.incomplete.clone(),
         };
     }
     summary

@@ -47,7 +47,7 @@ use std::sync::Arc;
 pub use custody::{check_custody, CustodyRecord, CustodyStatus};
 pub use member_reader::{MemberReader, PagesReader};
 pub use metadata::ContainerMetadata;
-pub use rootfs::{ChangedFile, RootfsDiff};
+pub use rootfs::{expansion_limit, ChangedFile, RootfsDiff, EXPANSION_FLOOR, EXPANSION_RATIO};
 pub use tar_stream::MemberKind;
 
 use index::{describe_file_type, is_pages_image, normalize_name, open_nonblocking, open_regular};
@@ -434,14 +434,22 @@ impl std::fmt::Display for NoRoom {
 /// Lists the members of any tar stream (plain, gzip or zstd, told by content) without
 /// extracting anything: the listing [`Checkpoint::rootfs_diff`] makes of `rootfs-diff.tar`,
 /// within the same caps ([`OpenParams::max_members`], [`OpenParams::max_name_bytes`]).
-pub fn list_tar(reader: impl Read, params: &OpenParams) -> Result<Vec<ChangedFile>, String> {
-    rootfs::list_changed(
+/// A compressed stream decompresses to at most [`OpenParams::rootfs_diff_limit`] bytes (or
+/// [`rootfs::EXPANSION_FLOOR`]); past it the listing stops and says so.
+pub fn list_tar(reader: impl Read, params: &OpenParams) -> Result<RootfsDiff, String> {
+    let listing = rootfs::list_changed(
         reader,
         rootfs::Caps {
             entries: params.max_members,
             name_bytes: params.max_name_bytes,
+            expanded_bytes: rootfs::expansion_limit(params.rootfs_diff_limit, 0),
         },
-    )
+    )?;
+    Ok(RootfsDiff {
+        changed: listing.entries,
+        deleted: Vec::new(),
+        incomplete: listing.incomplete,
+    })
 }
 
 /// How the checkpoint is stored.
@@ -500,6 +508,9 @@ pub struct OpenParams {
     pub max_members: u64,
     /// The most bytes all member names and link targets may take together.
     pub max_name_bytes: u64,
+    /// The most bytes one pass may decompress from a compressed `rootfs-diff.tar`; `None` for
+    /// the larger of 1 GiB and 100 times its size (see [`rootfs::expansion_limit`]).
+    pub rootfs_diff_limit: Option<u64>,
 }
 
 impl Default for OpenParams {
@@ -510,6 +521,7 @@ impl Default for OpenParams {
             spool_dir: None,
             max_members: DEFAULT_MAX_MEMBERS,
             max_name_bytes: DEFAULT_MAX_NAME_BYTES,
+            rootfs_diff_limit: None,
         }
     }
 }
@@ -540,6 +552,13 @@ impl OpenParams {
     #[must_use]
     pub fn max_members(mut self, count: u64) -> Self {
         self.max_members = count;
+        self
+    }
+
+    /// Sets [`OpenParams::rootfs_diff_limit`].
+    #[must_use]
+    pub fn rootfs_diff_limit(mut self, bytes: u64) -> Self {
+        self.rootfs_diff_limit = Some(bytes);
         self
     }
 
@@ -947,20 +966,26 @@ impl Checkpoint {
             member: member.to_owned(),
             reason,
         };
-        let changed = match self.find(rootfs::MEMBER) {
+        let listing = match self.find(rootfs::MEMBER) {
             Some(m) => {
                 let reader = self.member_reader(m)?;
-                rootfs::list_changed(reader, self.listing_caps())
+                rootfs::list_changed(reader, self.listing_caps(m.info.size))
                     .map_err(|reason| parse_error(rootfs::MEMBER, reason))?
             }
-            None => Vec::new(),
+            None => rootfs::Listing::default(),
         };
         let deleted = match self.read_member(rootfs::DELETED)? {
-            Some(bytes) => rootfs::parse_deleted(&bytes, self.listing_caps())
+            Some(bytes) => rootfs::parse_deleted(&bytes, self.listing_caps(0))
                 .map_err(|reason| parse_error(rootfs::DELETED, reason))?,
             None => Vec::new(),
         };
-        Ok(RootfsDiff { changed, deleted })
+        Ok(RootfsDiff {
+            changed: listing.entries,
+            deleted,
+            incomplete: listing
+                .incomplete
+                .map(|reason| format!("{}: {}: {reason}", self.display, rootfs::MEMBER)),
+        })
     }
 
     /// Streams every regular file of `rootfs-diff.tar` to `visit(path, size, data)`, in archive order
@@ -986,7 +1011,7 @@ impl Checkpoint {
             return Ok(());
         };
         let reader = self.member_reader(m)?;
-        rootfs::visit_files(reader, name, self.listing_caps(), visit).map_err(|reason| {
+        rootfs::visit_files(reader, name, self.listing_caps(m.info.size), visit).map_err(|reason| {
             Error::ParseMember {
                 archive: self.display.clone(),
                 member: name.to_owned(),
@@ -997,11 +1022,13 @@ impl Checkpoint {
 
     // ---- internals ----
 
-    /// The caps of listings inside the archive: those of the index.
-    fn listing_caps(&self) -> rootfs::Caps {
+    /// The caps of listings inside the archive: those of the index, and the decompression bound
+    /// of a member of `size` bytes.
+    fn listing_caps(&self, size: u64) -> rootfs::Caps {
         rootfs::Caps {
             entries: self.params.max_members,
             name_bytes: self.params.max_name_bytes,
+            expanded_bytes: rootfs::expansion_limit(self.params.rootfs_diff_limit, size),
         }
     }
 
