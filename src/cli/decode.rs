@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use super::archive_args::{open_checkpoint, ArchiveArgs};
 use super::Outcome;
+use crate::output::JsonLayout;
 use crate::Error;
 use checkpoint_images::{self as criu, Style};
 use checkpoint_model::archive::{self, Checkpoint};
@@ -97,16 +98,15 @@ fn output_error(err: io::Error) -> Error {
     Error::Output(crate::output::Error::Io(err))
 }
 
+/// crit's layout: compact, or indented by four spaces with `--pretty`.
 fn write_json<W: Write, T: Serialize>(out: &mut W, value: &T, pretty: bool) -> Result<(), Error> {
-    let result = if pretty {
-        let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-        let mut ser = serde_json::Serializer::with_formatter(&mut *out, formatter);
-        value.serialize(&mut ser)
+    let layout = if pretty {
+        JsonLayout::Pretty(4)
     } else {
-        serde_json::to_writer(&mut *out, value)
+        JsonLayout::Compact
     };
-    result.map_err(|e| output_error(io::Error::from(e)))?;
-    out.write_all(b"\n").map_err(output_error)
+    crate::output::write_json(value, layout, out)?;
+    Ok(())
 }
 
 /// Where the image bytes come from.

@@ -2,8 +2,6 @@
 //! cancel signal), the records they print as JSON or YAML, the exit status of a fan-out whose
 //! items fail one by one, and the archives the helper pods find on the nodes.
 
-use std::io::Write;
-
 use serde::Serialize;
 
 use super::progress::Activity;
@@ -32,15 +30,13 @@ pub(super) fn render_records<T: Serialize>(
     records: &T,
 ) -> Result<bool, Error> {
     let mut out = std::io::stdout().lock();
-    let written = match format {
-        Some(OutputFormat::Json) => serde_json::to_writer_pretty(&mut out, records)
-            .map_err(std::io::Error::from)
-            .and_then(|()| writeln!(out)),
-        Some(OutputFormat::Yaml) => serde_yaml_ng::to_writer(&mut out, records)
-            .map_err(|err| std::io::Error::other(err.to_string())),
+    match format {
+        Some(OutputFormat::Json) => {
+            crate::output::write_json(records, crate::output::JsonLayout::Pretty(2), &mut out)?
+        }
+        Some(OutputFormat::Yaml) => crate::output::write_yaml(records, &mut out)?,
         _ => return Ok(false),
-    };
-    written.map_err(|err| Error::Output(crate::output::Error::Io(err)))?;
+    }
     Ok(true)
 }
 /// Reports per-item failures on stderr; a lone failure is the verb's error.

@@ -313,12 +313,15 @@ fn build_tree(report: &DiffReport) -> TreeNode {
         if table.is_empty() {
             continue;
         }
+        // The table's lines are escaped already, and so is the title.
+        let rows = table.row_lines().into_iter();
         children.push(TreeNode::branch(
             name,
-            table.row_lines().into_iter().map(TreeNode::leaf).collect(),
+            rows.map(|line| TreeNode::escaped(line, Vec::new()))
+                .collect(),
         ));
     }
-    TreeNode::branch(title(report), children)
+    TreeNode::escaped(title(report), children)
 }
 
 #[cfg(test)]
@@ -407,6 +410,24 @@ mod tests {
     fn tree_groups_rows_under_sections() {
         let text = rendered(Format::Tree);
         assert!(text.contains("\n    processes\n        added "), "{text}");
+    }
+
+    #[test]
+    fn the_tree_escapes_once_as_the_tables_do() {
+        let mut report = sample();
+        report.processes.added[0].command = "sh\x1b[31m".into();
+        let mut outputs = Vec::new();
+        for format in [Format::Table, Format::Tree] {
+            let mut out = Vec::new();
+            render_diff(&report, format, Style::default(), &mut out).unwrap();
+            outputs.push(String::from_utf8(out).unwrap());
+        }
+        for text in &outputs {
+            assert!(text.contains("b\\nforged.tar"), "{text}");
+            assert!(text.contains("sh\\x1b[31m"), "{text}");
+            assert!(!text.contains("\\\\"), "escaped twice: {text}");
+            assert!(!text.contains('\x1b'), "{text}");
+        }
     }
 
     #[test]

@@ -33,6 +33,18 @@ pub fn escape_text(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Text that a renderer already escaped (with [`escape_text`], or the secrets scanner's own
+/// printable-ASCII escaping) as it is, so it is escaped once, not twice (`\\x1b`): unchanged when
+/// it holds no character [`escape_text`] spells out besides the backslash; escaped again
+/// otherwise, so a raw control character can never pass.
+pub fn escape_once(text: &str) -> Cow<'_, str> {
+    if text.chars().any(|c| c != '\\' && needs_escape(c)) {
+        escape_text(text)
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 /// True for the characters [`escape_text`] spells out.
 fn needs_escape(c: char) -> bool {
     c == '\\' || c.is_control() || is_layout_format(c)
@@ -41,7 +53,8 @@ fn needs_escape(c: char) -> bool {
 /// Invisible characters that change how the text around them is laid out: the Arabic letter
 /// mark, zero-width space/joiners and the LTR/RTL marks, line and paragraph separators, bidi
 /// embeddings, overrides and isolates, word joiner and invisible operators, the byte order mark.
-fn is_layout_format(c: char) -> bool {
+/// JSON output `\u`-escapes them too (see [`super::machine`]).
+pub(super) fn is_layout_format(c: char) -> bool {
     matches!(
         c,
         '\u{061c}'

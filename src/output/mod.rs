@@ -4,13 +4,14 @@
 //! writer and a [`Style`] (colour and tree glyphs only for a terminal without `NO_COLOR`).
 //! Human formats (tables, trees, crit's text views) escape every string from the checkpoint
 //! with [`escape_text`], in [`Table`], [`TreeNode`] and the text views; JSON and YAML keep the
-//! data exact.
+//! data exact, written by the one JSON and the one YAML writer ([`write_json`], [`write_yaml`]).
 
 mod custody;
 mod diff;
 mod escape;
 mod explore;
 mod indicators;
+mod machine;
 mod memory;
 mod report_table;
 mod report_tree;
@@ -28,9 +29,10 @@ use checkpoint_forensics::analyze::{CheckpointReport, ExploreReport};
 pub use diff::render_diff;
 pub use escape::escape_text;
 pub use explore::render_explore_text;
+pub use machine::{write_json, write_yaml, JsonLayout};
 pub use memory::{render_dump, render_hexdump, render_memory_summaries, render_search};
 pub use secrets::render_secrets;
-pub use table::Table;
+pub use table::{Cell, Table};
 pub use tree::TreeNode;
 
 /// Errors of this module.
@@ -44,7 +46,7 @@ pub enum Error {
     SerializeJson(#[source] serde_json::Error),
     /// Serializing a report as YAML failed.
     #[error("serializing the report as YAML failed")]
-    SerializeYaml(#[source] serde_yaml_ng::Error),
+    SerializeYaml(#[source] serde_saphyr::SerializeError),
 }
 
 /// How to render.
@@ -153,22 +155,14 @@ pub fn render_explore(
     }
 }
 
-/// Pretty JSON followed by a newline.
+/// Pretty JSON (two spaces) followed by a newline, through the one JSON writer.
 fn render_json<T: Serialize + ?Sized>(value: &T, out: &mut dyn Write) -> Result<(), Error> {
-    serde_json::to_writer_pretty(&mut *out, value).map_err(|err| {
-        if err.is_io() {
-            Error::Io(err.into())
-        } else {
-            Error::SerializeJson(err)
-        }
-    })?;
-    writeln!(out)?;
-    Ok(())
+    write_json(value, JsonLayout::Pretty(2), out)
 }
 
+/// YAML through the one YAML writer.
 fn render_yaml<T: Serialize + ?Sized>(value: &T, out: &mut dyn Write) -> Result<(), Error> {
-    serde_yaml_ng::to_writer(&mut *out, value).map_err(Error::SerializeYaml)?;
-    Ok(())
+    write_yaml(value, out)
 }
 
 /// Bytes as kubectl-ish human text: `512 B`, `8.7 MiB`, `64.0 TiB` (the model's one size

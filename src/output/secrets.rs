@@ -7,7 +7,7 @@
 
 use std::io::Write;
 
-use super::{escape_text, human_size, render_json, render_yaml, Error, Format, Style, Table};
+use super::{escape_text, human_size, render_json, render_yaml, Cell, Error, Format, Style, Table};
 use checkpoint_forensics::analyze::{SecretLocation, SecretReport, SecretsReport};
 use checkpoint_forensics::secrets::Details;
 
@@ -50,17 +50,20 @@ pub fn render_secrets(
 }
 
 /// The rows of one secret: its facts and first location, then one row per further location,
-/// then how many copies are not listed.
+/// then how many copies are not listed. The masked value, the name and the details are printable
+/// ASCII the scanner escaped already (and a revealed value that is not UTF-8 too): they are
+/// escaped once, not twice.
 fn add_rows(table: &mut Table, checkpoint: Option<&String>, secret: &SecretReport) {
-    let value = secret
-        .value
-        .clone()
-        .unwrap_or_else(|| secret.masked.clone());
+    let value = match &secret.value {
+        Some(value) if secret.value_escaped => Cell::Escaped(value.clone()),
+        Some(value) => Cell::Text(value.clone()),
+        None => Cell::Escaped(secret.masked.clone()),
+    };
     let mut first = true;
     let mut row = |location: String| {
         let mut cells = Vec::with_capacity(7);
         if let Some(checkpoint) = checkpoint {
-            cells.push(checkpoint.clone());
+            cells.push(Cell::Text(checkpoint.clone()));
         }
         if first {
             let kind = match &secret.low_confidence {
@@ -76,24 +79,24 @@ fn add_rows(table: &mut Table, checkpoint: Option<&String>, secret: &SecretRepor
                 };
             }
             cells.extend([
-                kind,
-                secret.name.clone().unwrap_or_default(),
+                Cell::Text(kind),
+                Cell::Escaped(secret.name.clone().unwrap_or_default()),
                 value.clone(),
-                secret.copies.to_string(),
-                location,
-                details,
+                Cell::Text(secret.copies.to_string()),
+                Cell::Text(location),
+                Cell::Escaped(details),
             ]);
         } else {
             cells.extend([
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                location,
+                Cell::Text(String::new()),
+                Cell::Text(String::new()),
+                Cell::Text(String::new()),
+                Cell::Text(String::new()),
+                Cell::Text(location),
             ]);
         }
         first = false;
-        table.row(cells);
+        table.row_cells(cells);
     };
     for location in &secret.locations {
         row(describe_location(location));
@@ -242,6 +245,34 @@ mod tests {
         let first = text.lines().nth(1).unwrap();
         assert!(first.contains("github-token (low confidence)"), "{text}");
         assert!(first.contains("its checksum does not"), "{text}");
+    }
+
+    #[test]
+    fn values_the_scanner_escaped_are_escaped_once() {
+        let mut report = report();
+        // What the scanner makes of the value "\x1b[31mred-secret-value": printable ASCII.
+        report.secrets[0].masked = "\\x1b[31...(21)".into();
+        report.secrets[0].name = Some("PASS\\x0aWORD".into());
+        let mut out = Vec::new();
+        render_secrets(&[report.clone()], Format::Table, Style::default(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(" \\x1b[31...(21) "), "{text}");
+        assert!(text.contains("PASS\\x0aWORD"), "{text}");
+        assert!(!text.contains("\\\\x"), "escaped twice: {text}");
+        // Revealed: raw text is escaped (once), a value the scanner escaped is kept.
+        report.secrets[0].value = Some("red\x1b[0m".into());
+        let mut out = Vec::new();
+        render_secrets(&[report.clone()], Format::Table, Style::default(), &mut out).unwrap();
+        assert!(String::from_utf8(out).unwrap().contains("red\\x1b[0m"));
+        report.secrets[0].value = Some("caf\\xe9".into());
+        report.secrets[0].value_escaped = true;
+        let mut out = Vec::new();
+        render_secrets(&[report], Format::Table, Style::default(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("caf\\xe9") && !text.contains("caf\\\\xe9"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,13 +1,24 @@
 //! Tab-aligned tables like kubectl's: each column as wide as its widest cell plus three spaces
 //! (at least six), the last column unpadded, headers in upper case.
 //!
-//! Every cell is escaped with [`escape_text`] as it is added, so no cell can hold a control
-//! character: a newline in a name can never forge a row.
+//! Every cell is escaped with [`escape_text`] as it is added (a cell already escaped by the layer
+//! that made it, once: [`Cell::Escaped`]), so no cell can hold a control character: a newline in
+//! a name can never forge a row.
 
 use std::io::Write;
 
-use super::escape::escape_text;
+use super::escape::{escape_once, escape_text};
 use super::{Error, Style};
+
+/// A cell of a [`Table::row_cells`] row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    /// Text to escape.
+    Text(String),
+    /// Text already escaped (the secrets scanner's masked values and names): kept as it is
+    /// unless it still holds a control character (see [`escape_once`]).
+    Escaped(String),
+}
 
 /// Column padding of kubectl's tabwriter.
 const PADDING: usize = 3;
@@ -33,11 +44,22 @@ impl Table {
     /// Appends a row, escaping each cell for the terminal; missing cells are empty, extra
     /// cells are kept.
     pub fn row(&mut self, cells: Vec<String>) {
+        self.row_cells(cells.into_iter().map(Cell::Text).collect());
+    }
+
+    /// Appends a row of cells, each escaped as its kind says.
+    pub fn row_cells(&mut self, cells: Vec<Cell>) {
         let cells = cells
             .into_iter()
-            .map(|cell| match escape_text(&cell) {
-                std::borrow::Cow::Borrowed(_) => cell,
-                std::borrow::Cow::Owned(escaped) => escaped,
+            .map(|cell| {
+                let (text, shown) = match &cell {
+                    Cell::Text(text) => (text, escape_text(text)),
+                    Cell::Escaped(text) => (text, escape_once(text)),
+                };
+                match shown {
+                    std::borrow::Cow::Borrowed(_) => text.clone(),
+                    std::borrow::Cow::Owned(escaped) => escaped,
+                }
             })
             .collect();
         self.rows.push(cells);

@@ -1,9 +1,11 @@
 //! Indented trees: box-drawing glyphs on a terminal, plain four-space indentation otherwise.
-//! Every label is escaped with [`escape_text`] as it is written: one node is always one line.
+//! Every label is escaped with [`escape_text`] as it is written (labels made of text a renderer
+//! already escaped, such as a table's lines, once: [`escape_once`]): one node is always one line.
 
+use std::borrow::Cow;
 use std::io::Write;
 
-use super::escape::escape_text;
+use super::escape::{escape_once, escape_text};
 use super::{Error, Style};
 
 /// A labelled node with children.
@@ -11,6 +13,8 @@ use super::{Error, Style};
 pub struct TreeNode {
     /// The text of this line.
     pub label: String,
+    /// True when `label` is already escaped (a line of a [`super::Table`]).
+    pub escaped: bool,
     /// Lines under it.
     pub children: Vec<TreeNode>,
 }
@@ -18,26 +22,41 @@ pub struct TreeNode {
 impl TreeNode {
     /// A node without children.
     pub fn leaf(label: impl Into<String>) -> TreeNode {
-        TreeNode {
-            label: label.into(),
-            children: Vec::new(),
-        }
+        TreeNode::branch(label, Vec::new())
     }
 
     /// A node with children.
     pub fn branch(label: impl Into<String>, children: Vec<TreeNode>) -> TreeNode {
         TreeNode {
             label: label.into(),
+            escaped: false,
             children,
+        }
+    }
+
+    /// A node whose label is already escaped (see [`escape_once`]).
+    pub fn escaped(label: impl Into<String>, children: Vec<TreeNode>) -> TreeNode {
+        TreeNode {
+            escaped: true,
+            ..TreeNode::branch(label, children)
+        }
+    }
+
+    /// The label as written.
+    fn shown(&self) -> Cow<'_, str> {
+        if self.escaped {
+            escape_once(&self.label)
+        } else {
+            escape_text(&self.label)
         }
     }
 
     /// Writes the node (bold when `style.color`) and its subtree.
     pub fn render(&self, style: Style, out: &mut dyn Write) -> Result<(), Error> {
         if style.color {
-            writeln!(out, "\x1b[1m{}\x1b[0m", escape_text(&self.label))?;
+            writeln!(out, "\x1b[1m{}\x1b[0m", self.shown())?;
         } else {
-            writeln!(out, "{}", escape_text(&self.label))?;
+            writeln!(out, "{}", self.shown())?;
         }
         render_children(&self.children, "", style, out)
     }
@@ -57,7 +76,7 @@ fn render_children(
             (true, true) => ("└── ", "    "),
             (false, _) => ("    ", "    "),
         };
-        writeln!(out, "{prefix}{branch}{}", escape_text(&child.label))?;
+        writeln!(out, "{prefix}{branch}{}", child.shown())?;
         render_children(
             &child.children,
             &format!("{prefix}{continuation}"),
@@ -110,6 +129,24 @@ mod tests {
         tree.render(Style::default(), &mut out)
             .expect("writing to a Vec cannot fail");
         assert_eq!(out, b"a\\rb\n    c\\nd\\u{009b}\n");
+    }
+
+    #[test]
+    fn escaped_labels_are_escaped_once() {
+        let tree = TreeNode::escaped(
+            "a\\x1bb",
+            vec![
+                TreeNode::escaped("raw\x1b", Vec::new()),
+                TreeNode::leaf("c\\d"),
+            ],
+        );
+        let mut out = Vec::new();
+        tree.render(Style::default(), &mut out)
+            .expect("writing to a Vec cannot fail");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "a\\x1bb\n    raw\\x1b\n    c\\\\d\n"
+        );
     }
 
     #[test]

@@ -282,12 +282,15 @@ fn list_filters_like_kubectl_get() {
         modified.len() == 20 && modified.ends_with('Z') && modified.as_bytes()[10] == b'T',
         "{modified}"
     );
+    // In YAML, quoted: a YAML 1.1 reader resolves a plain one to a timestamp, not a string.
     let out = plugin.kubectl(&["list", "-n", "demo", "-o", "yaml"]);
     assert!(
-        stdout(&out).contains(&format!("modified: {modified}")),
+        stdout(&out).contains(&format!("modified: \"{modified}\"")),
         "{}",
         stdout(&out)
     );
+    let raw: Vec<Raw> = serde_yaml_ng::from_slice(&out.stdout).unwrap();
+    assert_eq!(&raw[0].modified, modified);
 
     // Tables: sizes as everywhere else, --no-headers, -o wide adds the exact size and time.
     let out = plugin.kubectl(&["list", "-n", "demo"]);

@@ -1241,3 +1241,160 @@ fn a_compressed_rootfs_diff_that_expands_without_bound_is_cut_with_its_entry_nam
         "{text}"
     );
 }
+
+// ---- machine formats: every string reads back as itself (issue 20.8) ----
+
+/// Strings a YAML 1.1 or 1.2 resolver reads as something else when they are written plain, and
+/// characters that act on terminals or reorder text.
+const MACHINE_TRICKY: &[&str] = &[
+    "yes",
+    "no",
+    "on",
+    "off",
+    "y",
+    "N",
+    "True",
+    "null",
+    "~",
+    "",
+    "1_000",
+    "1:30",
+    "190:20:30",
+    "2001-12-14",
+    "2001-12-14 21:59:43.10 -5",
+    "<<",
+    "=",
+    "0o17",
+    "0x1f",
+    ".inf",
+    "-.Inf",
+    ".NaN",
+    "1e3",
+    "+1",
+    "- a",
+    "a: b",
+    "#hash",
+    "&anchor",
+    "*alias",
+    "!tag",
+    "|pipe",
+    "---",
+    "csi \u{9b}31m",
+    "bidi \u{202e}txt\u{2066}iso\u{2069}",
+    "nel\u{85}",
+    "ls\u{2028}",
+    "line\nbreak",
+    " lead",
+    "trail ",
+];
+
+/// The py dump as a CRI-O archive whose spec.dump annotations are [`MACHINE_TRICKY`], each as a
+/// key and as a value.
+fn machine_tricky_archive(dir: &Path) -> PathBuf {
+    let mut annotations = serde_json::Map::new();
+    annotations.insert("io.container.manager".into(), "cri-o".into());
+    for (index, text) in MACHINE_TRICKY.iter().enumerate() {
+        annotations.insert(format!("value-{index}"), (*text).into());
+        annotations.insert((*text).to_owned(), format!("key-{index}").into());
+    }
+    let spec = serde_json::json!({ "annotations": annotations });
+    let mut tar = TarBuilder::new();
+    tar.file("spec.dump", spec.to_string().as_bytes())
+        .file("config.dump", br#"{"id":"abc","name":"tricky"}"#)
+        .dir("checkpoint/");
+    for entry in std::fs::read_dir(fixture("criu-4.2/py")).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        tar.file(
+            &format!("checkpoint/{name}"),
+            &std::fs::read(entry.path()).unwrap(),
+        );
+    }
+    let path = dir.join("tricky.tar");
+    std::fs::write(&path, tar.finish()).unwrap();
+    path
+}
+
+/// Every string (keys and values) of a JSON or YAML document, as Python reads it: `json.load`,
+/// or PyYAML's `safe_load`, a YAML 1.1 resolver.
+fn python_strings(document: &[u8], format: &str) -> Vec<String> {
+    const SCRIPT: &str = r#"
+import json, sys
+data = sys.stdin.buffer.read().decode("utf-8")
+if sys.argv[1] == "yaml":
+    import yaml
+    doc = yaml.safe_load(data)
+else:
+    doc = json.loads(data)
+out = []
+def walk(v):
+    if isinstance(v, str):
+        out.append(v)
+    elif isinstance(v, dict):
+        for k, x in v.items():
+            if not isinstance(k, str):
+                raise SystemExit("a key read back as %r, not a string" % (k,))
+            out.append(k)
+            walk(x)
+    elif isinstance(v, list):
+        for x in v:
+            walk(x)
+    elif isinstance(v, bool) or not isinstance(v, (int, float, type(None))):
+        raise SystemExit("a value read back as %r" % (v,))
+walk(doc)
+print(json.dumps(out))
+"#;
+    let mut child = Command::new("python3")
+        .args(["-c", SCRIPT, format])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child.stdin.take().unwrap().write_all(document).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "python3 ({format}, PyYAML: pip install pyyaml): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn machine_formats_read_back_every_string_in_json_and_in_a_yaml_1_1_reader() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = machine_tricky_archive(tmp.path());
+    let archive = archive.to_str().unwrap();
+    for format in ["json", "yaml"] {
+        let out = run(&["analyze", "--local", archive, "--metadata", "-o", format]);
+        assert!(
+            out.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let strings = python_strings(&out.stdout, format);
+        for (index, text) in MACHINE_TRICKY.iter().enumerate() {
+            assert!(
+                strings.iter().any(|s| s == text),
+                "{format}: {text:?} did not read back:\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+            assert!(
+                strings.contains(&format!("key-{index}")),
+                "{format}: key-{index}"
+            );
+        }
+        if format == "json" {
+            // C1 controls and bidi characters are \u-escaped, never raw.
+            let text = String::from_utf8(out.stdout.clone()).unwrap();
+            assert!(
+                !text.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)
+                    || ('\u{202a}'..='\u{202e}').contains(&c)
+                    || ('\u{2066}'..='\u{2069}').contains(&c)),
+                "{text}"
+            );
+            assert!(text.contains("csi \\u009b31m"), "{text}");
+        }
+    }
+}
