@@ -992,26 +992,9 @@ fn run_with_nofile(nofile: u32, args: &[&str]) -> Output {
 
 #[test]
 fn a_thousand_pages_files_fit_in_the_usual_descriptor_limit() {
-    use crate::support::memgen;
     let tmp = tempfile::tempdir().unwrap();
     // 1,101 processes with a pages file each, as CRIU writes them, the pages zero (0.5 MB zstd).
-    let zero_page = tmp.path().join("zero.page");
-    std::fs::write(&zero_page, [0u8; 4096]).unwrap();
-    let tar = tmp.path().join("many.tar");
-    let spec = memgen::GenSpec {
-        processes: 1101,
-        bytes_per_process: 64 * 4096,
-        pages_from: Some(zero_page),
-        ..memgen::GenSpec::default()
-    };
-    memgen::write_tar(&tar, &spec).unwrap();
-    let status = Command::new("zstd")
-        .args(["-q", "-1", "-T2", "--rm"])
-        .arg(&tar)
-        .status()
-        .expect("zstd runs");
-    assert!(status.success());
-    let archive = tmp.path().join("many.tar.zst");
+    let archive = crate::support::hostile_inputs::many_processes_archive(tmp.path(), 1101);
     assert!(std::fs::metadata(&archive).unwrap().len() < 2 << 20);
     let archive = archive.to_str().unwrap();
     let member = format!("{archive}:checkpoint/pstree.img");
@@ -1055,36 +1038,7 @@ fn a_thousand_pages_files_fit_in_the_usual_descriptor_limit() {
 
 // ---- recursion: deeply nested messages (issue 20.5) ----
 
-/// A `cgroup.img` of one entry whose `cgroup_dir_entry` nests itself `depth` levels deep.
-fn deep_cgroup_image(depth: usize) -> Vec<u8> {
-    fn field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
-        out.push(tag);
-        let mut len = bytes.len();
-        while len >= 0x80 {
-            out.push((len as u8) | 0x80);
-            len >>= 7;
-        }
-        out.push(len as u8);
-        out.extend_from_slice(bytes);
-    }
-    let mut dir = Vec::new();
-    for _ in 0..depth {
-        let mut outer = Vec::new();
-        field(&mut outer, 0x0a, b"d");
-        if !dir.is_empty() {
-            field(&mut outer, 0x12, &dir);
-        }
-        dir = outer;
-    }
-    let mut controller = Vec::new();
-    field(&mut controller, 0x12, &dir);
-    let mut entry = Vec::new();
-    field(&mut entry, 0x12, &controller);
-    let mut image = encode_image::<checkpoint_images::messages::CgroupEntry>(&[]);
-    image.extend_from_slice(&(entry.len() as u32).to_le_bytes());
-    image.extend_from_slice(&entry);
-    image
-}
+use crate::support::hostile_inputs::deep_cgroup_image;
 
 #[test]
 fn deeply_nested_messages_are_refused_by_decode_without_overflowing_the_stack() {
@@ -1112,75 +1066,12 @@ fn deeply_nested_messages_are_refused_by_decode_without_overflowing_the_stack() 
 
 // ---- time: a compressed rootfs-diff.tar that expands without bound (issue 20.4) ----
 
-/// A zstd frame written by hand: `Raw` pieces as raw blocks, `Zeros(n)` as RLE blocks of zero
-/// bytes (4 bytes per 128 KiB: 64 GiB of zeros in 2 MB).
-enum Piece<'a> {
-    Raw(&'a [u8]),
-    Zeros(u64),
-}
-
-fn zstd_frame(pieces: &[Piece<'_>]) -> Vec<u8> {
-    const BLOCK: u64 = 128 << 10;
-    let mut blocks: Vec<(u8, u32, Option<&[u8]>)> = Vec::new(); // (type, size, raw bytes)
-    for piece in pieces {
-        match piece {
-            Piece::Raw(bytes) => {
-                for chunk in bytes.chunks(BLOCK as usize) {
-                    blocks.push((0, chunk.len() as u32, Some(chunk)));
-                }
-            }
-            Piece::Zeros(mut left) => {
-                while left > 0 {
-                    let n = left.min(BLOCK);
-                    blocks.push((1, n as u32, None));
-                    left -= n;
-                }
-            }
-        }
-    }
-    // Magic, a frame header with a 128 KiB window and no content size, then the blocks.
-    let mut out = vec![0x28, 0xb5, 0x2f, 0xfd, 0x00, (17 - 10) << 3];
-    let count = blocks.len();
-    for (index, (kind, size, raw)) in blocks.into_iter().enumerate() {
-        let last = u32::from(index + 1 == count);
-        let header = last | (u32::from(kind) << 1) | (size << 3);
-        out.extend_from_slice(&header.to_le_bytes()[..3]);
-        match raw {
-            Some(bytes) => out.extend_from_slice(bytes),
-            None => out.push(0),
-        }
-    }
-    out
-}
-
-/// A tar header block of a regular file (ustar, octal fields).
-fn tar_header(name: &str, size: u64) -> Vec<u8> {
-    let mut builder = TarBuilder::new();
-    builder.header_only(name, b'0', size);
-    builder.unfinished()
-}
-
 #[test]
 fn a_compressed_rootfs_diff_that_expands_without_bound_is_cut_with_its_entry_named() {
     // rootfs-diff.tar as zstd: a small file, a 64 GiB file of zeros, a file after it.
-    let before = b"listen: 0.0.0.0\n";
-    let mut first = tar_header("etc/before.conf", before.len() as u64);
-    first.extend_from_slice(before);
-    first.resize(first.len().next_multiple_of(512), 0);
-    first.extend_from_slice(&tar_header("srv/zeros.bin", 64 << 30));
-    let mut last = tar_header("etc/after.conf", 0);
-    last.extend_from_slice(&[0; 1024]);
-    let inner = zstd_frame(&[
-        Piece::Raw(&first),
-        Piece::Zeros(64 << 30),
-        Piece::Raw(&last),
-    ]);
-    assert!(inner.len() < 3 << 20);
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("rootfs-bomb.tar.zst");
-    zstd_archive(&archive, Base::Py, |tar| {
-        append(tar, "rootfs-diff.tar", &inner)
-    });
+    crate::support::hostile_inputs::rootfs_bomb_archive(&archive, 64 << 30);
     assert!(std::fs::metadata(&archive).unwrap().len() < 1 << 20);
     let archive = archive.to_str().unwrap();
 

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use checkpoint_images::messages::{
-    FdinfoEntry, FileEntry, MmEntry, PagemapEntry, PagemapHead, PstreeEntry, RegFileEntry, VmaEntry,
+    FdinfoEntry, FileEntry, MmEntry, PagemapHead, PstreeEntry, RegFileEntry, VmaEntry,
 };
 use checkpoint_images::{encode_image, read_entries, Magic, IMG_COMMON};
 use prost::Message;
@@ -145,30 +145,7 @@ fn impossible_layouts_are_refused_identically_by_every_verb() {
     }
 }
 
-/// A pagemap image: head, then runs of `(vaddr, nr_pages)`, all present.
-fn pagemap(runs: &[(u64, u64)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&IMG_COMMON.to_le_bytes());
-    out.extend_from_slice(&Magic::Pagemap.value().to_le_bytes());
-    let mut push = |bytes: Vec<u8>| {
-        out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-        out.extend_from_slice(&bytes);
-    };
-    push(PagemapHead { pages_id: 1 }.encode_to_vec());
-    for &(vaddr, nr_pages) in runs {
-        push(
-            PagemapEntry {
-                vaddr,
-                compat_nr_pages: 0,
-                in_parent: None,
-                flags: Some(4),
-                nr_pages: Some(nr_pages),
-            }
-            .encode_to_vec(),
-        );
-    }
-    out
-}
+use crate::support::hostile_inputs::pagemap_image as pagemap;
 
 #[test]
 fn empty_and_unaligned_page_runs_are_refused() {
@@ -421,94 +398,6 @@ fn a_huge_untouched_mapping_warns_before_the_core_is_written() {
 
 // ---- disk: cores and memory dumps of zero pages (issue 20.1) ----
 
-/// Writes a zstd-compressed tar to `path` through the `zstd` command: each member streamed from
-/// its reader.
-fn zstd_tar(path: &Path, members: Vec<(String, u64, Box<dyn std::io::Read>)>) {
-    use std::io::Write;
-    let mut zstd = std::process::Command::new("zstd")
-        .args(["-q", "-1", "-T2", "-c", "-o"])
-        .arg(path)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .expect("zstd runs (apt-get install zstd)");
-    {
-        let stdin = zstd.stdin.as_mut().unwrap();
-        let writer = std::io::BufWriter::with_capacity(1 << 20, stdin);
-        let mut tar = tar::Builder::new(writer);
-        for (name, size, data) in members {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(size);
-            header.set_mode(0o600);
-            header.set_entry_type(tar::EntryType::Regular);
-            tar.append_data(&mut header, &name, data).unwrap();
-        }
-        tar.into_inner().unwrap().flush().unwrap();
-    }
-    assert!(zstd.wait().unwrap().success());
-}
-
-/// The py dump as a zstd archive with one more private anonymous mapping of `zero_bytes` at
-/// 16 TiB whose every page is present and zero (pages-1.img grows by that much, in pagemap
-/// order): about 150 KB whatever `zero_bytes` is.
-fn archive_with_zero_pages(path: &Path, zero_bytes: u64) -> u64 {
-    use std::io::Read;
-    let start = 16u64 << 40;
-    let mut mm: Vec<MmEntry> = original("mm-24390.img");
-    mm[0].vmas.push(VmaEntry {
-        start,
-        end: start + zero_bytes,
-        prot: 3,
-        flags: 0x22,
-        status: 1 | (1 << 9),
-        ..VmaEntry::default()
-    });
-    mm[0].vmas.sort_by_key(|v| v.start);
-    let py = fixtures().join("criu-4.2/py");
-    let map = checkpoint_images::PageMap::decode(
-        "pagemap-24390.img",
-        &std::fs::read(py.join("pagemap-24390.img")).unwrap(),
-    )
-    .unwrap();
-    let mut runs: Vec<(u64, u64)> = map
-        .runs
-        .iter()
-        .filter(|r| r.pages_offset.is_some())
-        .map(|r| (r.vaddr, r.nr_pages))
-        .collect();
-    let before: u64 = runs
-        .iter()
-        .filter(|(vaddr, _)| *vaddr < start)
-        .map(|(_, n)| n * 4096)
-        .sum();
-    runs.push((start, zero_bytes / 4096));
-    runs.sort_unstable();
-    let pages = std::fs::read(py.join("pages-1.img")).unwrap();
-    let (head, tail) = pages.split_at(before as usize);
-    let mut members: Vec<(String, u64, Box<dyn std::io::Read>)> = Vec::new();
-    for entry in std::fs::read_dir(&py).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let bytes = match name.as_str() {
-            "pages-1.img" => continue,
-            "mm-24390.img" => encode_image(&mm),
-            "pagemap-24390.img" => pagemap(&runs),
-            _ => std::fs::read(entry.path()).unwrap(),
-        };
-        members.push((
-            format!("checkpoint/{name}"),
-            bytes.len() as u64,
-            Box::new(std::io::Cursor::new(bytes)),
-        ));
-    }
-    let size = pages.len() as u64 + zero_bytes;
-    let data = std::io::Cursor::new(head.to_vec())
-        .chain(std::io::repeat(0).take(zero_bytes))
-        .chain(std::io::Cursor::new(tail.to_vec()));
-    members.push(("checkpoint/pages-1.img".into(), size, Box::new(data)));
-    zstd_tar(path, members);
-    size
-}
-
 fn allocated(path: &Path) -> u64 {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(path).unwrap().blocks() * 512
@@ -519,7 +408,7 @@ fn cores_and_memory_dumps_of_zero_pages_take_no_disk() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("zero-mapping.tar.zst");
     let zeros: u64 = 4 << 30;
-    archive_with_zero_pages(&archive, zeros);
+    crate::support::hostile_inputs::zero_mapping_archive(&archive, zeros);
     assert!(std::fs::metadata(&archive).unwrap().len() < 1 << 20);
     let archive = path(&archive);
     let spool = tempfile::tempdir().unwrap();
@@ -599,33 +488,8 @@ fn cores_and_memory_dumps_of_zero_pages_take_no_disk() {
 #[test]
 fn the_file_note_of_a_core_is_capped_like_the_kernels() {
     // 262,000 one-page mappings of a file with a 4,000-byte path: a 1 GiB NT_FILE uncapped.
-    let long = format!("/{}", "n".repeat(3999));
-    let mut files: Vec<FileEntry> = original("files.img");
-    files.push(FileEntry {
-        r#type: 1,
-        id: 9000,
-        reg: Some(RegFileEntry {
-            id: 9000,
-            name: long,
-            ..RegFileEntry::default()
-        }),
-        ..FileEntry::default()
-    });
-    let mut mm: Vec<MmEntry> = original("mm-24390.img");
-    mm[0].vmas.extend((0..262_000u64).map(|i| VmaEntry {
-        start: 0x1_0000_0000 + i * 0x2000,
-        end: 0x1_0000_1000 + i * 0x2000,
-        prot: 1,
-        flags: 2,
-        status: 1 | (1 << 6),
-        shmid: 9000,
-        ..VmaEntry::default()
-    }));
-    mm[0].vmas.sort_by_key(|v| v.start);
-    let dir = forged(&[
-        ("files.img", encode_image(&files)),
-        ("mm-24390.img", encode_image(&mm)),
-    ]);
+    let images = crate::support::hostile_inputs::file_note_images(262_000, 4000);
+    let dir = forged(&images);
     let cores = tempfile::tempdir().unwrap();
     let run = run_measured(
         &["coredump", path(dir.path()), "--dir", path(cores.path())],

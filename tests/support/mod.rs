@@ -4,6 +4,7 @@
 
 pub mod archive_builder;
 pub mod crit;
+pub mod hostile_inputs;
 pub use fake_apiserver;
 pub mod measure;
 pub mod memgen;
