@@ -5,6 +5,7 @@
 //! cargo run --release --example gen_hostile -- KIND OUT [N]
 //!   zero-mapping OUT.tar.zst [GIB]   a mapping of GIB (10) GiB of present zero pages
 //!   file-note DIR [COUNT]            COUNT (262000) mappings of a file with a 4,000-byte path
+//!   huge-mapping DIR [TIB]           an untouched mapping of TIB (64) TiB
 //!   rootfs-bomb OUT.tar.zst [GIB]    a zstd rootfs-diff.tar holding a GIB (1024) GiB zero file
 //!   deep-cgroup OUT.img [DEPTH]      cgroup_dir_entry nested DEPTH (10000) deep
 //!   many-processes DIR [COUNT]       COUNT (1101) processes of one pages file each: DIR/many.tar.zst
@@ -37,6 +38,10 @@ fn main() -> ExitCode {
         }
         "file-note" => {
             let images = hostile_inputs::file_note_images(n(262_000), 4000);
+            hostile_inputs::py_dir_with(&out, &images);
+        }
+        "huge-mapping" => {
+            let images = hostile_inputs::huge_mapping_images(n(64) << 40);
             hostile_inputs::py_dir_with(&out, &images);
         }
         "rootfs-bomb" => hostile_inputs::rootfs_bomb_archive(&out, n(1024) << 30),

@@ -336,22 +336,10 @@ fn a_thread_list_beyond_the_core_limit_is_cut_with_a_note() {
 
 #[test]
 fn a_huge_untouched_mapping_warns_before_the_core_is_written() {
-    let mut mm: Vec<MmEntry> = original("mm-24390.img");
     // 16 TiB up to 80 TiB: between the heap and the libraries of the py dump.
-    let start = 16u64 << 40;
-    assert!(mm[0]
-        .vmas
-        .iter()
-        .all(|v| v.end <= start || v.start >= start + (64 << 40)));
-    mm[0].vmas.push(VmaEntry {
-        start,
-        end: start + (64 << 40),
-        prot: 3,
-        flags: 0x22,
-        status: 1 | (1 << 9),
-        ..VmaEntry::default()
-    });
-    let dir = forged(&[("mm-24390.img", encode_image(&mm))]);
+    let dir = forged(&crate::support::hostile_inputs::huge_mapping_images(
+        64 << 40,
+    ));
     let cores = tempfile::tempdir().unwrap();
     let run = run_measured(
         &["coredump", path(dir.path()), "--dir", path(cores.path())],

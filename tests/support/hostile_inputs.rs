@@ -217,6 +217,27 @@ pub fn file_note_images(count: u64, path_len: usize) -> Vec<(&'static str, Vec<u
     ]
 }
 
+/// Issue 20.10: `mm-24390.img` of the py dump with one more private anonymous mapping of
+/// `bytes` at 16 TiB, untouched (no page): a core of that length, nearly all holes.
+pub fn huge_mapping_images(bytes: u64) -> Vec<(&'static str, Vec<u8>)> {
+    let start = 16u64 << 40;
+    let mut mm: Vec<MmEntry> = py_entries("mm-24390.img");
+    assert!(mm[0]
+        .vmas
+        .iter()
+        .all(|v| v.end <= start || v.start >= start + bytes));
+    mm[0].vmas.push(VmaEntry {
+        start,
+        end: start + bytes,
+        prot: 3,
+        flags: 0x22,
+        status: 1 | (1 << 9),
+        ..VmaEntry::default()
+    });
+    mm[0].vmas.sort_by_key(|v| v.start);
+    vec![("mm-24390.img", encode_image(&mm))]
+}
+
 /// Issue 20.5: a `cgroup.img` of one entry whose `cgroup_dir_entry` nests itself `depth` levels
 /// deep (10,000 levels in 67 KB).
 pub fn deep_cgroup_image(depth: usize) -> Vec<u8> {
