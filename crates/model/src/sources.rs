@@ -223,6 +223,18 @@ pub struct SourceEnd {
     pub error: Option<SourceError>,
 }
 
+impl SourceEnd {
+    /// A source that could not be opened: nothing read of `expected` bytes.
+    fn unopened(expected: u64, err: &(dyn std::error::Error + 'static)) -> SourceEnd {
+        SourceEnd {
+            read: 0,
+            expected,
+            stopped: false,
+            error: Some(SourceError::Open(crate::error_text(err))),
+        }
+    }
+}
+
 /// Why a source could not be read.
 #[derive(Debug)]
 pub enum SourceError {
@@ -287,12 +299,12 @@ pub fn walk(dump: &Dump, selection: &Selection, consumer: &mut dyn Consumer) {
             return;
         }
     }
-    if !walk_rootfs(dump, consumer) {
+    if !walk_tar_files(dump, FilesOf::RootfsDiff, consumer) {
         return;
     }
     for member in dump.checkpoint().members() {
         let go_on = match member_role(dump, member) {
-            MemberRole::Tmpfs => walk_tmpfs(dump, &member.name, consumer),
+            MemberRole::Tmpfs => walk_tar_files(dump, FilesOf::Tmpfs(&member.name), consumer),
             MemberRole::Raw => walk_member(dump, &member.name, consumer),
             MemberRole::Model | MemberRole::NoData => true,
         };
@@ -373,41 +385,6 @@ fn member_role(dump: &Dump, member: &MemberInfo) -> MemberRole {
     } else {
         MemberRole::Model
     }
-}
-
-/// The files of a tmpfs image, each its own source. Returns `false` when the walk stops.
-fn walk_tmpfs(dump: &Dump, image: &str, consumer: &mut dyn Consumer) -> bool {
-    let mut go_on = true;
-    let visited = dump
-        .checkpoint()
-        .visit_tar_files(image, &mut |path, size, data| {
-            let origin = Origin::TmpfsFile { image, path };
-            if !consumer.begin(&origin) {
-                return Ok(true);
-            }
-            let piece = Piece {
-                offset: 0,
-                at: 0,
-                len: size,
-            };
-            let end = read_piece_from(data, &piece, consumer);
-            let whole = end.error.is_none() && !end.stopped;
-            go_on = consumer.end(&origin, end);
-            Ok(go_on && whole)
-        });
-    if let Err(err) = visited {
-        let origin = Origin::EngineFile { member: image };
-        let end = SourceEnd {
-            read: 0,
-            expected: 0,
-            stopped: false,
-            error: Some(SourceError::Open(crate::error_text(&err))),
-        };
-        if consumer.begin(&origin) {
-            go_on = consumer.end(&origin, end) && go_on;
-        }
-    }
-    go_on
 }
 
 /// One process: begin, strings, its private memory, the shared objects it maps that no process
@@ -701,52 +678,67 @@ fn walk_stored(dump: &Dump, data: &StoredData, consumer: &mut dyn Consumer) -> b
             replay_pieces(&name, &pieces, consumer)
         }
         Ok(mut reader) => read_pieces(&mut reader, &pieces, consumer),
-        Err(err) => SourceEnd {
-            read: 0,
-            expected: data.len(),
-            stopped: false,
-            error: Some(SourceError::Open(crate::error_text(&err))),
-        },
+        Err(err) => SourceEnd::unopened(data.len(), &err),
     };
     consumer.end(&origin, end)
 }
 
-/// Every regular file of `rootfs-diff.tar`, each its own source. Returns `false` when the walk
-/// stops.
-fn walk_rootfs(dump: &Dump, consumer: &mut dyn Consumer) -> bool {
-    let checkpoint = dump.checkpoint();
-    if checkpoint.member_size(ROOTFS_DIFF).is_none() {
-        return true;
-    }
-    let mut go_on = true;
-    let visited = checkpoint.visit_rootfs_files(&mut |path, size, data| {
-        let origin = Origin::RootfsFile { path };
-        if !consumer.begin(&origin) {
-            return Ok(true);
+/// A tar inside the archive whose regular files are sources of their own.
+#[derive(Clone, Copy)]
+enum FilesOf<'a> {
+    /// `rootfs-diff.tar`.
+    RootfsDiff,
+    /// A tmpfs image (`tmpfs-dev-N.tar.gz.img`, its member name).
+    Tmpfs(&'a str),
+}
+
+impl<'a> FilesOf<'a> {
+    fn member(self) -> &'a str {
+        match self {
+            FilesOf::RootfsDiff => ROOTFS_DIFF,
+            FilesOf::Tmpfs(image) => image,
         }
-        let piece = Piece {
-            offset: 0,
-            at: 0,
-            len: size,
-        };
-        let end = read_piece_from(data, &piece, consumer);
-        // A file cut short leaves the tar stream inside it: the walk of rootfs-diff.tar ends.
-        let whole = end.error.is_none() && !end.stopped;
-        go_on = consumer.end(&origin, end);
-        Ok(go_on && whole)
-    });
+    }
+
+    fn origin<'p>(self, path: &'p str) -> Origin<'p>
+    where
+        'a: 'p,
+    {
+        match self {
+            FilesOf::RootfsDiff => Origin::RootfsFile { path },
+            FilesOf::Tmpfs(image) => Origin::TmpfsFile { image, path },
+        }
+    }
+}
+
+/// Every regular file of the tar `files`, each its own source; a tar that cannot be walked to
+/// its end is one more source, the member, that failed. Returns `false` when the walk stops.
+fn walk_tar_files(dump: &Dump, files: FilesOf<'_>, consumer: &mut dyn Consumer) -> bool {
+    let mut go_on = true;
+    let visited = dump
+        .checkpoint()
+        .visit_tar_files(files.member(), &mut |path, size, data| {
+            let origin = files.origin(path);
+            if !consumer.begin(&origin) {
+                return Ok(true);
+            }
+            let piece = Piece {
+                offset: 0,
+                at: 0,
+                len: size,
+            };
+            let end = read_piece_from(data, &piece, consumer);
+            // A file cut short leaves the tar stream inside it: the walk of the tar ends.
+            let whole = end.error.is_none() && !end.stopped;
+            go_on = consumer.end(&origin, end);
+            Ok(go_on && whole)
+        });
     if let Err(err) = visited {
         let origin = Origin::EngineFile {
-            member: ROOTFS_DIFF,
-        };
-        let end = SourceEnd {
-            read: 0,
-            expected: 0,
-            stopped: false,
-            error: Some(SourceError::Open(crate::error_text(&err))),
+            member: files.member(),
         };
         if consumer.begin(&origin) {
-            go_on = consumer.end(&origin, end) && go_on;
+            go_on = consumer.end(&origin, SourceEnd::unopened(0, &err)) && go_on;
         }
     }
     go_on
@@ -767,12 +759,7 @@ fn walk_member(dump: &Dump, member: &str, consumer: &mut dyn Consumer) -> bool {
             };
             read_pieces(&mut reader, &[piece], consumer)
         }
-        Err(err) => SourceEnd {
-            read: 0,
-            expected: 0,
-            stopped: false,
-            error: Some(SourceError::Open(crate::error_text(&err))),
-        },
+        Err(err) => SourceEnd::unopened(0, &err),
     };
     consumer.end(&origin, end)
 }
