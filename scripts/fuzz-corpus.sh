@@ -7,6 +7,8 @@
 #   archive_open      a selector byte (0 plain, 1 gzip, 2 zstd, 3 as is) + the tar of the smallest
 #                     fixture checkpoints; the Podman gzip and zstd archives as is
 #   checkpoint_model  plain tars of the smallest fixture checkpoints (pages included)
+#   checkpoint_views  the minimised corpus kept in fuzz/seeds/checkpoint_views/ (its inputs are
+#                     edit lists for the generated checkpoint, not files of the fixtures)
 # Usage: scripts/fuzz-corpus.sh   (idempotent; needs tar, gzip, zstd)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,7 +16,7 @@ fixtures="$here/tests/fixtures"
 corpus="$here/fuzz/corpus"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$corpus"/{criu_image,tar_walker,archive_open,checkpoint_model}
+mkdir -p "$corpus"/{criu_image,tar_walker,archive_open,checkpoint_model,checkpoint_views}
 
 seed() { # target, file: copies under its sha256 name (deduplicated)
     local sum
@@ -57,6 +59,8 @@ for archive in "$fixtures"/podman/ckpt-image-gzip.tar.gz "$fixtures"/podman/ckpt
     { printf '\x03'; cat "$archive"; } > "$work/podman"
     seed archive_open "$work/podman"
 done
-for t in criu_image tar_walker archive_open checkpoint_model; do
+# What earlier runs found, minimised: CI starts from there.
+cp "$here"/fuzz/seeds/checkpoint_views/* "$corpus/checkpoint_views/"
+for t in criu_image tar_walker archive_open checkpoint_model checkpoint_views; do
     printf '%-18s %4d files %8d KiB\n' "$t" "$(ls "$corpus/$t" | wc -l)" "$(du -sk "$corpus/$t" | cut -f1)"
 done

@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(criu_image tar_walker archive_open checkpoint_model)
+[ ${#targets[@]} -gt 0 ] || targets=(criu_image tar_walker archive_open checkpoint_model checkpoint_views)
 
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
@@ -21,6 +21,7 @@ max_len() {
     case $1 in
         criu_image) echo 65536 ;;
         tar_walker) echo 262144 ;;
+        checkpoint_views) echo 65536 ;;
         *) echo 600000 ;;
     esac
 }
