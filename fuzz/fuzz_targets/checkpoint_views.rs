@@ -22,7 +22,7 @@ mod output;
 
 use std::path::Path;
 
-use checkpoint_forensics::analyze::{self, ExploreView, Sections, SecretsParams};
+use checkpoint_forensics::analyze::{self, ExploreView, SecretsParams, Sections};
 use checkpoint_forensics::coredump;
 use checkpoint_forensics::diff::{self, DiffParams};
 use checkpoint_forensics::memory::report::{build_hexdump, build_summary, write_dump_file};

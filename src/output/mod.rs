@@ -5,6 +5,9 @@
 //! Human formats (tables, trees, crit's text views) escape every string from the checkpoint
 //! with [`escape_text`], in [`Table`], [`TreeNode`] and the text views; JSON and YAML keep the
 //! data exact, written by the one JSON and the one YAML writer ([`write_json`], [`write_yaml`]).
+//!
+//! The fuzz target `checkpoint_views` compiles this module into itself to check the bytes the
+//! binary prints, so it uses nothing else of the binary.
 
 mod custody;
 mod diff;

@@ -127,13 +127,22 @@ pub enum Edit {
     /// The pages file a pagemap names (several pagemaps may name one).
     PagesId { proc: u8, pages_id: u8 },
     /// The argument and environment bounds, moved.
-    Args { proc: u8, arg: (i16, i16), env: (i16, i16) },
+    Args {
+        proc: u8,
+        arg: (i16, i16),
+        env: (i16, i16),
+    },
     /// More threads than cores.
     Threads { proc: u8, extra: u8 },
     /// Another parent.
     Parent { proc: u8, ppid: u16 },
     /// One more descriptor.
-    Fd { proc: u8, fd: u32, id: u32, kind: u8 },
+    Fd {
+        proc: u8,
+        fd: u32,
+        id: u32,
+        kind: u8,
+    },
     /// An image removed.
     Drop { image: u8 },
     /// An image cut short.

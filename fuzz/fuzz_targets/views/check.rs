@@ -49,8 +49,8 @@ pub fn stderr_line(what: &str, escaped: &str) {
 /// JSON reads back to the value, and carries no raw C1 control or layout character.
 pub fn json<T: Serialize + ?Sized>(what: &str, value: &T, bytes: &[u8]) {
     let expected = serde_json::to_value(value).expect("a value serialises");
-    let read: Value =
-        serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("{what}: JSON does not parse: {e}"));
+    let read: Value = serde_json::from_slice(bytes)
+        .unwrap_or_else(|e| panic!("{what}: JSON does not parse: {e}"));
     assert_eq!(read, expected, "{what}: JSON reads back otherwise");
     let text = std::str::from_utf8(bytes).expect("JSON is UTF-8");
     for c in text.chars() {
@@ -71,10 +71,18 @@ pub fn yaml<T: Serialize + ?Sized>(what: &str, value: &T, bytes: &[u8]) {
     }
     let yaml_1_1: Value = serde_saphyr::from_str(text)
         .unwrap_or_else(|e| panic!("{what}: YAML 1.1 reader refuses it: {e}\n{text}"));
-    assert_eq!(strings(&yaml_1_1), expected, "{what}: YAML 1.1 reads otherwise\n{text}");
+    assert_eq!(
+        strings(&yaml_1_1),
+        expected,
+        "{what}: YAML 1.1 reads otherwise\n{text}"
+    );
     let yaml_1_2: Value = serde_yaml_ng::from_str(text)
         .unwrap_or_else(|e| panic!("{what}: YAML 1.2 reader refuses it: {e}\n{text}"));
-    assert_eq!(strings(&yaml_1_2), expected, "{what}: YAML 1.2 reads otherwise\n{text}");
+    assert_eq!(
+        strings(&yaml_1_2),
+        expected,
+        "{what}: YAML 1.2 reads otherwise\n{text}"
+    );
 }
 
 /// Every key and string of `value`, in order.
