@@ -103,7 +103,7 @@ impl Error {
     pub fn is_cancelled(&self) -> bool {
         matches!(
             self,
-            Error::Cancelled | Error::Cluster(checkpoint_cluster::Error::Interrupted)
+            Error::Cancelled | Error::Cluster(checkpoint_cluster::Error::Interrupted(_))
         )
     }
 

@@ -52,6 +52,16 @@ pub fn line(text: impl Display) {
     eprintln!("{}", escape_text(&text.to_string()));
 }
 
+/// A `-v` log line, as kubectl's start: `I1207 05:16:22.123456] LINE` (UTC).
+pub fn log(line: impl Display) {
+    let now = k8s_openapi::jiff::Timestamp::now();
+    eprintln!(
+        "I{} {}",
+        now.strftime("%m%d %H:%M:%S%.6f]"),
+        escape_text(&line.to_string())
+    );
+}
+
 /// A line for a progress bar's owner to print above the bar, escaped like the others.
 pub fn escaped(prefix: &str, text: &str) -> String {
     format!("{prefix}: {}", escape_text(text))

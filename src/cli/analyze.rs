@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 
 use super::archive_args::{self, ArchiveArgs};
-use super::checkpoint::{checkpoint_to_temp, RemoteArgs};
+use super::checkpoint::{checkpoint_to_temp, report_restarts, RemoteArgs, TempCheckpoint};
 use super::memory_args::MemoryArgs;
 use super::pick::interactive;
 use super::secrets_args::{self, SecretsArgs};
@@ -24,6 +24,15 @@ use checkpoint_model::archive::Checkpoint;
 /// Arguments of `kubectl checkpoint analyze`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
+  # Checkpoint a pod's container, fetch and analyse the archive
+  kubectl checkpoint analyze -n demo pod/counters-857d7978fd-jnkck -c counter
+
+  # Compromise indicators of an archive here; its secrets, masked
+  kubectl checkpoint analyze --local counters.tar --indicators
+  kubectl checkpoint analyze --local counters.tar --secrets
+
+More flags and examples: kubectl checkpoint analyze --help")]
+#[command(after_long_help = "Examples:
   # Checkpoint a container, fetch and analyse the archive (no local copy kept)
   kubectl checkpoint analyze -n demo pod/counters-857d7978fd-jnkck -c counter
 
@@ -51,19 +60,23 @@ pub struct AnalyzeArgs {
     /// Analyse archives or image directories on this machine instead of checkpointing TARGET.
     #[arg(long)]
     pub local: bool,
+    /// With --local: archives or CRIU image directories; without: one TARGET to checkpoint.
+    ///
     /// With --local: checkpoint archives or CRIU image directories. Without: one TARGET
-    /// (`pod/NAME` or `NAME`) to checkpoint, fetch and analyse; left out on a terminal, pick
-    /// one of the namespace's running pods.
+    /// (`pod/NAME`, `NAME` or `pod NAME`) to checkpoint, fetch and analyse; left out on a
+    /// terminal, pick one of the namespace's running pods.
     #[arg(value_name = "TARGET|PATH")]
     pub inputs: Vec<PathBuf>,
-    /// Output format. With json or yaml and no section flag, every section is included.
+    /// Output format.
+    ///
+    /// With json or yaml and no section flag, every section is included.
     #[arg(short = 'o', long, value_name = "FORMAT", default_value = "table", value_parser = OutputFormat::parser(ANALYZE_FORMATS))]
     pub output: OutputFormat,
     /// Report sections.
     #[command(flatten)]
     pub sections: SectionArgs,
     /// Print one of crit's `x` views (`crit x DIR ps|fds|mems|rss`) instead of the report.
-    #[arg(long, value_enum, value_name = "VIEW", conflicts_with_all = SECTION_FLAGS)]
+    #[arg(long, value_enum, value_name = "VIEW", conflicts_with_all = SECTION_FLAGS, hide_short_help = true)]
     pub crit_x: Option<CritView>,
     /// Memory views and search.
     #[command(flatten)]
@@ -106,9 +119,12 @@ const SECTION_FLAGS: [&str; 11] = [
 
 /// Which sections to add to the overview.
 #[derive(Debug, Clone, Copy, Default, Args)]
+#[command(next_help_heading = "Sections (with --local, or of TARGET)")]
 pub struct SectionArgs {
-    /// CRIU dump statistics (stats-dump): freezing, frozen, memdump and memwrite times, pages.
-    #[arg(long)]
+    /// CRIU dump statistics (stats-dump): times and pages.
+    ///
+    /// Freezing, frozen, memdump and memwrite times, and page counts.
+    #[arg(long, hide_short_help = true)]
     pub stats: bool,
     /// The process tree: pids, commands, task states, threads.
     #[arg(long)]
@@ -126,17 +142,19 @@ pub struct SectionArgs {
     #[arg(long)]
     pub sockets: bool,
     /// Mount points of the container.
-    #[arg(long)]
+    #[arg(long, hide_short_help = true)]
     pub mounts: bool,
     /// Kubernetes metadata: pod, namespace, annotations.
-    #[arg(long)]
+    #[arg(long, hide_short_help = true)]
     pub metadata: bool,
     /// Files the container changed or deleted in its root file system.
     #[arg(long)]
     pub rootfs_diff: bool,
-    /// Compromise indicators: deleted or fileless executables, code in /tmp, writable and
-    /// executable memory, LD_PRELOAD, reverse shells, listeners on all addresses, disguised
-    /// names, stopped tasks, duplicated environment variables.
+    /// Compromise indicators: fileless executables, reverse shells, LD_PRELOAD, ...
+    ///
+    /// Deleted or fileless executables, code in /tmp, writable and executable memory,
+    /// LD_PRELOAD, reverse shells, listeners on all addresses, disguised names, stopped tasks,
+    /// duplicated environment variables.
     #[arg(long)]
     pub indicators: bool,
     /// Every section.
@@ -210,13 +228,7 @@ impl SectionArgs {
 }
 
 fn output_format(format: OutputFormat) -> Format {
-    match format {
-        // `wide` is a table with more columns: `render_reports` is told separately.
-        OutputFormat::Table | OutputFormat::Wide => Format::Table,
-        OutputFormat::Tree => Format::Tree,
-        OutputFormat::Json => Format::Json,
-        OutputFormat::Yaml => Format::Yaml,
-    }
+    format.render_format()
 }
 
 fn explore_view(view: CritView) -> ExploreView {
@@ -242,7 +254,7 @@ enum PlanSource<'a> {
     /// Archives or image directories on this machine, each with the name to report it under.
     Local(Vec<(&'a Path, String)>),
     /// A TARGET to checkpoint and fetch first (`None`: picked on the terminal).
-    Target(Option<&'a str>),
+    Target(Option<String>),
 }
 
 /// What `analyze` shows.
@@ -292,6 +304,18 @@ fn plan(args: &AnalyzeArgs) -> Result<Plan<'_>, Error> {
         });
     }
     let target = match args.inputs.as_slice() {
+        // `analyze pod NAME`, as kubectl takes TYPE NAME.
+        [kind, name] if !kind.exists() => {
+            let word = super::checkpoint::build_target_word(
+                kind.to_str(),
+                name.to_str(),
+                false,
+            )?;
+            return Ok(Plan {
+                source: PlanSource::Target(word),
+                view,
+            });
+        }
         [one] if one.exists() => {
             let path = one.display();
             return Err(Error::Usage(format!(
@@ -300,7 +324,8 @@ fn plan(args: &AnalyzeArgs) -> Result<Plan<'_>, Error> {
         }
         [one] => Some(
             one.to_str()
-                .ok_or_else(|| Error::Usage(format!("TARGET {} is not UTF-8", one.display())))?,
+                .ok_or_else(|| Error::Usage(format!("TARGET {} is not UTF-8", one.display())))?
+                .to_string(),
         ),
         [] if interactive() => None,
         [] => {
@@ -328,12 +353,87 @@ pub fn run(args: AnalyzeArgs) -> Result<Outcome, Error> {
     let inputs = match plan.source {
         PlanSource::Local(inputs) => inputs,
         PlanSource::Target(target) => {
-            fetched = checkpoint_to_temp(&args.remote, target)?;
-            vec![(fetched.path.as_path(), fetched.source.clone())]
+            fetched = checkpoint_to_temp(&args.remote, target.as_deref())?;
+            let outcome = run_view(
+                &args,
+                plan.view,
+                &[(fetched.path.as_path(), fetched.source.clone())],
+            );
+            return finish_remote(&args.remote, &fetched, outcome);
         }
     };
+    run_view(&args, plan.view, &inputs)
+}
+
+/// After `analyze TARGET`: the archive is deleted from the node once the analysis succeeded
+/// (unless `--keep-on-node`), else named with the command that deletes it; a checkpoint that
+/// ended its container makes the verb exit 1 unless `--allow-restart`.
+fn finish_remote(
+    remote: &RemoteArgs,
+    fetched: &TempCheckpoint,
+    outcome: Result<Outcome, Error>,
+) -> Result<Outcome, Error> {
+    let ended = report_restarts(
+        std::slice::from_ref(&fetched.record),
+        remote.restart.allow_restart,
+    );
+    let delete_command = format!("kubectl checkpoint delete {}", fetched.source);
+    match (&outcome, remote.keep_on_node, fetched.deleted) {
+        (_, _, true) => crate::messages::note(format_args!(
+            "deleted {} from the node after fetching it (--delete-after-fetch)",
+            fetched.source
+        )),
+        (Ok(_), false, false) => match delete_remote(remote, fetched) {
+            Ok(()) => crate::messages::note(format_args!(
+                "deleted {} from the node: the analysis is done and its copy was temporary (--keep-on-node keeps it)",
+                fetched.source
+            )),
+            Err(err) => crate::messages::error_in(
+                format_args!(
+                    "the archive stays on the node; delete it with `{delete_command}`"
+                ),
+                &err,
+            ),
+        },
+        (Ok(_), true, false) => crate::messages::note(format_args!(
+            "the archive stays on the node (--keep-on-node); delete it with: {delete_command}"
+        )),
+        (Err(_), _, false) => crate::messages::note(format_args!(
+            "the analysis failed, so the archive stays on the node for another try; delete it with: {delete_command}"
+        )),
+    }
+    let outcome = outcome?;
+    Ok(if ended {
+        Outcome::PartialFailure
+    } else {
+        outcome
+    })
+}
+
+/// Deletes the archive `analyze TARGET` fetched from its node.
+fn delete_remote(remote: &RemoteArgs, fetched: &TempCheckpoint) -> Result<(), Error> {
+    let rt = super::session::runtime()?;
+    let conn = rt.block_on(checkpoint_cluster::connect(
+        &remote.kube.connect_params(None),
+    ))?;
+    let source = checkpoint_cluster::parse_node_path(&fetched.source)?;
+    let params = remote.fetch_flags.fetch_params(&conn.namespace);
+    let activity = super::progress::Activity::new(std::io::stderr().is_terminal());
+    rt.block_on(checkpoint_cluster::delete_archive(
+        &conn,
+        &source,
+        true,
+        &params.helper,
+        &activity,
+        super::session::ctrl_c(),
+    ))?;
+    Ok(())
+}
+
+/// Shows the view the plan asked for of `inputs`.
+fn run_view(args: &AnalyzeArgs, view: View, inputs: &[(&Path, String)]) -> Result<Outcome, Error> {
     let format = output_format(args.output);
-    match plan.view {
+    match view {
         View::Memory => {
             let paths: Vec<PathBuf> = inputs.iter().map(|(path, _)| path.to_path_buf()).collect();
             super::memory_args::run(&args.memory, &paths, args.output, &args.archive)
@@ -341,12 +441,12 @@ pub fn run(args: AnalyzeArgs) -> Result<Outcome, Error> {
         View::Secrets => secrets_args::run(
             &args.secrets,
             args.memory.pid,
-            &inputs,
+            inputs,
             format,
             &args.archive,
         ),
-        View::Crit(view) => run_crit(&args, view, &inputs),
-        View::Reports => run_reports(&args, &inputs),
+        View::Crit(view) => run_crit(args, view, inputs),
+        View::Reports => run_reports(args, inputs),
     }
 }
 

@@ -15,23 +15,23 @@ use checkpoint_model::archive::{self, Checkpoint, OpenParams, PagesVisitor};
 pub struct ArchiveArgs {
     /// Directory for the temporary (unnamed, sparse) copies of a compressed archive's page data
     /// and large members; default: TMPDIR, else /tmp. Its file system keeps a margin free.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", hide_short_help = true)]
     pub spool_dir: Option<PathBuf>,
     /// Most members an archive may hold (its images, metadata, directories).
-    #[arg(long, value_name = "N", default_value_t = archive::DEFAULT_MAX_MEMBERS)]
+    #[arg(long, value_name = "N", default_value_t = archive::DEFAULT_MAX_MEMBERS, hide_short_help = true)]
     pub max_members: u64,
     /// Most bytes all member names of an archive may take together (K, M, G suffixes).
-    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = parse_size, hide_short_help = true)]
     pub max_name_bytes: u64,
     /// Largest image or metadata member read into memory (K, M, G suffixes).
-    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size, hide_short_help = true)]
     pub member_limit: u64,
     /// Most bytes of a compressed archive's members kept in memory; the rest is spooled.
-    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "32M", value_parser = parse_size, hide_short_help = true)]
     pub memory_budget: u64,
     /// Most bytes one pass may decompress from a compressed rootfs-diff.tar (K, M, G, T
     /// suffixes); default: the larger of 1G and 100 times its size.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, hide_short_help = true)]
     pub rootfs_diff_limit: Option<u64>,
 }
 

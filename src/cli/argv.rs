@@ -103,6 +103,10 @@ pub fn build_verb_suggestion(word: &str) -> Option<String> {
     if word.contains('/') || word.starts_with('-') {
         return None;
     }
+    // checkpointctl's verbs for what `analyze` does.
+    if matches!(word, "show" | "inspect" | "memparse") {
+        return Some("analyze".to_string());
+    }
     let command = Cli::command();
     if command.find_subcommand(word).is_some() {
         return None;
@@ -153,6 +157,7 @@ mod tests {
             ),
             ("--namespace=demo list -A", "list --namespace=demo -A"),
             ("-ndemo delete n:/a", "delete -ndemo n:/a"),
+            ("-n demo ls", "ls -n demo"),
             (
                 "--kubeconfig /k --context c -n d list",
                 "list --kubeconfig /k --context c -n d",
@@ -178,6 +183,8 @@ mod tests {
             ("analyse", "analyze"),
             ("delet", "delete"),
             ("coredupm", "coredump"),
+            ("show", "analyze"),
+            ("inspect", "analyze"),
         ] {
             assert_eq!(build_verb_suggestion(typo).as_deref(), Some(verb), "{typo}");
         }

@@ -1,10 +1,13 @@
-//! The default verb: checkpoint containers through the kubelet checkpoint API, and optionally
-//! fetch the archives (`--fetch`). Also the pieces the other cluster verbs share: the runtime,
-//! resolving TARGET to containers, writing records as JSON or YAML, and the checkpoint-and-fetch
-//! step of `analyze TARGET`.
+//! The default verb: checkpoint containers through the kubelet checkpoint API, watch that they
+//! still run afterwards, and optionally fetch the archives (`--fetch`). Also the
+//! checkpoint-and-fetch step of `analyze TARGET`, and what both say about a checkpoint that
+//! ended its container and about the archives left on the nodes.
+//!
+//! Flags, then a [`Plan`] (what to checkpoint, where `--fetch` writes: checked here before any
+//! request is sent, so that a wrong local path never starts a helper pod), then the run.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
@@ -17,36 +20,53 @@ use super::session::{ctrl_c, finish, render_records, runtime};
 use super::{KubeArgs, Outcome, OutputFormat};
 use crate::Error;
 use checkpoint_cluster::{
-    self as cluster, CheckpointRecord, ContainerChoice, ContainerRef, Target,
+    self as cluster, CaptureParams, CheckpointRecord, ContainerChoice, ContainerRef, FetchRecord,
+    Reporter, Target,
 };
+
+/// The help heading of the checkpoint's own flags.
+const CHECKPOINT: &str = "Checkpoint";
 
 /// Arguments of `kubectl checkpoint TARGET`.
 #[derive(Debug, Args)]
 pub struct CheckpointArgs {
-    /// What to checkpoint: `pod/NAME`, `NAME`, or all pods of `deploy/NAME`, `sts/NAME`,
-    /// `ds/NAME`, `rs/NAME`, `job/NAME`. Left out on a terminal: pick one of the namespace's
-    /// running pods.
+    /// What to checkpoint: `pod/NAME`, `NAME`, `pod NAME`, or a workload's pods (`deploy/NAME`).
+    ///
+    /// `pod/NAME`, `NAME`, or all pods of `deploy/NAME`, `sts/NAME`, `ds/NAME`, `rs/NAME`,
+    /// `job/NAME`; `TYPE NAME` works too, as in kubectl (`pod NAME`, `deploy NAME`). Left out on
+    /// a terminal: pick one of the namespace's running pods.
     #[arg(value_name = "TARGET")]
     pub target: Option<String>,
+    /// The NAME of `TYPE NAME` (`kubectl checkpoint pod NAME`).
+    #[arg(value_name = "NAME", hide = true)]
+    pub name: Option<String>,
     /// Checkpoint all pods matching this label selector instead of TARGET.
-    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    #[arg(short = 'l', long, value_name = "SELECTOR", help_heading = CHECKPOINT)]
     pub selector: Option<String>,
-    /// The container to checkpoint (else the pod's default-container annotation, else its only
-    /// container, else a prompt on a terminal).
-    #[arg(short = 'c', long)]
+    /// The container to checkpoint (default: the pod's default or only container).
+    ///
+    /// Else the pod's default-container annotation, else its only container, else a prompt on a
+    /// terminal.
+    #[arg(short = 'c', long, help_heading = CHECKPOINT)]
     pub container: Option<String>,
     /// Checkpoint every container of each pod.
-    #[arg(long, conflicts_with = "container")]
+    #[arg(long, conflicts_with = "container", help_heading = CHECKPOINT)]
     pub all_containers: bool,
     /// Seconds the kubelet may take per checkpoint.
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", help_heading = CHECKPOINT)]
     pub timeout: Option<u64>,
-    /// Output format: json or yaml records instead of one `NODE:PATH` line per archive.
-    #[arg(short = 'o', long, value_name = "FORMAT", value_parser = OutputFormat::parser(RECORD_FORMATS))]
+    /// Output format: json or yaml records instead of `NODE:PATH` lines.
+    #[arg(short = 'o', long, value_name = "FORMAT", value_parser = OutputFormat::parser(RECORD_FORMATS), help_heading = CHECKPOINT)]
     pub output: Option<OutputFormat>,
-    /// Also copy each archive here (a file, or a directory for several); default: the current
-    /// directory. Put TARGET before it or write `--fetch=DEST`.
-    #[arg(long, value_name = "DEST", num_args = 0..=1)]
+    /// After the checkpoint: whether the containers still run.
+    #[command(flatten)]
+    pub restart: RestartArgs,
+    /// Also copy each archive here (`--fetch=DEST`; alone: the current directory).
+    ///
+    /// `--fetch` alone writes to the current directory, `--fetch=DEST` to a file, or to a
+    /// directory (a DEST ending in `/`, an existing directory, or several archives). The `=` is
+    /// required: `--fetch NAME` checkpoints NAME.
+    #[arg(long, value_name = "DEST", num_args = 0..=1, require_equals = true, help_heading = super::fetch::FETCH)]
     pub fetch: Option<Option<PathBuf>>,
     /// Fetch options (with --fetch).
     #[command(flatten)]
@@ -56,16 +76,47 @@ pub struct CheckpointArgs {
     pub kube: KubeArgs,
 }
 
+/// What the containers must do after their checkpoint: keep running.
+#[derive(Debug, Clone, Copy, Args)]
+#[command(next_help_heading = CHECKPOINT)]
+pub struct RestartArgs {
+    /// Exit 0 even when a checkpoint ended its container.
+    ///
+    /// The checkpoint of a container whose main process does not survive CRIU's interruption
+    /// ends it, and the kubelet restarts it; that is reported either way, and exits 1 without
+    /// this flag.
+    #[arg(long)]
+    pub allow_restart: bool,
+    /// Seconds to watch each container's status after its checkpoint for an exit or a restart
+    /// (0: do not watch).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 3,
+        hide_short_help = true
+    )]
+    pub restart_check: u64,
+}
+
 /// Flags of `analyze TARGET` (without `--local`): which container to checkpoint, and how to
 /// fetch its archive.
 #[derive(Debug, Args)]
 pub struct RemoteArgs {
     /// The container to checkpoint (as for the default verb).
-    #[arg(short = 'c', long, conflicts_with = "local")]
+    #[arg(short = 'c', long, conflicts_with = "local", help_heading = CHECKPOINT)]
     pub container: Option<String>,
     /// Seconds the kubelet may take for the checkpoint.
-    #[arg(long, value_name = "SECONDS", conflicts_with = "local")]
+    #[arg(long, value_name = "SECONDS", conflicts_with = "local", help_heading = CHECKPOINT)]
     pub timeout: Option<u64>,
+    /// Keep the archive on the node after the analysis.
+    ///
+    /// By default it is deleted once the analysis succeeded: the copy analysed is gone with its
+    /// temp directory.
+    #[arg(long, conflicts_with = "delete_after_fetch", help_heading = CHECKPOINT)]
+    pub keep_on_node: bool,
+    /// After the checkpoint: whether the container still runs.
+    #[command(flatten)]
+    pub restart: RestartArgs,
     /// Fetch options.
     #[command(flatten)]
     pub fetch_flags: FetchFlags,
@@ -82,6 +133,144 @@ pub(super) struct TempCheckpoint {
     pub path: PathBuf,
     /// Where it came from, `NODE:PATH`.
     pub source: String,
+    /// The checkpoint (with what the restart check found).
+    pub record: CheckpointRecord,
+    /// Whether `--delete-after-fetch` already deleted it from the node.
+    pub deleted: bool,
+}
+
+/// `TARGET NAME` as kubectl takes it (`pod NAME`, `deploy NAME`) becomes `KIND/NAME`; one word
+/// stays as it is. checkpointctl's verbs get pointed to `analyze`.
+pub(super) fn build_target_word(
+    target: Option<&str>,
+    name: Option<&str>,
+    fetch_without_dest: bool,
+) -> Result<Option<String>, Error> {
+    if let (Some(verb @ ("show" | "inspect")), Some(_)) = (target, name) {
+        return Err(Error::Usage(format!(
+            "`{verb}` is checkpointctl's verb; here it is `analyze`: `kubectl checkpoint analyze --local ARCHIVE` analyses an archive, `kubectl checkpoint analyze POD` checkpoints a pod and analyses it"
+        )));
+    }
+    match (target, name) {
+        (None, _) => Ok(None),
+        (Some(target), None) => Ok(Some(target.to_string())),
+        (Some(kind), Some(name)) => {
+            let joined = format!("{kind}/{name}");
+            let is_kind = !kind.contains('/') && cluster::parse_target(Some(&joined), None).is_ok();
+            if is_kind {
+                return Ok(Some(joined));
+            }
+            let dest_hint = if fetch_without_dest {
+                format!("; to copy the archive to {name}, write --fetch={name}")
+            } else {
+                String::new()
+            };
+            Err(Error::Usage(format!(
+                "TARGET is one word (`pod/NAME`, `NAME`, `deploy/NAME`), or TYPE NAME with a kind kubectl knows (`pod NAME`, `deploy NAME`); `{kind} {name}` is neither{dest_hint}"
+            )))
+        }
+    }
+}
+
+/// Where `--fetch` writes, checked before anything is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum DestPlan {
+    /// The current directory, under the archive's own name.
+    Here,
+    /// This directory (made if its parent exists), under the archives' own names.
+    Dir(PathBuf),
+    /// This file (one archive).
+    File(PathBuf),
+}
+
+impl DestPlan {
+    /// The plan of `--fetch[=DEST]`: the directory must exist (or be makeable, for a DEST
+    /// ending in `/`), and a file DEST must not exist unless `overwrite`.
+    pub fn of(dest: Option<&Path>, overwrite: bool) -> Result<DestPlan, Error> {
+        let Some(dest) = dest else {
+            cluster::check_dest_dir(Path::new("."), false)?;
+            return Ok(DestPlan::Here);
+        };
+        let as_dir = dest.as_os_str().to_string_lossy().ends_with('/') || dest.is_dir();
+        if as_dir {
+            cluster::check_dest_dir(dest, true)?;
+            return Ok(DestPlan::Dir(dest.to_path_buf()));
+        }
+        let parent = dest.parent().unwrap_or(Path::new(""));
+        cluster::check_dest_dir(parent, false)?;
+        if dest.exists() && !overwrite {
+            return Err(cluster::Error::Exists {
+                path: dest.to_path_buf(),
+                reason: "exists; evidence is never replaced silently: pass --overwrite to replace it, or choose another DEST".into(),
+            }
+            .into());
+        }
+        Ok(DestPlan::File(dest.to_path_buf()))
+    }
+
+    /// For `archives` archives: several never go into one file, so a file DEST becomes a
+    /// directory of that name.
+    fn for_count(self, archives: usize) -> Result<DestPlan, Error> {
+        match self {
+            DestPlan::File(path) if archives > 1 => {
+                cluster::check_dest_dir(&path, true)?;
+                Ok(DestPlan::Dir(path))
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// The local file for the archive `source`.
+    pub(super) fn dest(&self, source: &cluster::NodePath) -> PathBuf {
+        match self {
+            DestPlan::Here => PathBuf::from(source.basename()),
+            DestPlan::Dir(dir) => cluster::build_dest(source, Some(dir), true),
+            DestPlan::File(file) => file.clone(),
+        }
+    }
+}
+
+/// What the default verb was asked, validated before any request is sent.
+struct Plan {
+    /// What to checkpoint; `None`: pick a pod on the terminal.
+    target: Option<Target>,
+    /// Where `--fetch` writes, if it fetches.
+    fetch: Option<DestPlan>,
+    /// The kubelet's timeout per checkpoint.
+    timeout: Option<Duration>,
+}
+
+fn plan(args: &CheckpointArgs) -> Result<Plan, Error> {
+    let fetch_without_dest = matches!(args.fetch, Some(None));
+    let word = build_target_word(
+        args.target.as_deref(),
+        args.name.as_deref(),
+        fetch_without_dest,
+    )?;
+    // Nothing named on a terminal: offer the namespace's running pods once connected.
+    let pick = word.is_none() && args.selector.is_none() && interactive();
+    let target = if pick {
+        None
+    } else {
+        Some(cluster::parse_target(
+            word.as_deref(),
+            args.selector.as_deref(),
+        )?)
+    };
+    let fetch = match &args.fetch {
+        Some(dest) => Some(DestPlan::of(dest.as_deref(), args.fetch_flags.overwrite)?),
+        None => None,
+    };
+    if args.fetch.is_none() && args.fetch_flags.delete_after_fetch {
+        return Err(Error::Usage(
+            "--delete-after-fetch deletes an archive once it is fetched: add --fetch".into(),
+        ));
+    }
+    Ok(Plan {
+        target,
+        fetch,
+        timeout: args.timeout.map(Duration::from_secs),
+    })
 }
 
 /// Checkpoints TARGET's one container and fetches the archive into a private temp directory.
@@ -94,26 +283,6 @@ pub(super) fn checkpoint_to_temp(
         .map(|t| cluster::parse_target(Some(t), None))
         .transpose()?;
     let timeout = remote.timeout.map(Duration::from_secs);
-    let rt = runtime()?;
-    let read_timeout = timeout.map(|t| t + Duration::from_secs(60));
-    let conn = rt.block_on(cluster::connect(&remote.kube.connect_params(read_timeout)))?;
-    let target = match target {
-        Some(target) => target,
-        None => Target::Pod(pick_pod(&rt, &conn)?),
-    };
-    let (mut refs, mut failures) =
-        resolve_containers(&rt, &conn, &target, remote.container.as_deref(), false)?;
-    if let Some(err) = failures.pop() {
-        return Err(err.into());
-    }
-    let container = match (refs.pop(), refs.is_empty()) {
-        (Some(one), true) => one,
-        _ => {
-            return Err(Error::Usage(
-                "analyze TARGET takes one pod: name a pod, or checkpoint a workload with `kubectl checkpoint TARGET --fetch DIR` and analyse the archives with --local".into(),
-            ))
-        }
-    };
     let dir = tempfile::Builder::new()
         .prefix("kubectl-checkpoint-")
         .tempdir()
@@ -121,15 +290,45 @@ pub(super) fn checkpoint_to_temp(
             path: std::env::temp_dir(),
             source,
         })?;
+    let rt = runtime()?;
+    let read_timeout = timeout.map(|t| t + Duration::from_secs(60));
+    let conn = rt.block_on(cluster::connect(&remote.kube.connect_params(read_timeout)))?;
+    let target = match target {
+        Some(target) => target,
+        None => Target::Pod(pick_pod(&rt, &conn)?),
+    };
+    let activity = Activity::new(std::io::stderr().is_terminal());
+    activity.waiting(&format!("the API server {}", conn.server));
+    let (mut refs, mut failures) = resolve_containers(
+        &rt,
+        &conn,
+        &target,
+        remote.container.as_deref(),
+        false,
+        &activity,
+    )?;
+    if let Some(err) = failures.pop() {
+        return Err(err.into());
+    }
+    let container = match (refs.pop(), refs.is_empty()) {
+        (Some(one), true) => one,
+        _ => {
+            return Err(Error::Usage(
+                "analyze TARGET takes one pod: name a pod, or checkpoint a workload with `kubectl checkpoint TARGET --fetch=DIR/` and analyse the archives with --local".into(),
+            ))
+        }
+    };
     let params = remote.fetch_flags.fetch_params(&conn.namespace);
     let into = dir.path().to_path_buf();
     let dest = move |source: &cluster::NodePath| into.join(source.basename());
-    let activity = Activity::new(std::io::stderr().is_terminal());
     let mut captured = rt.block_on(cluster::collect_checkpoints(
         &conn,
         std::slice::from_ref(&container),
-        timeout,
-        params.helper.retries,
+        CaptureParams {
+            timeout,
+            retries: params.helper.retries,
+            restart_window: Duration::from_secs(remote.restart.restart_check),
+        },
         Some(cluster::FetchPlan {
             params: &params,
             dest: &dest,
@@ -141,29 +340,51 @@ pub(super) fn checkpoint_to_temp(
     let Some(one) = captured.pop() else {
         return Err(Error::Usage("nothing was checkpointed".into()));
     };
-    let record = one.checkpoint?;
+    let mut record = one.checkpoint?;
     let source_text = format!("{}:{}", record.node, record.path);
     let fetched = match one.fetched {
         Some(Ok(fetched)) => fetched,
         Some(Err(err)) => return Err(fetch_failed(&record, err).into()),
         None => return Err(Error::Usage("the archive was not fetched".into())),
     };
+    let mut deleted = false;
     if remote.fetch_flags.delete_after_fetch {
-        let source = cluster::parse_node_path(&source_text)?;
-        let activity = Activity::new(std::io::stderr().is_terminal());
-        rt.block_on(cluster::delete_archive(
-            &conn,
-            &source,
-            &params.helper,
-            &activity,
-            ctrl_c(),
-        ))?;
+        delete_fetched(&rt, &conn, &fetched, &params.helper, "--delete-after-fetch")?;
+        record.deleted_from_node = true;
+        deleted = true;
     }
     Ok(TempCheckpoint {
         _dir: dir,
         path: fetched.dest,
         source: source_text,
+        record,
+        deleted,
     })
+}
+
+/// Deletes a fetched and verified archive from its node and records that in its custody
+/// manifest (`by` says what asked for it).
+pub(super) fn delete_fetched(
+    rt: &tokio::runtime::Runtime,
+    conn: &cluster::Connection,
+    fetched: &FetchRecord,
+    helper: &cluster::HelperParams,
+    by: &str,
+) -> Result<(), cluster::Error> {
+    let source = cluster::parse_node_path(&format!("{}:{}", fetched.node, fetched.path))?;
+    let activity = Activity::new(std::io::stderr().is_terminal());
+    // The archive was just verified against the node's: it is the kubelet's, whatever tar
+    // says of it.
+    rt.block_on(cluster::delete_archive(
+        conn,
+        &source,
+        true,
+        helper,
+        &activity,
+        ctrl_c(),
+    ))?;
+    drop(activity);
+    cluster::record_node_deletion(&fetched.dest, by)
 }
 
 /// The error of a fetch that failed after its checkpoint succeeded: it names the archive on
@@ -181,16 +402,87 @@ fn fetch_failed(record: &CheckpointRecord, err: cluster::Error) -> cluster::Erro
     }
 }
 
+/// `containerd://0123456789abcdef...` as its first 12 hex digits, as `docker ps` shows IDs.
+fn short_id(id: Option<&str>) -> String {
+    match id {
+        Some(id) => {
+            let hex = id.rsplit("://").next().unwrap_or(id);
+            hex.chars().take(12).collect()
+        }
+        None => "unknown".to_string(),
+    }
+}
+
+/// Says, loudly, which checkpoints ended their container; true when one did and that is not
+/// allowed (the verb then exits 1).
+pub(super) fn report_restarts(records: &[CheckpointRecord], allow: bool) -> bool {
+    let mut ended = false;
+    for record in records.iter().filter(|r| r.workload_restarted) {
+        ended = true;
+        let text = build_restart_message(record, allow);
+        if allow {
+            crate::messages::warning(text);
+        } else {
+            crate::messages::error(text);
+        }
+    }
+    ended && !allow
+}
+
+/// What to say of a checkpoint that ended its container: how, with the restart count and
+/// container ID before and after (or that the kubelet has not restarted it yet).
+fn build_restart_message(record: &CheckpointRecord, allow: bool) -> String {
+    let (id_before, id_after) = (
+        short_id(record.container_id_before.as_deref()),
+        short_id(record.container_id_after.as_deref()),
+    );
+    let facts = match (record.restart_count_before, record.restart_count_after) {
+        (Some(before), Some(after)) if before == after && id_before == id_after => format!(
+            "restartCount {before}, container {id_before}: the kubelet has not started it again yet"
+        ),
+        (Some(before), Some(after)) => {
+            format!("restartCount {before} -> {after}, container {id_before} -> {id_after}")
+        }
+        _ => format!("container {id_before} -> {id_after}"),
+    };
+    format!(
+        "the checkpoint ended container {} of pod {}/{} on node {}: {} ({facts}). Its main process did not survive CRIU's interruption (busybox's `sleep` does this; see docs/enabling-checkpointing.md); the archive holds the container as it was before{}",
+        record.container,
+        record.namespace,
+        record.pod,
+        record.node,
+        record.restart_reason.as_deref().unwrap_or("it restarted"),
+        if allow {
+            " (--allow-restart: not an error)"
+        } else {
+            "; --allow-restart accepts this"
+        }
+    )
+}
+
+/// Says what stays on the nodes after a fetch, and the command that deletes it.
+pub(super) fn note_left_on_node(fetched: &[&FetchRecord]) {
+    for done in fetched {
+        crate::messages::note(format_args!(
+            "the archive stays on node {} (the kubelet never deletes it); delete it with: kubectl checkpoint delete {}:{}",
+            done.node, done.node, done.path
+        ));
+    }
+}
+
 /// Lists TARGET's pods and picks the containers; per-pod problems are returned next to the
-/// containers so that the others still run.
+/// containers so that the others still run. The spinner of `activity` (waiting for the API
+/// server) is cleared before a container is asked for.
 pub(super) fn resolve_containers(
     rt: &tokio::runtime::Runtime,
     conn: &cluster::Connection,
     target: &Target,
     container: Option<&str>,
     all_containers: bool,
+    activity: &Activity,
 ) -> Result<(Vec<ContainerRef>, Vec<cluster::Error>), Error> {
     let pods = rt.block_on(cluster::collect_pods(&conn.client, &conn.namespace, target))?;
+    cluster::Progress::finish(activity);
     let single = pods.len() == 1;
     let mut refs = Vec::new();
     let mut failures = Vec::new();
@@ -233,25 +525,6 @@ pub(super) fn resolve_containers(
     Ok((refs, failures))
 }
 
-/// `kubectl checkpoint --fetch pod/multi`: clap gives `pod/multi` to --fetch as its DEST and
-/// leaves no TARGET. Says so instead of checkpointing something else or prompting.
-fn check_fetch_dest(args: &CheckpointArgs) -> Result<(), Error> {
-    let (None, None, Some(Some(dest))) = (&args.target, &args.selector, &args.fetch) else {
-        return Ok(());
-    };
-    let looks_like_target = dest.to_str().is_some_and(|text| {
-        // `KIND/NAME` with a kind kubectl knows; `out/dir` is a path.
-        text.contains('/') && cluster::parse_target(Some(text), None).is_ok()
-    });
-    if looks_like_target && !dest.exists() {
-        let dest = dest.display();
-        return Err(Error::Usage(format!(
-            "`{dest}` was taken as the destination of --fetch, so no TARGET was given; put TARGET before --fetch (`kubectl checkpoint {dest} --fetch`) or write --fetch=DEST"
-        )));
-    }
-    Ok(())
-}
-
 /// Says on stderr which container was taken when the user named none and the pod has several
 /// (its default-container annotation chose), in kubectl's words.
 fn note_defaulted_container(
@@ -274,62 +547,43 @@ fn note_defaulted_container(
 
 /// Runs the default verb.
 pub fn run(args: CheckpointArgs) -> Result<Outcome, Error> {
-    check_fetch_dest(&args)?;
-    // Nothing named on a terminal: offer the namespace's running pods once connected.
-    let pick = args.target.is_none() && args.selector.is_none() && interactive();
-    let target = if pick {
-        None
-    } else {
-        Some(cluster::parse_target(
-            args.target.as_deref(),
-            args.selector.as_deref(),
-        )?)
-    };
-    let timeout = args.timeout.map(Duration::from_secs);
+    let plan = plan(&args)?;
     let rt = runtime()?;
     // Checkpointing a large container takes a while: let one answer take the timeout and more.
-    let read_timeout = timeout.map(|t| t + Duration::from_secs(60));
+    let read_timeout = plan.timeout.map(|t| t + Duration::from_secs(60));
     let conn = rt.block_on(cluster::connect(&args.kube.connect_params(read_timeout)))?;
-    let target = match target {
+    let target = match plan.target {
         Some(target) => target,
         None => Target::Pod(pick_pod(&rt, &conn)?),
     };
+    let show_progress = args.output.is_none() && std::io::stderr().is_terminal();
+    let activity = Activity::new(show_progress);
+    activity.waiting(&format!("the API server {}", conn.server));
     let (refs, mut failures) = resolve_containers(
         &rt,
         &conn,
         &target,
         args.container.as_deref(),
         args.all_containers,
+        &activity,
     )?;
     let mut partial = 0usize;
     let total = refs.len() + failures.len();
-    let show_progress = args.output.is_none() && std::io::stderr().is_terminal();
-    let activity = Activity::new(show_progress);
     let params = args.fetch_flags.fetch_params(&conn.namespace);
-    // With several containers DEST is a directory; with one, a file unless it is a directory.
-    let dest_dir = args.fetch.as_ref().map(|dest| {
-        let is_dir = refs.len() > 1
-            || dest
-                .as_deref()
-                .is_some_and(|d| d.is_dir() || d.as_os_str().to_string_lossy().ends_with('/'));
-        (dest.clone(), is_dir)
-    });
-    if let Some((Some(dir), true)) = &dest_dir {
-        std::fs::create_dir_all(dir).map_err(|source| cluster::Error::Write {
-            path: dir.clone(),
-            source,
-        })?;
-    }
-    let dest = |source: &cluster::NodePath| match &dest_dir {
-        Some((dest, is_dir)) => cluster::build_dest(source, dest.as_deref(), *is_dir),
+    let dest_plan = plan.fetch.map(|p| p.for_count(refs.len())).transpose()?;
+    let dest = |source: &cluster::NodePath| match &dest_plan {
+        Some(plan) => plan.dest(source),
         None => PathBuf::from(source.basename()),
     };
     let captured = rt.block_on(cluster::collect_checkpoints(
         &conn,
         &refs,
-        timeout,
-        params.helper.retries,
-        args.fetch.as_ref().map(|_| cluster::FetchPlan {
+        CaptureParams {
+            timeout: plan.timeout,
+            retries: params.helper.retries,
+            restart_window: Duration::from_secs(args.restart.restart_check),
+        },
+        dest_plan.as_ref().map(|_| cluster::FetchPlan {
             params: &params,
             dest: &dest,
         }),
@@ -361,6 +615,21 @@ pub fn run(args: CheckpointArgs) -> Result<Outcome, Error> {
         // Nothing was taken: the error goes to stderr, and nothing (not even `[]`) to stdout.
         return finish(total, failures);
     }
+    if args.fetch_flags.delete_after_fetch {
+        for done in &fetched {
+            match delete_fetched(&rt, &conn, done, &params.helper, "--delete-after-fetch") {
+                Ok(()) => {
+                    if let Some(record) = records
+                        .iter_mut()
+                        .find(|r| r.fetched.as_ref() == Some(&done.dest))
+                    {
+                        record.deleted_from_node = true;
+                    }
+                }
+                Err(err) => failures.push(err),
+            }
+        }
+    }
     if !render_records(args.output, &records)? {
         let mut out = std::io::stdout().lock();
         for record in &records {
@@ -369,26 +638,19 @@ pub fn run(args: CheckpointArgs) -> Result<Outcome, Error> {
                 .find(|f| Some(&f.dest) == record.fetched.as_ref())
             {
                 Some(done) => super::fetch::render_fetched(done),
-                None => format!("{}:{}", record.node, record.path),
+                None => crate::output::escape_text(&format!("{}:{}", record.node, record.path))
+                    .into_owned(),
             };
-            let line = crate::output::escape_text(&line);
             writeln!(out, "{line}").map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
         }
+        out.flush()
+            .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
     }
-    if args.fetch_flags.delete_after_fetch {
-        for done in &fetched {
-            let source = cluster::parse_node_path(&format!("{}:{}", done.node, done.path))?;
-            let activity = Activity::new(show_progress);
-            if let Err(err) = rt.block_on(cluster::delete_archive(
-                &conn,
-                &source,
-                &params.helper,
-                &activity,
-                ctrl_c(),
-            )) {
-                failures.push(err);
-            }
-        }
+    if !args.fetch_flags.delete_after_fetch {
+        note_left_on_node(&fetched.iter().collect::<Vec<_>>());
+    }
+    if report_restarts(&records, args.restart.allow_restart) {
+        partial += 1;
     }
     if partial > 0 && failures.is_empty() {
         return Ok(Outcome::PartialFailure);
@@ -399,4 +661,111 @@ pub fn run(args: CheckpointArgs) -> Result<Outcome, Error> {
     } else {
         outcome
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_name_becomes_kind_slash_name() {
+        assert_eq!(
+            build_target_word(Some("pod"), Some("web-1"), false).unwrap(),
+            Some("pod/web-1".to_string())
+        );
+        assert_eq!(
+            build_target_word(Some("deploy"), Some("web"), false).unwrap(),
+            Some("deploy/web".to_string())
+        );
+        assert_eq!(
+            build_target_word(Some("web-1"), None, false).unwrap(),
+            Some("web-1".to_string())
+        );
+        let err = build_target_word(Some("pod/web-1"), Some("out.tar"), true).unwrap_err();
+        assert!(err.to_string().contains("write --fetch=out.tar"), "{err}");
+        let err = build_target_word(Some("frobs"), Some("x"), false).unwrap_err();
+        assert!(err.to_string().contains("`frobs x` is neither"), "{err}");
+        let err = build_target_word(Some("show"), Some("a.tar"), false).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("kubectl checkpoint analyze --local ARCHIVE"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn fetch_destinations_are_checked_here_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nonexistent/dir/");
+        let err = DestPlan::of(Some(&missing), false).unwrap_err().to_string();
+        assert!(err.contains("parent directory"), "{err}");
+        let sub = PathBuf::from(format!("{}/", dir.path().join("out").display()));
+        assert_eq!(
+            DestPlan::of(Some(&sub), false).unwrap(),
+            DestPlan::Dir(sub.clone())
+        );
+        assert!(dir.path().join("out").is_dir());
+        let file = dir.path().join("a.tar");
+        assert_eq!(
+            DestPlan::of(Some(&file), false).unwrap(),
+            DestPlan::File(file.clone())
+        );
+        std::fs::write(&file, b"evidence").unwrap();
+        let err = DestPlan::of(Some(&file), false).unwrap_err().to_string();
+        assert!(err.contains("--overwrite"), "{err}");
+        assert!(DestPlan::of(Some(&file), true).is_ok());
+        let err = DestPlan::of(Some(&dir.path().join("no/a.tar")), false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("does not exist"), "{err}");
+    }
+
+    #[test]
+    fn a_restart_is_said_with_its_counts_and_ids() {
+        let mut record = CheckpointRecord {
+            node: "n".into(),
+            namespace: "ns".into(),
+            pod: "p".into(),
+            container: "main".into(),
+            path: "/x.tar".into(),
+            duration_seconds: 1.0,
+            fetched: None,
+            fetch_error: None,
+            workload_restarted: true,
+            restart_reason: Some(
+                "it exited (Completed, exit code 0) and the kubelet started it again".into(),
+            ),
+            container_id_before: Some("containerd://aaaaaaaaaaaa1111".into()),
+            container_id_after: Some("containerd://bbbbbbbbbbbb2222".into()),
+            restart_count_before: Some(0),
+            restart_count_after: Some(1),
+            deleted_from_node: false,
+        };
+        let said = build_restart_message(&record, false);
+        assert!(
+            said.contains("(restartCount 0 -> 1, container aaaaaaaaaaaa -> bbbbbbbbbbbb)")
+                && said.ends_with("; --allow-restart accepts this"),
+            "{said}"
+        );
+        // Exited, and not restarted yet (the kubelet's back-off): said so, not `1 -> 1`.
+        record.restart_count_before = Some(1);
+        record.restart_count_after = Some(1);
+        record.container_id_after = record.container_id_before.clone();
+        record.restart_reason = Some("it is not running any more (Completed, exit code 0)".into());
+        let said = build_restart_message(&record, true);
+        assert!(
+            said.contains("(restartCount 1, container aaaaaaaaaaaa: the kubelet has not started it again yet)")
+                && said.ends_with("(--allow-restart: not an error)"),
+            "{said}"
+        );
+    }
+
+    #[test]
+    fn short_ids_are_twelve_hex_digits() {
+        assert_eq!(
+            short_id(Some("containerd://0123456789abcdef0123")),
+            "0123456789ab"
+        );
+        assert_eq!(short_id(None), "unknown");
+    }
 }

@@ -33,13 +33,13 @@ pub struct CoredumpArgs {
     #[arg(long = "pid", value_name = "PID", value_delimiter = ',')]
     pub pids: Vec<u32>,
     /// Directory for the core files.
-    #[arg(long, default_value = ".")]
+    #[arg(long, default_value = ".", help_heading = "Output")]
     pub dir: PathBuf,
     /// Spool directory and limits of the archive reader.
     #[command(flatten)]
     pub archive: ArchiveArgs,
     /// Replace existing `core.PID` files in --dir; without it they are never overwritten.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub overwrite: bool,
 }
 
@@ -60,11 +60,18 @@ pub fn run(args: CoredumpArgs) -> Result<Outcome, Error> {
             .filter(|path| std::fs::symlink_metadata(path).is_ok())
             .map(|path| path.display().to_string())
             .collect();
-        if !existing.is_empty() {
-            return Err(Error::Usage(format!(
+        let said = match existing.as_slice() {
+            [] => None,
+            [one] => Some(format!(
+                "{one} already exists; cores are never replaced silently: pass --overwrite to replace it, or choose another --dir"
+            )),
+            many => Some(format!(
                 "{} already exist; cores are never replaced silently: pass --overwrite to replace them, or choose another --dir",
-                existing.join(", ")
-            )));
+                many.join(", ")
+            )),
+        };
+        if let Some(said) = said {
+            return Err(Error::Usage(said));
         }
     }
     // Facts of the whole checkpoint that could not be read (an image broken or of another

@@ -57,13 +57,7 @@ const DIFF_FORMATS: &[OutputFormat] = &[
 ];
 
 fn output_format(format: OutputFormat) -> Format {
-    match format {
-        // `wide` is not among DIFF_FORMATS: clap refuses it.
-        OutputFormat::Table | OutputFormat::Wide => Format::Table,
-        OutputFormat::Tree => Format::Tree,
-        OutputFormat::Json => Format::Json,
-        OutputFormat::Yaml => Format::Yaml,
-    }
+    format.render_format()
 }
 
 /// Runs `diff`.

@@ -15,6 +15,9 @@ use super::{KubeArgs, Outcome, OutputFormat};
 use crate::Error;
 use checkpoint_cluster::{self as cluster, FetchParams, FetchRecord, NodePath, Verify};
 
+/// The help heading of the fetch flags.
+pub const FETCH: &str = "Fetch";
+
 /// Arguments of `kubectl checkpoint fetch`.
 #[derive(Debug, Args)]
 #[command(mut_arg("namespace", |arg| arg.help(
@@ -36,8 +39,9 @@ pub struct FetchArgs {
     /// The archive on the node, as `NODE:PATH` (as `kubectl checkpoint` prints it); on a
     /// terminal, left out to pick one from a list.
     pub source: Option<String>,
-    /// Where to write the archive: a file, or a directory to put it in; default: its name in
-    /// the current directory.
+    /// Where to write the archive: a file, or a directory to put it in (an existing one, or a
+    /// DEST ending in `/`, made if its parent exists); default: its name in the current
+    /// directory.
     pub dest: Option<PathBuf>,
     /// Output format: a json or yaml record instead of the local path.
     #[arg(short = 'o', long, value_name = "FORMAT", value_parser = OutputFormat::parser(RECORD_FORMATS))]
@@ -52,6 +56,7 @@ pub struct FetchArgs {
 
 /// Options of every fetch.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = FETCH)]
 pub struct FetchFlags {
     /// Delete the archive from the node once it is fetched and verified.
     #[arg(long)]
@@ -59,11 +64,11 @@ pub struct FetchFlags {
     /// How to check the copy: `sha256` has the node hash the archive too (in the same pass that
     /// streams it) and compares (chain of custody); `size` compares sizes only, and hashes on
     /// the node only after a resumed stream. The copy's sha256 is reported either way.
-    #[arg(long, value_enum, default_value_t = VerifyArg::Sha256)]
+    #[arg(long, value_enum, default_value_t = VerifyArg::Sha256, hide_short_help = true)]
     pub verify: VerifyArg,
     /// Replace DEST (and its custody manifest) if it exists; without it an existing file is
     /// never overwritten.
-    #[arg(long)]
+    #[arg(long, hide_short_help = true)]
     pub overwrite: bool,
     /// Helper pod options.
     #[command(flatten)]
@@ -93,14 +98,29 @@ pub enum VerifyArg {
     Size,
 }
 
-/// One line about a finished fetch: where, how big, its sha256 and how it was checked.
+/// One line about a finished fetch: where, how big, its sha256 and how it was checked, and
+/// where it resumed an earlier run's partial copy.
 pub(super) fn render_fetched(record: &FetchRecord) -> String {
     let checked = match record.verified {
         Verify::Sha256 => "matches the node's",
         Verify::Size => "size checked",
     };
+    let resumed = if record.resumed_from_partial > 0 {
+        format!(
+            "; resumed at {} of {}",
+            crate::output::human_size(record.resumed_from_partial),
+            crate::output::human_size(record.size)
+        )
+    } else {
+        String::new()
+    };
+    let breaks = match record.resumes {
+        0 => String::new(),
+        1 => "; the stream broke once and was resumed".to_string(),
+        n => format!("; the stream broke {n} times and was resumed"),
+    };
     format!(
-        "{}  {}  sha256:{} ({checked})",
+        "{}  {}  sha256:{} ({checked}{resumed}{breaks})",
         crate::output::escape_text(&record.dest.display().to_string()),
         crate::output::human_size(record.size),
         record.sha256
@@ -127,24 +147,27 @@ pub(super) fn fetch_one(
         &activity,
         ctrl_c(),
     ));
-    if let Err(cluster::Error::Interrupted) = &fetched {
+    drop(activity);
+    if let Err(cluster::Error::Interrupted(_)) = &fetched {
         let part = cluster::part_path(dest);
         if part.exists() {
+            let have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
             crate::messages::note(format_args!(
-                "the partial copy stays in {}: run the same fetch again to resume",
-                part.display()
+                "the partial copy stays in {} ({}): run the same fetch again to resume",
+                part.display(),
+                crate::output::human_size(have)
             ));
         }
     }
     let record = fetched?;
     if flags.delete_after_fetch {
-        rt.block_on(cluster::delete_archive(
+        super::checkpoint::delete_fetched(
+            rt,
             conn,
-            source,
+            &record,
             &params.helper,
-            &activity,
-            ctrl_c(),
-        ))?;
+            "--delete-after-fetch",
+        )?;
     }
     Ok(record)
 }
@@ -153,6 +176,8 @@ pub(super) fn fetch_one(
 pub fn run(args: FetchArgs) -> Result<Outcome, Error> {
     let given = args.source.clone().unwrap_or_default();
     let source = given_source(args.source.as_deref(), "fetch")?;
+    // The local side first: no helper pod starts for a copy that cannot be written.
+    let dest_plan = super::checkpoint::DestPlan::of(args.dest.as_deref(), args.flags.overwrite)?;
     let rt = runtime()?;
     let conn = rt.block_on(cluster::connect(&args.kube.connect_params(None)))?;
     let source = match source {
@@ -165,8 +190,7 @@ pub fn run(args: FetchArgs) -> Result<Outcome, Error> {
                 .ok_or(Error::Cancelled)?
         }
     };
-    let dest_is_dir = args.dest.as_deref().is_some_and(|d| d.is_dir());
-    let dest = cluster::build_dest(&source, args.dest.as_deref(), dest_is_dir);
+    let dest = dest_plan.dest(&source);
     let show_progress = args.output.is_none() && std::io::stderr().is_terminal();
     let record = match fetch_one(&rt, &conn, &source, &dest, &args.flags, show_progress) {
         Err(cluster::Error::NoSuchNode { node }) if std::path::Path::new(&given).exists() => {
@@ -179,6 +203,9 @@ pub fn run(args: FetchArgs) -> Result<Outcome, Error> {
     if !render_records(args.output, &record)? {
         writeln!(std::io::stdout().lock(), "{}", render_fetched(&record))
             .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
+    }
+    if !args.flags.delete_after_fetch {
+        super::checkpoint::note_left_on_node(&[&record]);
     }
     Ok(Outcome::Success)
 }

@@ -29,39 +29,54 @@ use checkpoint_model::streamed::StreamedSearch;
 
 /// Memory flags of `kubectl checkpoint analyze`.
 #[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Memory")]
 pub struct MemoryArgs {
-    /// Show a memory summary per process: VMA count and size, present (dumped) and shared bytes.
+    /// A memory summary per process: VMAs, present (dumped) and shared bytes.
     #[arg(long = "memory")]
     pub summary: bool,
-    /// Limit the memory views and search to this process, and the process views (--ps-tree,
-    /// --files, --sockets) to it and its descendants (a pid of the checkpoint's process tree).
+    /// Limit the memory views, the search and the process views to this process.
+    ///
+    /// The process views (--ps-tree, --files, --sockets) show it and its descendants (a pid of
+    /// the checkpoint's process tree).
     #[arg(long, value_name = "PID")]
     pub pid: Option<u32>,
     /// Write the present memory of --pid to FILE (mode 0600): present pages back to back in address
     /// order; the output maps file offsets to addresses.
-    #[arg(long, value_name = "FILE", requires = "pid")]
+    #[arg(long, value_name = "FILE", requires = "pid", hide_short_help = true)]
     pub dump_memory: Option<PathBuf>,
     /// Hexdump LEN bytes (default 256) of --pid's memory at ADDR (hex with 0x, or decimal).
-    #[arg(long, value_name = "ADDR[:LEN]", requires = "pid")]
+    #[arg(
+        long,
+        value_name = "ADDR[:LEN]",
+        requires = "pid",
+        hide_short_help = true
+    )]
     pub hexdump: Option<HexdumpRange>,
-    /// Search the memory of every process (or --pid) for a string; each hit with pid, command,
-    /// address, VMA and context.
+    /// Search the memory of every process (or --pid) for a string.
+    ///
+    /// Each hit with pid, command, address, VMA and context.
     #[arg(long, value_name = "STRING", conflicts_with = "search_regex")]
     pub search: Option<String>,
     /// Search the memory of every process (or --pid) for a regex (Rust regex syntax over bytes).
-    #[arg(long, value_name = "REGEX")]
+    #[arg(long, value_name = "REGEX", hide_short_help = true)]
     pub search_regex: Option<String>,
     /// Bytes of context shown on each side of a search hit.
     #[arg(
         long = "match-context",
         short = 'C',
         value_name = "N",
-        default_value_t = 16
+        default_value_t = 16,
+        hide_short_help = true
     )]
     pub match_context: usize,
     /// Stop searching a checkpoint after N matches (0: no limit); the report says when it
     /// stopped. Bounds memory and output for common patterns.
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10_000,
+        hide_short_help = true
+    )]
     pub max_matches: usize,
 }
 
@@ -131,12 +146,7 @@ impl MemoryArgs {
 }
 
 fn format_of(output: OutputFormat) -> Format {
-    match output {
-        OutputFormat::Table | OutputFormat::Wide => Format::Table,
-        OutputFormat::Tree => Format::Tree,
-        OutputFormat::Json => Format::Json,
-        OutputFormat::Yaml => Format::Yaml,
-    }
+    output.render_format()
 }
 
 /// Runs the memory views asked for on each input: summary, dump, hexdump, then search.

@@ -56,11 +56,22 @@ pub const EXIT_CANCELLED: u8 = 130;
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
     after_help = "Examples:
+  kubectl checkpoint -n demo pod/counters-857d7978fd-jnkck
+  kubectl checkpoint -n demo pod counters-857d7978fd-jnkck -c counter --fetch
+  kubectl checkpoint analyze --local tests/fixtures/crio/*.tar
+
+More flags and examples: kubectl checkpoint --help. Runs the same as
+`oc checkpoint`. Exit codes: 0 success, 1 some items failed, 2 error,
+130 cancelled.",
+    after_long_help = "Examples:
   # Checkpoint the only container of a pod; prints NODE:PATH of the archive
   kubectl checkpoint -n demo pod/counters-857d7978fd-jnkck
 
   # Checkpoint one container and copy the archive to this machine
-  kubectl checkpoint -n demo counters-857d7978fd-jnkck -c counter --fetch
+  kubectl checkpoint -n demo pod counters-857d7978fd-jnkck -c counter --fetch
+
+  # ... into a directory of its own
+  kubectl checkpoint -n demo counters-857d7978fd-jnkck --fetch=evidence/
 
   # Every container of every pod of a deployment, as JSON records
   kubectl checkpoint -n demo deploy/counters --all-containers -o json
@@ -89,8 +100,10 @@ pub enum Command {
     /// Copy a checkpoint archive from a node to this machine through a helper pod.
     Fetch(fetch::FetchArgs),
     /// List checkpoint archives on nodes.
+    #[command(visible_alias = "ls")]
     List(list::ListArgs),
-    /// Delete a checkpoint archive from a node.
+    /// Delete checkpoint archives from nodes.
+    #[command(visible_alias = "rm")]
     Delete(list::DeleteArgs),
     /// Analyse a checkpoint: processes, files, sockets, memory, secrets.
     Analyze(analyze::AnalyzeArgs),
@@ -102,7 +115,16 @@ pub enum Command {
     Coredump(coredump::CoredumpArgs),
     /// Write a shell completion script (bash, zsh, fish) or kubectl's completion helper.
     Completion(completion::CompletionArgs),
+    /// Print the version.
+    Version(VersionArgs),
 }
+
+/// Arguments of `kubectl checkpoint version`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  # The plugin's version (as --version prints it)
+  kubectl checkpoint version")]
+pub struct VersionArgs {}
 
 /// How a verb that ran to its end went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,6 +213,16 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Some(Command::Diff(args)) => diff::run(args),
         Some(Command::Coredump(args)) => coredump::run(args),
         Some(Command::Completion(args)) => completion::run(args),
+        Some(Command::Version(VersionArgs {})) => {
+            use std::io::Write;
+            writeln!(
+                std::io::stdout().lock(),
+                "kubectl-checkpoint {}",
+                env!("CARGO_PKG_VERSION")
+            )
+            .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
+            Ok(Outcome::Success)
+        }
     }
 }
 

@@ -9,7 +9,8 @@ use std::io::IsTerminal;
 use k8s_openapi::api::core::v1::Pod;
 
 use super::picker::{Choose, Picker};
-use super::session::collect_archives;
+use super::progress::Activity;
+use super::session::{collect_archives, collect_usable_nodes, note_skipped_nodes};
 use crate::output::Table;
 use crate::Error;
 use checkpoint_cluster::{self as cluster, HelperParams, NodePath};
@@ -131,8 +132,11 @@ pub(super) fn pick_archives(
     verb: &str,
     how_many: Choose,
 ) -> Result<Vec<NodePath>, Error> {
-    let nodes = rt.block_on(cluster::collect_nodes(&conn.client))?;
-    let (archives, failures) = collect_archives(rt, conn, &nodes, helper, true)?;
+    let (nodes, skipped) = collect_usable_nodes(rt, conn, helper)?;
+    note_skipped_nodes(&skipped);
+    let activity = Activity::new(true);
+    let (archives, failures) = collect_archives(rt, conn, &nodes, helper, &activity, &|_| {})?;
+    drop(activity);
     if archives.is_empty() {
         return match failures.into_iter().next() {
             Some(err) => Err(err.into()),
@@ -145,28 +149,29 @@ pub(super) fn pick_archives(
     for err in failures {
         crate::messages::warning_of(&Error::from(err));
     }
+    // Each row says which archive it is: pod and container, when it was taken, its size, its
+    // node and its file (two checkpoints of one container differ by time and file).
     let mut choices = Vec::new();
     for a in &archives {
+        let file = a.path.rsplit('/').next().unwrap_or_default().to_string();
         let (what, time) = match &a.name {
             Some(n) => (
                 format!("{}/{} {}", n.namespace, n.pod, n.container),
                 n.time.clone(),
             ),
-            None => (
-                a.path.rsplit('/').next().unwrap_or_default().into(),
-                "-".into(),
-            ),
+            None => (file.clone(), a.modified.to_string()),
         };
         choices.push(vec![
             what,
             time,
             crate::output::human_size(a.size),
             a.node.clone(),
+            file,
         ]);
     }
     let chosen = choose(
         &format!("Checkpoint archive to {verb}"),
-        &["ARCHIVE", "TIME", "SIZE", "NODE"],
+        &["ARCHIVE", "TAKEN", "SIZE", "NODE", "FILE"],
         choices,
         how_many,
     )?;

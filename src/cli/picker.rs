@@ -1,9 +1,11 @@
 //! The interactive list the picks draw on stderr: a prompt with its key hint, the typed filter, a
 //! column header, and the rows that match the filter; one row or (for `delete`) several.
 //!
-//! Keys: typing filters (case-insensitive substring), Backspace edits the filter, Up/Down and
-//! PageUp/PageDown move, Space marks rows when several may be chosen, Enter chooses, and Esc,
-//! Ctrl-C, or `q` with an empty filter cancel. Keys are read raw, so Ctrl-C is a key here, not a
+//! Keys: typing filters (case-insensitive substring; every letter goes into the filter, so
+//! there are no letter commands to move), Backspace edits the filter, Up/Down (and Tab /
+//! Shift-Tab) and PageUp/PageDown move, Space marks rows when several may be chosen, Enter
+//! chooses, and Esc, Ctrl-C, or `q` with an empty filter cancel. The key help has a line of its
+//! own that fits 80 columns, so Esc is always shown. Keys are read raw, so Ctrl-C is a key here, not a
 //! signal: every way out erases what was drawn and shows the cursor again, leaving the screen
 //! as it was (after a choice, one line says what was chosen).
 //!
@@ -111,15 +113,15 @@ impl Picker<'_> {
                     }
                     chosen.sort_unstable();
                     erase(term, drawn)?;
-                    let names: Vec<&str> = chosen
-                        .iter()
-                        .filter_map(|&i| self.rows.get(i))
-                        .map(|row| row.split_whitespace().next().unwrap_or_default())
-                        .collect();
-                    term.write_line(&cut(
-                        &format!("{}: {}", self.prompt, names.join(", ")),
-                        width,
-                    ))?;
+                    let said = match chosen.as_slice() {
+                        [one] => self
+                            .rows
+                            .get(*one)
+                            .map(|row| row.split_whitespace().collect::<Vec<_>>().join(" "))
+                            .unwrap_or_default(),
+                        many => format!("{} chosen", many.len()),
+                    };
+                    term.write_line(&cut(&format!("{}: {said}", self.prompt), width))?;
                     return Ok(Some(chosen));
                 }
                 Key::ArrowUp | Key::BackTab => state.cursor = state.cursor.saturating_sub(1),
@@ -174,14 +176,9 @@ impl Picker<'_> {
         visible: usize,
         width: usize,
     ) -> io::Result<usize> {
-        let hint = match self.choose {
-            Choose::One => "type to filter, Up/Down to move, Enter to choose, Esc to cancel",
-            Choose::Several => {
-                "type to filter, Up/Down to move, Space to mark, Enter to choose, Esc to cancel"
-            }
-        };
         let mut lines = vec![
-            format!("{} ({hint})", self.prompt),
+            self.prompt.to_string(),
+            format!("  {}", key_help(self.choose)),
             format!("  filter: {}", crate::output::escape_text(&state.filter)),
         ];
         let marks = self.choose == Choose::Several;
@@ -213,6 +210,14 @@ impl Picker<'_> {
             term.write_line(&cut(line, width))?;
         }
         Ok(lines.len())
+    }
+}
+
+/// The keys, on a line of their own (62 and 74 columns with the indent: Esc is never cut at 80).
+fn key_help(choose: Choose) -> &'static str {
+    match choose {
+        Choose::One => "Up/Down move, Enter choose, Esc cancel; type to filter",
+        Choose::Several => "Up/Down move, Space mark, Enter choose, Esc cancel; type to filter",
     }
 }
 
@@ -255,5 +260,15 @@ mod tests {
         assert!(picker.matching("zzz").is_empty());
         assert_eq!(cut("abcdef", 5), "abc~");
         assert_eq!(cut("abc", 5), "abc");
+    }
+
+    #[test]
+    fn the_key_help_fits_80_columns() {
+        for choose in [Choose::One, Choose::Several] {
+            let line = format!("  {}", key_help(choose));
+            assert!(line.chars().count() < 79, "{line}");
+            assert_eq!(cut(&line, 80), line);
+            assert!(line.contains("Esc cancel"));
+        }
     }
 }

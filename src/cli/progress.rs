@@ -44,6 +44,25 @@ impl Activity {
         draw(bar);
     }
 
+    /// Runs `print` (which writes to stdout or stderr) with the bar out of the way, so that the
+    /// lines it prints are not drawn over.
+    pub fn suspend<T>(&self, print: impl FnOnce() -> T) -> T {
+        let slot = self.bar.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.as_ref() {
+            Some(bar) => bar.suspend(print),
+            None => print(),
+        }
+    }
+
+    /// A note above the bar (or on its own without one).
+    fn note(&self, text: &str) {
+        let slot = self.bar.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.as_ref() {
+            Some(bar) => bar.println(crate::messages::escaped("note", text)),
+            None => crate::messages::note(text),
+        }
+    }
+
     fn say(&self, text: &str) {
         let slot = self.bar.lock().unwrap_or_else(|e| e.into_inner());
         match slot.as_ref() {
@@ -137,6 +156,14 @@ impl Progress for Activity {
             bar.reset_eta();
             bar.set_message(name);
         });
+    }
+
+    fn resumed(&self, what: &str, from: u64, total: u64) {
+        self.note(&format!(
+            "resuming {what} at {} of {} (from the partial copy an earlier run left)",
+            crate::output::human_size(from),
+            crate::output::human_size(total)
+        ));
     }
 
     fn position(&self, done: u64) {

@@ -87,9 +87,12 @@ fn render_arg(arg: &clap::Arg, out: &mut String) {
             .get_value_names()
             .and_then(|names| names.first().map(|n| n.to_string()))
             .unwrap_or_else(|| arg.get_id().as_str().to_uppercase());
-        // `--fetch [<DEST>]`: a value that may be left out is shown as optional.
+        // `--fetch[=<DEST>]`: a value that may be left out is shown as optional, glued to the
+        // flag with `=` when clap wants it written so.
         let optional = arg.get_num_args().is_some_and(|r| r.min_values() == 0);
-        if optional {
+        if optional && arg.is_require_equals_set() {
+            write!(name, "[=<{value}>]").unwrap();
+        } else if optional {
             write!(name, " [<{value}>]").unwrap();
         } else {
             write!(name, " <{value}>").unwrap();
@@ -297,10 +300,11 @@ fn render_man_synopsis(command: &clap::Command, out: &mut String) {
         if let Some(long) = arg.get_long() {
             names.push(format!("\\fB\\-\\-{}\\fR", roff_text(long)));
         }
-        let value = match (takes_value, optional_value) {
-            (false, _) => String::new(),
-            (true, false) => format!(" \\fI{}\\fR", roff_text(&value)),
-            (true, true) => format!(" [\\fI{}\\fR]", roff_text(&value)),
+        let value = match (takes_value, optional_value, arg.is_require_equals_set()) {
+            (false, ..) => String::new(),
+            (true, false, _) => format!(" \\fI{}\\fR", roff_text(&value)),
+            (true, true, true) => format!("[=\\fI{}\\fR]", roff_text(&value)),
+            (true, true, false) => format!(" [\\fI{}\\fR]", roff_text(&value)),
         };
         write!(out, " [{}{value}]", names.join("|")).unwrap();
     }
@@ -385,11 +389,26 @@ fn render_man_closing(command: &clap::Command, siblings: &[String], out: &mut St
              ~/.kube/config, else the in-cluster service account.",
         ));
     }
-    if command.get_name() == "completion" {
+    let helper = command
+        .get_arguments()
+        .any(|a| a.get_id() == "helper_image");
+    if helper {
+        variables.push((
+            "KUBECTL_CHECKPOINT_HELPER_IMAGE",
+            "The helper pod's image when --helper-image is not given (default busybox:1.36).",
+        ));
+        variables.push((
+            "KUBECTL_CHECKPOINT_HELPER_NAMESPACE",
+            "The helper pod's namespace when --helper-namespace is not given (default: the -n \
+             namespace).",
+        ));
+    }
+    if matches!(command.get_name(), "completion" | "list") {
         variables.push((
             "XDG_CACHE_HOME",
-            "Where archive names listed for completion are kept for a minute \
-             (kubectl-checkpoint/, files 0600); default ~/.cache.",
+            "Where `list` keeps the archives it saw for ten minutes, for the completion of fetch \
+             and delete (kubectl-checkpoint/, files 0600; completion never lists archives \
+             itself); default ~/.cache.",
         ));
     }
     variables.push((
@@ -414,11 +433,18 @@ fn render_man_closing(command: &clap::Command, siblings: &[String], out: &mut St
     writeln!(out, "{}", refs.join(", ")).unwrap();
 }
 
+/// The date in the man pages' footer: the month the command line last changed (bump it with the
+/// flags, as the regenerated pages are committed).
+const MAN_DATE: &str = "December 2026";
+
 /// docs/man/*.1, one page per verb: clap_mangen's title, name, description, options and verbs,
 /// then our synopsis (with option values), examples, exit status, environment and see-also.
 fn render_man_pages() -> Vec<(String, String)> {
     fn walk(command: &clap::Command, names: &[String], pages: &mut Vec<(String, String)>) {
-        let man = clap_mangen::Man::new(command.clone());
+        let man = clap_mangen::Man::new(command.clone())
+            .date(MAN_DATE)
+            .source(format!("kubectl-checkpoint {}", env!("CARGO_PKG_VERSION")))
+            .manual("kubectl-checkpoint Manual");
         let mut roff = Vec::new();
         man.render_title(&mut roff).unwrap();
         man.render_name_section(&mut roff).unwrap();
@@ -489,10 +515,69 @@ fn man_pages_have_the_usual_sections() {
     assert!(fetch.contains("\\fBKUBECONFIG\\fR"));
     let root = &pages["kubectl-checkpoint.1"];
     assert!(
-        root.contains("[\\fB\\-\\-fetch\\fR [\\fIDEST\\fR]]"),
+        root.contains("[\\fB\\-\\-fetch\\fR[=\\fIDEST\\fR]]"),
         "{root}"
     );
     assert!(!pages["kubectl-checkpoint-decode.1"].contains("KUBECONFIG"));
+    // The footer: the tool and its version, a date, the manual (not the verb's name).
+    let analyze = &pages["kubectl-checkpoint-analyze.1"];
+    let title = analyze.lines().find(|l| l.starts_with(".TH")).unwrap();
+    assert_eq!(
+        title,
+        format!(
+            ".TH kubectl-checkpoint-analyze 1 \"{MAN_DATE}\" \"kubectl-checkpoint {}\" \"kubectl-checkpoint Manual\"",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+}
+
+#[test]
+fn short_help_fits_one_screen() {
+    let command = cli_command();
+    let mut verbs: Vec<clap::Command> = vec![command.clone()];
+    verbs.extend(command.get_subcommands().cloned());
+    for mut verb in verbs {
+        let name = verb.get_name().to_string();
+        let short = verb.render_help().to_string();
+        let lines = short.lines().count();
+        assert!(lines <= 60, "`{name} -h` is {lines} lines:\n{short}");
+        let long = verb.render_long_help().to_string();
+        assert!(long.lines().count() > lines || name == "version", "{name}");
+    }
+}
+
+#[test]
+fn flags_are_grouped_by_what_they_do() {
+    let command = cli_command();
+    let analyze = command.find_subcommand("analyze").unwrap();
+    let heading = |long: &str| {
+        analyze
+            .get_arguments()
+            .find(|a| a.get_long() == Some(long))
+            .and_then(|a| a.get_help_heading())
+            .map(str::to_string)
+    };
+    assert_eq!(heading("container").as_deref(), Some("Checkpoint"));
+    assert_eq!(heading("timeout").as_deref(), Some("Checkpoint"));
+    assert_eq!(
+        heading("helper-namespace").as_deref(),
+        Some(crate::cli::kube_args::HELPER)
+    );
+    assert_eq!(
+        heading("kubeconfig").as_deref(),
+        Some(crate::cli::kube_args::CONNECTION)
+    );
+    assert_eq!(
+        heading("namespace").as_deref(),
+        Some(crate::cli::kube_args::CONNECTION)
+    );
+    assert_eq!(heading("spool-dir").as_deref(), Some("Archive reading"));
+    let coredump = command.find_subcommand("coredump").unwrap();
+    let overwrite = coredump
+        .get_arguments()
+        .find(|a| a.get_long() == Some("overwrite"))
+        .unwrap();
+    assert_eq!(overwrite.get_help_heading(), Some("Output"));
 }
 
 #[test]

@@ -20,15 +20,18 @@ use checkpoint_model::dump::Dump;
 
 /// Secrets flags of `kubectl checkpoint analyze`.
 #[derive(Debug, Default, Clone, Copy, Args)]
+#[command(next_help_heading = "Secrets")]
 pub struct SecretsArgs {
-    /// Find credentials in everything the checkpoint stores (process memory, command lines,
-    /// environments, ghost files, pipe and socket queues, shared memory, rootfs-diff.tar, the
-    /// engine's files): cloud keys, tokens, JWTs, private keys, passwords; each with where it
-    /// is and how many copies, the value masked. With --pid, that process only.
+    /// Credentials anywhere in the checkpoint, masked: keys, tokens, JWTs, passwords.
+    ///
+    /// Everything the checkpoint stores is read (process memory, command lines, environments,
+    /// ghost files, pipe and socket queues, shared memory, rootfs-diff.tar, the engine's files)
+    /// for cloud keys, tokens, JWTs, private keys, passwords; each with where it is and how many
+    /// copies, the value masked. With --pid, that process only.
     #[arg(long, conflicts_with_all = ["SectionArgs", "crit_x", "summary", "dump_memory", "hexdump", "search", "search_regex"])]
     pub secrets: bool,
     /// With --secrets: show each secret's value instead of its masked form.
-    #[arg(long, requires = "secrets")]
+    #[arg(long, requires = "secrets", hide_short_help = true)]
     pub reveal: bool,
 }
 

@@ -54,29 +54,65 @@ pub(super) fn finish(total: usize, mut failures: Vec<cluster::Error>) -> Result<
     }
     Ok(Outcome::PartialFailure)
 }
-/// Lists the archives on `nodes` through helper pods (a spinner on stderr when `show`); the
-/// nodes that could not be listed come back as errors beside the archives of the others, and a
-/// node without a checkpoint directory has none. Ctrl-C removes the helpers and ends the
-/// listing with [`cluster::Error::Interrupted`].
+/// A node a cluster-wide listing leaves alone: its name and why.
+pub(super) type SkippedNode = (String, String);
+
+/// The nodes a cluster-wide listing reads, and the ones it leaves alone with why (NotReady,
+/// cordoned, a taint the helper does not tolerate; see [`cluster::judge_node`]).
+pub(super) fn collect_usable_nodes(
+    rt: &tokio::runtime::Runtime,
+    conn: &cluster::Connection,
+    helper: &HelperParams,
+) -> Result<(Vec<String>, Vec<SkippedNode>), Error> {
+    let nodes = rt.block_on(cluster::collect_node_objects(&conn.client))?;
+    let mut usable = Vec::new();
+    let mut skipped = Vec::new();
+    for node in nodes {
+        let name = node.metadata.name.clone().unwrap_or_default();
+        match cluster::judge_node(&node, &helper.tolerations) {
+            None => usable.push(name),
+            Some(reason) => skipped.push((name, reason)),
+        }
+    }
+    Ok((usable, skipped))
+}
+
+/// Says which nodes a listing left alone, and how to list each anyway.
+pub(super) fn note_skipped_nodes(skipped: &[SkippedNode]) {
+    for (node, reason) in skipped {
+        let anyway = if reason.starts_with("it is NotReady") || reason.contains("Ready condition") {
+            "its kubelet cannot run a helper pod now".to_string()
+        } else {
+            format!("`--node {node}` lists it all the same")
+        };
+        crate::messages::note(format_args!("skipped node {node}: {reason}; {anyway}"));
+    }
+}
+
+/// Lists the archives on `nodes` through helper pods (a spinner on `activity` when it shows);
+/// `on_listed` gets each node's archives as soon as they are read. The nodes that could not be
+/// listed come back as errors beside the archives of the others, and a node without a
+/// checkpoint directory has none. Ctrl-C removes the helpers and ends the listing with
+/// [`cluster::Error::Interrupted`].
 pub(super) fn collect_archives(
     rt: &tokio::runtime::Runtime,
     conn: &cluster::Connection,
     nodes: &[String],
     helper: &HelperParams,
-    show: bool,
+    activity: &Activity,
+    on_listed: &(dyn Fn(&cluster::NodeListing) + Sync),
 ) -> Result<(Vec<ListedArchive>, Vec<cluster::Error>), Error> {
     let namespaces = rt.block_on(cluster::collect_namespaces(&conn.client));
-    let activity = Activity::new(show);
-    activity_waiting(&activity, nodes);
+    activity_waiting(activity, nodes);
     let results = rt.block_on(cluster::collect_listings(
         conn,
         nodes,
         helper,
         &namespaces,
-        &activity,
+        activity,
+        on_listed,
         ctrl_c(),
     ))?;
-    drop(activity);
     let mut archives = Vec::new();
     let mut failures = Vec::new();
     for result in results {
@@ -87,6 +123,7 @@ pub(super) fn collect_archives(
     }
     Ok((archives, failures))
 }
+
 fn activity_waiting(activity: &Activity, nodes: &[String]) {
     use checkpoint_cluster::Reporter;
     activity.waiting(&match nodes {

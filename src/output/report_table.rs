@@ -61,6 +61,15 @@ fn capitalized(title: &str) -> String {
     }
 }
 
+/// An RFC 3339 time as `2023-08-24 11:24:18` (UTC, to the second) for the narrow overview; as
+/// it is when it does not parse.
+fn to_the_second(time: &str) -> String {
+    match time.parse::<k8s_openapi::jiff::Timestamp>() {
+        Ok(at) => at.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+        Err(_) => time.to_string(),
+    }
+}
+
 fn or_none(text: &str) -> String {
     if text.is_empty() {
         NONE.to_owned()
@@ -90,15 +99,22 @@ fn overview(reports: &[CheckpointReport], wide: bool) -> Table {
             "ROOTFS DIFF SIZE",
         ])
     } else {
+        // On a narrow terminal the engine and the namespace go first, then the checkpoint's
+        // path is cut in the middle; the pod, container and time are never cut (80 columns hold
+        // a 25-character pod name with its container).
         Table::new(&[
             "CHECKPOINT",
-            "CONTAINER",
-            "POD",
+            "POD/CONTAINER",
             "NAMESPACE",
             "ENGINE",
-            "CHECKPOINTED",
+            "CHECKPOINTED (UTC)",
             "SIZE",
         ])
+        .keep_whole(1)
+        .keep_whole(4)
+        .keep_whole(5)
+        .optional(2)
+        .optional(3)
     };
     for report in reports {
         let id: String = report.id.chars().take(12).collect();
@@ -122,11 +138,14 @@ fn overview(reports: &[CheckpointReport], wide: bool) -> Table {
         } else {
             vec![
                 report.checkpoint.clone(),
-                or_none(&report.container_name),
-                or_none(&report.pod),
+                format!(
+                    "{}/{}",
+                    or_none(&report.pod),
+                    or_none(&report.container_name)
+                ),
                 or_none(&report.namespace),
                 or_none(&report.engine),
-                or_none(&report.checkpointed),
+                or_none(&to_the_second(&report.checkpointed)),
                 human_size(report.checkpoint_size.total_size),
             ]
         };

@@ -26,10 +26,14 @@ const PADDING: usize = 3;
 const MIN_WIDTH: usize = 6;
 
 /// A table being filled row by row, then written at once (column widths need every row).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Table {
     header: Vec<String>,
     rows: Vec<Vec<String>>,
+    /// Columns never cut on a narrow terminal (names one types again: pods, times).
+    whole: Vec<usize>,
+    /// Columns left out on a terminal too narrow for them, the last listed first.
+    optional: Vec<usize>,
 }
 
 impl Table {
@@ -38,6 +42,49 @@ impl Table {
         Table {
             header: header.iter().map(|h| (*h).to_owned()).collect(),
             rows: Vec::new(),
+            whole: Vec::new(),
+            optional: Vec::new(),
+        }
+    }
+
+    /// Column `index` is never cut in the middle to fit a terminal (an identifier cut in two
+    /// reads as another one); other columns give their room first.
+    #[must_use]
+    pub fn keep_whole(mut self, index: usize) -> Table {
+        self.whole.push(index);
+        self
+    }
+
+    /// Column `index` is left out when the terminal is too narrow for the table; the columns
+    /// marked last go first. Cutting columns comes after.
+    #[must_use]
+    pub fn optional(mut self, index: usize) -> Table {
+        self.optional.push(index);
+        self
+    }
+
+    /// This table without column `index`.
+    fn without(&self, index: usize) -> Table {
+        let drop_cell = |cells: &Vec<String>| -> Vec<String> {
+            cells
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != index)
+                .map(|(_, c)| c.clone())
+                .collect()
+        };
+        let shift = |columns: &[usize]| -> Vec<usize> {
+            columns
+                .iter()
+                .filter(|c| **c != index)
+                .map(|&c| if c > index { c - 1 } else { c })
+                .collect()
+        };
+        Table {
+            header: drop_cell(&self.header),
+            rows: self.rows.iter().map(drop_cell).collect(),
+            whole: shift(&self.whole),
+            optional: shift(&self.optional),
         }
     }
 
@@ -74,6 +121,13 @@ impl Table {
     /// (`style.width`), the widest columns are narrowed until a line fits, and cells longer than
     /// their column are cut in the middle (`…`); off a terminal nothing is cut.
     pub fn render(&self, style: Style, out: &mut dyn Write) -> Result<(), Error> {
+        if let Some(limit) = style.width {
+            if line_len(&self.widths()) > limit {
+                if let Some(&last) = self.optional.last() {
+                    return self.without(last).render(style, out);
+                }
+            }
+        }
         let mut widths = self.widths();
         if let Some(limit) = style.width {
             self.fit(&mut widths, limit);
@@ -90,6 +144,30 @@ impl Table {
         Ok(())
     }
 
+    /// The lines of a table printed in parts as its rows arrive (kubectl's `get --watch`):
+    /// `widths` holds the widths of the parts printed before and grows with this one; the
+    /// header comes first when `header`. A later part may widen a column, never narrow one.
+    pub fn lines_continued(&self, widths: &mut Vec<usize>, header: bool) -> Vec<String> {
+        let own = self.widths();
+        if widths.len() < own.len() {
+            widths.resize(own.len(), 0);
+        }
+        for (width, own) in widths.iter_mut().zip(own) {
+            *width = (*width).max(own);
+        }
+        let mut lines = Vec::with_capacity(self.rows.len() + 1);
+        if header {
+            lines.push(format_line(&self.header, widths));
+        }
+        lines.extend(self.rows.iter().map(|row| format_line(row, widths)));
+        lines
+    }
+
+    /// The length of the longest line this table would print, uncut.
+    pub fn line_width(&self) -> usize {
+        line_len(&self.widths())
+    }
+
     /// The rows as aligned lines, without the header (for lists of choices).
     pub fn row_lines(&self) -> Vec<String> {
         let widths = self.widths();
@@ -99,15 +177,21 @@ impl Table {
             .collect()
     }
 
-    /// Narrows the widest columns (never below their header, nor below [`NARROWEST`]) until a
-    /// line is at most `limit` characters long, or no column can give more.
+    /// Narrows the widest columns (never below their header, nor below [`NARROWEST`], never one
+    /// to keep whole) until a line is at most `limit` characters long, or no column can give
+    /// more.
     fn fit(&self, widths: &mut [usize], limit: usize) {
         loop {
             let total = line_len(widths);
             if total <= limit {
                 return;
             }
-            let Some((index, &width)) = widths.iter().enumerate().max_by_key(|(_, w)| **w) else {
+            let Some((index, &width)) = widths
+                .iter()
+                .enumerate()
+                .filter(|(index, _)| !self.whole.contains(index))
+                .max_by_key(|(_, w)| **w)
+            else {
                 return;
             };
             let floor = self
@@ -208,6 +292,59 @@ mod tests {
             rendered(&table),
             "NAME      PID\npython3   24390\na         1\n"
         );
+    }
+
+    #[test]
+    fn names_stay_whole_and_optional_columns_go_first() {
+        let mut table = Table::new(&["CHECKPOINT", "POD", "EXTRA", "TIME"])
+            .keep_whole(1)
+            .keep_whole(3)
+            .optional(2);
+        table.row(vec![
+            format!("/srv/{}/a.tar", "x".repeat(40)),
+            "counters-857d7978fd-jnkck".into(),
+            "something long enough".into(),
+            "2023-08-24 11:24:18".into(),
+        ]);
+        let mut out = Vec::new();
+        table
+            .render(
+                Style {
+                    width: Some(70),
+                    ..Style::default()
+                },
+                &mut out,
+            )
+            .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains("EXTRA"), "{text}");
+        assert!(
+            text.contains("counters-857d7978fd-jnkck   2023-08-24 11:24:18"),
+            "{text}"
+        );
+        assert!(text.contains('…'), "{text}");
+        assert!(text.lines().all(|l| l.chars().count() <= 70), "{text}");
+        // Wide enough: nothing dropped, nothing cut.
+        let mut out = Vec::new();
+        table.render(Style::default(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("EXTRA") && !text.contains('…'), "{text}");
+    }
+
+    #[test]
+    fn a_table_in_parts_keeps_its_columns() {
+        let mut first = Table::new(&["NAME", "NODE"]);
+        first.row(vec!["web-1".into(), "node-a".into()]);
+        let mut widths = Vec::new();
+        let lines = first.lines_continued(&mut widths, true);
+        assert_eq!(lines, ["NAME    NODE", "web-1   node-a"]);
+        let mut second = Table::new(&["NAME", "NODE"]);
+        second.row(vec!["a".into(), "node-b".into()]);
+        assert_eq!(
+            second.lines_continued(&mut widths, false),
+            ["a       node-b"]
+        );
+        assert_eq!(first.line_width(), 14);
     }
 
     #[test]

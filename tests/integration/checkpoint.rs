@@ -404,3 +404,124 @@ fn a_container_is_picked_on_a_terminal_and_q_cancels() {
     );
     assert_eq!(checkpoint_posts(&cluster).len(), 1);
 }
+
+#[test]
+fn a_checkpoint_that_ends_its_container_is_reported_and_fails_the_run() {
+    let cluster = FakeCluster::builder()
+        .node("node-a")
+        .pod("demo", POD, "node-a", &["counter"])
+        .pod_with(PodSpec::new("demo", "sleeper", "node-a", &["main"]).exits_on_checkpoint("main"))
+        .start();
+    let plugin = Plugin::new(&cluster);
+
+    // A container that survives: the same ID and count before and after, exit 0.
+    let out = plugin.run(&[POD, "-n", "demo", "-o", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let records: Vec<CheckpointRecord> = serde_json::from_slice(&out.stdout).unwrap();
+    let r = &records[0];
+    assert!(!r.workload_restarted && r.restart_reason.is_none(), "{r:?}");
+    assert!(r.container_id_before.is_some());
+    assert_eq!(r.container_id_before, r.container_id_after);
+    assert_eq!(
+        (r.restart_count_before, r.restart_count_after),
+        (Some(0), Some(0))
+    );
+
+    // The sleeper exits when CRIU lets it go; the kubelet restarts it.
+    let out = plugin.run(&["pod/sleeper", "-n", "demo", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let records: Vec<CheckpointRecord> = serde_json::from_slice(&out.stdout).unwrap();
+    let r = &records[0];
+    assert!(r.workload_restarted, "{r:?}");
+    assert_eq!(
+        (r.restart_count_before, r.restart_count_after),
+        (Some(0), Some(1))
+    );
+    assert_ne!(r.container_id_before, r.container_id_after);
+    assert!(r
+        .container_id_after
+        .as_deref()
+        .unwrap()
+        .starts_with("cri-o://"));
+    assert_eq!(
+        r.restart_reason.as_deref(),
+        Some("it exited (Completed, exit code 0) and the kubelet started it again")
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "error: the checkpoint ended container main of pod demo/sleeper on node node-a"
+        ) && err.contains("restartCount 0 -> 1")
+            && err.contains("--allow-restart accepts this"),
+        "{err}"
+    );
+    // The archive is still named on stdout in text mode.
+    let out = plugin.run(&["pod/sleeper", "-n", "demo"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stdout(&out)
+        .starts_with("node-a:/var/lib/kubelet/checkpoints/checkpoint-sleeper_demo-main-"));
+
+    // --allow-restart: said as a warning, exit 0.
+    let out = plugin.run(&["pod/sleeper", "-n", "demo", "--allow-restart"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: the checkpoint ended container main")
+            && stderr(&out).contains("(--allow-restart: not an error)"),
+        "{}",
+        stderr(&out)
+    );
+    // Without the watch (--restart-check 0) nothing is known after, nothing is claimed.
+    let out = plugin.run(&[
+        "pod/sleeper",
+        "-n",
+        "demo",
+        "--restart-check",
+        "0",
+        "-o",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let records: Vec<CheckpointRecord> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!records[0].workload_restarted && records[0].restart_count_after.is_none());
+}
+
+#[test]
+fn ctrl_c_while_the_kubelet_dumps_says_where_the_archive_will_appear() {
+    let cluster = demo();
+    let plugin = Plugin::new(&cluster);
+    cluster.set_fault(Fault::SlowCheckpoint(std::time::Duration::from_secs(3)));
+    let child = plugin.spawn(&[POD, "-n", "demo"]);
+    let started = std::time::Instant::now();
+    while checkpoint_posts(&cluster).is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "no checkpoint request"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(&child),
+        rustix::process::Signal::INT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "the kubelet on node node-a may still finish the checkpoint of pod demo/{POD}, container counter, and write it to node-a:/var/lib/kubelet/checkpoints/checkpoint-{POD}_demo-counter-<time>.tar"
+        )) && err.contains("`kubectl checkpoint list --node node-a` shows it"),
+        "{err}"
+    );
+    assert!(!err.contains("helper pod"), "no helper was made: {err}");
+    // And so it does.
+    let dir = cluster.node_dir("node-a");
+    while std::fs::read_dir(&dir).unwrap().next().is_none() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "no archive came"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -131,6 +131,16 @@ impl Names {
         command
     }
 
+    /// `kubectl-checkpoint list ARGS` in the same environment (its cache is the completion's).
+    fn list(&self, args: &[&str]) -> std::process::Output {
+        self.command(env!("CARGO_BIN_EXE_kubectl-checkpoint"))
+            .arg("list")
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    }
+
     /// The words `kubectl __complete checkpoint WORDS` offers.
     fn kubectl(&self, words: &[&str]) -> Vec<String> {
         let out = self
@@ -187,14 +197,11 @@ fn real_kubectl_completes_names_from_the_cluster() {
 }
 
 #[test]
-fn archives_complete_as_node_paths_from_a_brief_cache() {
+fn archives_complete_from_what_list_saw_and_completion_never_makes_a_pod() {
     let n = names();
     let out = n.plugin.run(&["-n", "demo", "web-1", "-c", "app"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let source = String::from_utf8(out.stdout).unwrap().trim().to_string();
-
-    let got = n.kubectl(&["fetch", ""]);
-    assert_eq!(got, std::slice::from_ref(&source));
     let helpers = |cluster: &FakeCluster| {
         cluster
             .requests()
@@ -202,12 +209,22 @@ fn archives_complete_as_node_paths_from_a_brief_cache() {
             .filter(|r| r.method == "POST" && r.path().ends_with("/pods"))
             .count()
     };
+
+    // No `list` yet: nothing to offer, and no helper pod for a TAB.
+    assert!(n.kubectl(&["fetch", ""]).is_empty());
+    assert!(n.kubectl(&["delete", "node-a:"]).is_empty());
+    assert_eq!(helpers(&n.cluster), 0, "completion created a pod");
+
+    // An explicit `list` remembers what it saw (whatever its -n: archives are the nodes').
+    let out = n.list(&["-n", "shop"]);
+    assert!(out.status.success(), "{}", stderr(&out));
     let listed = helpers(&n.cluster);
-    assert!(listed >= 1);
-    // The second TAB within a minute reads the cache: no helper pod.
+    assert_eq!(listed, 2, "one helper per node for the listing");
+    let got = n.kubectl(&["fetch", ""]);
+    assert_eq!(got, std::slice::from_ref(&source));
     let got = n.kubectl(&["delete", "node-a:"]);
     assert_eq!(got, std::slice::from_ref(&source));
-    assert_eq!(helpers(&n.cluster), listed);
+    assert_eq!(helpers(&n.cluster), listed, "completion created a pod");
     let cache_dir = n.plugin.dir.path().join("cache/kubectl-checkpoint");
     for entry in fs::read_dir(&cache_dir).unwrap() {
         let mode = entry.unwrap().metadata().unwrap().permissions().mode();
@@ -248,6 +265,7 @@ fn bash_completes_through_the_plugin() {
     // bash splits NODE:PATH at the colon: the reply replaces only what follows it.
     let out = n.plugin.run(&["-n", "demo", "db-0"]);
     let source = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(n.list(&["-A"]).status.success());
     let path = source.strip_prefix("node-b:").unwrap();
     let got = complete(
         "kubectl-checkpoint fetch node-b:",

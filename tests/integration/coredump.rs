@@ -535,10 +535,19 @@ fn existing_cores_are_never_replaced_silently() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("already exist") && err.contains("--overwrite"),
+        err.contains(" already exist; ") && err.contains("--overwrite to replace them"),
         "{err}"
     );
     assert_eq!(std::fs::read(&core).unwrap(), b"evidence");
+    // One core in the way: said in the singular.
+    let pid = core.rsplit('.').next().unwrap();
+    let out = coredump(&[input.to_str().unwrap(), "--dir", dir_arg, "--pid", pid]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{core} already exists; cores are never replaced silently: pass --overwrite to replace it")),
+        "{err}"
+    );
     let out = coredump(&[input.to_str().unwrap(), "--dir", dir_arg, "--overwrite"]);
     assert!(
         out.status.success(),

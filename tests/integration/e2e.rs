@@ -261,6 +261,39 @@ impl Plugin {
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
+
+    /// Deletes every archive on the nodes of pods of `namespace` (the kubelet never does), the
+    /// helpers in `helpers` (else in `namespace`).
+    fn delete_archives_of(&self, namespace: &str, helpers: Option<&str>) {
+        let helpers = helpers.unwrap_or(namespace);
+        let out = self.run(&[
+            "list",
+            "-n",
+            namespace,
+            "-o",
+            "name",
+            "--helper-namespace",
+            helpers,
+        ]);
+        let sources: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        if sources.is_empty() {
+            return;
+        }
+        let mut args = vec![
+            "delete",
+            "-y",
+            "-n",
+            namespace,
+            "--helper-namespace",
+            helpers,
+        ];
+        args.extend(sources.iter().map(String::as_str));
+        let out = self.run(&args);
+        assert!(out.status.success(), "cleaning up: {}", stderr(&out));
+    }
 }
 
 fn stderr(out: &Output) -> String {
@@ -436,8 +469,7 @@ spec:
         "-n",
         &ns.name,
         "deploy/web",
-        "--fetch",
-        "out",
+        "--fetch=out",
         "-o",
         "json",
     ]))
@@ -453,11 +485,20 @@ spec:
             "the manifest names the checkpointed pod"
         );
     }
-    // --fetch FILE for one container writes that file.
+    // --fetch FILE for one container writes that file, and --delete-after-fetch leaves nothing.
     let pod = &records[0].pod;
-    let out = plugin.ok(&["-n", &ns.name, &format!("pod/{pod}"), "--fetch", "one.tar"]);
+    let out = plugin.ok(&[
+        "-n",
+        &ns.name,
+        &format!("pod/{pod}"),
+        "--fetch=one.tar",
+        "--delete-after-fetch",
+    ]);
     assert!(out.starts_with("one.tar  "), "{out}");
     assert!(plugin.path("one.tar").is_file());
+    assert!(custody(&plugin.path("one.tar")).deleted_from_node.is_some());
+    // The archives this test left on the node go.
+    plugin.delete_archives_of(&ns.name, None);
 }
 
 /// A checkpoint big enough (about 130 MiB) that a transfer can be cut while it runs.
@@ -542,6 +583,16 @@ fn e2e_fetch_resumes_after_cut_streams() {
             "{}",
             stderr(&out)
         );
+        // Every try is in the custody record: the cut one(s), then the one that finished.
+        let attempts = custody(&plugin.path("cut.tar")).attempts;
+        assert_eq!(attempts.len() as u32, record.resumes + 1, "{attempts:?}");
+        assert!(
+            attempts[0].outcome.starts_with("the stream broke at byte"),
+            "{attempts:?}"
+        );
+        assert_eq!(attempts.last().unwrap().outcome, "completed");
+        let bytes: u64 = attempts.iter().map(|a| a.bytes).sum();
+        assert_eq!(bytes, record.size, "{attempts:?}");
     }
 
     // 2. The fetch is interrupted here (Ctrl-C): the partial copy stays, the next run
@@ -561,14 +612,36 @@ fn e2e_fetch_resumes_after_cut_streams() {
     let kept = std::fs::metadata(plugin.path("int.tar.part"))
         .unwrap()
         .len();
-    let record: FetchRecord = serde_json::from_str(
-        &plugin.ok(&["fetch", &source, "int.tar", "-n", &ns.name, "-o", "json"]),
-    )
-    .unwrap();
-    assert_eq!(record.resumed_from_partial, kept);
-    assert_eq!(record.verified, Verify::Sha256);
-    assert_eq!(record.sha256, sha256_file(&plugin.path("int.tar")));
-    assert_eq!(custody(&plugin.path("int.tar")).resumed_from_partial, kept);
+    // In text: where it resumed, in plain words, and the copy verified as usual.
+    let out = plugin.run(&["fetch", &source, "int.tar", "-n", &ns.name]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let line = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        line.contains("(matches the node's; resumed at ") && line.contains(" of "),
+        "{line}"
+    );
+    assert!(
+        stderr(&out).contains("resuming ")
+            && stderr(&out).contains("from the partial copy an earlier run left"),
+        "{}",
+        stderr(&out)
+    );
+    let manifest = custody(&plugin.path("int.tar"));
+    assert_eq!(manifest.resumed_from_partial, kept);
+    assert_eq!(
+        manifest.source.sha256.as_deref(),
+        Some(sha256_file(&plugin.path("int.tar")).as_str())
+    );
+    // The interrupted run's try and this one's, each with its helper.
+    let attempts = &manifest.attempts;
+    assert_eq!(attempts.len(), 2, "{attempts:?}");
+    assert!(
+        attempts[0].outcome.starts_with("interrupted"),
+        "{attempts:?}"
+    );
+    assert_eq!(attempts[1].from_byte, kept);
+    assert_eq!(attempts[1].outcome, "completed");
+    assert_ne!(attempts[0].helper_uid, attempts[1].helper_uid);
     plugin.ok(&["delete", &source, "-n", &ns.name]);
 }
 
@@ -709,7 +782,7 @@ fn e2e_pod_security_refusal_and_helper_namespace() {
     let helpers = cluster.namespace("helpers", Some("privileged"));
     cluster.workload(&ns.name, "app", 0);
     let plugin = Plugin::new(&cluster);
-    let out = plugin.run(&["-n", &ns.name, "pod/app", "-c", "app", "--fetch", "psa/"]);
+    let out = plugin.run(&["-n", &ns.name, "pod/app", "-c", "app", "--fetch=psa/"]);
     // The checkpoint was taken; its fetch was refused: exit 1, the archive named on stdout.
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -731,11 +804,240 @@ fn e2e_pod_security_refusal_and_helper_namespace() {
         "pod/app",
         "-c",
         "app",
-        "--fetch",
-        "psa/",
+        "--fetch=psa/",
         "--helper-namespace",
         &helpers.name,
     ]);
     let local = out.split_whitespace().next().unwrap();
     assert!(plugin.path(local).is_file(), "{out}");
+    plugin.delete_archives_of(&ns.name, Some(&helpers.name));
+}
+
+#[test]
+#[ignore = "needs a real cluster: set KUBECTL_CHECKPOINT_E2E_KUBECONFIG (docs/testing.md)"]
+fn e2e_a_checkpoint_that_ends_its_container_fails_the_run() {
+    let _shared = shared();
+    let cluster = cluster();
+    let ns = cluster.namespace("sleeper", None);
+    // busybox 1.36's `sleep` returns when CRIU interrupts it: the container exits at its
+    // checkpoint and the kubelet restarts it.
+    cluster.apply(&format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {{name: sleeper, namespace: {ns}}}
+spec:
+  nodeName: {node}
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {{name: main, image: {image}, command: ["sleep", "3600"]}}
+"#,
+        ns = ns.name,
+        node = cluster.node,
+        image = cluster.image,
+    ));
+    cluster.kubectl_ok(&[
+        "wait",
+        "-n",
+        &ns.name,
+        "pod/sleeper",
+        "--for=condition=Ready",
+        "--timeout=120s",
+    ]);
+    let plugin = Plugin::new(&cluster);
+    let out = plugin.run(&["-n", &ns.name, "pod/sleeper", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let records: Vec<CheckpointRecord> = serde_json::from_slice(&out.stdout).unwrap();
+    let record = &records[0];
+    assert!(record.workload_restarted, "{record:?}");
+    assert_eq!(record.restart_count_before, Some(0));
+    assert!(record.restart_count_after >= Some(1), "{record:?}");
+    assert_ne!(record.container_id_before, record.container_id_after);
+    let err = stderr(&out);
+    assert!(
+        err.contains("the checkpoint ended container main of pod")
+            && err.contains("--allow-restart accepts this"),
+        "{err}"
+    );
+    // What the kubelet says agrees.
+    let restarts = cluster.kubectl_ok(&[
+        "get",
+        "pod",
+        "sleeper",
+        "-n",
+        &ns.name,
+        "-o",
+        "jsonpath={.status.containerStatuses[0].restartCount}",
+    ]);
+    assert!(restarts.trim().parse::<i32>().unwrap() >= 1, "{restarts}");
+    // --allow-restart: reported, exit 0.
+    cluster.kubectl_ok(&[
+        "wait",
+        "-n",
+        &ns.name,
+        "pod/sleeper",
+        "--for=condition=Ready",
+        "--timeout=120s",
+    ]);
+    let out = plugin.run(&["-n", &ns.name, "pod/sleeper", "--allow-restart"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--allow-restart: not an error"),
+        "{}",
+        stderr(&out)
+    );
+    // A workload that survives its checkpoint is not reported.
+    cluster.workload(&ns.name, "app", 0);
+    let record = checkpoint(&plugin, &ns.name, "app");
+    assert!(!record.workload_restarted, "{record:?}");
+    assert_eq!(record.container_id_before, record.container_id_after);
+    plugin.delete_archives_of(&ns.name, None);
+}
+
+#[test]
+#[ignore = "needs a real cluster: set KUBECTL_CHECKPOINT_E2E_KUBECONFIG (docs/testing.md)"]
+fn e2e_delete_refuses_what_is_not_an_archive() {
+    let _shared = shared();
+    let cluster = cluster();
+    let ns = cluster.namespace("notes", None);
+    let notes = format!("notes-{}.txt", ns.name);
+    // A file in the node's checkpoint directory that is not a checkpoint.
+    cluster.apply(&format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {{name: writer, namespace: {ns}}}
+spec:
+  nodeName: {node}
+  restartPolicy: Never
+  containers:
+  - name: writer
+    image: {image}
+    command: ["sh", "-c", "echo operator notes > /checkpoints/{notes}"]
+    volumeMounts: [{{name: ckpt, mountPath: /checkpoints}}]
+  volumes: [{{name: ckpt, hostPath: {{path: /var/lib/kubelet/checkpoints, type: DirectoryOrCreate}}}}]
+"#,
+        ns = ns.name,
+        node = cluster.node,
+        image = cluster.image,
+    ));
+    cluster.kubectl_ok(&[
+        "wait",
+        "-n",
+        &ns.name,
+        "pod/writer",
+        "--for=jsonpath={.status.phase}=Succeeded",
+        "--timeout=120s",
+    ]);
+    let plugin = Plugin::new(&cluster);
+    let source = format!("{}:/var/lib/kubelet/checkpoints/{notes}", cluster.node);
+    let out = plugin.run(&["delete", &source, "-n", &ns.name]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is not a checkpoint archive")
+            && stderr(&out).contains("pass --force to delete it anyway"),
+        "{}",
+        stderr(&out)
+    );
+    let listed: Vec<ListedArchive> = serde_json::from_str(&plugin.ok(&[
+        "list",
+        "-A",
+        "--node",
+        &cluster.node,
+        "-n",
+        &ns.name,
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert!(
+        listed.iter().any(|a| a.path.ends_with(&notes)),
+        "notes.txt is gone"
+    );
+    // With --force it goes; a second delete says it is gone, plainly.
+    let out = plugin.ok(&["delete", "--force", &source, "-n", &ns.name]);
+    assert!(out.contains("deleted"), "{out}");
+    let out = plugin.run(&["delete", "--force", &source, "-n", &ns.name]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("does not exist (already deleted?)") && !stderr(&out).contains("rm:"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A Node object no kubelet stands behind, deleted when dropped.
+struct GhostNode<'a> {
+    cluster: &'a Cluster,
+    name: String,
+}
+
+impl Drop for GhostNode<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .cluster
+            .kubectl(&["delete", "node", &self.name, "--wait=false"]);
+    }
+}
+
+#[test]
+#[ignore = "needs a real cluster: set KUBECTL_CHECKPOINT_E2E_KUBECONFIG (docs/testing.md)"]
+fn e2e_list_skips_a_node_without_a_kubelet_at_once() {
+    let _shared = shared();
+    let cluster = cluster();
+    let ns = cluster.namespace("ghost", None);
+    cluster.workload(&ns.name, "app", 0);
+    let plugin = Plugin::new(&cluster);
+    let record = checkpoint(&plugin, &ns.name, "app");
+    // A second node as one that is joining: a Node object, tainted, with no kubelet behind it
+    // (so never Ready, and no helper could ever run there).
+    let ghost = GhostNode {
+        cluster: &cluster,
+        name: format!("kc-e2e-ghost-{}", std::process::id() % 100_000),
+    };
+    cluster.apply(&format!(
+        "apiVersion: v1\nkind: Node\nmetadata:\n  name: {}\n  labels: {{kubectl-checkpoint-e2e: ghost}}\nspec:\n  taints:\n  - {{key: kc-e2e/joining, effect: NoSchedule}}\n",
+        ghost.name
+    ));
+    let started = Instant::now();
+    let out = plugin.run(&["list", "-n", &ns.name]);
+    let took = started.elapsed();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("app") && text.starts_with("POD "), "{text}");
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("note: skipped node {}: it", ghost.name))
+            && (err.contains("NotReady") || err.contains("no Ready condition")),
+        "{err}"
+    );
+    // The good node's rows came at once: no wait for a helper on the ghost.
+    assert!(took < Duration::from_secs(60), "{took:?}");
+    let helpers = cluster.kubectl_ok(&[
+        "get",
+        "pods",
+        "-A",
+        "-l",
+        "app.kubernetes.io/name=kubectl-checkpoint-helper",
+        "--field-selector",
+        &format!("spec.nodeName={}", ghost.name),
+        "-o",
+        "name",
+    ]);
+    assert!(
+        helpers.trim().is_empty(),
+        "a helper on the ghost node: {helpers}"
+    );
+    // Named, it is refused at once.
+    let out = plugin.run(&["list", "-n", &ns.name, "--node", &ghost.name]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot run the helper pod"),
+        "{}",
+        stderr(&out)
+    );
+    plugin.ok(&[
+        "delete",
+        &format!("{}:{}", record.node, record.path),
+        "-n",
+        &ns.name,
+    ]);
 }

@@ -53,7 +53,7 @@ fn no_part_files(dir: &Path) {
 fn checkpoint_with_fetch_copies_the_archive_byte_for_byte() {
     let cluster = demo();
     let plugin = Plugin::new(&cluster);
-    let out = plugin.run(&[POD, "-n", "demo", "-o", "json", "--fetch", "out.tar"]);
+    let out = plugin.run(&[POD, "-n", "demo", "-o", "json", "--fetch=out.tar"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let records: Vec<CheckpointRecord> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(records[0].fetched.as_deref(), Some(Path::new("out.tar")));
@@ -261,7 +261,9 @@ fn ctrl_c_removes_the_helper_and_keeps_the_partial_file_to_resume() {
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
     assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("slow.tar.part: run the same fetch again to resume"),
+        stderr(&out).contains("slow.tar.part (")
+            && stderr(&out).contains("run the same fetch again to resume")
+            && stderr(&out).contains("the helper pod this run created was removed"),
         "{}",
         stderr(&out)
     );
@@ -280,6 +282,53 @@ fn ctrl_c_removes_the_helper_and_keeps_the_partial_file_to_resume() {
     assert_eq!(record.resumed_from_partial, kept);
     assert_is_fixture(&plugin.dir.path().join("slow.tar"));
     no_part_files(plugin.dir.path());
+    // The custody record keeps both tries: the interrupted one and the one that finished it.
+    let custody: CustodyRecord = serde_json::from_slice(
+        &std::fs::read(plugin.dir.path().join("slow.tar.custody.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(custody.attempts.len(), 2, "{:?}", custody.attempts);
+    let (first, last) = (&custody.attempts[0], &custody.attempts[1]);
+    assert_eq!(first.from_byte, 0);
+    assert!(first.outcome.starts_with("interrupted"), "{first:?}");
+    assert!(first.bytes >= 500_000 && first.bytes <= kept, "{first:?}");
+    assert_eq!(last.from_byte, kept);
+    assert_eq!(last.outcome, "completed");
+    assert_eq!(last.bytes, 9_236_480 - kept);
+    assert_ne!(first.helper, last.helper, "each run had its own helper");
+    assert!(first.started <= first.ended && first.ended <= last.started);
+
+    // In text, a resumed fetch says where it resumed.
+    std::fs::remove_file(plugin.dir.path().join("slow.tar")).unwrap();
+    std::fs::remove_file(plugin.dir.path().join("slow.tar.custody.json")).unwrap();
+    cluster.set_fault(Fault::ThrottleExec(1_000_000));
+    let child = plugin.spawn(&["fetch", &source, "slow.tar", "-n", "demo"]);
+    while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) < 500_000 {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(&child),
+        rustix::process::Signal::INT,
+    )
+    .unwrap();
+    child.wait_with_output().unwrap();
+    cluster.clear_faults();
+    let kept = std::fs::metadata(&part).unwrap().len();
+    let out = plugin.run(&["fetch", &source, "slow.tar", "-n", "demo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let line = stdout(&out);
+    let want = format!("resumed at {} of 8.8 MiB", human(kept));
+    assert!(line.contains(&want), "{want}: {line}");
+}
+
+/// Sizes as the tool prints them (KiB, MiB with one decimal).
+fn human(bytes: u64) -> String {
+    let kib = bytes as f64 / 1024.0;
+    if kib < 1024.0 {
+        format!("{kib:.1} KiB")
+    } else {
+        format!("{:.1} MiB", kib / 1024.0)
+    }
 }
 
 #[test]
@@ -406,12 +455,18 @@ fn analyze_target_checkpoints_fetches_and_analyses_leaving_nothing_behind() {
     assert_eq!(report["namespace"], "demo");
     assert_eq!(report["process_tree"]["pid"], 27426);
     assert_eq!(report["process_tree"]["command"], "python3");
-    // Named after the node's copy, which stays without --delete-after-fetch.
+    // Named after the node's copy, which is deleted once the analysis succeeded, and said so.
     let source = report["checkpoint"].as_str().unwrap();
     let (node, path) = source.split_once(':').unwrap();
     assert_eq!(node, "node-a");
     let name = path.rsplit('/').next().unwrap();
-    assert!(cluster.node_dir("node-a").join(name).exists(), "{source}");
+    assert!(!cluster.node_dir("node-a").join(name).exists(), "{source}");
+    assert!(
+        stderr(&out).contains(&format!("note: deleted {source} from the node"))
+            && stderr(&out).contains("--keep-on-node keeps it"),
+        "{}",
+        stderr(&out)
+    );
     let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
     assert!(left.is_empty(), "temp files left: {left:?}");
     assert!(
@@ -419,14 +474,16 @@ fn analyze_target_checkpoints_fetches_and_analyses_leaving_nothing_behind() {
         "helper left: {:?}",
         helper_pods(&cluster)
     );
-    // With --delete-after-fetch the node's copy goes too.
+    // With --keep-on-node the node's copy stays, and the command that deletes it is named;
+    // `analyze pod NAME` is TYPE NAME, as kubectl takes it.
     let out = plugin
         .command(&[
             "analyze",
+            "pod",
             POD,
             "-n",
             "demo",
-            "--delete-after-fetch",
+            "--keep-on-node",
             "-o",
             "json",
         ])
@@ -437,9 +494,28 @@ fn analyze_target_checkpoints_fetches_and_analyses_leaving_nothing_behind() {
     let reports: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     let source = reports[0]["checkpoint"].as_str().unwrap();
     let name = source.rsplit('/').next().unwrap();
-    assert!(!cluster.node_dir("node-a").join(name).exists(), "{source}");
+    assert!(cluster.node_dir("node-a").join(name).exists(), "{source}");
+    assert!(
+        stderr(&out).contains(&format!(
+            "the archive stays on the node (--keep-on-node); delete it with: kubectl checkpoint delete {source}"
+        )),
+        "{}",
+        stderr(&out)
+    );
     assert!(std::fs::read_dir(&tmp).unwrap().next().is_none());
     assert!(helper_pods(&cluster).is_empty());
+    // A failed analysis keeps the node's copy for another try.
+    let out = plugin
+        .command(&["analyze", POD, "-n", "demo", "--pid", "999999", "--memory"])
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the analysis failed, so the archive stays on the node"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -625,7 +701,7 @@ fn every_fetch_writes_a_custody_manifest_and_never_overwrites_evidence() {
     assert_is_fixture(&plugin.dir.path().join("a.tar"));
 
     // `--fetch FILE` for one container writes that file.
-    let out = plugin.run(&[POD, "-n", "demo", "--fetch", "one.tar"]);
+    let out = plugin.run(&[POD, "-n", "demo", "--fetch=one.tar"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_is_fixture(&plugin.dir.path().join("one.tar"));
     assert!(plugin.dir.path().join("one.tar.custody.json").is_file());
@@ -794,7 +870,7 @@ fn a_pod_security_refusal_keeps_the_archive_and_says_what_to_do() {
         .baseline_namespace("demo")
         .start();
     let plugin = Plugin::new(&cluster);
-    let out = plugin.run(&[POD, "-n", "demo", "--fetch", "out.tar", "-o", "json"]);
+    let out = plugin.run(&[POD, "-n", "demo", "--fetch=out.tar", "-o", "json"]);
     // The checkpoint was taken: exit 1 (some items failed), and the record names the archive.
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let records: Vec<CheckpointRecord> = serde_json::from_slice(&out.stdout).unwrap();
@@ -819,8 +895,7 @@ fn a_pod_security_refusal_keeps_the_archive_and_says_what_to_do() {
         POD,
         "-n",
         "demo",
-        "--fetch",
-        "out.tar",
+        "--fetch=out.tar",
         "--helper-namespace",
         "checkpoint-helpers",
     ]);
@@ -841,17 +916,20 @@ fn the_helper_is_watched_not_polled() {
         .start();
     let plugin = Plugin::new(&cluster);
     let source = checkpoint(&plugin);
+    let before = cluster.requests().len();
     let out = plugin.run(&["fetch", &source, "a.tar", "-n", "demo"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let helper_reads = cluster
         .requests()
         .iter()
+        .skip(before)
         .filter(|r| r.method == "GET" && r.path().starts_with("/api/v1/namespaces/demo/pods"))
         .filter(|r| r.query_values("watch").is_empty())
         .count();
     let watches = cluster
         .requests()
         .iter()
+        .skip(before)
         .filter(|r| r.query_values("watch") == ["true"])
         .count();
     // Three seconds of start-up: one pod watch and one event watch, no polling (every 250 ms
@@ -867,8 +945,8 @@ fn two_checkpoints_in_one_second_warn_that_the_first_was_replaced() {
     // The fake kubelet names archives by the second, as the real one: retry until two runs
     // fall into the same second.
     for _ in 0..5 {
-        let first = plugin.run(&[POD, "-n", "demo"]);
-        let second = plugin.run(&[POD, "-n", "demo"]);
+        let first = plugin.run(&[POD, "-n", "demo", "--restart-check", "0"]);
+        let second = plugin.run(&[POD, "-n", "demo", "--restart-check", "0"]);
         assert!(first.status.success() && second.status.success());
         if stdout(&first) == stdout(&second) {
             assert!(
@@ -1057,4 +1135,183 @@ fn the_progress_bar_fits_the_terminal_and_ctrl_c_leaves_nothing_of_it() {
         );
     }
     assert!(helper_pods(&cluster).is_empty());
+}
+
+/// The pods the plugin asked the API server to create.
+fn created_pods(cluster: &FakeCluster) -> Vec<k8s_openapi::api::core::v1::Pod> {
+    cluster
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path().ends_with("/pods"))
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect()
+}
+
+#[test]
+fn the_local_side_is_checked_before_any_helper_pod() {
+    let cluster = demo();
+    let plugin = Plugin::new(&cluster);
+    let source = checkpoint(&plugin);
+    let name = source.rsplit('/').next().unwrap();
+    // A directory that cannot be made: refused as typed (the slash kept), no helper pod.
+    let out = plugin.run(&["fetch", &source, "/nonexistent/dir/", "-n", "demo"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: /nonexistent/dir/ cannot be made: its parent directory /nonexistent does not exist\n"
+    );
+    let out = plugin.run(&["fetch", &source, "/nonexistent/dir/a.tar", "-n", "demo"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("/nonexistent/dir does not exist (no such directory)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = plugin.run(&[POD, "-n", "demo", "--fetch=/nonexistent/x/"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        checkpoint_posts_after(&cluster, 1),
+        "checkpointed though it could not be written"
+    );
+    // Evidence already there: refused before anything is sent.
+    std::fs::write(plugin.dir.path().join("taken.tar"), b"evidence").unwrap();
+    let out = plugin.run(&["fetch", &source, "taken.tar", "-n", "demo"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--overwrite"), "{}", stderr(&out));
+    assert!(
+        created_pods(&cluster).is_empty(),
+        "a helper pod before the local checks"
+    );
+    // DEST/ whose parent exists is made, and the archive goes in under its own name.
+    let out = plugin.run(&["fetch", &source, "evidence/", "-n", "demo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_is_fixture(&plugin.dir.path().join("evidence").join(name));
+}
+
+/// True when exactly `n` checkpoint requests were made so far.
+fn checkpoint_posts_after(cluster: &FakeCluster, n: usize) -> bool {
+    support::plugin::checkpoint_posts(cluster).len() == n
+}
+
+#[test]
+fn the_helper_image_and_namespace_come_from_the_environment_too() {
+    let cluster = FakeCluster::builder()
+        .node("node-a")
+        .pod("demo", POD, "node-a", &["counter"])
+        .pod("helpers", "placeholder", "node-a", &["x"])
+        .start();
+    let plugin = Plugin::new(&cluster);
+    let source = checkpoint(&plugin);
+    let out = plugin
+        .command(&["fetch", &source, "a.tar", "-n", "demo"])
+        .env(
+            "KUBECTL_CHECKPOINT_HELPER_IMAGE",
+            "registry.example.com/busybox:1.36",
+        )
+        .env("KUBECTL_CHECKPOINT_HELPER_NAMESPACE", "helpers")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pods = created_pods(&cluster);
+    assert_eq!(pods.len(), 1);
+    assert_eq!(pods[0].metadata.namespace.as_deref(), Some("helpers"));
+    let image = pods[0].spec.as_ref().unwrap().containers[0].image.clone();
+    assert_eq!(image.as_deref(), Some("registry.example.com/busybox:1.36"));
+    // A flag wins over the variable.
+    std::fs::remove_file(plugin.dir.path().join("a.tar")).unwrap();
+    std::fs::remove_file(plugin.dir.path().join("a.tar.custody.json")).unwrap();
+    let out = plugin
+        .command(&[
+            "fetch",
+            &source,
+            "a.tar",
+            "-n",
+            "demo",
+            "--helper-image",
+            "busybox:1.36",
+        ])
+        .env(
+            "KUBECTL_CHECKPOINT_HELPER_IMAGE",
+            "registry.example.com/busybox:1.36",
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pods = created_pods(&cluster);
+    assert_eq!(
+        pods[1].spec.as_ref().unwrap().containers[0]
+            .image
+            .as_deref(),
+        Some("busybox:1.36")
+    );
+}
+
+#[test]
+fn what_stays_on_the_node_is_said_and_a_deletion_is_recorded() {
+    let cluster = demo();
+    let plugin = Plugin::new(&cluster);
+    let out = plugin.run(&[POD, "-n", "demo", "--fetch"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let local = stdout(&out);
+    let file = local.split_whitespace().next().unwrap().to_string();
+    let on_node = cluster.node_dir("node-a").join(&file);
+    assert!(on_node.exists());
+    assert!(
+        stderr(&out).contains(&format!(
+            "note: the archive stays on node node-a (the kubelet never deletes it); delete it with: kubectl checkpoint delete node-a:/var/lib/kubelet/checkpoints/{file}"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    // --delete-after-fetch: gone from the node, and the custody manifest says when and why.
+    std::fs::remove_file(plugin.dir.path().join(&file)).unwrap();
+    std::fs::remove_file(plugin.dir.path().join(format!("{file}.custody.json"))).unwrap();
+    let out = plugin.run(&[
+        POD,
+        "-n",
+        "demo",
+        "--fetch=kept.tar",
+        "--delete-after-fetch",
+        "-o",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let records: Vec<CheckpointRecord> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(records[0].deleted_from_node);
+    let name = records[0].path.rsplit('/').next().unwrap();
+    assert!(!cluster.node_dir("node-a").join(name).exists());
+    assert!(!stderr(&out).contains("stays on node"), "{}", stderr(&out));
+    let custody: CustodyRecord = serde_json::from_slice(
+        &std::fs::read(plugin.dir.path().join("kept.tar.custody.json")).unwrap(),
+    )
+    .unwrap();
+    let deletion = custody.deleted_from_node.expect("the deletion is recorded");
+    assert_eq!(deletion.by, "--delete-after-fetch");
+    assert!(deletion.deleted >= custody.finished, "{deletion:?}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(plugin.dir.path().join("kept.tar.custody.json"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // The fetch verb records it the same way.
+    let source = checkpoint(&plugin);
+    let out = plugin.run(&[
+        "fetch",
+        &source,
+        "f.tar",
+        "-n",
+        "demo",
+        "--delete-after-fetch",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let custody: CustodyRecord = serde_json::from_slice(
+        &std::fs::read(plugin.dir.path().join("f.tar.custody.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(custody.deleted_from_node.is_some());
+    // --delete-after-fetch without --fetch is a slip, said before anything is done.
+    let out = plugin.run(&[POD, "-n", "demo", "--delete-after-fetch"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("add --fetch"), "{}", stderr(&out));
 }

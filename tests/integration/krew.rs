@@ -222,6 +222,35 @@ fn tarball_members(path: &Path) -> BTreeMap<String, u32> {
     members
 }
 
+/// A stand-in binary of `os`/`arch`: the header the package script checks (ELF or Mach-O, 64-bit,
+/// little-endian, the right machine), then `tag`, so that each platform's tarball differs.
+fn stand_in_binary(os: &str, arch: &str, tag: &str) -> Vec<u8> {
+    let mut bytes = match os {
+        "linux" => {
+            let machine: u16 = if arch == "amd64" { 62 } else { 183 };
+            let mut elf = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0];
+            elf.resize(16, 0);
+            elf.extend_from_slice(&2u16.to_le_bytes()); // e_type ET_EXEC
+            elf.extend_from_slice(&machine.to_le_bytes());
+            elf.resize(64, 0);
+            elf
+        }
+        _ => {
+            let cpu: u32 = if arch == "amd64" {
+                0x0100_0007
+            } else {
+                0x0100_000c
+            };
+            let mut macho = 0xfeed_facf_u32.to_le_bytes().to_vec();
+            macho.extend_from_slice(&cpu.to_le_bytes());
+            macho.resize(32, 0);
+            macho
+        }
+    };
+    bytes.extend_from_slice(tag.as_bytes());
+    bytes
+}
+
 #[test]
 fn release_manifest_carries_the_tarballs_uris_and_sums() {
     let dir = tempfile::tempdir().unwrap();
@@ -229,7 +258,7 @@ fn release_manifest_carries_the_tarballs_uris_and_sums() {
     for (os, arch) in PLATFORMS {
         // A distinct stand-in binary per platform, so that each tarball has its own sum.
         let binary = dir.path().join(format!("kubectl-checkpoint-{os}-{arch}"));
-        fs::write(&binary, format!("#!/bin/sh\necho {os} {arch}\n")).unwrap();
+        fs::write(&binary, stand_in_binary(os, arch, &format!("{os} {arch}"))).unwrap();
         let out = run_script(
             "scripts/package-release.sh",
             &[Path::new(&format!("{os}-{arch}")), &binary, &dist],
@@ -291,13 +320,17 @@ fn release_manifest_carries_the_tarballs_uris_and_sums() {
 fn release_manifest_refuses_a_missing_tarball() {
     let dir = tempfile::tempdir().unwrap();
     let binary = dir.path().join("kubectl-checkpoint");
-    fs::write(&binary, "#!/bin/sh\n").unwrap();
+    fs::write(&binary, stand_in_binary("linux", "amd64", "")).unwrap();
     let out = run_script(
         "scripts/package-release.sh",
         &[Path::new("linux-amd64"), &binary, dir.path()],
         &[],
     );
-    assert!(out.status.success());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let out = run_script("scripts/release-manifest.sh", &[dir.path()], &[]);
     assert_eq!(out.status.code(), Some(1));
@@ -324,6 +357,128 @@ fn package_release_refuses_an_unknown_platform() {
 }
 
 #[test]
+fn package_release_refuses_a_binary_of_another_platform() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, Vec<u8>, &str); 6] = [
+        (
+            "linux-arm64",
+            stand_in_binary("linux", "amd64", ""),
+            "is an x86-64 (amd64) ELF executable, not a linux-arm64 binary",
+        ),
+        (
+            "linux-amd64",
+            stand_in_binary("linux", "arm64", ""),
+            "is an AArch64 (arm64) ELF executable, not a linux-amd64 binary",
+        ),
+        (
+            "darwin-arm64",
+            stand_in_binary("darwin", "amd64", ""),
+            "is an x86-64 (amd64) Mach-O executable, not a darwin-arm64 binary",
+        ),
+        (
+            "darwin-amd64",
+            stand_in_binary("linux", "amd64", ""),
+            "is not a 64-bit Mach-O executable",
+        ),
+        (
+            "linux-amd64",
+            b"#!/bin/sh\necho hello\n".to_vec(),
+            "is not an ELF executable",
+        ),
+        (
+            "darwin-arm64",
+            [0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 2].to_vec(),
+            "universal (fat) Mach-O",
+        ),
+    ];
+    for (platform, bytes, want) in cases {
+        let binary = dir.path().join("kubectl-checkpoint");
+        fs::write(&binary, bytes).unwrap();
+        let out = run_script(
+            "scripts/package-release.sh",
+            &[Path::new(platform), &binary, &dir.path().join("dist")],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(2), "{platform}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(want), "{platform}: {stderr}");
+        assert!(
+            !dir.path().join("dist").exists()
+                || fs::read_dir(dir.path().join("dist"))
+                    .unwrap()
+                    .next()
+                    .is_none()
+        );
+    }
+    // The real binary of this machine passes as its own platform.
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    {
+        let out = run_script(
+            "scripts/package-release.sh",
+            &[
+                Path::new("linux-amd64"),
+                Path::new(env!("CARGO_BIN_EXE_kubectl-checkpoint")),
+                &dir.path().join("dist"),
+            ],
+            &[],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn release_tarballs_are_reproducible() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = dir.path().join("kubectl-checkpoint");
+    fs::write(&binary, stand_in_binary("linux", "amd64", "same")).unwrap();
+    let pack = |into: &str, epoch: &str| {
+        let dist = dir.path().join(into);
+        let out = run_script(
+            "scripts/package-release.sh",
+            &[Path::new("linux-amd64"), &binary, &dist],
+            &[("SOURCE_DATE_EPOCH", epoch)],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        fs::read(dist.join(tarball_name("linux", "amd64"))).unwrap()
+    };
+    let first = pack("a", "1700000000");
+    // Later, with the binary rewritten (a new mtime) and its mode changed: the same bytes.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    fs::set_permissions(&binary, fs::Permissions::from_mode(0o700)).unwrap();
+    fs::write(&binary, stand_in_binary("linux", "amd64", "same")).unwrap();
+    let second = pack("b", "1700000000");
+    assert_eq!(
+        hex::encode(Sha256::digest(&first)),
+        hex::encode(Sha256::digest(&second))
+    );
+    // gzip without a name or time (-n): bytes 4..8 (MTIME) are zero, no FNAME flag.
+    assert_eq!(&first[..3], &[0x1f, 0x8b, 8]);
+    assert_eq!(first[3] & 0x08, 0, "FNAME set");
+    assert_eq!(&first[4..8], &[0, 0, 0, 0]);
+    // Members sorted, dated SOURCE_DATE_EPOCH, owned by 0:0.
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&first[..]));
+    let mut names = Vec::new();
+    for entry in archive.entries().unwrap() {
+        let entry = entry.unwrap();
+        let header = entry.header();
+        assert_eq!(header.mtime().unwrap(), 1_700_000_000);
+        assert_eq!((header.uid().unwrap(), header.gid().unwrap()), (0, 0));
+        names.push(entry.path().unwrap().to_string_lossy().into_owned());
+    }
+    assert_eq!(names, ["LICENSE", "kubectl-checkpoint"]);
+    // Another date, another tarball.
+    assert_ne!(pack("c", "1700000001"), first);
+}
+
+#[test]
 fn changelog_has_a_section_for_this_version() {
     let changelog = fs::read_to_string(repo_path("CHANGELOG.md")).unwrap();
     let heading = format!("## [{}]", env!("CARGO_PKG_VERSION"));
@@ -346,11 +501,17 @@ fn build_release_builds_the_dist_profile_and_packs_it() {
         "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$STUB_LOG\"\n\
          while [ $# -gt 0 ]; do [ \"$1\" = --target ] && t=\"$2\"; shift; done\n\
          mkdir -p \"$CARGO_TARGET_DIR/$t/dist\"\n\
-         printf '#!/bin/sh\\necho %s\\n' \"$t\" > \"$CARGO_TARGET_DIR/$t/dist/kubectl-checkpoint\"\n",
+         cat \"$STUB_BINARY\" > \"$CARGO_TARGET_DIR/$t/dist/kubectl-checkpoint\"\n",
     )
     .unwrap();
     fs::set_permissions(&cargo, fs::Permissions::from_mode(0o755)).unwrap();
     let log = dir.path().join("cargo-args");
+    let stub_binary = dir.path().join("stub-binary");
+    fs::write(
+        &stub_binary,
+        stand_in_binary("linux", "arm64", "aarch64-unknown-linux-musl"),
+    )
+    .unwrap();
     let target = dir.path().join("target");
     let dist = dir.path().join("dist");
     let path = format!(
@@ -364,6 +525,7 @@ fn build_release_builds_the_dist_profile_and_packs_it() {
         &[
             ("PATH", path.as_str()),
             ("STUB_LOG", log.to_str().unwrap()),
+            ("STUB_BINARY", stub_binary.to_str().unwrap()),
             ("CARGO_TARGET_DIR", target.to_str().unwrap()),
         ],
     );
@@ -396,15 +558,12 @@ fn build_release_builds_the_dist_profile_and_packs_it() {
     for entry in archive.entries().unwrap() {
         let mut entry = entry.unwrap();
         if entry.path().unwrap().as_os_str() == "kubectl-checkpoint" {
-            let mut content = String::new();
-            entry.read_to_string(&mut content).unwrap();
+            let mut content = Vec::new();
+            entry.read_to_end(&mut content).unwrap();
             packed = Some(content);
         }
     }
-    assert_eq!(
-        packed.as_deref(),
-        Some("#!/bin/sh\necho aarch64-unknown-linux-musl\n")
-    );
+    assert_eq!(packed, Some(fs::read(&stub_binary).unwrap()));
 }
 
 /// The `key = value` lines of one `[section]` of Cargo.toml.
@@ -433,6 +592,18 @@ fn the_dist_profile_strips_and_optimises_the_whole_program() {
     ] {
         assert_eq!(dist.get(key).map(String::as_str), Some(value), "{key}");
     }
+    // What `cargo install --path .` builds is small too: no debug info, no symbols.
+    let release = cargo_toml_section("profile.release");
+    assert_eq!(release.get("debug").map(String::as_str), Some("false"));
+    assert_eq!(release.get("strip").map(String::as_str), Some("true"));
+    // Profiling has its own profile, with line tables and symbols.
+    let profiling = cargo_toml_section("profile.profiling");
+    assert_eq!(
+        profiling.get("inherits").map(String::as_str),
+        Some("\"release\"")
+    );
+    assert_eq!(profiling.get("debug").map(String::as_str), Some("1"));
+    assert_eq!(profiling.get("strip").map(String::as_str), Some("false"));
     // Development and test builds keep their debug info.
     for profile in ["profile.dev", "profile.test"] {
         let settings = cargo_toml_section(profile);

@@ -33,7 +33,7 @@ fn every_way_out_erases_the_list_and_exits_130() {
             "{name}: {}",
             terminal.screen()
         );
-        assert!(terminal.screen().contains("Esc to cancel"), "{name}");
+        assert!(terminal.screen().contains("Esc cancel"), "{name}");
         terminal.press(&[key]);
         let (status, screen) = terminal.finish();
         assert_eq!(status.code(), Some(130), "{name}: {screen}");
@@ -114,9 +114,9 @@ fn delete_marks_several_archives_and_asks_first() {
     let mut terminal = plugin.on_terminal(&["delete", "-n", "shop"]);
     terminal.wait_for("Checkpoint archive to delete");
     terminal.wait_for("shop/web-2 app");
-    assert!(terminal.screen().contains("Space to mark"));
+    assert!(terminal.screen().contains("Space mark"));
     terminal.press(&[" ", "\x1b[B", " ", "\r"]);
-    terminal.wait_for("Delete these 2 archives from the node? It cannot be undone");
+    terminal.wait_for("Delete these 2 archives from their nodes? It cannot be undone");
     terminal.press(&["n"]);
     let (status, screen) = terminal.finish();
     assert_eq!(status.code(), Some(130), "{screen}");
@@ -130,6 +130,30 @@ fn delete_marks_several_archives_and_asks_first() {
     terminal.press(&["y"]);
     let (status, screen) = terminal.finish();
     assert!(status.success(), "{screen}");
+    assert!(
+        screen.contains("Checkpoint archive to delete: 2 chosen"),
+        "{screen}"
+    );
     assert_eq!(screen.matches("deleted node-a:").count(), 2, "{screen}");
     assert!(files.iter().all(|f| !f.exists()));
+}
+
+#[test]
+fn the_key_help_shows_in_full_at_80_columns_and_letters_filter() {
+    let cluster = shop();
+    let plugin = Plugin::new(&cluster);
+    let mut terminal = plugin.on_terminal_of_width(&["-n", "shop"], 80);
+    terminal.wait_for("Pod of namespace shop to checkpoint");
+    terminal.wait_for("web-2");
+    // A line of its own, not cut: Esc is shown.
+    terminal.wait_for("Up/Down move, Enter choose, Esc cancel; type to filter");
+    // Letters filter (there are no letter commands): `j` and `k` go into the filter.
+    terminal.press(&["j"]);
+    terminal.wait_for("filter: j");
+    terminal.wait_for("(nothing matches)");
+    terminal.press(&["\x7f", "\x1b[B", "\r"]);
+    let (status, screen) = terminal.finish();
+    assert!(status.success(), "{screen}");
+    let posts = checkpoint_posts(&cluster);
+    assert_eq!(posts.len(), 1, "{posts:?}");
 }

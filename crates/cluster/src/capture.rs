@@ -6,9 +6,15 @@
 //! fetch's error beside it. Archive paths the kubelet returns are remembered (see
 //! `local_state`): the kubelet names archives by the second, so a second checkpoint of a
 //! container within the same second replaces the first, and that gets a warning.
+//!
+//! After its checkpoint, each container's status is watched for a few seconds (see `restart`),
+//! while the archives are fetched: a container the checkpoint ended comes back marked
+//! `workload_restarted`. A Ctrl-C while kubelets are still dumping names those checkpoints in
+//! the error: the kubelets finish them and write their archives all the same.
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -17,10 +23,11 @@ use k8s_openapi::jiff::Timestamp;
 use super::connect::collect_identity;
 use super::helper::with_helpers;
 use super::local_state::{self, RecentCheckpoint};
+use super::restart::{apply_restart_check, collect_restart_checks};
 use super::transfer::{check_dest, rfc3339, transfer, Context, Started};
 use super::{
     collect_checkpoint, parse_node_path, CheckpointRecord, Connection, ContainerRef, Error,
-    FetchParams, FetchRecord, NodePath, Progress, Reporter, Result,
+    FetchParams, FetchRecord, Interruption, NodePath, Progress, Reporter, Result,
 };
 
 /// How many checkpoints run at the same time.
@@ -34,6 +41,17 @@ pub struct FetchPlan<'a> {
     pub dest: &'a (dyn Fn(&NodePath) -> PathBuf + Sync),
 }
 
+/// How to checkpoint.
+#[derive(Debug, Clone, Copy)]
+pub struct CaptureParams {
+    /// The kubelet's `timeout` per checkpoint.
+    pub timeout: Option<Duration>,
+    /// How often a request the API server could not deliver to a kubelet is sent again.
+    pub retries: u32,
+    /// How long each container's status is watched after its checkpoint (zero: not at all).
+    pub restart_window: Duration,
+}
+
 /// One container's checkpoint and, with `--fetch`, its copy.
 #[derive(Debug)]
 pub struct Captured {
@@ -45,19 +63,47 @@ pub struct Captured {
     pub fetched: Option<Result<FetchRecord>>,
 }
 
-/// Checkpoints `targets` (a few at a time) and, with `fetch`, copies each archive through a
-/// helper pod on its node, started while the kubelet dumps. Transient failures to reach a
-/// kubelet are retried within `retries`. Ctrl-C (`cancel`) removes the helper pods and ends the
-/// call with [`Error::Interrupted`].
+/// Checkpoints `targets` (a few at a time), watches each container's status afterwards and,
+/// with `fetch`, copies each archive through a helper pod on its node, started while the
+/// kubelet dumps. Transient failures to reach a kubelet are retried within `params.retries`.
+/// Ctrl-C (`cancel`) removes the helper pods and ends the call with [`Error::Interrupted`],
+/// naming the checkpoints still under way.
 pub async fn collect_checkpoints(
     conn: &Connection,
     targets: &[ContainerRef],
-    timeout: Option<Duration>,
-    retries: u32,
+    params: CaptureParams,
     fetch: Option<FetchPlan<'_>>,
     progress: &dyn Progress,
     cancel: impl Future<Output = ()>,
 ) -> Result<Vec<Captured>> {
+    let CaptureParams {
+        timeout,
+        retries,
+        restart_window,
+    } = params;
+    // The checkpoints requested and not answered yet, for a Ctrl-C to name.
+    let pending: Mutex<Vec<ContainerRef>> = Mutex::new(Vec::new());
+    let interrupted = |helpers_removed: usize| {
+        Error::Interrupted(Interruption {
+            helpers_removed,
+            pending: pending.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+        })
+    };
+    let watch = async |taken: &[(Result<CheckpointRecord>, Timestamp, Instant)], announce: bool| {
+        let watched: Vec<&ContainerRef> = targets
+            .iter()
+            .zip(taken)
+            .filter(|(_, (record, ..))| record.is_ok())
+            .map(|(target, _)| target)
+            .collect();
+        if announce && !watched.is_empty() && !restart_window.is_zero() {
+            progress.waiting(&format!(
+                "{} s to see that the checkpointed containers still run",
+                restart_window.as_secs()
+            ));
+        }
+        collect_restart_checks(&conn.client, &watched, restart_window).await
+    };
     let checkpoints = async {
         progress.waiting(&match targets {
             [one] => format!(
@@ -70,8 +116,16 @@ pub async fn collect_checkpoints(
             futures::stream::iter(targets)
                 .map(async |target| {
                     let requested = Timestamp::now();
+                    pending
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(target.clone());
                     let result =
                         collect_checkpoint(&conn.client, target, timeout, retries, progress).await;
+                    pending
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .retain(|p| p != target);
                     (result, requested, Instant::now())
                 })
                 .buffered(CONCURRENCY)
@@ -82,24 +136,36 @@ pub async fn collect_checkpoints(
     };
     let Some(plan) = fetch else {
         let mut cancel = std::pin::pin!(cancel);
-        let taken = tokio::select! {
-            taken = checkpoints => taken,
-            () = &mut cancel => return Err(Error::Interrupted),
+        let work = async {
+            let taken = checkpoints.await;
+            let checks = watch(&taken, true).await;
+            (taken, checks)
         };
+        let (taken, checks) = tokio::select! {
+            done = work => done,
+            () = &mut cancel => return Err(interrupted(0)),
+        };
+        let mut checks = checks.into_iter();
         return Ok(targets
             .iter()
             .zip(taken)
-            .map(|(target, (checkpoint, ..))| Captured {
-                target: target.clone(),
-                checkpoint,
-                fetched: None,
+            .map(|(target, (mut checkpoint, ..))| {
+                if let Ok(record) = &mut checkpoint {
+                    let check = checks.next().unwrap_or_default();
+                    apply_restart_check(record, target.status.as_ref(), &check);
+                }
+                Captured {
+                    target: target.clone(),
+                    checkpoint,
+                    fetched: None,
+                }
             })
             .collect());
     };
     let mut nodes: Vec<&str> = targets.iter().map(|t| t.node.as_str()).collect();
     nodes.sort_unstable();
     nodes.dedup();
-    with_helpers(conn, &plan.params.helper, progress, cancel, async |scope| {
+    let outcome = with_helpers(conn, &plan.params.helper, progress, cancel, async |scope| {
         let helpers = futures::future::join_all(nodes.iter().map(async |node| {
             let helper = scope.start(node, false).await;
             (helper, Instant::now())
@@ -111,43 +177,59 @@ pub async fn collect_checkpoints(
             .zip(helpers)
             .map(|(node, (helper, ready))| (*node, Some(helper), ready))
             .collect();
-        let mut captured = Vec::with_capacity(targets.len());
-        for (target, (checkpoint, requested, done)) in targets.iter().zip(taken) {
-            let record = match checkpoint {
-                Ok(record) => record,
-                Err(err) => {
-                    captured.push(Captured {
-                        target: target.clone(),
-                        checkpoint: Err(err),
-                        fetched: None,
-                    });
+        let fetches = async {
+            let mut fetched = Vec::with_capacity(targets.len());
+            for (checkpoint, requested, done) in &taken {
+                let Ok(record) = checkpoint else {
+                    fetched.push(None);
                     continue;
+                };
+                let one = fetch_one(
+                    conn,
+                    &plan,
+                    record,
+                    *requested,
+                    *done,
+                    &mut helpers,
+                    &identity,
+                    progress,
+                )
+                .await;
+                progress.finish();
+                if let Err(Error::Interrupted(interruption)) = one {
+                    return Err(Error::Interrupted(interruption));
                 }
-            };
-            let fetched = fetch_one(
-                conn,
-                &plan,
-                &record,
-                requested,
-                done,
-                &mut helpers,
-                &identity,
-                progress,
-            )
-            .await;
-            progress.finish();
-            if let Err(Error::Interrupted) = fetched {
-                return Err(Error::Interrupted);
+                fetched.push(Some(one));
             }
-            captured.push(Captured {
-                target: target.clone(),
-                checkpoint: Ok(record),
-                fetched: Some(fetched),
-            });
-        }
+            Ok(fetched)
+        };
+        // The containers are watched while their archives are fetched.
+        let (fetched, checks) = tokio::join!(fetches, watch(&taken, false));
+        let fetched = fetched?;
+        let mut checks = checks.into_iter();
+        let captured = targets
+            .iter()
+            .zip(taken)
+            .zip(fetched)
+            .map(|((target, (mut checkpoint, ..)), fetched)| {
+                if let Ok(record) = &mut checkpoint {
+                    let check = checks.next().unwrap_or_default();
+                    apply_restart_check(record, target.status.as_ref(), &check);
+                }
+                Captured {
+                    target: target.clone(),
+                    checkpoint,
+                    fetched,
+                }
+            })
+            .collect();
         Ok(captured)
     })
-    .await
+    .await;
+    match outcome {
+        Err(Error::Interrupted(interruption)) => Err(interrupted(interruption.helpers_removed)),
+        other => other,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

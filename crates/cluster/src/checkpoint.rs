@@ -8,6 +8,7 @@ use kube::Client;
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use serde::{Deserialize, Serialize};
 
+use super::restart::ContainerSnapshot;
 use super::{from_kube, Call, Error, Reporter, Result};
 
 /// Characters escaped in one path segment: everything that would end or change the segment.
@@ -40,6 +41,8 @@ pub struct ContainerRef {
     pub pod: String,
     /// The container's name.
     pub container: String,
+    /// Its status when its pod was read, before the checkpoint (`None`: none reported).
+    pub status: Option<ContainerSnapshot>,
 }
 
 impl fmt::Display for ContainerRef {
@@ -73,6 +76,30 @@ pub struct CheckpointRecord {
     /// Why `--fetch` could not copy it (the archive stays on the node).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fetch_error: Option<String>,
+    /// Whether the container exited or restarted right after the checkpoint: its main process
+    /// did not survive CRIU's interruption (see docs/enabling-checkpointing.md).
+    #[serde(default)]
+    pub workload_restarted: bool,
+    /// How it ended, when it did (`it exited (Completed, exit code 0) and the kubelet started
+    /// it again`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_reason: Option<String>,
+    /// The container ID before the checkpoint.
+    #[serde(default)]
+    pub container_id_before: Option<String>,
+    /// The container ID a few seconds after it.
+    #[serde(default)]
+    pub container_id_after: Option<String>,
+    /// The restart count before the checkpoint.
+    #[serde(default)]
+    pub restart_count_before: Option<i32>,
+    /// The restart count a few seconds after it.
+    #[serde(default)]
+    pub restart_count_after: Option<i32>,
+    /// Whether the archive was deleted from the node after it was fetched
+    /// (`--delete-after-fetch`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted_from_node: bool,
 }
 
 /// The nodes-proxy path of the checkpoint request, each segment percent-encoded.
@@ -176,6 +203,13 @@ pub async fn collect_checkpoint(
         duration_seconds: started.elapsed().as_secs_f64(),
         fetched: None,
         fetch_error: None,
+        workload_restarted: false,
+        restart_reason: None,
+        container_id_before: target.status.as_ref().and_then(|s| s.container_id.clone()),
+        container_id_after: None,
+        restart_count_before: target.status.as_ref().map(|s| s.restart_count),
+        restart_count_after: None,
+        deleted_from_node: false,
     })
 }
 
@@ -196,6 +230,7 @@ mod tests {
             namespace: ns.into(),
             pod: pod.into(),
             container: container.into(),
+            status: None,
         }
     }
 
@@ -263,9 +298,17 @@ mod tests {
             duration_seconds: 1.5,
             fetched: None,
             fetch_error: None,
+            workload_restarted: true,
+            restart_reason: Some("it exited".into()),
+            container_id_before: Some("containerd://a".into()),
+            container_id_after: Some("containerd://b".into()),
+            restart_count_before: Some(0),
+            restart_count_after: Some(1),
+            deleted_from_node: false,
         };
         let json = serde_json::to_string(&record).unwrap();
-        assert!(!json.contains("fetched"));
+        assert!(!json.contains("fetched") && !json.contains("deleted_from_node"));
+        assert!(json.contains("\"workload_restarted\":true"), "{json}");
         assert_eq!(
             serde_json::from_str::<CheckpointRecord>(&json).unwrap(),
             record

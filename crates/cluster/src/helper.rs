@@ -8,8 +8,14 @@
 //! uid 0 because the kubelet writes archives root-owned 0600 in a 0700 directory, and drops every
 //! capability: the file owner's permission bits are enough for root to read them, so neither
 //! `privileged` nor DAC_OVERRIDE/DAC_READ_SEARCH is needed. It gets no service account token,
-//! no privilege escalation, a read-only root filesystem, and tolerates every taint so it can
-//! run on any node the checkpointed pod ran on.
+//! no privilege escalation, and a read-only root filesystem. It is pinned to its node
+//! (`nodeName`, so no scheduler is involved) and tolerates what a real cluster asks of a pod that
+//! must run on a given node ([`build_tolerations`]): the control-plane taints, that node's own
+//! NoSchedule and NoExecute taints (the kubelet rejects a pod that does not tolerate a NoExecute
+//! one), and those given with `--helper-toleration`; never the taints of a node whose kubelet is
+//! down (`not-ready`, `unreachable`), where it could only wait. A node that is not Ready is
+//! refused before any pod is made ([`check_node_ready`]); a cluster-wide listing also leaves
+//! cordoned nodes and nodes with other taints alone ([`judge_node`]) unless named.
 //!
 //! # Trust
 //! Every byte of a fetched archive, and the node's sha256 of it, come from the helper: a pod
@@ -36,14 +42,14 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, Event, HostPathVolumeSource, Node, Pod, PodSpec, SecurityContext,
-    Toleration, Volume, VolumeMount,
+    Taint, Toleration, Volume, VolumeMount,
 };
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::api::{DeleteParams, ListParams, PostParams, WatchEvent, WatchParams};
 use kube::Api;
 
 use super::local_state::{self, KeptHelper};
-use super::{from_kube, Call, Connection, Error, Reporter, Result};
+use super::{from_kube, Call, Connection, Error, Interruption, Reporter, Result};
 
 /// The kubelet's checkpoint directory on every node, mounted at the same path in the helper.
 pub const CHECKPOINT_DIR: &str = "/var/lib/kubelet/checkpoints";
@@ -82,11 +88,133 @@ pub struct HelperParams {
     /// How often a transient failure (a restarting kubelet, HTTP 500/502/503 while dialing it,
     /// a reset connection) is retried before giving up.
     pub retries: u32,
+    /// Tolerations to add to the ones [`build_tolerations`] gives (`--helper-toleration`).
+    pub tolerations: Vec<Toleration>,
 }
 
-/// The helper pod for `node` named `name` with nonce `nonce` (pure; [`with_helpers`] creates
-/// it).
-pub fn build_helper_pod(node: &str, name: &str, nonce: &str, params: &HelperParams) -> Pod {
+/// Taints of a node whose kubelet is down: a helper there could only wait.
+const KUBELET_DOWN_TAINTS: [&str; 2] = [
+    "node.kubernetes.io/not-ready",
+    "node.kubernetes.io/unreachable",
+];
+/// Taints control-plane nodes carry (kubeadm's, and the old name).
+const CONTROL_PLANE_TAINTS: [&str; 2] = [
+    "node-role.kubernetes.io/control-plane",
+    "node-role.kubernetes.io/master",
+];
+/// The taint of a cordoned node.
+const UNSCHEDULABLE_TAINT: &str = "node.kubernetes.io/unschedulable";
+
+fn exists(key: &str, effect: &str) -> Toleration {
+    Toleration {
+        key: Some(key.to_string()),
+        operator: Some("Exists".to_string()),
+        effect: Some(effect.to_string()),
+        ..Toleration::default()
+    }
+}
+
+/// The helper's tolerations on a node with `taints` (see the module docs, "Security"): the
+/// control-plane taints, the node's own NoSchedule and NoExecute taints but those of a dead
+/// kubelet, and `extra`; each once.
+pub fn build_tolerations(taints: &[Taint], extra: &[Toleration]) -> Vec<Toleration> {
+    let mut tolerations: Vec<Toleration> = CONTROL_PLANE_TAINTS
+        .iter()
+        .map(|key| exists(key, "NoSchedule"))
+        .collect();
+    for taint in taints {
+        let effect_counts = matches!(taint.effect.as_str(), "NoSchedule" | "NoExecute");
+        if effect_counts && !KUBELET_DOWN_TAINTS.contains(&taint.key.as_str()) {
+            tolerations.push(exists(&taint.key, &taint.effect));
+        }
+    }
+    tolerations.extend(extra.iter().cloned());
+    let mut unique: Vec<Toleration> = Vec::new();
+    for toleration in tolerations {
+        if !unique.contains(&toleration) {
+            unique.push(toleration);
+        }
+    }
+    unique
+}
+
+/// Whether `toleration` tolerates `taint`, by Kubernetes' rules.
+pub fn tolerates(toleration: &Toleration, taint: &Taint) -> bool {
+    let exists = toleration.operator.as_deref() == Some("Exists");
+    let key_ok = match toleration.key.as_deref() {
+        None | Some("") => exists,
+        Some(key) => key == taint.key,
+    };
+    let value_ok =
+        exists || toleration.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or("");
+    let effect_ok = toleration
+        .effect
+        .as_deref()
+        .is_none_or(|effect| effect.is_empty() || effect == taint.effect);
+    key_ok && value_ok && effect_ok
+}
+
+/// `KEY=VALUE:EFFECT` (or `KEY:EFFECT`), as kubectl prints a taint.
+fn describe_taint(taint: &Taint) -> String {
+    match taint.value.as_deref().filter(|v| !v.is_empty()) {
+        Some(value) => format!("{}={value}:{}", taint.key, taint.effect),
+        None => format!("{}:{}", taint.key, taint.effect),
+    }
+}
+
+/// Why `node` cannot run a helper pod at all: its kubelet is not Ready.
+pub fn check_node_ready(node: &Node) -> std::result::Result<(), String> {
+    let ready = node
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|c| c.iter().find(|c| c.type_ == "Ready"));
+    match ready {
+        Some(ready) if ready.status == "True" => Ok(()),
+        Some(ready) => Err(format!(
+            "it is NotReady (Ready={}{})",
+            ready.status,
+            ready
+                .message
+                .as_deref()
+                .map(|m| format!(": {}", m.trim()))
+                .unwrap_or_default()
+        )),
+        None => Err("it reports no Ready condition".to_string()),
+    }
+}
+
+/// Why a cluster-wide listing leaves `node` alone, if it does: it is not Ready, it is cordoned,
+/// or it has a NoSchedule or NoExecute taint the helper does not tolerate without being told
+/// (neither a control-plane taint nor one of `extra`). Named with `--node`, a cordoned or
+/// tainted node is listed all the same.
+pub fn judge_node(node: &Node, extra: &[Toleration]) -> Option<String> {
+    if let Err(reason) = check_node_ready(node) {
+        return Some(reason);
+    }
+    let spec = node.spec.as_ref();
+    if spec.and_then(|s| s.unschedulable) == Some(true) {
+        return Some("it is cordoned (spec.unschedulable)".to_string());
+    }
+    let allowed = build_tolerations(&[], extra);
+    spec.and_then(|s| s.taints.as_ref())
+        .into_iter()
+        .flatten()
+        .filter(|t| matches!(t.effect.as_str(), "NoSchedule" | "NoExecute"))
+        .filter(|t| t.key != UNSCHEDULABLE_TAINT)
+        .find(|t| !allowed.iter().any(|a| tolerates(a, t)))
+        .map(|t| format!("it has the taint {}", describe_taint(t)))
+}
+
+/// The helper pod for `node` (whose taints are `taints`) named `name` with nonce `nonce` (pure;
+/// [`with_helpers`] creates it).
+pub fn build_helper_pod(
+    node: &str,
+    taints: &[Taint],
+    name: &str,
+    nonce: &str,
+    params: &HelperParams,
+) -> Pod {
     let mut pod = Pod::default();
     pod.metadata.name = Some(name.to_string());
     pod.metadata.namespace = Some(params.namespace.clone());
@@ -104,10 +232,7 @@ pub fn build_helper_pod(node: &str, name: &str, nonce: &str, params: &HelperPara
         automount_service_account_token: Some(false),
         active_deadline_seconds: Some(LIFETIME_SECONDS),
         termination_grace_period_seconds: Some(0),
-        tolerations: Some(vec![Toleration {
-            operator: Some("Exists".into()),
-            ..Default::default()
-        }]),
+        tolerations: Some(build_tolerations(taints, &params.tolerations)),
         volumes: Some(vec![Volume {
             name: VOLUME.into(),
             host_path: Some(HostPathVolumeSource {
@@ -400,11 +525,21 @@ impl<'a> HelperScope<'a> {
     /// user if one qualifies, else a new one. Fails at once when the node does not exist or has
     /// no checkpoint directory.
     pub async fn start(&self, node: &str, writable: bool) -> Result<Helper> {
-        self.check_node(node).await?;
-        if let Some(helper) = self.reuse_kept(node, writable).await {
+        let taints = self.check_node(node).await?;
+        if let Some(helper) = self.reuse_kept(node, &taints, writable).await {
             return Ok(helper);
         }
-        self.create(node, writable).await
+        self.create(node, &taints, writable).await
+    }
+
+    /// How many helpers this scope created (or began creating) and has not removed.
+    fn standing(&self) -> usize {
+        self.created
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|c| !c.removed)
+            .count()
     }
 
     /// Removes a helper this scope created now (unless it is to be kept).
@@ -425,19 +560,26 @@ impl<'a> HelperScope<'a> {
         result
     }
 
-    async fn check_node(&self, node: &str) -> Result<()> {
+    /// The node's taints, after checking that it exists and is Ready.
+    async fn check_node(&self, node: &str) -> Result<Vec<Taint>> {
         let nodes: Api<Node> = Api::all(self.conn.client.clone());
         match nodes.get_opt(node).await {
-            Ok(Some(_)) => Ok(()),
+            Ok(Some(found)) => {
+                check_node_ready(&found).map_err(|reason| Error::NodeUnusable {
+                    node: node.to_string(),
+                    reason,
+                })?;
+                Ok(found.spec.and_then(|s| s.taints).unwrap_or_default())
+            }
             Ok(None) => Err(Error::NoSuchNode {
                 node: node.to_string(),
             }),
             // Not allowed to read nodes (or a hiccup): the helper's own start will tell.
-            Err(_) => Ok(()),
+            Err(_) => Ok(Vec::new()),
         }
     }
 
-    async fn reuse_kept(&self, node: &str, writable: bool) -> Option<Helper> {
+    async fn reuse_kept(&self, node: &str, taints: &[Taint], writable: bool) -> Option<Helper> {
         let dir = local_state::state_dir()?;
         let load_dir = dir.clone();
         let state = tokio::task::spawn_blocking(move || local_state::load(&load_dir))
@@ -461,8 +603,13 @@ impl<'a> HelperScope<'a> {
                 Ok(pod) => pod,
                 Err(_) => continue,
             };
-            let expected =
-                build_helper_pod(node, &kept.name, &kept.nonce, &self.params_for(writable));
+            let expected = build_helper_pod(
+                node,
+                taints,
+                &kept.name,
+                &kept.nonce,
+                &self.params_for(writable),
+            );
             let verdict = match &pod {
                 None => Err(String::new()),
                 Some(pod) => check_kept(pod, &kept, &expected, Timestamp::now()),
@@ -501,11 +648,11 @@ impl<'a> HelperScope<'a> {
         None
     }
 
-    async fn create(&self, node: &str, writable: bool) -> Result<Helper> {
+    async fn create(&self, node: &str, taints: &[Taint], writable: bool) -> Result<Helper> {
         let name = format!("kubectl-checkpoint-helper-{}", random_hex(5));
         let nonce = random_hex(16);
         let params = self.params_for(writable);
-        let pod = build_helper_pod(node, &name, &nonce, &params);
+        let pod = build_helper_pod(node, taints, &name, &nonce, &params);
         self.created
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -529,7 +676,14 @@ impl<'a> HelperScope<'a> {
             pods.create(&post, &pod)
         })
         .await
-        .map_err(|err| from_kube(what(), Call::Helper, err))?;
+        .map_err(|err| match err {
+            kube::Error::Api(status) if status.code == 404 && names_namespace(&status) => {
+                Error::NoSuchNamespace {
+                    namespace: params.namespace.clone(),
+                }
+            }
+            err => from_kube(what(), Call::Helper, err),
+        })?;
         self.reporter
             .waiting(&format!("helper pod on node {node} to start"));
         let running = self.wait_running(&pods, &made, node).await?;
@@ -591,6 +745,7 @@ impl<'a> HelperScope<'a> {
         let mut last = made.clone();
         let mut events = self.event_stream(&name).await;
         let mut last_warning: Option<String> = None;
+        let mut sandbox_failures = 0u32;
         let mut can_watch = true;
         loop {
             match decode_helper_state(&last) {
@@ -674,8 +829,20 @@ impl<'a> HelperScope<'a> {
                     },
                     event = next_event(&mut events) => match event {
                         Some(event) => {
-                            if let Some(err) = judge_event(&event, node, &last) {
-                                return Err(err);
+                            match judge_event(&event, node, &last) {
+                                EventVerdict::Fatal(err) => return Err(err),
+                                EventVerdict::SandboxFailed(message) => {
+                                    sandbox_failures += 1;
+                                    // The kubelet retries a sandbox; twice failed is no hiccup.
+                                    if sandbox_failures >= SANDBOX_FAILURES {
+                                        return Err(self.failure(
+                                            &name,
+                                            node,
+                                            format!("the kubelet cannot create its pod sandbox: {message}"),
+                                        ));
+                                    }
+                                }
+                                EventVerdict::Other => {}
                             }
                             if event.type_.as_deref() == Some("Warning") {
                                 let text = format!(
@@ -812,19 +979,47 @@ impl<'a> HelperScope<'a> {
     }
 }
 
-/// An error when `event` (about helper `pod` on `node`) says it can never start.
-fn judge_event(event: &Event, node: &str, pod: &Pod) -> Option<Error> {
+/// How many `FailedCreatePodSandBox` events end the wait for a helper.
+const SANDBOX_FAILURES: u32 = 2;
+
+/// What an event about a starting helper means.
+enum EventVerdict {
+    /// It can never start.
+    Fatal(Error),
+    /// The kubelet could not create its sandbox (it retries); the kubelet's text.
+    SandboxFailed(String),
+    /// Nothing that ends the wait.
+    Other,
+}
+
+/// Whether `event` (about helper `pod` on `node`) says it can never start.
+fn judge_event(event: &Event, node: &str, pod: &Pod) -> EventVerdict {
     let uid = pod.metadata.uid.as_deref();
     if event.involved_object.uid.is_some() && event.involved_object.uid.as_deref() != uid {
-        return None;
+        return EventVerdict::Other;
     }
     let message = event.message.as_deref().unwrap_or("");
-    (event.reason.as_deref() == Some("FailedMount")
-        && message.contains("hostPath type check failed")
-        && message.contains(CHECKPOINT_DIR))
-    .then(|| Error::NoCheckpointDir {
-        node: node.to_string(),
-    })
+    match event.reason.as_deref() {
+        Some("FailedMount")
+            if message.contains("hostPath type check failed")
+                && message.contains(CHECKPOINT_DIR) =>
+        {
+            EventVerdict::Fatal(Error::NoCheckpointDir {
+                node: node.to_string(),
+            })
+        }
+        Some("FailedCreatePodSandBox") => EventVerdict::SandboxFailed(message.trim().to_string()),
+        _ => EventVerdict::Other,
+    }
+}
+
+/// Whether a 404 Status is about a namespace (`namespaces "x" not found`).
+fn names_namespace(status: &kube::core::Status) -> bool {
+    status
+        .details
+        .as_ref()
+        .is_some_and(|d| d.kind == "namespaces")
+        || status.message.starts_with("namespaces \"")
 }
 
 async fn next_event(events: &mut Option<BoxStream<'static, Event>>) -> Option<Event> {
@@ -848,7 +1043,14 @@ fn decode_helper_state(pod: &Pod) -> HelperState {
     match status.phase.as_deref() {
         Some("Running") => return HelperState::Running,
         Some(phase @ ("Failed" | "Succeeded")) => {
-            return HelperState::Failed(format!("it ended ({phase}) before it could be used"))
+            // The kubelet's reason stays in the error (`UntoleratedTaint: Pod was rejected ...`).
+            let why = match (status.reason.as_deref(), status.message.as_deref()) {
+                (Some(reason), Some(message)) => format!(": {reason}: {}", message.trim()),
+                (Some(reason), None) => format!(": {reason}"),
+                (None, Some(message)) => format!(": {}", message.trim()),
+                (None, None) => String::new(),
+            };
+            return HelperState::Failed(format!("it ended ({phase}) before it could be used{why}"));
         }
         _ => {}
     }
@@ -915,7 +1117,10 @@ pub async fn with_helpers<T>(
     };
     let outcome = tokio::select! {
         outcome = body(&scope) => outcome,
-        () = cancel => Err(Error::Interrupted),
+        () = cancel => Err(Error::Interrupted(Interruption {
+            helpers_removed: scope.standing(),
+            pending: Vec::new(),
+        })),
     };
     let finished = scope.finish(outcome.is_ok()).await;
     // The error that matters is the body's; a failed removal only matters after success.
@@ -956,22 +1161,23 @@ mod tests {
             writable,
             start_timeout: Duration::from_secs(60),
             retries: 3,
+            tolerations: Vec::new(),
         }
     }
 
     #[test]
     fn helper_pod_is_pinned_and_unprivileged() {
-        let pod = build_helper_pod("node-a", "h", "n0nce", &params(false));
+        let pod = build_helper_pod("node-a", &[], "h", "n0nce", &params(false));
         let annotations = pod.metadata.annotations.clone().unwrap();
         assert_eq!(annotations[NONCE_ANNOTATION], "n0nce");
         let spec = pod.spec.unwrap();
         assert_eq!(spec.node_name.as_deref(), Some("node-a"));
         assert_eq!(spec.restart_policy.as_deref(), Some("Never"));
         assert_eq!(spec.automount_service_account_token, Some(false));
+        // Never a blanket toleration: only the control-plane taints without node taints.
         let tolerations = spec.tolerations.unwrap();
-        assert_eq!(tolerations.len(), 1);
-        assert_eq!(tolerations[0].operator.as_deref(), Some("Exists"));
-        assert!(tolerations[0].key.is_none());
+        assert_eq!(tolerations.len(), 2);
+        assert!(tolerations.iter().all(|t| t.key.is_some()));
         let volume = &spec.volumes.unwrap()[0];
         assert_eq!(volume.host_path.as_ref().unwrap().path, CHECKPOINT_DIR);
         let container = &spec.containers[0];
@@ -991,9 +1197,122 @@ mod tests {
         assert_eq!(labels[MODE_LABEL], "ro");
     }
 
+    fn taint(key: &str, value: Option<&str>, effect: &str) -> Taint {
+        Taint {
+            key: key.into(),
+            value: value.map(Into::into),
+            effect: effect.into(),
+            time_added: None,
+        }
+    }
+
+    #[test]
+    fn tolerations_follow_the_node_and_never_a_dead_kubelet() {
+        let taints = [
+            taint("dedicated", Some("gpu"), "NoSchedule"),
+            taint("evict-me", None, "NoExecute"),
+            taint("soft", None, "PreferNoSchedule"),
+            taint("node.kubernetes.io/unreachable", None, "NoExecute"),
+            taint("node.kubernetes.io/not-ready", None, "NoSchedule"),
+        ];
+        let extra = vec![Toleration {
+            key: Some("team".into()),
+            operator: Some("Equal".into()),
+            value: Some("a".into()),
+            effect: Some("NoSchedule".into()),
+            ..Toleration::default()
+        }];
+        let tolerations = build_tolerations(&taints, &extra);
+        let keys: Vec<&str> = tolerations
+            .iter()
+            .filter_map(|t| t.key.as_deref())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "node-role.kubernetes.io/control-plane",
+                "node-role.kubernetes.io/master",
+                "dedicated",
+                "evict-me",
+                "team"
+            ]
+        );
+        for taint in &taints[..2] {
+            assert!(tolerations.iter().any(|t| tolerates(t, taint)), "{taint:?}");
+        }
+        for taint in &taints[3..] {
+            assert!(
+                !tolerations.iter().any(|t| tolerates(t, taint)),
+                "{taint:?}"
+            );
+        }
+        // The same taint twice gives one toleration.
+        assert_eq!(
+            build_tolerations(&[taints[0].clone(), taints[0].clone()], &[]).len(),
+            3
+        );
+    }
+
+    #[test]
+    fn a_listing_skips_unready_cordoned_and_tainted_nodes() {
+        use k8s_openapi::api::core::v1::{NodeCondition, NodeSpec, NodeStatus};
+        let node = |ready: &str, unschedulable: bool, taints: Vec<Taint>| Node {
+            spec: Some(NodeSpec {
+                unschedulable: Some(unschedulable),
+                taints: Some(taints),
+                ..NodeSpec::default()
+            }),
+            status: Some(NodeStatus {
+                conditions: Some(vec![NodeCondition {
+                    type_: "Ready".into(),
+                    status: ready.into(),
+                    message: Some("Kubelet stopped posting node status.".into()),
+                    ..NodeCondition::default()
+                }]),
+                ..NodeStatus::default()
+            }),
+            ..Node::default()
+        };
+        assert_eq!(judge_node(&node("True", false, vec![]), &[]), None);
+        let control_plane = taint("node-role.kubernetes.io/control-plane", None, "NoSchedule");
+        assert_eq!(
+            judge_node(&node("True", false, vec![control_plane]), &[]),
+            None
+        );
+        assert_eq!(
+            judge_node(&node("Unknown", false, vec![]), &[]).as_deref(),
+            Some("it is NotReady (Ready=Unknown: Kubelet stopped posting node status.)")
+        );
+        assert_eq!(
+            judge_node(
+                &node(
+                    "True",
+                    true,
+                    vec![taint(UNSCHEDULABLE_TAINT, None, "NoSchedule")]
+                ),
+                &[]
+            )
+            .as_deref(),
+            Some("it is cordoned (spec.unschedulable)")
+        );
+        let dedicated = taint("realk8s.io/runtime", Some("cri-o"), "NoSchedule");
+        assert_eq!(
+            judge_node(&node("True", false, vec![dedicated.clone()]), &[]).as_deref(),
+            Some("it has the taint realk8s.io/runtime=cri-o:NoSchedule")
+        );
+        let allowed = exists("realk8s.io/runtime", "NoSchedule");
+        assert_eq!(
+            judge_node(&node("True", false, vec![dedicated]), &[allowed]),
+            None
+        );
+        // A preference is no reason.
+        let soft = taint("soft", None, "PreferNoSchedule");
+        assert_eq!(judge_node(&node("True", false, vec![soft]), &[]), None);
+    }
+
     #[test]
     fn delete_helper_mounts_writable() {
-        let pod = build_helper_pod("n", "h", "x", &params(true));
+        let pod = build_helper_pod("n", &[], "h", "x", &params(true));
         let container = &pod.spec.unwrap().containers[0];
         assert_eq!(
             container.volume_mounts.as_ref().unwrap()[0].read_only,
@@ -1046,7 +1365,7 @@ mod tests {
 
     #[test]
     fn a_kept_helper_is_reused_only_while_it_is_unchanged() {
-        let expected = build_helper_pod("n", "h", "nonce-1", &params(false));
+        let expected = build_helper_pod("n", &[], "h", "nonce-1", &params(false));
         let now = Timestamp::now();
         let started = now - SignedDuration::from_secs(60);
         let good = running(&expected, "uid-1", started);
@@ -1157,7 +1476,7 @@ mod tests {
 
     #[test]
     fn helper_states() {
-        let mut pod = build_helper_pod("n", "h", "x", &params(false));
+        let mut pod = build_helper_pod("n", &[], "h", "x", &params(false));
         assert!(matches!(decode_helper_state(&pod), HelperState::Waiting));
         pod.status = Some(PodStatus {
             phase: Some("Failed".into()),

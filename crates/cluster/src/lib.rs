@@ -21,58 +21,61 @@ mod listing;
 mod local_state;
 mod partial;
 mod reporter;
+mod restart;
 mod retry;
 mod target;
 mod transfer;
+mod transport;
 
 pub use advice::{advise, Advice, Call, Problem};
-pub use capture::{collect_checkpoints, Captured, FetchPlan};
+pub use capture::{collect_checkpoints, CaptureParams, Captured, FetchPlan};
 pub use checkpoint::{
     build_checkpoint_path, build_checkpoint_request, collect_checkpoint,
     decode_checkpoint_response, CheckpointRecord, ContainerRef,
 };
 pub use connect::{
-    collect_contexts, collect_identity, connect, ConnectParams, Connection, Identity, USER_AGENT,
+    collect_contexts, collect_identity, connect, ConnectParams, Connection, Identity,
+    KubeconfigProblem, CONNECT_TIMEOUT, USER_AGENT,
 };
 pub use exec::ExecOutput;
 pub use helper::{
-    build_helper_pod, check_helper_spec, with_helper, with_helpers, Helper, HelperParams,
-    HelperScope, CHECKPOINT_DIR, HELPER_LABEL,
+    build_helper_pod, build_tolerations, check_helper_spec, check_node_ready, judge_node,
+    tolerates, with_helper, with_helpers, Helper, HelperParams, HelperScope, CHECKPOINT_DIR,
+    HELPER_LABEL,
 };
 pub use listing::{
-    build_delete_command, build_list_command, collect_listings, collect_namespaces, collect_nodes,
-    decode_checkpoint_name, decode_listing, delete_archive, ArchiveName, ListedArchive,
+    build_delete_command, build_list_command, build_stat_command, check_archive_name,
+    check_namespace, collect_archive_facts, collect_listings, collect_namespaces,
+    collect_node_objects, collect_nodes, decode_checkpoint_name, decode_delete_output,
+    decode_listing, delete_archive, delete_checked, ArchiveName, DeleteOutcome, ListedArchive,
     NodeListing,
 };
 pub use partial::part_path;
 pub use reporter::{Progress, Reporter, Silent};
+pub use restart::{
+    apply_restart_check, collect_restart_checks, judge_restart, read_snapshot, ContainerSnapshot,
+    RestartCheck,
+};
 pub use retry::{transient_reason, Backoff};
 pub use target::{
     build_selector, choose_container, collect_pods, collect_running_pods, collect_workload_names,
     parse_target, pod_ref, ContainerChoice, Target, WorkloadKind,
 };
 pub use transfer::{
-    build_dest, build_stream_command, check_dest, collect_archive, parse_node_path, FetchParams,
-    FetchRecord, FetchTiming, NodePath, Verify,
+    build_dest, build_stream_command, check_dest, check_dest_dir, collect_archive, parse_node_path,
+    record_node_deletion, FetchParams, FetchRecord, FetchTiming, NodePath, Verify,
 };
+pub use transport::{RequestLog, RequestTimedOut};
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Errors of this module. Each names the object (pod, container, node, file) it is about.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Reading the kubeconfig given with `--kubeconfig` (or a `--context` in it) failed.
-    #[error("loading kubeconfig {}: {source}", path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(default)".to_string()))]
-    LoadKubeconfig {
-        /// The file given with `--kubeconfig`, if any.
-        path: Option<PathBuf>,
-        /// What kube reported.
-        #[source]
-        source: kube::config::KubeconfigError,
-    },
-    /// Neither a kubeconfig nor an in-cluster service account was found.
-    #[error("no cluster to talk to (set KUBECONFIG, use --kubeconfig, or run in a pod): {0}")]
-    InferConfig(#[source] kube::config::InferConfigError),
+    /// The kubeconfig, or the flags that choose from it, cannot be used; said in kubectl's words.
+    #[error("{0}")]
+    Kubeconfig(KubeconfigProblem),
     /// The client could not be built from the configuration (TLS, proxy, auth plugin).
     #[error("building the Kubernetes client: {0}")]
     BuildClient(#[source] kube::Error),
@@ -84,16 +87,27 @@ pub enum Error {
         /// The server's answer and what to do about it.
         advice: Advice,
     },
-    /// A request failed before an answer came (connection, TLS, protocol).
-    #[error("{what}: {}", describe_request_failure(server.as_deref(), source))]
+    /// A request failed before an answer came (connection, TLS, protocol). The message says it
+    /// in kubectl's words; kube's own text is added only when there are none for it (it is not
+    /// a cause in the chain, so that `UnknownIssuer` and the like never reach the user).
+    #[error("{what}: {}", describe_request_failure(server.as_ref(), failure))]
     Request {
         /// The action and object.
         what: String,
-        /// The API server it went to, when known.
-        server: Option<String>,
+        /// The API server it went to and its connect timeout, when known.
+        server: Option<(String, Duration)>,
         /// What kube reported.
-        #[source]
-        source: kube::Error,
+        failure: Box<kube::Error>,
+    },
+    /// A request got no answer within `--request-timeout`.
+    #[error("{what}: no answer from the server {server} within {} (--request-timeout)", transport::describe_duration(*.limit))]
+    RequestTimeout {
+        /// The action and object.
+        what: String,
+        /// The API server.
+        server: String,
+        /// The limit that passed.
+        limit: std::time::Duration,
     },
     /// An action took longer than allowed.
     #[error("{what}: no answer within {seconds} s (raise --timeout if the container is large)")]
@@ -151,6 +165,38 @@ pub enum Error {
     NoSuchNode {
         /// The node asked for.
         node: String,
+    },
+    /// The namespace named does not exist.
+    #[error("namespace {namespace:?} not found (kubectl get namespaces lists them)")]
+    NoSuchNamespace {
+        /// The namespace asked for.
+        namespace: String,
+    },
+    /// The node cannot run a helper pod now (its kubelet is not Ready).
+    #[error("node {node} cannot run the helper pod: {reason}")]
+    NodeUnusable {
+        /// The node.
+        node: String,
+        /// Why, from its conditions.
+        reason: String,
+    },
+    /// A file on a node that `delete` will not remove without `--force`.
+    #[error("{node}:{path} is not a checkpoint archive ({reason}); it was not deleted: pass --force to delete it anyway")]
+    NotAnArchive {
+        /// The node.
+        node: String,
+        /// The file on the node.
+        path: String,
+        /// Why it does not look like one.
+        reason: String,
+    },
+    /// A file on a node that is not there (any more).
+    #[error("{node}:{path} does not exist (already deleted?); `kubectl checkpoint list --node {node}` shows the node's archives")]
+    ArchiveGone {
+        /// The node.
+        node: String,
+        /// The file on the node.
+        path: String,
     },
     /// The node has no checkpoint directory, so the helper cannot mount it.
     #[error("node {node} has no {CHECKPOINT_DIR}: no checkpoint was ever taken there")]
@@ -215,10 +261,43 @@ pub enum Error {
         /// What was wrong with the answer.
         reason: String,
     },
-    /// The user pressed Ctrl-C; the helper pods this run created were removed (a partial copy
-    /// stays as `DEST.part`, for the next fetch to resume).
-    #[error("interrupted; the helper pods this run created were removed")]
-    Interrupted,
+    /// The user pressed Ctrl-C: what was under way, and what stays behind.
+    #[error("{0}")]
+    Interrupted(Interruption),
+}
+
+/// What a Ctrl-C left behind: the helper pods removed, and the checkpoints the kubelets were
+/// still taking (a kubelet finishes a checkpoint whose client went away, and writes its
+/// archive). A partial copy of a fetch stays as `DEST.part` (the CLI says where).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Interruption {
+    /// How many helper pods this run created and removed.
+    pub helpers_removed: usize,
+    /// The checkpoints requested and not answered yet.
+    pub pending: Vec<ContainerRef>,
+}
+
+impl std::fmt::Display for Interruption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "interrupted")?;
+        match self.helpers_removed {
+            0 => {}
+            1 => write!(f, "; the helper pod this run created was removed")?,
+            n => write!(f, "; the {n} helper pods this run created were removed")?,
+        }
+        for target in &self.pending {
+            write!(
+                f,
+                "; the kubelet on node {node} may still finish the checkpoint of pod {ns}/{pod}, container {container}, and write it to {node}:{dir}/checkpoint-{pod}_{ns}-{container}-<time>.tar (`kubectl checkpoint list --node {node}` shows it, `kubectl checkpoint delete` removes it)",
+                node = target.node,
+                ns = target.namespace,
+                pod = target.pod,
+                container = target.container,
+                dir = CHECKPOINT_DIR,
+            )?;
+        }
+        Ok(())
+    }
 }
 
 impl Error {
@@ -261,30 +340,63 @@ pub(crate) fn from_kube(what: String, call: Call, err: kube::Error) -> Error {
                 advice: advise(&status, call),
             }
         }
-        source => Error::Request {
-            what,
-            server: connect::current_server(),
-            source,
+        source => match transport::timed_out(&source) {
+            Some(limit) => Error::RequestTimeout {
+                what,
+                server: connect::current_server()
+                    .map(|(server, _)| server)
+                    .unwrap_or_else(|| "(unknown)".to_string()),
+                limit,
+            },
+            None => Error::Request {
+                what,
+                server: connect::current_server(),
+                failure: Box::new(source),
+            },
         },
     }
 }
 
-/// kubectl's words for a request that got no answer: name the server, and say "refused" when
-/// nothing listens there.
-fn describe_request_failure(server: Option<&str>, source: &kube::Error) -> String {
+/// kubectl's words for a request that got no answer: name the server, say "refused" when
+/// nothing listens there, "no answer" when connecting timed out, and what is wrong with a
+/// certificate the server showed (rustls names it `UnknownIssuer`; kubectl `x509: certificate
+/// signed by unknown authority`).
+fn describe_request_failure(server: Option<&(String, Duration)>, source: &kube::Error) -> String {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(source);
     let mut refused = false;
+    let mut timed_out = false;
+    let mut text = String::new();
     while let Some(err) = cause {
         if let Some(io) = err.downcast_ref::<std::io::Error>() {
             refused |= io.kind() == std::io::ErrorKind::ConnectionRefused;
+            timed_out |= io.kind() == std::io::ErrorKind::TimedOut;
         }
+        text.push_str(&err.to_string());
+        text.push('\n');
         cause = err.source();
     }
-    match (server, refused) {
-        (Some(server), true) => format!(
-            "the connection to the server {server} was refused - did you specify the right host or port? ({source})"
+    let certificate = [
+        ("UnknownIssuer", "is signed by a certificate authority this kubeconfig does not trust (kubectl: x509: certificate signed by unknown authority); check the cluster's certificate-authority(-data), or pass --certificate-authority FILE"),
+        ("NotValidForName", "is not valid for this host name (kubectl: x509: certificate is valid for other names); use the server name the certificate names"),
+        ("Expired", "has expired (kubectl: x509: certificate has expired or is not yet valid)"),
+        ("NotValidYet", "is not valid yet (check this machine's clock)"),
+        ("BadSignature", "has a bad signature"),
+    ]
+    .into_iter()
+    .find(|(name, _)| text.contains("invalid peer certificate") && text.contains(name))
+    .map(|(_, words)| words);
+    match (server, refused, timed_out, certificate) {
+        (Some((server, _)), true, _, _) => format!(
+            "the connection to the server {server} was refused - did you specify the right host or port?"
         ),
-        (Some(server), false) => format!("unable to connect to the server {server}: {source}"),
-        (None, _) => source.to_string(),
+        (Some((server, limit)), false, true, _) => format!(
+            "unable to connect to the server {server}: no answer within {} (TCP connect and TLS handshake)",
+            transport::describe_duration(*limit)
+        ),
+        (Some((server, _)), false, false, Some(words)) => {
+            format!("unable to connect to the server {server}: its certificate {words}")
+        }
+        (Some((server, _)), ..) => format!("unable to connect to the server {server}: {source}"),
+        (None, ..) => source.to_string(),
     }
 }

@@ -7,11 +7,18 @@
 //! same archive to the same DEST appends to it when the node's file still has that size and
 //! mtime. Whatever the partial copy holds, the finished copy is checked against the node's sha256
 //! of the whole archive, so a damaged partial file cannot slip through.
+//!
+//! The part also keeps the custody record's tries ([`CustodyAttempt`]): those of earlier runs,
+//! read from `DEST.part.json`, and this run's, each closed with why it stopped; a try still open
+//! when the part is dropped (Ctrl-C, a failure) is closed as interrupted, with the bytes the
+//! partial file got, and saved with the state for the run that finishes the copy.
 
 use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
+use checkpoint_model::archive::custody::CustodyAttempt;
+use k8s_openapi::jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -31,6 +38,9 @@ pub(crate) struct PartialState {
     pub node_size: u64,
     /// Its mtime on the node (seconds since the epoch).
     pub node_modified: i64,
+    /// The tries so far, for the custody record.
+    #[serde(default)]
+    pub attempts: Vec<CustodyAttempt>,
 }
 
 /// `DEST.part`: the partial copy of a fetch to DEST.
@@ -119,6 +129,11 @@ pub(crate) fn open_part(part: &Path, keep: Option<u64>) -> std::io::Result<(File
     Ok((file, Sha256::new(), 0))
 }
 
+/// Now, as the custody record writes times.
+fn now() -> String {
+    super::transfer::rfc3339(Timestamp::now())
+}
+
 /// Writes a small file privately (0600), replacing it atomically, never through a symlink.
 pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
@@ -149,6 +164,17 @@ pub(crate) struct Part {
     /// holds the part.)
     keep_for: std::sync::Mutex<Option<PartialState>>,
     committed: bool,
+    /// The tries so far and the one under way.
+    attempts: std::sync::Mutex<Attempts>,
+}
+
+/// The custody record's tries of one copy.
+#[derive(Default)]
+struct Attempts {
+    /// Closed tries, earlier runs' first.
+    done: Vec<CustodyAttempt>,
+    /// The try under way: when it started, its first byte, the helper (`ns/name`) and its uid.
+    current: Option<(String, u64, String, String)>,
 }
 
 impl Part {
@@ -158,7 +184,44 @@ impl Part {
             dest: dest.to_path_buf(),
             keep_for: std::sync::Mutex::new(None),
             committed: false,
+            attempts: std::sync::Mutex::new(Attempts::default()),
         }
+    }
+
+    /// The tries of earlier runs whose partial copy this one continues.
+    pub fn set_earlier_attempts(&self, earlier: Vec<CustodyAttempt>) {
+        self.lock_attempts().done = earlier;
+    }
+
+    /// A try starts at byte `from_byte` through the helper `helper` (`ns/name`, uid).
+    pub fn begin_attempt(&self, from_byte: u64, helper: String, helper_uid: String) {
+        self.lock_attempts().current = Some((now(), from_byte, helper, helper_uid));
+    }
+
+    /// The try under way stopped with `received` bytes of the archive here, because of
+    /// `outcome`.
+    pub fn end_attempt(&self, received: u64, outcome: String) {
+        let mut attempts = self.lock_attempts();
+        if let Some((started, from_byte, helper, helper_uid)) = attempts.current.take() {
+            attempts.done.push(CustodyAttempt {
+                started,
+                ended: now(),
+                from_byte,
+                bytes: received.saturating_sub(from_byte),
+                helper,
+                helper_uid,
+                outcome,
+            });
+        }
+    }
+
+    /// Every closed try, earlier runs' first.
+    pub fn attempts(&self) -> Vec<CustodyAttempt> {
+        self.lock_attempts().done.clone()
+    }
+
+    fn lock_attempts(&self) -> std::sync::MutexGuard<'_, Attempts> {
+        self.attempts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Keeps the partial copy for `state` if the transfer does not finish (`None`: discard it).
@@ -211,14 +274,25 @@ impl Drop for Part {
         }
         // Small writes and unlinks: safe on any thread, even the runtime's.
         let part = self.path();
-        let has_bytes = std::fs::symlink_metadata(&part).is_ok_and(|m| m.is_file() && m.len() > 0);
+        let length = std::fs::symlink_metadata(&part)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        let has_bytes = length.is_some_and(|len| len > 0);
         let keep_for = self
             .keep_for
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take();
-        match &keep_for {
-            Some(state) if has_bytes => {
+        // A try still under way was cut short here (Ctrl-C, or the transfer failed).
+        self.end_attempt(
+            length.unwrap_or(0),
+            "interrupted (the fetch stopped before the copy was complete)".to_string(),
+        );
+        match keep_for {
+            Some(mut state) if has_bytes => {
+                state.attempts = self.attempts();
+                let state = &state;
                 let text = serde_json::to_vec_pretty(state).unwrap_or_default();
                 if write_private(&state_path(&self.dest), &text).is_ok() {
                     return;
@@ -244,6 +318,7 @@ mod tests {
             path: "/var/lib/kubelet/checkpoints/a.tar".into(),
             node_size: 10,
             node_modified: 1700000000,
+            attempts: Vec::new(),
         }
     }
 
@@ -260,7 +335,11 @@ mod tests {
             part.keep_for(Some(state()));
         }
         let (found, len) = find_partial(&dest, "https://s", "n", &state().path).unwrap();
-        assert_eq!((found, len), (state(), 5));
+        assert_eq!(len, 5);
+        assert_eq!(
+            (found.node_size, found.node_modified),
+            (state().node_size, state().node_modified)
+        );
         assert!(find_partial(&dest, "https://other", "n", &state().path).is_none());
         let mode = std::fs::metadata(state_path(&dest))
             .unwrap()
@@ -281,6 +360,43 @@ mod tests {
         part.commit(false).unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), b"hello!");
         assert!(!part_path(&dest).exists() && !state_path(&dest).exists());
+    }
+
+    #[test]
+    fn tries_are_kept_across_runs_with_the_partial_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("a.tar");
+        {
+            let part = Part::new(&dest);
+            let (mut file, _, _) = open_part(&part.path(), None).unwrap();
+            part.keep_for(Some(state()));
+            part.begin_attempt(0, "ns/h1".into(), "uid-1".into());
+            file.write_all(b"abc").unwrap();
+            part.end_attempt(3, "the stream broke at byte 3: reset".into());
+            part.begin_attempt(3, "ns/h1".into(), "uid-1".into());
+            file.write_all(b"de").unwrap();
+            // Dropped mid-try: Ctrl-C.
+        }
+        let (found, _) = find_partial(&dest, "https://s", "n", &state().path).unwrap();
+        let outcomes: Vec<(u64, u64, &str)> = found
+            .attempts
+            .iter()
+            .map(|a| (a.from_byte, a.bytes, a.outcome.as_str()))
+            .collect();
+        assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+        assert_eq!(outcomes[0], (0, 3, "the stream broke at byte 3: reset"));
+        assert_eq!((outcomes[1].0, outcomes[1].1), (3, 2));
+        assert!(outcomes[1].2.starts_with("interrupted"), "{outcomes:?}");
+
+        // The next run continues the list.
+        let part = Part::new(&dest);
+        part.set_earlier_attempts(found.attempts.clone());
+        part.begin_attempt(5, "ns/h2".into(), "uid-2".into());
+        part.end_attempt(10, "completed".into());
+        let all = part.attempts();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[2].helper, "ns/h2");
+        assert_eq!(all[2].bytes, 5);
     }
 
     #[test]

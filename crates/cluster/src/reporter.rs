@@ -24,6 +24,9 @@ pub trait Progress: Reporter {
     fn start(&self, what: &str, total: u64, done: u64);
     /// `done` bytes have arrived.
     fn position(&self, done: u64);
+    /// The copy of `what` continues the partial copy an earlier run left: `from` of its
+    /// `total` bytes are here already.
+    fn resumed(&self, what: &str, from: u64, total: u64);
     /// The transfer ended (either way); nothing of it may stay on the screen.
     fn finish(&self);
 }
@@ -41,5 +44,6 @@ impl Reporter for Silent {
 impl Progress for Silent {
     fn start(&self, _what: &str, _total: u64, _done: u64) {}
     fn position(&self, _done: u64) {}
+    fn resumed(&self, _what: &str, _from: u64, _total: u64) {}
     fn finish(&self) {}
 }

@@ -296,6 +296,7 @@ pub fn pod_ref(pod: &Pod, container: &str) -> Result<ContainerRef> {
             namespace,
             pod: name,
             container: container.to_string(),
+            status: super::restart::read_snapshot(pod, container),
         }),
         (state, _) => Err(Error::PodNotRunning {
             namespace,

@@ -36,8 +36,8 @@ use super::{
     CheckpointRecord, Connection, Error, Helper, HelperParams, Progress, Result, CHECKPOINT_DIR,
 };
 use checkpoint_model::archive::custody::{
-    custody_path, CustodyArchive, CustodyCheckpoint, CustodyHelper, CustodyRecord, CustodySource,
-    CustodyUser, CUSTODY_FORMAT,
+    custody_path, CustodyArchive, CustodyCheckpoint, CustodyHelper, CustodyNodeDeletion,
+    CustodyRecord, CustodySource, CustodyUser, CUSTODY_FORMAT,
 };
 
 /// Bytes read from the exec stream at a time.
@@ -208,13 +208,68 @@ pub struct FetchRecord {
     pub timing: FetchTiming,
 }
 
-/// Fails when DEST exists and may not be replaced (before any helper starts).
+/// Fails unless a file can be made in `dir`: it exists, is a directory, and takes a new file
+/// (made and removed at once). With `create`, a missing `dir` is made first when its parent
+/// exists (as `mkdir`, never `mkdir -p`: a mistyped path is an error, not a new tree).
+pub fn check_dest_dir(dir: &Path, create: bool) -> Result<()> {
+    let shown = dir.to_path_buf();
+    let bad = |reason: String| Error::Exists {
+        path: shown.clone(),
+        reason,
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => return Err(bad("is not a directory".into())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound && create => {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .mode(0o700)
+                .create(dir)
+                .map_err(|err| match err.kind() {
+                    std::io::ErrorKind::NotFound => {
+                        let parent = dir.parent().unwrap_or(Path::new("/"));
+                        bad(format!(
+                            "cannot be made: its parent directory {} does not exist",
+                            parent.display()
+                        ))
+                    }
+                    _ => bad(format!("cannot be made: {err}")),
+                })?;
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Err(bad("does not exist (no such directory)".into()))
+        }
+        Err(err) => return Err(bad(format!("cannot be read: {err}"))),
+    }
+    tempfile::Builder::new()
+        .prefix(".kubectl-checkpoint-probe-")
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(|err| bad(format!("takes no new file here ({err})")))
+}
+
+/// Fails when DEST exists and may not be replaced, or when its directory cannot take it
+/// (before any helper starts).
 pub async fn check_dest(dest: &Path, overwrite: bool) -> Result<()> {
     let path = dest.to_path_buf();
     let meta = tokio::task::spawn_blocking(move || std::fs::symlink_metadata(&path))
         .await
         .ok()
         .and_then(|m| m.ok());
+    if meta.is_none() {
+        let dir = dest.parent().unwrap_or(Path::new(".")).to_path_buf();
+        tokio::task::spawn_blocking(move || check_dest_dir(&dir, false))
+            .await
+            .map_err(|err| Error::Exists {
+                path: dest.to_path_buf(),
+                reason: format!("cannot be checked: {err}"),
+            })??;
+    }
     match meta {
         Some(meta) if meta.is_dir() => Err(Error::Exists {
             path: dest.to_path_buf(),
@@ -416,6 +471,7 @@ pub(crate) async fn transfer(
         .map_err(blocking)?;
     let mut node_stat: Option<NodeStat> = None;
     let mut keep = None;
+    let mut earlier_attempts = Vec::new();
     if let Some((state, have)) = found {
         let stat = helper
             .run(
@@ -437,6 +493,8 @@ pub(crate) async fn transfer(
         if now == Some(was) && have > 0 && have <= was.size {
             node_stat = Some(was);
             keep = Some(have);
+            earlier_attempts = state.attempts.clone();
+            progress.resumed(source.basename(), have, was.size);
         } else {
             progress.warning(&format!(
                 "the partial copy {} does not fit the node's archive any more (it changed): starting over",
@@ -445,6 +503,8 @@ pub(crate) async fn transfer(
         }
     }
     let part = Part::new(dest);
+    part.set_earlier_attempts(earlier_attempts);
+    let helper_name = format!("{}/{}", helper.namespace, helper.name);
     let part_name = part.path();
     let (file, hasher, offset) = tokio::task::spawn_blocking(move || open_part(&part_name, keep))
         .await
@@ -459,6 +519,7 @@ pub(crate) async fn transfer(
         path: source.path.clone(),
         node_size: stat.size,
         node_modified: stat.modified,
+        attempts: Vec::new(),
     };
     if let Some(stat) = node_stat {
         part.keep_for(Some(keep_state(stat)));
@@ -497,6 +558,7 @@ pub(crate) async fn transfer(
     let streaming = async {
         while let Some(sender) = tx.as_ref() {
             let from = received;
+            part.begin_attempt(from, helper_name.clone(), helper.uid.clone());
             let ended = stream_once(
                 helper,
                 source,
@@ -522,6 +584,17 @@ pub(crate) async fn transfer(
                 ))),
                 other => other,
             };
+            part.end_attempt(
+                received,
+                match &ended {
+                    Ok(()) => "completed".to_string(),
+                    Err(StreamEnd::Broken(reason)) => {
+                        format!("the stream broke at byte {received}: {reason}")
+                    }
+                    Err(StreamEnd::Fatal(err)) => format!("failed: {err}"),
+                    Err(StreamEnd::WriterStopped) => "the local writer stopped".to_string(),
+                },
+            );
             match ended {
                 Ok(()) => return Ok(()),
                 Err(StreamEnd::Fatal(err)) => return Err(err),
@@ -546,7 +619,9 @@ pub(crate) async fn transfer(
                         resumes,
                         retries,
                         delay,
-                        &format!("the stream broke at byte {received}: {reason}"),
+                        &format!(
+                            "the stream broke at byte {received} of {size}: {reason}; resuming there"
+                        ),
                     );
                     tokio::time::sleep(delay).await;
                 }
@@ -621,6 +696,7 @@ pub(crate) async fn transfer(
     let verify_seconds = verify_started.elapsed().as_secs_f64();
 
     // Move it in place, then write its custody manifest.
+    let attempts = part.attempts();
     let overwrite = params.overwrite;
     let part = tokio::task::spawn_blocking(move || {
         let mut part = part;
@@ -686,6 +762,8 @@ pub(crate) async fn transfer(
         finished: rfc3339(finished),
         resumes,
         resumed_from_partial: offset,
+        attempts,
+        deleted_from_node: None,
     };
     let manifest = custody_path(dest);
     let text = serde_json::to_vec_pretty(&record).map_err(|err| fail(err.to_string()))?;
@@ -714,6 +792,26 @@ pub(crate) async fn transfer(
             verify_seconds,
         },
     })
+}
+
+/// Records in the custody manifest of the copy `dest` that the archive was deleted from the
+/// node (now, asked for by `by`): rewritten in place, privately.
+pub fn record_node_deletion(dest: &Path, by: &str) -> Result<()> {
+    let manifest = custody_path(dest);
+    let write_error = |source: std::io::Error| Error::Write {
+        path: manifest.clone(),
+        source,
+    };
+    let text = std::fs::read(&manifest).map_err(write_error)?;
+    let mut record: CustodyRecord = serde_json::from_slice(&text)
+        .map_err(|err| write_error(std::io::Error::other(err.to_string())))?;
+    record.deleted_from_node = Some(CustodyNodeDeletion {
+        deleted: rfc3339(Timestamp::now()),
+        by: by.to_string(),
+    });
+    let text = serde_json::to_vec_pretty(&record)
+        .map_err(|err| write_error(std::io::Error::other(err.to_string())))?;
+    write_private(&manifest, &text).map_err(write_error)
 }
 
 /// The writer thread's own error, once it stopped taking chunks.
@@ -941,6 +1039,33 @@ mod tests {
         let hash = "589d39ec47afb0768f4ac888cad5f2c515050b70e2f692c01218766d74dc7c98";
         assert_eq!(decode_hash(&format!("{hash}  -")).as_deref(), Some(hash));
         assert_eq!(decode_hash("tee: /proc/self/fd/3: No such device"), None);
+    }
+
+    #[test]
+    fn dest_directories_are_checked_before_anything_is_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(check_dest_dir(dir.path(), false).is_ok());
+        let missing = dir.path().join("no/such/dir");
+        let err = check_dest_dir(&missing, true).unwrap_err().to_string();
+        assert!(
+            err.contains("its parent directory") && err.contains("no/such"),
+            "{err}"
+        );
+        assert!(!missing.exists());
+        let err = check_dest_dir(&dir.path().join("x"), false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("does not exist"), "{err}");
+        let made = dir.path().join("new");
+        check_dest_dir(&made, true).unwrap();
+        assert!(made.is_dir());
+        std::fs::write(dir.path().join("file"), b"x").unwrap();
+        let err = check_dest_dir(&dir.path().join("file"), true)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is not a directory"), "{err}");
+        // Nothing is left behind by the probe.
+        assert_eq!(std::fs::read_dir(&made).unwrap().count(), 0);
     }
 
     #[test]

@@ -63,7 +63,33 @@ pub(super) async fn handle(
     if method != Method::POST {
         return kubelet_text(StatusCode::METHOD_NOT_ALLOWED, "405: Method Not Allowed");
     }
-    checkpoint(&shared, node_name, namespace, pod, container, query).await
+    // The kubelet goes on when the client hangs up (a Ctrl-C): the work runs on its own task.
+    let (shared, node, namespace, pod, container) = (
+        Arc::clone(&shared),
+        node_name.to_string(),
+        namespace.to_string(),
+        pod.to_string(),
+        container.to_string(),
+    );
+    let timeout = query.get("timeout").map(str::to_string);
+    let work = tokio::spawn(async move {
+        checkpoint(
+            &shared,
+            &node,
+            &namespace,
+            &pod,
+            &container,
+            timeout.as_deref(),
+        )
+        .await
+    });
+    match work.await {
+        Ok(response) => response,
+        Err(e) => kubelet_text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("fake kubelet: {e}"),
+        ),
+    }
 }
 
 /// `node-a`, `node-a:10250`, `https:node-a:10250` -> `node-a`.
@@ -85,7 +111,7 @@ async fn checkpoint(
     namespace: &str,
     pod_name: &str,
     container: &str,
-    query: &Query,
+    timeout: Option<&str>,
 ) -> Response<Body> {
     let running = {
         let mut state = lock(&shared.state);
@@ -110,7 +136,7 @@ async fn checkpoint(
         }
         pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
     };
-    if let Some(timeout) = query.get("timeout") {
+    if let Some(timeout) = timeout {
         if timeout.parse::<i64>().is_err() {
             return kubelet_text(
                 StatusCode::NOT_FOUND,
@@ -133,6 +159,13 @@ async fn checkpoint(
             &format!("checkpointing of {namespace}/{pod_name}/{container} failed ({text})"),
         );
     }
+    let slow = shared.faults().into_iter().find_map(|f| match f {
+        Fault::SlowCheckpoint(delay) => Some(delay),
+        _ => None,
+    });
+    if let Some(delay) = slow {
+        tokio::time::sleep(delay).await;
+    }
     let stamp = Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
     let file_name = format!("checkpoint-{pod_name}_{namespace}-{container}-{stamp}.tar");
     let target = shared.node_checkpoint_dir(node).join(&file_name);
@@ -150,6 +183,31 @@ async fn checkpoint(
         Ok(n)
     })
     .await;
+    let exits = lock(&shared.state)
+        .exits_on_checkpoint
+        .iter()
+        .any(|(ns, p, c)| ns == namespace && p == pod_name && c == container);
+    if exits && matches!(copied, Ok(Ok(_))) {
+        // The main process returns when CRIU lets it go; the kubelet notices and restarts it.
+        let shared = Arc::clone(shared);
+        let (namespace, pod_name, container) = (
+            namespace.to_string(),
+            pod_name.to_string(),
+            container.to_string(),
+        );
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let mut state = lock(&shared.state);
+            let version = state.next_resource_version();
+            if let Some(stored) = state.pods.iter_mut().find(|p| {
+                p.pod.metadata.namespace.as_deref() == Some(namespace.as_str())
+                    && p.pod.metadata.name.as_deref() == Some(pod_name.as_str())
+            }) {
+                super::objects::mark_restarted(&mut stored.pod, &container, Timestamp::now());
+                stored.pod.metadata.resource_version = Some(version);
+            }
+        });
+    }
     match copied {
         Ok(Ok(_)) => json_response(
             StatusCode::OK,

@@ -61,7 +61,9 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Pod;
 
 #[allow(unused_imports)] // each test binary uses a different part of the interface
-pub use objects::{HostPathMount, Owner, OwnerKind, Phase, PodSpec, Workload, WorkloadKind};
+pub use objects::{
+    FakeNode, HostPathMount, Owner, OwnerKind, Phase, PodSpec, Workload, WorkloadKind,
+};
 
 /// A failure the fake cluster plays until [`FakeCluster::clear_faults`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,6 +82,12 @@ pub enum Fault {
     DropExecStreamAfter(u64),
     /// Exec stdout is sent at most this many bytes per second.
     ThrottleExec(u64),
+    /// The API server takes every request (TLS and HTTP) and never answers it, as an
+    /// overloaded or wedged server does.
+    HangRequests,
+    /// The kubelet takes this long to checkpoint; it finishes (and writes the archive) even
+    /// when the client has gone, as a real kubelet does.
+    SlowCheckpoint(Duration),
 }
 
 /// One request as the fake server received it. Tokens are never stored.
@@ -97,6 +105,10 @@ pub struct RecordedRequest {
     pub body: Vec<u8>,
     /// The `User-Agent` header, if any.
     pub user_agent: Option<String>,
+    /// The `Impersonate-User` header, if any.
+    pub impersonate_user: Option<String>,
+    /// Every `Impersonate-Group` header, in order.
+    pub impersonate_groups: Vec<String>,
 }
 
 impl RecordedRequest {
@@ -120,7 +132,7 @@ impl RecordedRequest {
 /// Builds a [`FakeCluster`]: nodes, pods, workloads, the checkpoint archive the kubelet "writes".
 #[must_use]
 pub struct FakeClusterBuilder {
-    nodes: Vec<String>,
+    nodes: Vec<FakeNode>,
     pods: Vec<PodSpec>,
     workloads: Vec<Workload>,
     fixture: PathBuf,
@@ -139,8 +151,14 @@ impl FakeClusterBuilder {
     }
 
     /// Adds a node (Ready, cri-o, kubelet v1.31) with its own checkpoint directory.
-    pub fn node(mut self, name: &str) -> Self {
-        self.nodes.push(name.to_string());
+    pub fn node(self, name: &str) -> Self {
+        self.node_with(FakeNode::new(name))
+    }
+
+    /// Adds a node described in full (NotReady, without a kubelet, cordoned, tainted, failing
+    /// its pod sandboxes), with its own checkpoint directory.
+    pub fn node_with(mut self, node: FakeNode) -> Self {
+        self.nodes.push(node);
         self
     }
 
@@ -386,6 +404,61 @@ impl Drop for FakeCluster {
     fn drop(&mut self) {
         if let Some(server) = self.server.take() {
             server.stop();
+        }
+    }
+}
+
+/// A TCP server on 127.0.0.1 that accepts every connection and never says a word (no TLS
+/// handshake, no answer), as a wedged API server or a wrong port behind a load balancer.
+/// Dropping it closes the connections.
+pub struct SilentServer {
+    addr: SocketAddr,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SilentServer {
+    /// Starts listening on a free port.
+    ///
+    /// # Panics
+    /// When the machine cannot bind a socket.
+    pub fn start() -> SilentServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("silent server: bind");
+        listener
+            .set_nonblocking(true)
+            .expect("silent server: nonblocking");
+        let addr = listener.local_addr().expect("silent server: address");
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            loop {
+                match stopped.recv_timeout(Duration::from_millis(20)) {
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                    _ => return,
+                }
+                while let Ok((stream, _)) = listener.accept() {
+                    held.push(stream);
+                }
+            }
+        });
+        SilentServer {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// `https://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+}
+
+impl Drop for SilentServer {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }

@@ -7,9 +7,10 @@ use k8s_openapi::api::apps::v1::{
     StatefulSetSpec,
 };
 use k8s_openapi::api::core::v1::{
-    Container, ContainerState, ContainerStateRunning, ContainerStatus, HostPathVolumeSource, Node,
-    NodeAddress, NodeCondition, NodeStatus, NodeSystemInfo, Pod, PodCondition,
-    PodSpec as CorePodSpec, PodStatus, PodTemplateSpec, Volume, VolumeMount,
+    Container, ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStatus,
+    HostPathVolumeSource, Node, NodeAddress, NodeCondition, NodeSpec, NodeStatus, NodeSystemInfo,
+    Pod, PodCondition, PodSpec as CorePodSpec, PodStatus, PodTemplateSpec, Taint, Volume,
+    VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
     LabelSelector, ObjectMeta, OwnerReference, Time,
@@ -79,6 +80,9 @@ pub struct PodSpec {
     pub host_paths: Vec<HostPathMount>,
     /// What each container has logged (`pods/log`), by container name.
     pub logs: BTreeMap<String, String>,
+    /// Containers whose main process exits when they are checkpointed (as busybox 1.36's
+    /// `sleep` does): the kubelet then restarts them, with a new container ID.
+    pub exits_on_checkpoint: Vec<String>,
 }
 
 impl PodSpec {
@@ -128,6 +132,15 @@ impl PodSpec {
     #[must_use]
     pub fn log(mut self, container: &str, text: &str) -> Self {
         self.logs.insert(container.to_string(), text.to_string());
+        self
+    }
+
+    /// Makes `container` exit when it is checkpointed: shortly after the checkpoint the kubelet
+    /// reports it restarted (restartCount + 1, a new containerID, lastState terminated
+    /// `Completed` with exit code 0), as a container whose main process is busybox's `sleep`.
+    #[must_use]
+    pub fn exits_on_checkpoint(mut self, container: &str) -> Self {
+        self.exits_on_checkpoint.push(container.to_string());
         self
     }
 
@@ -274,6 +287,173 @@ pub(super) fn mark_running(pod: &mut Pod, now: Timestamp) {
         qos_class: Some("BestEffort".to_string()),
         ..PodStatus::default()
     });
+}
+
+/// What the kubelet reports once `container` of `pod` exited at a checkpoint and was started
+/// again: restartCount + 1, a new container ID, the old one in `lastState` (Completed, exit 0).
+pub(super) fn mark_restarted(pod: &mut Pod, container: &str, now: Timestamp) {
+    let Some(status) = pod
+        .status
+        .as_mut()
+        .and_then(|s| s.container_statuses.as_mut())
+        .and_then(|c| c.iter_mut().find(|c| c.name == container))
+    else {
+        return;
+    };
+    let old_id = status.container_id.clone();
+    let started = status
+        .state
+        .as_ref()
+        .and_then(|s| s.running.as_ref())
+        .and_then(|r| r.started_at.clone());
+    status.restart_count += 1;
+    status.container_id = Some(format!(
+        "cri-o://{}",
+        fake_hex(
+            &format!(
+                "{}/{container}/{}",
+                old_id.clone().unwrap_or_default(),
+                status.restart_count
+            ),
+            64
+        )
+    ));
+    status.last_state = Some(ContainerState {
+        terminated: Some(ContainerStateTerminated {
+            container_id: old_id,
+            exit_code: 0,
+            reason: Some("Completed".to_string()),
+            started_at: started,
+            finished_at: Some(Time(now)),
+            ..ContainerStateTerminated::default()
+        }),
+        ..ContainerState::default()
+    });
+    status.state = Some(ContainerState {
+        running: Some(ContainerStateRunning {
+            started_at: Some(Time(now)),
+        }),
+        ..ContainerState::default()
+    });
+}
+
+/// A node for [`super::FakeClusterBuilder::node_with`]: Ready with a kubelet unless told
+/// otherwise. Start from [`FakeNode::new`].
+#[derive(Clone, Debug)]
+pub struct FakeNode {
+    /// The node's name.
+    pub name: String,
+    /// Its Ready condition is True.
+    pub ready: bool,
+    /// A kubelet runs there: pods assigned to it start (without one they stay Pending).
+    pub kubelet: bool,
+    /// `spec.unschedulable` (cordoned).
+    pub unschedulable: bool,
+    /// `spec.taints` as (key, value, effect).
+    pub taints: Vec<(String, String, String)>,
+    /// Pod sandboxes cannot be made there: pods stay Pending and the kubelet reports
+    /// `FailedCreatePodSandBox` with this text, again every second.
+    pub sandbox_failure: Option<String>,
+}
+
+impl FakeNode {
+    /// A Ready node with a kubelet.
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            ready: true,
+            kubelet: true,
+            unschedulable: false,
+            taints: Vec::new(),
+            sandbox_failure: None,
+        }
+    }
+
+    /// A node whose kubelet stopped posting status: NotReady (Unknown), with the
+    /// `node.kubernetes.io/unreachable` taints the node controller adds, and no kubelet.
+    #[must_use]
+    pub fn without_kubelet(mut self) -> Self {
+        self.ready = false;
+        self.kubelet = false;
+        for effect in ["NoSchedule", "NoExecute"] {
+            self.taints.push((
+                "node.kubernetes.io/unreachable".to_string(),
+                String::new(),
+                effect.to_string(),
+            ));
+        }
+        self
+    }
+
+    /// A node still Ready whose kubelet just died: pods assigned to it stay Pending, without a
+    /// word (the node controller has not noticed yet).
+    #[must_use]
+    pub fn silent(mut self) -> Self {
+        self.kubelet = false;
+        self
+    }
+
+    /// Cordons it (`spec.unschedulable`, with the taint the node controller adds).
+    #[must_use]
+    pub fn cordoned(mut self) -> Self {
+        self.unschedulable = true;
+        self.taints.push((
+            "node.kubernetes.io/unschedulable".to_string(),
+            String::new(),
+            "NoSchedule".to_string(),
+        ));
+        self
+    }
+
+    /// Adds a taint.
+    #[must_use]
+    pub fn taint(mut self, key: &str, value: &str, effect: &str) -> Self {
+        self.taints
+            .push((key.to_string(), value.to_string(), effect.to_string()));
+        self
+    }
+
+    /// Makes every pod sandbox fail there with `message`.
+    #[must_use]
+    pub fn sandbox_failure(mut self, message: &str) -> Self {
+        self.sandbox_failure = Some(message.to_string());
+        self
+    }
+
+    /// The Node object.
+    pub(super) fn build(&self, index: usize, uid: String, now: Timestamp) -> Node {
+        let mut node = build_node(&self.name, index, uid, now);
+        if !self.taints.is_empty() || self.unschedulable {
+            node.spec = Some(NodeSpec {
+                unschedulable: self.unschedulable.then_some(true),
+                taints: (!self.taints.is_empty()).then(|| {
+                    self.taints
+                        .iter()
+                        .map(|(key, value, effect)| Taint {
+                            key: key.clone(),
+                            value: (!value.is_empty()).then(|| value.clone()),
+                            effect: effect.clone(),
+                            time_added: None,
+                        })
+                        .collect()
+                }),
+                ..NodeSpec::default()
+            });
+        }
+        if !self.ready {
+            if let Some(condition) = node
+                .status
+                .as_mut()
+                .and_then(|s| s.conditions.as_mut())
+                .and_then(|c| c.first_mut())
+            {
+                condition.status = "Unknown".to_string();
+                condition.reason = Some("NodeStatusUnknown".to_string());
+                condition.message = Some("Kubelet stopped posting node status.".to_string());
+            }
+        }
+        node
+    }
 }
 
 /// A Ready node.

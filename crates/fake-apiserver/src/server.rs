@@ -129,6 +129,18 @@ async fn handle(shared: Arc<Shared>, mut req: Request<Incoming>) -> Response<Bod
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let impersonate_user = req
+        .headers()
+        .get("impersonate-user")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let impersonate_groups = req
+        .headers()
+        .get_all("impersonate-group")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_string)
+        .collect();
     let token_ok = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -185,7 +197,13 @@ async fn handle(shared: Arc<Shared>, mut req: Request<Incoming>) -> Response<Bod
         accept,
         body: body.clone(),
         user_agent,
+        impersonate_user,
+        impersonate_groups,
     });
+    if shared.has_fault(&Fault::HangRequests) {
+        // Taken, never answered: the client's own timeout is all that ends it.
+        std::future::pending::<()>().await;
+    }
     if !authorized {
         return status_response(
             StatusCode::UNAUTHORIZED,
@@ -818,6 +836,7 @@ fn create_pod(shared: &Shared, namespace: &str, body: &[u8]) -> Response<Body> {
         running_at,
         gone_at: None,
         created_version: version.parse().unwrap_or(0),
+        last_failure: None,
     });
     json_response(StatusCode::CREATED, &pod)
 }
@@ -1013,7 +1032,12 @@ fn list_nodes(shared: &Shared, query: &Query) -> Response<Body> {
         .filter(|n| {
             fields.matches(|f| match f {
                 "metadata.name" => n.metadata.name.clone().unwrap_or_default(),
-                _ => "false".to_string(),
+                _ => n
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.unschedulable)
+                    .unwrap_or(false)
+                    .to_string(),
             })
         })
         .cloned()

@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::{Event, EventSource, Node, ObjectReference, Pod}
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::jiff::Timestamp;
 
-use super::objects::{self, build_node, mark_running, OwnerKind, Workload, WorkloadKind};
+use super::objects::{self, mark_running, FakeNode, OwnerKind, Workload, WorkloadKind};
 use super::{FakeClusterBuilder, Fault, RecordedRequest};
 
 /// Everything the server tasks share with the test.
@@ -50,6 +50,8 @@ pub(super) struct StoredPod {
     pub gone_at: Option<Instant>,
     /// The resourceVersion it was created with (watch tells ADDED from MODIFIED by it).
     pub created_version: u64,
+    /// When the kubelet last reported a failure about it (sandbox creation).
+    pub last_failure: Option<Instant>,
 }
 
 /// The API objects.
@@ -58,6 +60,10 @@ pub(super) struct State {
     pub pods: Vec<StoredPod>,
     /// Nodes.
     pub nodes: Vec<Node>,
+    /// How each node behaves (kubelet or not, sandbox failures).
+    pub node_specs: Vec<FakeNode>,
+    /// Containers (namespace, pod, container) that exit when checkpointed.
+    pub exits_on_checkpoint: Vec<(String, String, String)>,
     /// apps/v1 workloads.
     pub workloads: Vec<Workload>,
     /// Container logs by (namespace, pod, container).
@@ -90,6 +96,8 @@ impl Shared {
         let mut state = State {
             pods: Vec::new(),
             nodes: Vec::new(),
+            node_specs: nodes.to_vec(),
+            exits_on_checkpoint: Vec::new(),
             workloads: workloads.to_vec(),
             logs: BTreeMap::new(),
             pod_start_delay,
@@ -99,13 +107,12 @@ impl Shared {
         };
         let shared_root = root.clone();
         for (index, node) in nodes.iter().enumerate() {
-            state.nodes.push(build_node(
-                node,
+            state.nodes.push(node.build(
                 index,
-                objects::fake_uid(&format!("node/{node}")),
+                objects::fake_uid(&format!("node/{}", node.name)),
                 now,
             ));
-            let dir = node_checkpoint_dir(&shared_root, node);
+            let dir = node_checkpoint_dir(&shared_root, &node.name);
             std::fs::DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)
@@ -126,7 +133,15 @@ impl Shared {
                 running_at: None,
                 gone_at: None,
                 created_version: version.parse().unwrap_or(0),
+                last_failure: None,
             });
+            for container in &spec.exits_on_checkpoint {
+                state.exits_on_checkpoint.push((
+                    spec.namespace.clone(),
+                    spec.name.clone(),
+                    container.clone(),
+                ));
+            }
             if let Some(owner) = spec
                 .owner
                 .as_ref()
@@ -214,6 +229,42 @@ impl State {
             }
         }
         for i in due {
+            match self.pods.get(i).map(|stored| self.node_blocks(&stored.pod)) {
+                Some(NodeBlock::None) | None => {}
+                Some(NodeBlock::NoKubelet) => continue,
+                Some(NodeBlock::Sandbox(message)) => {
+                    let report = self.pods.get(i).is_some_and(|s| {
+                        s.last_failure
+                            .is_none_or(|at| now >= at + Duration::from_secs(1))
+                    });
+                    if report {
+                        if let Some(stored) = self.pods.get_mut(i) {
+                            stored.last_failure = Some(now);
+                        }
+                        if let Some(pod) = self.pods.get(i).map(|s| s.pod.clone()) {
+                            self.add_event(&pod, "FailedCreatePodSandBox", &message);
+                        }
+                    }
+                    continue;
+                }
+                Some(NodeBlock::Taint(taint)) => {
+                    // The kubelet's admission rejects a pod that does not tolerate a NoExecute
+                    // taint of its node.
+                    let version = self.next_resource_version();
+                    if let Some(stored) = self.pods.get_mut(i) {
+                        stored.running_at = None;
+                        stored.pod.metadata.resource_version = Some(version);
+                        if let Some(status) = stored.pod.status.as_mut() {
+                            status.phase = Some("Failed".to_string());
+                            status.reason = Some("UntoleratedTaint".to_string());
+                            status.message = Some(format!(
+                                "Pod was rejected: Predicate TaintToleration failed: The node had taints that the pod didn't tolerate: {taint}"
+                            ));
+                        }
+                    }
+                    continue;
+                }
+            }
             let missing = self
                 .pods
                 .get(i)
@@ -238,6 +289,50 @@ impl State {
                 mark_running(&mut stored.pod, Timestamp::now());
                 stored.pod.metadata.resource_version = Some(version);
             }
+        }
+    }
+
+    /// What keeps a pod from starting on its node, as that node's kubelet would see it.
+    fn node_blocks(&self, pod: &Pod) -> NodeBlock {
+        let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) else {
+            return NodeBlock::None;
+        };
+        let Some(spec) = self.node_specs.iter().find(|n| n.name == node) else {
+            return NodeBlock::None;
+        };
+        if !spec.kubelet {
+            return NodeBlock::NoKubelet;
+        }
+        let tolerations = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.tolerations.clone())
+            .unwrap_or_default();
+        let untolerated = spec
+            .taints
+            .iter()
+            .filter(|(_, _, effect)| effect == "NoExecute")
+            .find(|(key, value, effect)| {
+                !tolerations.iter().any(|t| {
+                    let key_ok = match t.key.as_deref() {
+                        None | Some("") => t.operator.as_deref() == Some("Exists"),
+                        Some(k) => k == key,
+                    };
+                    let value_ok = t.operator.as_deref() == Some("Exists")
+                        || t.value.as_deref().unwrap_or("") == value;
+                    let effect_ok = t
+                        .effect
+                        .as_deref()
+                        .is_none_or(|e| e.is_empty() || e == effect);
+                    key_ok && value_ok && effect_ok
+                })
+            });
+        if let Some((key, value, effect)) = untolerated {
+            return NodeBlock::Taint(format!("{{{key}: {value}}} ({effect})"));
+        }
+        match &spec.sandbox_failure {
+            Some(message) => NodeBlock::Sandbox(message.clone()),
+            None => NodeBlock::None,
         }
     }
 
@@ -347,6 +442,18 @@ impl State {
         rs.owner = deployment.map(|d| ("Deployment".to_string(), d.to_string()));
         self.workloads.push(rs);
     }
+}
+
+/// Why a pod cannot start on its node.
+enum NodeBlock {
+    /// Nothing: it starts.
+    None,
+    /// No kubelet runs there: it stays Pending, silently.
+    NoKubelet,
+    /// Its sandbox cannot be made: it stays Pending, with this event text.
+    Sandbox(String),
+    /// The kubelet rejects it: it does not tolerate this NoExecute taint.
+    Taint(String),
 }
 
 /// A fresh random-looking token (time and a counter through FNV; unique per cluster in a process).

@@ -4,10 +4,13 @@
 //! TARGET pod (`-c`), nodes (`--node`), and archives as `NODE:PATH` (`fetch`, `delete`).
 //!
 //! The connection flags already typed (`--kubeconfig`, `--context`, `-n`) are honoured, as
-//! kubectl does for `kubectl get pods <TAB>`. Archives are listed through helper pods, as `list`
-//! does, which takes seconds: the list is kept for [`ARCHIVE_CACHE_SECONDS`] in a 0600 file under
-//! the user's cache directory, keyed by those flags. Every lookup is bounded by a timeout and
-//! fails silently: a completion never prints an error, it only offers less.
+//! kubectl does for `kubectl get pods <TAB>`. Every lookup is bounded by a timeout and fails
+//! silently: a completion never prints an error, it only offers less.
+//!
+//! Archives are never listed for a completion: that takes a privileged helper pod on every node,
+//! and a Tab key must not make one. An explicit `kubectl checkpoint list` remembers the archives
+//! it saw ([`remember_archives`]) for [`ARCHIVE_CACHE_SECONDS`], in a 0600 file under the user's
+//! cache directory keyed by the cluster flags; completion offers those, or nothing.
 
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -17,16 +20,13 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::walk::{Slot, Walk};
-use crate::cli::kube_args::HelperArgs;
-use crate::cli::session::{ctrl_c, runtime};
+use crate::cli::session::runtime;
 use checkpoint_cluster::{self as cluster, ConnectParams, WorkloadKind};
 
-/// How long a listing of the archives on the nodes is reused.
-pub const ARCHIVE_CACHE_SECONDS: u64 = 60;
-/// The longest one lookup (other than the archive listing) may take.
+/// How long the archives an explicit `list` saw are offered.
+pub const ARCHIVE_CACHE_SECONDS: u64 = 600;
+/// The longest one lookup may take.
 const LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);
-/// The longest the archive listing may take.
-const LISTING_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// TARGET prefixes and the kinds they name, as kubectl spells them.
 const TARGET_KINDS: [(&str, Option<WorkloadKind>, &str); 6] = [
@@ -82,11 +82,16 @@ pub fn collect_cluster_candidates(walk: &Walk, current: &str) -> Option<Vec<(Str
     let params = ConnectParams {
         kubeconfig: walk.value("kubeconfig").map(PathBuf::from),
         context: walk.value("context").map(str::to_owned),
+        cluster: walk.value("cluster").map(str::to_owned),
+        user: walk.value("user").map(str::to_owned),
+        server: walk.value("server").map(str::to_owned),
         namespace: walk.value("namespace").map(str::to_owned),
         read_timeout: Some(LOOKUP_TIMEOUT),
+        request_timeout: Some(LOOKUP_TIMEOUT),
+        ..ConnectParams::default()
     };
     let found = match wanted {
-        Wanted::Archives => collect_archive_candidates(&params),
+        Wanted::Archives => build_cache_path(&params).and_then(|cache| read_cache(&cache)),
         wanted => collect_candidates(&params, &wanted, current),
     };
     Some(matching(found.unwrap_or_default(), current))
@@ -204,54 +209,23 @@ async fn collect_targets(
     )
 }
 
-/// The archives on every node as `NODE:PATH`, from the cache when it is fresh.
-fn collect_archive_candidates(params: &ConnectParams) -> Option<Vec<(String, String)>> {
-    let cache = build_cache_path(params)?;
-    if let Some(found) = read_cache(&cache) {
-        return Some(found);
-    }
-    let rt = runtime().ok()?;
-    let found = rt.block_on(async {
-        tokio::time::timeout(LISTING_TIMEOUT, async {
-            let conn = cluster::connect(params).await.ok()?;
-            let nodes = cluster::collect_nodes(&conn.client).await.ok()?;
-            let namespaces = cluster::collect_namespaces(&conn.client).await;
-            let helper = helper_defaults()?.helper_params(&conn.namespace);
-            let mut found = Vec::new();
-            let listed = cluster::collect_listings(
-                &conn,
-                &nodes,
-                &helper,
-                &namespaces,
-                &cluster::Silent,
-                ctrl_c(),
-            )
-            .await
-            .ok()?;
-            for archive in listed.into_iter().flatten().flat_map(|l| l.archives) {
-                let what = match &archive.name {
-                    Some(n) => format!("{}/{} {} {}", n.namespace, n.pod, n.container, n.time),
-                    None => String::new(),
-                };
-                found.push((format!("{}:{}", archive.node, archive.path), what));
-            }
-            Some(found)
+/// Remembers the archives an explicit `list` saw, as `NODE:PATH` with what they are, for the
+/// completion of `fetch` and `delete` (best effort: a failure only costs those completions).
+pub fn remember_archives(params: &ConnectParams, archives: &[cluster::ListedArchive]) {
+    let Some(cache) = build_cache_path(params) else {
+        return;
+    };
+    let found: Vec<(String, String)> = archives
+        .iter()
+        .map(|archive| {
+            let what = match &archive.name {
+                Some(n) => format!("{}/{} {} {}", n.namespace, n.pod, n.container, n.time),
+                None => String::new(),
+            };
+            (format!("{}:{}", archive.node, archive.path), what)
         })
-        .await
-        .ok()
-        .flatten()
-    })?;
+        .collect();
     write_cache(&cache, &found);
-    Some(found)
-}
-
-/// The helper pod flags' defaults (completion has no flags of its own for them).
-fn helper_defaults() -> Option<HelperArgs> {
-    use clap::{Args, FromArgMatches};
-    let matches = HelperArgs::augment_args(clap::Command::new("helper"))
-        .try_get_matches_from(["helper"])
-        .ok()?;
-    HelperArgs::from_arg_matches(&matches).ok()
 }
 
 /// `~/.cache/kubectl-checkpoint/archives-HASH`, HASH standing for the connection flags.
@@ -260,11 +234,13 @@ fn build_cache_path(params: &ConnectParams) -> Option<PathBuf> {
         .filter(|dir| !dir.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))?;
+    // Archives belong to nodes, not namespaces: the key is the cluster, whatever -n says.
     let key = format!(
-        "{:?}|{:?}|{:?}|{:?}",
+        "{:?}|{:?}|{:?}|{:?}|{:?}",
         params.kubeconfig,
         params.context,
-        params.namespace,
+        params.cluster,
+        params.server,
         std::env::var_os("KUBECONFIG")
     );
     let hash = hex::encode(Sha256::digest(key.as_bytes()));
@@ -332,7 +308,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_cache_is_keyed_by_the_connection_flags() {
+    fn the_cache_is_keyed_by_the_cluster_flags() {
         let a = ConnectParams {
             context: Some("a".into()),
             ..ConnectParams::default()
@@ -343,6 +319,12 @@ mod tests {
         };
         assert_ne!(build_cache_path(&a), build_cache_path(&b));
         assert_eq!(build_cache_path(&a), build_cache_path(&a));
+        // -n does not matter: archives are the nodes'.
+        let a_demo = ConnectParams {
+            namespace: Some("demo".into()),
+            ..a.clone()
+        };
+        assert_eq!(build_cache_path(&a), build_cache_path(&a_demo));
     }
 
     #[test]

@@ -25,6 +25,7 @@ use clap::{Args, CommandFactory, ValueEnum};
 use super::{Cli, Outcome};
 use crate::Error;
 use cluster::collect_cluster_candidates;
+pub(super) use cluster::remember_archives;
 use walk::{build_walk, Slot};
 
 /// Arguments of `kubectl checkpoint completion`.

@@ -91,6 +91,37 @@ pub struct CustodyUser {
     pub groups: Vec<String>,
 }
 
+/// One try at streaming the archive: a fetch that was cut and resumed, or interrupted and run
+/// again, has several, across runs (an interrupted run leaves its tries beside the partial
+/// copy, and the run that finishes it records them all).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustodyAttempt {
+    /// When it started (RFC 3339).
+    pub started: String,
+    /// When it stopped (RFC 3339).
+    pub ended: String,
+    /// The byte of the archive it started at (0, or where an earlier try stopped).
+    pub from_byte: u64,
+    /// The bytes it received.
+    pub bytes: u64,
+    /// The helper pod it streamed through (`namespace/name`).
+    pub helper: String,
+    /// That pod's uid.
+    pub helper_uid: String,
+    /// Why it stopped: `completed`, `the stream broke: ...`, `interrupted (Ctrl-C or a
+    /// failure)`.
+    pub outcome: String,
+}
+
+/// The archive's deletion from the node, once fetched and verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustodyNodeDeletion {
+    /// When it was deleted (RFC 3339).
+    pub deleted: String,
+    /// What asked for it (`--delete-after-fetch`, or `analyze TARGET`).
+    pub by: String,
+}
+
 /// The whole manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustodyRecord {
@@ -123,6 +154,12 @@ pub struct CustodyRecord {
     /// Bytes taken over from an earlier run's partial copy (0: none).
     #[serde(default)]
     pub resumed_from_partial: u64,
+    /// Every try at streaming the archive, the earlier runs' included, in order.
+    #[serde(default)]
+    pub attempts: Vec<CustodyAttempt>,
+    /// The archive was deleted from the node after this copy was verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_from_node: Option<CustodyNodeDeletion>,
 }
 
 /// What `analyze` shows about an archive's custody.
@@ -277,6 +314,16 @@ mod tests {
             finished: "2026-12-01T11:00:02Z".into(),
             resumes: 0,
             resumed_from_partial: 0,
+            attempts: vec![CustodyAttempt {
+                started: "2026-12-01T11:00:01Z".into(),
+                ended: "2026-12-01T11:00:02Z".into(),
+                from_byte: 0,
+                bytes: size,
+                helper: "ns/h".into(),
+                helper_uid: "u".into(),
+                outcome: "completed".into(),
+            }],
+            deleted_from_node: None,
         }
     }
 
