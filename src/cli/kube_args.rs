@@ -7,6 +7,7 @@
 //! Each group of flags has a help heading of its own, and the short help (`-h`) keeps only the
 //! flags people use every day: `--help` shows them all.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,8 @@ use checkpoint_cluster::{ConnectParams, HelperParams, RequestLog};
 
 /// The help heading of kubectl's connection flags.
 pub const CONNECTION: &str = "Connection (kubectl's flags)";
+/// The help heading of the flags that bound the work on many nodes and containers.
+pub const FAN_OUT: &str = "Many nodes and containers";
 /// The help heading of the helper pod's flags.
 pub const HELPER: &str = "Helper pod (fetch, list, delete)";
 
@@ -70,6 +73,11 @@ pub struct KubeArgs {
     /// its headers (never credentials).
     #[arg(short = 'v', long = "v", value_name = "LEVEL", value_parser = clap::value_parser!(u8).range(0..=10), hide_short_help = true)]
     pub verbosity: Option<u8>,
+    /// How many nodes and containers are worked on at once: checkpoints in flight (at most 2
+    /// on one node), nodes listed, helper pods starting. A slow node never holds the others
+    /// back. Default: 8.
+    #[arg(long, value_name = "N", help_heading = FAN_OUT, hide_short_help = true)]
+    pub parallel: Option<NonZeroUsize>,
 }
 
 /// `--request-timeout` as kubectl reads it: `0` (no limit), a bare number of seconds, or a Go
@@ -137,6 +145,7 @@ impl KubeArgs {
                     verbosity,
                     sink: Arc::new(|line: &str| crate::messages::log(line)),
                 }),
+            parallel: self.parallel,
         }
     }
 }
@@ -283,10 +292,21 @@ pub const RECORD_FORMATS: &[OutputFormat] = &[OutputFormat::Json, OutputFormat::
 mod tests {
     use std::time::Duration;
 
-    use clap::Parser;
+    use clap::{CommandFactory, Parser};
 
     use super::{parse_request_timeout, parse_toleration};
     use crate::cli::{Cli, Command};
+
+    #[test]
+    fn the_parallel_default_the_help_names_is_the_one_in_force() {
+        let help = Cli::command().render_long_help().to_string();
+        let said = format!("Default: {}\n", checkpoint_cluster::DEFAULT_PARALLEL);
+        assert!(help.contains(&said), "{help}");
+        let cli = Cli::try_parse_from(["kubectl-checkpoint", "pod/p", "--parallel", "3"]).unwrap();
+        let params = cli.checkpoint.kube.connect_params(None);
+        assert_eq!(params.parallel.map(std::num::NonZeroUsize::get), Some(3));
+        assert!(Cli::try_parse_from(["kubectl-checkpoint", "pod/p", "--parallel", "0"]).is_err());
+    }
 
     #[test]
     fn connection_flags_reach_each_verb() {

@@ -22,6 +22,7 @@ mod diff;
 mod docs;
 mod e2e;
 mod fake_apiserver;
+mod fan_out;
 mod fetch;
 mod fixture_truth;
 mod hostile;

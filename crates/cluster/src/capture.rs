@@ -1,4 +1,4 @@
-//! The default verb's fan-out: checkpoint containers a few at a time and, with `--fetch`, copy
+//! The default verb's fan-out: checkpoint containers several at a time (see `fan_out`) and, with `--fetch`, copy
 //! each archive here. The helper pods start while the kubelets are still dumping, so their
 //! start-up is hidden behind the checkpoint; each node gets one helper for all its archives.
 //!
@@ -17,10 +17,10 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use k8s_openapi::jiff::Timestamp;
 
 use super::connect::collect_identity;
+use super::fan_out::{Limits, PER_NODE};
 use super::helper::with_helpers;
 use super::local_state::{self, RecentCheckpoint};
 use super::restart::{apply_restart_check, collect_restart_checks};
@@ -29,9 +29,6 @@ use super::{
     collect_checkpoint, parse_node_path, CheckpointRecord, Connection, ContainerRef, Error,
     FetchParams, FetchRecord, Interruption, NodePath, Progress, Reporter, Result,
 };
-
-/// How many checkpoints run at the same time.
-const CONCURRENCY: usize = 4;
 
 /// What `--fetch` does with each archive.
 pub struct FetchPlan<'a> {
@@ -63,7 +60,8 @@ pub struct Captured {
     pub fetched: Option<Result<FetchRecord>>,
 }
 
-/// Checkpoints `targets` (a few at a time), watches each container's status afterwards and,
+/// Checkpoints `targets` ([`Connection::parallel`] at a time, at most [`PER_NODE`] on one node,
+/// a slow node never holding the others back), watches each container's status afterwards and,
 /// with `fetch`, copies each archive through a helper pod on its node, started while the
 /// kubelet dumps. Transient failures to reach a kubelet are retried within `params.retries`.
 /// Ctrl-C (`cancel`) removes the helper pods and ends the call with [`Error::Interrupted`],
@@ -112,25 +110,28 @@ pub async fn collect_checkpoints(
             ),
             many => format!("the kubelets to checkpoint {} containers", many.len()),
         });
+        let limits = Limits::new(
+            conn.parallel,
+            PER_NODE,
+            targets.iter().map(|t| t.node.as_str()),
+        );
         let taken: Vec<(Result<CheckpointRecord>, Timestamp, Instant)> =
-            futures::stream::iter(targets)
-                .map(async |target| {
-                    let requested = Timestamp::now();
-                    pending
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(target.clone());
-                    let result =
-                        collect_checkpoint(&conn.client, target, timeout, retries, progress).await;
-                    pending
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .retain(|p| p != target);
-                    (result, requested, Instant::now())
-                })
-                .buffered(CONCURRENCY)
-                .collect()
-                .await;
+            futures::future::join_all(targets.iter().map(async |target| {
+                let _place = limits.enter(&target.node).await;
+                let requested = Timestamp::now();
+                pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(target.clone());
+                let result =
+                    collect_checkpoint(&conn.client, target, timeout, retries, progress).await;
+                pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .retain(|p| p != target);
+                (result, requested, Instant::now())
+            }))
+            .await;
         warn_replaced(conn, &taken, progress).await;
         taken
     };
@@ -166,7 +167,9 @@ pub async fn collect_checkpoints(
     nodes.sort_unstable();
     nodes.dedup();
     let outcome = with_helpers(conn, &plan.params.helper, progress, cancel, async |scope| {
+        let starting = Limits::new(conn.parallel, 1, nodes.iter().copied());
         let helpers = futures::future::join_all(nodes.iter().map(async |node| {
+            let _place = starting.enter(node).await;
             let helper = scope.start(node, false).await;
             (helper, Instant::now())
         }));

@@ -22,6 +22,7 @@
 
 use std::ffi::OsStr;
 use std::fmt;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -74,7 +75,13 @@ pub struct ConnectParams {
     pub read_timeout: Option<Duration>,
     /// `-v`: where the request log goes, and how much of it.
     pub log: Option<RequestLog>,
+    /// `--parallel`: how many nodes and containers are worked on at once (`None`:
+    /// [`DEFAULT_PARALLEL`]).
+    pub parallel: Option<NonZeroUsize>,
 }
+
+/// How many nodes and containers are worked on at once unless `--parallel` says otherwise.
+pub const DEFAULT_PARALLEL: usize = 8;
 
 /// The token is a secret: it is never printed, not even in debug output.
 impl fmt::Debug for ConnectParams {
@@ -93,6 +100,7 @@ impl fmt::Debug for ConnectParams {
             .field("impersonate_groups", &self.impersonate_groups)
             .field("request_timeout", &self.request_timeout)
             .field("read_timeout", &self.read_timeout)
+            .field("parallel", &self.parallel)
             .finish_non_exhaustive()
     }
 }
@@ -109,6 +117,9 @@ pub struct Connection {
     pub namespace: String,
     /// The API server's URL.
     pub server: String,
+    /// How many nodes and containers are worked on at once (at least 1): checkpoints in
+    /// flight, nodes listed, helper pods starting.
+    pub parallel: usize,
 }
 
 /// What is wrong with the kubeconfig or the flags that choose from it, in kubectl's words.
@@ -673,6 +684,7 @@ pub async fn connect(params: &ConnectParams) -> Result<Connection> {
         client,
         namespace,
         server: server.trim_end_matches('/').to_string(),
+        parallel: params.parallel.map_or(DEFAULT_PARALLEL, NonZeroUsize::get),
     })
 }
 

@@ -16,6 +16,7 @@ mod capture;
 mod checkpoint;
 mod connect;
 mod exec;
+mod fan_out;
 mod helper;
 mod listing;
 mod local_state;
@@ -35,7 +36,7 @@ pub use checkpoint::{
 };
 pub use connect::{
     collect_contexts, collect_identity, connect, ConnectParams, Connection, Identity,
-    KubeconfigProblem, CONNECT_TIMEOUT, USER_AGENT,
+    KubeconfigProblem, CONNECT_TIMEOUT, DEFAULT_PARALLEL, USER_AGENT,
 };
 pub use exec::ExecOutput;
 pub use helper::{

@@ -27,9 +27,6 @@ use super::{
     CHECKPOINT_DIR,
 };
 
-/// How many nodes are listed at the same time.
-const CONCURRENCY: usize = 4;
-
 /// The parts of a kubelet archive name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArchiveName {
@@ -309,7 +306,7 @@ pub struct NodeListing {
     pub has_directory: bool,
 }
 
-/// Lists the archives on `nodes` through helper pods, a few nodes at a time, each helper removed
+/// Lists the archives on `nodes` through helper pods, [`Connection::parallel`] nodes at a time, each helper removed
 /// as soon as its node is listed (unless kept), each node with its own deadline; `on_listed` gets
 /// each node's listing the moment it is read. A node without a checkpoint directory is listed
 /// as empty; the other failures come back per node. The results come back in the order of
@@ -336,7 +333,7 @@ pub async fn collect_listings(
                     .unwrap_or_else(|e| e.into_inner())
                     .push((index, result));
             })
-            .buffer_unordered(CONCURRENCY)
+            .buffer_unordered(conn.parallel.max(1))
             .collect::<Vec<()>>()
             .await;
         let mut listed = listed.into_inner().unwrap_or_else(|e| e.into_inner());

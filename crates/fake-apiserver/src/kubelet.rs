@@ -6,6 +6,7 @@
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use hyper::{Method, Response, StatusCode};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::StatusDetails;
@@ -113,9 +114,14 @@ async fn checkpoint(
     container: &str,
     timeout: Option<&str>,
 ) -> Response<Body> {
-    let running = {
+    let (running, node_delay) = {
         let mut state = lock(&shared.state);
         state.refresh();
+        let node_delay = state
+            .node_specs
+            .iter()
+            .find(|n| n.name == node)
+            .map_or(Duration::ZERO, |n| n.checkpoint_delay);
         let Some(pod) = state
             .pod(namespace, pod_name)
             .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node))
@@ -134,7 +140,8 @@ async fn checkpoint(
                 &format!("container {container} does not exist"),
             );
         }
-        pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+        let running = pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
+        (running, node_delay)
     };
     if let Some(timeout) = timeout {
         if timeout.parse::<i64>().is_err() {
@@ -159,11 +166,15 @@ async fn checkpoint(
             &format!("checkpointing of {namespace}/{pod_name}/{container} failed ({text})"),
         );
     }
+    let _running = shared
+        .load
+        .checkpoint(node, format!("{namespace}/{pod_name}/{container}"));
     let slow = shared.faults().into_iter().find_map(|f| match f {
         Fault::SlowCheckpoint(delay) => Some(delay),
         _ => None,
     });
-    if let Some(delay) = slow {
+    let delay = slow.unwrap_or_default() + node_delay;
+    if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
     let stamp = Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();

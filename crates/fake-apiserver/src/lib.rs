@@ -23,6 +23,11 @@
 //! path in the arguments made relative: reads and tar member names still match, but paths a
 //! command prints come out relative.
 //!
+//! # Load
+//! [`FakeClusterBuilder::request_latency`] delays every request and [`FakeNode::checkpoint_delay`]
+//! each checkpoint on one node; [`FakeCluster::load`] says how many requests and checkpoints were
+//! in flight at once and when each checkpoint ran (the fan-out tests and benchmark read it).
+//!
 //! # Runtime
 //! [`FakeClusterBuilder::start`] is synchronous and runs the server on its own thread with its own
 //! tokio runtime, so it works from plain `#[test]` and from `#[tokio::test]` alike. Dropping the
@@ -45,6 +50,7 @@ mod discovery;
 mod exec;
 mod kubeconfig;
 mod kubelet;
+mod load;
 mod objects;
 mod selector;
 mod server;
@@ -60,6 +66,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
 
+pub use load::{CheckpointSpan, LoadReport};
 #[allow(unused_imports)] // each test binary uses a different part of the interface
 pub use objects::{
     FakeNode, HostPathMount, Owner, OwnerKind, Phase, PodSpec, Workload, WorkloadKind,
@@ -140,6 +147,7 @@ pub struct FakeClusterBuilder {
     namespace: String,
     aggregated_discovery: bool,
     restricted_namespaces: Vec<String>,
+    request_latency: Duration,
 }
 
 impl FakeClusterBuilder {
@@ -232,6 +240,13 @@ impl FakeClusterBuilder {
         self
     }
 
+    /// How long every request waits before it is served (default none): the round trip to a
+    /// distant or busy API server.
+    pub fn request_latency(mut self, latency: Duration) -> Self {
+        self.request_latency = latency;
+        self
+    }
+
     /// Whether `/api` and `/apis` answer aggregated discovery (v2) when asked, as API servers
     /// >= 1.30 do (default true); false plays an older server and clients fall back.
     pub fn aggregated_discovery(mut self, on: bool) -> Self {
@@ -296,6 +311,7 @@ impl FakeCluster {
             namespace: "default".to_string(),
             aggregated_discovery: true,
             restricted_namespaces: Vec::new(),
+            request_latency: Duration::ZERO,
         }
     }
 
@@ -386,6 +402,12 @@ impl FakeCluster {
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.shared.requests).clone()
+    }
+
+    /// The load measured so far: peak requests and checkpoints in flight, and when each
+    /// checkpoint ran.
+    pub fn load(&self) -> LoadReport {
+        self.shared.load.report()
     }
 
     /// The pods as they are now (created ones included, deleted ones gone).

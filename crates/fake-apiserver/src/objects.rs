@@ -1,6 +1,7 @@
 //! The test-facing descriptions of pods and workloads, and the k8s-openapi objects built from them.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{
     DaemonSet, DaemonSetSpec, Deployment, DeploymentSpec, ReplicaSet, ReplicaSetSpec, StatefulSet,
@@ -354,6 +355,8 @@ pub struct FakeNode {
     /// Pod sandboxes cannot be made there: pods stay Pending and the kubelet reports
     /// `FailedCreatePodSandBox` with this text, again every second.
     pub sandbox_failure: Option<String>,
+    /// How long its kubelet takes for each checkpoint (a busy node, a large container).
+    pub checkpoint_delay: Duration,
 }
 
 impl FakeNode {
@@ -366,6 +369,7 @@ impl FakeNode {
             unschedulable: false,
             taints: Vec::new(),
             sandbox_failure: None,
+            checkpoint_delay: Duration::ZERO,
         }
     }
 
@@ -410,6 +414,13 @@ impl FakeNode {
     pub fn taint(mut self, key: &str, value: &str, effect: &str) -> Self {
         self.taints
             .push((key.to_string(), value.to_string(), effect.to_string()));
+        self
+    }
+
+    /// Makes its kubelet take `delay` for each checkpoint.
+    #[must_use]
+    pub fn checkpoint_delay(mut self, delay: Duration) -> Self {
+        self.checkpoint_delay = delay;
         self
     }
 

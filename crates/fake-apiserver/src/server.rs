@@ -200,6 +200,14 @@ async fn handle(shared: Arc<Shared>, mut req: Request<Incoming>) -> Response<Bod
         impersonate_user,
         impersonate_groups,
     });
+    // A watch stays open by design: only the other requests count as in flight.
+    let watching = query
+        .iter()
+        .any(|(k, v)| k == "watch" && (v == "true" || v == "1"));
+    let _in_flight = (!watching).then(|| shared.load.request());
+    if !shared.request_latency.is_zero() {
+        tokio::time::sleep(shared.request_latency).await;
+    }
     if shared.has_fault(&Fault::HangRequests) {
         // Taken, never answered: the client's own timeout is all that ends it.
         std::future::pending::<()>().await;

@@ -11,6 +11,7 @@ use k8s_openapi::api::core::v1::{Event, EventSource, Node, ObjectReference, Pod}
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::jiff::Timestamp;
 
+use super::load::Load;
 use super::objects::{self, mark_running, FakeNode, OwnerKind, Workload, WorkloadKind};
 use super::{FakeClusterBuilder, Fault, RecordedRequest};
 
@@ -36,6 +37,10 @@ pub(super) struct Shared {
     pub exec_refusals: std::sync::atomic::AtomicU32,
     /// Namespaces whose Pod Security `enforce` level is below privileged.
     pub restricted_namespaces: Vec<String>,
+    /// How long every request waits before it is served.
+    pub request_latency: Duration,
+    /// Requests and checkpoints in flight, measured.
+    pub load: Load,
     root: PathBuf,
     exec_counter: AtomicU64,
 }
@@ -88,6 +93,7 @@ impl Shared {
             pod_start_delay,
             aggregated_discovery,
             restricted_namespaces,
+            request_latency,
             ..
         } = builder;
         let (fixture, pod_start_delay, aggregated_discovery) =
@@ -160,6 +166,8 @@ impl Shared {
             aggregated_discovery,
             exec_refusals: std::sync::atomic::AtomicU32::new(0),
             restricted_namespaces: restricted_namespaces.clone(),
+            request_latency: *request_latency,
+            load: Load::default(),
             root,
             exec_counter: AtomicU64::new(0),
         }
