@@ -146,22 +146,8 @@ pub async fn collect_checkpoints(
             done = work => done,
             () = &mut cancel => return Err(interrupted(0)),
         };
-        let mut checks = checks.into_iter();
-        return Ok(targets
-            .iter()
-            .zip(taken)
-            .map(|(target, (mut checkpoint, ..))| {
-                if let Ok(record) = &mut checkpoint {
-                    let check = checks.next().unwrap_or_default();
-                    apply_restart_check(record, target.status.as_ref(), &check);
-                }
-                Captured {
-                    target: target.clone(),
-                    checkpoint,
-                    fetched: None,
-                }
-            })
-            .collect());
+        let fetched = std::iter::repeat_with(|| None);
+        return Ok(join_outcomes(targets, taken, checks, fetched));
     };
     let mut nodes: Vec<&str> = targets.iter().map(|t| t.node.as_str()).collect();
     nodes.sort_unstable();
@@ -209,30 +195,40 @@ pub async fn collect_checkpoints(
         // The containers are watched while their archives are fetched.
         let (fetched, checks) = tokio::join!(fetches, watch(&taken, false));
         let fetched = fetched?;
-        let mut checks = checks.into_iter();
-        let captured = targets
-            .iter()
-            .zip(taken)
-            .zip(fetched)
-            .map(|((target, (mut checkpoint, ..)), fetched)| {
-                if let Ok(record) = &mut checkpoint {
-                    let check = checks.next().unwrap_or_default();
-                    apply_restart_check(record, target.status.as_ref(), &check);
-                }
-                Captured {
-                    target: target.clone(),
-                    checkpoint,
-                    fetched,
-                }
-            })
-            .collect();
-        Ok(captured)
+        Ok(join_outcomes(targets, taken, checks, fetched))
     })
     .await;
     match outcome {
         Err(Error::Interrupted(interruption)) => Err(interrupted(interruption.helpers_removed)),
         other => other,
     }
+}
+
+/// Each target with its checkpoint (marked when the container restarted: `checks` holds one
+/// check per successful checkpoint, in order) and its copy.
+fn join_outcomes(
+    targets: &[ContainerRef],
+    taken: Vec<(Result<CheckpointRecord>, Timestamp, Instant)>,
+    checks: Vec<super::RestartCheck>,
+    fetched: impl IntoIterator<Item = Option<Result<FetchRecord>>>,
+) -> Vec<Captured> {
+    let mut checks = checks.into_iter();
+    targets
+        .iter()
+        .zip(taken)
+        .zip(fetched)
+        .map(|((target, (mut checkpoint, ..)), fetched)| {
+            if let Ok(record) = &mut checkpoint {
+                let check = checks.next().unwrap_or_default();
+                apply_restart_check(record, target.status.as_ref(), &check);
+            }
+            Captured {
+                target: target.clone(),
+                checkpoint,
+                fetched,
+            }
+        })
+        .collect()
 }
 
 #[allow(clippy::too_many_arguments)]
