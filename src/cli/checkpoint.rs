@@ -7,12 +7,12 @@
 //! request is sent, so that a wrong local path never starts a helper pod), then the run.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 
-use super::fetch::FetchFlags;
+use super::fetch::{delete_fetched, note_left_on_node, DestPlan, FetchFlags};
 use super::kube_args::RECORD_FORMATS;
 use super::pick::{interactive, pick_containers, pick_pod};
 use super::progress::Activity;
@@ -20,8 +20,8 @@ use super::session::{ctrl_c, finish, render_records, runtime};
 use super::{KubeArgs, Outcome, OutputFormat};
 use crate::Error;
 use checkpoint_cluster::{
-    self as cluster, CaptureParams, CheckpointRecord, ContainerChoice, ContainerRef, FetchRecord,
-    Reporter, Target,
+    self as cluster, CaptureParams, CheckpointRecord, ContainerChoice, ContainerRef, Reporter,
+    Target,
 };
 
 /// The help heading of the checkpoint's own flags.
@@ -172,64 +172,6 @@ pub(super) fn build_target_word(
     }
 }
 
-/// Where `--fetch` writes, checked before anything is sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum DestPlan {
-    /// The current directory, under the archive's own name.
-    Here,
-    /// This directory (made if its parent exists), under the archives' own names.
-    Dir(PathBuf),
-    /// This file (one archive).
-    File(PathBuf),
-}
-
-impl DestPlan {
-    /// The plan of `--fetch[=DEST]`: the directory must exist (or be makeable, for a DEST
-    /// ending in `/`), and a file DEST must not exist unless `overwrite`.
-    pub fn of(dest: Option<&Path>, overwrite: bool) -> Result<DestPlan, Error> {
-        let Some(dest) = dest else {
-            cluster::check_dest_dir(Path::new("."), false)?;
-            return Ok(DestPlan::Here);
-        };
-        let as_dir = dest.as_os_str().to_string_lossy().ends_with('/') || dest.is_dir();
-        if as_dir {
-            cluster::check_dest_dir(dest, true)?;
-            return Ok(DestPlan::Dir(dest.to_path_buf()));
-        }
-        let parent = dest.parent().unwrap_or(Path::new(""));
-        cluster::check_dest_dir(parent, false)?;
-        if dest.exists() && !overwrite {
-            return Err(cluster::Error::Exists {
-                path: dest.to_path_buf(),
-                reason: "exists; evidence is never replaced silently: pass --overwrite to replace it, or choose another DEST".into(),
-            }
-            .into());
-        }
-        Ok(DestPlan::File(dest.to_path_buf()))
-    }
-
-    /// For `archives` archives: several never go into one file, so a file DEST becomes a
-    /// directory of that name.
-    fn for_count(self, archives: usize) -> Result<DestPlan, Error> {
-        match self {
-            DestPlan::File(path) if archives > 1 => {
-                cluster::check_dest_dir(&path, true)?;
-                Ok(DestPlan::Dir(path))
-            }
-            other => Ok(other),
-        }
-    }
-
-    /// The local file for the archive `source`.
-    pub(super) fn dest(&self, source: &cluster::NodePath) -> PathBuf {
-        match self {
-            DestPlan::Here => PathBuf::from(source.basename()),
-            DestPlan::Dir(dir) => cluster::build_dest(source, Some(dir), true),
-            DestPlan::File(file) => file.clone(),
-        }
-    }
-}
-
 /// What the default verb was asked, validated before any request is sent.
 struct Plan {
     /// What to checkpoint; `None`: pick a pod on the terminal.
@@ -362,31 +304,6 @@ pub(super) fn checkpoint_to_temp(
     })
 }
 
-/// Deletes a fetched and verified archive from its node and records that in its custody
-/// manifest (`by` says what asked for it).
-pub(super) fn delete_fetched(
-    rt: &tokio::runtime::Runtime,
-    conn: &cluster::Connection,
-    fetched: &FetchRecord,
-    helper: &cluster::HelperParams,
-    by: &str,
-) -> Result<(), cluster::Error> {
-    let source = cluster::parse_node_path(&format!("{}:{}", fetched.node, fetched.path))?;
-    let activity = Activity::new(std::io::stderr().is_terminal());
-    // The archive was just verified against the node's: it is the kubelet's, whatever tar
-    // says of it.
-    rt.block_on(cluster::delete_archive(
-        conn,
-        &source,
-        true,
-        helper,
-        &activity,
-        ctrl_c(),
-    ))?;
-    drop(activity);
-    cluster::record_node_deletion(&fetched.dest, by)
-}
-
 /// The error of a fetch that failed after its checkpoint succeeded: it names the archive on
 /// the node, so the evidence is not lost.
 fn fetch_failed(record: &CheckpointRecord, err: cluster::Error) -> cluster::Error {
@@ -458,16 +375,6 @@ fn build_restart_message(record: &CheckpointRecord, allow: bool) -> String {
             "; --allow-restart accepts this"
         }
     )
-}
-
-/// Says what stays on the nodes after a fetch, and the command that deletes it.
-pub(super) fn note_left_on_node(fetched: &[&FetchRecord]) {
-    for done in fetched {
-        crate::messages::note(format_args!(
-            "the archive stays on node {} (the kubelet never deletes it); delete it with: kubectl checkpoint delete {}:{}",
-            done.node, done.node, done.path
-        ));
-    }
 }
 
 /// Lists TARGET's pods and picks the containers; per-pod problems are returned next to the
@@ -691,33 +598,6 @@ mod tests {
                 .contains("kubectl checkpoint analyze --local ARCHIVE"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn fetch_destinations_are_checked_here_first() {
-        let dir = tempfile::tempdir().unwrap();
-        let missing = dir.path().join("nonexistent/dir/");
-        let err = DestPlan::of(Some(&missing), false).unwrap_err().to_string();
-        assert!(err.contains("parent directory"), "{err}");
-        let sub = PathBuf::from(format!("{}/", dir.path().join("out").display()));
-        assert_eq!(
-            DestPlan::of(Some(&sub), false).unwrap(),
-            DestPlan::Dir(sub.clone())
-        );
-        assert!(dir.path().join("out").is_dir());
-        let file = dir.path().join("a.tar");
-        assert_eq!(
-            DestPlan::of(Some(&file), false).unwrap(),
-            DestPlan::File(file.clone())
-        );
-        std::fs::write(&file, b"evidence").unwrap();
-        let err = DestPlan::of(Some(&file), false).unwrap_err().to_string();
-        assert!(err.contains("--overwrite"), "{err}");
-        assert!(DestPlan::of(Some(&file), true).is_ok());
-        let err = DestPlan::of(Some(&dir.path().join("no/a.tar")), false)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("does not exist"), "{err}");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! TARGET` share: a progress bar, Ctrl-C handling, `--delete-after-fetch`.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
@@ -161,13 +161,7 @@ pub(super) fn fetch_one(
     }
     let record = fetched?;
     if flags.delete_after_fetch {
-        super::checkpoint::delete_fetched(
-            rt,
-            conn,
-            &record,
-            &params.helper,
-            "--delete-after-fetch",
-        )?;
+        delete_fetched(rt, conn, &record, &params.helper, "--delete-after-fetch")?;
     }
     Ok(record)
 }
@@ -177,7 +171,7 @@ pub fn run(args: FetchArgs) -> Result<Outcome, Error> {
     let given = args.source.clone().unwrap_or_default();
     let source = given_source(args.source.as_deref(), "fetch")?;
     // The local side first: no helper pod starts for a copy that cannot be written.
-    let dest_plan = super::checkpoint::DestPlan::of(args.dest.as_deref(), args.flags.overwrite)?;
+    let dest_plan = DestPlan::of(args.dest.as_deref(), args.flags.overwrite)?;
     let rt = runtime()?;
     let conn = rt.block_on(cluster::connect(&args.kube.connect_params(None)))?;
     let source = match source {
@@ -205,7 +199,134 @@ pub fn run(args: FetchArgs) -> Result<Outcome, Error> {
             .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
     }
     if !args.flags.delete_after_fetch {
-        super::checkpoint::note_left_on_node(&[&record]);
+        note_left_on_node(&[&record]);
     }
     Ok(Outcome::Success)
+}
+
+/// Where `--fetch` writes, checked before anything is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum DestPlan {
+    /// The current directory, under the archive's own name.
+    Here,
+    /// This directory (made if its parent exists), under the archives' own names.
+    Dir(PathBuf),
+    /// This file (one archive).
+    File(PathBuf),
+}
+
+impl DestPlan {
+    /// The plan of `--fetch[=DEST]`: the directory must exist (or be makeable, for a DEST
+    /// ending in `/`), and a file DEST must not exist unless `overwrite`.
+    pub fn of(dest: Option<&Path>, overwrite: bool) -> Result<DestPlan, Error> {
+        let Some(dest) = dest else {
+            cluster::check_dest_dir(Path::new("."), false)?;
+            return Ok(DestPlan::Here);
+        };
+        let as_dir = dest.as_os_str().to_string_lossy().ends_with('/') || dest.is_dir();
+        if as_dir {
+            cluster::check_dest_dir(dest, true)?;
+            return Ok(DestPlan::Dir(dest.to_path_buf()));
+        }
+        let parent = dest.parent().unwrap_or(Path::new(""));
+        cluster::check_dest_dir(parent, false)?;
+        if dest.exists() && !overwrite {
+            return Err(cluster::Error::Exists {
+                path: dest.to_path_buf(),
+                reason: "exists; evidence is never replaced silently: pass --overwrite to replace it, or choose another DEST".into(),
+            }
+            .into());
+        }
+        Ok(DestPlan::File(dest.to_path_buf()))
+    }
+
+    /// For `archives` archives: several never go into one file, so a file DEST becomes a
+    /// directory of that name.
+    pub(super) fn for_count(self, archives: usize) -> Result<DestPlan, Error> {
+        match self {
+            DestPlan::File(path) if archives > 1 => {
+                cluster::check_dest_dir(&path, true)?;
+                Ok(DestPlan::Dir(path))
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// The local file for the archive `source`.
+    pub(super) fn dest(&self, source: &cluster::NodePath) -> PathBuf {
+        match self {
+            DestPlan::Here => PathBuf::from(source.basename()),
+            DestPlan::Dir(dir) => cluster::build_dest(source, Some(dir), true),
+            DestPlan::File(file) => file.clone(),
+        }
+    }
+}
+
+/// Deletes a fetched and verified archive from its node and records that in its custody
+/// manifest (`by` says what asked for it).
+pub(super) fn delete_fetched(
+    rt: &tokio::runtime::Runtime,
+    conn: &cluster::Connection,
+    fetched: &FetchRecord,
+    helper: &cluster::HelperParams,
+    by: &str,
+) -> Result<(), cluster::Error> {
+    let source = cluster::parse_node_path(&format!("{}:{}", fetched.node, fetched.path))?;
+    let activity = Activity::new(std::io::stderr().is_terminal());
+    // The archive was just verified against the node's: it is the kubelet's, whatever tar
+    // says of it.
+    rt.block_on(cluster::delete_archive(
+        conn,
+        &source,
+        true,
+        helper,
+        &activity,
+        ctrl_c(),
+    ))?;
+    drop(activity);
+    cluster::record_node_deletion(&fetched.dest, by)
+}
+
+/// Says what stays on the nodes after a fetch, and the command that deletes it.
+pub(super) fn note_left_on_node(fetched: &[&FetchRecord]) {
+    for done in fetched {
+        crate::messages::note(format_args!(
+            "the archive stays on node {} (the kubelet never deletes it); delete it with: kubectl checkpoint delete {}:{}",
+            done.node, done.node, done.path
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::DestPlan;
+
+    #[test]
+    fn fetch_destinations_are_checked_here_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nonexistent/dir/");
+        let err = DestPlan::of(Some(&missing), false).unwrap_err().to_string();
+        assert!(err.contains("parent directory"), "{err}");
+        let sub = PathBuf::from(format!("{}/", dir.path().join("out").display()));
+        assert_eq!(
+            DestPlan::of(Some(&sub), false).unwrap(),
+            DestPlan::Dir(sub.clone())
+        );
+        assert!(dir.path().join("out").is_dir());
+        let file = dir.path().join("a.tar");
+        assert_eq!(
+            DestPlan::of(Some(&file), false).unwrap(),
+            DestPlan::File(file.clone())
+        );
+        std::fs::write(&file, b"evidence").unwrap();
+        let err = DestPlan::of(Some(&file), false).unwrap_err().to_string();
+        assert!(err.contains("--overwrite"), "{err}");
+        assert!(DestPlan::of(Some(&file), true).is_ok());
+        let err = DestPlan::of(Some(&dir.path().join("no/a.tar")), false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("does not exist"), "{err}");
+    }
 }

@@ -19,12 +19,13 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::jiff::Timestamp;
 
+use super::clock::rfc3339;
 use super::connect::collect_identity;
 use super::fan_out::{Limits, PER_NODE};
 use super::helper::with_helpers;
 use super::local_state::{self, RecentCheckpoint};
 use super::restart::{apply_restart_check, collect_restart_checks};
-use super::transfer::{check_dest, rfc3339, transfer, Context, Started};
+use super::transfer::{check_dest, transfer, Context, Started};
 use super::{
     collect_checkpoint, parse_node_path, CheckpointRecord, Connection, ContainerRef, Error,
     FetchParams, FetchRecord, Interruption, NodePath, Progress, Reporter, Result,

@@ -14,6 +14,7 @@
 mod advice;
 mod capture;
 mod checkpoint;
+mod clock;
 mod connect;
 mod exec;
 mod fan_out;

@@ -131,7 +131,7 @@ pub(crate) fn open_part(part: &Path, keep: Option<u64>) -> std::io::Result<(File
 
 /// Now, as the custody record writes times.
 fn now() -> String {
-    super::transfer::rfc3339(Timestamp::now())
+    super::clock::rfc3339(Timestamp::now())
 }
 
 /// Writes a small file privately (0600), replacing it atomically, never through a symlink.

@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
+use super::clock::rfc3339;
 use super::connect::{collect_identity, Identity, USER_AGENT};
 use super::exec::{check_status, exec_status, read_exec, MAX_ERRORS};
 use super::helper::with_helpers;
@@ -347,11 +348,6 @@ pub(crate) struct Context<'a> {
     pub helper_start: f64,
     pub identity: std::result::Result<Identity, String>,
     pub checkpoint: Option<(&'a CheckpointRecord, Timestamp)>,
-}
-
-/// RFC 3339 in UTC with milliseconds.
-pub(crate) fn rfc3339(at: Timestamp) -> String {
-    at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 /// The node's size and mtime of the archive.
@@ -1066,11 +1062,5 @@ mod tests {
         assert!(err.contains("is not a directory"), "{err}");
         // Nothing is left behind by the probe.
         assert_eq!(std::fs::read_dir(&made).unwrap().count(), 0);
-    }
-
-    #[test]
-    fn times_are_rfc3339_utc() {
-        let at = Timestamp::from_second(1_692_876_258).unwrap();
-        assert_eq!(rfc3339(at), "2023-08-24T11:24:18.000Z");
     }
 }

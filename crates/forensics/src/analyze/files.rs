@@ -203,7 +203,12 @@ pub(crate) fn open_file(files: &FileTable, pid: u32, fds: &[Fd], fd: &Fd) -> Ope
             details.extend(queued_detail(entry.unread_bytes, "queued", "sk-queues.img"));
         }
         Some(FileKind::Eventpoll { targets }) => {
-            let reports = super::notify::epoll_targets(files, fds, targets);
+            let reports = super::notify::epoll_targets(targets, |tfd| {
+                fds.iter().find(|fd| fd.fd == tfd).map_or_else(
+                    || "unknown".to_owned(),
+                    |fd| describe_proc(files, fd.file_type, fd.id),
+                )
+            });
             let mut tfds: Vec<u32> = targets.iter().map(|t| t.tfd).collect();
             tfds.sort_unstable();
             tfds.dedup();

@@ -3,12 +3,8 @@
 //! path, mask) and a fanotify instance's marks, with the kernel's names for their bits
 //! (`<sys/epoll.h>`, `<sys/inotify.h>`, `<linux/fanotify.h>`).
 
-use super::files::describe_proc;
 use super::{EpollTargetReport, FanotifyMarkReport, FanotifyReport, InotifyWatchReport};
-use checkpoint_model::dump::files::{
-    EpollTarget, FanotifyMark, FileTable, InotifyWatch, MarkTarget,
-};
-use checkpoint_model::dump::Fd;
+use checkpoint_model::dump::files::{EpollTarget, FanotifyMark, InotifyWatch, MarkTarget};
 
 /// `EPOLL*` bits.
 const EPOLL_BITS: &[(u32, &str)] = &[
@@ -103,21 +99,17 @@ pub(crate) fn epoll_event_names(events: u32) -> Vec<String> {
     bit_names(events, EPOLL_BITS)
 }
 
-/// An epoll instance's registrations; `fds` is the owner's descriptor table, where each
-/// registered descriptor is looked up.
+/// An epoll instance's registrations; `describe` names a registered descriptor as
+/// `/proc/PID/fd` does (from its owner's descriptor table).
 pub(crate) fn epoll_targets(
-    files: &FileTable,
-    fds: &[Fd],
     targets: &[EpollTarget],
+    describe: impl Fn(u32) -> String,
 ) -> Vec<EpollTargetReport> {
     targets
         .iter()
         .map(|target| EpollTargetReport {
             tfd: target.tfd,
-            target: fds.iter().find(|fd| fd.fd == target.tfd).map_or_else(
-                || "unknown".to_owned(),
-                |fd| describe_proc(files, fd.file_type, fd.id),
-            ),
+            target: describe(target.tfd),
             events: format!("{:#x}", target.events),
             event_names: epoll_event_names(target.events),
             data: format!("{:#x}", target.data),
