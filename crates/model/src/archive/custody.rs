@@ -187,45 +187,14 @@ pub fn custody_path(dest: &Path) -> PathBuf {
 /// Reads the manifest beside `archive` (if there is one) and checks the archive against it: its
 /// size, then its sha256 (one streaming read of the archive). `None` when there is no manifest.
 pub fn check_custody(archive: &Path) -> Option<CustodyStatus> {
-    let manifest = custody_path(archive);
-    let file = match open_nofollow(&manifest) {
-        Ok(file) => file,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(err) => return Some(unreadable(manifest, format!("cannot read it: {err}"))),
-    };
-    let mut text = String::new();
-    if let Err(err) = file.take(MAX_MANIFEST_BYTES + 1).read_to_string(&mut text) {
-        return Some(unreadable(manifest, format!("cannot read it: {err}")));
-    }
-    if text.len() as u64 > MAX_MANIFEST_BYTES {
-        return Some(unreadable(manifest, "it is larger than 1 MiB".into()));
-    }
-    let record: CustodyRecord = match serde_json::from_str(&text) {
+    let record = match read_custody(archive)? {
         Ok(record) => record,
-        Err(err) => {
-            return Some(unreadable(
-                manifest,
-                format!("it is not a custody manifest: {err}"),
-            ))
-        }
+        Err(unreadable) => return Some(unreadable),
     };
-    if !is_sha256_hex(&record.archive.sha256) {
-        return Some(unreadable(
-            manifest,
-            "its archive sha256 is not 64 hexadecimal digits: it is not a custody manifest".into(),
-        ));
-    }
+    let manifest = custody_path(archive);
     let problem = match hash_file(archive) {
         Err(err) => Some(format!("cannot read the archive to check it: {err}")),
-        Ok((size, _)) if size != record.archive.size => Some(format!(
-            "the archive has {size} bytes, the manifest records {}: it is not the fetched copy",
-            record.archive.size
-        )),
-        Ok((_, sha256)) if !sha256.eq_ignore_ascii_case(&record.archive.sha256) => Some(format!(
-            "the archive's sha256 is {sha256}, the manifest records {}: it changed since it was fetched",
-            record.archive.sha256
-        )),
-        Ok(_) => None,
+        Ok((size, sha256)) => judge_copy(&record, size, &sha256),
     };
     Some(CustodyStatus {
         manifest,
@@ -233,6 +202,59 @@ pub fn check_custody(archive: &Path) -> Option<CustodyStatus> {
         record: Some(record),
         problem,
     })
+}
+
+/// Reads the manifest beside `archive` without reading the archive: `None` when there is none,
+/// the status saying why when it cannot be used. A caller that reads the archive anyway (an
+/// image build hashes it as its layer) checks it with [`judge_copy`] afterwards, in one pass.
+pub fn read_custody(archive: &Path) -> Option<Result<CustodyRecord, CustodyStatus>> {
+    let manifest = custody_path(archive);
+    let file = match open_nofollow(&manifest) {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(err) => return Some(Err(unreadable(manifest, format!("cannot read it: {err}")))),
+    };
+    let mut text = String::new();
+    if let Err(err) = file.take(MAX_MANIFEST_BYTES + 1).read_to_string(&mut text) {
+        return Some(Err(unreadable(manifest, format!("cannot read it: {err}"))));
+    }
+    if text.len() as u64 > MAX_MANIFEST_BYTES {
+        return Some(Err(unreadable(manifest, "it is larger than 1 MiB".into())));
+    }
+    let record: CustodyRecord = match serde_json::from_str(&text) {
+        Ok(record) => record,
+        Err(err) => {
+            return Some(Err(unreadable(
+                manifest,
+                format!("it is not a custody manifest: {err}"),
+            )))
+        }
+    };
+    if !is_sha256_hex(&record.archive.sha256) {
+        return Some(Err(unreadable(
+            manifest,
+            "its archive sha256 is not 64 hexadecimal digits: it is not a custody manifest".into(),
+        )));
+    }
+    Some(Ok(record))
+}
+
+/// What is wrong with an archive of `size` bytes and sha256 `sha256` (hex) as the copy `record`
+/// describes; `None` when it is that copy.
+pub fn judge_copy(record: &CustodyRecord, size: u64, sha256: &str) -> Option<String> {
+    if size != record.archive.size {
+        return Some(format!(
+            "the archive has {size} bytes, the manifest records {}: it is not the fetched copy",
+            record.archive.size
+        ));
+    }
+    if !sha256.eq_ignore_ascii_case(&record.archive.sha256) {
+        return Some(format!(
+            "the archive's sha256 is {sha256}, the manifest records {}: it changed since it was fetched",
+            record.archive.sha256
+        ));
+    }
+    None
 }
 
 /// True for the 64 hexadecimal digits of a sha256.

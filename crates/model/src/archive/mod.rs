@@ -34,6 +34,7 @@ pub mod custody;
 mod index;
 mod member_reader;
 pub mod metadata;
+pub mod recorded;
 mod rootfs;
 mod spool;
 mod tar_stream;
@@ -44,9 +45,10 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use custody::{check_custody, CustodyRecord, CustodyStatus};
+pub use custody::{check_custody, judge_copy, read_custody, CustodyRecord, CustodyStatus};
 pub use member_reader::{MemberReader, PagesReader};
 pub use metadata::ContainerMetadata;
+pub use recorded::{RecordedPort, RecordedResources, RecordedSpec};
 pub use rootfs::{expansion_limit, ChangedFile, RootfsDiff, EXPANSION_FLOOR, EXPANSION_RATIO};
 pub use tar_stream::MemberKind;
 
@@ -956,6 +958,21 @@ impl Checkpoint {
                 reason,
             },
         )
+    }
+
+    /// What the checkpoint recorded of its container's Kubernetes spec (ports, resources) in
+    /// spec.dump; empty when the archive has no spec.dump.
+    pub fn recorded_spec(&self) -> Result<RecordedSpec, Error> {
+        match self.read_member("spec.dump")? {
+            Some(bytes) => recorded::build_recorded_spec(&bytes).map_err(|reason| {
+                Error::ParseMember {
+                    archive: self.display.clone(),
+                    member: "spec.dump".to_owned(),
+                    reason,
+                }
+            }),
+            None => Ok(RecordedSpec::default()),
+        }
     }
 
     /// Files changed in the container's root file system (`rootfs-diff.tar`, plain or gzip or zstd
