@@ -41,6 +41,9 @@ pub enum Error {
     /// Talking to the cluster failed.
     #[error(transparent)]
     Cluster(#[from] checkpoint_cluster::Error),
+    /// Building, writing, pushing or reading a checkpoint image failed.
+    #[error(transparent)]
+    Registry(#[from] checkpoint_registry::Error),
     /// The secret-detection rule table is unusable.
     #[error(transparent)]
     Secrets(#[from] checkpoint_forensics::secrets::Error),
@@ -129,6 +132,7 @@ impl Error {
     fn hint(&self) -> Option<&str> {
         match self {
             Error::Cluster(err) => err.hint(),
+            Error::Registry(err) => err.hint(),
             Error::NotAVerb { source, .. } | Error::In { source, .. } => source.hint(),
             _ if self.is_out_of_descriptors() => Some(OUT_OF_DESCRIPTORS),
             _ => None,

@@ -221,6 +221,38 @@ pub(super) fn checkpoint_to_temp(
     remote: &RemoteArgs,
     target: Option<&str>,
 ) -> Result<TempCheckpoint, Error> {
+    checkpoint_to_temp_with(
+        &CaptureFlags {
+            kube: &remote.kube,
+            container: remote.container.as_deref(),
+            timeout: remote.timeout,
+            restart: remote.restart,
+            fetch_flags: &remote.fetch_flags,
+        },
+        target,
+    )
+}
+
+/// What [`checkpoint_to_temp_with`] needs of a verb's flags.
+pub(super) struct CaptureFlags<'a> {
+    /// Connection flags.
+    pub kube: &'a KubeArgs,
+    /// `-c`.
+    pub container: Option<&'a str>,
+    /// `--timeout`.
+    pub timeout: Option<u64>,
+    /// `--allow-restart`, `--restart-check`.
+    pub restart: RestartArgs,
+    /// Fetch options.
+    pub fetch_flags: &'a FetchFlags,
+}
+
+/// [`checkpoint_to_temp`] for any verb that checkpoints one container and works on its copy
+/// (`analyze`, `image`, `migrate`).
+pub(super) fn checkpoint_to_temp_with(
+    remote: &CaptureFlags<'_>,
+    target: Option<&str>,
+) -> Result<TempCheckpoint, Error> {
     let target = target
         .map(|t| cluster::parse_target(Some(t), None))
         .transpose()?;
@@ -241,14 +273,8 @@ pub(super) fn checkpoint_to_temp(
     };
     let activity = Activity::new(std::io::stderr().is_terminal());
     activity.waiting(&format!("the API server {}", conn.server));
-    let (mut refs, mut failures) = resolve_containers(
-        &rt,
-        &conn,
-        &target,
-        remote.container.as_deref(),
-        false,
-        &activity,
-    )?;
+    let (mut refs, mut failures) =
+        resolve_containers(&rt, &conn, &target, remote.container, false, &activity)?;
     if let Some(err) = failures.pop() {
         return Err(err.into());
     }

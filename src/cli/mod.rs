@@ -16,6 +16,7 @@ mod coredump;
 mod decode;
 mod diff;
 mod fetch;
+mod image;
 mod kube_args;
 mod list;
 mod memory_args;
@@ -26,6 +27,7 @@ mod progress;
 mod reference;
 mod secrets_args;
 mod session;
+mod shipping;
 
 pub use kube_args::{KubeArgs, OutputFormat};
 
@@ -107,6 +109,9 @@ pub enum Command {
     Delete(list::DeleteArgs),
     /// Analyse a checkpoint: processes, files, sockets, memory, secrets.
     Analyze(analyze::AnalyzeArgs),
+    /// Build a checkpoint image (what CRI-O restores a container from) and push it, or write
+    /// it as an OCI image layout.
+    Image(image::ImageArgs),
     /// Decode one CRIU image file like `crit decode`.
     Decode(decode::DecodeArgs),
     /// Compare two checkpoints: processes, files, sockets, memory, root file system, metadata.
@@ -209,6 +214,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Some(Command::List(args)) => list::run(args),
         Some(Command::Delete(args)) => list::run_delete(args),
         Some(Command::Analyze(args)) => analyze::run(args),
+        Some(Command::Image(args)) => image::run(args),
         Some(Command::Decode(args)) => decode::run(args),
         Some(Command::Diff(args)) => diff::run(args),
         Some(Command::Coredump(args)) => coredump::run(args),

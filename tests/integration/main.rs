@@ -27,6 +27,7 @@ mod fetch;
 mod fixture_truth;
 mod hostile;
 mod hostile_model;
+mod images;
 mod indicators;
 mod krew;
 mod list;

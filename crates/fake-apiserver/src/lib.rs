@@ -8,6 +8,8 @@
 //! replicasets (get, list), the kubelet checkpoint API through
 //! `POST /api/v1/nodes/{node}/proxy/checkpoint/{ns}/{pod}/{container}`, and exec over websockets
 //! (`v5.channel.k8s.io`, `v4.channel.k8s.io`) that runs the command for real on this machine.
+//! Beside it, [`FakeRegistry`]: an OCI registry (plain HTTP on 127.0.0.1, Basic or Bearer auth,
+//! chunked and monolithic blob uploads, manifests) for the checkpoint-image verbs.
 //!
 //! # Nodes and host paths
 //! Each node has a root directory standing for its filesystem; [`FakeCluster::node_dir`] is its
@@ -52,6 +54,7 @@ mod kubeconfig;
 mod kubelet;
 mod load;
 mod objects;
+mod registry;
 mod selector;
 mod server;
 mod state;
@@ -67,6 +70,8 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Pod;
 
 pub use load::{CheckpointSpan, LoadReport};
+pub use registry::{FakeRegistry, RegistryAuth, RegistryRequest};
+
 #[allow(unused_imports)] // each test binary uses a different part of the interface
 pub use objects::{
     FakeNode, HostPathMount, Owner, OwnerKind, Phase, PodSpec, Workload, WorkloadKind,

@@ -228,7 +228,14 @@ fn run_helper(helper: &str, registry: &str) -> Result<Option<Credentials>> {
         if stdout.contains("credentials not found") {
             return Ok(None);
         }
-        let first_line = |text: &str| text.lines().next().unwrap_or("").chars().take(200).collect::<String>();
+        let first_line = |text: &str| {
+            text.lines()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(200)
+                .collect::<String>()
+        };
         return Err(fail(format!(
             "it failed ({}): {}",
             output.status,
@@ -237,7 +244,11 @@ fn run_helper(helper: &str, registry: &str) -> Result<Option<Credentials>> {
     }
     let answer: HelperAnswer = serde_json::from_str(&stdout)
         .map_err(|_| fail("its answer is not the credential helpers' JSON".to_string()))?;
-    Ok(Some(Credentials::new(&answer.username, &answer.secret, &program)))
+    Ok(Some(Credentials::new(
+        &answer.username,
+        &answer.secret,
+        &program,
+    )))
 }
 
 #[cfg(test)]
@@ -260,7 +271,11 @@ mod tests {
         );
         assert_eq!(
             build_auth_files(
-                env(&[("REGISTRY_AUTH_FILE", "/a.json"), ("XDG_RUNTIME_DIR", "/run/user/1"), ("DOCKER_CONFIG", "/d")]),
+                env(&[
+                    ("REGISTRY_AUTH_FILE", "/a.json"),
+                    ("XDG_RUNTIME_DIR", "/run/user/1"),
+                    ("DOCKER_CONFIG", "/d")
+                ]),
                 Some(home)
             ),
             [PathBuf::from("/a.json"), PathBuf::from("/d/config.json")]
@@ -299,7 +314,8 @@ mod tests {
         std::fs::write(&file, r#"{"credHelpers":{"r.example":"nosuchhelper-kc"}}"#).unwrap();
         let err = collect_credentials("r.example", &[file]).unwrap_err();
         assert!(
-            err.to_string().contains("docker-credential-nosuchhelper-kc"),
+            err.to_string()
+                .contains("docker-credential-nosuchhelper-kc"),
             "{err}"
         );
     }

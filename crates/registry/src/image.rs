@@ -282,7 +282,12 @@ mod tests {
     use super::*;
 
     fn layer() -> Layer {
-        Layer::new(LayerCompression::None, 10240, &"ab".repeat(32), &"ab".repeat(32))
+        Layer::new(
+            LayerCompression::None,
+            10240,
+            &"ab".repeat(32),
+            &"ab".repeat(32),
+        )
     }
 
     #[test]
@@ -300,9 +305,21 @@ mod tests {
     #[test]
     fn media_types_follow_the_compression() {
         for (head, compression, media_type) in [
-            (&b"ustar"[..], LayerCompression::None, "application/vnd.oci.image.layer.v1.tar"),
-            (&[0x1f, 0x8b, 8][..], LayerCompression::Gzip, "application/vnd.oci.image.layer.v1.tar+gzip"),
-            (&[0x28, 0xb5, 0x2f, 0xfd][..], LayerCompression::Zstd, "application/vnd.oci.image.layer.v1.tar+zstd"),
+            (
+                &b"ustar"[..],
+                LayerCompression::None,
+                "application/vnd.oci.image.layer.v1.tar",
+            ),
+            (
+                &[0x1f, 0x8b, 8][..],
+                LayerCompression::Gzip,
+                "application/vnd.oci.image.layer.v1.tar+gzip",
+            ),
+            (
+                &[0x28, 0xb5, 0x2f, 0xfd][..],
+                LayerCompression::Zstd,
+                "application/vnd.oci.image.layer.v1.tar+zstd",
+            ),
         ] {
             assert_eq!(LayerCompression::of_head(head), compression);
             assert_eq!(compression.media_type(), media_type);
@@ -321,7 +338,10 @@ mod tests {
         assert_eq!(manifest["schemaVersion"], 2);
         assert_eq!(manifest["mediaType"], MANIFEST_MEDIA_TYPE);
         assert_eq!(manifest["config"]["mediaType"], CONFIG_MEDIA_TYPE);
-        assert_eq!(manifest["layers"][0]["digest"], format!("sha256:{}", "ab".repeat(32)));
+        assert_eq!(
+            manifest["layers"][0]["digest"],
+            format!("sha256:{}", "ab".repeat(32))
+        );
         assert_eq!(
             manifest["annotations"]["io.kubernetes.cri-o.annotations.checkpoint.name"],
             "app"
@@ -331,7 +351,13 @@ mod tests {
         assert!(config["config"].get("Cmd").is_none());
         let index: serde_json::Value =
             serde_json::from_slice(&build_index(&image, Some("v1"))).unwrap();
-        assert_eq!(index["manifests"][0]["annotations"][REF_NAME_ANNOTATION], "v1");
-        assert_eq!(index["manifests"][0]["digest"], image.manifest_descriptor.digest.as_str());
+        assert_eq!(
+            index["manifests"][0]["annotations"][REF_NAME_ANNOTATION],
+            "v1"
+        );
+        assert_eq!(
+            index["manifests"][0]["digest"],
+            image.manifest_descriptor.digest.as_str()
+        );
     }
 }

@@ -142,9 +142,7 @@ impl LayerHasher {
         let hash = || HashWriter(Sha256::new());
         let inner = match compression {
             LayerCompression::None => Inner::Plain,
-            LayerCompression::Gzip => {
-                Inner::Gzip(Box::new(flate2::write::GzDecoder::new(hash())))
-            }
+            LayerCompression::Gzip => Inner::Gzip(Box::new(flate2::write::GzDecoder::new(hash()))),
             LayerCompression::Zstd => match zstd::stream::write::Decoder::new(hash()) {
                 Ok(decoder) => Inner::Zstd(Box::new(decoder)),
                 // Only a failed allocation of the decoder's context gets here.
@@ -193,11 +191,16 @@ pub struct WrittenImage {
     pub documents: ImageDocuments,
 }
 
+/// The annotations of an image once its layer is known (they record the archive's sha256), or
+/// why the image must not be made (the archive is not the copy its custody manifest describes).
+pub type Annotate<'a> =
+    &'a (dyn Fn(&Layer) -> Result<std::collections::BTreeMap<String, String>> + Sync);
+
 /// The annotations and tag of an image to write, and when it is built.
-#[derive(Debug, Clone)]
+#[derive(Clone, Copy)]
 pub struct ImageParams<'a> {
-    /// The manifest's annotations.
-    pub annotations: &'a std::collections::BTreeMap<String, String>,
+    /// The manifest's annotations, from the layer.
+    pub annotate: Annotate<'a>,
     /// The tag recorded in the layout's index (`org.opencontainers.image.ref.name`).
     pub tag: Option<&'a str>,
     /// When the image is built (RFC 3339).
@@ -275,9 +278,16 @@ pub fn write_oci_dir(
             return Err(err);
         }
     };
+    let annotations = match (params.annotate)(&layer) {
+        Ok(annotations) => annotations,
+        Err(err) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(err);
+        }
+    };
     let layer_path = blobs.join(layer.descriptor.hex());
     std::fs::rename(&partial, &layer_path).map_err(write_error(&layer_path))?;
-    let documents = image::build_image(&layer, params.annotations, params.created);
+    let documents = image::build_image(&layer, &annotations, params.created);
     write_small(&blobs.join(hex_of(&documents.config)), &documents.config)?;
     write_small(
         &blobs.join(documents.manifest_descriptor.hex()),
@@ -295,12 +305,13 @@ fn hex_of(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// A ustar header for a file `name` of `size` bytes (or a directory), mode 0644 (0755).
+/// A ustar header for a file `name` of `size` bytes (or a directory), mode 0600 (0700): what
+/// is unpacked from it is as private as the directory layout.
 fn tar_header(name: &str, size: u64, dir: bool) -> std::io::Result<tar::Header> {
     let mut header = tar::Header::new_ustar();
     header.set_path(name)?;
     header.set_size(size);
-    header.set_mode(if dir { 0o755 } else { 0o644 });
+    header.set_mode(if dir { 0o700 } else { 0o600 });
     header.set_entry_type(if dir {
         tar::EntryType::Directory
     } else {
@@ -362,10 +373,14 @@ fn write_archive_inner(
     out.seek(SeekFrom::Start(slot)).map_err(&fail)?;
     out.write_all(header.as_bytes()).map_err(&fail)?;
     out.seek(SeekFrom::Start(end)).map_err(&fail)?;
-    let documents = image::build_image(&layer, params.annotations, params.created);
+    let annotations = (params.annotate)(&layer)?;
+    let documents = image::build_image(&layer, &annotations, params.created);
     let index = image::build_index(&documents, params.tag);
     let members: [(String, &[u8]); 4] = [
-        (format!("blobs/sha256/{}", hex_of(&documents.config)), &documents.config),
+        (
+            format!("blobs/sha256/{}", hex_of(&documents.config)),
+            &documents.config,
+        ),
         (
             format!("blobs/sha256/{}", documents.manifest_descriptor.hex()),
             &documents.manifest,
@@ -404,10 +419,13 @@ mod tests {
         let source = LayerSource::open(&archive(dir.path(), &bytes)).unwrap();
         let mut copy = Vec::new();
         let layer = source
-            .stream(|c| {
-                copy.extend_from_slice(c);
-                Ok(())
-            }, &mut |_| {})
+            .stream(
+                |c| {
+                    copy.extend_from_slice(c);
+                    Ok(())
+                },
+                &mut |_| {},
+            )
             .unwrap();
         assert_eq!(copy, bytes);
         assert_eq!(layer.descriptor.digest, image::sha256_digest(&bytes));
@@ -438,18 +456,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bytes = vec![3u8; 1500];
         let path = archive(dir.path(), &bytes);
-        let annotations = BTreeMap::new();
         let params = ImageParams {
-            annotations: &annotations,
+            annotate: &|_| Ok(BTreeMap::new()),
             tag: Some("v1"),
             created: "2026-12-07T00:00:00Z",
         };
         let out_dir = dir.path().join("layout");
-        let a = write_oci_dir(LayerSource::open(&path).unwrap(), &out_dir, &params, &mut |_| {})
-            .unwrap();
+        let a = write_oci_dir(
+            LayerSource::open(&path).unwrap(),
+            &out_dir,
+            &params,
+            &mut |_| {},
+        )
+        .unwrap();
         let file = dir.path().join("layout.tar");
-        let b = write_oci_archive(LayerSource::open(&path).unwrap(), &file, &params, &mut |_| {})
-            .unwrap();
+        let b = write_oci_archive(
+            LayerSource::open(&path).unwrap(),
+            &file,
+            &params,
+            &mut |_| {},
+        )
+        .unwrap();
         assert_eq!(a.documents, b.documents);
         let mut members = BTreeMap::new();
         let mut tar = tar::Archive::new(File::open(&file).unwrap());
@@ -468,7 +495,12 @@ mod tests {
         }
         assert_eq!(members.len(), 2 + 3 + 2);
         assert!(matches!(
-            write_oci_archive(LayerSource::open(&path).unwrap(), &file, &params, &mut |_| {}),
+            write_oci_archive(
+                LayerSource::open(&path).unwrap(),
+                &file,
+                &params,
+                &mut |_| {}
+            ),
             Err(Error::OutputExists { .. })
         ));
         assert!(file.exists(), "an existing output is left alone");

@@ -26,7 +26,9 @@ pub use image::{
     ImageConfig, ImageDocuments, Index, Layer, LayerCompression, Manifest, CONFIG_MEDIA_TYPE,
     INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, REF_NAME_ANNOTATION,
 };
-pub use layer::{write_oci_archive, write_oci_dir, ImageParams, LayerSource, WrittenImage, CHUNK_BYTES};
+pub use layer::{
+    write_oci_archive, write_oci_dir, Annotate, ImageParams, LayerSource, WrittenImage, CHUNK_BYTES,
+};
 pub use provenance::{
     build_annotations, decode_provenance, ImageProvenance, Provenance, CHECKPOINT_NAME,
     CHECKPOINT_RAW_IMAGE_NAME, CHECKPOINT_ROOTFS_IMAGE_ID, CHECKPOINT_ROOTFS_IMAGE_NAME, OURS,

@@ -16,15 +16,17 @@
 
 use std::collections::BTreeMap;
 
-use checkpoint_model::archive::{RecordedSpec, CustodyRecord};
+use checkpoint_model::archive::{CustodyRecord, RecordedSpec};
 use serde::Serialize;
 
 /// The annotation CRI-O restores by.
 pub const CHECKPOINT_NAME: &str = "io.kubernetes.cri-o.annotations.checkpoint.name";
 /// CRI-O: the image the container was created from, as the pod asked for it.
-pub const CHECKPOINT_RAW_IMAGE_NAME: &str = "io.kubernetes.cri-o.annotations.checkpoint.rawImageName";
+pub const CHECKPOINT_RAW_IMAGE_NAME: &str =
+    "io.kubernetes.cri-o.annotations.checkpoint.rawImageName";
 /// CRI-O: the original image's ID.
-pub const CHECKPOINT_ROOTFS_IMAGE_ID: &str = "io.kubernetes.cri-o.annotations.checkpoint.rootfsImageID";
+pub const CHECKPOINT_ROOTFS_IMAGE_ID: &str =
+    "io.kubernetes.cri-o.annotations.checkpoint.rootfsImageID";
 /// CRI-O: the original image's name.
 pub const CHECKPOINT_ROOTFS_IMAGE_NAME: &str =
     "io.kubernetes.cri-o.annotations.checkpoint.rootfsImageName";
@@ -97,8 +99,14 @@ pub fn build_annotations(provenance: &Provenance) -> BTreeMap<String, String> {
         CHECKPOINT_RAW_IMAGE_NAME.into(),
         provenance.image_requested.as_deref(),
     );
-    put(CHECKPOINT_ROOTFS_IMAGE_NAME.into(), provenance.image.as_deref());
-    put(CHECKPOINT_ROOTFS_IMAGE_ID.into(), provenance.image_id.as_deref());
+    put(
+        CHECKPOINT_ROOTFS_IMAGE_NAME.into(),
+        provenance.image.as_deref(),
+    );
+    put(
+        CHECKPOINT_ROOTFS_IMAGE_ID.into(),
+        provenance.image_id.as_deref(),
+    );
     put(ours("container"), Some(&provenance.container));
     put(ours("pod"), provenance.pod.as_deref());
     put(ours("namespace"), provenance.namespace.as_deref());
@@ -120,7 +128,10 @@ pub fn build_annotations(provenance: &Provenance) -> BTreeMap<String, String> {
         );
     }
     if let Some(custody) = &provenance.custody {
-        put(ours("custody"), serde_json::to_string(custody).ok().as_deref());
+        put(
+            ours("custody"),
+            serde_json::to_string(custody).ok().as_deref(),
+        );
     }
     put(ours("tool"), Some(&provenance.tool));
     out
@@ -203,7 +214,10 @@ mod tests {
         };
         let annotations = build_annotations(&provenance);
         assert_eq!(annotations[CHECKPOINT_NAME], "app");
-        assert_eq!(annotations["io.kubectl-checkpoint.archive.sha256"], "ab".repeat(32));
+        assert_eq!(
+            annotations["io.kubectl-checkpoint.archive.sha256"],
+            "ab".repeat(32)
+        );
         let back = decode_provenance(&annotations);
         assert_eq!(back.container.as_deref(), Some("app"));
         assert_eq!(back.pod.as_deref(), Some("counter"));

@@ -162,9 +162,7 @@ fn classify(params: &RegistryParams, action: &str, err: OciDistributionError) ->
             message: "HTTP 401".to_string(),
             anonymous: params.credentials.is_none(),
         },
-        OciDistributionError::ServerError { code, message, .. }
-            if code == 401 || code == 403 =>
-        {
+        OciDistributionError::ServerError { code, message, .. } if code == 401 || code == 403 => {
             Error::AuthFailed {
                 registry,
                 action,
@@ -185,7 +183,11 @@ fn classify(params: &RegistryParams, action: &str, err: OciDistributionError) ->
             message: format!("HTTP {code}: {}", first_line(&message)),
         },
         OciDistributionError::RegistryError { envelope, .. } => {
-            let codes: Vec<String> = envelope.errors.iter().map(|e| format!("{:?}", e.code)).collect();
+            let codes: Vec<String> = envelope
+                .errors
+                .iter()
+                .map(|e| format!("{:?}", e.code))
+                .collect();
             let text: Vec<String> = envelope
                 .errors
                 .iter()
@@ -272,12 +274,12 @@ fn first_line(text: &str) -> String {
 }
 
 /// Pushes the checkpoint image of `source` to the registry of `params`: the layer in chunks
-/// (the archive read once), then the config and the manifest with `annotations`, tagged as the
-/// reference says. `progress` gets the bytes sent so far.
+/// (the archive read once), then the config and the manifest with the annotations `annotate`
+/// makes of the layer (nothing is tagged when it fails), tagged as the reference says. `progress` gets the bytes sent so far.
 pub async fn push_image(
     params: &RegistryParams,
     source: LayerSource,
-    annotations: &BTreeMap<String, String>,
+    annotate: crate::layer::Annotate<'_>,
     created: &str,
     progress: std::sync::Arc<dyn Fn(u64) + Send + Sync>,
 ) -> Result<(Pushed, ImageDocuments)> {
@@ -305,11 +307,17 @@ pub async fn push_image(
             .map(|item| item.map(|chunk| chunk.map_err(OciDistributionError::IoError)))
     });
     let uploaded = client.push_blob_stream_chunked(reference, stream).await;
-    let layer = reader.await.map_err(|err| Error::Sink(std::io::Error::other(err.to_string())))?;
-    let uploaded = uploaded.map_err(|e| classify(params, "uploading the layer", e));
-    // A read error of the archive explains a failed upload better than the upload's error.
-    let layer = layer?;
-    let uploaded = uploaded?;
+    let layer = reader
+        .await
+        .map_err(|err| Error::Sink(std::io::Error::other(err.to_string())))?;
+    // A failed upload stops the reader (its chunks have nowhere to go): the upload's error is
+    // the one to report, unless reading the archive failed first.
+    let (layer, uploaded) = match (layer, uploaded) {
+        (Ok(layer), Ok(uploaded)) => (layer, uploaded),
+        (Err(err @ (Error::ReadArchive { .. } | Error::Decompress { .. })), _) => return Err(err),
+        (_, Err(err)) => return Err(classify(params, "uploading the layer", err)),
+        (Err(err), Ok(_)) => return Err(err),
+    };
     if uploaded.blob_digest != layer.descriptor.digest || uploaded.size != layer.descriptor.size {
         return Err(Error::Registry {
             registry: params.registry().to_string(),
@@ -320,7 +328,8 @@ pub async fn push_image(
             ),
         });
     }
-    let documents = image::build_image(&layer, annotations, created);
+    let annotations = annotate(&layer)?;
+    let documents = image::build_image(&layer, &annotations, created);
     let config_digest = image::sha256_digest(&documents.config);
     client
         .push_blob(reference, documents.config.clone(), &config_digest)

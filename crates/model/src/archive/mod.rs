@@ -964,13 +964,13 @@ impl Checkpoint {
     /// spec.dump; empty when the archive has no spec.dump.
     pub fn recorded_spec(&self) -> Result<RecordedSpec, Error> {
         match self.read_member("spec.dump")? {
-            Some(bytes) => recorded::build_recorded_spec(&bytes).map_err(|reason| {
-                Error::ParseMember {
+            Some(bytes) => {
+                recorded::build_recorded_spec(&bytes).map_err(|reason| Error::ParseMember {
                     archive: self.display.clone(),
                     member: "spec.dump".to_owned(),
                     reason,
-                }
-            }),
+                })
+            }
             None => Ok(RecordedSpec::default()),
         }
     }

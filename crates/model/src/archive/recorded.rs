@@ -105,9 +105,13 @@ pub const PORTS_ANNOTATION: &str = "io.kubernetes.container.ports";
 
 /// The recorded spec in `spec_dump` (the member's bytes), or what is wrong with it.
 pub fn build_recorded_spec(spec_dump: &[u8]) -> Result<RecordedSpec, String> {
-    let spec: Spec = serde_json::from_slice(spec_dump)
-        .map_err(|e| format!("not an OCI runtime spec: {e}"))?;
-    let ports = match spec.annotations.as_ref().and_then(|a| a.get(PORTS_ANNOTATION)) {
+    let spec: Spec =
+        serde_json::from_slice(spec_dump).map_err(|e| format!("not an OCI runtime spec: {e}"))?;
+    let ports = match spec
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(PORTS_ANNOTATION))
+    {
         Some(json) => serde_json::from_str::<Vec<RecordedPort>>(json)
             .map_err(|e| format!("annotation {PORTS_ANNOTATION} is not a list of ports: {e}"))?,
         None => Vec::new(),
