@@ -20,11 +20,14 @@ mod image;
 mod kube_args;
 mod list;
 mod memory_args;
+mod migrate;
 mod pick;
 mod picker;
 mod progress;
 #[cfg(test)]
 mod reference;
+mod restore;
+mod revive;
 mod secrets_args;
 mod session;
 mod shipping;
@@ -112,6 +115,10 @@ pub enum Command {
     /// Build a checkpoint image (what CRI-O restores a container from) and push it, or write
     /// it as an OCI image layout.
     Image(image::ImageArgs),
+    /// Restore a checkpoint as a new pod on a CRI-O node (optionally in a forensic quarantine).
+    Restore(restore::RestoreArgs),
+    /// Move a container's running state to another node: checkpoint, image, push, restore.
+    Migrate(migrate::MigrateArgs),
     /// Decode one CRIU image file like `crit decode`.
     Decode(decode::DecodeArgs),
     /// Compare two checkpoints: processes, files, sockets, memory, root file system, metadata.
@@ -215,6 +222,8 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Some(Command::Delete(args)) => list::run_delete(args),
         Some(Command::Analyze(args)) => analyze::run(args),
         Some(Command::Image(args)) => image::run(args),
+        Some(Command::Restore(args)) => restore::run(args),
+        Some(Command::Migrate(args)) => migrate::run(args),
         Some(Command::Decode(args)) => decode::run(args),
         Some(Command::Diff(args)) => diff::run(args),
         Some(Command::Coredump(args)) => coredump::run(args),

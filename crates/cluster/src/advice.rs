@@ -14,6 +14,8 @@ pub enum Call {
     Read,
     /// Creating, deleting or exec'ing into the helper pod.
     Helper,
+    /// Creating the pod (and quarantine namespace and NetworkPolicy) of a restore.
+    Restore,
 }
 
 /// What went wrong, as far as the status tells.
@@ -171,6 +173,11 @@ pub fn advise(status: &Status, call: Call) -> Advice {
                 Call::Helper => "fetch, list and delete run a helper pod: you need `create` and \
                                  `delete` on `pods` and `create` on `pods/exec` in its namespace \
                                  (check: kubectl auth can-i create pods/exec)"
+                    .to_string(),
+                Call::Restore => "restore creates a pod (with --quarantine also a namespace and a \
+                                  NetworkPolicy): you need `create` on `pods` in the namespace, \
+                                  and on `namespaces` and `networkpolicies` for --quarantine \
+                                  (check: kubectl auth can-i create pods)"
                     .to_string(),
                 _ => "you need `get` and `list` on pods (and on the workload you named) in this \
                       namespace (check: kubectl auth can-i list pods)"

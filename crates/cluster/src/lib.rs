@@ -1,6 +1,6 @@
 //! Talking to Kubernetes: loading the kubeconfig, resolving targets to pods and containers, the
-//! checkpoint POST through the nodes proxy, helper pods on nodes, and files streamed over exec
-//! with a chain-of-custody record.
+//! checkpoint POST through the nodes proxy, helper pods on nodes, files streamed over exec
+//! with a chain-of-custody record, and pods that restore a checkpoint image (`restore`).
 //!
 //! Everything here is async and runs on the runtime the `cli` verb starts; nothing here prints:
 //! what an operation waits for, its retries and its warnings go to a [`Reporter`]. Request
@@ -24,6 +24,7 @@ mod local_state;
 mod partial;
 mod reporter;
 mod restart;
+mod restore;
 mod retry;
 mod target;
 mod transfer;
@@ -57,6 +58,13 @@ pub use reporter::{Progress, Reporter, Silent};
 pub use restart::{
     apply_restart_check, collect_restart_checks, judge_restart, read_snapshot, ContainerSnapshot,
     RestartCheck,
+};
+pub use restore::{
+    advise_restore, build_deny_all_policy, build_label_value, build_quarantine_namespace,
+    build_restore_pod, collect_pod_events, collect_restore_evidence, collect_restore_node,
+    create_restore, decode_runtime, judge_restore_evidence, judge_restore_node,
+    judge_restore_state, watch_restore, NodeRuntime, RestoreEvidence, RestoreFailure,
+    RestoreParams, RestoreState, DENY_ALL_POLICY, PROVENANCE_PREFIX, RESTORE_LABEL,
 };
 pub use retry::{transient_reason, Backoff};
 pub use target::{
@@ -263,6 +271,24 @@ pub enum Error {
         /// What was wrong with the answer.
         reason: String,
     },
+    /// The node cannot restore a checkpoint (checked before anything is created).
+    #[error("cannot restore on {node}: {reason}")]
+    RestoreRefused {
+        /// The node (or `any node`).
+        node: String,
+        /// Why, with the runtime it runs.
+        reason: String,
+    },
+    /// The restored pod's container did not start.
+    #[error("pod {namespace}/{pod} did not start: {}: {}", failure.reason, failure.message)]
+    RestoreFailed {
+        /// The pod's namespace.
+        namespace: String,
+        /// The pod.
+        pod: String,
+        /// The kubelet's reason and message, and our advice.
+        failure: RestoreFailure,
+    },
     /// The user pressed Ctrl-C: what was under way, and what stays behind.
     #[error("{0}")]
     Interrupted(Interruption),
@@ -309,6 +335,7 @@ impl Error {
     pub fn hint(&self) -> Option<&str> {
         match self {
             Error::Api { advice, .. } => advice.hint.as_deref(),
+            Error::RestoreFailed { failure, .. } => Some(&failure.advice),
             _ => None,
         }
     }

@@ -4,7 +4,8 @@
 //! to it: HTTPS with a CA and a leaf certificate made at start (SAN `IP:127.0.0.1`, `DNS:localhost`),
 //! bearer-token auth on every request, discovery (`/version`, `/api`, `/api/v1`, `/apis`,
 //! `/apis/apps/v1`, and the aggregated v2 form of `/api` and `/apis` when asked for), pods (get, list with label and field
-//! selectors, watch, create, graceful delete, Table printing), nodes (get, list), deployments / statefulsets / daemonsets /
+//! selectors, watch, create, graceful delete, Table printing, logs with timestamps, image pulls that fail), nodes (get, list, with
+//! their container runtime), namespaces and NetworkPolicies (create), deployments / statefulsets / daemonsets /
 //! replicasets (get, list), the kubelet checkpoint API through
 //! `POST /api/v1/nodes/{node}/proxy/checkpoint/{ns}/{pod}/{container}`, and exec over websockets
 //! (`v5.channel.k8s.io`, `v4.channel.k8s.io`) that runs the command for real on this machine.
@@ -397,6 +398,43 @@ impl FakeCluster {
             change(&mut stored.pod);
             stored.pod.metadata.resource_version = Some(version);
         }
+    }
+
+    /// Pulls of `image` fail from now on with `message` (the registry's words): pods with it
+    /// stay Pending, their container waiting in `ErrImagePull`, with the kubelet's events.
+    pub fn fail_image_pulls(&self, image: &str, message: &str) {
+        self.lock_state()
+            .pull_failures
+            .push((image.to_string(), message.to_string()));
+    }
+
+    /// The log of container `container` of pod `namespace/name` (which may not exist yet), as
+    /// lines with their CRI timestamps: `pods/log?timestamps=true` shows them.
+    pub fn set_timed_log(
+        &self,
+        namespace: &str,
+        name: &str,
+        container: &str,
+        lines: &[(k8s_openapi::jiff::Timestamp, &str)],
+    ) {
+        self.lock_state().timed_logs.insert(
+            (
+                namespace.to_string(),
+                name.to_string(),
+                container.to_string(),
+            ),
+            lines.iter().map(|(t, l)| (*t, (*l).to_string())).collect(),
+        );
+    }
+
+    /// The namespaces created through the API.
+    pub fn created_namespaces(&self) -> Vec<k8s_openapi::api::core::v1::Namespace> {
+        self.lock_state().created_namespaces.clone()
+    }
+
+    /// The NetworkPolicies created through the API.
+    pub fn network_policies(&self) -> Vec<k8s_openapi::api::networking::v1::NetworkPolicy> {
+        self.lock_state().network_policies.clone()
     }
 
     /// Removes all faults.

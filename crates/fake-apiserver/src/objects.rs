@@ -236,6 +236,34 @@ impl PodSpec {
 }
 
 /// Sets a scheduled pod's status to Running with every container running and ready.
+/// Container `container` of `pod` waits with `reason` and `message` (the pod stays Pending), as
+/// the kubelet reports an image it cannot pull.
+pub(super) fn mark_waiting(pod: &mut Pod, container: &str, reason: &str, message: &str) {
+    let image = pod
+        .spec
+        .iter()
+        .flat_map(|s| s.containers.iter())
+        .find(|c| c.name == container)
+        .and_then(|c| c.image.clone())
+        .unwrap_or_default();
+    let status = pod.status.get_or_insert_with(PodStatus::default);
+    status.phase = Some("Pending".to_string());
+    status.container_statuses = Some(vec![ContainerStatus {
+        name: container.to_string(),
+        image,
+        ready: false,
+        started: Some(false),
+        state: Some(ContainerState {
+            waiting: Some(k8s_openapi::api::core::v1::ContainerStateWaiting {
+                reason: Some(reason.to_string()),
+                message: Some(message.to_string()),
+            }),
+            ..ContainerState::default()
+        }),
+        ..ContainerStatus::default()
+    }]);
+}
+
 pub(super) fn mark_running(pod: &mut Pod, now: Timestamp) {
     let namespace = pod.metadata.namespace.clone().unwrap_or_default();
     let name = pod.metadata.name.clone().unwrap_or_default();
@@ -357,6 +385,8 @@ pub struct FakeNode {
     pub sandbox_failure: Option<String>,
     /// How long its kubelet takes for each checkpoint (a busy node, a large container).
     pub checkpoint_delay: Duration,
+    /// `status.nodeInfo.containerRuntimeVersion` (`cri-o://1.31.0` unless set).
+    pub runtime: String,
 }
 
 impl FakeNode {
@@ -370,7 +400,15 @@ impl FakeNode {
             taints: Vec::new(),
             sandbox_failure: None,
             checkpoint_delay: Duration::ZERO,
+            runtime: "cri-o://1.31.0".to_string(),
         }
+    }
+
+    /// The node's container runtime, as its kubelet reports it (`containerd://2.1.9`).
+    #[must_use]
+    pub fn with_runtime(mut self, version: &str) -> Self {
+        self.runtime = version.to_string();
+        self
     }
 
     /// A node whose kubelet stopped posting status: NotReady (Unknown), with the
@@ -434,6 +472,9 @@ impl FakeNode {
     /// The Node object.
     pub(super) fn build(&self, index: usize, uid: String, now: Timestamp) -> Node {
         let mut node = build_node(&self.name, index, uid, now);
+        if let Some(info) = node.status.as_mut().and_then(|s| s.node_info.as_mut()) {
+            info.container_runtime_version = self.runtime.clone();
+        }
         if !self.taints.is_empty() || self.unschedulable {
             node.spec = Some(NodeSpec {
                 unschedulable: self.unschedulable.then_some(true),

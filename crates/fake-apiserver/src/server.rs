@@ -263,6 +263,11 @@ async fn handle(shared: Arc<Shared>, mut req: Request<Incoming>) -> Response<Bod
             self_subject_review()
         }
         (["api", "v1", "namespaces"], &Method::GET) => list_namespaces(&shared),
+        (["api", "v1", "namespaces"], &Method::POST) => create_namespace(&shared, &body),
+        (
+            ["apis", "networking.k8s.io", "v1", "namespaces", ns, "networkpolicies"],
+            &Method::POST,
+        ) => create_network_policy(&shared, ns, &body),
         (["api", "v1", "namespaces", name], &Method::GET) => get_namespace(&shared, name),
         (["api", "v1", "nodes"], &Method::GET) => list_nodes(&shared, &query),
         (["api", "v1", "nodes", name], &Method::GET) => get_node(&shared, name),
@@ -728,7 +733,20 @@ fn pod_log(shared: &Shared, namespace: &str, name: &str, query: &Query) -> Respo
         ));
     }
     let key = (namespace.to_string(), name.to_string(), container);
-    let text = state.logs.get(&key).cloned().unwrap_or_default();
+    let timestamps = query.flag("timestamps");
+    let text = match state.timed_logs.get(&key) {
+        Some(lines) => lines
+            .iter()
+            .map(|(time, line)| {
+                if timestamps {
+                    format!("{time} {line}\n")
+                } else {
+                    format!("{line}\n")
+                }
+            })
+            .collect(),
+        None => state.logs.get(&key).cloned().unwrap_or_default(),
+    };
     let text = match query.get("tailLines").and_then(|n| n.parse::<usize>().ok()) {
         Some(n) => {
             let lines: Vec<&str> = text.split_inclusive('\n').collect();
@@ -1018,11 +1036,81 @@ fn list_namespaces(shared: &Shared) -> Response<Body> {
 
 fn get_namespace(shared: &Shared, name: &str) -> Response<Body> {
     let state = lock(&shared.state);
+    if let Some(created) = state
+        .created_namespaces
+        .iter()
+        .find(|n| n.metadata.name.as_deref() == Some(name))
+    {
+        return json_response(StatusCode::OK, created);
+    }
     if state.namespaces().iter().any(|n| n == name) {
         json_response(StatusCode::OK, &namespace_object(name))
     } else {
         not_found("namespaces", "", name)
     }
+}
+
+/// `POST /api/v1/namespaces`: 409 when it exists, else stored with its labels.
+fn create_namespace(shared: &Shared, body: &[u8]) -> Response<Body> {
+    let mut namespace: Namespace = match serde_json::from_slice(body) {
+        Ok(n) => n,
+        Err(e) => return bad_request(&format!("error decoding request body: {e}")),
+    };
+    let Some(name) = namespace.metadata.name.clone().filter(|n| !n.is_empty()) else {
+        return status_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid",
+            "Namespace \"\" is invalid: metadata.name: Required value: name or generateName is required",
+            None,
+        );
+    };
+    let mut state = lock(&shared.state);
+    if state.namespaces().iter().any(|n| n == &name) {
+        return status_response(
+            StatusCode::CONFLICT,
+            "AlreadyExists",
+            &format!("namespaces \"{name}\" already exists"),
+            Some(StatusDetails {
+                name: Some(name),
+                kind: Some("namespaces".to_string()),
+                ..StatusDetails::default()
+            }),
+        );
+    }
+    let mut labels = namespace.metadata.labels.clone().unwrap_or_default();
+    labels.insert("kubernetes.io/metadata.name".to_string(), name.clone());
+    namespace.metadata.labels = Some(labels);
+    namespace.metadata.uid = Some(fake_uid(&format!("namespace/{name}")));
+    namespace.metadata.creation_timestamp = Some(Time(Timestamp::now()));
+    namespace.metadata.resource_version = Some(state.next_resource_version());
+    namespace.status = Some(NamespaceStatus {
+        phase: Some("Active".to_string()),
+        conditions: None,
+    });
+    state.created_namespaces.push(namespace.clone());
+    json_response(StatusCode::CREATED, &namespace)
+}
+
+/// `POST .../networkpolicies`: stored as sent (the fake enforces nothing, like a CNI without
+/// NetworkPolicy support).
+fn create_network_policy(shared: &Shared, namespace: &str, body: &[u8]) -> Response<Body> {
+    let mut policy: k8s_openapi::api::networking::v1::NetworkPolicy =
+        match serde_json::from_slice(body) {
+            Ok(p) => p,
+            Err(e) => return bad_request(&format!("error decoding request body: {e}")),
+        };
+    let mut state = lock(&shared.state);
+    if !state.namespaces().iter().any(|n| n == namespace) {
+        return not_found("namespaces", "", namespace);
+    }
+    policy.metadata.namespace = Some(namespace.to_string());
+    policy.metadata.uid = Some(fake_uid(&format!(
+        "networkpolicy/{namespace}/{}",
+        policy.metadata.name.clone().unwrap_or_default()
+    )));
+    policy.metadata.resource_version = Some(state.next_resource_version());
+    state.network_policies.push(policy.clone());
+    json_response(StatusCode::CREATED, &policy)
 }
 
 const NODE_FIELDS: &[&str] = &["metadata.name", "spec.unschedulable"];

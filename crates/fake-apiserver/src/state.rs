@@ -77,6 +77,15 @@ pub(super) struct State {
     pub pod_start_delay: Duration,
     /// Events (core/v1), oldest first.
     pub events: Vec<Event>,
+    /// Images whose pull fails, with the registry's error text.
+    pub pull_failures: Vec<(String, String)>,
+    /// Container logs with their CRI timestamps by (namespace, pod, container): what a
+    /// restored container's log holds from before its pod existed.
+    pub timed_logs: BTreeMap<(String, String, String), Vec<(Timestamp, String)>>,
+    /// Namespaces created through the API, with their labels.
+    pub created_namespaces: Vec<k8s_openapi::api::core::v1::Namespace>,
+    /// NetworkPolicies created through the API.
+    pub network_policies: Vec<k8s_openapi::api::networking::v1::NetworkPolicy>,
     /// `<root>/nodes`: each node's `/` is a directory in it.
     nodes_root: PathBuf,
     resource_version: u64,
@@ -108,6 +117,10 @@ impl Shared {
             logs: BTreeMap::new(),
             pod_start_delay,
             events: Vec::new(),
+            pull_failures: Vec::new(),
+            timed_logs: BTreeMap::new(),
+            created_namespaces: Vec::new(),
+            network_policies: Vec::new(),
             nodes_root: root.join("nodes"),
             resource_version: 1000,
         };
@@ -291,13 +304,80 @@ impl State {
                 }
                 continue;
             }
+            let failing = self
+                .pods
+                .get(i)
+                .and_then(|stored| self.pull_failure(&stored.pod));
+            if let Some((container, image, message)) = failing {
+                // The kubelet: Pulling, then Failed twice (the registry's words, then the
+                // reason), the container waiting in ErrImagePull; it retries with a backoff.
+                let version = self.next_resource_version();
+                if let Some(stored) = self.pods.get_mut(i) {
+                    stored.running_at = None;
+                    stored.pod.metadata.resource_version = Some(version);
+                    objects::mark_waiting(&mut stored.pod, &container, "ErrImagePull", &message);
+                }
+                if let Some(pod) = self.pods.get(i).map(|s| s.pod.clone()) {
+                    self.add_typed_event(
+                        &pod,
+                        "Normal",
+                        "Pulling",
+                        &format!("Pulling image \"{image}\""),
+                    );
+                    self.add_event(
+                        &pod,
+                        "Failed",
+                        &format!("Failed to pull image \"{image}\": {message}"),
+                    );
+                    self.add_event(&pod, "Failed", "Error: ErrImagePull");
+                }
+                continue;
+            }
             let version = self.next_resource_version();
             if let Some(stored) = self.pods.get_mut(i) {
                 stored.running_at = None;
                 mark_running(&mut stored.pod, Timestamp::now());
                 stored.pod.metadata.resource_version = Some(version);
             }
+            if let Some(pod) = self.pods.get(i).map(|s| s.pod.clone()) {
+                for container in pod.spec.iter().flat_map(|s| s.containers.iter()) {
+                    let image = container.image.clone().unwrap_or_default();
+                    self.add_typed_event(
+                        &pod,
+                        "Normal",
+                        "Pulled",
+                        &format!("Container image \"{image}\" already present on machine"),
+                    );
+                    self.add_typed_event(
+                        &pod,
+                        "Normal",
+                        "Created",
+                        &format!("Created container: {}", container.name),
+                    );
+                    self.add_typed_event(
+                        &pod,
+                        "Normal",
+                        "Started",
+                        &format!("Started container {}", container.name),
+                    );
+                }
+            }
         }
+    }
+
+    /// The first container of `pod` whose image cannot be pulled: its name, the image and the
+    /// registry's error text.
+    fn pull_failure(&self, pod: &Pod) -> Option<(String, String, String)> {
+        pod.spec
+            .iter()
+            .flat_map(|s| s.containers.iter())
+            .find_map(|c| {
+                let image = c.image.clone().unwrap_or_default();
+                self.pull_failures
+                    .iter()
+                    .find(|(failing, _)| *failing == image)
+                    .map(|(_, message)| (c.name.clone(), image, message.clone()))
+            })
     }
 
     /// What keeps a pod from starting on its node, as that node's kubelet would see it.
@@ -361,6 +441,11 @@ impl State {
 
     /// Records a Warning event from the kubelet about `pod`.
     pub fn add_event(&mut self, pod: &Pod, reason: &str, message: &str) {
+        self.add_typed_event(pod, "Warning", reason, message);
+    }
+
+    /// Records a kubelet event of `type_` (`Normal`, `Warning`) about `pod`.
+    pub fn add_typed_event(&mut self, pod: &Pod, type_: &str, reason: &str, message: &str) {
         let version = self.next_resource_version();
         let namespace = pod.metadata.namespace.clone().unwrap_or_default();
         let name = pod.metadata.name.clone().unwrap_or_default();
@@ -382,7 +467,7 @@ impl State {
             },
             reason: Some(reason.into()),
             message: Some(message.into()),
-            type_: Some("Warning".into()),
+            type_: Some(type_.into()),
             count: Some(1),
             first_timestamp: Some(now.clone()),
             last_timestamp: Some(now),
@@ -404,6 +489,11 @@ impl State {
                     .filter_map(|p| p.pod.metadata.namespace.clone()),
             )
             .chain(self.workloads.iter().map(|w| w.namespace.clone()))
+            .chain(
+                self.created_namespaces
+                    .iter()
+                    .filter_map(|n| n.metadata.name.clone()),
+            )
             .collect();
         names.sort();
         names.dedup();

@@ -48,7 +48,9 @@ use std::sync::Arc;
 pub use custody::{check_custody, judge_copy, read_custody, CustodyRecord, CustodyStatus};
 pub use member_reader::{MemberReader, PagesReader};
 pub use metadata::ContainerMetadata;
-pub use recorded::{RecordedPort, RecordedResources, RecordedSpec};
+pub use recorded::{
+    RecordedMount, RecordedPort, RecordedResources, RecordedSpec, SERVICE_ACCOUNT_DIR,
+};
 pub use rootfs::{expansion_limit, ChangedFile, RootfsDiff, EXPANSION_FLOOR, EXPANSION_RATIO};
 pub use tar_stream::MemberKind;
 
@@ -960,19 +962,20 @@ impl Checkpoint {
         )
     }
 
-    /// What the checkpoint recorded of its container's Kubernetes spec (ports, resources) in
-    /// spec.dump; empty when the archive has no spec.dump.
+    /// What the checkpoint recorded of its container's Kubernetes spec (ports, resources, the
+    /// bind mounts a restore must define) in spec.dump and bind.mounts; empty without spec.dump.
     pub fn recorded_spec(&self) -> Result<RecordedSpec, Error> {
-        match self.read_member("spec.dump")? {
-            Some(bytes) => {
-                recorded::build_recorded_spec(&bytes).map_err(|reason| Error::ParseMember {
-                    archive: self.display.clone(),
-                    member: "spec.dump".to_owned(),
-                    reason,
-                })
+        let Some(spec) = self.read_member("spec.dump")? else {
+            return Ok(RecordedSpec::default());
+        };
+        let binds = self.read_member("bind.mounts")?;
+        recorded::build_recorded_spec(&spec, binds.as_deref()).map_err(|(member, reason)| {
+            Error::ParseMember {
+                archive: self.display.clone(),
+                member: member.to_owned(),
+                reason,
             }
-            None => Ok(RecordedSpec::default()),
-        }
+        })
     }
 
     /// Files changed in the container's root file system (`rootfs-diff.tar`, plain or gzip or zstd

@@ -9,6 +9,13 @@
 //!   `cpu.shares` (1024 per CPU requested, 2 for none), `cpu.quota` over `cpu.period` (the CPU
 //!   limit), `memory.limit` in bytes (0 or absent: none).
 //!
+//! - mounts: CRI-O restores a container only into a pod that defines every external bind mount
+//!   the checkpoint recorded (`bind.mounts`: "restoring ... expects following bind mounts
+//!   defined"). Those the kubelet and CRI-O make for every container (`/etc/hosts`,
+//!   `/etc/hostname`, `/etc/resolv.conf`, `/dev/termination-log`, ...) are left out; the others
+//!   (volumes, the service account token) are kept with their destination, kind and whether they
+//!   were read-only (from spec.dump's mount options).
+//!
 //! The environment is not taken over: a restored process keeps the environment it had in memory
 //! (CRI-O builds the restored container from the checkpoint, not from the new pod's `env`).
 //! Building is pure ([`build_recorded_spec`]).
@@ -51,6 +58,34 @@ impl RecordedResources {
     }
 }
 
+/// An external bind mount a restore must define again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedMount {
+    /// Where it is in the container.
+    pub destination: String,
+    /// A file rather than a directory.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub file: bool,
+    /// It was mounted read-only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+}
+
+/// The service account token's directory.
+pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// Bind mounts the kubelet or the runtime makes for every container: a restore gets them anyway.
+const PROVIDED_MOUNTS: &[&str] = &[
+    "/etc/hosts",
+    "/etc/hostname",
+    "/etc/resolv.conf",
+    "/dev/termination-log",
+    "/dev/shm",
+    "/run/.containerenv",
+    "/run/secrets",
+];
+
 /// The recorded spec of a checkpointed container.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordedSpec {
@@ -60,6 +95,9 @@ pub struct RecordedSpec {
     /// Its resources.
     #[serde(default, skip_serializing_if = "RecordedResources::is_empty")]
     pub resources: RecordedResources,
+    /// The external bind mounts a restore must define (see the module doc).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mounts: Vec<RecordedMount>,
 }
 
 #[derive(Deserialize, Default)]
@@ -68,6 +106,26 @@ struct Spec {
     annotations: Option<std::collections::BTreeMap<String, String>>,
     #[serde(default)]
     linux: Option<Linux>,
+    #[serde(default)]
+    mounts: Option<Vec<SpecMount>>,
+}
+
+#[derive(Deserialize, Default)]
+struct SpecMount {
+    #[serde(default)]
+    destination: String,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    options: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+struct BindMount {
+    #[serde(default)]
+    destination: String,
+    #[serde(default)]
+    file_type: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -103,17 +161,68 @@ struct Memory {
 /// The kubelet's annotation with a container's declared ports.
 pub const PORTS_ANNOTATION: &str = "io.kubernetes.container.ports";
 
-/// The recorded spec in `spec_dump` (the member's bytes), or what is wrong with it.
-pub fn build_recorded_spec(spec_dump: &[u8]) -> Result<RecordedSpec, String> {
-    let spec: Spec =
-        serde_json::from_slice(spec_dump).map_err(|e| format!("not an OCI runtime spec: {e}"))?;
+/// The recorded spec in `spec_dump` and `bind_mounts` (the members' bytes; CRI-O writes
+/// bind.mounts, without it spec.dump's bind mounts are used), or the member and what is wrong.
+pub fn build_recorded_spec(
+    spec_dump: &[u8],
+    bind_mounts: Option<&[u8]>,
+) -> Result<RecordedSpec, (&'static str, String)> {
+    let spec: Spec = serde_json::from_slice(spec_dump)
+        .map_err(|e| ("spec.dump", format!("not an OCI runtime spec: {e}")))?;
+    let spec_mounts = spec.mounts.unwrap_or_default();
+    let read_only = |destination: &str| {
+        spec_mounts
+            .iter()
+            .find(|m| m.destination == destination)
+            .and_then(|m| m.options.as_ref())
+            .is_some_and(|o| o.iter().any(|o| o == "ro"))
+    };
+    let external: Vec<(String, bool)> = match bind_mounts {
+        Some(bytes) => serde_json::from_slice::<Option<Vec<BindMount>>>(bytes)
+            .map_err(|e| {
+                (
+                    "bind.mounts",
+                    format!("not a JSON list of bind mounts: {e}"),
+                )
+            })?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| (m.destination, m.file_type == "file"))
+            .collect(),
+        None => spec_mounts
+            .iter()
+            .filter(|m| {
+                m.kind.as_deref() == Some("bind")
+                    || m.options
+                        .iter()
+                        .flatten()
+                        .any(|o| o == "bind" || o == "rbind")
+            })
+            .map(|m| (m.destination.clone(), false))
+            .collect(),
+    };
+    let mounts = external
+        .into_iter()
+        .filter(|(destination, _)| {
+            !destination.is_empty() && !PROVIDED_MOUNTS.contains(&destination.as_str())
+        })
+        .map(|(destination, file)| RecordedMount {
+            read_only: read_only(&destination),
+            destination,
+            file,
+        })
+        .collect();
     let ports = match spec
         .annotations
         .as_ref()
         .and_then(|a| a.get(PORTS_ANNOTATION))
     {
-        Some(json) => serde_json::from_str::<Vec<RecordedPort>>(json)
-            .map_err(|e| format!("annotation {PORTS_ANNOTATION} is not a list of ports: {e}"))?,
+        Some(json) => serde_json::from_str::<Vec<RecordedPort>>(json).map_err(|e| {
+            (
+                "spec.dump",
+                format!("annotation {PORTS_ANNOTATION} is not a list of ports: {e}"),
+            )
+        })?,
         None => Vec::new(),
     };
     let resources = spec.linux.and_then(|l| l.resources).unwrap_or_default();
@@ -141,6 +250,7 @@ pub fn build_recorded_spec(spec_dump: &[u8]) -> Result<RecordedSpec, String> {
             cpu_limit_millis,
             memory_limit_bytes,
         },
+        mounts,
     })
 }
 
@@ -152,7 +262,7 @@ mod tests {
     fn ports_and_resources_in_kubernetes_units() {
         let spec = br#"{"annotations":{"io.kubernetes.container.ports":"[{\"name\":\"http\",\"containerPort\":8080,\"protocol\":\"TCP\"}]"},
             "linux":{"resources":{"cpu":{"shares":256,"quota":50000,"period":100000},"memory":{"limit":134217728}}}}"#;
-        let recorded = build_recorded_spec(spec).unwrap();
+        let recorded = build_recorded_spec(spec, None).unwrap();
         assert_eq!(
             recorded.ports,
             [RecordedPort {
@@ -172,9 +282,41 @@ mod tests {
     }
 
     #[test]
+    fn mounts_a_restore_must_define_and_not_those_every_pod_gets() {
+        let spec = br#"{"mounts":[
+            {"destination":"/etc/hosts","type":"bind","options":["rbind","rw"]},
+            {"destination":"/var/run/secrets/kubernetes.io/serviceaccount","type":"bind","options":["rbind","ro"]},
+            {"destination":"/data","type":"bind","options":["rbind","rw"]}]}"#;
+        let binds = br#"[{"source":"/x","destination":"/etc/hosts","file_type":"file","permissions":420},
+            {"source":"/y","destination":"/var/run/secrets/kubernetes.io/serviceaccount","file_type":"directory","permissions":493},
+            {"source":"/z","destination":"/data","file_type":"directory","permissions":493}]"#;
+        let recorded = build_recorded_spec(spec, Some(binds)).unwrap();
+        assert_eq!(
+            recorded.mounts,
+            [
+                RecordedMount {
+                    destination: SERVICE_ACCOUNT_DIR.into(),
+                    file: false,
+                    read_only: true
+                },
+                RecordedMount {
+                    destination: "/data".into(),
+                    file: false,
+                    read_only: false
+                },
+            ]
+        );
+        // Without bind.mounts (containerd), spec.dump's bind mounts.
+        assert_eq!(build_recorded_spec(spec, None).unwrap().mounts.len(), 2);
+    }
+
+    #[test]
     fn a_best_effort_container_records_nothing() {
         let spec = br#"{"linux":{"resources":{"cpu":{"shares":2,"quota":0,"period":100000},"memory":{"limit":0}}}}"#;
-        assert_eq!(build_recorded_spec(spec).unwrap(), RecordedSpec::default());
-        assert!(build_recorded_spec(b"\"not a spec\"").is_err());
+        assert_eq!(
+            build_recorded_spec(spec, None).unwrap(),
+            RecordedSpec::default()
+        );
+        assert!(build_recorded_spec(b"\"not a spec\"", None).is_err());
     }
 }
