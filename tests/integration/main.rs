@@ -34,6 +34,7 @@ mod list;
 mod memsearch;
 mod model;
 mod pickers;
+mod restore;
 mod secrets;
 mod summary;
 mod whole_truth;
