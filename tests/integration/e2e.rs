@@ -1041,3 +1041,346 @@ fn e2e_list_skips_a_node_without_a_kubelet_at_once() {
         &ns.name,
     ]);
 }
+
+// Checkpoint images, restore and migrate (issue 21). They need a node running CRI-O (containerd
+// checkpoints but cannot restore) and a registry this machine can push to and that node can
+// pull from: `KUBECTL_CHECKPOINT_E2E_REGISTRY` (e.g. `127.0.0.1:5000` on the realk8s cluster of
+// docs/testing.md, whose CRI-O node shares this machine's loopback). Without either, they say
+// so and skip.
+
+/// The CRI-O node and the registry, or why these tests cannot run here.
+fn crio_setup(cluster: &Cluster) -> Result<(String, String), String> {
+    let nodes = cluster.kubectl_ok(&[
+        "get",
+        "nodes",
+        "-o",
+        "jsonpath={range .items[*]}{.metadata.name} {.status.nodeInfo.containerRuntimeVersion}{\"\\n\"}{end}",
+    ]);
+    let crio = nodes
+        .lines()
+        .find_map(|l| l.split_once(" cri-o://").map(|(name, _)| name.to_string()))
+        .ok_or_else(|| {
+            format!(
+                "no node runs CRI-O (nodes: {})",
+                nodes.trim().replace('\n', "; ")
+            )
+        })?;
+    let registry = std::env::var("KUBECTL_CHECKPOINT_E2E_REGISTRY").map_err(|_| {
+        "KUBECTL_CHECKPOINT_E2E_REGISTRY is not set (a registry this machine pushes to and the CRI-O node pulls from, e.g. 127.0.0.1:5000)".to_string()
+    })?;
+    Ok((crio, registry))
+}
+
+/// Skips the test (with the reason on stderr) when there is no CRI-O node or registry.
+macro_rules! crio_or_skip {
+    ($cluster:expr) => {
+        match crio_setup(&$cluster) {
+            Ok(setup) => setup,
+            Err(reason) => {
+                eprintln!("SKIPPED: {reason}: checkpoint images are restored only by CRI-O");
+                return;
+            }
+        }
+    };
+}
+
+/// A busybox counter on `node`: `i` goes up every second, to stdout and /tmp/counter.
+fn counter(cluster: &Cluster, namespace: &str, name: &str, node: &str) {
+    cluster.apply(&format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {{name: {name}, namespace: {namespace}}}
+spec:
+  nodeName: {node}
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: {image}
+    command: ["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /tmp/counter; echo $i; sleep 1; done"]
+"#,
+        image = cluster.image,
+    ));
+    cluster.kubectl_ok(&[
+        "wait",
+        "-n",
+        namespace,
+        &format!("pod/{name}"),
+        "--for=condition=Ready",
+        "--timeout=180s",
+    ]);
+}
+
+/// The counter of pod `name` now.
+fn count(cluster: &Cluster, namespace: &str, name: &str) -> u64 {
+    let text = cluster.kubectl_ok(&["exec", "-n", namespace, name, "--", "cat", "/tmp/counter"]);
+    text.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("counter of {name}: {text:?}"))
+}
+
+/// The counter's log as numbers: continuous from 1 (no step back to 1) and its last value.
+fn continuous_log(cluster: &Cluster, namespace: &str, name: &str) -> u64 {
+    let log = cluster.kubectl_ok(&["logs", "-n", namespace, name]);
+    let numbers: Vec<u64> = log.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    assert_eq!(numbers.first(), Some(&1), "{name}'s log starts at 1: {log}");
+    for pair in numbers.windows(2) {
+        assert_eq!(
+            pair[1],
+            pair[0] + 1,
+            "{name}'s log steps from {} to {}",
+            pair[0],
+            pair[1]
+        );
+    }
+    *numbers.last().unwrap()
+}
+
+/// Deletes the archives this test left on `node` for pods of `namespace`.
+fn delete_archives_on(plugin: &Plugin, namespace: &str, node: &str) {
+    let out = plugin.run(&["list", "--node", node, "-n", namespace, "-o", "name"]);
+    let sources: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    if sources.is_empty() {
+        return;
+    }
+    let mut args = vec!["delete", "-y", "-n", namespace];
+    args.extend(sources.iter().map(String::as_str));
+    let _ = plugin.run(&args);
+}
+
+/// The restored pod's record, checked to be a restore.
+fn restored(plugin: &Plugin, args: &[&str]) -> serde_json::Value {
+    let out = plugin.run(args);
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(record["evidence"]["restored"], true, "{record}");
+    record
+}
+
+#[test]
+#[ignore = "needs a real cluster: set KUBECTL_CHECKPOINT_E2E_KUBECONFIG (docs/testing.md)"]
+fn e2e_image_then_restore_continues_the_counter_and_in_quarantine() {
+    let _guard = shared();
+    let cluster = cluster();
+    let (crio, registry) = crio_or_skip!(cluster);
+    let ns = cluster.namespace("restore", None);
+    let plugin = Plugin::new(&cluster);
+    counter(&cluster, &ns.name, "counter", &crio);
+    std::thread::sleep(Duration::from_secs(10));
+    let before = count(&cluster, &ns.name, "counter");
+    let reference = format!("{registry}/kc-e2e/counter:{}", std::process::id());
+    let image = plugin.ok(&["image", "-n", &ns.name, "pod/counter", &reference]);
+    let image = image.trim().to_string();
+    let after_checkpoint = count(&cluster, &ns.name, "counter");
+    assert!(image.contains("@sha256:"), "{image}");
+    // The original goes: only the checkpoint remembers where it was.
+    cluster.kubectl_ok(&[
+        "delete",
+        "pod",
+        "-n",
+        &ns.name,
+        "counter",
+        "--grace-period=1",
+        "--wait=true",
+    ]);
+    std::thread::sleep(Duration::from_secs(5));
+    let started = Instant::now();
+    let record = restored(
+        &plugin,
+        &[
+            "restore",
+            &image,
+            "-n",
+            &ns.name,
+            "--node",
+            &crio,
+            "--name",
+            "counter-restored",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(record["node"], crio.as_str());
+    std::thread::sleep(Duration::from_secs(3));
+    let now = count(&cluster, &ns.name, "counter-restored");
+    let last = continuous_log(&cluster, &ns.name, "counter-restored");
+    eprintln!(
+        "counter: {before} before the checkpoint, {after_checkpoint} just after it, {now} in the restored pod {:.1} s after `restore` started; its log runs 1..{last} without a step back",
+        started.elapsed().as_secs_f64()
+    );
+    // A fresh start would be at ~3 now; the restored counter goes on from the checkpoint.
+    assert!(before >= 8, "the counter ran long enough to tell: {before}");
+    assert!(
+        now >= before,
+        "restored at {now}, checkpointed at {before}..{after_checkpoint}"
+    );
+    assert!(
+        now <= after_checkpoint + started.elapsed().as_secs() + 3,
+        "{now} is more than the seconds since the checkpoint allow"
+    );
+    // In quarantine: a namespace of its own, the same counter.
+    let quarantine = format!("{}-q", ns.name);
+    let record = restored(
+        &plugin,
+        &[
+            "restore",
+            &image,
+            "--quarantine",
+            "-n",
+            &quarantine,
+            "--node",
+            &crio,
+            "--name",
+            "suspect",
+            "-o",
+            "json",
+        ],
+    );
+    let _cleanup = Namespace {
+        cluster: &cluster,
+        name: quarantine.clone(),
+    };
+    assert_eq!(record["quarantine"], true);
+    std::thread::sleep(Duration::from_secs(2));
+    let in_quarantine = count(&cluster, &quarantine, "suspect");
+    eprintln!(
+        "quarantined counter: {in_quarantine} (checkpointed at {before}..{after_checkpoint})"
+    );
+    assert!(in_quarantine >= before, "{in_quarantine} < {before}");
+    continuous_log(&cluster, &quarantine, "suspect");
+    let token = cluster.kubectl_ok(&[
+        "exec",
+        "-n",
+        &quarantine,
+        "suspect",
+        "--",
+        "ls",
+        "-A",
+        "/var/run/secrets/kubernetes.io/serviceaccount",
+    ]);
+    assert_eq!(
+        token.trim(),
+        "",
+        "no service account token in the quarantine"
+    );
+    let policy = cluster.kubectl_ok(&[
+        "get",
+        "networkpolicy",
+        "-n",
+        &quarantine,
+        "-o",
+        "jsonpath={.items[0].spec.policyTypes}",
+    ]);
+    assert!(
+        policy.contains("Ingress") && policy.contains("Egress"),
+        "{policy}"
+    );
+    let automount = cluster.kubectl_ok(&[
+        "get",
+        "pod",
+        "-n",
+        &quarantine,
+        "suspect",
+        "-o",
+        "jsonpath={.spec.automountServiceAccountToken}",
+    ]);
+    assert_eq!(automount, "false");
+    delete_archives_on(&plugin, &ns.name, &crio);
+}
+
+#[test]
+#[ignore = "needs a real cluster: set KUBECTL_CHECKPOINT_E2E_KUBECONFIG (docs/testing.md)"]
+fn e2e_migrate_onto_the_crio_node_keeps_the_original() {
+    let _guard = shared();
+    let cluster = cluster();
+    let (crio, registry) = crio_or_skip!(cluster);
+    let ns = cluster.namespace("migrate", None);
+    let plugin = Plugin::new(&cluster);
+    counter(&cluster, &ns.name, "counter", &crio);
+    std::thread::sleep(Duration::from_secs(10));
+    let before = count(&cluster, &ns.name, "counter");
+    let record = restored(
+        &plugin,
+        &[
+            "migrate",
+            "pod/counter",
+            "-n",
+            &ns.name,
+            "--to-node",
+            &crio,
+            "--registry",
+            &format!("{registry}/kc-e2e"),
+            "--name",
+            "counter-moved",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(record["node"], crio.as_str());
+    std::thread::sleep(Duration::from_secs(2));
+    let moved = count(&cluster, &ns.name, "counter-moved");
+    let original = count(&cluster, &ns.name, "counter");
+    eprintln!(
+        "migrated counter: {moved}; the original, still running: {original}; {before} before"
+    );
+    assert!(moved >= before, "{moved} < {before}");
+    continuous_log(&cluster, &ns.name, "counter-moved");
+    let phase = cluster.kubectl_ok(&[
+        "get",
+        "pod",
+        "-n",
+        &ns.name,
+        "counter",
+        "-o",
+        "jsonpath={.status.phase}",
+    ]);
+    assert_eq!(phase, "Running", "the original is kept");
+    delete_archives_on(&plugin, &ns.name, &crio);
+}
+
+#[test]
+#[ignore = "needs a real cluster: set KUBECTL_CHECKPOINT_E2E_KUBECONFIG (docs/testing.md)"]
+fn e2e_restore_on_a_containerd_node_is_refused_with_the_reason() {
+    let _guard = shared();
+    let cluster = cluster();
+    let nodes = cluster.kubectl_ok(&[
+        "get",
+        "nodes",
+        "-o",
+        "jsonpath={range .items[*]}{.metadata.name} {.status.nodeInfo.containerRuntimeVersion}{\"\\n\"}{end}",
+    ]);
+    let Some(containerd) = nodes.lines().find_map(|l| {
+        l.split_once(" containerd://")
+            .map(|(name, _)| name.to_string())
+    }) else {
+        eprintln!(
+            "SKIPPED: no node runs containerd (nodes: {})",
+            nodes.trim().replace('\n', "; ")
+        );
+        return;
+    };
+    let ns = cluster.namespace("refuse", None);
+    let plugin = Plugin::new(&cluster);
+    let out = plugin.run(&[
+        "restore",
+        "127.0.0.1:5000/kc-e2e/never:pulled",
+        "-n",
+        &ns.name,
+        "--node",
+        &containerd,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("cannot restore on {containerd}")),
+        "{err}"
+    );
+    assert!(
+        err.contains("checkpoints containers but cannot restore them"),
+        "{err}"
+    );
+    let pods = cluster.kubectl_ok(&["get", "pods", "-n", &ns.name, "-o", "name"]);
+    assert_eq!(pods.trim(), "", "nothing was created");
+}

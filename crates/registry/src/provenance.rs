@@ -208,6 +208,7 @@ mod tests {
                     memory_limit_bytes: Some(1 << 27),
                     ..RecordedResources::default()
                 },
+                mounts: Vec::new(),
             },
             tool: "kubectl-checkpoint/0.1.0".into(),
             ..Provenance::default()
