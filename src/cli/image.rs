@@ -27,17 +27,17 @@ pub const IMAGE: &str = "Image";
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   # A local archive, pushed (prints REGISTRY/REPOSITORY@sha256:...)
-  kubectl checkpoint image checkpoint-counter_ckpt-app-2026-12-07T08:00:00Z.tar \\
-      registry.example.com/ckpt/counter:v1
+  kubectl checkpoint image counter.tar registry.example.com/ckpt/counter:v1
 
   # Checkpoint a pod now and push its image to a registry on this machine
   kubectl checkpoint image -n ckpt pod/counter 127.0.0.1:5000/ckpt/counter:v1
 
-  # An archive on its node, written as an OCI image layout for an air-gapped site
-  kubectl checkpoint image worker-1:/var/lib/kubelet/checkpoints/ARCHIVE.tar \\
+  # An archive on its node, as an OCI image layout for an air-gapped site
+  kubectl checkpoint image \\
+      worker-1:/var/lib/kubelet/checkpoints/ARCHIVE.tar \\
       -o oci-archive:counter.oci.tar
 
-Restore it with `kubectl checkpoint restore IMAGE --node NODE` (a CRI-O node).")]
+Restore it with `kubectl checkpoint restore IMAGE --node NODE` (CRI-O).")]
 pub struct ImageArgs {
     /// The checkpoint: a local archive, `NODE:PATH` on a node, or a TARGET to checkpoint now.
     ///
@@ -367,7 +367,9 @@ mod tests {
     fn outputs_and_references() {
         let (dest, records) =
             plan_outputs(&["oci:out".into(), "json".into()], None, false).unwrap();
-        assert!(matches!(dest, Destination::OciDir(p) if p == PathBuf::from("out")));
+        assert!(
+            matches!(dest, Destination::OciDir(p) if p.as_path() == std::path::Path::new("out"))
+        );
         assert_eq!(records, Some(OutputFormat::Json));
         assert!(plan_outputs(&[], None, false).is_err());
         assert!(plan_outputs(&["oci:a".into(), "oci-archive:b".into()], None, false).is_err());

@@ -33,7 +33,7 @@ pub const MIGRATE: &str = "Migrate";
 /// Arguments of `kubectl checkpoint migrate`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
-  # Move a container's running state to a CRI-O node; the original keeps running
+  # Move a container's state to a CRI-O node; the original keeps running
   kubectl checkpoint migrate -n ckpt pod/counter --to-node worker-crio \\
       --registry 127.0.0.1:5000/ckpt
 

@@ -27,13 +27,16 @@ pub const RESTORE: &str = "Restore";
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   # Restore a checkpoint image as a new pod on a CRI-O node
-  kubectl checkpoint restore -n ckpt 127.0.0.1:5000/ckpt/counter:v1 --node worker-crio
+  kubectl checkpoint restore -n ckpt 127.0.0.1:5000/ckpt/counter:v1 \\
+      --node worker-crio
 
   # From an archive: build its image, push it, restore it
-  kubectl checkpoint restore counter.tar --registry registry.example.com/ckpt --node worker-crio
+  kubectl checkpoint restore counter.tar \\
+      --registry registry.example.com/ckpt --node worker-crio
 
   # A suspicious container, restored in a sandbox to watch it live
-  kubectl checkpoint restore registry.example.com/ckpt/suspect:v1 --quarantine --node worker-crio")]
+  kubectl checkpoint restore registry.example.com/ckpt/suspect:v1 \\
+      --quarantine --node worker-crio")]
 pub struct RestoreArgs {
     /// A checkpoint image (`REGISTRY/REPOSITORY[:TAG|@DIGEST]`), or a checkpoint archive here
     /// (with --registry).

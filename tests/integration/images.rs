@@ -73,7 +73,7 @@ fn check_layout(dir: &Path, ours: bool) -> oci_spec::image::ImageManifest {
         entry.media_type().to_string(),
         "application/vnd.oci.image.manifest.v1+json"
     );
-    let manifest_bytes = blob(&entry.digest().to_string());
+    let manifest_bytes = blob(entry.digest().as_ref());
     assert_eq!(manifest_bytes.len() as u64, entry.size());
     let manifest = oci_spec::image::ImageManifest::from_reader(&manifest_bytes[..]).unwrap();
     assert_eq!(manifest.schema_version(), 2);
@@ -81,12 +81,12 @@ fn check_layout(dir: &Path, ours: bool) -> oci_spec::image::ImageManifest {
         manifest.config().media_type().to_string(),
         "application/vnd.oci.image.config.v1+json"
     );
-    let config_bytes = blob(&manifest.config().digest().to_string());
+    let config_bytes = blob(manifest.config().digest().as_ref());
     assert_eq!(config_bytes.len() as u64, manifest.config().size());
     let config = oci_spec::image::ImageConfiguration::from_reader(&config_bytes[..]).unwrap();
     assert_eq!(manifest.layers().len(), 1);
     let layer = &manifest.layers()[0];
-    assert_eq!(blob(&layer.digest().to_string()).len() as u64, layer.size());
+    assert_eq!(blob(layer.digest().as_ref()).len() as u64, layer.size());
     if layer.media_type().to_string() == "application/vnd.oci.image.layer.v1.tar" {
         assert_eq!(
             config.rootfs().diff_ids(),
@@ -264,7 +264,7 @@ fn check_pushed(
     assert_eq!(format!("sha256:{}", sha256_hex(&bytes)), digest);
     let manifest = oci_spec::image::ImageManifest::from_reader(&bytes[..]).unwrap();
     let layer = registry
-        .blob(&manifest.layers()[0].digest().to_string())
+        .blob(manifest.layers()[0].digest().as_ref())
         .unwrap();
     assert_eq!(
         layer,
@@ -272,9 +272,7 @@ fn check_pushed(
         "the layer is the archive"
     );
     assert_eq!(sha256_hex(&layer), FIXTURE_SHA256);
-    assert!(registry
-        .blob(&manifest.config().digest().to_string())
-        .is_some());
+    assert!(registry.blob(manifest.config().digest().as_ref()).is_some());
     annotations(&manifest)
 }
 

@@ -223,22 +223,22 @@ fn query_value<'a>(query: &'a str, key: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// Whether the request may go on; the 401 to send otherwise.
+/// The 401 to send, or `None` when the request may go on.
 fn check_auth(
     state: &Mutex<State>,
     auth: &RegistryAuth,
     addr: SocketAddr,
     header: Option<&str>,
     path: &str,
-) -> Result<(), Response<Body>> {
+) -> Option<Response<Body>> {
     let basic_ok = |user: &str, pass: &str| {
         let want = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
         header.is_some_and(|h| h.strip_prefix("Basic ") == Some(want.as_str()))
     };
     match auth {
-        RegistryAuth::None => Ok(()),
-        RegistryAuth::Basic(user, pass) if basic_ok(user, pass) => Ok(()),
-        RegistryAuth::Basic(..) => Err(error(
+        RegistryAuth::None => None,
+        RegistryAuth::Basic(user, pass) if basic_ok(user, pass) => None,
+        RegistryAuth::Basic(..) => Some(error(
             StatusCode::UNAUTHORIZED,
             "UNAUTHORIZED",
             "authentication required",
@@ -250,7 +250,7 @@ fn check_auth(
         RegistryAuth::Bearer(..) => {
             let token = header.and_then(|h| h.strip_prefix("Bearer "));
             if token.is_some_and(|t| lock(state).tokens.iter().any(|known| known == t)) {
-                return Ok(());
+                return None;
             }
             let repository = path
                 .strip_prefix("/v2/")
@@ -265,7 +265,7 @@ fn check_auth(
             } else {
                 format!(",scope=\"repository:{repository}:pull,push\"")
             };
-            Err(error(
+            Some(error(
                 StatusCode::UNAUTHORIZED,
                 "UNAUTHORIZED",
                 "authentication required",
@@ -342,7 +342,7 @@ async fn handle(
             body.to_string().into_bytes(),
         );
     }
-    if let Err(denied) = check_auth(state, auth, addr, authorization.as_deref(), &path) {
+    if let Some(denied) = check_auth(state, auth, addr, authorization.as_deref(), &path) {
         return denied;
     }
     let Some(rest) = path.strip_prefix("/v2/") else {
