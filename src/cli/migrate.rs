@@ -13,8 +13,6 @@ use std::time::Duration;
 
 use clap::Args;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::DeleteParams;
-use kube::Api;
 
 use super::checkpoint::{checkpoint_to_temp_with, CaptureFlags, RestartArgs};
 use super::fetch::FetchFlags;
@@ -120,25 +118,23 @@ pub fn run(args: MigrateArgs) -> Result<Outcome, Error> {
     let conn = rt.block_on(cluster::connect(&args.kube.connect_params(None)))?;
     // The target first: a node that cannot restore means nothing is checkpointed.
     let node = revive::check_node(&rt, &conn, args.to_node.as_deref())?;
-    let pods: Api<Pod> = Api::namespaced(conn.client.clone(), &conn.namespace);
-    let original = rt
-        .block_on(pods.get_opt(&pod_name))
-        .map_err(|err| Error::Usage(format!("reading pod {}/{pod_name}: {err}", conn.namespace)))?
-        .ok_or_else(|| Error::Usage(format!("pod {}/{pod_name} not found", conn.namespace)))?;
+    let (original, source_node) = rt.block_on(cluster::collect_migrating_pod(
+        &conn,
+        &conn.namespace,
+        &pod_name,
+    ))?;
     let owner = owner_of(&original);
     // A containerd node writes containerd's layout, which CRI-O cannot restore.
-    if let Some(source_node) = original.spec.as_ref().and_then(|s| s.node_name.clone()) {
-        let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(conn.client.clone());
-        if let Ok(Some(found)) = rt.block_on(nodes.get_opt(&source_node)) {
-            if let runtime @ cluster::NodeRuntime::Containerd(_) = cluster::decode_runtime(&found) {
-                return Err(cluster::Error::RestoreRefused {
-                    node: args.to_node.clone().unwrap_or_else(|| "any node".to_string()),
-                    reason: format!(
-                        "pod {pod_name} runs on node {source_node} ({runtime}): its checkpoint would be in containerd's layout, and CRI-O restores only CRI-O (and Podman) checkpoints"
-                    ),
-                }
-                .into());
+    if let Some(found) = &source_node {
+        if let runtime @ cluster::NodeRuntime::Containerd(_) = cluster::decode_runtime(found) {
+            return Err(cluster::Error::RestoreRefused {
+                node: args.to_node.clone().unwrap_or_else(|| "any node".to_string()),
+                reason: format!(
+                    "pod {pod_name} runs on node {} ({runtime}): its checkpoint would be in containerd's layout, and CRI-O restores only CRI-O (and Podman) checkpoints",
+                    found.metadata.name.as_deref().unwrap_or_default()
+                ),
             }
+            .into());
         }
     }
     let capture = CaptureFlags {
@@ -198,10 +194,11 @@ pub fn run(args: MigrateArgs) -> Result<Outcome, Error> {
         ));
     }
     if delete {
-        rt.block_on(pods.delete(&pod_name, &DeleteParams::default()))
-            .map_err(|err| {
-                Error::Usage(format!("deleting pod {}/{pod_name}: {err}", conn.namespace))
-            })?;
+        rt.block_on(cluster::delete_migrated_pod(
+            &conn,
+            &conn.namespace,
+            &pod_name,
+        ))?;
         crate::messages::note(format_args!(
             "deleted the original pod {pod_name} (--delete-original)"
         ));

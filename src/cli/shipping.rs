@@ -99,6 +99,9 @@ pub(super) struct ImageRecord {
     /// The custody manifest beside it, checked against the layer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custody: Option<CustodyCheck>,
+    /// This run fetched the archive into a temp directory (gone when it ends).
+    #[serde(skip)]
+    pub fetched_now: bool,
     /// What the annotations record.
     pub provenance: Provenance,
 }
@@ -294,6 +297,7 @@ pub(super) fn ship(
             matches: true,
         }),
         archive: path.to_path_buf(),
+        fetched_now: origin.source.is_some(),
         layer,
         provenance,
     })
@@ -308,12 +312,17 @@ pub(super) fn note_image(record: &ImageRecord) {
             crate::output::human_size(record.layer.descriptor.size)
         ));
     }
-    if let Some(custody) = &record.custody {
-        crate::messages::note(format_args!(
+    match &record.custody {
+        Some(_) if record.fetched_now => crate::messages::note(format_args!(
+            "the image carries the custody record of this run's fetch (annotation {}custody)",
+            registry::OURS
+        )),
+        Some(custody) => crate::messages::note(format_args!(
             "the archive is the copy {} describes; the image carries that record (annotation {}custody)",
             custody.manifest.display(),
             registry::OURS
-        ));
+        )),
+        None => {}
     }
     if record.scheme == Some(registry::Scheme::Http) {
         crate::messages::note("sent over plain HTTP (a registry on this machine, or --insecure)");

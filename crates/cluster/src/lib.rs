@@ -61,10 +61,11 @@ pub use restart::{
 };
 pub use restore::{
     advise_restore, build_deny_all_policy, build_label_value, build_quarantine_namespace,
-    build_restore_pod, collect_pod_events, collect_restore_evidence, collect_restore_node,
-    create_restore, decode_runtime, judge_restore_evidence, judge_restore_node,
-    judge_restore_state, watch_restore, NodeRuntime, RestoreEvidence, RestoreFailure,
-    RestoreParams, RestoreState, DENY_ALL_POLICY, PROVENANCE_PREFIX, RESTORE_LABEL,
+    build_restore_pod, collect_migrating_pod, collect_pod_events, collect_restore_evidence,
+    collect_restore_node, create_restore, decode_runtime, delete_migrated_pod,
+    judge_restore_evidence, judge_restore_node, judge_restore_state, watch_restore, NodeRuntime,
+    RestoreEvidence, RestoreFailure, RestoreParams, RestoreState, DENY_ALL_POLICY,
+    PROVENANCE_PREFIX, RESTORE_LABEL,
 };
 pub use retry::{transient_reason, Backoff};
 pub use target::{

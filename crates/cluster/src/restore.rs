@@ -631,6 +631,45 @@ pub async fn watch_restore(
     }
 }
 
+/// The pod `namespace/name` a migrate moves, and the node it runs on (`None` when it has none
+/// yet, or the node cannot be read).
+pub async fn collect_migrating_pod(
+    conn: &Connection,
+    namespace: &str,
+    name: &str,
+) -> Result<(Pod, Option<Node>)> {
+    let pods: Api<Pod> = Api::namespaced(conn.client.clone(), namespace);
+    let what = format!("reading pod {namespace}/{name}");
+    let pod = pods
+        .get_opt(name)
+        .await
+        .map_err(|err| from_kube(what, Call::Read, err))?
+        .ok_or_else(|| Error::Target(format!("pod {namespace}/{name} not found")))?;
+    let node = match pod.spec.as_ref().and_then(|s| s.node_name.clone()) {
+        Some(node) => Api::<Node>::all(conn.client.clone())
+            .get_opt(&node)
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
+    Ok((pod, node))
+}
+
+/// Deletes the original pod of a migrate (its grace period as it is set).
+pub async fn delete_migrated_pod(conn: &Connection, namespace: &str, name: &str) -> Result<()> {
+    let pods: Api<Pod> = Api::namespaced(conn.client.clone(), namespace);
+    match pods.delete(name, &kube::api::DeleteParams::default()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(err) => Err(from_kube(
+            format!("deleting pod {namespace}/{name}"),
+            Call::Restore,
+            err,
+        )),
+    }
+}
+
 /// The evidence that a running pod restored its checkpoint rather than started fresh.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RestoreEvidence {
