@@ -23,7 +23,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use super::server::{not_found, response, status_response, Body, Query};
+use super::respond::{not_found, response, status_response, Body, Query};
 use super::state::Shared;
 use super::{lock, Fault};
 

@@ -13,7 +13,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::StatusDetails;
 use k8s_openapi::jiff::Timestamp;
 use serde::Serialize;
 
-use super::server::{json_response, not_found, response, status_response, Body, Query};
+use super::respond::{json_response, not_found, response, status_response, Body, Query};
 use super::state::Shared;
 use super::{lock, Fault};
 

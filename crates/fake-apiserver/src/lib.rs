@@ -56,6 +56,7 @@ mod kubelet;
 mod load;
 mod objects;
 mod registry;
+mod respond;
 mod selector;
 mod server;
 mod state;
@@ -274,9 +275,11 @@ impl FakeClusterBuilder {
         let root = tempfile::tempdir().expect("fake cluster: create temp dir");
         let token = state::random_token();
         let tls = tls::TlsMaterial::generate().expect("fake cluster: make certificates");
+        let isolated_exec = exec::probe_isolation(&root.path().join("exec").join("probe"));
         let shared = Arc::new(state::Shared::new(
             root.path().to_path_buf(),
             token.clone(),
+            isolated_exec,
             &self,
         ));
         let handle = server::spawn(Arc::clone(&shared), &tls).expect("fake cluster: start server");

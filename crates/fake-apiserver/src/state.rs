@@ -93,7 +93,14 @@ pub(super) struct State {
 
 impl Shared {
     /// Builds the state and the node directories under `root`.
-    pub fn new(root: PathBuf, token: String, builder: &FakeClusterBuilder) -> Self {
+    /// `isolated_exec`: whether exec can give each command a container view (see the crate
+    /// docs).
+    pub fn new(
+        root: PathBuf,
+        token: String,
+        isolated_exec: bool,
+        builder: &FakeClusterBuilder,
+    ) -> Self {
         let FakeClusterBuilder {
             nodes,
             pods,
@@ -175,7 +182,7 @@ impl Shared {
             requests: Mutex::new(Vec::new()),
             token,
             fixture,
-            isolated_exec: super::exec::probe_isolation(&root.join("exec").join("probe")),
+            isolated_exec,
             aggregated_discovery,
             exec_refusals: std::sync::atomic::AtomicU32::new(0),
             restricted_namespaces: restricted_namespaces.clone(),

@@ -15,8 +15,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::WatchEvent;
 use tokio::sync::mpsc;
 
 use super::lock;
+use super::respond::Body;
 use super::selector::{FieldSelector, LabelSelector};
-use super::server::Body;
 use super::state::Shared;
 
 /// Longest watch when the client gives no `timeoutSeconds`.
