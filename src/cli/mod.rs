@@ -24,6 +24,7 @@ mod picker;
 mod progress;
 #[cfg(test)]
 mod reference;
+mod remote_analysis;
 mod secrets_args;
 mod session;
 

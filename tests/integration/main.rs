@@ -33,6 +33,7 @@ mod list;
 mod memsearch;
 mod model;
 mod pickers;
+mod remote_analysis;
 mod secrets;
 mod summary;
 mod whole_truth;
