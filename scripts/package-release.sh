@@ -4,7 +4,7 @@
 #   scripts/package-release.sh OS-ARCH BINARY [DIST_DIR]
 #
 # OS-ARCH is one of linux-amd64, linux-arm64, darwin-amd64, darwin-arm64 (krew's os/arch names);
-# BINARY is the built executable, e.g. target/x86_64-unknown-linux-musl/dist/kubectl-checkpoint
+# BINARY is the built executable, e.g. target/x86_64-unknown-linux-gnu/dist/kubectl-checkpoint
 # (scripts/build-release.sh builds it with the `dist` profile and calls this script).
 # Writes DIST_DIR/kubectl-checkpoint-vVERSION-OS-ARCH.tar.gz (DIST_DIR defaults to dist/) holding
 # `kubectl-checkpoint` and `LICENSE` at its top level, the layout plugin.yaml's `files` expects.
