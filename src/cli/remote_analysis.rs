@@ -37,9 +37,10 @@ pub enum RemoteSource {
 }
 
 impl RemoteSource {
-    /// `NODE:/var/lib/kubelet/checkpoints/...` is an archive on a node; anything else a TARGET.
+    /// `NODE:PATH` is an archive on a node (no Kubernetes name holds a `:`); anything else a
+    /// TARGET.
     pub fn of(text: &str) -> Result<RemoteSource, Error> {
-        if text.contains(':') && text.contains(cluster::CHECKPOINT_DIR) {
+        if text.contains(':') {
             return Ok(RemoteSource::Node(cluster::parse_node_path(text)?));
         }
         Ok(RemoteSource::Target(Some(text.to_string())))
@@ -264,4 +265,28 @@ fn fetch_and_analyze(
     ))?;
     drop(activity);
     run_view(args, view, &[(fetched.dest.as_path(), name.to_string())])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_colon_makes_an_archive_on_a_node() {
+        for (text, node) in [
+            ("n1:/var/lib/kubelet/checkpoints/c.tar", Some("n1")),
+            ("n1:c.tar", Some("n1")),
+            ("pod/app", None),
+            ("app", None),
+        ] {
+            match RemoteSource::of(text).unwrap() {
+                RemoteSource::Node(path) => assert_eq!(Some(path.node.as_str()), node, "{text}"),
+                RemoteSource::Target(target) => {
+                    assert_eq!(node, None, "{text}");
+                    assert_eq!(target.as_deref(), Some(text));
+                }
+            }
+        }
+        assert!(RemoteSource::of("n1:/etc/passwd").is_err());
+    }
 }

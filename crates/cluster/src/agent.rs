@@ -350,7 +350,7 @@ mod tests {
     #[test]
     fn the_io_line_is_taken_off_stderr() {
         let (rest, read) = decode_io_line(b"warning: x\nkubectl-checkpoint-agent-io: read 42\n");
-        assert_eq!((rest.as_slice(), read), (&b"warning: x"[..], Some(42)));
+        assert_eq!((rest.as_slice(), read), (&b"warning: x\n"[..], Some(42)));
         let (rest, read) = decode_io_line(b"kubectl-checkpoint-agent-io: read 7\n");
         assert_eq!((rest.as_slice(), read), (&b""[..], Some(7)));
         let (rest, read) = decode_io_line(b"no line\n");
