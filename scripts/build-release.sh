@@ -8,6 +8,13 @@
 # debug info, stripped, fat LTO, one codegen unit: the binary users download), then
 # scripts/package-release.sh with target/TRIPLE/dist/kubectl-checkpoint (CARGO_TARGET_DIR is
 # honoured). Prints the tarball's path. Then run scripts/release-manifest.sh.
+#
+# Linux binaries are static glibc (the gnu target with `-C target-feature=+crt-static`, given
+# through CARGO_TARGET_<TRIPLE>_RUSTFLAGS, so build scripts and proc macros, which run here,
+# stay dynamic): no program interpreter, no shared library, so the same file runs on any Linux
+# and in the helper pod's busybox image as the node agent. package-release.sh refuses a Linux
+# binary that names a program interpreter. docs/releasing.md says what static glibc gives up
+# (NSS modules) and why the binary does not need them.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
@@ -19,8 +26,8 @@ platform="$1"
 dist="${2:-$root/dist}"
 
 case "$platform" in
-    linux-amd64) triple=x86_64-unknown-linux-musl ;;
-    linux-arm64) triple=aarch64-unknown-linux-musl ;;
+    linux-amd64) triple=x86_64-unknown-linux-gnu ;;
+    linux-arm64) triple=aarch64-unknown-linux-gnu ;;
     darwin-amd64) triple=x86_64-apple-darwin ;;
     darwin-arm64) triple=aarch64-apple-darwin ;;
     *)
@@ -30,5 +37,13 @@ case "$platform" in
 esac
 
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
+case "$triple" in
+    *-linux-gnu)
+        # CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS and the like: only what runs on the
+        # target is linked statically.
+        flags_var="CARGO_TARGET_$(echo "$triple" | tr 'a-z-' 'A-Z_')_RUSTFLAGS"
+        export "$flags_var=${!flags_var:-} -C target-feature=+crt-static"
+        ;;
+esac
 (cd "$root" && cargo build --profile dist --locked --target "$triple" >&2)
 "$root/scripts/package-release.sh" "$platform" "$target_dir/$triple/dist/kubectl-checkpoint" "$dist"

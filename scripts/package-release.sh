@@ -4,7 +4,7 @@
 #   scripts/package-release.sh OS-ARCH BINARY [DIST_DIR]
 #
 # OS-ARCH is one of linux-amd64, linux-arm64, darwin-amd64, darwin-arm64 (krew's os/arch names);
-# BINARY is the built executable, e.g. target/x86_64-unknown-linux-musl/dist/kubectl-checkpoint
+# BINARY is the built executable, e.g. target/x86_64-unknown-linux-gnu/dist/kubectl-checkpoint
 # (scripts/build-release.sh builds it with the `dist` profile and calls this script).
 # Writes DIST_DIR/kubectl-checkpoint-vVERSION-OS-ARCH.tar.gz (DIST_DIR defaults to dist/) holding
 # `kubectl-checkpoint` and `LICENSE` at its top level, the layout plugin.yaml's `files` expects.
@@ -12,7 +12,10 @@
 #
 # BINARY must be an executable of OS-ARCH: its header is read (ELF: 64-bit, little-endian,
 # x86-64 or AArch64; Mach-O: 64-bit, x86-64 or arm64) and anything else is refused, so that a
-# tarball never carries another platform's binary under its name.
+# tarball never carries another platform's binary under its name. A Linux binary must also be
+# static: one whose program headers name an interpreter (PT_INTERP, a dynamic loader such as
+# /lib64/ld-linux-x86-64.so.2) is refused, since the krew archive and the node agent must run
+# on any Linux, in images without a libc (scripts/build-release.sh builds static glibc).
 #
 # The tarball is reproducible: the same BINARY and LICENSE give the same bytes, whenever and
 # wherever it is packed. Members are sorted by name, owned by 0:0 with fixed modes, and dated
@@ -84,6 +87,31 @@ if [ -n "$found" ]; then
     echo "error: $binary is $found, not a $platform binary" >&2
     exit 2
 fi
+
+# A little-endian unsigned integer of $2 bytes at offset $1 of BINARY.
+le_uint() {
+    local hex value=0 i
+    hex="$(od -An -v -tx1 -j "$1" -N "$2" "$binary" | tr -d ' \n')"
+    for ((i = ${#hex} - 2; i >= 0; i -= 2)); do
+        value=$((value * 256 + 16#${hex:i:2}))
+    done
+    echo "$value"
+}
+case "$platform" in
+    linux-*)
+        # ELF64: e_phoff at 32 (8 bytes), e_phentsize at 54 and e_phnum at 56 (2 bytes each);
+        # p_type is each program header's first 4 bytes, PT_INTERP is 3.
+        phoff="$(le_uint 32 8)"
+        phentsize="$(le_uint 54 2)"
+        phnum="$(le_uint 56 2)"
+        for ((i = 0; i < phnum; i++)); do
+            if [ "$(le_uint $((phoff + i * phentsize)) 4)" = 3 ]; then
+                echo "error: $binary is dynamically linked (it names a program interpreter): build it static, as scripts/build-release.sh does" >&2
+                exit 2
+            fi
+        done
+        ;;
+esac
 
 version="$(sed -n 's/^version = "\(.*\)"$/\1/p' "$root/Cargo.toml" | head -n 1)"
 if [ -z "$version" ]; then

@@ -24,7 +24,11 @@ fn main() -> ExitCode {
         Ok(parsed) => parsed,
         Err(err) => err.exit(),
     };
-    match cli::run(parsed) {
+    let result = cli::run(parsed);
+    if std::env::var_os(checkpoint_cluster::IO_REPORT_ENV).is_some() {
+        messages::agent_io();
+    }
+    match result {
         Ok(outcome) => outcome.exit_code(),
         Err(err) if err.is_broken_pipe() => ExitCode::SUCCESS,
         Err(err) => {

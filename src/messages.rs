@@ -52,6 +52,29 @@ pub fn line(text: impl Display) {
     eprintln!("{}", escape_text(&text.to_string()));
 }
 
+/// What a node agent wrote on stderr, a line at a time, each escaped: it comes from the node.
+pub fn from_node(node: &str, stderr: &[u8]) {
+    for text in String::from_utf8_lossy(stderr).lines() {
+        eprintln!("{}: {}", escape_text(node), escape_text(text));
+    }
+}
+
+/// The agent's last stderr line (`analyze` run on a node with
+/// [`checkpoint_cluster::IO_REPORT_ENV`] set): how many bytes this process read, from
+/// `/proc/self/io` (`rchar`), so that the client can say what the analysis read on the node.
+pub fn agent_io() {
+    let read = std::fs::read_to_string("/proc/self/io")
+        .ok()
+        .and_then(|io| {
+            io.lines()
+                .find_map(|l| l.strip_prefix("rchar:"))
+                .and_then(|n| n.trim().parse::<u64>().ok())
+        });
+    if let Some(read) = read {
+        eprintln!("{}{read}", checkpoint_cluster::IO_LINE_PREFIX);
+    }
+}
+
 /// A `-v` log line, as kubectl's start: `I1207 05:16:22.123456] LINE` (UTC).
 pub fn log(line: impl Display) {
     let now = k8s_openapi::jiff::Timestamp::now();

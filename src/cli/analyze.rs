@@ -4,6 +4,8 @@
 //! [`checkpoint_model::archive`], turned into a report by [`checkpoint_forensics::analyze`] and rendered by
 //! [`crate::output`] to stdout. Without it, the one input is a TARGET: its container is
 //! checkpointed and fetched into a private temp directory, analysed the same way, and removed.
+//! With `--remote`, the one input (TARGET or NODE:PATH) is analysed on its node by the agent
+//! (see `remote_analysis`).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -11,13 +13,14 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 
 use super::archive_args::{self, ArchiveArgs};
-use super::checkpoint::{checkpoint_to_temp, report_restarts, RemoteArgs, TempCheckpoint};
+use super::checkpoint::{checkpoint_to_temp, report_restarts, RemoteArgs};
 use super::memory_args::MemoryArgs;
 use super::pick::interactive;
 use super::secrets_args::{self, SecretsArgs};
 use super::{Outcome, OutputFormat};
 use crate::output::{self, Format, Style};
 use crate::Error;
+use checkpoint_cluster::CheckpointRecord;
 use checkpoint_forensics::analyze::{self, ExploreView, Sections};
 use checkpoint_model::archive::Checkpoint;
 
@@ -60,11 +63,12 @@ pub struct AnalyzeArgs {
     /// Analyse archives or image directories on this machine instead of checkpointing TARGET.
     #[arg(long)]
     pub local: bool,
-    /// With --local: archives or CRIU image directories; without: one TARGET to checkpoint.
+    /// Archives or image dirs (--local), or a TARGET, or NODE:PATH (--remote).
     ///
     /// With --local: checkpoint archives or CRIU image directories. Without: one TARGET
     /// (`pod/NAME`, `NAME` or `pod NAME`) to checkpoint, fetch and analyse; left out on a
-    /// terminal, pick one of the namespace's running pods.
+    /// terminal, pick one of the namespace's running pods. With --remote: one TARGET, or the
+    /// NODE:PATH of an archive on a node, to analyse there.
     #[arg(value_name = "TARGET|PATH")]
     pub inputs: Vec<PathBuf>,
     /// Output format.
@@ -87,9 +91,52 @@ pub struct AnalyzeArgs {
     /// Spool directory and limits of the archive reader (boxed: the verb's arguments stay small).
     #[command(flatten)]
     pub archive: Box<ArchiveArgs>,
+    /// Analysis on the node (`--remote`; boxed: the verb's arguments stay small).
+    #[command(flatten)]
+    pub agent: Box<AgentArgs>,
+    /// The name to report the checkpoint under, instead of its path (the node agent's).
+    #[arg(long, value_name = "NAME", requires = "local", hide = true)]
+    pub report_name: Option<String>,
     /// Checkpoint and fetch flags (without --local).
     #[command(flatten)]
     pub remote: RemoteArgs,
+}
+
+/// `analyze --remote`: the flags of the node agent.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Checkpoint")]
+pub struct AgentArgs {
+    /// Analyse on the node; only the report travels (TARGET or NODE:PATH).
+    ///
+    /// Copies this program (or --agent-binary) into the helper pod, checks its sha256 there,
+    /// and runs `analyze --local` of the archive on the node, with the helper's read-only
+    /// mount, no token, its memory limit and --agent-timeout. A node of another architecture,
+    /// or an agent that does not run there, falls back to fetching the archive and analysing
+    /// it here; an agent changed on the node is refused. The result is as trustworthy as the
+    /// node.
+    #[arg(long = "remote", conflicts_with_all = ["local", "dump_memory", "spool_dir"])]
+    pub on_node: bool,
+    /// With --remote: the agent to copy to the node, for a node of another architecture.
+    ///
+    /// A static kubectl-checkpoint of this version, built for the node (the release archive
+    /// of that platform). Without it, this program itself, when the node's OS and
+    /// architecture are this program's.
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "on_node",
+        hide_short_help = true
+    )]
+    pub agent_binary: Option<PathBuf>,
+    /// With --remote: seconds the agent may run before it is killed.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 600,
+        requires = "on_node",
+        hide_short_help = true
+    )]
+    pub agent_timeout: u64,
 }
 
 /// The `-o` values analyze honours (`wide`: the reports' tables with more columns; the other
@@ -255,10 +302,12 @@ enum PlanSource<'a> {
     Local(Vec<(&'a Path, String)>),
     /// A TARGET to checkpoint and fetch first (`None`: picked on the terminal).
     Target(Option<String>),
+    /// A checkpoint to analyse on its node (`--remote`).
+    Remote(super::remote_analysis::RemoteSource),
 }
 
 /// What `analyze` shows.
-enum View {
+pub(super) enum View {
     /// The memory views and search (`--memory`, `--dump-memory`, `--hexdump`, `--search`).
     Memory,
     /// `--secrets`.
@@ -286,6 +335,26 @@ impl View {
 /// The plan of `args` (see [`Plan`]), or what to change on the command line.
 fn plan(args: &AnalyzeArgs) -> Result<Plan<'_>, Error> {
     let view = View::of(args);
+    if args.agent.on_node {
+        let source = match args.inputs.as_slice() {
+            [one] => {
+                let text = one.to_str().ok_or_else(|| {
+                    Error::Usage(format!("TARGET {} is not UTF-8", one.display()))
+                })?;
+                super::remote_analysis::RemoteSource::of(text)?
+            }
+            [] if interactive() => super::remote_analysis::RemoteSource::Target(None),
+            _ => {
+                return Err(Error::Usage(
+                    "analyze --remote takes one TARGET (pod/NAME) or NODE:PATH".into(),
+                ))
+            }
+        };
+        return Ok(Plan {
+            source: PlanSource::Remote(source),
+            view,
+        });
+    }
     if args.local {
         if args.inputs.is_empty() {
             return Err(Error::Usage(
@@ -296,7 +365,13 @@ fn plan(args: &AnalyzeArgs) -> Result<Plan<'_>, Error> {
         let inputs = args
             .inputs
             .iter()
-            .map(|input| (input.as_path(), input.display().to_string()))
+            .map(|input| {
+                let name = match &args.report_name {
+                    Some(name) => name.clone(),
+                    None => input.display().to_string(),
+                };
+                (input.as_path(), name)
+            })
             .collect();
         return Ok(Plan {
             source: PlanSource::Local(inputs),
@@ -359,7 +434,16 @@ pub fn run(args: AnalyzeArgs) -> Result<Outcome, Error> {
                 plan.view,
                 &[(fetched.path.as_path(), fetched.source.clone())],
             );
-            return finish_remote(&args.remote, &fetched, outcome);
+            return finish_remote(
+                &args.remote,
+                &fetched.record,
+                &fetched.source,
+                fetched.deleted,
+                outcome,
+            );
+        }
+        PlanSource::Remote(source) => {
+            return super::remote_analysis::run(&args, plan.view, source);
         }
     };
     run_view(&args, plan.view, &inputs)
@@ -368,25 +452,22 @@ pub fn run(args: AnalyzeArgs) -> Result<Outcome, Error> {
 /// After `analyze TARGET`: the archive is deleted from the node once the analysis succeeded
 /// (unless `--keep-on-node`), else named with the command that deletes it; a checkpoint that
 /// ended its container makes the verb exit 1 unless `--allow-restart`.
-fn finish_remote(
+pub(super) fn finish_remote(
     remote: &RemoteArgs,
-    fetched: &TempCheckpoint,
+    record: &CheckpointRecord,
+    source: &str,
+    deleted: bool,
     outcome: Result<Outcome, Error>,
 ) -> Result<Outcome, Error> {
-    let ended = report_restarts(
-        std::slice::from_ref(&fetched.record),
-        remote.restart.allow_restart,
-    );
-    let delete_command = format!("kubectl checkpoint delete {}", fetched.source);
-    match (&outcome, remote.keep_on_node, fetched.deleted) {
+    let ended = report_restarts(std::slice::from_ref(record), remote.restart.allow_restart);
+    let delete_command = format!("kubectl checkpoint delete {source}");
+    match (&outcome, remote.keep_on_node, deleted) {
         (_, _, true) => crate::messages::note(format_args!(
-            "deleted {} from the node after fetching it (--delete-after-fetch)",
-            fetched.source
+            "deleted {source} from the node after fetching it (--delete-after-fetch)"
         )),
-        (Ok(_), false, false) => match delete_remote(remote, fetched) {
+        (Ok(_), false, false) => match delete_remote(remote, source) {
             Ok(()) => crate::messages::note(format_args!(
-                "deleted {} from the node: the analysis is done and its copy was temporary (--keep-on-node keeps it)",
-                fetched.source
+                "deleted {source} from the node: the analysis is done and its copy was temporary (--keep-on-node keeps it)"
             )),
             Err(err) => crate::messages::error_in(
                 format_args!(
@@ -410,13 +491,13 @@ fn finish_remote(
     })
 }
 
-/// Deletes the archive `analyze TARGET` fetched from its node.
-fn delete_remote(remote: &RemoteArgs, fetched: &TempCheckpoint) -> Result<(), Error> {
+/// Deletes the archive `analyze TARGET` analysed from its node.
+fn delete_remote(remote: &RemoteArgs, source: &str) -> Result<(), Error> {
     let rt = super::session::runtime()?;
     let conn = rt.block_on(checkpoint_cluster::connect(
         &remote.kube.connect_params(None),
     ))?;
-    let source = checkpoint_cluster::parse_node_path(&fetched.source)?;
+    let source = checkpoint_cluster::parse_node_path(source)?;
     let params = remote.fetch_flags.fetch_params(&conn.namespace);
     let activity = super::progress::Activity::new(std::io::stderr().is_terminal());
     rt.block_on(checkpoint_cluster::delete_archive(
@@ -431,7 +512,11 @@ fn delete_remote(remote: &RemoteArgs, fetched: &TempCheckpoint) -> Result<(), Er
 }
 
 /// Shows the view the plan asked for of `inputs`.
-fn run_view(args: &AnalyzeArgs, view: View, inputs: &[(&Path, String)]) -> Result<Outcome, Error> {
+pub(super) fn run_view(
+    args: &AnalyzeArgs,
+    view: View,
+    inputs: &[(&Path, String)],
+) -> Result<Outcome, Error> {
     let format = output_format(args.output);
     match view {
         View::Memory => {

@@ -221,16 +221,20 @@ pub(super) fn checkpoint_to_temp(
     remote: &RemoteArgs,
     target: Option<&str>,
 ) -> Result<TempCheckpoint, Error> {
-    checkpoint_to_temp_with(
-        &CaptureFlags {
-            kube: &remote.kube,
-            container: remote.container.as_deref(),
-            timeout: remote.timeout,
-            restart: remote.restart,
-            fetch_flags: &remote.fetch_flags,
-        },
-        target,
-    )
+    checkpoint_to_temp_with(&remote.capture_flags(), target)
+}
+
+impl RemoteArgs {
+    /// What checkpointing one container takes of these flags.
+    pub(super) fn capture_flags(&self) -> CaptureFlags<'_> {
+        CaptureFlags {
+            kube: &self.kube,
+            container: self.container.as_deref(),
+            timeout: self.timeout,
+            restart: self.restart,
+            fetch_flags: &self.fetch_flags,
+        }
+    }
 }
 
 /// What [`checkpoint_to_temp_with`] needs of a verb's flags.
@@ -253,10 +257,6 @@ pub(super) fn checkpoint_to_temp_with(
     remote: &CaptureFlags<'_>,
     target: Option<&str>,
 ) -> Result<TempCheckpoint, Error> {
-    let target = target
-        .map(|t| cluster::parse_target(Some(t), None))
-        .transpose()?;
-    let timeout = remote.timeout.map(Duration::from_secs);
     let dir = tempfile::Builder::new()
         .prefix("kubectl-checkpoint-")
         .tempdir()
@@ -264,17 +264,83 @@ pub(super) fn checkpoint_to_temp_with(
             path: std::env::temp_dir(),
             source,
         })?;
+    let session = connect_for_one(remote)?;
+    let into = dir.path().to_path_buf();
+    let dest = move |source: &cluster::NodePath| into.join(source.basename());
+    let (rt, conn, params) = (&session.rt, &session.conn, &session.params);
+    let one = checkpoint_one(
+        &session,
+        remote,
+        target,
+        Some(cluster::FetchPlan {
+            params,
+            dest: &dest,
+        }),
+    )?;
+    let mut record = one.checkpoint?;
+    let source_text = format!("{}:{}", record.node, record.path);
+    let fetched = match one.fetched {
+        Some(Ok(fetched)) => fetched,
+        Some(Err(err)) => return Err(fetch_failed(&record, err).into()),
+        None => return Err(Error::Usage("the archive was not fetched".into())),
+    };
+    let mut deleted = false;
+    if remote.fetch_flags.delete_after_fetch {
+        delete_fetched(rt, conn, &fetched, &params.helper, "--delete-after-fetch")?;
+        record.deleted_from_node = true;
+        deleted = true;
+    }
+    Ok(TempCheckpoint {
+        _dir: dir,
+        path: fetched.dest,
+        source: source_text,
+        record,
+        deleted,
+    })
+}
+
+/// The runtime, the connection and the fetch parameters of a verb that checkpoints one
+/// container (`analyze TARGET`).
+pub(super) struct OneSession {
+    /// The runtime.
+    pub rt: tokio::runtime::Runtime,
+    /// The connection.
+    pub conn: cluster::Connection,
+    /// Fetch and helper parameters from the flags.
+    pub params: cluster::FetchParams,
+}
+
+/// Connects for [`checkpoint_one`] (the read timeout leaves the kubelet its `--timeout`).
+pub(super) fn connect_for_one(remote: &CaptureFlags<'_>) -> Result<OneSession, Error> {
     let rt = runtime()?;
-    let read_timeout = timeout.map(|t| t + Duration::from_secs(60));
+    let read_timeout = remote
+        .timeout
+        .map(|t| Duration::from_secs(t) + Duration::from_secs(60));
     let conn = rt.block_on(cluster::connect(&remote.kube.connect_params(read_timeout)))?;
+    let params = remote.fetch_flags.fetch_params(&conn.namespace);
+    Ok(OneSession { rt, conn, params })
+}
+
+/// Checkpoints the one container of `target` (picked on the terminal when `None`), fetching
+/// it with `fetch` when given (`analyze TARGET`).
+pub(super) fn checkpoint_one(
+    session: &OneSession,
+    remote: &CaptureFlags<'_>,
+    target: Option<&str>,
+    fetch: Option<cluster::FetchPlan<'_>>,
+) -> Result<cluster::Captured, Error> {
+    let (rt, conn) = (&session.rt, &session.conn);
+    let target = target
+        .map(|t| cluster::parse_target(Some(t), None))
+        .transpose()?;
     let target = match target {
         Some(target) => target,
-        None => Target::Pod(pick_pod(&rt, &conn)?),
+        None => Target::Pod(pick_pod(rt, conn)?),
     };
     let activity = Activity::new(std::io::stderr().is_terminal());
     activity.waiting(&format!("the API server {}", conn.server));
     let (mut refs, mut failures) =
-        resolve_containers(&rt, &conn, &target, remote.container, false, &activity)?;
+        resolve_containers(rt, conn, &target, remote.container, false, &activity)?;
     if let Some(err) = failures.pop() {
         return Err(err.into());
     }
@@ -286,48 +352,22 @@ pub(super) fn checkpoint_to_temp_with(
             ))
         }
     };
-    let params = remote.fetch_flags.fetch_params(&conn.namespace);
-    let into = dir.path().to_path_buf();
-    let dest = move |source: &cluster::NodePath| into.join(source.basename());
     let mut captured = rt.block_on(cluster::collect_checkpoints(
-        &conn,
+        conn,
         std::slice::from_ref(&container),
         CaptureParams {
-            timeout,
-            retries: params.helper.retries,
+            timeout: remote.timeout.map(Duration::from_secs),
+            retries: session.params.helper.retries,
             restart_window: Duration::from_secs(remote.restart.restart_check),
         },
-        Some(cluster::FetchPlan {
-            params: &params,
-            dest: &dest,
-        }),
+        fetch,
         &activity,
         ctrl_c(),
     ))?;
     drop(activity);
-    let Some(one) = captured.pop() else {
-        return Err(Error::Usage("nothing was checkpointed".into()));
-    };
-    let mut record = one.checkpoint?;
-    let source_text = format!("{}:{}", record.node, record.path);
-    let fetched = match one.fetched {
-        Some(Ok(fetched)) => fetched,
-        Some(Err(err)) => return Err(fetch_failed(&record, err).into()),
-        None => return Err(Error::Usage("the archive was not fetched".into())),
-    };
-    let mut deleted = false;
-    if remote.fetch_flags.delete_after_fetch {
-        delete_fetched(&rt, &conn, &fetched, &params.helper, "--delete-after-fetch")?;
-        record.deleted_from_node = true;
-        deleted = true;
-    }
-    Ok(TempCheckpoint {
-        _dir: dir,
-        path: fetched.dest,
-        source: source_text,
-        record,
-        deleted,
-    })
+    captured
+        .pop()
+        .ok_or_else(|| Error::Usage("nothing was checkpointed".into()))
 }
 
 /// The error of a fetch that failed after its checkpoint succeeded: it names the archive on

@@ -26,6 +26,7 @@ mod picker;
 mod progress;
 #[cfg(test)]
 mod reference;
+mod remote_analysis;
 mod restore;
 mod revive;
 mod secrets_args;

@@ -30,7 +30,7 @@ use serde::Serialize;
 use checkpoint_forensics::analyze::{CheckpointReport, ExploreReport};
 
 pub use diff::render_diff;
-pub use escape::escape_text;
+pub use escape::{escape_once, escape_text};
 pub use explore::render_explore_text;
 pub use machine::{write_json, write_yaml, JsonLayout};
 pub use memory::{render_dump, render_hexdump, render_memory_summaries, render_search};

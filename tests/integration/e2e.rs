@@ -9,6 +9,8 @@
 //! - `KUBECTL_CHECKPOINT_E2E_IMAGE`: the workload and helper image (default `busybox:1.36`).
 //! - `KUBECTL_CHECKPOINT_E2E_NODE`: the node to run the workloads on (default: the first
 //!   Ready node).
+//! - `KUBECTL_CHECKPOINT_E2E_AGENT`: a static kubectl-checkpoint of this version, the node
+//!   agent of the `e2e_remote_*` tests (`scripts/build-release.sh linux-amd64` builds one).
 //! - `KUBECTL_CHECKPOINT_E2E_RESTART_KUBELET`: a shell command that restarts that node's
 //!   kubelet, for `e2e_fetch_survives_a_kubelet_restart` (which fails without it: skip it
 //!   with `--skip kubelet_restart` on clusters where you cannot restart a kubelet).
@@ -1383,4 +1385,229 @@ fn e2e_restore_on_a_containerd_node_is_refused_with_the_reason() {
     );
     let pods = cluster.kubectl_ok(&["get", "pods", "-n", &ns.name, "-o", "name"]);
     assert_eq!(pods.trim(), "", "nothing was created");
+}
+
+/// The node agent for `analyze --remote`: a static build of this version
+/// (`KUBECTL_CHECKPOINT_E2E_AGENT`, e.g. `target/x86_64-unknown-linux-gnu/dist/kubectl-checkpoint`
+/// from `scripts/build-release.sh linux-amd64`). The test binary's own kubectl-checkpoint is a
+/// dynamically linked development build, which a helper image without a libc cannot run.
+fn static_agent() -> PathBuf {
+    let Some(agent) = std::env::var_os("KUBECTL_CHECKPOINT_E2E_AGENT") else {
+        panic!(
+            "no agent: set KUBECTL_CHECKPOINT_E2E_AGENT to a static kubectl-checkpoint of this \
+             version (scripts/build-release.sh linux-amd64 builds one; docs/testing.md)"
+        );
+    };
+    PathBuf::from(agent)
+}
+
+/// The helper pods of `namespace`.
+fn helper_pods(cluster: &Cluster, namespace: &str) -> Vec<String> {
+    cluster
+        .kubectl_ok(&[
+            "get",
+            "pods",
+            "-n",
+            namespace,
+            "-l",
+            "app.kubernetes.io/name=kubectl-checkpoint-helper",
+            "-o",
+            "jsonpath={.items[*].metadata.name}",
+        ])
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+#[ignore = "needs a real cluster: set KUBECTL_CHECKPOINT_E2E_KUBECONFIG (docs/testing.md)"]
+fn e2e_remote_analysis_equals_the_local_one() {
+    let _shared = shared();
+    let cluster = cluster();
+    let agent = static_agent();
+    let agent = agent.to_str().unwrap();
+    let ns = cluster.namespace("remote", None);
+    cluster.workload(&ns.name, "app", 0);
+    let plugin = Plugin::new(&cluster);
+    let record = checkpoint(&plugin, &ns.name, "app");
+    let source = format!("{}:{}", record.node, record.path);
+    // The same archive here, without its custody record, at a relative path that reads
+    // `NODE:PATH`, so that the local report names it as the remote one does.
+    plugin.ok(&["fetch", &source, "a.tar", "-n", &ns.name]);
+    let local_copy = plugin.path(&source);
+    std::fs::create_dir_all(local_copy.parent().unwrap()).unwrap();
+    std::fs::copy(plugin.path("a.tar"), &local_copy).unwrap();
+    for view in [
+        &[][..],
+        &["--search", SECRET],
+        &["--secrets"],
+        &["--all"],
+        &["-o", "json"],
+    ] {
+        let mut args = vec![
+            "analyze",
+            "--remote",
+            &source,
+            "-n",
+            &ns.name,
+            "--agent-binary",
+            agent,
+        ];
+        args.extend_from_slice(view);
+        let started = Instant::now();
+        let remote = plugin.run(&args);
+        let remote_time = started.elapsed();
+        let mut args = vec!["analyze", "--local", &source];
+        args.extend_from_slice(view);
+        let started = Instant::now();
+        let local = plugin.run(&args);
+        eprintln!(
+            "{view:?}: remote {:.2} s, local (of the copy) {:.2} s",
+            remote_time.as_secs_f64(),
+            started.elapsed().as_secs_f64()
+        );
+        assert_eq!(remote.status.code(), local.status.code(), "{view:?}");
+        assert!(!local.stdout.is_empty(), "{view:?}");
+        assert!(
+            remote.stdout == local.stdout,
+            "{view:?}: the report on the node differs from the local one"
+        );
+        let err = stderr(&remote);
+        assert!(
+            err.contains(&format!(
+                "note: analysed on node {} by the agent",
+                cluster.node
+            )),
+            "{err}"
+        );
+    }
+    let found = String::from_utf8_lossy(
+        &plugin
+            .run(&["analyze", "--local", &source, "--search", SECRET])
+            .stdout,
+    )
+    .into_owned();
+    assert!(found.contains(SECRET), "{found}");
+    // A TARGET: checkpointed, analysed there, and its archive deleted from the node afterwards.
+    let out = plugin.run(&[
+        "analyze",
+        "--remote",
+        "-n",
+        &ns.name,
+        "pod/app",
+        "-c",
+        "app",
+        "--agent-binary",
+        agent,
+        "--search",
+        SECRET,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(SECRET));
+    assert!(
+        stderr(&out).contains("analysed on node"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("note: deleted"), "{}", stderr(&out));
+    assert!(helper_pods(&cluster, &ns.name).is_empty());
+    plugin.delete_archives_of(&ns.name, None);
+}
+
+#[test]
+#[ignore = "needs a real cluster: set KUBECTL_CHECKPOINT_E2E_KUBECONFIG (docs/testing.md)"]
+fn e2e_remote_analysis_refuses_an_agent_that_cannot_run_or_was_changed() {
+    let _shared = shared();
+    let cluster = cluster();
+    let agent = static_agent();
+    let agent = agent.to_str().unwrap();
+    let ns = cluster.namespace("agent", None);
+    cluster.workload(&ns.name, "app", 0);
+    let plugin = Plugin::new(&cluster);
+    let record = checkpoint(&plugin, &ns.name, "app");
+    let source = format!("{}:{}", record.node, record.path);
+
+    // Not a program for this node (here: not a program at all): refused, then fetched and
+    // analysed here.
+    let other = plugin.path("agent-for-another-node");
+    std::fs::write(&other, b"\x7fELF not for this node\n").unwrap();
+    let out = plugin.run(&[
+        "analyze",
+        "--remote",
+        &source,
+        "-n",
+        &ns.name,
+        "--agent-binary",
+        other.to_str().unwrap(),
+        "--search",
+        SECRET,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(SECRET));
+    let err = stderr(&out);
+    assert!(
+        err.contains("the agent does not run on the node")
+            && err.contains("fetching the archive and analysing it here instead"),
+        "{err}"
+    );
+
+    // A helper kept for the next run, in which something on the node keeps writing into every
+    // agent file it finds: the next run's agent is refused, and nothing else is tried.
+    plugin.ok(&[
+        "analyze",
+        "--remote",
+        &source,
+        "-n",
+        &ns.name,
+        "--agent-binary",
+        agent,
+        "--keep-helper",
+    ]);
+    let helper = helper_pods(&cluster, &ns.name)
+        .into_iter()
+        .next()
+        .expect("the kept helper");
+    let mut tamperer = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&cluster.kubeconfig)
+        .args([
+            "exec",
+            "-n",
+            &ns.name,
+            &helper,
+            "--",
+            "sh",
+            "-c",
+            "while :; do for f in /var/run/kubectl-checkpoint/agent-*; do \
+             [ -f \"$f\" ] && printf WXYZ | dd of=\"$f\" bs=1 seek=4096 conv=notrunc 2>/dev/null; \
+             done; done",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let out = plugin.run(&[
+        "analyze",
+        "--remote",
+        &source,
+        "-n",
+        &ns.name,
+        "--agent-binary",
+        agent,
+        "--keep-helper",
+    ]);
+    let _ = tamperer.kill();
+    let _ = tamperer.wait();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("it was changed on the node, which may be compromised; it was not run"),
+        "{err}"
+    );
+    assert!(!err.contains("fetching the archive"), "{err}");
+    assert!(out.stdout.is_empty());
+    let _ = cluster.kubectl(&["delete", "pod", "-n", &ns.name, &helper, "--wait=false"]);
+    plugin.delete_archives_of(&ns.name, None);
 }

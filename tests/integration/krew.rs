@@ -410,7 +410,8 @@ fn package_release_refuses_a_binary_of_another_platform() {
                     .is_none()
         );
     }
-    // The real binary of this machine passes as its own platform.
+    // The test build of this machine is of the right platform but dynamically linked (a
+    // development build): refused for that, and for nothing else.
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
     {
         let out = run_script(
@@ -422,11 +423,9 @@ fn package_release_refuses_a_binary_of_another_platform() {
             ],
             &[],
         );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("is dynamically linked"), "{stderr}");
     }
 }
 
@@ -499,17 +498,18 @@ fn build_release_builds_the_dist_profile_and_packs_it() {
     fs::write(
         &cargo,
         "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$STUB_LOG\"\n\
+         printf '%s\\n' \"$CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS\" > \"$STUB_LOG\"-flags\n\
          while [ $# -gt 0 ]; do [ \"$1\" = --target ] && t=\"$2\"; shift; done\n\
          mkdir -p \"$CARGO_TARGET_DIR/$t/dist\"\n\
          cat \"$STUB_BINARY\" > \"$CARGO_TARGET_DIR/$t/dist/kubectl-checkpoint\"\n",
     )
     .unwrap();
     fs::set_permissions(&cargo, fs::Permissions::from_mode(0o755)).unwrap();
-    let log = dir.path().join("cargo-args");
+    let log = dir.path().join("cargo");
     let stub_binary = dir.path().join("stub-binary");
     fs::write(
         &stub_binary,
-        stand_in_binary("linux", "arm64", "aarch64-unknown-linux-musl"),
+        stand_in_binary("linux", "arm64", "aarch64-unknown-linux-gnu"),
     )
     .unwrap();
     let target = dir.path().join("target");
@@ -543,9 +543,12 @@ fn build_release_builds_the_dist_profile_and_packs_it() {
             "dist",
             "--locked",
             "--target",
-            "aarch64-unknown-linux-musl"
+            "aarch64-unknown-linux-gnu"
         ]
     );
+    // Static glibc, for what runs on the target only.
+    let flags = fs::read_to_string(dir.path().join("cargo-flags")).unwrap();
+    assert_eq!(flags.trim(), "-C target-feature=+crt-static");
     let tarball = dist.join(tarball_name("linux", "arm64"));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
@@ -627,4 +630,47 @@ fn the_binary_is_position_independent() {
     assert_eq!(&header[..4], b"\x7fELF");
     const ET_DYN: u16 = 3;
     assert_eq!(u16::from_le_bytes([header[16], header[17]]), ET_DYN);
+}
+
+/// A Linux binary that names a program interpreter (dynamically linked) is not packed.
+#[test]
+fn package_release_refuses_a_dynamically_linked_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut elf = stand_in_binary("linux", "amd64", "");
+    elf.truncate(64);
+    elf[32..40].copy_from_slice(&64u64.to_le_bytes()); // e_phoff
+    elf[54..56].copy_from_slice(&56u16.to_le_bytes()); // e_phentsize
+    elf[56..58].copy_from_slice(&2u16.to_le_bytes()); // e_phnum
+    for p_type in [6u32, 3] {
+        // PT_PHDR, then PT_INTERP
+        let mut header = p_type.to_le_bytes().to_vec();
+        header.resize(56, 0);
+        elf.extend_from_slice(&header);
+    }
+    let binary = dir.path().join("kubectl-checkpoint");
+    fs::write(&binary, &elf).unwrap();
+    let out = run_script(
+        "scripts/package-release.sh",
+        &[Path::new("linux-amd64"), &binary, dir.path()],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is dynamically linked"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Without the interpreter it is packed.
+    elf[64 + 56..64 + 60].copy_from_slice(&1u32.to_le_bytes()); // PT_LOAD
+    fs::write(&binary, &elf).unwrap();
+    let out = run_script(
+        "scripts/package-release.sh",
+        &[Path::new("linux-amd64"), &binary, dir.path()],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

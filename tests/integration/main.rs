@@ -34,6 +34,7 @@ mod list;
 mod memsearch;
 mod model;
 mod pickers;
+mod remote_analysis;
 mod restore;
 mod secrets;
 mod summary;

@@ -51,14 +51,32 @@ impl Helper {
         command: &[String],
         reporter: &dyn Reporter,
     ) -> Result<AttachedProcess> {
+        self.start_exec_as(what, command, &Self::attach_params(), reporter)
+            .await
+    }
+
+    /// [`Helper::start_exec`] with the command's stdin open.
+    pub(crate) async fn start_exec_with_stdin(
+        &self,
+        what: &str,
+        command: &[String],
+        reporter: &dyn Reporter,
+    ) -> Result<AttachedProcess> {
+        let params = Self::attach_params().stdin(true);
+        self.start_exec_as(what, command, &params, reporter).await
+    }
+
+    async fn start_exec_as(
+        &self,
+        what: &str,
+        command: &[String],
+        params: &AttachParams,
+        reporter: &dyn Reporter,
+    ) -> Result<AttachedProcess> {
         let mut backoff = Backoff::default();
         let mut attempt = 0;
         loop {
-            match self
-                .pods
-                .exec(&self.name, command.to_vec(), &Self::attach_params())
-                .await
-            {
+            match self.pods.exec(&self.name, command.to_vec(), params).await {
                 Ok(process) => return Ok(process),
                 Err(err) => match transient_reason(&err) {
                     Some(reason) if attempt < self.retries => {

@@ -41,9 +41,10 @@ use std::time::{Duration, Instant};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, Event, HostPathVolumeSource, Node, Pod, PodSpec, SecurityContext,
-    Taint, Toleration, Volume, VolumeMount,
+    Capabilities, Container, EmptyDirVolumeSource, Event, HostPathVolumeSource, Node, Pod, PodSpec,
+    ResourceRequirements, SecurityContext, Taint, Toleration, Volume, VolumeMount,
 };
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::api::{DeleteParams, ListParams, PostParams, WatchEvent, WatchParams};
 use kube::Api;
@@ -64,6 +65,14 @@ const NONCE_ANNOTATION: &str = "kubectl-checkpoint/nonce";
 pub(crate) const CONTAINER: &str = "helper";
 /// The helper's volume name.
 const VOLUME: &str = "checkpoints";
+/// The name of the helper's emptyDir, where the node agent is written (see `agent`).
+const AGENT_VOLUME: &str = "agent";
+/// The most the emptyDir may hold: the agent and the spool of its analysis.
+const AGENT_VOLUME_LIMIT: &str = "2Gi";
+/// The helper's memory limit, which bounds the agent too (the kubelet kills it past this).
+const MEMORY_LIMIT: &str = "1Gi";
+/// The memory the helper asks the node for (busybox's `cat` and `sha256sum` need little).
+const MEMORY_REQUEST: &str = "32Mi";
 /// How long a helper lives if nobody deletes it (a killed client leaves it behind).
 const LIFETIME_SECONDS: i64 = 3600;
 /// A kept helper closer than this to its deadline is not reused.
@@ -233,24 +242,52 @@ pub fn build_helper_pod(
         active_deadline_seconds: Some(LIFETIME_SECONDS),
         termination_grace_period_seconds: Some(0),
         tolerations: Some(build_tolerations(taints, &params.tolerations)),
-        volumes: Some(vec![Volume {
-            name: VOLUME.into(),
-            host_path: Some(HostPathVolumeSource {
-                path: CHECKPOINT_DIR.into(),
-                type_: Some("Directory".into()),
-            }),
-            ..Default::default()
-        }]),
+        volumes: Some(vec![
+            Volume {
+                name: VOLUME.into(),
+                host_path: Some(HostPathVolumeSource {
+                    path: CHECKPOINT_DIR.into(),
+                    type_: Some("Directory".into()),
+                }),
+                ..Default::default()
+            },
+            Volume {
+                name: AGENT_VOLUME.into(),
+                empty_dir: Some(EmptyDirVolumeSource {
+                    size_limit: Some(Quantity(AGENT_VOLUME_LIMIT.into())),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        ]),
         containers: vec![Container {
             name: CONTAINER.into(),
             image: Some(params.image.clone()),
             command: Some(vec!["sleep".into(), LIFETIME_SECONDS.to_string()]),
-            volume_mounts: Some(vec![VolumeMount {
-                name: VOLUME.into(),
-                mount_path: CHECKPOINT_DIR.into(),
-                read_only: Some(!params.writable),
+            volume_mounts: Some(vec![
+                VolumeMount {
+                    name: VOLUME.into(),
+                    mount_path: CHECKPOINT_DIR.into(),
+                    read_only: Some(!params.writable),
+                    ..Default::default()
+                },
+                VolumeMount {
+                    name: AGENT_VOLUME.into(),
+                    mount_path: super::agent::AGENT_DIR.into(),
+                    ..Default::default()
+                },
+            ]),
+            resources: Some(ResourceRequirements {
+                limits: Some(BTreeMap::from([(
+                    "memory".to_string(),
+                    Quantity(MEMORY_LIMIT.into()),
+                )])),
+                requests: Some(BTreeMap::from([(
+                    "memory".to_string(),
+                    Quantity(MEMORY_REQUEST.into()),
+                )])),
                 ..Default::default()
-            }]),
+            }),
             security_context: Some(SecurityContext {
                 run_as_user: Some(0),
                 run_as_non_root: Some(false),

@@ -12,6 +12,7 @@
 //! Credentials stay inside the `kube` client: no error or log line here carries a token.
 
 mod advice;
+mod agent;
 mod capture;
 mod checkpoint;
 mod clock;
@@ -31,6 +32,10 @@ mod transfer;
 mod transport;
 
 pub use advice::{advise, Advice, Call, Problem};
+pub use agent::{
+    build_agent_command, collect_node_platform, decode_exit_code, decode_io_line, our_architecture,
+    AgentBinary, AgentRefusal, AgentRun, AGENT_DIR, IO_LINE_PREFIX, IO_REPORT_ENV,
+};
 pub use capture::{collect_checkpoints, CaptureParams, Captured, FetchPlan};
 pub use checkpoint::{
     build_checkpoint_path, build_checkpoint_request, collect_checkpoint,
@@ -234,6 +239,14 @@ pub enum Error {
         node: String,
         /// What went wrong, with the fix.
         reason: String,
+    },
+    /// The node agent was not run, or did not finish.
+    #[error("node {node}: {refusal}")]
+    Agent {
+        /// The node.
+        node: String,
+        /// Why.
+        refusal: AgentRefusal,
     },
     /// A command in the helper pod failed.
     #[error("{what} on node {node}: {message}")]

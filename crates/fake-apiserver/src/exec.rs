@@ -188,17 +188,21 @@ fn build_plan(shared: &Shared, pod: &Pod, query: &Query) -> Result<ExecPlan, Box
     let cwd = shared.container_root(&namespace, &pod_name, &container_name);
     let mut mounts: Vec<(String, PathBuf)> = Vec::new();
     for mount in container.volume_mounts.iter().flatten() {
-        let host_path = spec
-            .volumes
-            .iter()
-            .flatten()
-            .find(|v| v.name == mount.name)
-            .and_then(|v| v.host_path.as_ref())
-            .map(|h| h.path.clone());
-        let Some(host_path) = host_path else { continue };
-        let mut host = shared
-            .node_root(&node)
-            .join(host_path.trim_start_matches('/'));
+        let volume = spec.volumes.iter().flatten().find(|v| v.name == mount.name);
+        // A hostPath is the node's directory; an emptyDir, one directory per pod and volume
+        // under the node's root (kept while the pod exists, as the kubelet keeps it).
+        let mut host = match volume {
+            Some(v) if v.host_path.is_some() => {
+                let path = v.host_path.as_ref().map(|h| h.path.as_str()).unwrap_or("");
+                shared.node_root(&node).join(path.trim_start_matches('/'))
+            }
+            Some(v) if v.empty_dir.is_some() => shared
+                .node_root(&node)
+                .join("var/lib/kubelet/pods")
+                .join(format!("{namespace}_{pod_name}"))
+                .join(&v.name),
+            _ => continue,
+        };
         if let Some(sub) = mount.sub_path.as_deref().filter(|s| !s.is_empty()) {
             host = host.join(sub);
         }
