@@ -5,7 +5,7 @@
 //! [`crate::output`] to stdout. Without it, the one input is a TARGET: its container is
 //! checkpointed and fetched into a private temp directory, analysed the same way, and removed.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
@@ -457,14 +457,13 @@ fn run_crit(
     inputs: &[(&Path, String)],
 ) -> Result<Outcome, Error> {
     let format = output_format(args.output);
-    let mut out = std::io::stdout().lock();
     let mut failed = 0usize;
     for (input, _) in inputs {
         let explored = open_input(input, &args.archive)
             .and_then(|checkpoint| Ok(analyze::collect_explore(checkpoint, view)?));
         match explored {
             Ok(explored) => {
-                output::render_explore(&explored.report, format, &mut out)?;
+                crate::stdout::with(|out| output::render_explore(&explored.report, format, out))?;
                 for fact in &explored.unreadable {
                     crate::messages::error(format_args!("{}: {fact}", input.display()));
                 }
@@ -475,7 +474,6 @@ fn run_crit(
             Err(err) => failed += report_failure(err, inputs.len())?,
         }
     }
-    out.flush().map_err(output::Error::Io)?;
     Ok(if failed == 0 {
         Outcome::Success
     } else {
@@ -487,12 +485,10 @@ fn run_crit(
 /// of them.
 fn run_reports(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome, Error> {
     let format = output_format(args.output);
-    let stdout = std::io::stdout();
     let style = Style::for_terminal(
-        stdout.is_terminal(),
+        std::io::stdout().is_terminal(),
         std::env::var_os("NO_COLOR").as_deref(),
     );
-    let mut out = stdout.lock();
     let mut failed = 0usize;
     let sections = args
         .sections
@@ -529,9 +525,8 @@ fn run_reports(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome
     }
     if !reports.is_empty() {
         let wide = args.output == OutputFormat::Wide;
-        output::render_reports(&reports, format, style, wide, &mut out)?;
+        crate::stdout::with(|out| output::render_reports(&reports, format, style, wide, out))?;
     }
-    out.flush().map_err(output::Error::Io)?;
     Ok(if failed == 0 {
         Outcome::Success
     } else {
