@@ -459,7 +459,7 @@ fn run_crit(
     let format = output_format(args.output);
     let mut failed = 0usize;
     for (input, _) in inputs {
-        let explored = open_input(input, &args.archive)
+        let explored = open_input(input, &args.archive, true)
             .and_then(|checkpoint| Ok(analyze::collect_explore(checkpoint, view)?));
         match explored {
             Ok(explored) => {
@@ -495,7 +495,7 @@ fn run_reports(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome
         .resolve(format, args.memory.pid, inputs.len() == 1);
     let mut reports = Vec::with_capacity(inputs.len());
     for (input, source) in inputs {
-        let report = open_input(input, &args.archive)
+        let report = open_input(input, &args.archive, sections.needs_dump())
             .and_then(|checkpoint| Ok(analyze::collect_report(checkpoint, source, &sections)?));
         match report {
             Ok(mut report) => {
@@ -534,9 +534,15 @@ fn run_reports(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome
     })
 }
 
-/// Opens an input; a single CRIU image (not a checkpoint) gets pointed to `decode`.
-fn open_input(input: &Path, archive: &ArchiveArgs) -> Result<Checkpoint, Error> {
-    archive_args::open_checkpoint(input, archive).map_err(|err| match criu_image_magic(input) {
+/// Opens an input, with its images indexed when the view reads them; a single CRIU image (not
+/// a checkpoint) gets pointed to `decode`.
+fn open_input(input: &Path, archive: &ArchiveArgs, images: bool) -> Result<Checkpoint, Error> {
+    let opened = if images {
+        archive_args::open_checkpoint(input, archive)
+    } else {
+        archive_args::open_checkpoint_without_images(input, archive)
+    };
+    opened.map_err(|err| match criu_image_magic(input) {
         Some(magic) => {
             let path = input.display();
             Error::Usage(format!(
