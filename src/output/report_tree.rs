@@ -277,8 +277,8 @@ fn process_node(process: &ProcessNode) -> TreeNode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use checkpoint_forensics::analyze::EnvironmentMap;
     use checkpoint_forensics::analyze::ThreadNode;
-    use std::collections::BTreeMap;
 
     fn thread(tid: u32) -> ThreadNode {
         ThreadNode {
@@ -300,7 +300,7 @@ mod tests {
                 threads: vec![thread(1)],
                 cmdline: Some("sh -c loop".into()),
                 environment: Some(vec!["A=1".into()]),
-                environment_variables: Some(BTreeMap::from([("A".into(), Some("1".into()))])),
+                environment_variables: Some(EnvironmentMap::from_strings(&["A=1".into()])),
                 children: vec![ProcessNode {
                     pid: 9,
                     command: "sleep".into(),

@@ -23,10 +23,10 @@ pub use explore_report::{
     ExploreReport, FdsProcess, FdsRow, MemsProcess, MemsVma, PsRow, RssProcess, RssRun, RssVma,
 };
 pub use report::{
-    ChangedFile, CheckpointReport, CheckpointSize, DumpStatistics, EpollTargetReport,
-    FanotifyMarkReport, FanotifyReport, InotifyWatchReport, LockReport, MetadataReport,
-    MountReport, OpenFile, ProcessFiles, ProcessNode, ProcessSockets, RootfsDiffReport, SocketData,
-    SocketNode, SysvReport, ThreadNode, TimerfdReport, Unreadable,
+    ChangedFile, CheckpointReport, CheckpointSize, DumpStatistics, EnvironmentMap,
+    EpollTargetReport, FanotifyMarkReport, FanotifyReport, FileExtras, InotifyWatchReport,
+    LockReport, MetadataReport, MountReport, OpenFile, ProcessFiles, ProcessNode, ProcessSockets,
+    RootfsDiffReport, SocketData, SocketNode, SysvReport, ThreadNode, TimerfdReport, Unreadable,
 };
 pub use secrets::{
     collect_secrets, secrets_scan_size, Incomplete, KindCount, ScanBudget, ScanEvent,

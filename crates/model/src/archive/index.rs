@@ -329,7 +329,8 @@ impl Checkpoint {
                 // Pages (which readers seek in) and members past the memory limits.
                 let (file, offset) =
                     spool.spool_member(walker, &info.name, entry.size, &self.display)?;
-                Storage::Spooled { file, offset }
+                self.spool_file.get_or_insert(file);
+                Storage::Spooled { offset }
             };
             self.push(info, storage, entry.header_offset)?;
         }

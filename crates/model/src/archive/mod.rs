@@ -45,7 +45,8 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 pub use custody::{check_custody, CustodyRecord, CustodyStatus};
 pub use member_reader::{MemberReader, PagesReader};
@@ -646,10 +647,8 @@ enum Storage {
     Archive { offset: u64 },
     /// Compressed archive: kept in memory.
     Memory(Arc<Vec<u8>>),
-    /// Compressed archive: at this offset of the archive's unnamed (sparse) spool file.
+    /// Compressed archive: at this offset of the archive's one unnamed (sparse) spool file.
     Spooled {
-        /// The spool file, shared by every spooled member.
-        file: Arc<File>,
         /// Where the member starts in it.
         offset: u64,
     },
@@ -661,24 +660,32 @@ enum Storage {
     NoData,
 }
 
-/// One member in the index: its name (and link target) as a range of [`Checkpoint`]'s one
-/// buffer of names, so that a member costs no allocation of its own.
+/// One member in the index, in 48 bytes: its name (and link target) as a range of
+/// [`Checkpoint`]'s one buffer of names, so that a member costs no allocation of its own.
 #[derive(Debug)]
 struct Member {
+    /// The data size: from the tar header, or for a file of a directory from its metadata
+    /// when first asked (a view that reads a few images stats only those); [`UNKNOWN_SIZE`]
+    /// until then.
+    size: AtomicU64,
+    storage: Storage,
+    /// Offset of the member's header in the tar stream (0 in a directory).
+    header_offset: u64,
     /// Where the name starts in the names buffer.
     name_start: u32,
     /// The name's length; a link target follows it.
     name_len: u32,
-    /// The link target's length, for links.
-    target_len: Option<u32>,
+    /// The link target's length, [`NO_TARGET`] when there is none.
+    target_len: u32,
     kind: MemberKind,
-    /// The data size: from the tar header, or for a file of a directory from its metadata
-    /// when first asked (a view that reads a few images stats only those).
-    size: OnceLock<u64>,
-    storage: Storage,
-    /// Offset of the member's header in the tar stream (0 in a directory).
-    header_offset: u64,
 }
+
+/// [`Member::size`] of a file of a directory not looked at yet. No archive member has it: a
+/// tar holding a member of 2^64 - 1 bytes would be longer than any file.
+const UNKNOWN_SIZE: u64 = u64::MAX;
+
+/// [`Member::target_len`] of a member without a link target.
+const NO_TARGET: u32 = u32::MAX;
 
 /// An opened checkpoint: its member index and the means to read members.
 ///
@@ -694,6 +701,8 @@ pub struct Checkpoint {
     image_prefix: &'static str,
     /// Members in archive order.
     members: Vec<Member>,
+    /// The spool file of a compressed archive's spooled members.
+    spool_file: Option<Arc<File>>,
     /// The members' names and link targets, one after the other; each is held here only.
     names: String,
     /// Indices into `members`, sorted by name (built once the walk is done).
@@ -757,6 +766,7 @@ impl Checkpoint {
             engine: Engine::ImagesOnly,
             image_prefix: "checkpoint/",
             members: Vec::new(),
+            spool_file: None,
             names: String::new(),
             by_name: Vec::new(),
             listed: 0,
@@ -779,6 +789,10 @@ impl Checkpoint {
                 kind: describe_file_type(meta.file_type()),
             });
         }
+        // The walk's growth room is not needed any more: an index of 350,000 members holds
+        // its 48 bytes each, not up to twice that.
+        ckpt.members.shrink_to_fit();
+        ckpt.names.shrink_to_fit();
         ckpt.build_name_index()?;
         ckpt.check_pstree()?;
         ckpt.engine = ckpt.detect_engine()?;
@@ -803,12 +817,8 @@ impl Checkpoint {
     /// and members past the memory budget, written sparsely), and its length.
     pub fn spool_usage(&self) -> (u64, u64) {
         use std::os::unix::fs::MetadataExt;
-        // Every spooled member is in the one spool file.
-        let spool = self.members.iter().find_map(|m| match &m.storage {
-            Storage::Spooled { file, .. } => Some(file),
-            _ => None,
-        });
-        spool
+        self.spool_file
+            .as_ref()
             .and_then(|file| file.metadata().ok())
             .map_or((0, 0), |meta| {
                 (meta.blocks().saturating_mul(512), meta.len())
@@ -1007,9 +1017,14 @@ impl Checkpoint {
     /// The data size of member `m`; a file of a directory is looked at the first time (0 if
     /// it is gone: reading it then says why).
     fn size_of(&self, m: &Member) -> u64 {
-        *m.size.get_or_init(|| {
-            std::fs::symlink_metadata(self.path.join(self.name_of(m))).map_or(0, |md| md.len())
-        })
+        let size = m.size.load(Ordering::Relaxed);
+        if size != UNKNOWN_SIZE {
+            return size;
+        }
+        let size =
+            std::fs::symlink_metadata(self.path.join(self.name_of(m))).map_or(0, |md| md.len());
+        m.size.store(size, Ordering::Relaxed);
+        size
     }
 
     /// The name of the container log member of this engine's layout, if the archive has it:
@@ -1138,9 +1153,9 @@ impl Checkpoint {
             name: self.name_of(m),
             kind: m.kind,
             size: self.size_of(m),
-            link_target: m
-                .target_len
-                .and_then(|len| self.names.get(end..end + len as usize)),
+            link_target: (m.target_len != NO_TARGET)
+                .then(|| self.names.get(end..end + m.target_len as usize))
+                .flatten(),
         }
     }
 
@@ -1205,7 +1220,8 @@ impl Checkpoint {
                 Ok(buf)
             }
             Storage::Memory(bytes) => Ok(bytes.as_ref().clone()),
-            Storage::Spooled { file, offset } => {
+            Storage::Spooled { offset } => {
+                let file = self.spool_file.as_ref().ok_or_else(|| self.missing(name))?;
                 let mut buf = vec![0u8; size];
                 file.read_exact_at(&mut buf, *offset).map_err(read_err)?;
                 Ok(buf)
@@ -1240,12 +1256,13 @@ impl Checkpoint {
                     .ok_or_else(|| self.missing(member))?;
                 Ok(MemberReader::new(file, *offset, self.size_of(m), name))
             }
-            Storage::Spooled { file, offset } => Ok(MemberReader::new(
-                Arc::clone(file),
-                *offset,
-                self.size_of(m),
-                name,
-            )),
+            Storage::Spooled { offset } => {
+                let file = self
+                    .spool_file
+                    .clone()
+                    .ok_or_else(|| self.missing(member))?;
+                Ok(MemberReader::new(file, *offset, self.size_of(m), name))
+            }
             Storage::Memory(bytes) => Ok(MemberReader::from_memory(bytes.clone(), name)),
             Storage::Disk => {
                 let file =
@@ -1324,18 +1341,19 @@ impl Checkpoint {
         let name_start = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
         let name_len = u32::try_from(info.name.len()).unwrap_or(u32::MAX);
         self.names.push_str(&info.name);
-        let target_len = info.link_target.map(|target| {
+        let target_len = info.link_target.map_or(NO_TARGET, |target| {
             self.names.push_str(&target);
-            u32::try_from(target.len()).unwrap_or(u32::MAX)
+            // Within the names limit, below NO_TARGET.
+            u32::try_from(target.len()).unwrap_or(NO_TARGET - 1)
         });
         self.members.push(Member {
+            size: AtomicU64::new(info.size.unwrap_or(UNKNOWN_SIZE)),
+            storage,
+            header_offset,
             name_start,
             name_len,
             target_len,
             kind: info.kind,
-            size: info.size.map_or_else(OnceLock::new, OnceLock::from),
-            storage,
-            header_offset,
         });
         Ok(())
     }

@@ -368,10 +368,9 @@ pub struct OpenFiles {
 /// vector.
 #[derive(Debug, Clone)]
 pub struct MemoryMap {
-    /// VMAs and private present runs, validated.
+    /// VMAs and private present runs, validated. The other runs of `pagemap-PID.img` (lazy
+    /// and in-parent) are not kept: [`Dump::pagemap`] reads them all again.
     pub layout: MemoryLayout,
-    /// Every run of `pagemap-PID.img` (present, lazy and in-parent alike), as decoded.
-    pub pagemap: PageMap,
     /// The `N` of `pages-N.img`.
     pub pages_id: u32,
     /// argv and environment bounds.
@@ -649,6 +648,19 @@ impl Dump {
     pub fn memory_map(&self, pid: u32) -> Result<&MemoryMap, Error> {
         let resources = self.live(pid, "memory")?;
         resources.memory.as_ref().map_err(|u| u.to_error(pid))
+    }
+
+    /// Every run of task `pid`'s `pagemap-PID.img` (present, lazy and in-parent alike), decoded
+    /// again: the model keeps the present runs only ([`MemoryMap::layout`]); crit's `rss` view
+    /// lists them all. An error when the task's memory map cannot be read.
+    pub fn pagemap(&self, pid: u32) -> Result<PageMap, Error> {
+        self.memory_map(pid)?;
+        let loader = Loader {
+            checkpoint: &self.checkpoint,
+        };
+        let name = format!("pagemap-{pid}.img");
+        let bytes = self.checkpoint.read_image(&name)?;
+        Ok(PageMap::decode(&loader.label(&name), &bytes)?)
     }
 
     /// Opens the memory of task `pid` for reading.
@@ -1226,7 +1238,6 @@ impl Loader<'_> {
         Ok(MemoryMap {
             layout,
             pages_id: pagemap.pages_id,
-            pagemap,
             args: ArgBounds {
                 arg_start: mm.mm_arg_start,
                 arg_end: mm.mm_arg_end,
