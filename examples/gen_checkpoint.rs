@@ -2,16 +2,19 @@
 //!
 //! ```text
 //! cargo run --release --example gen_checkpoint -- OUT [--size 1G] [--processes 2] [--dir]
-//!     [--marker TEXT] [--fill-salt N] [--pages-from FILE]
+//!     [--marker TEXT] [--markers N] [--fill-salt N] [--pages-from FILE]
 //! ```
 //!
 //! OUT is a plain tar archive (or, with `--dir`, a bare image directory) whose processes hold
-//! SIZE bytes of present pages in total, with the marker `KCP_GEN_MARKER_7731` (or TEXT) at
-//! known addresses. Two runs that differ only in a marker of the same length give the same
+//! SIZE bytes of present pages in total (at least 64 pages per process), with the marker
+//! `KCP_GEN_MARKER_7731` (or TEXT) at known addresses: across one run edge and at N (64)
+//! pseudo-random places per process. Two runs that differ only in a marker of the same length give the same
 //! processes and mappings with other bytes on the marker pages; a different `--fill-salt` changes
 //! every page's filler (pairs for `diff` benchmarks). With `--pages-from FILE` the pages are
 //! FILE's consecutive pages (e.g. the memory-like data of `examples/secrets_scan gen`) instead of
-//! generated filler. Prints the marker, the number of hits in memory and the number of decoys
+//! generated filler; with a file of one zero page and `--markers 0`, nearly every page is zero,
+//! which a sparse copy (`cp --sparse=always`) keeps as holes: many-process archives for the
+//! benchmarks cost little disk. Prints the marker, the number of hits in memory and the number of decoys
 //! (bytes that are adjacent only in a pages file, which `grep` over the pages files counts too).
 
 #[path = "../tests/support/memgen.rs"]
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
     let mut dir = false;
     let mut marker: Option<Vec<u8>> = None;
     let mut fill_salt = 0u64;
+    let mut markers = 64usize;
     let mut pages_from: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -59,6 +63,10 @@ fn main() -> ExitCode {
             "--marker" => match args.next() {
                 Some(text) if !text.is_empty() => marker = Some(text.into_bytes()),
                 _ => return usage("--marker needs a text"),
+            },
+            "--markers" => match args.next().and_then(|n| n.parse().ok()) {
+                Some(n) => markers = n,
+                None => return usage("--markers needs a number"),
             },
             "--fill-salt" => match args.next().and_then(|n| n.parse().ok()) {
                 Some(n) => fill_salt = n,
@@ -79,7 +87,7 @@ fn main() -> ExitCode {
     let spec = memgen::GenSpec {
         processes,
         bytes_per_process: size / u64::from(processes),
-        markers_per_process: 64,
+        markers_per_process: markers,
         marker: marker.unwrap_or(defaults.marker.clone()),
         fill_salt,
         pages_from,
@@ -111,6 +119,6 @@ fn main() -> ExitCode {
 }
 
 fn usage(problem: &str) -> ExitCode {
-    eprintln!("error: {problem}\nusage: gen_checkpoint OUT [--size 1G] [--processes 2] [--dir] [--marker TEXT] [--fill-salt N] [--pages-from FILE]");
+    eprintln!("error: {problem}\nusage: gen_checkpoint OUT [--size 1G] [--processes 2] [--dir] [--marker TEXT] [--markers N] [--fill-salt N] [--pages-from FILE]");
     ExitCode::from(2)
 }

@@ -8,12 +8,14 @@
 //! - [`output`] renders their reports as tables, trees, JSON or YAML;
 //! - [`error`] is the one place that turns an error into a message and an exit code.
 //!
-//! Only `cli` and `output` write to the terminal.
+//! Only `cli` and `output` write to the terminal, stdout through [`stdout`] and stderr through
+//! [`messages`].
 
 mod cli;
 mod error;
 mod messages;
 mod output;
+mod stdout;
 
 use std::process::ExitCode;
 
@@ -24,11 +26,16 @@ fn main() -> ExitCode {
         Ok(parsed) => parsed,
         Err(err) => err.exit(),
     };
-    let result = cli::run(parsed);
+    // What is still buffered for stdout goes out before the exit status is decided: failing to
+    // write it is the command's failure.
+    let run = cli::run(parsed).and_then(|outcome| {
+        stdout::flush().map_err(|err| Error::Output(output::Error::Io(err)))?;
+        Ok(outcome)
+    });
     if std::env::var_os(checkpoint_cluster::IO_REPORT_ENV).is_some() {
         messages::agent_io();
     }
-    match result {
+    match run {
         Ok(outcome) => outcome.exit_code(),
         Err(err) if err.is_broken_pipe() => ExitCode::SUCCESS,
         Err(err) => {

@@ -7,6 +7,9 @@
 //! [`escape_text`] as a whole; our own text holds no control character, so escaping it changes
 //! nothing. The one exception is an error's hint ([`Error::render`]): ours, on lines of its own,
 //! and printed as written.
+//!
+//! Each function first writes out what is buffered for stdout ([`crate::stdout`]), so that
+//! results and messages sent to one terminal or file keep the order they were written in.
 
 use std::fmt::Display;
 
@@ -15,11 +18,13 @@ use crate::Error;
 
 /// `error: LINE`.
 pub fn error(line: impl Display) {
+    crate::stdout::flush_before_stderr();
     eprintln!("error: {}", escape_text(&line.to_string()));
 }
 
 /// `error: CONTEXT: ERR` (the error rendered with its hint, see [`Error::render`]).
 pub fn error_in(context: impl Display, err: &Error) {
+    crate::stdout::flush_before_stderr();
     eprintln!(
         "error: {}: {}",
         escape_text(&context.to_string()),
@@ -29,26 +34,31 @@ pub fn error_in(context: impl Display, err: &Error) {
 
 /// `error: ERR` (see [`Error::render`]).
 pub fn error_of(err: &Error) {
+    crate::stdout::flush_before_stderr();
     eprintln!("error: {}", err.render());
 }
 
 /// `warning: LINE`.
 pub fn warning(line: impl Display) {
+    crate::stdout::flush_before_stderr();
     eprintln!("warning: {}", escape_text(&line.to_string()));
 }
 
 /// `warning: ERR` (see [`Error::render`]).
 pub fn warning_of(err: &Error) {
+    crate::stdout::flush_before_stderr();
     eprintln!("warning: {}", err.render());
 }
 
 /// `note: LINE`.
 pub fn note(line: impl Display) {
+    crate::stdout::flush_before_stderr();
     eprintln!("note: {}", escape_text(&line.to_string()));
 }
 
 /// A line of its own (`No matches found.`, a summary line).
 pub fn line(text: impl Display) {
+    crate::stdout::flush_before_stderr();
     eprintln!("{}", escape_text(&text.to_string()));
 }
 
@@ -77,6 +87,7 @@ pub fn agent_io() {
 
 /// A `-v` log line, as kubectl's start: `I1207 05:16:22.123456] LINE` (UTC).
 pub fn log(line: impl Display) {
+    crate::stdout::flush_before_stderr();
     let now = k8s_openapi::jiff::Timestamp::now();
     eprintln!(
         "I{} {}",

@@ -46,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = ckpt.has_image(name);
         let _ = ckpt.read_image(name);
     }
-    let members: Vec<String> = ckpt.members().take(64).map(|m| m.name.clone()).collect();
+    let members: Vec<String> = ckpt.members().take(64).map(|m| m.name.to_owned()).collect();
     for name in &members {
         if let Ok(mut reader) = ckpt.open_member(name) {
             let mut buf = Vec::new();

@@ -7,7 +7,7 @@
 //! With `--remote`, the one input (TARGET or NODE:PATH) is analysed on its node by the agent
 //! (see `remote_analysis`).
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
@@ -542,14 +542,13 @@ fn run_crit(
     inputs: &[(&Path, String)],
 ) -> Result<Outcome, Error> {
     let format = output_format(args.output);
-    let mut out = std::io::stdout().lock();
     let mut failed = 0usize;
     for (input, _) in inputs {
-        let explored = open_input(input, &args.archive)
+        let explored = open_input(input, &args.archive, true)
             .and_then(|checkpoint| Ok(analyze::collect_explore(checkpoint, view)?));
         match explored {
             Ok(explored) => {
-                output::render_explore(&explored.report, format, &mut out)?;
+                crate::stdout::with(|out| output::render_explore(&explored.report, format, out))?;
                 for fact in &explored.unreadable {
                     crate::messages::error(format_args!("{}: {fact}", input.display()));
                 }
@@ -560,7 +559,6 @@ fn run_crit(
             Err(err) => failed += report_failure(err, inputs.len())?,
         }
     }
-    out.flush().map_err(output::Error::Io)?;
     Ok(if failed == 0 {
         Outcome::Success
     } else {
@@ -572,19 +570,17 @@ fn run_crit(
 /// of them.
 fn run_reports(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome, Error> {
     let format = output_format(args.output);
-    let stdout = std::io::stdout();
     let style = Style::for_terminal(
-        stdout.is_terminal(),
+        std::io::stdout().is_terminal(),
         std::env::var_os("NO_COLOR").as_deref(),
     );
-    let mut out = stdout.lock();
     let mut failed = 0usize;
     let sections = args
         .sections
         .resolve(format, args.memory.pid, inputs.len() == 1);
     let mut reports = Vec::with_capacity(inputs.len());
     for (input, source) in inputs {
-        let report = open_input(input, &args.archive)
+        let report = open_input(input, &args.archive, sections.needs_dump())
             .and_then(|checkpoint| Ok(analyze::collect_report(checkpoint, source, &sections)?));
         match report {
             Ok(mut report) => {
@@ -614,9 +610,8 @@ fn run_reports(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome
     }
     if !reports.is_empty() {
         let wide = args.output == OutputFormat::Wide;
-        output::render_reports(&reports, format, style, wide, &mut out)?;
+        crate::stdout::with(|out| output::render_reports(&reports, format, style, wide, out))?;
     }
-    out.flush().map_err(output::Error::Io)?;
     Ok(if failed == 0 {
         Outcome::Success
     } else {
@@ -624,9 +619,15 @@ fn run_reports(args: &AnalyzeArgs, inputs: &[(&Path, String)]) -> Result<Outcome
     })
 }
 
-/// Opens an input; a single CRIU image (not a checkpoint) gets pointed to `decode`.
-fn open_input(input: &Path, archive: &ArchiveArgs) -> Result<Checkpoint, Error> {
-    archive_args::open_checkpoint(input, archive).map_err(|err| match criu_image_magic(input) {
+/// Opens an input, with its images indexed when the view reads them; a single CRIU image (not
+/// a checkpoint) gets pointed to `decode`.
+fn open_input(input: &Path, archive: &ArchiveArgs, images: bool) -> Result<Checkpoint, Error> {
+    let opened = if images {
+        archive_args::open_checkpoint(input, archive)
+    } else {
+        archive_args::open_checkpoint_without_images(input, archive)
+    };
+    opened.map_err(|err| match criu_image_magic(input) {
         Some(magic) => {
             let path = input.display();
             Error::Usage(format!(

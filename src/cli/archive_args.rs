@@ -56,7 +56,21 @@ impl ArchiveArgs {
 /// Opens a checkpoint archive or directory with the flags' parameters, and warns on stderr
 /// about data hidden after the end of its tar stream.
 pub fn open_checkpoint(path: &Path, args: &ArchiveArgs) -> Result<Checkpoint, Error> {
-    let checkpoint = Checkpoint::open_with(path, &args.open_params())?;
+    open_checkpoint_with(path, &args.open_params())
+}
+
+/// Opens like [`open_checkpoint`] without indexing the CRIU images
+/// ([`OpenParams::index_images`]), for the views that read none: what it holds does not grow
+/// with the number of processes.
+pub fn open_checkpoint_without_images(
+    path: &Path,
+    args: &ArchiveArgs,
+) -> Result<Checkpoint, Error> {
+    open_checkpoint_with(path, &args.open_params().index_images(false))
+}
+
+fn open_checkpoint_with(path: &Path, params: &OpenParams) -> Result<Checkpoint, Error> {
+    let checkpoint = Checkpoint::open_with(path, params)?;
     warn_trailing(&checkpoint);
     Ok(checkpoint)
 }

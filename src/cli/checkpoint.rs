@@ -6,7 +6,7 @@
 //! Flags, then a [`Plan`] (what to checkpoint, where `--fetch` writes: checked here before any
 //! request is sent, so that a wrong local path never starts a helper pod), then the run.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -604,20 +604,20 @@ pub fn run(args: CheckpointArgs) -> Result<Outcome, Error> {
         }
     }
     if !render_records(args.output, &records)? {
-        let mut out = std::io::stdout().lock();
-        for record in &records {
-            let line = match fetched
-                .iter()
-                .find(|f| Some(&f.dest) == record.fetched.as_ref())
-            {
-                Some(done) => super::fetch::render_fetched(done),
-                None => crate::output::escape_text(&format!("{}:{}", record.node, record.path))
-                    .into_owned(),
-            };
-            writeln!(out, "{line}").map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
-        }
-        out.flush()
-            .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
+        crate::stdout::with(|out| {
+            records.iter().try_for_each(|record| {
+                let line = match fetched
+                    .iter()
+                    .find(|f| Some(&f.dest) == record.fetched.as_ref())
+                {
+                    Some(done) => super::fetch::render_fetched(done),
+                    None => crate::output::escape_text(&format!("{}:{}", record.node, record.path))
+                        .into_owned(),
+                };
+                writeln!(out, "{line}")
+            })
+        })
+        .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
     }
     if !args.fetch_flags.delete_after_fetch {
         note_left_on_node(&fetched.iter().collect::<Vec<_>>());

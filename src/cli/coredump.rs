@@ -89,7 +89,8 @@ pub fn run(args: CoredumpArgs) -> Result<Outcome, Error> {
         let mut warn = |line: String| crate::messages::warning(line);
         match coredump::dump_process(&dump, pid, &args.dir, &mut warn) {
             Ok(written) => {
-                println!("{}", written.path.display());
+                crate::stdout::with(|out| writeln!(out, "{}", written.path.display()))
+                    .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
                 crate::messages::line(render_summary(&written));
             }
             Err(err) => {

@@ -11,7 +11,7 @@
 //! symbolic flags, like `crit decode --pretty`. `--info` prints `{"magic", "count"}` like
 //! `crit info`.
 
-use std::io::{self, BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
 use clap::Args;
@@ -68,15 +68,13 @@ struct Info<'a> {
 /// Runs `decode`.
 pub fn run(args: DecodeArgs) -> Result<Outcome, Error> {
     let (name, bytes) = read_input(&args.path, &args.archive)?;
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
     if args.info {
         let (magic, count) = criu::count_entries(&name, &bytes)?;
         let info = Info {
             magic: magic.name(),
             count,
         };
-        write_json(&mut out, &info, true)?;
+        crate::stdout::with(|out| write_json(out, &info, true))?;
     } else {
         let style = if args.pretty {
             Style::Pretty
@@ -88,25 +86,23 @@ pub fn run(args: DecodeArgs) -> Result<Outcome, Error> {
             magic: image.magic.name(),
             entries: &image.entries,
         };
-        write_json(&mut out, &doc, args.pretty)?;
+        crate::stdout::with(|out| write_json(out, &doc, args.pretty))?;
     }
-    out.flush().map_err(output_error)?;
     Ok(Outcome::Success)
 }
 
-fn output_error(err: io::Error) -> Error {
-    Error::Output(crate::output::Error::Io(err))
-}
-
 /// crit's layout: compact, or indented by four spaces with `--pretty`.
-fn write_json<W: Write, T: Serialize>(out: &mut W, value: &T, pretty: bool) -> Result<(), Error> {
+fn write_json<T: Serialize>(
+    out: &mut dyn Write,
+    value: &T,
+    pretty: bool,
+) -> Result<(), crate::output::Error> {
     let layout = if pretty {
         JsonLayout::Pretty(4)
     } else {
         JsonLayout::Compact
     };
-    crate::output::write_json(value, layout, out)?;
-    Ok(())
+    crate::output::write_json(value, layout, out)
 }
 
 /// Where the image bytes come from.

@@ -5,7 +5,7 @@
 //! be read, or a part of one that could not be compared: the report is still printed, and each
 //! such part is named on stderr).
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -74,14 +74,13 @@ pub fn run(args: DiffArgs) -> Result<Outcome, Error> {
             page_ranges: args.memory,
         },
     )?;
-    let stdout = std::io::stdout();
     let style = Style::for_terminal(
-        stdout.is_terminal(),
+        std::io::stdout().is_terminal(),
         std::env::var_os("NO_COLOR").as_deref(),
     );
-    let mut out = stdout.lock();
-    output::render_diff(&report, output_format(args.output), style, &mut out)?;
-    out.flush().map_err(output::Error::Io)?;
+    crate::stdout::with(|out| {
+        output::render_diff(&report, output_format(args.output), style, out)
+    })?;
     for item in &report.not_compared {
         let prefix = item
             .pid

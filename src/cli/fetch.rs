@@ -1,7 +1,7 @@
 //! `kubectl checkpoint fetch NODE:PATH [DEST]`, and the fetch step `--fetch` and `analyze
 //! TARGET` share: a progress bar, Ctrl-C handling, `--delete-after-fetch`.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
@@ -195,7 +195,7 @@ pub fn run(args: FetchArgs) -> Result<Outcome, Error> {
         other => other?,
     };
     if !render_records(args.output, &record)? {
-        writeln!(std::io::stdout().lock(), "{}", render_fetched(&record))
+        crate::stdout::with(|out| writeln!(out, "{}", render_fetched(&record)))
             .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
     }
     if !args.flags.delete_after_fetch {

@@ -7,7 +7,7 @@
 //! before any request), then the run: fetch or checkpoint when the archive is not here (into a
 //! private temp directory, removed afterwards), then [`shipping::ship`].
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -325,11 +325,9 @@ pub fn run(args: ImageArgs) -> Result<Outcome, Error> {
         show_progress,
     )?;
     if !render_records(plan.records, &record)? {
-        writeln!(
-            std::io::stdout().lock(),
-            "{}",
-            crate::output::escape_text(&record.render_line())
-        )
+        crate::stdout::with(|out| {
+            writeln!(out, "{}", crate::output::escape_text(&record.render_line()))
+        })
         .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
         shipping::note_image(&record);
     }

@@ -11,7 +11,7 @@
 //! terminal; it deletes only checkpoint archives unless `--force`.
 
 use std::collections::BTreeSet;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::Mutex;
 
 use clap::Args;
@@ -204,12 +204,14 @@ impl RowPrinter<'_> {
             state.header_done = true;
             table.lines_continued(&mut state.widths, header)
         };
+        // Rows go out as their nodes answer, to a pipe too.
         self.activity.suspend(|| {
-            let mut out = std::io::stdout().lock();
-            for line in &lines {
-                writeln!(out, "{line}")?;
-            }
-            out.flush()
+            crate::stdout::with(|out| {
+                for line in &lines {
+                    writeln!(out, "{line}")?;
+                }
+                out.flush()
+            })
         })
     }
 }
@@ -533,18 +535,23 @@ pub fn run_delete(args: DeleteArgs) -> Result<Outcome, Error> {
         DeleteRun::Declined(err) => return Err(err),
         DeleteRun::Done(outcomes) => outcomes,
     };
-    let mut out = std::io::stdout().lock();
+    let mut deleted = Vec::new();
     for outcome in outcomes {
         match outcome {
-            Ok(source) => writeln!(
+            Ok(source) => deleted.push(source),
+            Err(err) => failures.push(err),
+        }
+    }
+    crate::stdout::with(|out| {
+        deleted.iter().try_for_each(|source| {
+            writeln!(
                 out,
                 "deleted {}",
                 output::escape_text(&format!("{}:{}", source.node, source.path))
             )
-            .map_err(|e| Error::Output(output::Error::Io(e)))?,
-            Err(err) => failures.push(err),
-        }
-    }
+        })
+    })
+    .map_err(|e| Error::Output(output::Error::Io(e)))?;
     finish(total.max(1), failures)
 }
 

@@ -5,7 +5,7 @@
 //! (never a sparse image of the whole address space, which could be 128 TiB long); the command's
 //! output is the map from file offsets to addresses (table, or JSON/YAML with `-o`).
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -164,12 +164,10 @@ pub fn run(
         ));
     }
     let format = format_of(output);
-    let stdout = std::io::stdout();
     let style = Style::for_terminal(
-        stdout.is_terminal(),
+        std::io::stdout().is_terminal(),
         std::env::var_os("NO_COLOR").as_deref(),
     );
-    let mut out = stdout.lock();
     let mut summaries = Vec::new();
     let mut searches = Vec::new();
     // What could not be read, each error named by its checkpoint (and process).
@@ -212,13 +210,13 @@ pub fn run(
             let (pid, command) = processes.first().cloned().unwrap_or_default();
             let memory = dump.memory(pid)?;
             let report = dump_to_file(&memory, &command, path)?;
-            output::render_dump(&report, format, style, &mut out)?;
+            crate::stdout::with(|out| output::render_dump(&report, format, style, out))?;
         }
         if let Some(range) = args.hexdump {
             let (pid, command) = processes.first().cloned().unwrap_or_default();
             let memory = dump.memory(pid)?;
             let report = build_hexdump(&memory, &command, range.vaddr, range.len)?;
-            output::render_hexdump(&report, format, &mut out)?;
+            crate::stdout::with(|out| output::render_hexdump(&report, format, out))?;
         }
         if let Some((matcher, pattern, regex)) = &matcher {
             let params = SearchParams {
@@ -236,7 +234,7 @@ pub fn run(
     // A table of no process says nothing the errors below do not.
     let nothing_summarised = summaries.is_empty() && !failures.is_empty();
     if args.summary && !(nothing_summarised && matches!(format, Format::Table | Format::Tree)) {
-        output::render_memory_summaries(&summaries, format, style, &mut out)?;
+        crate::stdout::with(|out| output::render_memory_summaries(&summaries, format, style, out))?;
     }
     let searched = searches.iter().map(|r| r.processes.len()).sum::<usize>();
     if !failures.is_empty() && failures.len() == searched {
@@ -257,7 +255,7 @@ pub fn run(
         if total == 0 && matches!(format, Format::Table | Format::Tree) {
             crate::messages::line("No matches found.");
         } else {
-            output::render_search(&searches, format, style, &mut out)?;
+            crate::stdout::with(|out| output::render_search(&searches, format, style, out))?;
         }
         for report in searches.iter().filter(|r| r.truncated) {
             crate::messages::warning(format_args!(
@@ -267,7 +265,6 @@ pub fn run(
             ));
         }
     }
-    out.flush().map_err(output::Error::Io)?;
     for err in unread.iter().chain(&failures) {
         crate::messages::error_of(err);
     }
@@ -345,6 +342,8 @@ pub(super) fn scan_progress_bar(show: bool) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
     }
+    // Nothing pending for stdout goes out after the bar has been drawn over it.
+    crate::stdout::flush_before_stderr();
     let bar = ProgressBar::new(0);
     bar.set_draw_target(ProgressDrawTarget::stderr());
     if let Ok(style) =

@@ -8,7 +8,7 @@
 //! controller's (its labels are ours, so no selector adopts it), and deleting the original makes
 //! the controller start a fresh replacement that is not restored.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use clap::Args;
@@ -19,7 +19,7 @@ use super::fetch::FetchFlags;
 use super::kube_args::RECORD_FORMATS;
 use super::restore::build_image_reference;
 use super::revive::{self, ReviveParams};
-use super::session::{render_records, runtime};
+use super::session::runtime;
 use super::shipping::{self, Destination, Origin};
 use super::{KubeArgs, Outcome, OutputFormat};
 use crate::Error;
@@ -175,15 +175,7 @@ pub fn run(args: MigrateArgs) -> Result<Outcome, Error> {
         show_progress,
     };
     let record = revive::revive(&rt, &conn, &params)?;
-    if !render_records(args.output, &record)? {
-        writeln!(
-            std::io::stdout().lock(),
-            "{}",
-            crate::output::escape_text(&format!("pod/{} -n {}", record.pod, record.namespace))
-        )
-        .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
-    }
-    revive::note_restored(&record);
+    revive::report(args.output, &record)?;
     if let Some(owner) = &owner {
         crate::messages::note(describe_controller(owner, &pod_name, args.delete_original));
     }

@@ -230,12 +230,9 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Some(Command::Coredump(args)) => coredump::run(args),
         Some(Command::Completion(args)) => completion::run(args),
         Some(Command::Version(VersionArgs {})) => {
-            use std::io::Write;
-            writeln!(
-                std::io::stdout().lock(),
-                "kubectl-checkpoint {}",
-                env!("CARGO_PKG_VERSION")
-            )
+            crate::stdout::with(|out| {
+                writeln!(out, "kubectl-checkpoint {}", env!("CARGO_PKG_VERSION"))
+            })
             .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
             Ok(Outcome::Success)
         }

@@ -188,6 +188,7 @@ pub(super) fn pick_archives(
 
 /// Asks `question` (default no); anything but yes cancels.
 pub(super) fn confirm(question: &str) -> Result<(), Error> {
+    crate::stdout::flush_before_stderr();
     let answer = dialoguer::Confirm::new()
         .with_prompt(question)
         .default(false)

@@ -58,6 +58,7 @@ impl Picker<'_> {
     /// Shows the list on stderr and returns the indices chosen (into `rows`), in row order.
     /// [`Error::Cancelled`] when the user leaves without choosing.
     pub fn run(&self) -> Result<Vec<usize>, Error> {
+        crate::stdout::flush_before_stderr();
         let term = Term::stderr();
         let result = self.interact(&term);
         // Whatever happened, the cursor comes back.

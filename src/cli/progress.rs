@@ -37,6 +37,7 @@ impl Activity {
         }
         let mut slot = self.bar.lock().unwrap_or_else(|e| e.into_inner());
         let bar = slot.get_or_insert_with(|| {
+            crate::stdout::flush_before_stderr();
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
@@ -58,7 +59,10 @@ impl Activity {
     fn note(&self, text: &str) {
         let slot = self.bar.lock().unwrap_or_else(|e| e.into_inner());
         match slot.as_ref() {
-            Some(bar) => bar.println(crate::messages::escaped("note", text)),
+            Some(bar) => {
+                crate::stdout::flush_before_stderr();
+                bar.println(crate::messages::escaped("note", text))
+            }
             None => crate::messages::note(text),
         }
     }
@@ -66,7 +70,10 @@ impl Activity {
     fn say(&self, text: &str) {
         let slot = self.bar.lock().unwrap_or_else(|e| e.into_inner());
         match slot.as_ref() {
-            Some(bar) => bar.println(crate::messages::escaped("warning", text)),
+            Some(bar) => {
+                crate::stdout::flush_before_stderr();
+                bar.println(crate::messages::escaped("warning", text))
+            }
             None => crate::messages::warning(text),
         }
     }

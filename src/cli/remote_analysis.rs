@@ -11,7 +11,7 @@
 //! analysed here, as without `--remote`, after a warning; an agent changed on the node is
 //! refused and nothing else is tried on that node.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::time::Instant;
 
 use clap::parser::ValueSource;
@@ -206,17 +206,17 @@ fn analyze_on_node(
         }
         Err(err) => return Err(err.into()),
     };
-    let mut out = std::io::stdout().lock();
-    for line in String::from_utf8_lossy(&run.stdout).split_inclusive('\n') {
-        let (text, end) = match line.strip_suffix('\n') {
-            Some(text) => (text, "\n"),
-            None => (line, ""),
-        };
-        write!(out, "{}{end}", crate::output::escape_once(text))
-            .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
-    }
-    out.flush()
-        .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
+    crate::stdout::with(|out| {
+        for line in String::from_utf8_lossy(&run.stdout).split_inclusive('\n') {
+            let (text, end) = match line.strip_suffix('\n') {
+                Some(text) => (text, "\n"),
+                None => (line, ""),
+            };
+            write!(out, "{}{end}", crate::output::escape_once(text))?;
+        }
+        Ok::<(), std::io::Error>(())
+    })
+    .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
     crate::messages::from_node(node, &run.stderr);
     let read = run
         .read_on_node

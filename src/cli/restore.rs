@@ -6,7 +6,7 @@
 //! image), then the run: the node first (a containerd node is refused before anything is
 //! pushed or created), the image made and pushed from an ARCHIVE, then `revive`.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use clap::Args;
 
 use super::kube_args::RECORD_FORMATS;
 use super::revive::{self, ReviveParams};
-use super::session::{render_records, runtime};
+use super::session::runtime;
 use super::shipping::{self, Destination, Origin};
 use super::{KubeArgs, Outcome, OutputFormat};
 use crate::Error;
@@ -168,15 +168,7 @@ pub fn run(args: RestoreArgs) -> Result<Outcome, Error> {
         show_progress,
     };
     let record = revive::revive(&rt, &conn, &params)?;
-    if !render_records(args.output, &record)? {
-        writeln!(
-            std::io::stdout().lock(),
-            "{}",
-            crate::output::escape_text(&format!("pod/{} -n {}", record.pod, record.namespace))
-        )
-        .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
-    }
-    revive::note_restored(&record);
+    revive::report(args.output, &record)?;
     Ok(if record.evidence.restored {
         Outcome::Success
     } else {

@@ -13,7 +13,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::progress::Activity;
-use super::session::ctrl_c;
+use super::session::{ctrl_c, render_records};
+use super::OutputFormat;
 use crate::Error;
 use checkpoint_cluster::{self as cluster, RestoreEvidence, RestoreParams};
 use checkpoint_registry::{self as registry, ImageProvenance, RegistryParams};
@@ -230,8 +231,25 @@ pub(super) fn revive(
     })
 }
 
+/// Prints a restore's record (`-o json|yaml`, else `pod/NAME -n NAMESPACE`), then says on
+/// stderr whether it was restored ([`note_restored`]).
+pub(super) fn report(format: Option<OutputFormat>, record: &RestoreRecord) -> Result<(), Error> {
+    if !render_records(format, record)? {
+        crate::stdout::with(|out| {
+            writeln!(
+                out,
+                "{}",
+                crate::output::escape_text(&format!("pod/{} -n {}", record.pod, record.namespace))
+            )
+        })
+        .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
+    }
+    note_restored(record);
+    Ok(())
+}
+
 /// What a restore says on stderr: restored or not, and for a quarantine how to look at it.
-pub(super) fn note_restored(record: &RestoreRecord) {
+fn note_restored(record: &RestoreRecord) {
     if record.evidence.restored {
         crate::messages::note(&record.evidence.how);
     } else {

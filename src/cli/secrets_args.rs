@@ -5,7 +5,7 @@
 //! Exit status: 0 whether or not secrets are found (a finding is not an error); 1 when a part of
 //! a checkpoint could not be scanned (each named on stderr) or one of several inputs failed.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::Path;
 
 use clap::Args;
@@ -57,14 +57,11 @@ pub fn run(
             }
         }
     }
-    let stdout = std::io::stdout();
     let style = Style::for_terminal(
-        stdout.is_terminal(),
+        std::io::stdout().is_terminal(),
         std::env::var_os("NO_COLOR").as_deref(),
     );
-    let mut out = stdout.lock();
-    output::render_secrets(&reports, format, style, &mut out)?;
-    out.flush().map_err(output::Error::Io)?;
+    crate::stdout::with(|out| output::render_secrets(&reports, format, style, out))?;
     for report in &reports {
         if report.not_itemised > 0 {
             crate::messages::warning(format_args!(

@@ -29,12 +29,13 @@ pub(super) fn render_records<T: Serialize>(
     format: Option<OutputFormat>,
     records: &T,
 ) -> Result<bool, Error> {
-    let mut out = std::io::stdout().lock();
     match format {
-        Some(OutputFormat::Json) => {
-            crate::output::write_json(records, crate::output::JsonLayout::Pretty(2), &mut out)?
+        Some(OutputFormat::Json) => crate::stdout::with(|out| {
+            crate::output::write_json(records, crate::output::JsonLayout::Pretty(2), out)
+        })?,
+        Some(OutputFormat::Yaml) => {
+            crate::stdout::with(|out| crate::output::write_yaml(records, out))?
         }
-        Some(OutputFormat::Yaml) => crate::output::write_yaml(records, &mut out)?,
         _ => return Ok(false),
     }
     Ok(true)

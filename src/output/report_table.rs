@@ -347,7 +347,7 @@ fn watch_tables(processes: &[ProcessFiles]) -> Vec<(&'static str, Table)> {
     for process in processes {
         for file in &process.open_files {
             let (pid, fd) = (process.pid.to_string(), file.fd.clone());
-            for target in file.epoll_targets.iter().flatten() {
+            for target in file.extras().epoll_targets.iter().flatten() {
                 epoll.row(vec![
                     pid.clone(),
                     fd.clone(),
@@ -357,7 +357,7 @@ fn watch_tables(processes: &[ProcessFiles]) -> Vec<(&'static str, Table)> {
                     target.data.clone(),
                 ]);
             }
-            for watch in file.inotify_watches.iter().flatten() {
+            for watch in file.extras().inotify_watches.iter().flatten() {
                 inotify.row(vec![
                     pid.clone(),
                     fd.clone(),
@@ -366,7 +366,7 @@ fn watch_tables(processes: &[ProcessFiles]) -> Vec<(&'static str, Table)> {
                     format!("{} ({})", watch.mask, watch.mask_names.join("|")),
                 ]);
             }
-            for mark in file.fanotify.iter().flat_map(|f| &f.marks) {
+            for mark in file.extras().fanotify.iter().flat_map(|f| &f.marks) {
                 fanotify.row(vec![
                     pid.clone(),
                     fd.clone(),
@@ -423,7 +423,7 @@ fn process_rows(
         node.ppid.to_string(),
         node.pgid.to_string(),
         node.sid.to_string(),
-        node.task_state.clone(),
+        node.task_state.to_owned(),
         node.threads.len().to_string(),
         format!("{indent}{}", node.command),
     ];
@@ -446,7 +446,7 @@ fn thread_rows(node: &ProcessNode, table: &mut Table) -> bool {
                 node.pid.to_string(),
                 thread.tid.to_string(),
                 thread.name.clone(),
-                thread.state.clone(),
+                thread.state.to_owned(),
             ]);
         }
     }
@@ -497,7 +497,7 @@ mod tests {
         ThreadNode {
             tid,
             name: String::new(),
-            state: "Alive".into(),
+            state: "Alive",
         }
     }
 
@@ -512,13 +512,13 @@ mod tests {
             process_tree: Some(ProcessNode {
                 pid: 1,
                 command: "sh".into(),
-                task_state: "Alive".into(),
+                task_state: "Alive",
                 threads: vec![thread(1)],
                 children: vec![ProcessNode {
                     pid: 9,
                     ppid: 1,
                     command: "sleep".into(),
-                    task_state: "Alive".into(),
+                    task_state: "Alive",
                     threads: vec![thread(9)],
                     ..ProcessNode::default()
                 }],

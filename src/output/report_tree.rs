@@ -277,14 +277,14 @@ fn process_node(process: &ProcessNode) -> TreeNode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use checkpoint_forensics::analyze::EnvironmentMap;
     use checkpoint_forensics::analyze::ThreadNode;
-    use std::collections::BTreeMap;
 
     fn thread(tid: u32) -> ThreadNode {
         ThreadNode {
             tid,
             name: format!("t{tid}"),
-            state: "Alive".into(),
+            state: "Alive",
         }
     }
 
@@ -296,15 +296,15 @@ mod tests {
             process_tree: Some(ProcessNode {
                 pid: 1,
                 command: "sh".into(),
-                task_state: "Alive".into(),
+                task_state: "Alive",
                 threads: vec![thread(1)],
                 cmdline: Some("sh -c loop".into()),
                 environment: Some(vec!["A=1".into()]),
-                environment_variables: Some(BTreeMap::from([("A".into(), Some("1".into()))])),
+                environment_variables: Some(EnvironmentMap::from_strings(&["A=1".into()])),
                 children: vec![ProcessNode {
                     pid: 9,
                     command: "sleep".into(),
-                    task_state: "Alive".into(),
+                    task_state: "Alive",
                     threads: vec![thread(9), thread(10)],
                     ..ProcessNode::default()
                 }],

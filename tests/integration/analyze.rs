@@ -560,6 +560,73 @@ fn several_inputs_give_one_report_each() {
     assert!(lines[2].contains("criu-4.2/py"));
 }
 
+/// stdout is buffered (issue 24): sent to one file with stderr (`>out 2>&1`), each result and
+/// message still lands in the order it was written.
+#[test]
+fn results_and_errors_in_one_file_keep_their_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let both = dir.path().join("both.txt");
+    let file = std::fs::File::create(&both).expect("output file");
+    let tree = fixture(TREE_42);
+    let py = fixture(PY);
+    let not_a_checkpoint = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    let status = Command::new(env!("CARGO_BIN_EXE_kubectl-checkpoint"))
+        .args(["analyze", "--local"])
+        .args([&tree, &not_a_checkpoint, &py])
+        .args(["--crit-x", "ps"])
+        .stdout(file.try_clone().expect("second handle"))
+        .stderr(file)
+        .status()
+        .expect("the binary runs");
+    assert_eq!(status.code(), Some(1));
+    let text = std::fs::read_to_string(&both).expect("output");
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} missing from:\n{text}"))
+    };
+    // The tree's last process, then the error, then the py checkpoint's process.
+    assert!(at(" cat\n") < at("error: "), "{text}");
+    assert!(at("error: ") < at("24390"), "{text}");
+}
+
+/// Output that cannot be written is the command's failure, also when it was buffered: a full
+/// disk exits 2 and says so; a reader that went away (`| head`) is not an error.
+#[test]
+fn unwritable_output_fails_and_a_closed_pipe_does_not() {
+    let py = fixture(PY);
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let out = Command::new(env!("CARGO_BIN_EXE_kubectl-checkpoint"))
+        .args(["analyze", "--local"])
+        .arg(&py)
+        .args(["--ps-tree", "-o", "json"])
+        .stdout(full)
+        .output()
+        .expect("the binary runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("error: writing the output failed"), "{err}");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-checkpoint"))
+        .args(["analyze", "--local"])
+        .arg(&py)
+        .args(["--all", "-o", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("it ends");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn yaml_and_tree_and_tables_render_the_same_facts() {
     let crio = fixture(CRIO);

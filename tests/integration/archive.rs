@@ -190,7 +190,7 @@ fn crio_archive_layout_and_metadata() {
     assert_eq!(sizes.rootfs_diff_bytes, Some(10_240));
     assert!(sizes.checkpoint_bytes > sizes.pages_bytes);
     assert_eq!(ckpt.member_size("dump.log"), Some(96_146));
-    let listed: Vec<&str> = ckpt.members().map(|m| m.name.as_str()).collect();
+    let listed: Vec<&str> = ckpt.members().map(|m| m.name).collect();
     assert_eq!(listed.first(), Some(&"stats-dump"));
     assert_eq!(listed.last(), Some(&"io.kubernetes.cri-o.LogPath"));
 
@@ -476,7 +476,7 @@ fn odd_members_are_indexed_not_followed() {
             .find(|m| m.name == "checkpoint/link.img")
             .unwrap();
         assert_eq!(link.kind, MemberKind::Symlink);
-        assert_eq!(link.link_target.as_deref(), Some("pstree.img"));
+        assert_eq!(link.link_target, Some("pstree.img"));
         assert!(ckpt.read_member("../etc/passwd").is_err());
         assert!(ckpt.read_image("../config.dump").is_err());
         assert!(ckpt.read_image("").is_err());

@@ -506,10 +506,17 @@ fn fifo_data_of_another_kind_is_named_by_every_verb_and_the_rest_shown() {
     );
     for (args, shown) in verbs(dir, other, cores_dir) {
         let (status, stdout, stderr) = run(&args);
+        assert!(stdout.contains(shown), "{args:?}: {shown} not in {stdout}");
+        // crit's ps reads the task tree alone (pstree.img and the cores): it neither reads nor
+        // names the FIFO's data (issue 24.3)
+        if args.contains(&"ps") {
+            assert_eq!(status, Some(0), "{args:?}: {stderr}");
+            assert!(!stderr.contains("fifo-data.img"), "{args:?}: {stderr}");
+            continue;
+        }
         // diff exits 2 when a part could not be compared, as diff(1)
         let expected = if args[0] == "diff" { 2 } else { 1 };
         assert_eq!(status, Some(expected), "{args:?}: {stderr}");
-        assert!(stdout.contains(shown), "{args:?}: {shown} not in {stdout}");
         assert!(
             stderr.contains("unread FIFO data")
                 && stderr

@@ -27,10 +27,9 @@ use kube::Api;
 use tokio::io::AsyncWriteExt;
 
 use super::exec::{drain_bounded, exec_status, MAX_ERRORS};
+use super::helper::AGENT_DIR;
 use super::{Connection, Error, Helper, Reporter, Result};
 
-/// Where the helper mounts its emptyDir, the only place the agent is written to.
-pub const AGENT_DIR: &str = "/var/run/kubectl-checkpoint";
 /// The environment variable that makes the agent print, as its last stderr line, how many bytes
 /// it read ([`IO_LINE_PREFIX`] then the number).
 pub const IO_REPORT_ENV: &str = "KUBECTL_CHECKPOINT_AGENT_IO";

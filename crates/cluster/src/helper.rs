@@ -101,6 +101,8 @@ pub struct HelperParams {
     pub tolerations: Vec<Toleration>,
 }
 
+/// Where the helper mounts its emptyDir, the only place the node agent is written to.
+pub const AGENT_DIR: &str = "/var/run/kubectl-checkpoint";
 /// Taints of a node whose kubelet is down: a helper there could only wait.
 const KUBELET_DOWN_TAINTS: [&str; 2] = [
     "node.kubernetes.io/not-ready",
@@ -273,7 +275,7 @@ pub fn build_helper_pod(
                 },
                 VolumeMount {
                     name: AGENT_VOLUME.into(),
-                    mount_path: super::agent::AGENT_DIR.into(),
+                    mount_path: AGENT_DIR.into(),
                     ..Default::default()
                 },
             ]),

@@ -34,7 +34,7 @@ mod transport;
 pub use advice::{advise, Advice, Call, Problem};
 pub use agent::{
     build_agent_command, collect_node_platform, decode_exit_code, decode_io_line, our_architecture,
-    AgentBinary, AgentRefusal, AgentRun, AGENT_DIR, IO_LINE_PREFIX, IO_REPORT_ENV,
+    AgentBinary, AgentRefusal, AgentRun, IO_LINE_PREFIX, IO_REPORT_ENV,
 };
 pub use capture::{collect_checkpoints, CaptureParams, Captured, FetchPlan};
 pub use checkpoint::{
@@ -48,8 +48,8 @@ pub use connect::{
 pub use exec::ExecOutput;
 pub use helper::{
     build_helper_pod, build_tolerations, check_helper_spec, check_node_ready, judge_node,
-    tolerates, with_helper, with_helpers, Helper, HelperParams, HelperScope, CHECKPOINT_DIR,
-    HELPER_LABEL,
+    tolerates, with_helper, with_helpers, Helper, HelperParams, HelperScope, AGENT_DIR,
+    CHECKPOINT_DIR, HELPER_LABEL,
 };
 pub use listing::{
     build_delete_command, build_list_command, build_stat_command, check_archive_name,

@@ -303,9 +303,9 @@ pub fn walk(dump: &Dump, selection: &Selection, consumer: &mut dyn Consumer) {
         return;
     }
     for member in dump.checkpoint().members() {
-        let go_on = match member_role(dump, member) {
-            MemberRole::Tmpfs => walk_tar_files(dump, FilesOf::Tmpfs(&member.name), consumer),
-            MemberRole::Raw => walk_member(dump, &member.name, consumer),
+        let go_on = match member_role(dump, &member) {
+            MemberRole::Tmpfs => walk_tar_files(dump, FilesOf::Tmpfs(member.name), consumer),
+            MemberRole::Raw => walk_member(dump, member.name, consumer),
             MemberRole::Model | MemberRole::NoData => true,
         };
         if !go_on {
@@ -371,11 +371,11 @@ enum MemberRole {
 const RAW_DATA_IMAGES: &[&str] = &["tty-data.img", "ipcns-msg-", "bpfmap-data.img"];
 
 /// What the walk does with `member` (see the module docs).
-fn member_role(dump: &Dump, member: &MemberInfo) -> MemberRole {
+fn member_role(dump: &Dump, member: &MemberInfo<'_>) -> MemberRole {
     if member.kind != MemberKind::File || member.name == ROOTFS_DIFF {
         return MemberRole::NoData;
     }
-    let Some(image) = dump.checkpoint().image_name_of(&member.name) else {
+    let Some(image) = dump.checkpoint().image_name_of(member.name) else {
         return MemberRole::Raw;
     };
     if image.starts_with("tmpfs-") && image.ends_with(".tar.gz.img") {

@@ -93,8 +93,6 @@ pub struct Completions {
 
 /// Runs `completion`.
 pub fn run(args: CompletionArgs) -> Result<Outcome, Error> {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
     if args.complete_words {
         let mut completions = build_completions(&args.words);
         let mut root = Cli::command();
@@ -115,11 +113,10 @@ pub fn run(args: CompletionArgs) -> Result<Outcome, Error> {
                 DIRECTIVE_NO_FILE_COMP
             };
         }
-        render_completions(&completions, &mut out).map_err(write_error)?;
+        crate::stdout::with(|out| render_completions(&completions, out)).map_err(write_error)?;
     } else if let Some(shell) = args.shell {
-        render_script(shell, &mut out).map_err(write_error)?;
+        crate::stdout::with(|out| render_script(shell, out)).map_err(write_error)?;
     }
-    out.flush().map_err(write_error)?;
     Ok(Outcome::Success)
 }
 

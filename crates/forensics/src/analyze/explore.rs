@@ -137,10 +137,13 @@ pub(crate) fn build_rss(dump: &Dump, unreadable: &mut dyn FnMut(u32, Error)) -> 
     let files = dump.files();
     let mut out = Vec::new();
     for task in dump.tasks().iter().filter(|t| t.state.has_resources()) {
-        match dump.memory_map(task.pid) {
-            Ok(map) => out.push(RssProcess {
+        let read = dump
+            .memory_map(task.pid)
+            .and_then(|map| Ok((map, dump.pagemap(task.pid)?)));
+        match read {
+            Ok((map, pagemap)) => out.push(RssProcess {
                 pid: task.pid,
-                runs: match_runs(&map.pagemap, map.layout.vmas(), files),
+                runs: match_runs(&pagemap, map.layout.vmas(), files),
             }),
             Err(err) => unreadable(task.pid, err),
         }

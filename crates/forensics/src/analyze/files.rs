@@ -89,8 +89,9 @@ pub(crate) fn describe_crit(files: &FileTable, file_type: i32, id: u32) -> Strin
 /// `--pid`'s subtree). A process whose descriptors cannot be read says why.
 pub(crate) fn collect_files(dump: &Dump, sections: &Sections) -> Vec<ProcessFiles> {
     let files = dump.files();
-    let mut out = Vec::new();
-    for task in super::selected_tasks(dump, sections) {
+    let tasks = super::selected_tasks(dump, sections);
+    let mut out = Vec::with_capacity(tasks.len());
+    for task in tasks {
         if !task.state.has_resources() {
             continue;
         }
@@ -109,11 +110,12 @@ pub(crate) fn collect_files(dump: &Dump, sections: &Sections) -> Vec<ProcessFile
                 continue;
             }
         };
-        let mut open_files: Vec<OpenFile> = open
-            .fds
-            .iter()
-            .map(|fd| open_file(files, task.pid, &open.fds, fd))
-            .collect();
+        let mut open_files: Vec<OpenFile> = Vec::with_capacity(open.fds.len() + 2);
+        open_files.extend(
+            open.fds
+                .iter()
+                .map(|fd| open_file(files, task.pid, &open.fds, fd)),
+        );
         let reg = FdTypes::REG as i32;
         for (name, id) in [("cwd", open.cwd_id), ("root", open.root_id)] {
             let mut entry = open_file(
@@ -129,7 +131,9 @@ pub(crate) fn collect_files(dump: &Dump, sections: &Sections) -> Vec<ProcessFile
             );
             entry.fd = name.to_owned();
             entry.file_type = "DIR".to_owned();
-            entry.locks.clear();
+            if let Some(extras) = entry.extras.as_mut() {
+                extras.locks.clear();
+            }
             entry.size = None;
             entry.pos = None;
             open_files.push(entry);
@@ -183,24 +187,23 @@ pub(crate) fn open_file(files: &FileTable, pid: u32, fds: &[Fd], fd: &Fd) -> Ope
                 if !seals.is_empty() {
                     details.push(format!("seals {}", seals.join(",")));
                 }
-                entry.seals = Some(seals);
+                entry.extras_mut().seals = Some(seals);
             }
         }
         Some(FileKind::Pipe { pipe_id }) => {
-            entry.unread_bytes = files.pipe_unread(*pipe_id);
-            details.extend(queued_detail(
-                entry.unread_bytes,
-                "unread",
-                "pipes-data.img",
-            ));
+            let unread = files.pipe_unread(*pipe_id);
+            details.extend(queued_detail(unread, "unread", "pipes-data.img"));
+            set_unread(&mut entry, unread);
         }
         Some(FileKind::Fifo { pipe_id, .. }) => {
-            entry.unread_bytes = files.fifo_unread(*pipe_id);
-            details.extend(queued_detail(entry.unread_bytes, "unread", "fifo-data.img"));
+            let unread = files.fifo_unread(*pipe_id);
+            details.extend(queued_detail(unread, "unread", "fifo-data.img"));
+            set_unread(&mut entry, unread);
         }
         Some(FileKind::Unix(sk)) => {
-            entry.unread_bytes = files.unix_queued(sk.id);
-            details.extend(queued_detail(entry.unread_bytes, "queued", "sk-queues.img"));
+            let queued = files.unix_queued(sk.id);
+            details.extend(queued_detail(queued, "queued", "sk-queues.img"));
+            set_unread(&mut entry, queued);
         }
         Some(FileKind::Eventpoll { targets }) => {
             let reports = super::notify::epoll_targets(targets, |tfd| {
@@ -223,7 +226,7 @@ pub(crate) fn open_file(files: &FileTable, pid: u32, fds: &[Fd], fd: &Fd) -> Ope
                     format!(": fds {}", list.join(" "))
                 }
             ));
-            entry.epoll_targets = Some(reports);
+            entry.extras_mut().epoll_targets = Some(reports);
         }
         Some(FileKind::Inotify { watches }) => {
             let reports = super::notify::inotify_watches(watches);
@@ -241,7 +244,7 @@ pub(crate) fn open_file(files: &FileTable, pid: u32, fds: &[Fd], fd: &Fd) -> Ope
                     format!(": {}", paths.join(", "))
                 }
             ));
-            entry.inotify_watches = Some(reports);
+            entry.extras_mut().inotify_watches = Some(reports);
         }
         Some(FileKind::Fanotify {
             flags,
@@ -264,11 +267,11 @@ pub(crate) fn open_file(files: &FileTable, pid: u32, fds: &[Fd], fd: &Fd) -> Ope
                     format!(": {}", paths.join(", "))
                 }
             ));
-            entry.fanotify = Some(report);
+            entry.extras_mut().fanotify = Some(report);
         }
         Some(FileKind::Inet(sk)) => {
             if let Some(queued) = files.tcp_queued(sk.ino) {
-                entry.unread_bytes = Some(queued.recv);
+                entry.extras_mut().unread_bytes = Some(queued.recv);
                 if queued.recv > 0 || queued.send > 0 {
                     details.push(format!(
                         "{} bytes to read, {} to send",
@@ -278,13 +281,13 @@ pub(crate) fn open_file(files: &FileTable, pid: u32, fds: &[Fd], fd: &Fd) -> Ope
             }
         }
         Some(FileKind::Eventfd { counter }) => {
-            entry.eventfd_counter = Some(*counter);
+            entry.extras_mut().eventfd_counter = Some(*counter);
             details.push(format!("counter {counter}"));
         }
         Some(FileKind::Signalfd { mask }) => {
             let names = signal_names(*mask);
             details.push(format!("signals {}", names.join(",")));
-            entry.signalfd_mask = Some(names);
+            entry.extras_mut().signalfd_mask = Some(names);
         }
         Some(FileKind::Timerfd(timer)) => {
             let report = TimerfdReport {
@@ -299,12 +302,12 @@ pub(crate) fn open_file(files: &FileTable, pid: u32, fds: &[Fd], fd: &Fd) -> Ope
                 duration_text(report.remaining_ns),
                 duration_text(report.interval_ns)
             ));
-            entry.timerfd = Some(report);
+            entry.extras_mut().timerfd = Some(report);
         }
         _ => {}
     }
     for lock in files.locks(pid, fd.fd) {
-        entry.locks.push(LockReport {
+        entry.extras_mut().locks.push(LockReport {
             kind: lock.kind.to_owned(),
             mode: lock.mode.to_owned(),
             start: lock.start,
@@ -314,6 +317,13 @@ pub(crate) fn open_file(files: &FileTable, pid: u32, fds: &[Fd], fd: &Fd) -> Ope
     }
     entry.detail = details.join("; ");
     entry
+}
+
+/// Sets the bytes waiting in a queue, when they are known.
+fn set_unread(entry: &mut OpenFile, unread: Option<u64>) {
+    if unread.is_some() {
+        entry.extras_mut().unread_bytes = unread;
+    }
 }
 
 /// The detail of a queue count: `N bytes unread` when there are some, and a note when the

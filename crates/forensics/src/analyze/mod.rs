@@ -23,10 +23,10 @@ pub use explore_report::{
     ExploreReport, FdsProcess, FdsRow, MemsProcess, MemsVma, PsRow, RssProcess, RssRun, RssVma,
 };
 pub use report::{
-    ChangedFile, CheckpointReport, CheckpointSize, DumpStatistics, EpollTargetReport,
-    FanotifyMarkReport, FanotifyReport, InotifyWatchReport, LockReport, MetadataReport,
-    MountReport, OpenFile, ProcessFiles, ProcessNode, ProcessSockets, RootfsDiffReport, SocketData,
-    SocketNode, SysvReport, ThreadNode, TimerfdReport, Unreadable,
+    ChangedFile, CheckpointReport, CheckpointSize, DumpStatistics, EnvironmentMap,
+    EpollTargetReport, FanotifyMarkReport, FanotifyReport, FileExtras, InotifyWatchReport,
+    LockReport, MetadataReport, MountReport, OpenFile, ProcessFiles, ProcessNode, ProcessSockets,
+    RootfsDiffReport, SocketData, SocketNode, SysvReport, ThreadNode, TimerfdReport, Unreadable,
 };
 pub use secrets::{
     collect_secrets, secrets_scan_size, Incomplete, KindCount, ScanBudget, ScanEvent,
@@ -106,8 +106,10 @@ impl Sections {
         }
     }
 
-    /// True when a section needs the decoded images, not only the container metadata.
-    fn needs_dump(&self) -> bool {
+    /// True when a section needs the decoded images, not only the container metadata,
+    /// statistics and root file system changes: without one, the checkpoint can be opened
+    /// without indexing its images ([`checkpoint_model::archive::OpenParams::index_images`]).
+    pub fn needs_dump(&self) -> bool {
         self.ps_tree || self.files || self.sockets || self.mounts || self.indicators || self.summary
     }
 }
@@ -236,10 +238,16 @@ pub struct Explored {
 }
 
 /// Builds one of crit's `x` views of a checkpoint. A process whose images the view needs cannot
-/// be read is left out of it and named in [`Explored::unreadable`]; the others are shown.
+/// be read is left out of it and named in [`Explored::unreadable`]; the others are shown. `ps`
+/// reads the task tree alone (`pstree.img` and the cores, as crit does), so the images of the
+/// whole checkpoint are read, and their failures reported, by the other views only.
 pub fn collect_explore(checkpoint: Checkpoint, view: ExploreView) -> Result<Explored, Error> {
     let dump = Dump::load(checkpoint)?;
-    let mut unreadable: Vec<String> = unreadable_images(&dump)
+    let whole = match view {
+        ExploreView::Ps => Vec::new(),
+        ExploreView::Fds | ExploreView::Mems | ExploreView::Rss => unreadable_images(&dump),
+    };
+    let mut unreadable: Vec<String> = whole
         .iter()
         .map(|fact| format!("{} cannot be read: {}", fact.field, fact.reason))
         .collect();

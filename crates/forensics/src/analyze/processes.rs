@@ -2,9 +2,7 @@
 //! command lines and environments read from memory by the kernel's rules
 //! ([`checkpoint_model::dump::args`]).
 
-use std::collections::BTreeMap;
-
-use super::{ProcessNode, Sections, ThreadNode, Unreadable};
+use super::{EnvironmentMap, ProcessNode, Sections, ThreadNode, Unreadable};
 use checkpoint_model::dump::{Dump, EnvString, Task, Unavailable};
 
 /// The `--ps-tree` section, from the root or from `--pid`'s process, with command lines and
@@ -32,7 +30,7 @@ fn build_node(dump: &Dump, index: usize, sections: &Sections) -> ProcessNode {
         pgid: task.pgid,
         sid: task.sid,
         command: task.comm.clone(),
-        task_state: task.state.name().to_owned(),
+        task_state: task.state.name(),
         exit_code: (!task.state.has_resources()).then_some(task.exit_code),
         threads: threads(task),
         ..ProcessNode::default()
@@ -55,9 +53,11 @@ fn build_node(dump: &Dump, index: usize, sections: &Sections) -> ProcessNode {
     if task.state.has_resources() && (sections.cmdline || sections.env) {
         fill_from_memory(dump, task, sections, &mut node);
     }
-    for &child in tree.children(index) {
-        node.children.push(build_node(dump, child, sections));
-    }
+    node.children = tree
+        .children(index)
+        .iter()
+        .map(|&child| build_node(dump, child, sections))
+        .collect();
     node
 }
 
@@ -67,7 +67,7 @@ fn threads(task: &Task) -> Vec<ThreadNode> {
         .map(|thread| ThreadNode {
             tid: thread.tid,
             name: thread.comm.clone().unwrap_or_default(),
-            state: task.state.name().to_owned(),
+            state: task.state.name(),
         })
         .collect()
 }
@@ -98,7 +98,7 @@ fn fill_from_memory(dump: &Dump, task: &Task, sections: &Sections, node: &mut Pr
         match &strings.environ {
             Ok(environ) => {
                 let texts: Vec<String> = environ.iter().map(EnvString::text).collect();
-                node.environment_variables = Some(environment_map(&texts));
+                node.environment_variables = Some(EnvironmentMap::from_strings(&texts));
                 node.environment = Some(texts);
             }
             Err(problem) => unreadable(problem),
@@ -113,21 +113,6 @@ fn fill_from_memory(dump: &Dump, task: &Task, sections: &Sections, node: &mut Pr
             Err(problem) => unreadable(problem),
         }
     }
-}
-
-/// `NAME=value` strings as a map holding the first value of each name (what `getenv` finds);
-/// a string without `=` maps to `None` (it is no variable, but the kernel's copy holds it), an
-/// empty value to `""`.
-pub(crate) fn environment_map(strings: &[String]) -> BTreeMap<String, Option<String>> {
-    let mut map = BTreeMap::new();
-    for entry in strings.iter().filter(|entry| !entry.is_empty()) {
-        let (name, value) = match entry.split_once('=') {
-            Some((name, value)) => (name, Some(value.to_owned())),
-            None => (entry.as_str(), None),
-        };
-        map.entry(name.to_owned()).or_insert(value);
-    }
-    map
 }
 
 #[cfg(test)]
@@ -148,15 +133,19 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let map = environment_map(&strings);
-        assert_eq!(
-            map["HOSTNAME"].as_deref(),
-            Some("counters-857d7978fd-jnkck")
-        );
-        assert_eq!(map["EMPTY"].as_deref(), Some(""));
-        assert_eq!(map["A"].as_deref(), Some("b=c"));
-        assert_eq!(map["NOEQUALS"], None);
-        assert_eq!(map["PATH"].as_deref(), Some("/usr/bin"));
+        let map = EnvironmentMap::from_strings(&strings);
+        assert_eq!(map.get("HOSTNAME"), Some(Some("counters-857d7978fd-jnkck")));
+        assert_eq!(map.get("EMPTY"), Some(Some("")));
+        assert_eq!(map.get("A"), Some(Some("b=c")));
+        assert_eq!(map.get("NOEQUALS"), Some(None));
+        assert_eq!(map.get("PATH"), Some(Some("/usr/bin")));
+        assert_eq!(map.get("HOME"), None);
         assert_eq!(map.len(), 5);
+        let names: Vec<&str> = map.iter().map(|(name, _)| name).collect();
+        assert_eq!(names, ["A", "EMPTY", "HOSTNAME", "NOEQUALS", "PATH"]);
+        assert_eq!(
+            serde_json::to_string(&map).expect("JSON"),
+            r#"{"A":"b=c","EMPTY":"","HOSTNAME":"counters-857d7978fd-jnkck","NOEQUALS":null,"PATH":"/usr/bin"}"#
+        );
     }
 }

@@ -165,7 +165,7 @@ pub struct ProcessNode {
     #[serde(rename = "command")]
     pub command: String,
     /// Task state (`Alive`, `Stopped`, `Zombie`, `Dead`, `Unknown`).
-    pub task_state: String,
+    pub task_state: &'static str,
     /// Exit code, for zombies.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<u32>,
@@ -191,13 +191,78 @@ pub struct ProcessNode {
         rename = "environment_variables",
         skip_serializing_if = "Option::is_none"
     )]
-    pub environment_variables: Option<BTreeMap<String, Option<String>>>,
+    pub environment_variables: Option<EnvironmentMap>,
     /// Facts that could not be read, each with the reason.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unavailable: Vec<Unreadable>,
     /// Child processes, in `pstree.img` order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<ProcessNode>,
+}
+
+/// An environment as `getenv` sees it: the first value of each name, sorted by name, held
+/// side by side (a report holds one per process: a `BTreeMap` node would take about 0.5 KB
+/// for a few variables); serialized as a map.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvironmentMap(Vec<(String, Option<String>)>);
+
+impl EnvironmentMap {
+    /// `NAME=value` strings as a map holding the first value of each name (what `getenv`
+    /// finds); a string without `=` maps to `None` (it is no variable, but the kernel's copy
+    /// holds it), an empty value to `""`; empty strings are left out.
+    pub fn from_strings(strings: &[String]) -> EnvironmentMap {
+        let mut pairs: Vec<(String, Option<String>)> = strings
+            .iter()
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| match entry.split_once('=') {
+                Some((name, value)) => (name.to_owned(), Some(value.to_owned())),
+                None => (entry.clone(), None),
+            })
+            .collect();
+        // A stable sort keeps the first of each name first, and the dedup keeps that one.
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs.dedup_by(|later, first| later.0 == first.0);
+        pairs.shrink_to_fit();
+        EnvironmentMap(pairs)
+    }
+
+    /// The value of `name`: `None` when there is no such name, `Some(None)` for a string
+    /// without `=`.
+    pub fn get(&self, name: &str) -> Option<Option<&str>> {
+        let at = self
+            .0
+            .binary_search_by(|(key, _)| key.as_str().cmp(name))
+            .ok()?;
+        self.0.get(at).map(|(_, value)| value.as_deref())
+    }
+
+    /// The names and values, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Option<&str>)> + '_ {
+        self.0
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_deref()))
+    }
+
+    /// How many names.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when it holds no name.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for EnvironmentMap {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
 }
 
 /// One thread of a process.
@@ -208,7 +273,7 @@ pub struct ThreadNode {
     /// The thread's name (`comm` of the thread), empty when it could not be read.
     pub name: String,
     /// The state CRIU recorded for the thread group (CRIU stores no state per thread).
-    pub state: String,
+    pub state: &'static str,
 }
 
 /// A fact of a process that could not be read.
@@ -257,6 +322,42 @@ pub struct OpenFile {
     /// and times, signalfd mask, unread bytes, memfd seals, locks).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub detail: String,
+    /// What descriptors of some kinds have besides (eventfd, timerfd, signalfd, queues, memfd
+    /// seals, epoll, inotify, fanotify, locks), in the same object when serialized; `None`
+    /// when it has none of them. Read it through [`OpenFile::extras`].
+    #[serde(flatten)]
+    pub extras: Option<Box<FileExtras>>,
+}
+
+impl OpenFile {
+    /// The facts only descriptors of some kinds have (all empty for most descriptors).
+    pub fn extras(&self) -> &FileExtras {
+        self.extras.as_deref().unwrap_or(&NO_EXTRAS)
+    }
+
+    /// The facts only descriptors of some kinds have, to fill in.
+    pub fn extras_mut(&mut self) -> &mut FileExtras {
+        self.extras.get_or_insert_with(Box::default)
+    }
+}
+
+/// An [`OpenFile`] without extras.
+static NO_EXTRAS: FileExtras = FileExtras {
+    eventfd_counter: None,
+    timerfd: None,
+    signalfd_mask: None,
+    unread_bytes: None,
+    seals: None,
+    epoll_targets: None,
+    inotify_watches: None,
+    fanotify: None,
+    locks: Vec::new(),
+};
+
+/// The facts of an [`OpenFile`] that only descriptors of some kinds have, boxed apart: a
+/// report holds one `OpenFile` per descriptor of every process, and most have none of these.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FileExtras {
     /// eventfd: the counter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eventfd_counter: Option<u64>,

@@ -351,7 +351,8 @@ fn compare_fds(old: &OpenFile, new: &OpenFile) -> Vec<FieldChange> {
     let list =
         |value: &Option<Vec<String>>| value.as_ref().map_or_else(String::new, |v| v.join(","));
     let locks = |file: &OpenFile| {
-        file.locks
+        file.extras()
+            .locks
             .iter()
             .map(|l| format!("{} {} {}+{}", l.kind, l.mode, l.start, l.len))
             .collect::<Vec<_>>()
@@ -370,25 +371,31 @@ fn compare_fds(old: &OpenFile, new: &OpenFile) -> Vec<FieldChange> {
     compare_numbers(
         &mut changes,
         "unread bytes",
-        old.unread_bytes,
-        new.unread_bytes,
+        old.extras().unread_bytes,
+        new.extras().unread_bytes,
     );
     compare_numbers(
         &mut changes,
         "eventfd counter",
-        old.eventfd_counter,
-        new.eventfd_counter,
+        old.extras().eventfd_counter,
+        new.extras().eventfd_counter,
     );
     compare(
         &mut changes,
         "signals",
-        &list(&old.signalfd_mask),
-        &list(&new.signalfd_mask),
+        &list(&old.extras().signalfd_mask),
+        &list(&new.extras().signalfd_mask),
     );
-    compare(&mut changes, "seals", &list(&old.seals), &list(&new.seals));
+    compare(
+        &mut changes,
+        "seals",
+        &list(&old.extras().seals),
+        &list(&new.extras().seals),
+    );
     compare(&mut changes, "locks", &locks(old), &locks(new));
     let epoll = |file: &OpenFile| -> BTreeMap<String, String> {
-        file.epoll_targets
+        file.extras()
+            .epoll_targets
             .iter()
             .flatten()
             .map(|t| {
@@ -407,7 +414,8 @@ fn compare_fds(old: &OpenFile, new: &OpenFile) -> Vec<FieldChange> {
     };
     compare_keyed(&mut changes, &epoll(old), &epoll(new));
     let inotify = |file: &OpenFile| -> BTreeMap<String, String> {
-        file.inotify_watches
+        file.extras()
+            .inotify_watches
             .iter()
             .flatten()
             .map(|w| {
@@ -425,7 +433,8 @@ fn compare_fds(old: &OpenFile, new: &OpenFile) -> Vec<FieldChange> {
     };
     compare_keyed(&mut changes, &inotify(old), &inotify(new));
     let fanotify = |file: &OpenFile| -> BTreeMap<String, String> {
-        file.fanotify
+        file.extras()
+            .fanotify
             .iter()
             .flat_map(|f| &f.marks)
             .map(|m| {
@@ -564,6 +573,7 @@ fn endpoint(address: &str, port: Option<u32>, unix_path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyze::FileExtras;
 
     fn strings(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()
@@ -673,13 +683,14 @@ mod tests {
             fd: "4".into(),
             file_type: "PIPE".into(),
             path: "pipe:[10]".into(),
-            unread_bytes: Some(0),
+            extras: Some(Box::new(FileExtras {
+                unread_bytes: Some(0),
+                ..FileExtras::default()
+            })),
             ..OpenFile::default()
         };
-        let filled = OpenFile {
-            unread_bytes: Some(21),
-            ..pipe.clone()
-        };
+        let mut filled = pipe.clone();
+        filled.extras_mut().unread_bytes = Some(21);
         assert_eq!(
             compare_fds(&pipe, &filled),
             vec![FieldChange::changed("unread bytes", "0", "21")]

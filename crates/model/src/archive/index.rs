@@ -6,14 +6,12 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use super::spool::{Spool, SpoolPlace};
 use super::tar_stream::{FileSource, MemberKind, Source, StreamSource, Trailer, Walker};
-use super::{
-    Checkpoint, Compression, Engine, Error, MemberInfo, PagesVisitor, Storage, TrailingData,
-};
+use super::{Checkpoint, Compression, Engine, Error, Listed, PagesVisitor, Storage, TrailingData};
 
 /// How many bytes after the end-of-archive block are read to reach (and check) the end of a
 /// compressed stream and to look for data after the tar. Tar writers pad with zeros to their
@@ -217,7 +215,7 @@ impl Checkpoint {
     }
 
     /// Checks a member's name and links; `None` for the archive root entry.
-    fn checked_info(&self, entry: &super::tar_stream::Entry) -> Result<Option<MemberInfo>, Error> {
+    fn checked_info(&self, entry: &super::tar_stream::Entry) -> Result<Option<Listed>, Error> {
         let name = match normalize_name(&entry.name) {
             Ok(Some(name)) => name,
             Ok(None) => return Ok(None),
@@ -240,10 +238,10 @@ impl Checkpoint {
                 });
             }
         }
-        Ok(Some(MemberInfo {
+        Ok(Some(Listed {
             name,
             kind: entry.kind,
-            size: entry.size,
+            size: Some(entry.size),
             link_target: entry.link_name.clone(),
         }))
     }
@@ -299,36 +297,40 @@ impl Checkpoint {
                         .parse::<u32>()
                         .ok()
                 });
-            let storage = if info.kind != MemberKind::File {
+            let storage = if info.kind != MemberKind::File || !self.indexes(&info.name) {
+                // Not a file, or an image left out of the index: its data is skipped.
                 Storage::NoData
             } else if let (Some(id), Some(visitor)) = (pages_id, visitor.as_deref_mut()) {
                 let name = format!("{}:{}", self.display, info.name);
                 visitor
-                    .visit_pages(id, &name, info.size, &mut walker.data())
+                    .visit_pages(id, &name, entry.size, &mut walker.data())
                     .map_err(|source| walker.read_error(source))?;
+                self.pages_streamed = true;
                 Storage::Streamed
             } else if !info
                 .name
                 .strip_prefix("checkpoint/")
                 .is_some_and(is_pages_image)
-                && info.size <= self.params.member_limit
-                && kept.saturating_add(info.size) <= self.params.memory_budget
+                && entry.size <= self.params.member_limit
+                && kept.saturating_add(entry.size) <= self.params.memory_budget
             {
-                kept += info.size;
+                kept += entry.size;
                 let mut bytes =
-                    Vec::with_capacity(usize::try_from(info.size.min(1 << 20)).unwrap_or(0));
+                    Vec::with_capacity(usize::try_from(entry.size.min(1 << 20)).unwrap_or(0));
                 walker
                     .data()
                     .read_to_end(&mut bytes)
                     .map_err(|source| walker.read_error(source))?;
-                if bytes.len() as u64 != info.size {
+                if bytes.len() as u64 != entry.size {
                     return Err(walker.truncated_member());
                 }
                 Storage::Memory(Arc::new(bytes))
             } else {
                 // Pages (which readers seek in) and members past the memory limits.
-                let (file, offset) = spool.spool_member(walker, &info, &self.display)?;
-                Storage::Spooled { file, offset }
+                let (file, offset) =
+                    spool.spool_member(walker, &info.name, entry.size, &self.display)?;
+                self.spool_file.get_or_insert(file);
+                Storage::Spooled { offset }
             };
             self.push(info, storage, entry.header_offset)?;
         }
@@ -360,7 +362,7 @@ impl Checkpoint {
             path: path.display().to_string(),
             source,
         };
-        let mut entries: Vec<(String, PathBuf)> = Vec::new();
+        let mut entries: Vec<(String, std::fs::DirEntry)> = Vec::new();
         let room = self
             .params
             .max_members
@@ -374,15 +376,16 @@ impl Checkpoint {
                 });
             }
             let name = entry.file_name().to_string_lossy().into_owned();
-            entries.push((name, entry.path()));
+            entries.push((name, entry));
         }
-        entries.sort();
-        for (name, path) in entries {
-            let meta = std::fs::symlink_metadata(&path).map_err(|e| open_err(&path, e))?;
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (name, entry) in entries {
+            let path = entry.path();
+            // The type the directory gives (no stat of its own, and never followed).
+            let ft = entry.file_type().map_err(|e| open_err(&path, e))?;
             let member = format!("{prefix}{name}");
-            let ft = meta.file_type();
             let (kind, storage, link_target) = if ft.is_file() {
-                (MemberKind::File, Storage::Disk(path.clone()), None)
+                (MemberKind::File, Storage::Disk, None)
             } else if ft.is_dir() {
                 (MemberKind::Directory, Storage::NoData, None)
             } else if ft.is_symlink() {
@@ -393,26 +396,40 @@ impl Checkpoint {
             } else {
                 (MemberKind::Other, Storage::NoData, None)
             };
-            let size = if kind == MemberKind::File {
-                meta.len()
+            // A file in the index is looked at when its size is first asked for; one left out
+            // of it (see `OpenParams::index_images`) is counted now.
+            let size = if kind != MemberKind::File {
+                Some(0)
+            } else if self.indexes(&member) {
+                None
             } else {
-                0
-            };
-            if kind == MemberKind::File {
+                let size = entry.metadata().map_err(|e| open_err(&path, e))?.len();
                 self.archive_bytes = self.archive_bytes.saturating_add(size);
-            }
-            self.push(
-                MemberInfo {
-                    name: member.clone(),
-                    kind,
-                    size,
-                    link_target,
-                },
-                storage,
-                0,
-            )?;
+                Some(size)
+            };
             if kind == MemberKind::Directory && depth < DIRECTORY_DEPTH_LIMIT {
+                self.push(
+                    Listed {
+                        name: member.clone(),
+                        kind,
+                        size,
+                        link_target,
+                    },
+                    storage,
+                    0,
+                )?;
                 self.walk_dir(&path, &format!("{member}/"), depth + 1)?;
+            } else {
+                self.push(
+                    Listed {
+                        name: member,
+                        kind,
+                        size,
+                        link_target,
+                    },
+                    storage,
+                    0,
+                )?;
             }
         }
         Ok(())
@@ -422,15 +439,14 @@ impl Checkpoint {
         let pstree = format!("{}pstree.img", self.image_prefix);
         if self
             .find(&pstree)
-            .is_some_and(|m| m.info.kind == MemberKind::File)
+            .is_some_and(|m| m.kind == MemberKind::File)
         {
             return Ok(());
         }
         let has_dir = self.image_prefix.is_empty()
             || self
-                .members
-                .iter()
-                .any(|m| m.info.name == "checkpoint" || m.info.name.starts_with("checkpoint/"));
+                .members()
+                .any(|m| m.name == "checkpoint" || m.name.starts_with("checkpoint/"));
         if has_dir {
             Err(Error::MissingPstree {
                 archive: self.display.clone(),

@@ -19,10 +19,13 @@
 //! Archives are untrusted: member names that are absolute or contain `..`, and links pointing out
 //! of the archive, make [`Checkpoint::open`] fail; member data are never trusted to size an
 //! allocation beyond the limits; a truncated archive (even one cut at a member boundary) is an error.
-//! The index holds each name once, and at most [`OpenParams::max_members`] members whose names
-//! (with link targets) take at most [`OpenParams::max_name_bytes`]; lookups by name are binary
-//! searches of one sorted index. Checkpoints are found by `checkpoint/pstree.img`, never by
-//! globbing `core-*.img`.
+//! The index holds each name once, in one buffer of names (no allocation per member), and at
+//! most [`OpenParams::max_members`] members whose names (with link targets) take at most
+//! [`OpenParams::max_name_bytes`]; lookups by name are binary searches of one sorted index.
+//! A view that reads no CRIU image (the metadata, the statistics) opens the checkpoint with
+//! [`OpenParams::index_images`] off: the images are counted and summed for the sizes, not
+//! indexed, so what it holds does not grow with the number of processes. Checkpoints are found
+//! by `checkpoint/pstree.img`, never by globbing `core-*.img`.
 //!
 //! [`custody`] reads the chain-of-custody manifest a fetch writes beside an archive and checks the
 //! archive against it.
@@ -43,6 +46,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub use custody::{check_custody, judge_copy, read_custody, CustodyRecord, CustodyStatus};
@@ -265,6 +269,15 @@ pub enum Error {
         archive: String,
         /// The limit in force.
         limit: u64,
+    },
+    /// An image was asked of a checkpoint opened without indexing its images
+    /// ([`OpenParams::index_images`] off): a bug of the caller.
+    #[error("{archive}: opened without its images, so {image} cannot be read")]
+    ImagesNotIndexed {
+        /// The archive.
+        archive: String,
+        /// The image asked for.
+        image: String,
     },
     /// The members' names take more bytes than the index takes.
     #[error("{archive}: the names and link targets of its first {members} members take more than {limit} bytes; refusing the archive (raise the limit with --max-name-bytes)")]
@@ -515,6 +528,13 @@ pub struct OpenParams {
     /// The most bytes one pass may decompress from a compressed `rootfs-diff.tar`; `None` for
     /// the larger of 1 GiB and 100 times its size (see [`rootfs::expansion_limit`]).
     pub rootfs_diff_limit: Option<u64>,
+    /// Index the CRIU images (`checkpoint/*`, true by default). Off, they are counted within
+    /// the limits and summed for [`Checkpoint::sizes`], but neither indexed nor kept (nor
+    /// checked for repeated names: no image is read, so none is ambiguous), and every image
+    /// lookup fails with [`Error::ImagesNotIndexed`]; `checkpoint/pstree.img` is still
+    /// required. For views of the container's metadata, statistics and root file system
+    /// changes, whose cost must not grow with the number of processes.
+    pub index_images: bool,
 }
 
 impl Default for OpenParams {
@@ -526,6 +546,7 @@ impl Default for OpenParams {
             max_members: DEFAULT_MAX_MEMBERS,
             max_name_bytes: DEFAULT_MAX_NAME_BYTES,
             rootfs_diff_limit: None,
+            index_images: true,
         }
     }
 }
@@ -572,25 +593,46 @@ impl OpenParams {
         self.max_name_bytes = bytes;
         self
     }
+
+    /// Sets [`OpenParams::index_images`].
+    #[must_use]
+    pub fn index_images(mut self, index: bool) -> Self {
+        self.index_images = index;
+        self
+    }
 }
 
-/// One member of the archive (or file of the directory), as listed.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct MemberInfo {
+/// One member of the archive (or file of the directory), as listed; borrowed from the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct MemberInfo<'a> {
     /// Normalised name relative to the archive root (no leading `./`, no trailing `/`):
     /// `checkpoint/pstree.img`, `config.dump`. In a bare image directory: `pstree.img`.
-    pub name: String,
+    pub name: &'a str,
     /// What it is.
     pub kind: MemberKind,
     /// Data size in bytes (0 for non-regular members).
     pub size: u64,
     /// Where a link points (never followed).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub link_target: Option<String>,
+    pub link_target: Option<&'a str>,
+}
+
+/// A member as the walk lists it, before it joins the index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Listed {
+    /// Normalised name (see [`MemberInfo::name`]).
+    name: String,
+    /// What it is.
+    kind: MemberKind,
+    /// Data size in bytes (0 for non-regular members); `None` for a file of a directory,
+    /// looked at when first asked.
+    size: Option<u64>,
+    /// Where a link points.
+    link_target: Option<String>,
 }
 
 /// Sizes that reports show.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SizeSummary {
     /// The archive file's size (for a directory: the sum of its regular files).
     pub archive_bytes: u64,
@@ -609,28 +651,45 @@ enum Storage {
     Archive { offset: u64 },
     /// Compressed archive: kept in memory.
     Memory(Arc<Vec<u8>>),
-    /// Compressed archive: at this offset of the archive's unnamed (sparse) spool file.
+    /// Compressed archive: at this offset of the archive's one unnamed (sparse) spool file.
     Spooled {
-        /// The spool file, shared by every spooled member.
-        file: Arc<File>,
         /// Where the member starts in it.
         offset: u64,
     },
     /// Compressed archive: handed to a [`PagesVisitor`] while it streamed by, not kept.
     Streamed,
-    /// Directory: this file.
-    Disk(PathBuf),
+    /// Directory: the file of the member's name below the directory.
+    Disk,
     /// Not a regular file.
     NoData,
 }
 
+/// One member in the index, in 48 bytes: its name (and link target) as a range of
+/// [`Checkpoint`]'s one buffer of names, so that a member costs no allocation of its own.
 #[derive(Debug)]
 struct Member {
-    info: MemberInfo,
+    /// The data size: from the tar header, or for a file of a directory from its metadata
+    /// when first asked (a view that reads a few images stats only those); [`UNKNOWN_SIZE`]
+    /// until then.
+    size: AtomicU64,
     storage: Storage,
     /// Offset of the member's header in the tar stream (0 in a directory).
     header_offset: u64,
+    /// Where the name starts in the names buffer.
+    name_start: u32,
+    /// The name's length; a link target follows it.
+    name_len: u32,
+    /// The link target's length, [`NO_TARGET`] when there is none.
+    target_len: u32,
+    kind: MemberKind,
 }
+
+/// [`Member::size`] of a file of a directory not looked at yet. No archive member has it: a
+/// tar holding a member of 2^64 - 1 bytes would be longer than any file.
+const UNKNOWN_SIZE: u64 = u64::MAX;
+
+/// [`Member::target_len`] of a member without a link target.
+const NO_TARGET: u32 = u32::MAX;
 
 /// An opened checkpoint: its member index and the means to read members.
 ///
@@ -644,12 +703,23 @@ pub struct Checkpoint {
     engine: Engine,
     /// `checkpoint/`, or empty for a bare image directory.
     image_prefix: &'static str,
-    /// Members in archive order; each name is held here only.
+    /// Members in archive order.
     members: Vec<Member>,
+    /// The spool file of a compressed archive's spooled members.
+    spool_file: Option<Arc<File>>,
+    /// The members' names and link targets, one after the other; each is held here only.
+    names: String,
     /// Indices into `members`, sorted by name (built once the walk is done).
     by_name: Vec<u32>,
-    /// Bytes of names and link targets indexed so far.
+    /// Members listed so far (with the images left out of the index, see
+    /// [`OpenParams::index_images`]).
+    listed: u64,
+    /// Bytes of names and link targets listed so far.
     name_bytes: u64,
+    /// The sums [`Checkpoint::sizes`] reports, kept as members are listed.
+    sizes: SizeSummary,
+    /// True once a pages file went to a [`PagesVisitor`] (see [`Checkpoint::pages_streamed`]).
+    pages_streamed: bool,
     archive_file: Option<Arc<File>>,
     archive_bytes: u64,
     params: OpenParams,
@@ -700,8 +770,13 @@ impl Checkpoint {
             engine: Engine::ImagesOnly,
             image_prefix: "checkpoint/",
             members: Vec::new(),
+            spool_file: None,
+            names: String::new(),
             by_name: Vec::new(),
+            listed: 0,
             name_bytes: 0,
+            sizes: SizeSummary::default(),
+            pages_streamed: false,
             archive_file: None,
             archive_bytes: 0,
             params: params.clone(),
@@ -718,6 +793,10 @@ impl Checkpoint {
                 kind: describe_file_type(meta.file_type()),
             });
         }
+        // The walk's growth room is not needed any more: an index of 350,000 members holds
+        // its 48 bytes each, not up to twice that.
+        ckpt.members.shrink_to_fit();
+        ckpt.names.shrink_to_fit();
         ckpt.build_name_index()?;
         ckpt.check_pstree()?;
         ckpt.engine = ckpt.detect_engine()?;
@@ -742,12 +821,8 @@ impl Checkpoint {
     /// and members past the memory budget, written sparsely), and its length.
     pub fn spool_usage(&self) -> (u64, u64) {
         use std::os::unix::fs::MetadataExt;
-        // Every spooled member is in the one spool file.
-        let spool = self.members.iter().find_map(|m| match &m.storage {
-            Storage::Spooled { file, .. } => Some(file),
-            _ => None,
-        });
-        spool
+        self.spool_file
+            .as_ref()
             .and_then(|file| file.metadata().ok())
             .map_or((0, 0), |meta| {
                 (meta.blocks().saturating_mul(512), meta.len())
@@ -756,9 +831,13 @@ impl Checkpoint {
 
     /// True if page data went to a [`PagesVisitor`] at open (and cannot be read).
     pub fn pages_streamed(&self) -> bool {
-        self.members
-            .iter()
-            .any(|m| matches!(m.storage, Storage::Streamed))
+        self.pages_streamed
+    }
+
+    /// False when the checkpoint was opened without indexing its images (see
+    /// [`OpenParams::index_images`]).
+    pub fn images_indexed(&self) -> bool {
+        self.params.index_images
     }
 
     /// The path given to [`Checkpoint::open`].
@@ -798,8 +877,8 @@ impl Checkpoint {
     /// For a bare image directory, its files other than `stats-dump` and the CRIU logs.
     pub fn image_names(&self) -> impl Iterator<Item = &str> + '_ {
         self.members.iter().filter_map(move |m| {
-            let rest = self.image_name_of(&m.info.name)?;
-            (m.info.kind == MemberKind::File).then_some(rest)
+            let rest = self.image_name_of(self.name_of(m))?;
+            (m.kind == MemberKind::File).then_some(rest)
         })
     }
 
@@ -830,8 +909,7 @@ impl Checkpoint {
         let mut full = String::with_capacity(self.image_prefix.len() + name.len());
         full.push_str(self.image_prefix);
         full.push_str(name);
-        self.find(&full)
-            .is_some_and(|m| m.info.kind == MemberKind::File)
+        self.find(&full).is_some_and(|m| m.kind == MemberKind::File)
     }
 
     /// The bytes of the CRIU image `checkpoint/<name>` (e.g. `"pstree.img"`), at most
@@ -895,45 +973,62 @@ impl Checkpoint {
         self.read_member("stats-dump")
     }
 
-    /// Every member (directories and links too), in archive order.
-    pub fn members(&self) -> impl Iterator<Item = &MemberInfo> + '_ {
-        self.members.iter().map(|m| &m.info)
+    /// Every member (directories and links too), in archive order (without the images when
+    /// they are not indexed, see [`OpenParams::index_images`]).
+    pub fn members(&self) -> impl Iterator<Item = MemberInfo<'_>> + '_ {
+        self.members.iter().map(|m| self.info_of(m))
     }
 
     /// The size of the CRIU image `checkpoint/<name>`, `None` if there is no such member, an
     /// error if the member is not a regular file (a link, a GNU sparse file).
     pub fn image_size(&self, name: &str) -> Result<Option<u64>, Error> {
-        match self.find(&format!("{}{name}", self.image_prefix)) {
+        let member = self.image_member(name)?;
+        match self.find(&member) {
             None => Ok(None),
-            Some(m) if m.info.kind == MemberKind::File => Ok(Some(m.info.size)),
+            Some(m) if m.kind == MemberKind::File => Ok(Some(self.size_of(m))),
             Some(m) => Err(self.not_regular(m)),
         }
     }
 
     /// The size of a member, if present.
     pub fn member_size(&self, name: &str) -> Option<u64> {
-        self.find(name).map(|m| m.info.size)
+        self.find(name).map(|m| self.size_of(m))
     }
 
-    /// Sizes for reports: archive, checkpoint images, memory pages, root fs diff.
+    /// Sizes for reports: archive, checkpoint images, memory pages, root fs diff (summed as
+    /// the members were listed; for a directory, the files in the index are summed now).
     pub fn sizes(&self) -> SizeSummary {
-        let mut checkpoint_bytes = 0u64;
-        let mut pages_bytes = 0u64;
-        for name in self.image_names() {
-            let size = self
-                .member_size(&format!("{}{name}", self.image_prefix))
-                .unwrap_or(0);
-            checkpoint_bytes = checkpoint_bytes.saturating_add(size);
-            if is_pages_image(name) {
-                pages_bytes = pages_bytes.saturating_add(size);
+        let mut sizes = SizeSummary {
+            archive_bytes: self.archive_bytes,
+            rootfs_diff_bytes: self.member_size(rootfs::MEMBER),
+            ..self.sizes
+        };
+        if self.compression == Compression::Directory {
+            for m in self.members.iter().filter(|m| m.kind == MemberKind::File) {
+                let size = self.size_of(m);
+                sizes.archive_bytes = sizes.archive_bytes.saturating_add(size);
+                if let Some(image) = self.image_name_of(self.name_of(m)) {
+                    sizes.checkpoint_bytes = sizes.checkpoint_bytes.saturating_add(size);
+                    if is_pages_image(image) {
+                        sizes.pages_bytes = sizes.pages_bytes.saturating_add(size);
+                    }
+                }
             }
         }
-        SizeSummary {
-            archive_bytes: self.archive_bytes,
-            checkpoint_bytes,
-            pages_bytes,
-            rootfs_diff_bytes: self.member_size(rootfs::MEMBER),
+        sizes
+    }
+
+    /// The data size of member `m`; a file of a directory is looked at the first time (0 if
+    /// it is gone: reading it then says why).
+    fn size_of(&self, m: &Member) -> u64 {
+        let size = m.size.load(Ordering::Relaxed);
+        if size != UNKNOWN_SIZE {
+            return size;
         }
+        let size =
+            std::fs::symlink_metadata(self.path.join(self.name_of(m))).map_or(0, |md| md.len());
+        m.size.store(size, Ordering::Relaxed);
+        size
     }
 
     /// The name of the container log member of this engine's layout, if the archive has it:
@@ -989,7 +1084,7 @@ impl Checkpoint {
         let listing = match self.find(rootfs::MEMBER) {
             Some(m) => {
                 let reader = self.member_reader(m)?;
-                rootfs::list_changed(reader, self.listing_caps(m.info.size))
+                rootfs::list_changed(reader, self.listing_caps(self.size_of(m)))
                     .map_err(|reason| parse_error(rootfs::MEMBER, reason))?
             }
             None => rootfs::Listing::default(),
@@ -1031,13 +1126,13 @@ impl Checkpoint {
             return Ok(());
         };
         let reader = self.member_reader(m)?;
-        rootfs::visit_files(reader, name, self.listing_caps(m.info.size), visit).map_err(|reason| {
-            Error::ParseMember {
+        rootfs::visit_files(reader, name, self.listing_caps(self.size_of(m)), visit).map_err(
+            |reason| Error::ParseMember {
                 archive: self.display.clone(),
                 member: name.to_owned(),
                 reason,
-            }
-        })
+            },
+        )
     }
 
     // ---- internals ----
@@ -1053,18 +1148,35 @@ impl Checkpoint {
     }
 
     fn find(&self, name: &str) -> Option<&Member> {
-        let name_of = |&i: &u32| {
-            self.members
-                .get(i as usize)
-                .map_or("", |m| m.info.name.as_str())
-        };
+        let name_at = |&i: &u32| self.members.get(i as usize).map_or("", |m| self.name_of(m));
         let at = self
             .by_name
-            .binary_search_by(|i| name_of(i).cmp(name))
+            .binary_search_by(|i| name_at(i).cmp(name))
             .ok()?;
         self.by_name
             .get(at)
             .and_then(|&i| self.members.get(i as usize))
+    }
+
+    /// The name of member `m`.
+    fn name_of(&self, m: &Member) -> &str {
+        let start = m.name_start as usize;
+        self.names
+            .get(start..start + m.name_len as usize)
+            .unwrap_or_default()
+    }
+
+    /// Member `m` as listed.
+    fn info_of(&self, m: &Member) -> MemberInfo<'_> {
+        let end = m.name_start as usize + m.name_len as usize;
+        MemberInfo {
+            name: self.name_of(m),
+            kind: m.kind,
+            size: self.size_of(m),
+            link_target: (m.target_len != NO_TARGET)
+                .then(|| self.names.get(end..end + m.target_len as usize))
+                .flatten(),
+        }
     }
 
     fn missing(&self, member: &str) -> Error {
@@ -1075,6 +1187,12 @@ impl Checkpoint {
     }
 
     fn image_member(&self, name: &str) -> Result<String, Error> {
+        if !self.params.index_images {
+            return Err(Error::ImagesNotIndexed {
+                archive: self.display.clone(),
+                image: name.to_owned(),
+            });
+        }
         if name.is_empty()
             || name == "."
             || name == ".."
@@ -1090,26 +1208,27 @@ impl Checkpoint {
     }
 
     fn read_bytes(&self, m: &Member) -> Result<Vec<u8>, Error> {
-        let name = &m.info.name;
+        let name = self.name_of(m);
         let read_err = |source| Error::ReadMember {
             archive: self.display.clone(),
-            member: name.clone(),
+            member: name.to_owned(),
             source,
         };
-        if m.info.kind != MemberKind::File {
+        if m.kind != MemberKind::File {
             return Err(self.not_regular(m));
         }
         let limit = self.params.member_limit;
         let too_large = |size| Error::MemberTooLarge {
             archive: self.display.clone(),
-            member: name.clone(),
+            member: name.to_owned(),
             size,
             limit,
         };
-        if m.info.size > limit {
-            return Err(too_large(m.info.size));
+        let member_size = self.size_of(m);
+        if member_size > limit {
+            return Err(too_large(member_size));
         }
-        let size = usize::try_from(m.info.size).map_err(|_| too_large(m.info.size))?;
+        let size = usize::try_from(member_size).map_err(|_| too_large(member_size))?;
         match &m.storage {
             Storage::Archive { offset } => {
                 let file = self
@@ -1121,13 +1240,14 @@ impl Checkpoint {
                 Ok(buf)
             }
             Storage::Memory(bytes) => Ok(bytes.as_ref().clone()),
-            Storage::Spooled { file, offset } => {
+            Storage::Spooled { offset } => {
+                let file = self.spool_file.as_ref().ok_or_else(|| self.missing(name))?;
                 let mut buf = vec![0u8; size];
                 file.read_exact_at(&mut buf, *offset).map_err(read_err)?;
                 Ok(buf)
             }
-            Storage::Disk(path) => {
-                let file = open_regular(path).map_err(read_err)?;
+            Storage::Disk => {
+                let file = open_regular(&self.path.join(name)).map_err(read_err)?;
                 let mut buf = Vec::with_capacity(size.min(1 << 20));
                 file.take(limit.saturating_add(1))
                     .read_to_end(&mut buf)
@@ -1138,7 +1258,7 @@ impl Checkpoint {
                 Ok(buf)
             }
             Storage::Streamed => Err(read_err(
-                MemberReader::streamed(m.info.size, format!("{}:{name}", self.display))
+                MemberReader::streamed(member_size, format!("{}:{name}", self.display))
                     .streamed_error(),
             )),
             Storage::NoData => Err(self.not_regular(m)),
@@ -1146,32 +1266,38 @@ impl Checkpoint {
     }
 
     fn member_reader(&self, m: &Member) -> Result<MemberReader, Error> {
-        let name = format!("{}:{}", self.display, m.info.name);
+        let member = self.name_of(m);
+        let name = format!("{}:{member}", self.display);
         match &m.storage {
             Storage::Archive { offset } => {
                 let file = self
                     .archive_file
                     .clone()
-                    .ok_or_else(|| self.missing(&m.info.name))?;
-                Ok(MemberReader::new(file, *offset, m.info.size, name))
+                    .ok_or_else(|| self.missing(member))?;
+                Ok(MemberReader::new(file, *offset, self.size_of(m), name))
             }
-            Storage::Spooled { file, offset } => Ok(MemberReader::new(
-                Arc::clone(file),
-                *offset,
-                m.info.size,
-                name,
-            )),
+            Storage::Spooled { offset } => {
+                let file = self
+                    .spool_file
+                    .clone()
+                    .ok_or_else(|| self.missing(member))?;
+                Ok(MemberReader::new(file, *offset, self.size_of(m), name))
+            }
             Storage::Memory(bytes) => Ok(MemberReader::from_memory(bytes.clone(), name)),
-            Storage::Disk(path) => {
-                let file = open_regular(path).map_err(|source| Error::ReadMember {
-                    archive: self.display.clone(),
-                    member: m.info.name.clone(),
-                    source,
-                })?;
-                let len = file.metadata().map(|md| md.len()).unwrap_or(m.info.size);
+            Storage::Disk => {
+                let file =
+                    open_regular(&self.path.join(member)).map_err(|source| Error::ReadMember {
+                        archive: self.display.clone(),
+                        member: member.to_owned(),
+                        source,
+                    })?;
+                let len = file
+                    .metadata()
+                    .map(|md| md.len())
+                    .unwrap_or_else(|_| self.size_of(m));
                 Ok(MemberReader::new(Arc::new(file), 0, len, name))
             }
-            Storage::Streamed => Ok(MemberReader::streamed(m.info.size, name)),
+            Storage::Streamed => Ok(MemberReader::streamed(self.size_of(m), name)),
             Storage::NoData => Err(self.not_regular(m)),
         }
     }
@@ -1179,39 +1305,75 @@ impl Checkpoint {
     fn not_regular(&self, m: &Member) -> Error {
         Error::NotRegular {
             archive: self.display.clone(),
-            member: m.info.name.clone(),
-            kind: m.info.kind.describe(),
+            member: self.name_of(m).to_owned(),
+            kind: m.kind.describe(),
         }
     }
 
+    /// True when a walk keeps member `name` in the index (see [`OpenParams::index_images`]):
+    /// with the images left out, every member outside the images directory, the directory
+    /// itself, and its `pstree.img` (which makes the checkpoint one).
+    fn indexes(&self, name: &str) -> bool {
+        self.params.index_images
+            || match self.image_name_of(name) {
+                Some(image) => image == "pstree.img",
+                None => true,
+            }
+    }
+
     /// Appends a member in archive order, within [`OpenParams::max_members`] and
-    /// [`OpenParams::max_name_bytes`].
-    fn push(
-        &mut self,
-        info: MemberInfo,
-        storage: Storage,
-        header_offset: u64,
-    ) -> Result<(), Error> {
+    /// [`OpenParams::max_name_bytes`]; an image is counted in the sizes, and left out of the
+    /// index unless [`Checkpoint::indexes`] it.
+    fn push(&mut self, info: Listed, storage: Storage, header_offset: u64) -> Result<(), Error> {
         let limit = self.params.max_members.min(u64::from(u32::MAX));
-        if self.members.len() as u64 >= limit {
+        if self.listed >= limit {
             return Err(Error::TooManyMembers {
                 archive: self.display.clone(),
                 limit,
             });
         }
-        let bytes = info.name.len() + info.link_target.as_ref().map_or(0, String::len);
-        self.name_bytes = self.name_bytes.saturating_add(bytes as u64);
-        if self.name_bytes > self.params.max_name_bytes {
+        self.listed += 1;
+        let target_len = info.link_target.as_ref().map_or(0, String::len);
+        self.name_bytes = self
+            .name_bytes
+            .saturating_add((info.name.len() + target_len) as u64);
+        let names_limit = self.params.max_name_bytes.min(u64::from(u32::MAX));
+        if self.name_bytes > names_limit {
             return Err(Error::NamesTooLong {
                 archive: self.display.clone(),
                 limit: self.params.max_name_bytes,
-                members: self.members.len() + 1,
+                members: usize::try_from(self.listed).unwrap_or(usize::MAX),
             });
         }
+        if let (MemberKind::File, Some(size)) = (info.kind, info.size) {
+            if let Some(image) = self.image_name_of(&info.name) {
+                let sizes = &mut self.sizes;
+                sizes.checkpoint_bytes = sizes.checkpoint_bytes.saturating_add(size);
+                if is_pages_image(image) {
+                    sizes.pages_bytes = sizes.pages_bytes.saturating_add(size);
+                }
+            }
+        }
+        if !self.indexes(&info.name) {
+            return Ok(());
+        }
+        // Within the names limit checked above, which is at most u32::MAX.
+        let name_start = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        let name_len = u32::try_from(info.name.len()).unwrap_or(u32::MAX);
+        self.names.push_str(&info.name);
+        let target_len = info.link_target.map_or(NO_TARGET, |target| {
+            self.names.push_str(&target);
+            // Within the names limit, below NO_TARGET.
+            u32::try_from(target.len()).unwrap_or(NO_TARGET - 1)
+        });
         self.members.push(Member {
-            info,
+            size: AtomicU64::new(info.size.unwrap_or(UNKNOWN_SIZE)),
             storage,
             header_offset,
+            name_start,
+            name_len,
+            target_len,
+            kind: info.kind,
         });
         Ok(())
     }
@@ -1219,15 +1381,14 @@ impl Checkpoint {
     /// Sorts the name index once the walk is done. A name that occurs twice is an error (which
     /// one is meant is ambiguous), except a directory listed twice, whose repeats are dropped.
     fn build_name_index(&mut self) -> Result<(), Error> {
-        let mut order: Vec<u32> = (0..self.members.len() as u32).collect();
-        fn name_of(members: &[Member], i: u32) -> &str {
-            members.get(i as usize).map_or("", |m| m.info.name.as_str())
-        }
-        order.sort_by(|&a, &b| {
-            name_of(&self.members, a)
-                .cmp(name_of(&self.members, b))
-                .then(a.cmp(&b))
-        });
+        let name_at = |i: u32| self.members.get(i as usize).map_or("", |m| self.name_of(m));
+        // Sorted as (name, index) pairs side by side (no lookup per comparison); the pairs are
+        // distinct, so the unstable sort gives the stable order.
+        let mut keyed: Vec<(&str, u32)> = (0..self.members.len() as u32)
+            .map(|i| (name_at(i), i))
+            .collect();
+        keyed.sort_unstable();
+        let order: Vec<u32> = keyed.into_iter().map(|(_, i)| i).collect();
         let mut repeats: Vec<u32> = Vec::new();
         let mut clash: Option<(u32, u32)> = None;
         for pair in order.windows(2) {
@@ -1238,10 +1399,10 @@ impl Checkpoint {
             else {
                 continue;
             };
-            if a.info.name != b.info.name {
+            if self.name_of(a) != self.name_of(b) {
                 continue;
             }
-            if a.info.kind == MemberKind::Directory && b.info.kind == MemberKind::Directory {
+            if a.kind == MemberKind::Directory && b.kind == MemberKind::Directory {
                 repeats.push(second);
             } else if clash.is_none_or(|(_, earliest)| second < earliest) {
                 clash = Some((first, second));
@@ -1251,7 +1412,7 @@ impl Checkpoint {
             let offset = |i: u32| self.members.get(i as usize).map_or(0, |m| m.header_offset);
             return Err(Error::DuplicateMember {
                 archive: self.display.clone(),
-                member: name_of(&self.members, second).to_owned(),
+                member: name_at(second).to_owned(),
                 first: offset(first),
                 second: offset(second),
             });

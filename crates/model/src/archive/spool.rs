@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::tar_stream::{Source, Walker};
-use super::{Error, MemberInfo, NoRoom};
+use super::{Error, NoRoom};
 use crate::sparse::{self, FreeSpaceProbe, SparseWriter, WriteError, BLOCK};
 
 /// Bytes read from the decompressor per step.
@@ -67,17 +67,18 @@ impl Spool {
         }
     }
 
-    /// Copies the walker's current member (`info`) into the spool file: the file and the
-    /// member's offset in it.
+    /// Copies the walker's current member (`name`, `size` bytes) into the spool file: the file
+    /// and the member's offset in it.
     pub fn spool_member<S: Source>(
         &mut self,
         walker: &mut Walker<S>,
-        info: &MemberInfo,
+        name: &str,
+        size: u64,
         archive: &str,
     ) -> Result<(Arc<File>, u64), Error> {
         let spool_err = |source: io::Error| Error::Spool {
             archive: archive.to_owned(),
-            member: info.name.clone(),
+            member: name.to_owned(),
             dir: self.place.dir.display().to_string(),
             source,
         };
@@ -117,9 +118,9 @@ impl Spool {
                 .map_err(|err| match err {
                     WriteError::NoSpace(no_space) => Error::SpoolFull(Box::new(NoRoom {
                         archive: archive.to_owned(),
-                        member: info.name.clone(),
-                        size: info.size,
-                        needed: info.size.saturating_sub(offset),
+                        member: name.to_owned(),
+                        size,
+                        needed: size.saturating_sub(offset),
                         available: no_space.available,
                         margin: no_space.margin,
                         dir: self.place.dir.display().to_string(),
@@ -128,7 +129,7 @@ impl Spool {
                 })?;
             offset += filled as u64;
         }
-        if offset != info.size {
+        if offset != size {
             return Err(walker.truncated_member());
         }
         // The member may end in zeros: the file reaches its end (a trailing hole), and the next
@@ -146,14 +147,13 @@ impl Spool {
 mod tests {
     use super::*;
     use crate::archive::tar_stream::StreamSource;
-    use crate::archive::MemberKind;
     use crate::sparse::FreeSpace;
     use std::os::unix::fs::{FileExt, MetadataExt};
 
     /// A tar holding one member `data`, walked up to that member.
     fn walker_at_member(
         data: &[u8],
-    ) -> (Walker<StreamSource<std::io::Cursor<Vec<u8>>>>, MemberInfo) {
+    ) -> (Walker<StreamSource<std::io::Cursor<Vec<u8>>>>, String, u64) {
         let mut header = [0u8; 512];
         header[..6].copy_from_slice(b"m.data");
         header[100..108].copy_from_slice(b"0000644\0");
@@ -168,13 +168,7 @@ mod tests {
         tar.resize(tar.len().next_multiple_of(512) + 1024, 0);
         let mut walker = Walker::new(StreamSource(std::io::Cursor::new(tar)), "a.tar", "test");
         let entry = walker.next_entry().unwrap().unwrap();
-        let info = MemberInfo {
-            name: entry.name,
-            kind: MemberKind::File,
-            size: entry.size,
-            link_target: None,
-        };
-        (walker, info)
+        (walker, entry.name, entry.size)
     }
 
     fn place(free_space: FreeSpaceProbe) -> Spool {
@@ -195,7 +189,7 @@ mod tests {
     fn data_past_the_free_space_stops_with_the_member_the_bytes_and_the_directory() {
         // 3 MiB of data, 2 MiB free above the margin.
         let data: Vec<u8> = (0..3u32 << 20).map(|i| (i % 251) as u8 + 1).collect();
-        let (mut walker, info) = walker_at_member(&data);
+        let (mut walker, name, size) = walker_at_member(&data);
         // A file system with 66 MiB free before the spool file, whose blocks it then takes.
         fn tight(file: &File) -> io::Result<FreeSpace> {
             let used = file.metadata()?.blocks() * 512;
@@ -205,7 +199,7 @@ mod tests {
             })
         }
         let err = place(tight)
-            .spool_member(&mut walker, &info, "a.tar")
+            .spool_member(&mut walker, &name, size, "a.tar")
             .unwrap_err();
         let text = err.to_string();
         assert!(
@@ -226,18 +220,18 @@ mod tests {
 
         // Zeros take no space: 8 MiB of them spool where only 2 MiB are free.
         let zeros = vec![0u8; 8 << 20];
-        let (mut walker, info) = walker_at_member(&zeros);
+        let (mut walker, name, size) = walker_at_member(&zeros);
         let (file, offset) = place(tight)
-            .spool_member(&mut walker, &info, "a.tar")
+            .spool_member(&mut walker, &name, size, "a.tar")
             .unwrap();
         assert_eq!(offset, 0);
         assert_eq!(file.metadata().unwrap().len(), 8 << 20);
         assert_eq!(file.metadata().unwrap().blocks(), 0);
 
         // With room, the data is spooled and reads back.
-        let (mut walker, info) = walker_at_member(&data);
+        let (mut walker, name, size) = walker_at_member(&data);
         let (file, offset) = place(roomy)
-            .spool_member(&mut walker, &info, "a.tar")
+            .spool_member(&mut walker, &name, size, "a.tar")
             .unwrap();
         let mut back = vec![0u8; data.len()];
         file.read_exact_at(&mut back, offset).unwrap();
@@ -253,8 +247,12 @@ mod tests {
         let third = vec![0u8; 100];
         let mut placed = Vec::new();
         for data in [&first, &second, &third] {
-            let (mut walker, info) = walker_at_member(data);
-            placed.push(spool.spool_member(&mut walker, &info, "a.tar").unwrap());
+            let (mut walker, name, size) = walker_at_member(data);
+            placed.push(
+                spool
+                    .spool_member(&mut walker, &name, size, "a.tar")
+                    .unwrap(),
+            );
         }
         let offsets: Vec<u64> = placed.iter().map(|(_, offset)| *offset).collect();
         assert_eq!(offsets, [0, 2 * BLOCK, 5 * BLOCK]);

@@ -1,11 +1,15 @@
 //! One checkpoint's CRIU images, decoded once and validated once: the model every view walks.
 //!
-//! [`Dump::load`] reads `pstree.img` and each task's images (`core-TID.img` of every thread,
-//! `ids-PID.img`, `fdinfo-N.img`, `fs-PID.img`, `mm-PID.img`, `pagemap-PID.img`), the one file
-//! table ([`files`]), the shared-memory objects ([`shared`]) and the SysV segments, and checks
-//! them. `analyze` reports walk the result, `memory` reads process memory through
-//! [`ProcessMemory`], and `coredump` builds cores from it, so every verb sees the same facts
-//! and refuses the same broken input with the same error.
+//! [`Dump::load`] reads the task tree: `pstree.img` and the `core-TID.img` of every thread
+//! ([`tasks`]), all that crit's `ps` view needs. The first view that asks for anything else
+//! reads the rest, once, and checks it: each task's images (`ids-PID.img`, `fdinfo-N.img`,
+//! `fs-PID.img`, `mm-PID.img`, `pagemap-PID.img`), the one file table ([`files`]), the
+//! shared-memory objects ([`shared`]), the SysV segments and the stored data. Those facts
+//! depend on each other across processes (a shared object's extent is what every process maps
+//! of it; a pages file may be claimed by one pagemap only), so they are read together.
+//! `analyze` reports walk the result, `memory` reads process memory through [`ProcessMemory`],
+//! and `coredump` builds cores from it, so every verb sees the same facts and refuses the same
+//! broken input with the same error.
 //!
 //! - [`tasks`]: the task tree and threads;
 //! - [`files`]: the file table, with ghost files, memfds, queues and locks;
@@ -33,7 +37,8 @@
 //!   would have given are unknown, not zero (see [`files`]).
 //!
 //! Every verb reports both kinds on stderr and exits 1 ("some items failed"), and shows
-//! everything else.
+//! everything else. A view that needs only the task tree (crit's `ps`) reads no other image,
+//! so it reports only what the tree's images feed.
 //!
 //! # Bounds
 //! Counts read from images are never capacities: entries are decoded one at a time within the
@@ -363,10 +368,9 @@ pub struct OpenFiles {
 /// vector.
 #[derive(Debug, Clone)]
 pub struct MemoryMap {
-    /// VMAs and private present runs, validated.
+    /// VMAs and private present runs, validated. The other runs of `pagemap-PID.img` (lazy
+    /// and in-parent) are not kept: [`Dump::pagemap`] reads them all again.
     pub layout: MemoryLayout,
-    /// Every run of `pagemap-PID.img` (present, lazy and in-parent alike), as decoded.
-    pub pagemap: PageMap,
     /// The `N` of `pages-N.img`.
     pub pages_id: u32,
     /// argv and environment bounds.
@@ -403,18 +407,28 @@ pub struct Resources {
     pub memory: Result<MemoryMap, Unavailable>,
 }
 
+/// One task's strings, read when first asked for (or why they could not be).
+type LazyStrings = OnceLock<Result<ProcessStrings, Unavailable>>;
+
 /// One checkpoint, decoded and validated. See the module docs.
 #[derive(Debug)]
 pub struct Dump {
     checkpoint: Checkpoint,
     tree: TaskTree,
+    /// Everything but the tree, read when a view first needs it.
+    rest: OnceLock<Rest>,
+    /// Each task's strings, by task index, read when first asked for (the list itself too).
+    strings: OnceLock<Box<[LazyStrings]>>,
+    /// Bytes of strings that may still be kept ([`STRINGS_BUDGET`] at first).
+    strings_budget: AtomicU64,
+}
+
+/// The model beyond the task tree, read and checked together (see the module docs).
+#[derive(Debug)]
+struct Rest {
     resources: Vec<Option<Resources>>,
     files: FileTable,
     shared: SharedMemory,
-    /// Each task's strings, by task index, read when first asked for.
-    strings: Vec<OnceLock<Result<ProcessStrings, Unavailable>>>,
-    /// Bytes of strings that may still be kept ([`STRINGS_BUDGET`] at first).
-    strings_budget: AtomicU64,
     /// The data stored outside process memory (see [`stored`]).
     stored: Vec<StoredData>,
     /// Facts of the whole checkpoint whose image could not be read, in load order.
@@ -427,12 +441,34 @@ pub struct Dump {
 pub const STRINGS_BUDGET: u64 = 64 << 20;
 
 impl Dump {
-    /// Decodes and validates the images of `checkpoint` (see the module docs).
+    /// Decodes and validates the task tree of `checkpoint`; the other images are read when a
+    /// view first needs them (see the module docs). A broken tree is the one error.
     pub fn load(checkpoint: Checkpoint) -> Result<Dump, Error> {
         let loader = Loader {
             checkpoint: &checkpoint,
         };
         let tree = loader.tree()?;
+        Ok(Dump {
+            checkpoint,
+            tree,
+            rest: OnceLock::new(),
+            strings: OnceLock::new(),
+            strings_budget: AtomicU64::new(STRINGS_BUDGET),
+        })
+    }
+
+    /// The model beyond the tree, read on first use.
+    fn rest(&self) -> &Rest {
+        self.rest
+            .get_or_init(|| Rest::read(&self.checkpoint, &self.tree))
+    }
+}
+
+impl Rest {
+    /// Reads and checks everything but the task tree (see the module docs); what cannot be
+    /// read is marked unavailable, never an error.
+    fn read(checkpoint: &Checkpoint, tree: &TaskTree) -> Rest {
+        let loader = Loader { checkpoint };
         let mut unavailable = Vec::new();
         let (mut files, ghost_ranges) = loader.file_table(&mut unavailable);
         let queues = loader.queues(&mut files, &mut unavailable);
@@ -469,27 +505,102 @@ impl Dump {
             shared.note(inode.shmid, kind, inode.size);
         }
         loader.shared_pages(&mut shared, &mut unavailable);
-        let strings = std::iter::repeat_with(OnceLock::new)
-            .take(tree.tasks().len())
-            .collect();
-        let mut dump = Dump {
-            checkpoint,
-            tree,
+        let mut rest = Rest {
             resources,
             files,
             shared,
-            strings,
-            strings_budget: AtomicU64::new(STRINGS_BUDGET),
             stored: Vec::new(),
             unavailable,
         };
-        dump.check_runs_inside_pages();
-        let ghosts = stored::ghosts(&dump.files, &ghost_ranges);
-        let unmapped = stored::unmapped_shared(&dump);
-        dump.stored = queues.finish(ghosts, unmapped);
-        Ok(dump)
+        rest.check_runs_inside_pages(checkpoint, tree);
+        let ghosts = stored::ghosts(&rest.files, &ghost_ranges);
+        let maps = rest
+            .resources
+            .iter()
+            .flatten()
+            .filter_map(|resources| resources.memory.as_ref().ok());
+        let unmapped = stored::unmapped_shared(maps, &rest.shared);
+        rest.stored = queues.finish(ghosts, unmapped);
+        rest
     }
 
+    /// Marks unavailable the memory of tasks whose runs point past their pages files, or whose
+    /// pages file (private, or of a shared object it maps) another pagemap named first.
+    fn check_runs_inside_pages(&mut self, checkpoint: &Checkpoint, tree: &TaskTree) {
+        let sizes = |pages_id: u32| -> (String, Result<Option<u64>, crate::archive::Error>) {
+            let member = format!("pages-{pages_id}.img");
+            let size = checkpoint.image_size(&member);
+            (format!("{}: {member}", checkpoint.display_name()), size)
+        };
+        // The first pagemap naming each pages file: a process, or a shared object.
+        let mut claimed: HashMap<u32, Claimant> = HashMap::new();
+        let mut claim = |pages_id: u32, by: Claimant| -> Result<(), Error> {
+            match claimed.get(&pages_id) {
+                Some(first) if *first != by => Err(Error::PagesClaimedTwice {
+                    pages: sizes(pages_id).0,
+                    first: first.to_string(),
+                }),
+                Some(_) => Ok(()),
+                None => {
+                    claimed.insert(pages_id, by);
+                    Ok(())
+                }
+            }
+        };
+        let mut problems: Vec<(usize, Error)> = Vec::new();
+        for (index, resources) in self.resources.iter().enumerate() {
+            let Some(Ok(map)) = resources.as_ref().map(|r| &r.memory) else {
+                continue;
+            };
+            let pid = tree.tasks().get(index).map_or(0, |task| task.pid);
+            if let Err(err) = claim(map.pages_id, Claimant::Process(pid)) {
+                problems.push((index, err));
+                continue;
+            }
+            let (pages, size) = sizes(map.pages_id);
+            let runs = map
+                .layout
+                .runs()
+                .iter()
+                .map(|run| (run.vaddr, run.len, run.pages_offset));
+            let named_by = || format!("pagemap-{pid}.img (pages_id {})", map.pages_id);
+            if let Some(err) = first_run_outside(&pages, size, named_by, runs) {
+                problems.push((index, err));
+                continue;
+            }
+            for vma in map.layout.vmas() {
+                let Some(object) = vma.shared.and_then(|id| self.shared.get(id)) else {
+                    continue;
+                };
+                let Some(pages_id) = object.pages_id else {
+                    continue;
+                };
+                if let Err(err) = claim(pages_id, Claimant::Shared(object.shmid)) {
+                    problems.push((index, err));
+                    break;
+                }
+                let (pages, size) = sizes(pages_id);
+                let runs = object
+                    .runs
+                    .iter()
+                    .map(|run| (run.vaddr, run.len, run.pages_offset));
+                let named_by =
+                    || format!("pagemap-shmem-{}.img (pages_id {pages_id})", object.shmid);
+                if let Some(err) = first_run_outside(&pages, size, named_by, runs) {
+                    problems.push((index, err));
+                    break;
+                }
+            }
+        }
+        for (index, err) in problems {
+            if let Some(Some(resources)) = self.resources.get_mut(index) {
+                resources.memory = Err(Unavailable::new("memory", &err));
+            }
+        }
+    }
+}
+
+impl Dump {
     /// The checkpoint the dump was read from.
     pub fn checkpoint(&self) -> &Checkpoint {
         &self.checkpoint
@@ -527,7 +638,7 @@ impl Dump {
     /// What was dumped of a live task; `None` for zombies and dead tasks (and unknown pids).
     pub fn resources(&self, pid: u32) -> Option<&Resources> {
         let index = self.tree.index_of(pid)?;
-        self.resources.get(index)?.as_ref()
+        self.rest().resources.get(index)?.as_ref()
     }
 
     /// The open files of task `pid`.
@@ -542,17 +653,30 @@ impl Dump {
         resources.memory.as_ref().map_err(|u| u.to_error(pid))
     }
 
+    /// Every run of task `pid`'s `pagemap-PID.img` (present, lazy and in-parent alike), decoded
+    /// again: the model keeps the present runs only ([`MemoryMap::layout`]); crit's `rss` view
+    /// lists them all. An error when the task's memory map cannot be read.
+    pub fn pagemap(&self, pid: u32) -> Result<PageMap, Error> {
+        self.memory_map(pid)?;
+        let loader = Loader {
+            checkpoint: &self.checkpoint,
+        };
+        let name = format!("pagemap-{pid}.img");
+        let bytes = self.checkpoint.read_image(&name)?;
+        Ok(PageMap::decode(&loader.label(&name), &bytes)?)
+    }
+
     /// Opens the memory of task `pid` for reading.
     pub fn memory(&self, pid: u32) -> Result<ProcessMemory<'_>, Error> {
         let map = self.memory_map(pid)?;
         let ghost_of = |file_id: u32| self.ghost_contents(file_id);
-        ProcessMemory::open(&self.checkpoint, pid, map, &self.shared, &ghost_of)
+        ProcessMemory::open(&self.checkpoint, pid, map, &self.rest().shared, &ghost_of)
     }
 
     /// The stored contents of file `file_id` when it is a deleted file CRIU kept in a ghost
     /// image.
     fn ghost_contents(&self, file_id: u32) -> Option<memory::GhostContents<'_>> {
-        let FileKind::Regular(reg) = &self.files.get(file_id)?.kind else {
+        let FileKind::Regular(reg) = &self.files().get(file_id)?.kind else {
             return None;
         };
         let Some(files::Deleted::Ghost {
@@ -566,7 +690,7 @@ impl Dump {
         };
         let image = format!("ghost-file-{remap_id}.img");
         let stored = self
-            .stored
+            .stored_data()
             .iter()
             .find(|s| s.kind == StoredKind::GhostFile && s.image == image)?;
         let extent = stored
@@ -605,7 +729,12 @@ impl Dump {
             .task(pid)
             .ok()
             .and_then(|task| self.tree.index_of(task.pid))
-            .and_then(|index| self.strings.get(index));
+            .and_then(|index| {
+                let tasks = self.tree.tasks().len();
+                self.strings
+                    .get_or_init(|| std::iter::repeat_with(OnceLock::new).take(tasks).collect())
+                    .get(index)
+            });
         let Some(cell) = cell else {
             let err = self.task(pid).err().unwrap_or(Error::NoProcess {
                 checkpoint: self.display_name().to_owned(),
@@ -642,24 +771,24 @@ impl Dump {
 
     /// The file table.
     pub fn files(&self) -> &FileTable {
-        &self.files
+        &self.rest().files
     }
 
     /// The shared-memory objects and SysV segments.
     pub fn shared(&self) -> &SharedMemory {
-        &self.shared
+        &self.rest().shared
     }
 
     /// The data the checkpoint stores outside process memory (see [`stored`]). Data whose
     /// image could not be read is missing here and listed in [`Dump::unavailable`].
     pub fn stored_data(&self) -> &[StoredData] {
-        &self.stored
+        &self.rest().stored
     }
 
     /// The facts of the whole checkpoint that could not be read, each with the error that
     /// names its image and byte offset (see the module docs). `what` is one of [`facts`].
     pub fn unavailable(&self) -> &[Unavailable] {
-        &self.unavailable
+        &self.rest().unavailable
     }
 
     /// The label of an image in messages: `CHECKPOINT: NAME`.
@@ -734,84 +863,6 @@ impl Dump {
                 ),
             },
         })
-    }
-
-    /// Marks unavailable the memory of tasks whose runs point past their pages files, or whose
-    /// pages file (private, or of a shared object it maps) another pagemap named first.
-    fn check_runs_inside_pages(&mut self) {
-        let sizes = |pages_id: u32| -> (String, Result<Option<u64>, crate::archive::Error>) {
-            let member = format!("pages-{pages_id}.img");
-            let size = self.checkpoint.image_size(&member);
-            (
-                format!("{}: {member}", self.checkpoint.display_name()),
-                size,
-            )
-        };
-        // The first pagemap naming each pages file: a process, or a shared object.
-        let mut claimed: HashMap<u32, Claimant> = HashMap::new();
-        let mut claim = |pages_id: u32, by: Claimant| -> Result<(), Error> {
-            match claimed.get(&pages_id) {
-                Some(first) if *first != by => Err(Error::PagesClaimedTwice {
-                    pages: sizes(pages_id).0,
-                    first: first.to_string(),
-                }),
-                Some(_) => Ok(()),
-                None => {
-                    claimed.insert(pages_id, by);
-                    Ok(())
-                }
-            }
-        };
-        let mut problems: Vec<(usize, Error)> = Vec::new();
-        for (index, resources) in self.resources.iter().enumerate() {
-            let Some(Ok(map)) = resources.as_ref().map(|r| &r.memory) else {
-                continue;
-            };
-            let pid = self.tree.tasks().get(index).map_or(0, |task| task.pid);
-            if let Err(err) = claim(map.pages_id, Claimant::Process(pid)) {
-                problems.push((index, err));
-                continue;
-            }
-            let (pages, size) = sizes(map.pages_id);
-            let runs = map
-                .layout
-                .runs()
-                .iter()
-                .map(|run| (run.vaddr, run.len, run.pages_offset));
-            let named_by = || format!("pagemap-{pid}.img (pages_id {})", map.pages_id);
-            if let Some(err) = first_run_outside(&pages, size, named_by, runs) {
-                problems.push((index, err));
-                continue;
-            }
-            for vma in map.layout.vmas() {
-                let Some(object) = vma.shared.and_then(|id| self.shared.get(id)) else {
-                    continue;
-                };
-                let Some(pages_id) = object.pages_id else {
-                    continue;
-                };
-                if let Err(err) = claim(pages_id, Claimant::Shared(object.shmid)) {
-                    problems.push((index, err));
-                    break;
-                }
-                let (pages, size) = sizes(pages_id);
-                let runs = object
-                    .runs
-                    .iter()
-                    .map(|run| (run.vaddr, run.len, run.pages_offset));
-                let named_by =
-                    || format!("pagemap-shmem-{}.img (pages_id {pages_id})", object.shmid);
-                if let Some(err) = first_run_outside(&pages, size, named_by, runs) {
-                    problems.push((index, err));
-                    break;
-                }
-            }
-        }
-        for (index, err) in problems {
-            if let Some(Some(resources)) = self.resources.get_mut(index) {
-                resources.memory = Err(Unavailable::new("memory", &err));
-            }
-        }
     }
 }
 
@@ -1190,7 +1241,6 @@ impl Loader<'_> {
         Ok(MemoryMap {
             layout,
             pages_id: pagemap.pages_id,
-            pagemap,
             args: ArgBounds {
                 arg_start: mm.mm_arg_start,
                 arg_end: mm.mm_arg_end,

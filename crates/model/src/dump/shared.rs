@@ -163,7 +163,7 @@ impl SharedMemory {
 
 /// The present runs of a pagemap, with their offsets in the pages file.
 pub(crate) fn present_runs(pagemap: &PageMap) -> Vec<PresentRun> {
-    pagemap
+    let mut runs: Vec<PresentRun> = pagemap
         .runs
         .iter()
         .filter_map(|run| {
@@ -173,7 +173,10 @@ pub(crate) fn present_runs(pagemap: &PageMap) -> Vec<PresentRun> {
                 pages_offset: run.pages_offset?,
             })
         })
-        .collect()
+        .collect();
+    // Kept for the checkpoint's life, one list per process: no growth room.
+    runs.shrink_to_fit();
+    runs
 }
 
 #[cfg(test)]

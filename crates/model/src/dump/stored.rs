@@ -18,7 +18,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::files::{FileKind, FileTable};
 use super::shared::SharedKind;
-use super::Dump;
+use super::{MemoryMap, SharedMemory};
 use checkpoint_images as criu;
 use checkpoint_images::messages::{
     GhostChunkEntry, GhostFileEntry, InetSkEntry, PipeDataEntry, SkPacketEntry, TcpStreamEntry,
@@ -286,16 +286,15 @@ pub(crate) fn ghost_ranges(
 
 /// Shared-memory objects no process maps (a memfd held only as a descriptor, a SysV segment
 /// nobody attached), by id.
-pub(crate) fn unmapped_shared(dump: &Dump) -> Vec<StoredData> {
+pub(crate) fn unmapped_shared<'a>(
+    maps: impl Iterator<Item = &'a MemoryMap>,
+    shared: &SharedMemory,
+) -> Vec<StoredData> {
     let mut out = Vec::new();
-    let mapped: HashSet<u64> = dump
-        .tasks()
-        .iter()
-        .filter_map(|task| dump.memory_map(task.pid).ok())
+    let mapped: HashSet<u64> = maps
         .flat_map(|map| map.layout.vmas().iter().filter_map(|vma| vma.shared))
         .collect();
-    let mut objects: Vec<_> = dump
-        .shared()
+    let mut objects: Vec<_> = shared
         .objects()
         .filter(|object| !mapped.contains(&object.shmid))
         .collect();
@@ -323,8 +322,7 @@ pub(crate) fn unmapped_shared(dump: &Dump) -> Vec<StoredData> {
             continue;
         }
         // A SysV segment whose contents CRIU wrote inline after its ipcns-shm entry.
-        if let Some(segment) = dump
-            .shared()
+        if let Some(segment) = shared
             .sysv()
             .iter()
             .find(|s| u64::from(s.id) == object.shmid)
