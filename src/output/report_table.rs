@@ -64,7 +64,7 @@ fn capitalized(title: &str) -> String {
 /// An RFC 3339 time as `2023-08-24 11:24:18` (UTC, to the second) for the narrow overview; as
 /// it is when it does not parse.
 fn to_the_second(time: &str) -> String {
-    match time.parse::<k8s_openapi::jiff::Timestamp>() {
+    match time.parse::<jiff::Timestamp>() {
         Ok(at) => at.strftime("%Y-%m-%d %H:%M:%S").to_string(),
         Err(_) => time.to_string(),
     }
