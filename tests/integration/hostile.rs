@@ -1064,6 +1064,53 @@ fn deeply_nested_messages_are_refused_by_decode_without_overflowing_the_stack() 
     assert!(run.output.status.success(), "{}", run.stderr());
 }
 
+#[test]
+fn nesting_past_the_limit_is_an_error_naming_image_and_entry_at_every_depth() {
+    // 10,000 levels in 67 KB: recursion overflowed the stack here before.
+    let deep = deep_cgroup_image(10_000);
+    assert!(deep.len() < 70_000);
+    for style in [
+        checkpoint_images::Style::Plain,
+        checkpoint_images::Style::Pretty,
+    ] {
+        let err = checkpoint_images::decode_image_with("cgroup.img", &deep, style).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("cgroup.img: entry 0 at byte 0x8:")
+                && text.contains("messages nested more than 100 deep"),
+            "{text}"
+        );
+    }
+    // prost, which the model decodes with, refuses it too (its own recursion limit).
+    let payload = &deep[12..];
+    assert!(<checkpoint_images::messages::CgroupEntry as prost::Message>::decode(payload).is_err());
+    // Right at the limit, as prost counts it: the entry, its controller and 99 directories
+    // decode; one more does not.
+    for (depth, decodes) in [(99, true), (100, false)] {
+        let image = deep_cgroup_image(depth);
+        let prost =
+            <checkpoint_images::messages::CgroupEntry as prost::Message>::decode(&image[12..]);
+        assert_eq!(prost.is_ok(), decodes, "prost, {depth} levels");
+        let ours = checkpoint_images::decode_image_with(
+            "cgroup.img",
+            &image,
+            checkpoint_images::Style::Plain,
+        );
+        assert_eq!(ours.is_ok(), decodes, "json, {depth} levels");
+    }
+    let ok = deep_cgroup_image(98);
+    let decoded =
+        checkpoint_images::decode_image_with("cgroup.img", &ok, checkpoint_images::Style::Pretty)
+            .unwrap();
+    let mut dir = &decoded.entries[0]["controllers"][0]["dirs"][0];
+    let mut levels = 1;
+    while let Some(child) = dir.get("children").and_then(|c| c.get(0)) {
+        dir = child;
+        levels += 1;
+    }
+    assert_eq!(levels, 98);
+}
+
 // ---- time: a compressed rootfs-diff.tar that expands without bound (issue 20.4) ----
 
 #[test]
