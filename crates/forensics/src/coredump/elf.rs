@@ -807,22 +807,31 @@ mod tests {
         pages
     }
 
-    #[test]
-    fn writes_segments_notes_and_pages() {
-        let dir = tempfile::tempdir().unwrap();
-        let image = sample_image();
-        let mut pages = Cursor::new(sample_pages());
-        let written = write_core_file(
-            dir.path(),
-            &image,
+    /// Writes `image`'s core into `dir`, its pages read from `pages` as the one pages file
+    /// `name`.
+    fn write_from(
+        dir: &Path,
+        image: &CoreImage,
+        pages: Vec<u8>,
+        name: &str,
+    ) -> Result<crate::coredump::WrittenCore, Error> {
+        write_core_file(
+            dir,
+            image,
             &mut [PagesSource {
-                reader: &mut pages,
-                name: "pages-1.img",
+                reader: &mut Cursor::new(pages),
+                name,
                 stored_file: false,
             }],
             &mut |_| {},
         )
-        .unwrap();
+    }
+
+    #[test]
+    fn writes_segments_notes_and_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let image = sample_image();
+        let written = write_from(dir.path(), &image, sample_pages(), "pages-1.img").unwrap();
         assert_eq!(written.path, dir.path().join("core.42"));
         let mode = std::fs::metadata(&written.path)
             .unwrap()
@@ -934,18 +943,7 @@ mod tests {
         }];
         let mut data = vec![0u8; 64 << 20];
         data[5 << 20] = 7;
-        let mut pages = Cursor::new(data);
-        let written = write_core_file(
-            dir.path(),
-            &image,
-            &mut [PagesSource {
-                reader: &mut pages,
-                name: "pages-1.img",
-                stored_file: false,
-            }],
-            &mut |_| {},
-        )
-        .unwrap();
+        let written = write_from(dir.path(), &image, data, "pages-1.img").unwrap();
         let summary = written.summary;
         assert_eq!(summary.dumped_bytes, 64 << 20);
         // One page of data and the headers (about a page); every other page of zeros is a hole.
@@ -1013,18 +1011,8 @@ mod tests {
         };
         assert!(check.status.success());
         let dir = tempfile::tempdir().unwrap();
-        let mut pages = Cursor::new(sample_pages());
-        let written = write_core_file(
-            dir.path(),
-            &sample_image(),
-            &mut [PagesSource {
-                reader: &mut pages,
-                name: "pages-1.img",
-                stored_file: false,
-            }],
-            &mut |_| {},
-        )
-        .unwrap();
+        let written =
+            write_from(dir.path(), &sample_image(), sample_pages(), "pages-1.img").unwrap();
         let out = std::process::Command::new("readelf")
             .args(["-W", "-n", "-l"])
             .arg(&written.path)
@@ -1043,16 +1031,11 @@ mod tests {
     #[test]
     fn truncated_pages_leave_no_core() {
         let dir = tempfile::tempdir().unwrap();
-        let mut pages = Cursor::new(sample_pages()[..0x1800].to_vec());
-        let err = write_core_file(
+        let err = write_from(
             dir.path(),
             &sample_image(),
-            &mut [PagesSource {
-                reader: &mut pages,
-                name: "checkpoint/pages-1.img",
-                stored_file: false,
-            }],
-            &mut |_| {},
+            sample_pages()[..0x1800].to_vec(),
+            "checkpoint/pages-1.img",
         )
         .unwrap_err();
         assert!(matches!(err, Error::PagesTruncated { offset: 0x1800, .. }));
@@ -1102,18 +1085,7 @@ mod tests {
             })
             .collect();
         let dir = tempfile::tempdir().unwrap();
-        let mut pages = Cursor::new(Vec::new());
-        let written = write_core_file(
-            dir.path(),
-            &image,
-            &mut [PagesSource {
-                reader: &mut pages,
-                name: "pages-1.img",
-                stored_file: false,
-            }],
-            &mut |_| {},
-        )
-        .unwrap();
+        let written = write_from(dir.path(), &image, Vec::new(), "pages-1.img").unwrap();
         let bytes = std::fs::read(&written.path).unwrap();
         assert_eq!(u16_at(&bytes, 56), 0xffff);
         assert_eq!(parse(&bytes).loads.len(), 70_000);
@@ -1138,18 +1110,7 @@ mod tests {
             })),
         }];
         let dir = tempfile::tempdir().unwrap();
-        let mut pages = Cursor::new(sample_pages());
-        let written = write_core_file(
-            dir.path(),
-            &image,
-            &mut [PagesSource {
-                reader: &mut pages,
-                name: "pages-1.img",
-                stored_file: false,
-            }],
-            &mut |_| {},
-        )
-        .unwrap();
+        let written = write_from(dir.path(), &image, sample_pages(), "pages-1.img").unwrap();
         let parsed = parse(&std::fs::read(&written.path).unwrap());
         assert_eq!(parsed.machine, 183);
         let kinds: Vec<(u32, usize)> = parsed.notes.iter().map(|n| (n.1, n.2.len())).collect();
