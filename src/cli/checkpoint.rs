@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::fetch::{delete_fetched, note_left_on_node, DestPlan, FetchFlags};
+use super::fetch::{delete_fetched, note_left_on_node, private_temp_dir, DestPlan, FetchFlags};
 use super::kube_args::RECORD_FORMATS;
 use super::pick::{interactive, pick_containers, pick_pod};
 use super::progress::Activity;
@@ -257,13 +257,7 @@ pub(super) fn checkpoint_to_temp_with(
     remote: &CaptureFlags<'_>,
     target: Option<&str>,
 ) -> Result<TempCheckpoint, Error> {
-    let dir = tempfile::Builder::new()
-        .prefix("kubectl-checkpoint-")
-        .tempdir()
-        .map_err(|source| cluster::Error::Write {
-            path: std::env::temp_dir(),
-            source,
-        })?;
+    let dir = private_temp_dir()?;
     let session = connect_for_one(remote)?;
     let into = dir.path().to_path_buf();
     let dest = move |source: &cluster::NodePath| into.join(source.basename());
@@ -620,7 +614,9 @@ pub fn run(args: CheckpointArgs) -> Result<Outcome, Error> {
         .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
     }
     if !args.fetch_flags.delete_after_fetch {
-        note_left_on_node(&fetched.iter().collect::<Vec<_>>());
+        for done in &fetched {
+            note_left_on_node(&done.node, &done.path);
+        }
     }
     if report_restarts(&records, args.restart.allow_restart) {
         partial += 1;

@@ -199,7 +199,7 @@ pub fn run(args: FetchArgs) -> Result<Outcome, Error> {
             .map_err(|e| Error::Output(crate::output::Error::Io(e)))?;
     }
     if !args.flags.delete_after_fetch {
-        note_left_on_node(&[&record]);
+        note_left_on_node(&record.node, &record.path);
     }
     Ok(Outcome::Success)
 }
@@ -287,14 +287,23 @@ pub(super) fn delete_fetched(
     cluster::record_node_deletion(&fetched.dest, by)
 }
 
-/// Says what stays on the nodes after a fetch, and the command that deletes it.
-pub(super) fn note_left_on_node(fetched: &[&FetchRecord]) {
-    for done in fetched {
-        crate::messages::note(format_args!(
-            "the archive stays on node {} (the kubelet never deletes it); delete it with: kubectl checkpoint delete {}:{}",
-            done.node, done.node, done.path
-        ));
-    }
+/// Says that the archive `path` stays on `node` after a fetch, and the command that deletes it.
+pub(super) fn note_left_on_node(node: &str, path: &str) {
+    crate::messages::note(format_args!(
+        "the archive stays on node {node} (the kubelet never deletes it); delete it with: kubectl checkpoint delete {node}:{path}"
+    ));
+}
+
+/// A private temporary directory (0700, removed when dropped) for an archive fetched only to
+/// be worked on here.
+pub(super) fn private_temp_dir() -> Result<tempfile::TempDir, cluster::Error> {
+    tempfile::Builder::new()
+        .prefix("kubectl-checkpoint-")
+        .tempdir()
+        .map_err(|source| cluster::Error::Write {
+            path: std::env::temp_dir(),
+            source,
+        })
 }
 
 #[cfg(test)]

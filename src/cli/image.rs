@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::checkpoint::{checkpoint_to_temp_with, CaptureFlags, RestartArgs};
-use super::fetch::{fetch_one, FetchFlags};
+use super::fetch::{fetch_one, note_left_on_node, private_temp_dir, FetchFlags};
 use super::session::{render_records, runtime};
 use super::shipping::{self, Destination, Origin};
 use super::{KubeArgs, Outcome, OutputFormat};
@@ -234,13 +234,7 @@ pub(super) fn collect_local(
         SourceKind::NodePath(text) => {
             let node_path = cluster::parse_node_path(text)?;
             let conn = rt.block_on(cluster::connect(&capture.kube.connect_params(None)))?;
-            let dir = tempfile::Builder::new()
-                .prefix("kubectl-checkpoint-")
-                .tempdir()
-                .map_err(|source| cluster::Error::Write {
-                    path: std::env::temp_dir(),
-                    source,
-                })?;
+            let dir = private_temp_dir()?;
             let dest = dir.path().join(node_path.basename());
             let record = fetch_one(
                 rt,
@@ -276,13 +270,9 @@ pub(super) fn collect_local(
 impl LocalArchive {
     /// Says, for an archive this run took off a node, that it stays there.
     pub fn note_left_on_node(&self) {
-        if let (Some(TempHolder::Checkpoint(fetched)), Some(source)) =
-            (&self._temp, &self.origin.source)
-        {
+        if let Some(TempHolder::Checkpoint(fetched)) = &self._temp {
             if !fetched.deleted {
-                crate::messages::note(format_args!(
-                    "the archive stays on the node; delete it with: kubectl checkpoint delete {source}"
-                ));
+                note_left_on_node(&fetched.record.node, &fetched.record.path);
             }
         }
     }

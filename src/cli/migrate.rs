@@ -15,7 +15,7 @@ use clap::Args;
 use k8s_openapi::api::core::v1::Pod;
 
 use super::checkpoint::{checkpoint_to_temp_with, CaptureFlags, RestartArgs};
-use super::fetch::FetchFlags;
+use super::fetch::{note_left_on_node, FetchFlags};
 use super::kube_args::RECORD_FORMATS;
 use super::restore::build_image_reference;
 use super::revive::{self, ReviveParams};
@@ -200,10 +200,7 @@ pub fn run(args: MigrateArgs) -> Result<Outcome, Error> {
             fetched.record.node, conn.namespace
         ));
     }
-    crate::messages::note(format_args!(
-        "the archive stays on node {}; delete it with: kubectl checkpoint delete {}",
-        fetched.record.node, fetched.source
-    ));
+    note_left_on_node(&fetched.record.node, &fetched.record.path);
     Ok(if record.evidence.restored {
         Outcome::Success
     } else {

@@ -20,6 +20,7 @@ use clap::{ArgAction, Args, CommandFactory};
 use super::analyze::{finish_remote, run_view, AnalyzeArgs, View};
 use super::archive_args::ArchiveArgs;
 use super::checkpoint::{checkpoint_one, connect_for_one};
+use super::fetch::private_temp_dir;
 use super::memory_args::MemoryArgs;
 use super::progress::Activity;
 use super::secrets_args::SecretsArgs;
@@ -251,13 +252,7 @@ fn fetch_and_analyze(
     archive: &NodePath,
     name: &str,
 ) -> Result<Outcome, Error> {
-    let dir = tempfile::Builder::new()
-        .prefix("kubectl-checkpoint-")
-        .tempdir()
-        .map_err(|source| cluster::Error::Write {
-            path: std::env::temp_dir(),
-            source,
-        })?;
+    let dir = private_temp_dir()?;
     let dest = dir.path().join(archive.basename());
     let activity = Activity::new(std::io::stderr().is_terminal());
     let fetched = session.rt.block_on(cluster::collect_archive(
