@@ -147,10 +147,11 @@ async fn handle(shared: Arc<Shared>, mut req: Request<Incoming>) -> Response<Bod
         .is_some_and(|t| t == shared.token);
     let authorized = token_ok && !shared.has_fault(&Fault::Unauthorized);
     let path = req.uri().path().to_string();
-    let query: Vec<(String, String)> =
+    let query = Query(
         form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
+            .collect(),
+    );
     let segments: Vec<String> = path
         .split('/')
         .filter(|s| !s.is_empty())
@@ -199,10 +200,7 @@ async fn handle(shared: Arc<Shared>, mut req: Request<Incoming>) -> Response<Bod
         impersonate_groups,
     });
     // A watch stays open by design: only the other requests count as in flight.
-    let watching = query
-        .iter()
-        .any(|(k, v)| k == "watch" && (v == "true" || v == "1"));
-    let _in_flight = (!watching).then(|| shared.load.request());
+    let _in_flight = (!query.flag("watch")).then(|| shared.load.request());
     if !shared.request_latency.is_zero() {
         tokio::time::sleep(shared.request_latency).await;
     }
@@ -219,7 +217,6 @@ async fn handle(shared: Arc<Shared>, mut req: Request<Incoming>) -> Response<Bod
         );
     }
 
-    let query = Query(query);
     match (segs.as_slice(), &method) {
         (["version"], &Method::GET) => json_response(StatusCode::OK, &version_info()),
         (["api"], &Method::GET) if aggregated => typed_json_response(
